@@ -1,0 +1,1 @@
+//! simforge-aka (placeholder, filled in by its owner).

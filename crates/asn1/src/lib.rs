@@ -1,0 +1,1 @@
+//! simforge-asn1 (placeholder, filled in by its owner).

@@ -1,0 +1,1 @@
+//! simforge-crypto (placeholder, filled in by its owner).

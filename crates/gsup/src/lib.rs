@@ -1,0 +1,1 @@
+//! simforge-gsup (placeholder, filled in by its owner).

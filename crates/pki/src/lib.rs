@@ -1,0 +1,1 @@
+//! simforge-pki (placeholder, filled in by its owner).

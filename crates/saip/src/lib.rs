@@ -1,0 +1,1 @@
+//! simforge-saip (placeholder, filled in by its owner).

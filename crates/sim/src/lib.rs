@@ -1,0 +1,1 @@
+//! simforge-sim (placeholder, filled in by its owner).

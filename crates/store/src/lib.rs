@@ -1,0 +1,1 @@
+//! simforge-store (placeholder, filled in by its owner).

@@ -1,0 +1,1 @@
+//! simforge-vault (placeholder, filled in by its owner).
