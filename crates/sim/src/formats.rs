@@ -1,0 +1,461 @@
+//! The files of the trade, written card by card into byte buffers (the caller owns the I/O).
+//!
+//! | format | for | secrets in it |
+//! |---|---|---|
+//! | [`OutFile`] (`.out`) | the operator's HLR/AuC and OTA servers | Ki only as EKI = AES(transport, Ki); others per column choice |
+//! | [`ElectricalFile`] | the card personalization machines | Ki, OPc, codes, OTA keys in clear (EF-encoded) |
+//! | [`LaserFile`] | the graphical personalization (print) line | PIN1/PUK1/PIN2/PUK2 for the scratch area |
+//! | [`PysimCsv`] | labs: `pySim-prog` | Ki, OPc, ADM in clear |
+//! | [`OsmoHlrScript`] | labs: osmo-hlr VTY provisioning | Ki, OPc in clear |
+
+use std::sync::Arc;
+
+use crate::card::Card;
+use crate::ef;
+use crate::keys::BlockCipher;
+use crate::order::BatchPlan;
+use crate::secret::push_hex;
+
+/// A file format: a header once, then one record per card.
+pub trait CardFormat: Send + Sync {
+    /// The file name suffix, e.g. `.out`.
+    fn suffix(&self) -> &'static str;
+    /// Appends the header.
+    fn header(&self, out: &mut Vec<u8>);
+    /// Appends one card's record.
+    fn card(&self, card: &Card, out: &mut Vec<u8>);
+}
+
+/// A column of the operator's server/HLR file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// IMSI digits.
+    Imsi,
+    /// ICCID body (no check digit), as order files print it.
+    Iccid,
+    /// Full ICCID with check digit.
+    IccidFull,
+    /// MSISDN, empty when none.
+    Msisdn,
+    /// Ki encrypted under the transport key (one AES block).
+    Eki,
+    /// OPc/TOPc encrypted under the transport key (one AES block per 16 bytes).
+    Eopc,
+    /// OPc/TOPc in clear (only if the operator asks for it).
+    Opc,
+    /// PIN1.
+    Pin1,
+    /// PUK1.
+    Puk1,
+    /// PIN2.
+    Pin2,
+    /// PUK2.
+    Puk2,
+    /// ADM1.
+    Adm1,
+    /// EF.ACC, 4 hex digits.
+    Acc,
+    /// OTA KIc of set n (1-based), in clear.
+    Kic(u8),
+    /// OTA KID of set n.
+    Kid(u8),
+    /// OTA KIK of set n.
+    Kik(u8),
+    /// OTA KIc of set n, encrypted under the transport key.
+    Ekic(u8),
+    /// OTA KID of set n, encrypted.
+    Ekid(u8),
+    /// OTA KIK of set n, encrypted.
+    Ekik(u8),
+}
+
+impl Column {
+    /// Parses a column name (case-insensitive), as in a `var_out:` line.
+    pub fn parse(s: &str) -> Option<Self> {
+        let u = s.to_ascii_uppercase();
+        let indexed = |prefix: &str| -> Option<u8> {
+            u.strip_prefix(prefix).and_then(|n| n.parse::<u8>().ok()).filter(|n| (1..=3).contains(n))
+        };
+        Some(match u.as_str() {
+            "IMSI" => Self::Imsi,
+            "ICCID" => Self::Iccid,
+            "ICCID_FULL" => Self::IccidFull,
+            "MSISDN" => Self::Msisdn,
+            "EKI" => Self::Eki,
+            "EOPC" => Self::Eopc,
+            "OPC" => Self::Opc,
+            "PIN1" => Self::Pin1,
+            "PUK1" => Self::Puk1,
+            "PIN2" => Self::Pin2,
+            "PUK2" => Self::Puk2,
+            "ADM1" | "ADM_CODE" => Self::Adm1,
+            "ACC" => Self::Acc,
+            _ => {
+                if let Some(n) = indexed("EKIC") {
+                    Self::Ekic(n)
+                } else if let Some(n) = indexed("EKID") {
+                    Self::Ekid(n)
+                } else if let Some(n) = indexed("EKIK") {
+                    Self::Ekik(n)
+                } else if let Some(n) = indexed("KIC") {
+                    Self::Kic(n)
+                } else if let Some(n) = indexed("KID") {
+                    Self::Kid(n)
+                } else if let Some(n) = indexed("KIK") {
+                    Self::Kik(n)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// The column's name in a `var_out:` line.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match self {
+            Self::Imsi => "IMSI".into(),
+            Self::Iccid => "ICCID".into(),
+            Self::IccidFull => "ICCID_FULL".into(),
+            Self::Msisdn => "MSISDN".into(),
+            Self::Eki => "EKI".into(),
+            Self::Eopc => "EOPC".into(),
+            Self::Opc => "OPC".into(),
+            Self::Pin1 => "PIN1".into(),
+            Self::Puk1 => "PUK1".into(),
+            Self::Pin2 => "PIN2".into(),
+            Self::Puk2 => "PUK2".into(),
+            Self::Adm1 => "ADM1".into(),
+            Self::Acc => "ACC".into(),
+            Self::Kic(n) => format!("KIC{n}"),
+            Self::Kid(n) => format!("KID{n}"),
+            Self::Kik(n) => format!("KIK{n}"),
+            Self::Ekic(n) => format!("EKIC{n}"),
+            Self::Ekid(n) => format!("EKID{n}"),
+            Self::Ekik(n) => format!("EKIK{n}"),
+        }
+    }
+
+    /// The default column set: `IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC` then `KICn KIDn KIKn`
+    /// for each OTA key set.
+    #[must_use]
+    pub fn defaults(ota_sets: u8) -> Vec<Self> {
+        let mut v = vec![
+            Self::Imsi,
+            Self::Eki,
+            Self::Iccid,
+            Self::Pin1,
+            Self::Puk1,
+            Self::Pin2,
+            Self::Puk2,
+            Self::Adm1,
+            Self::Acc,
+        ];
+        for n in 1..=ota_sets {
+            v.extend([Self::Kic(n), Self::Kid(n), Self::Kik(n)]);
+        }
+        v
+    }
+
+    /// Parses a space- or comma-separated list of column names.
+    pub fn parse_list(s: &str) -> Result<Vec<Self>, String> {
+        s.split([' ', ',', '\t'])
+            .filter(|c| !c.is_empty())
+            .map(|c| Self::parse(c).ok_or_else(|| format!("unknown column {c:?}")))
+            .collect()
+    }
+}
+
+fn encrypted(cipher: &dyn BlockCipher, data: &[u8], out: &mut Vec<u8>) {
+    for chunk in data.chunks(16) {
+        let mut block = [0u8; 16];
+        block[..chunk.len()].copy_from_slice(chunk);
+        cipher.encrypt_block(&mut block);
+        push_hex(out, &block);
+        zeroize::Zeroize::zeroize(&mut block);
+    }
+}
+
+/// The operator's server/HLR file (`.out`): the order header, a `var_out:` line naming the
+/// columns, then one space-separated line per card.
+pub struct OutFile {
+    header: Vec<String>,
+    columns: Vec<Column>,
+    transport: Arc<dyn BlockCipher>,
+}
+
+impl OutFile {
+    /// A `.out` writer for a plan, with the operator's columns and transport key.
+    #[must_use]
+    pub fn new(plan: &BatchPlan, columns: Vec<Column>, transport: Arc<dyn BlockCipher>) -> Self {
+        Self { header: plan.header.clone(), columns, transport }
+    }
+}
+
+impl CardFormat for OutFile {
+    fn suffix(&self) -> &'static str {
+        ".out"
+    }
+
+    fn header(&self, out: &mut Vec<u8>) {
+        for h in &self.header {
+            out.extend_from_slice(h.as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"var_out:");
+        let names: Vec<String> = self.columns.iter().map(Column::name).collect();
+        out.extend_from_slice(names.join(" ").as_bytes());
+        out.push(b'\n');
+    }
+
+    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+        let t = self.transport.as_ref();
+        for (i, col) in self.columns.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            let ota = |n: &u8| c.ota.get(usize::from(*n) - 1);
+            match col {
+                Column::Imsi => c.imsi.write_ascii(out),
+                Column::Iccid => c.iccid.write_body(out),
+                Column::IccidFull => c.iccid.write_full(out),
+                Column::Msisdn => {
+                    if let Some(m) = c.msisdn {
+                        out.extend_from_slice(m.to_string().as_bytes());
+                    }
+                }
+                Column::Eki => encrypted(t, c.ki.expose(), out),
+                Column::Eopc => encrypted(t, c.opc.expose(), out),
+                Column::Opc => push_hex(out, c.opc.expose()),
+                Column::Pin1 => out.extend_from_slice(c.pin1.digits()),
+                Column::Puk1 => out.extend_from_slice(c.puk1.digits()),
+                Column::Pin2 => out.extend_from_slice(c.pin2.digits()),
+                Column::Puk2 => out.extend_from_slice(c.puk2.digits()),
+                Column::Adm1 => c.adm1.write_text(out),
+                Column::Acc => push_hex(out, &ef::acc(&c.imsi)),
+                Column::Kic(n) => { if let Some(s) = ota(n) { push_hex(out, s.kic.expose()) } }
+                Column::Kid(n) => { if let Some(s) = ota(n) { push_hex(out, s.kid.expose()) } }
+                Column::Kik(n) => { if let Some(s) = ota(n) { push_hex(out, s.kik.expose()) } }
+                Column::Ekic(n) => { if let Some(s) = ota(n) { encrypted(t, s.kic.expose(), out) } }
+                Column::Ekid(n) => { if let Some(s) = ota(n) { encrypted(t, s.kid.expose(), out) } }
+                Column::Ekik(n) => { if let Some(s) = ota(n) { encrypted(t, s.kik.expose(), out) } }
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// The electrical personalization file for the card machines: CSV of EF-encoded values
+/// (EF.IMSI, EF.ICCID, PIN/PUK/ADM as VERIFY data, Ki, OPc, EF.ACC, OTA keys), as in the
+/// trade's `DATA_*.txt` files.
+pub struct ElectricalFile {
+    ota_sets: u8,
+}
+
+impl ElectricalFile {
+    /// An electrical file writer for a plan.
+    #[must_use]
+    pub fn new(plan: &BatchPlan) -> Self {
+        Self { ota_sets: plan.profile.ota_key_sets }
+    }
+}
+
+impl CardFormat for ElectricalFile {
+    fn suffix(&self) -> &'static str {
+        ".elec.csv"
+    }
+
+    fn header(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"IMSI,ICCID,PIN1,PUK1,PIN2,PUK2,ADM1,KI,OPC,ACC");
+        for n in 1..=self.ota_sets {
+            out.extend_from_slice(format!(",KIC{n},KID{n},KIK{n}").as_bytes());
+        }
+        out.push(b'\n');
+    }
+
+    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+        push_hex(out, &c.imsi.to_ef());
+        out.push(b',');
+        push_hex(out, &c.iccid.to_ef());
+        for code in [&c.pin1, &c.puk1, &c.pin2, &c.puk2] {
+            out.push(b',');
+            push_hex(out, &code.to_ef());
+        }
+        out.push(b',');
+        push_hex(out, &c.adm1.to_ef());
+        out.push(b',');
+        push_hex(out, c.ki.expose());
+        out.push(b',');
+        push_hex(out, c.opc.expose());
+        out.push(b',');
+        push_hex(out, &ef::acc(&c.imsi));
+        for s in &c.ota {
+            for k in [&s.kic, &s.kid, &s.kik] {
+                out.push(b',');
+                push_hex(out, k.expose());
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// The laser (graphical personalization) file: the ICCID whole and in print groups, the codes for
+/// the scratch area, and the IMSI split after the PLMN-and-a-bit, as in the trade's `LASER_*.txt`.
+pub struct LaserFile {
+    groups: Vec<usize>,
+}
+
+impl LaserFile {
+    /// Groups of 4 digits over the full ICCID (the last group takes what is left).
+    #[must_use]
+    pub fn new(plan: &BatchPlan) -> Self {
+        let len = plan.first_iccid.len();
+        let mut groups = vec![4; len / 4];
+        if len % 4 != 0 {
+            groups.push(len % 4);
+        }
+        Self { groups }
+    }
+}
+
+impl CardFormat for LaserFile {
+    fn suffix(&self) -> &'static str {
+        ".laser.csv"
+    }
+
+    fn header(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"ICCID");
+        for i in 1..=self.groups.len() {
+            out.extend_from_slice(format!(",ICCID{i}").as_bytes());
+        }
+        out.extend_from_slice(b",PIN1,PUK1,PIN2,PUK2,IMSI,IMSI1,IMSI2\n");
+    }
+
+    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+        let mut full = Vec::with_capacity(20);
+        c.iccid.write_full(&mut full);
+        out.extend_from_slice(&full);
+        let mut at = 0;
+        for g in &self.groups {
+            out.push(b',');
+            out.extend_from_slice(&full[at..at + g]);
+            at += g;
+        }
+        for code in [&c.pin1, &c.puk1, &c.pin2, &c.puk2] {
+            out.push(b',');
+            out.extend_from_slice(code.digits());
+        }
+        out.push(b',');
+        let mut imsi = Vec::with_capacity(15);
+        c.imsi.write_ascii(&mut imsi);
+        out.extend_from_slice(&imsi);
+        let split = 6.min(imsi.len());
+        out.push(b',');
+        out.extend_from_slice(&imsi[..split]);
+        out.push(b',');
+        out.extend_from_slice(&imsi[split..]);
+        out.push(b'\n');
+    }
+}
+
+/// The CSV that `pySim-prog` reads to program test SIMs (`shared/formats/pysim-prog-csv-format.txt`).
+pub struct PysimCsv {
+    mcc: String,
+    mnc: String,
+}
+
+impl PysimCsv {
+    /// A pySim CSV writer for the operator's PLMN.
+    #[must_use]
+    pub fn new(plmn: &crate::Plmn) -> Self {
+        Self { mcc: plmn.mcc(), mnc: plmn.mnc() }
+    }
+}
+
+impl CardFormat for PysimCsv {
+    fn suffix(&self) -> &'static str {
+        ".pysim.csv"
+    }
+
+    fn header(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"iccid,imsi,mcc,mnc,ki,opc,acc,pin_adm,pin_adm_hex\n");
+    }
+
+    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+        c.iccid.write_full(out);
+        out.push(b',');
+        c.imsi.write_ascii(out);
+        out.push(b',');
+        out.extend_from_slice(self.mcc.as_bytes());
+        out.push(b',');
+        out.extend_from_slice(self.mnc.as_bytes());
+        out.push(b',');
+        push_hex(out, c.ki.expose());
+        out.push(b',');
+        push_hex(out, c.opc.expose());
+        out.push(b',');
+        push_hex(out, &ef::acc(&c.imsi));
+        out.push(b',');
+        match &c.adm1 {
+            crate::Adm::Digits(p) => {
+                out.extend_from_slice(p.digits());
+                out.push(b',');
+            }
+            crate::Adm::Hex(b) => {
+                out.push(b',');
+                push_hex(out, b);
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// An osmo-hlr VTY script that provisions every card of the batch (`subscriber imsi … create`,
+/// `… update aud3g milenage k … opc …`, `… update msisdn …`). Feed it to the VTY (port 4258).
+pub struct OsmoHlrScript {
+    tuak: bool,
+    batch: String,
+}
+
+impl OsmoHlrScript {
+    /// A script writer for a plan.
+    #[must_use]
+    pub fn new(plan: &BatchPlan) -> Self {
+        Self { tuak: plan.profile.algorithm == crate::Algorithm::Tuak, batch: plan.name.clone() }
+    }
+}
+
+impl CardFormat for OsmoHlrScript {
+    fn suffix(&self) -> &'static str {
+        ".osmo-hlr.vty"
+    }
+
+    fn header(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(
+            format!(
+                "! simforge batch {}: osmo-hlr VTY provisioning script.\n! It holds subscriber keys in clear: keep it as secret as the keys.\n",
+                self.batch
+            )
+            .as_bytes(),
+        );
+    }
+
+    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+        let mut imsi = Vec::with_capacity(15);
+        c.imsi.write_ascii(&mut imsi);
+        out.extend_from_slice(b"subscriber imsi ");
+        out.extend_from_slice(&imsi);
+        out.extend_from_slice(b" create\nsubscriber imsi ");
+        out.extend_from_slice(&imsi);
+        out.extend_from_slice(if self.tuak { b" update aud3g tuak k " } else { b" update aud3g milenage k " });
+        push_hex(out, c.ki.expose());
+        out.extend_from_slice(if self.tuak { b" topc " } else { b" opc " });
+        push_hex(out, c.opc.expose());
+        out.push(b'\n');
+        if let Some(m) = c.msisdn {
+            out.extend_from_slice(b"subscriber imsi ");
+            out.extend_from_slice(&imsi);
+            out.extend_from_slice(format!(" update msisdn {m}\n").as_bytes());
+        }
+    }
+}
