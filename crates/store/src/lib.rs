@@ -1,1 +1,590 @@
-//! simforge-store (placeholder, filled in by its owner).
+//! # simforge-store
+//!
+//! The platform database, SQLite by default (PostgreSQL to follow behind the same API): operators,
+//! their sealed keys, and batches with the ICCID and IMSI ranges they reserve. This is the only
+//! crate that knows SQL. Range reservation is one write transaction (`BEGIN IMMEDIATE`): the
+//! overlap check and the insert cannot interleave with another writer, so no ICCID or IMSI is ever
+//! issued twice, across batches, processes and crashes.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Schema migration failed.
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A name that must be unique is taken.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// Something asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The requested range overlaps a reserved one.
+    #[error("{what} range {first}..{last} overlaps batch {batch} (id {batch_id}) of operator {operator}, state {state}")]
+    Overlap {
+        /// "ICCID" or "IMSI".
+        what: &'static str,
+        /// First value asked for.
+        first: String,
+        /// Last value asked for.
+        last: String,
+        /// The batch holding it.
+        batch: String,
+        /// Its id.
+        batch_id: i64,
+        /// Its operator.
+        operator: String,
+        /// Its state.
+        state: String,
+    },
+    /// The operation does not apply to the batch in its current state.
+    #[error("batch {0} is {1}: {2}")]
+    State(i64, String, &'static str),
+}
+
+/// A stored operator.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Operator {
+    /// Row id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// MCC.
+    pub mcc: String,
+    /// MNC.
+    pub mnc: String,
+    /// ICCID issuer prefix.
+    pub iccid_prefix: String,
+    /// Full ICCID length.
+    pub iccid_len: i64,
+    /// Service provider name.
+    pub spn: String,
+    /// `.out` columns, `None` = defaults.
+    pub out_columns: Option<String>,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+}
+
+/// A new operator.
+#[derive(Debug, Clone)]
+pub struct NewOperator {
+    /// Unique name.
+    pub name: String,
+    /// MCC.
+    pub mcc: String,
+    /// MNC.
+    pub mnc: String,
+    /// ICCID issuer prefix.
+    pub iccid_prefix: String,
+    /// Full ICCID length.
+    pub iccid_len: i64,
+    /// Service provider name.
+    pub spn: String,
+    /// `.out` columns, `None` = defaults.
+    pub out_columns: Option<String>,
+}
+
+/// The kind of an operator key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    /// A transport key (the `KID` of order files).
+    Transport,
+    /// An OP or TOP (the `OPID` of order files).
+    Op,
+}
+
+impl KeyKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Transport => "transport",
+            Self::Op => "op",
+        }
+    }
+}
+
+/// A stored key's public facts (its sealed value is fetched separately).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyInfo {
+    /// Kind.
+    pub kind: KeyKind,
+    /// Index.
+    pub index: i64,
+    /// Size in bits.
+    pub bits: i64,
+    /// When imported.
+    pub created_at: String,
+}
+
+/// A batch's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchState {
+    /// Reserved, files being written (or the run died: resume or release it).
+    Generating,
+    /// Files complete under their final names.
+    Complete,
+    /// Range given back; the batch's files were never completed.
+    Released,
+}
+
+impl FromStr for BatchState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "generating" => Ok(Self::Generating),
+            "complete" => Ok(Self::Complete),
+            "released" => Ok(Self::Released),
+            other => Err(StoreError::NotFound(format!("batch state {other}"))),
+        }
+    }
+}
+
+/// A range of ICCID bodies or IMSIs as integers, with their digit count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Range {
+    /// Digit count (ICCID: full length incl. check digit; IMSI: digits).
+    pub len: i64,
+    /// First value.
+    pub first: i64,
+    /// Last value (inclusive).
+    pub last: i64,
+}
+
+/// A batch to reserve.
+#[derive(Debug, Clone)]
+pub struct NewBatch {
+    /// Operator id.
+    pub operator_id: i64,
+    /// Name, unique per operator.
+    pub name: String,
+    /// Cards.
+    pub quantity: i64,
+    /// ICCID bodies.
+    pub iccid: Range,
+    /// IMSIs.
+    pub imsi: Range,
+    /// Transport key index.
+    pub kid: i64,
+    /// OP index.
+    pub opid: i64,
+    /// The plan, serialized by the caller, to resume a run.
+    pub plan: String,
+    /// Where the files go.
+    pub output_dir: String,
+}
+
+/// A stored batch.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Batch {
+    /// Row id.
+    pub id: i64,
+    /// Operator name.
+    pub operator: String,
+    /// Batch name.
+    pub name: String,
+    /// Cards.
+    pub quantity: i64,
+    /// ICCID bodies.
+    pub iccid: Range,
+    /// IMSIs.
+    pub imsi: Range,
+    /// Transport key index.
+    pub kid: i64,
+    /// OP index.
+    pub opid: i64,
+    /// State.
+    pub state: BatchState,
+    /// The serialized plan.
+    #[serde(skip)]
+    pub plan: String,
+    /// Output directory.
+    pub output_dir: String,
+    /// Created.
+    pub created_at: String,
+    /// Completed.
+    pub completed_at: Option<String>,
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The platform database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Creates an operator.
+    pub async fn create_operator(&self, op: &NewOperator) -> Result<Operator, StoreError> {
+        let created_at = now();
+        let r = sqlx::query(
+            "INSERT INTO operators (name, mcc, mnc, iccid_prefix, iccid_len, spn, out_columns, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&op.name)
+        .bind(&op.mcc)
+        .bind(&op.mnc)
+        .bind(&op.iccid_prefix)
+        .bind(op.iccid_len)
+        .bind(&op.spn)
+        .bind(&op.out_columns)
+        .bind(&created_at)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(r) => Ok(Operator {
+                id: r.last_insert_rowid(),
+                name: op.name.clone(),
+                mcc: op.mcc.clone(),
+                mnc: op.mnc.clone(),
+                iccid_prefix: op.iccid_prefix.clone(),
+                iccid_len: op.iccid_len,
+                spn: op.spn.clone(),
+                out_columns: op.out_columns.clone(),
+                created_at,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Exists(format!("operator {}", op.name)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn operator_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Operator, StoreError> {
+        Ok(Operator {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            mcc: r.try_get("mcc")?,
+            mnc: r.try_get("mnc")?,
+            iccid_prefix: r.try_get("iccid_prefix")?,
+            iccid_len: r.try_get("iccid_len")?,
+            spn: r.try_get("spn")?,
+            out_columns: r.try_get("out_columns")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+
+    /// The operator of that name.
+    pub async fn operator(&self, name: &str) -> Result<Operator, StoreError> {
+        let row = sqlx::query("SELECT * FROM operators WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("operator {name}")))?;
+        Self::operator_from_row(&row)
+    }
+
+    /// All operators, by name.
+    pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM operators ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter().map(Self::operator_from_row).collect()
+    }
+
+    /// Stores a sealed key. Refuses to replace an existing key unless `replace` is set.
+    pub async fn put_key(
+        &self,
+        operator_id: i64,
+        kind: KeyKind,
+        index: i64,
+        bits: i64,
+        sealed: &[u8],
+        replace: bool,
+    ) -> Result<(), StoreError> {
+        let sql = if replace {
+            "INSERT OR REPLACE INTO operator_keys (operator_id, kind, idx, bits, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        } else {
+            "INSERT INTO operator_keys (operator_id, kind, idx, bits, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        };
+        let r = sqlx::query(sql)
+            .bind(operator_id)
+            .bind(kind.as_str())
+            .bind(index)
+            .bind(bits)
+            .bind(sealed)
+            .bind(now())
+            .execute(&self.pool)
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Exists(format!("{} key {index}", kind.as_str())))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The sealed value of a key.
+    pub async fn sealed_key(&self, operator_id: i64, kind: KeyKind, index: i64) -> Result<Vec<u8>, StoreError> {
+        sqlx::query("SELECT sealed FROM operator_keys WHERE operator_id = ? AND kind = ? AND idx = ?")
+            .bind(operator_id)
+            .bind(kind.as_str())
+            .bind(index)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get::<Vec<u8>, _>("sealed"))
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("{} key {index}", kind.as_str())))
+    }
+
+    /// The operator's keys (without their values).
+    pub async fn keys(&self, operator_id: i64) -> Result<Vec<KeyInfo>, StoreError> {
+        let rows = sqlx::query("SELECT kind, idx, bits, created_at FROM operator_keys WHERE operator_id = ? ORDER BY kind, idx")
+            .bind(operator_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(KeyInfo {
+                    kind: if kind == "op" { KeyKind::Op } else { KeyKind::Transport },
+                    index: r.try_get("idx")?,
+                    bits: r.try_get("bits")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Reserves a batch's ranges: in one write transaction, refuses any overlap with a batch that
+    /// is not released (of any operator), then inserts the batch as `generating`.
+    pub async fn reserve_batch(&self, b: &NewBatch) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let result = async {
+            for (what, col, r) in [("ICCID", "iccid", b.iccid), ("IMSI", "imsi", b.imsi)] {
+                let sql = format!(
+                    "SELECT b.id, b.name, b.state, o.name AS operator FROM batches b JOIN operators o ON o.id = b.operator_id
+                     WHERE b.state != 'released' AND b.{col}_len = ? AND b.{col}_first <= ? AND b.{col}_last >= ? LIMIT 1"
+                );
+                if let Some(row) =
+                    sqlx::query(&sql).bind(r.len).bind(r.last).bind(r.first).fetch_optional(&mut *conn).await?
+                {
+                    return Err(StoreError::Overlap {
+                        what,
+                        first: r.first.to_string(),
+                        last: r.last.to_string(),
+                        batch: row.try_get("name")?,
+                        batch_id: row.try_get("id")?,
+                        operator: row.try_get("operator")?,
+                        state: row.try_get("state")?,
+                    });
+                }
+            }
+            let r = sqlx::query(
+                "INSERT INTO batches (operator_id, name, quantity, iccid_len, iccid_first, iccid_last,
+                   imsi_len, imsi_first, imsi_last, kid, opid, state, plan, output_dir, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?, ?)",
+            )
+            .bind(b.operator_id)
+            .bind(&b.name)
+            .bind(b.quantity)
+            .bind(b.iccid.len)
+            .bind(b.iccid.first)
+            .bind(b.iccid.last)
+            .bind(b.imsi.len)
+            .bind(b.imsi.first)
+            .bind(b.imsi.last)
+            .bind(b.kid)
+            .bind(b.opid)
+            .bind(&b.plan)
+            .bind(&b.output_dir)
+            .bind(now())
+            .execute(&mut *conn)
+            .await;
+            match r {
+                Ok(r) => Ok(r.last_insert_rowid()),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    Err(StoreError::Exists(format!("batch {}", b.name)))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        .await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *conn).await?;
+        result
+    }
+
+    /// Marks a generating batch complete.
+    pub async fn complete_batch(&self, id: i64) -> Result<(), StoreError> {
+        self.transition(id, BatchState::Generating, "complete", "only a generating batch can complete").await
+    }
+
+    /// Gives a generating (unfinished) batch's ranges back. Complete batches were delivered and
+    /// keep their ranges forever.
+    pub async fn release_batch(&self, id: i64) -> Result<(), StoreError> {
+        self.transition(id, BatchState::Generating, "released", "only an unfinished batch can be released").await
+    }
+
+    async fn transition(&self, id: i64, from: BatchState, to: &str, why: &'static str) -> Result<(), StoreError> {
+        let from_s = match from {
+            BatchState::Generating => "generating",
+            BatchState::Complete => "complete",
+            BatchState::Released => "released",
+        };
+        let r = sqlx::query("UPDATE batches SET state = ?, completed_at = ? WHERE id = ? AND state = ?")
+            .bind(to)
+            .bind(now())
+            .bind(id)
+            .bind(from_s)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 1 {
+            return Ok(());
+        }
+        let b = self.batch(id).await?;
+        Err(StoreError::State(id, format!("{:?}", b.state).to_lowercase(), why))
+    }
+
+    fn batch_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Batch, StoreError> {
+        let state: String = r.try_get("state")?;
+        Ok(Batch {
+            id: r.try_get("id")?,
+            operator: r.try_get("operator")?,
+            name: r.try_get("name")?,
+            quantity: r.try_get("quantity")?,
+            iccid: Range { len: r.try_get("iccid_len")?, first: r.try_get("iccid_first")?, last: r.try_get("iccid_last")? },
+            imsi: Range { len: r.try_get("imsi_len")?, first: r.try_get("imsi_first")?, last: r.try_get("imsi_last")? },
+            kid: r.try_get("kid")?,
+            opid: r.try_get("opid")?,
+            state: state.parse()?,
+            plan: r.try_get("plan")?,
+            output_dir: r.try_get("output_dir")?,
+            created_at: r.try_get("created_at")?,
+            completed_at: r.try_get("completed_at")?,
+        })
+    }
+
+    /// One batch.
+    pub async fn batch(&self, id: i64) -> Result<Batch, StoreError> {
+        let row = sqlx::query("SELECT b.*, o.name AS operator FROM batches b JOIN operators o ON o.id = b.operator_id WHERE b.id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("batch {id}")))?;
+        Self::batch_from_row(&row)
+    }
+
+    /// Batches, newest first, optionally of one operator.
+    pub async fn batches(&self, operator: Option<&str>) -> Result<Vec<Batch>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.*, o.name AS operator FROM batches b JOIN operators o ON o.id = b.operator_id
+             WHERE ? IS NULL OR o.name = ? ORDER BY b.id DESC",
+        )
+        .bind(operator)
+        .bind(operator)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::batch_from_row).collect()
+    }
+
+    /// The highest reserved value of a column within `[lo, hi]` (for "next free" allocation).
+    pub async fn highest_reserved(&self, iccid: bool, len: i64, lo: i64, hi: i64) -> Result<Option<i64>, StoreError> {
+        let col = if iccid { "iccid" } else { "imsi" };
+        let sql = format!(
+            "SELECT MAX({col}_last) AS m FROM batches WHERE state != 'released' AND {col}_len = ? AND {col}_last >= ? AND {col}_first <= ?"
+        );
+        let row = sqlx::query(&sql).bind(len).bind(lo).bind(hi).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<Option<i64>, _>("m")?.map(|m| m.min(hi)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, Store, Operator) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let op = s
+            .create_operator(&NewOperator {
+                name: "a".into(),
+                mcc: "001".into(),
+                mnc: "01".into(),
+                iccid_prefix: "8988211".into(),
+                iccid_len: 20,
+                spn: "A".into(),
+                out_columns: None,
+            })
+            .await
+            .unwrap();
+        (dir, s, op)
+    }
+
+    fn batch(op: i64, name: &str, iccid: (i64, i64), imsi: (i64, i64)) -> NewBatch {
+        NewBatch {
+            operator_id: op,
+            name: name.into(),
+            quantity: iccid.1 - iccid.0 + 1,
+            iccid: Range { len: 20, first: iccid.0, last: iccid.1 },
+            imsi: Range { len: 15, first: imsi.0, last: imsi.1 },
+            kid: 1,
+            opid: 1,
+            plan: "{}".into(),
+            output_dir: "/tmp/x".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn ranges_never_overlap_until_released() {
+        let (_d, s, op) = store().await;
+        let a = s.reserve_batch(&batch(op.id, "a", (100, 199), (1000, 1099))).await.unwrap();
+        assert!(matches!(
+            s.reserve_batch(&batch(op.id, "b", (199, 250), (2000, 2051))).await,
+            Err(StoreError::Overlap { what: "ICCID", .. })
+        ));
+        assert!(matches!(
+            s.reserve_batch(&batch(op.id, "b", (200, 250), (1050, 1100))).await,
+            Err(StoreError::Overlap { what: "IMSI", .. })
+        ));
+        assert!(matches!(s.reserve_batch(&batch(op.id, "a", (300, 301), (3000, 3001))).await, Err(StoreError::Exists(_))));
+        assert_eq!(s.highest_reserved(true, 20, 0, 1_000).await.unwrap(), Some(199));
+        s.release_batch(a).await.unwrap();
+        assert!(s.release_batch(a).await.is_err());
+        assert_eq!(s.highest_reserved(true, 20, 0, 1_000).await.unwrap(), None);
+        let b = s.reserve_batch(&batch(op.id, "b", (150, 160), (1050, 1060))).await.unwrap();
+        s.complete_batch(b).await.unwrap();
+        assert!(matches!(s.release_batch(b).await, Err(StoreError::State(..))));
+        assert_eq!(s.batches(Some("a")).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn keys_and_operators() {
+        let (_d, s, op) = store().await;
+        s.put_key(op.id, KeyKind::Transport, 135, 256, b"sealed", false).await.unwrap();
+        assert!(matches!(s.put_key(op.id, KeyKind::Transport, 135, 256, b"x", false).await, Err(StoreError::Exists(_))));
+        s.put_key(op.id, KeyKind::Transport, 135, 128, b"sealed2", true).await.unwrap();
+        assert_eq!(s.sealed_key(op.id, KeyKind::Transport, 135).await.unwrap(), b"sealed2");
+        assert!(matches!(s.sealed_key(op.id, KeyKind::Op, 135).await, Err(StoreError::NotFound(_))));
+        assert_eq!(s.keys(op.id).await.unwrap().len(), 1);
+        assert!(matches!(s.operator("zz").await, Err(StoreError::NotFound(_))));
+        assert_eq!(s.operators().await.unwrap().len(), 1);
+    }
+}

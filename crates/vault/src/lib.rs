@@ -1,1 +1,212 @@
-//! simforge-vault (placeholder, filled in by its owner).
+//! # simforge-vault
+//!
+//! Operator keys (transport keys, OP/TOP) are stored sealed: AES-256-GCM under a platform master
+//! key, with the key's purpose (operator, kind, index) bound in as associated data so a sealed
+//! value cannot be moved to another slot. The [`Vault`] trait is what the rest of the platform
+//! sees; [`MasterKey`] is the embedded default (a 256-bit key in a 0600 file or the
+//! `SIMFORGE_MASTER_KEY` environment variable). A PKCS#11 implementation will wrap/unwrap with a
+//! key that never leaves the HSM.
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, Zeroizing};
+
+/// Why sealing or unsealing failed. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// The master key file or variable is not 32 bytes (raw) or 64 hex digits.
+    #[error("master key: {0}")]
+    BadMasterKey(&'static str),
+    /// The master key file could not be read or written.
+    #[error("master key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The sealed value is malformed, was sealed for another slot, or under another master key.
+    #[error("sealed value rejected: wrong master key, wrong slot or corrupted data")]
+    Unseal,
+    /// The random source failed.
+    #[error("random source failed")]
+    Random,
+}
+
+/// Seals and unseals small secrets (keys). Implementations keep their own key out of reach.
+pub trait Vault: Send + Sync {
+    /// Seals `plaintext` for the slot named by `context`.
+    fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError>;
+    /// Unseals a value sealed for the same `context`.
+    fn unseal(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError>;
+    /// A short public fingerprint of the sealing key, to tell which key sealed a database.
+    fn fingerprint(&self) -> String;
+}
+
+const VERSION: u8 = 1;
+
+/// The embedded default: a 256-bit master key held in memory.
+pub struct MasterKey {
+    cipher: Aes256Gcm,
+    fingerprint: String,
+}
+
+/// The environment variable that may carry the master key (64 hex digits).
+pub const ENV_VAR: &str = "SIMFORGE_MASTER_KEY";
+
+impl MasterKey {
+    /// Builds a master key from 32 bytes.
+    #[must_use]
+    pub fn from_bytes(mut key: [u8; 32]) -> Self {
+        let cipher = Aes256Gcm::new(&key.into());
+        let fp = Sha256::digest([b"simforge-vault-fingerprint".as_slice(), &key].concat());
+        key.zeroize();
+        let fingerprint = fp[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Self { cipher, fingerprint }
+    }
+
+    /// Parses 64 hex digits (surrounding whitespace ignored) or exactly 32 raw bytes.
+    pub fn parse(data: &[u8]) -> Result<Self, VaultError> {
+        let trimmed = data.trim_ascii();
+        let mut key = Zeroizing::new([0u8; 32]);
+        if trimmed.len() == 64 && trimmed.iter().all(u8::is_ascii_hexdigit) {
+            for (i, k) in key.iter_mut().enumerate() {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                *k = (hex(trimmed[2 * i]) << 4) | hex(trimmed[2 * i + 1]);
+            }
+        } else if data.len() == 32 {
+            key.copy_from_slice(data);
+        } else {
+            return Err(VaultError::BadMasterKey("expected 64 hex digits or 32 raw bytes"));
+        }
+        Ok(Self::from_bytes(*key))
+    }
+
+    /// Loads from the `SIMFORGE_MASTER_KEY` variable if set, else from `path`, creating `path`
+    /// (mode 0600, written atomically) with a fresh random key if it does not exist.
+    /// Returns the key and whether a new one was created.
+    pub fn load_or_create(path: &Path) -> Result<(Self, bool), VaultError> {
+        if let Ok(v) = std::env::var(ENV_VAR) {
+            let v = Zeroizing::new(v);
+            return Ok((Self::parse(v.as_bytes())?, false));
+        }
+        let io = |source| VaultError::Io { path: path.display().to_string(), source };
+        match std::fs::read(path) {
+            Ok(data) => {
+                let data = Zeroizing::new(data);
+                Ok((Self::parse(&data)?, false))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = Zeroizing::new([0u8; 32]);
+                getrandom::fill(&mut key[..]).map_err(|_| VaultError::Random)?;
+                let hex: Zeroizing<String> = Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
+                write_secret_file(path, format!("{}\n", hex.as_str()).as_bytes()).map_err(io)?;
+                Ok((Self::from_bytes(*key), true))
+            }
+            Err(e) => Err(io(e)),
+        }
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MasterKey(fingerprint {}, <redacted>)", self.fingerprint)
+    }
+}
+
+impl Vault for MasterKey {
+    fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(|_| VaultError::Random)?;
+        let ct = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .map_err(|_| VaultError::Unseal)?;
+        let mut out = Vec::with_capacity(1 + 12 + ct.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    fn unseal(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        if sealed.len() < 1 + 12 + 16 || sealed[0] != VERSION {
+            return Err(VaultError::Unseal);
+        }
+        let (nonce, ct) = sealed[1..].split_at(12);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .map(Zeroizing::new)
+            .map_err(|_| VaultError::Unseal)
+    }
+
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+}
+
+/// Writes a file that holds secrets: mode 0600 from the start, written to a temporary name in
+/// the same directory, synced, then renamed over `path`, so that a reader never sees it half
+/// written.
+pub fn write_secret_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_unseal_binds_context_and_key() {
+        let k = MasterKey::from_bytes([7; 32]);
+        let s = k.seal("op:1:transport:135", b"secret key bytes").unwrap();
+        assert_eq!(&k.unseal("op:1:transport:135", &s).unwrap()[..], b"secret key bytes");
+        assert!(k.unseal("op:2:transport:135", &s).is_err());
+        assert!(MasterKey::from_bytes([8; 32]).unseal("op:1:transport:135", &s).is_err());
+        let mut t = s.clone();
+        t[20] ^= 1;
+        assert!(k.unseal("op:1:transport:135", &t).is_err());
+        assert!(k.unseal("x", &[1, 2, 3]).is_err());
+        assert!(!format!("{k:?}").contains("0707"));
+    }
+
+    #[test]
+    fn master_key_file_is_created_0600_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("master.key");
+        let (a, created) = MasterKey::load_or_create(&p).unwrap();
+        assert!(created);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let (b, created) = MasterKey::load_or_create(&p).unwrap();
+        assert!(!created);
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        std::fs::write(&p, b"short").unwrap();
+        assert!(matches!(MasterKey::load_or_create(&p), Err(VaultError::BadMasterKey(_))));
+    }
+}
