@@ -431,6 +431,28 @@ impl Imsi {
     pub fn write_ascii(&self, out: &mut Vec<u8>) {
         self.digits.write_ascii(out);
     }
+
+    /// Decodes EF.IMSI content (the inverse of [`Imsi::to_ef`]) for an IMSI of `plmn`.
+    pub fn from_ef(ef: &[u8], plmn: &Plmn) -> Result<Self, IdError> {
+        let what = "EF.IMSI";
+        let (&len, rest) = ef.split_first().ok_or(IdError::Length { what, len: 0, expected: "9 bytes" })?;
+        let len = usize::from(len);
+        if len == 0 || len > 8 || rest.len() < len {
+            return Err(IdError::Length { what, len: ef.len(), expected: "a length byte of 1 to 8 and that many bytes" });
+        }
+        let mut s = String::with_capacity(15);
+        for (i, b) in rest[..len].iter().enumerate() {
+            let nibbles = if i == 0 { vec![b >> 4] } else { vec![b & 0xF, b >> 4] };
+            for n in nibbles {
+                match n {
+                    0..=9 => s.push(char::from(b'0' + n)),
+                    0xF => {}
+                    _ => return Err(IdError::NotDigit { what, pos: s.len() + 1 }),
+                }
+            }
+        }
+        Self::parse(&s, plmn)
+    }
 }
 
 impl fmt::Display for Imsi {
@@ -512,6 +534,8 @@ mod tests {
         let plmn = Plmn::new("001", "01").unwrap();
         let even = Imsi::parse("00101123456789", &plmn).unwrap();
         assert_eq!(hex(&even.to_ef()), "0801101021436587F9");
+        assert_eq!(Imsi::from_ef(&even.to_ef(), &plmn).unwrap(), even);
+        assert!(Imsi::from_ef(&[0x09, 0x01], &plmn).is_err());
     }
 
     #[test]

@@ -1,0 +1,112 @@
+//! The test helper for the `simforge` command-line boundary: a lab with its own data directory
+//! and master key, driving the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const TRANSPORT_HEX: &str = "8f3c2a1b0d9e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f801928374";
+pub const OP_HEX: &str = "cdc202d5123e20f62b6d676ac72cb318";
+
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_simforge"));
+        c.env("SIMFORGE_DATA", self.path().join("data"))
+            .env_remove("SIMFORGE_MASTER_KEY")
+            .env("SIMFORGE_LOG", "debug")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs simforge with `args`; returns the output whatever the exit status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run simforge")
+    }
+
+    /// Runs simforge and insists on success.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "simforge {args:?} failed ({:?}):\n{}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// Runs simforge with `stdin` fed in.
+    pub fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn simforge");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, text).expect("write file");
+        p
+    }
+
+    /// Creates operator `name` (PLMN 001-01, 20-digit ICCIDs under 8988211) with transport key
+    /// index 1 (from a file) and OP index 1 (from standard input).
+    pub fn operator(&self, name: &str) {
+        self.ok(&["operator", "create", name, "--mcc", "001", "--mnc", "01", "--iccid-prefix", "8988211", "--iccid-length", "20", "--spn", "Lab"]);
+        let key = self.write("transport.hex", TRANSPORT_HEX);
+        self.ok(&["key", "import", "--operator", name, "--kind", "transport", "--index", "1", "--file", key.to_str().expect("utf8")]);
+        let o = self.run_stdin(&["key", "import", "--operator", name, "--kind", "op", "--index", "1"], OP_HEX);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// Generates a batch from a TOML order; returns the batch directory.
+    pub fn batch(&self, operator: &str, order_toml: &str, extra: &[&str]) -> PathBuf {
+        let order = self.write(&format!("order-{}.toml", rand_name()), order_toml);
+        let mut args = vec!["--json", "batch", "generate", "--operator", operator, order.to_str().expect("utf8"), "--quiet"];
+        args.extend_from_slice(extra);
+        let out = self.ok(&args);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json summary");
+        PathBuf::from(v["dir"].as_str().expect("dir"))
+    }
+}
+
+pub fn rand_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The one file in `dir` whose name ends with `suffix`.
+pub fn file(dir: &Path, suffix: &str) -> PathBuf {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()))
+}
+
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+}
