@@ -26,7 +26,7 @@ impl Lab {
         let mut c = Command::new(env!("CARGO_BIN_EXE_simforge"));
         c.env("SIMFORGE_DATA", self.path().join("data"))
             .env_remove("SIMFORGE_MASTER_KEY")
-            .env("SIMFORGE_LOG", "debug")
+            .env("SIMFORGE_LOG", "warn")
             .stdin(Stdio::null());
         c
     }
