@@ -332,13 +332,13 @@ impl CardFormat for LaserFile {
     }
 
     fn card(&self, c: &Card, out: &mut Vec<u8>) {
-        let mut full = Vec::with_capacity(20);
-        c.iccid.write_full(&mut full);
-        out.extend_from_slice(&full);
+        let start = out.len();
+        c.iccid.write_full(out);
+        let full: [u8; 20] = digits_copy(&out[start..]);
         let mut at = 0;
         for g in &self.groups {
             out.push(b',');
-            out.extend_from_slice(&full[at..at + g]);
+            out.extend_from_slice(&full[at..(at + g).min(20)]);
             at += g;
         }
         for code in [&c.pin1, &c.puk1, &c.pin2, &c.puk2] {
@@ -346,14 +346,15 @@ impl CardFormat for LaserFile {
             out.extend_from_slice(code.digits());
         }
         out.push(b',');
-        let mut imsi = Vec::with_capacity(15);
-        c.imsi.write_ascii(&mut imsi);
-        out.extend_from_slice(&imsi);
-        let split = 6.min(imsi.len());
+        let start = out.len();
+        c.imsi.write_ascii(out);
+        let len = out.len() - start;
+        let imsi: [u8; 20] = digits_copy(&out[start..]);
+        let split = 6.min(len);
         out.push(b',');
         out.extend_from_slice(&imsi[..split]);
         out.push(b',');
-        out.extend_from_slice(&imsi[split..]);
+        out.extend_from_slice(&imsi[split..len]);
         out.push(b'\n');
     }
 }
@@ -441,12 +442,12 @@ impl CardFormat for OsmoHlrScript {
     }
 
     fn card(&self, c: &Card, out: &mut Vec<u8>) {
-        let mut imsi = Vec::with_capacity(15);
-        c.imsi.write_ascii(&mut imsi);
+        let (buf, len) = c.imsi.to_ascii();
+        let imsi = &buf[..len];
         out.extend_from_slice(b"subscriber imsi ");
-        out.extend_from_slice(&imsi);
+        out.extend_from_slice(imsi);
         out.extend_from_slice(b" create\nsubscriber imsi ");
-        out.extend_from_slice(&imsi);
+        out.extend_from_slice(imsi);
         out.extend_from_slice(if self.tuak { b" update aud3g tuak k " } else { b" update aud3g milenage k " });
         push_hex(out, c.ki.expose());
         out.extend_from_slice(if self.tuak { b" topc " } else { b" opc " });
@@ -454,8 +455,16 @@ impl CardFormat for OsmoHlrScript {
         out.push(b'\n');
         if let Some(m) = c.msisdn {
             out.extend_from_slice(b"subscriber imsi ");
-            out.extend_from_slice(&imsi);
+            out.extend_from_slice(imsi);
             out.extend_from_slice(format!(" update msisdn {m}\n").as_bytes());
         }
     }
+}
+
+/// Copies up to 20 ASCII digits into a stack array (identifiers are at most 20 digits).
+fn digits_copy(src: &[u8]) -> [u8; 20] {
+    let mut a = [0u8; 20];
+    let n = src.len().min(20);
+    a[..n].copy_from_slice(&src[..n]);
+    a
 }

@@ -432,6 +432,17 @@ impl Imsi {
         self.digits.write_ascii(out);
     }
 
+    /// The ASCII digits in a stack buffer, and how many there are.
+    #[must_use]
+    pub fn to_ascii(&self) -> ([u8; 15], usize) {
+        let mut a = [0u8; 15];
+        let d = self.digits.as_slice();
+        for (o, x) in a.iter_mut().zip(d) {
+            *o = b'0' + x;
+        }
+        (a, d.len())
+    }
+
     /// Decodes EF.IMSI content (the inverse of [`Imsi::to_ef`]) for an IMSI of `plmn`.
     pub fn from_ef(ef: &[u8], plmn: &Plmn) -> Result<Self, IdError> {
         let what = "EF.IMSI";

@@ -83,15 +83,29 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-/// Appends upper-case hex of `b` to `out` (the trade's files use upper case).
-pub fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
-    out.reserve(b.len() * 2);
-    for &x in b {
-        out.push(HEX[usize::from(x >> 4)]);
-        out.push(HEX[usize::from(x & 0xF)]);
+/// Upper-case hex digit pairs for every byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const D: &[u8; 16] = b"0123456789ABCDEF";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [D[i >> 4], D[i & 0xF]];
+        i += 1;
     }
+    t
+};
+
+/// Appends upper-case hex of `b` to `out` (the trade's files use upper case). This is the hot
+/// path of the file writers: it converts through a stack buffer, one table lookup per byte.
+pub fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
+    let mut buf = [0u8; 64];
+    for chunk in b.chunks(32) {
+        for (pair, &x) in buf.chunks_exact_mut(2).zip(chunk) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(x)]);
+        }
+        out.extend_from_slice(&buf[..chunk.len() * 2]);
+    }
+    buf.fill(0);
 }
 
 /// A PIN, PUK or numeric ADM code: 4 to 8 decimal digits, kept as ASCII.

@@ -1,0 +1,297 @@
+//! Identifier newtypes that can only be built by parsing and checking:
+//! [`Eid`], [`TransactionId`] and [`MatchingId`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use rasn::types::{AsnType, Constraints, Identifier, OctetString, Tag};
+use rasn::{Decode, Decoder, Encode, Encoder};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Error;
+
+/// An eUICC identifier: 32 decimal digits whose value satisfies ISO 7064
+/// MOD 97-10 (`EID mod 97 == 1`), per GSMA SGP.29 §2.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Eid([u8; 32]);
+
+impl Eid {
+    /// Parses the decimal form (exactly 32 ASCII digits).
+    ///
+    /// # Errors
+    /// [`Error::InvalidEid`] on a wrong length, a non-digit or bad check digits.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let bytes = s.as_bytes();
+        if bytes.len() != 32 {
+            return Err(Error::InvalidEid(format!(
+                "expected 32 digits, got {} characters",
+                s.chars().count()
+            )));
+        }
+        let mut digits = [0u8; 32];
+        for (i, b) in bytes.iter().enumerate() {
+            if !b.is_ascii_digit() {
+                return Err(Error::InvalidEid(format!(
+                    "non-digit at position {}",
+                    i + 1
+                )));
+            }
+            digits[i] = *b;
+        }
+        let rem = bytes
+            .iter()
+            .fold(0u32, |acc, b| (acc * 10 + u32::from(b - b'0')) % 97);
+        if rem != 1 {
+            return Err(Error::InvalidEid(
+                "check digits do not verify (ISO 7064 MOD 97-10)".into(),
+            ));
+        }
+        Ok(Self(digits))
+    }
+
+    /// Parses the 16-octet BCD form (as in `GetEuiccDataResponse.eidValue`, tag `5A`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidEid`] on a wrong length, a non-decimal nibble or bad check digits.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() != 16 {
+            return Err(Error::InvalidEid(format!(
+                "expected 16 octets, got {}",
+                bytes.len()
+            )));
+        }
+        let s = hex::encode(bytes);
+        Self::parse(&s)
+    }
+
+    /// The 16-octet BCD form.
+    #[must_use]
+    pub fn to_bytes(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (i, pair) in self.0.chunks(2).enumerate() {
+            out[i] = ((pair[0] - b'0') << 4) | (pair[1] - b'0');
+        }
+        out
+    }
+
+    /// The 32 digits.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl FromStr for Eid {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Eid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Eid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Eid({})", self.as_str())
+    }
+}
+
+impl Serialize for Eid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Eid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An RSP session's TransactionID (SGP.22 §5.6.1): 1..=16 octets.
+///
+/// Rendered as uppercase hex; parsing accepts either case, and equality is
+/// on the octets, so `"0a"` and `"0A"` are the same transaction.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransactionId(Vec<u8>);
+
+impl TransactionId {
+    /// Checks and wraps raw octets.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransactionId`] unless 1..=16 octets.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.is_empty() || bytes.len() > 16 {
+            return Err(Error::InvalidTransactionId(format!(
+                "expected 1..=16 octets, got {}",
+                bytes.len()
+            )));
+        }
+        Ok(Self(bytes.to_vec()))
+    }
+
+    /// Parses hex (either case).
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransactionId`] on bad hex or a bad length.
+    pub fn parse_hex(s: &str) -> Result<Self, Error> {
+        let bytes =
+            hex::decode(s).map_err(|e| Error::InvalidTransactionId(format!("bad hex: {e}")))?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// The octets.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl FromStr for TransactionId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse_hex(s)
+    }
+}
+
+impl fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode_upper(&self.0))
+    }
+}
+
+impl fmt::Debug for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TransactionId({self})")
+    }
+}
+
+impl Serialize for TransactionId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for TransactionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl AsnType for TransactionId {
+    const TAG: Tag = Tag::OCTET_STRING;
+}
+
+impl Encode for TransactionId {
+    fn encode_with_tag_and_constraints<'b, E: Encoder<'b>>(
+        &self,
+        encoder: &mut E,
+        tag: Tag,
+        constraints: &Constraints,
+        identifier: Identifier,
+    ) -> Result<(), E::Error> {
+        OctetString::from(self.0.clone()).encode_with_tag_and_constraints(
+            encoder,
+            tag,
+            constraints,
+            identifier,
+        )
+    }
+}
+
+impl Decode for TransactionId {
+    fn decode_with_tag_and_constraints<D: Decoder>(
+        decoder: &mut D,
+        tag: Tag,
+        constraints: &Constraints,
+    ) -> Result<Self, D::Error> {
+        let codec = decoder.codec();
+        let raw = OctetString::decode_with_tag_and_constraints(decoder, tag, constraints)?;
+        Self::from_bytes(&raw)
+            .map_err(|e| rasn::error::DecodeError::parser_fail(e.to_string(), codec).into())
+    }
+}
+
+/// The MatchingID (SGP.22 §4.1, §5.6.3): the activation code token or an
+/// event id, 1..=255 characters from `A`–`Z`, `0`–`9` and `-`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MatchingId(String);
+
+impl MatchingId {
+    /// Maximum length in characters.
+    pub const MAX_LEN: usize = 255;
+
+    /// Parses and checks a MatchingID.
+    ///
+    /// # Errors
+    /// [`Error::InvalidMatchingId`] when empty, too long, or containing a
+    /// character outside `A-Z0-9-`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        if s.is_empty() {
+            return Err(Error::InvalidMatchingId("empty".into()));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(Error::InvalidMatchingId(format!(
+                "{} characters, at most {} allowed",
+                s.len(),
+                Self::MAX_LEN
+            )));
+        }
+        if let Some((i, c)) = s
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !(c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            return Err(Error::InvalidMatchingId(format!(
+                "character {c:?} at position {} is not one of A-Z, 0-9, '-'",
+                i + 1
+            )));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The MatchingID text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for MatchingId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for MatchingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for MatchingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MatchingId({})", self.0)
+    }
+}
+
+impl Serialize for MatchingId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for MatchingId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
