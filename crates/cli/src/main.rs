@@ -2,6 +2,7 @@
 
 mod exit;
 mod factory;
+mod pki;
 mod verify;
 
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Set up a demo operator with lab keys and generate a small batch.
     Demo(factory::DemoArgs),
+    /// Lab PKIs for the eSIM platform: create one, or load the GSMA SGP.26 test PKI.
+    #[command(subcommand)]
+    Pki(pki::PkiCmd),
 }
 
 fn main() -> ExitCode {
@@ -79,5 +83,6 @@ async fn run(cli: Cli) -> CliResult {
         Command::Batch(c) => factory::batch(ctx, c).await,
         Command::Verify(a) => verify::verify(ctx, a).await,
         Command::Demo(a) => factory::demo(ctx, a).await,
+        Command::Pki(c) => pki::pki(ctx, c).await,
     }
 }
