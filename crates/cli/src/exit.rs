@@ -41,7 +41,9 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
             .chain()
             .find_map(|c| c.downcast_ref::<StoreError>())
             .map(|s| match s {
-                StoreError::Exists(_) | StoreError::Overlap { .. } | StoreError::State(..) => Code::Conflict,
+                StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
+                    Code::Conflict
+                }
                 StoreError::NotFound(_) => Code::NotFound,
                 _ => Code::Failure,
             })
@@ -63,5 +65,8 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 
 /// Wraps an error with an explicit code.
 pub fn fail(code: Code, error: impl Into<anyhow::Error>) -> CliError {
-    CliError { code, error: error.into() }
+    CliError {
+        code,
+        error: error.into(),
+    }
 }

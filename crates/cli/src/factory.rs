@@ -24,7 +24,11 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(data_dir: &Path, master_key_file: Option<&Path>, json: bool) -> Self {
-        Self { data_dir: data_dir.to_owned(), master_key_file: master_key_file.map(Path::to_owned), json }
+        Self {
+            data_dir: data_dir.to_owned(),
+            master_key_file: master_key_file.map(Path::to_owned),
+            json,
+        }
     }
 
     pub async fn store(&self) -> CliResult<Store> {
@@ -34,7 +38,10 @@ impl Ctx {
     }
 
     pub fn vault(&self) -> CliResult<MasterKey> {
-        let path = self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"));
+        let path = self
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"));
         let (key, created) = MasterKey::load_or_create(&path)?;
         if created {
             eprintln!(
@@ -95,19 +102,27 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             if !prefix_ok {
                 return Err(fail(
                     Code::Input,
-                    anyhow!("--iccid-prefix must be digits starting with 89, shorter than the ICCID body"),
+                    anyhow!(
+                        "--iccid-prefix must be digits starting with 89, shorter than the ICCID body"
+                    ),
                 ));
             }
             sim::ef::spn(&a.spn, 0).map_err(|e| fail(Code::Input, e))?;
             if let Some(c) = &a.out_columns {
-                sim::Column::parse_list(c).map_err(|e| fail(Code::Input, anyhow!("--out-columns: {e}")))?;
+                sim::Column::parse_list(c)
+                    .map_err(|e| fail(Code::Input, anyhow!("--out-columns: {e}")))?;
             }
             let name_ok = !a.name.is_empty()
                 && a.name.len() <= 64
-                && a.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && a.name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
                 && !a.name.starts_with('.');
             if !name_ok {
-                return Err(fail(Code::Input, anyhow!("operator name: 1 to 64 characters from A-Z a-z 0-9 - _ .")));
+                return Err(fail(
+                    Code::Input,
+                    anyhow!("operator name: 1 to 64 characters from A-Z a-z 0-9 - _ ."),
+                ));
             }
             let op = store
                 .create_operator(&NewOperator {
@@ -123,7 +138,10 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             if ctx.json {
                 println!("{}", serde_json::to_string(&op)?);
             } else {
-                println!("created operator {} (PLMN {}-{}, ICCID prefix {})", op.name, op.mcc, op.mnc, op.iccid_prefix);
+                println!(
+                    "created operator {} (PLMN {}-{}, ICCID prefix {})",
+                    op.name, op.mcc, op.mnc, op.iccid_prefix
+                );
             }
         }
         OperatorCmd::List => {
@@ -131,9 +149,19 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             if ctx.json {
                 println!("{}", serde_json::to_string(&ops)?);
             } else {
-                println!("{:<20} {:<8} {:<12} {:<6} SPN", "NAME", "PLMN", "ICCID PREFIX", "LEN");
+                println!(
+                    "{:<20} {:<8} {:<12} {:<6} SPN",
+                    "NAME", "PLMN", "ICCID PREFIX", "LEN"
+                );
                 for o in ops {
-                    println!("{:<20} {:<8} {:<12} {:<6} {}", o.name, format!("{}-{}", o.mcc, o.mnc), o.iccid_prefix, o.iccid_len, o.spn);
+                    println!(
+                        "{:<20} {:<8} {:<12} {:<6} {}",
+                        o.name,
+                        format!("{}-{}", o.mcc, o.mnc),
+                        o.iccid_prefix,
+                        o.iccid_len,
+                        o.spn
+                    );
                 }
             }
         }
@@ -192,7 +220,13 @@ pub fn key_context(operator_id: i64, kind: KeyKind, index: i64) -> String {
 pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
     let store = ctx.store().await?;
     match cmd {
-        KeyCmd::Import { operator, kind, index, file, replace } => {
+        KeyCmd::Import {
+            operator,
+            kind,
+            index,
+            file,
+            replace,
+        } => {
             let op = store.operator(&operator).await?;
             let mut text = Zeroizing::new(String::new());
             match file.as_deref() {
@@ -202,7 +236,9 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
                         .with_context(|| format!("cannot read key file {}", p.display()))?;
                 }
                 _ => {
-                    std::io::stdin().read_to_string(&mut text).context("cannot read the key from standard input")?;
+                    std::io::stdin()
+                        .read_to_string(&mut text)
+                        .context("cannot read the key from standard input")?;
                 }
             }
             let (kind, bits, bytes) = match kind {
@@ -214,14 +250,28 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
                 }
                 KindArg::Op => {
                     let v = sim::OperatorVariant::from_hex(&text).context("key file")?;
-                    (KeyKind::Op, v.expose().len() * 8, Zeroizing::new(v.expose().to_vec()))
+                    (
+                        KeyKind::Op,
+                        v.expose().len() * 8,
+                        Zeroizing::new(v.expose().to_vec()),
+                    )
                 }
             };
             let vault = ctx.vault()?;
             let sealed = vault.seal(&key_context(op.id, kind, i64::from(index)), &bytes)?;
-            store.put_key(op.id, kind, i64::from(index), bits as i64, &sealed, replace).await?;
+            store
+                .put_key(op.id, kind, i64::from(index), bits as i64, &sealed, replace)
+                .await?;
             if !ctx.json {
-                println!("imported {bits}-bit {} key {index} for operator {}", if kind == KeyKind::Op { "OP/TOP" } else { "transport" }, op.name);
+                println!(
+                    "imported {bits}-bit {} key {index} for operator {}",
+                    if kind == KeyKind::Op {
+                        "OP/TOP"
+                    } else {
+                        "transport"
+                    },
+                    op.name
+                );
             }
         }
         KeyCmd::List { operator } => {
@@ -232,7 +282,13 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
             } else {
                 println!("{:<10} {:>6} {:>5} IMPORTED", "KIND", "INDEX", "BITS");
                 for k in keys {
-                    println!("{:<10} {:>6} {:>5} {}", format!("{:?}", k.kind).to_lowercase(), k.index, k.bits, k.created_at);
+                    println!(
+                        "{:<10} {:>6} {:>5} {}",
+                        format!("{:?}", k.kind).to_lowercase(),
+                        k.index,
+                        k.bits,
+                        k.created_at
+                    );
                 }
             }
         }
@@ -252,16 +308,34 @@ pub async fn load_keys(
         .sealed_key(operator_id, KeyKind::Transport, i64::from(kid))
         .await
         .with_context(|| format!("unknown KID {kid}: import it with `simforge key import --kind transport --index {kid}`"))?;
-    let t = vault.unseal(&key_context(operator_id, KeyKind::Transport, i64::from(kid)), &sealed_t)?;
+    let t = vault.unseal(
+        &key_context(operator_id, KeyKind::Transport, i64::from(kid)),
+        &sealed_t,
+    )?;
     let sealed_o = store
         .sealed_key(operator_id, KeyKind::Op, i64::from(opid))
         .await
-        .with_context(|| format!("unknown OPID {opid}: import it with `simforge key import --kind op --index {opid}`"))?;
-    let o = vault.unseal(&key_context(operator_id, KeyKind::Op, i64::from(opid)), &sealed_o)?;
+        .with_context(|| {
+            format!(
+                "unknown OPID {opid}: import it with `simforge key import --kind op --index {opid}`"
+            )
+        })?;
+    let o = vault.unseal(
+        &key_context(operator_id, KeyKind::Op, i64::from(opid)),
+        &sealed_o,
+    )?;
     let transport = sim::TransportKey::from_bytes(&t)?;
     let variant = match o.len() {
-        16 => sim::OperatorVariant::Op(o[..].try_into().map_err(|_| anyhow!("stored OP is damaged"))?),
-        32 => sim::OperatorVariant::Top(o[..].try_into().map_err(|_| anyhow!("stored TOP is damaged"))?),
+        16 => sim::OperatorVariant::Op(
+            o[..]
+                .try_into()
+                .map_err(|_| anyhow!("stored OP is damaged"))?,
+        ),
+        32 => sim::OperatorVariant::Top(
+            o[..]
+                .try_into()
+                .map_err(|_| anyhow!("stored TOP is damaged"))?,
+        ),
         _ => return Err(anyhow!("stored OP/TOP {opid} has an unexpected size").into()),
     };
     Ok((transport, variant))
@@ -366,7 +440,9 @@ fn format_names(f: &[FormatArg]) -> Vec<String> {
 }
 
 fn parse_formats(v: &[String]) -> Vec<FormatArg> {
-    v.iter().filter_map(|s| FormatArg::from_str(s, true).ok()).collect()
+    v.iter()
+        .filter_map(|s| FormatArg::from_str(s, true).ok())
+        .collect()
 }
 
 pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
@@ -378,7 +454,10 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             if ctx.json {
                 println!("{}", serde_json::to_string(&batches)?);
             } else {
-                println!("{:>4} {:<12} {:<24} {:>10} {:<11} {:<20} OUTPUT", "ID", "OPERATOR", "NAME", "CARDS", "STATE", "FIRST ICCID");
+                println!(
+                    "{:>4} {:<12} {:<24} {:>10} {:<11} {:<20} OUTPUT",
+                    "ID", "OPERATOR", "NAME", "CARDS", "STATE", "FIRST ICCID"
+                );
                 for b in batches {
                     println!(
                         "{:>4} {:<12} {:<24} {:>10} {:<11} {:<20} {}",
@@ -400,14 +479,20 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             let b = store.batch(id).await?;
             store.release_batch(id).await?;
             let _ = std::fs::remove_dir_all(partial_dir(Path::new(&b.output_dir)));
-            println!("released batch {id} ({}): its ICCID and IMSI ranges are free again", b.name);
+            println!(
+                "released batch {id} ({}): its ICCID and IMSI ranges are free again",
+                b.name
+            );
             Ok(())
         }
     }
 }
 
 fn partial_dir(final_dir: &Path) -> PathBuf {
-    let name = final_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = final_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     final_dir.with_file_name(format!(".{name}.partial"))
 }
 
@@ -428,14 +513,23 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
     let op = store.operator(&a.operator).await?;
     let profile_op = operator_profile(&op)?;
     let default_name = format!("B{}", time_stamp());
-    let ext = a.order.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()));
+    let ext = a
+        .order
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
     let (spec, plan) = if ext == "toml" || ext == "json" {
         let text = read(&a.order)?;
         let spec: sim::OrderSpec = if ext == "toml" {
-            toml::from_str(&text).map_err(|e| fail(Code::Input, anyhow!("order {}: {e}", a.order.display())))?
+            toml::from_str(&text)
+                .map_err(|e| fail(Code::Input, anyhow!("order {}: {e}", a.order.display())))?
         } else {
-            serde_json::from_str(&text).map_err(|e| fail(Code::Input, anyhow!("order {}: {e}", a.order.display())))?
+            serde_json::from_str(&text)
+                .map_err(|e| fail(Code::Input, anyhow!("order {}: {e}", a.order.display())))?
         };
         let first_iccid = match &spec.iccid_start {
             sim::Start::At(v) => v.clone(),
@@ -455,7 +549,8 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
                 .map_err(|e| fail(Code::Input, anyhow!("profile {}: {e}", p.display())))?,
             None => sim::CardProfile::default(),
         };
-        let f = File::open(&a.order).with_context(|| format!("cannot read {}", a.order.display()))?;
+        let f =
+            File::open(&a.order).with_context(|| format!("cannot read {}", a.order.display()))?;
         let plan = sim::parse_order_file(BufReader::new(f), &profile_op, &profile, &default_name)
             .with_context(|| format!("order {}", a.order.display()))?;
         let spec = sim::OrderSpec {
@@ -471,7 +566,13 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
         (spec, plan)
     };
     let formats = a.formats.clone().unwrap_or_else(|| {
-        vec![FormatArg::Out, FormatArg::Elec, FormatArg::Laser, FormatArg::Pysim, FormatArg::Hlr]
+        vec![
+            FormatArg::Out,
+            FormatArg::Elec,
+            FormatArg::Laser,
+            FormatArg::Pysim,
+            FormatArg::Hlr,
+        ]
     });
     // Keys must exist and unseal before anything is reserved or written.
     let vault = ctx.vault()?;
@@ -482,10 +583,16 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
         None => sim::Column::defaults(plan.profile.ota_key_sets),
     };
 
-    let out_root = a.out.clone().unwrap_or_else(|| ctx.data_dir.join("batches").join(&op.name));
+    let out_root = a
+        .out
+        .clone()
+        .unwrap_or_else(|| ctx.data_dir.join("batches").join(&op.name));
     let final_dir = out_root.join(&plan.name);
     if final_dir.exists() {
-        return Err(fail(Code::Conflict, anyhow!("{} already exists", final_dir.display())));
+        return Err(fail(
+            Code::Conflict,
+            anyhow!("{} already exists", final_dir.display()),
+        ));
     }
     let stored = StoredPlan {
         spec,
@@ -503,15 +610,36 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
             operator_id: op.id,
             name: plan.name.clone(),
             quantity: plan.quantity as i64,
-            iccid: Range { len: plan.first_iccid.len() as i64, first: plan.first_iccid.body_value() as i64, last: last_iccid.body_value() as i64 },
-            imsi: Range { len: plan.first_imsi.len() as i64, first: plan.first_imsi.value() as i64, last: last_imsi.value() as i64 },
+            iccid: Range {
+                len: plan.first_iccid.len() as i64,
+                first: plan.first_iccid.body_value() as i64,
+                last: last_iccid.body_value() as i64,
+            },
+            imsi: Range {
+                len: plan.first_imsi.len() as i64,
+                first: plan.first_imsi.value() as i64,
+                last: last_imsi.value() as i64,
+            },
             kid: i64::from(plan.kid),
             opid: i64::from(plan.opid),
             plan: hex(&sealed_plan),
             output_dir: final_dir.display().to_string(),
         })
         .await?;
-    run_batch(&store, id, &plan, &profile_op, &formats, columns, transport, &variant, &final_dir, &a.run, ctx.json).await
+    run_batch(
+        &store,
+        id,
+        &plan,
+        &profile_op,
+        &formats,
+        columns,
+        transport,
+        &variant,
+        &final_dir,
+        &a.run,
+        ctx.json,
+    )
+    .await
 }
 
 fn plan_context(operator_id: i64, name: &str) -> String {
@@ -525,17 +653,26 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 async fn resume(ctx: &Ctx, id: i64, run: RunArgs) -> CliResult {
     let store = ctx.store().await?;
     let b = store.batch(id).await?;
     if b.state != simforge_store::BatchState::Generating {
-        return Err(fail(Code::Conflict, anyhow!("batch {id} is {:?}: only an interrupted batch can be resumed", b.state)));
+        return Err(fail(
+            Code::Conflict,
+            anyhow!(
+                "batch {id} is {:?}: only an interrupted batch can be resumed",
+                b.state
+            ),
+        ));
     }
     let op = store
         .operators()
@@ -548,7 +685,12 @@ async fn resume(ctx: &Ctx, id: i64, run: RunArgs) -> CliResult {
     let json = vault.unseal(&plan_context(op.id, &b.name), &sealed)?;
     let stored: StoredPlan = serde_json::from_slice(&json).context("stored plan")?;
     let profile_op = operator_profile(&op)?;
-    let mut plan = stored.spec.plan(&profile_op, &stored.first_iccid, &stored.first_imsi, &b.name)?;
+    let mut plan = stored.spec.plan(
+        &profile_op,
+        &stored.first_iccid,
+        &stored.first_imsi,
+        &b.name,
+    )?;
     plan.header = stored.header.clone();
     let (transport, variant) = load_keys(&store, &vault, op.id, plan.kid, plan.opid).await?;
     let columns = match &op.out_columns {
@@ -556,7 +698,20 @@ async fn resume(ctx: &Ctx, id: i64, run: RunArgs) -> CliResult {
         None => sim::Column::defaults(plan.profile.ota_key_sets),
     };
     let formats = parse_formats(&stored.formats);
-    let g = run_batch(&store, id, &plan, &profile_op, &formats, columns, transport, &variant, Path::new(&b.output_dir), &run, ctx.json).await?;
+    let g = run_batch(
+        &store,
+        id,
+        &plan,
+        &profile_op,
+        &formats,
+        columns,
+        transport,
+        &variant,
+        Path::new(&b.output_dir),
+        &run,
+        ctx.json,
+    )
+    .await?;
     let _ = g;
     Ok(())
 }
@@ -577,7 +732,9 @@ async fn run_batch(
 ) -> CliResult<Generated> {
     let started = std::time::Instant::now();
     let partial = partial_dir(final_dir);
-    let result = write_files(plan, op, formats, columns, transport, variant, &partial, run);
+    let result = write_files(
+        plan, op, formats, columns, transport, variant, &partial, run,
+    );
     let files = match result {
         Ok(f) => f,
         Err(e) => {
@@ -589,10 +746,10 @@ async fn run_batch(
     // Every file is complete and synced: make them appear at once.
     std::fs::rename(&partial, final_dir)
         .with_context(|| format!("cannot move the finished batch to {}", final_dir.display()))?;
-    if let Some(parent) = final_dir.parent() {
-        if let Ok(d) = File::open(parent) {
-            let _ = d.sync_all();
-        }
+    if let Some(parent) = final_dir.parent()
+        && let Ok(d) = File::open(parent)
+    {
+        let _ = d.sync_all();
     }
     store.complete_batch(id).await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -639,11 +796,14 @@ fn write_files(
         // Left by a run that died: nothing in it was ever delivered.
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
-    std::fs::create_dir_all(dir.parent().unwrap_or(Path::new("."))).context("cannot create the output directory")?;
+    std::fs::create_dir_all(dir.parent().unwrap_or(Path::new(".")))
+        .context("cannot create the output directory")?;
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
 
     let transport: Arc<dyn sim::BlockCipher> = Arc::new(transport);
     let out = sim::OutFile::new(plan, columns, transport);
@@ -663,25 +823,34 @@ fn write_files(
             }
         })
         .collect();
-    let names: Vec<String> = chosen.iter().map(|f| format!("{}{}", plan.name, f.suffix())).collect();
+    let names: Vec<String> = chosen
+        .iter()
+        .map(|f| format!("{}{}", plan.name, f.suffix()))
+        .collect();
     let mut sinks = Vec::new();
     for n in &names {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let f = opts.open(dir.join(n)).with_context(|| format!("cannot create {n}"))?;
+        let f = opts
+            .open(dir.join(n))
+            .with_context(|| format!("cannot create {n}"))?;
         sinks.push(BufWriter::with_capacity(1 << 20, f));
     }
     let maker = sim::CardMaker::new(plan, variant)?;
-    let threads = run.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads = run
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let bar = if run.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         indicatif::ProgressBar::hidden()
     } else {
         let b = indicatif::ProgressBar::new(plan.quantity);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cards ({per_sec}, eta {eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cards ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     };
@@ -696,14 +865,18 @@ fn write_files(
     )?;
     bar.finish_and_clear();
     for (s, n) in sinks.into_iter().zip(&names) {
-        let f = s.into_inner().map_err(|e| anyhow!("writing {n}: {}", e.error()))?;
+        let f = s
+            .into_inner()
+            .map_err(|e| anyhow!("writing {n}: {}", e.error()))?;
         f.sync_all().with_context(|| format!("cannot sync {n}"))?;
     }
     Ok(names)
 }
 
 fn time_stamp() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format!("{}{:03}", d.as_secs(), d.subsec_millis())
 }
 
@@ -712,18 +885,31 @@ fn prefix_bounds(prefix: &str, body_len: usize) -> Option<(u64, u64)> {
     let rest = body_len.checked_sub(prefix.len())?;
     let p: u64 = prefix.parse().ok()?;
     let scale = 10u64.checked_pow(rest as u32)?;
-    Some((p.checked_mul(scale)?, p.checked_mul(scale)?.checked_add(scale - 1)?))
+    Some((
+        p.checked_mul(scale)?,
+        p.checked_mul(scale)?.checked_add(scale - 1)?,
+    ))
 }
 
 async fn next_free_iccid(store: &Store, op: &sim::OperatorProfile) -> CliResult<String> {
     let body_len = op.iccid_len - 1;
-    let (lo, hi) = prefix_bounds(&op.iccid_prefix, body_len).ok_or_else(|| anyhow!("bad ICCID prefix"))?;
-    let next = match store.highest_reserved(true, op.iccid_len as i64, lo as i64, hi as i64).await? {
+    let (lo, hi) =
+        prefix_bounds(&op.iccid_prefix, body_len).ok_or_else(|| anyhow!("bad ICCID prefix"))?;
+    let next = match store
+        .highest_reserved(true, op.iccid_len as i64, lo as i64, hi as i64)
+        .await?
+    {
         Some(m) => m as u64 + 1,
         None => lo + 1,
     };
     if next > hi {
-        return Err(fail(Code::Conflict, anyhow!("the operator's ICCID prefix {} is exhausted", op.iccid_prefix)));
+        return Err(fail(
+            Code::Conflict,
+            anyhow!(
+                "the operator's ICCID prefix {} is exhausted",
+                op.iccid_prefix
+            ),
+        ));
     }
     Ok(format!("{next:0body_len$}"))
 }
@@ -731,12 +917,18 @@ async fn next_free_iccid(store: &Store, op: &sim::OperatorProfile) -> CliResult<
 async fn next_free_imsi(store: &Store, op: &sim::OperatorProfile) -> CliResult<String> {
     let prefix = format!("{}{}", op.plmn.mcc(), op.plmn.mnc());
     let (lo, hi) = prefix_bounds(&prefix, 15).ok_or_else(|| anyhow!("bad PLMN"))?;
-    let next = match store.highest_reserved(false, 15, lo as i64, hi as i64).await? {
+    let next = match store
+        .highest_reserved(false, 15, lo as i64, hi as i64)
+        .await?
+    {
         Some(m) => m as u64 + 1,
         None => lo + 1,
     };
     if next > hi {
-        return Err(fail(Code::Conflict, anyhow!("the operator's IMSI range is exhausted")));
+        return Err(fail(
+            Code::Conflict,
+            anyhow!("the operator's IMSI range is exhausted"),
+        ));
     }
     Ok(format!("{next:015}"))
 }
@@ -773,9 +965,13 @@ pub async fn demo(ctx: Ctx, a: DemoArgs) -> CliResult {
                 let mut k = Zeroizing::new(vec![0u8; len]);
                 getrandom_fill(&mut k)?;
                 let sealed = vault.seal(&key_context(op.id, kind, 1), &k)?;
-                store.put_key(op.id, kind, 1, (len * 8) as i64, &sealed, false).await?;
+                store
+                    .put_key(op.id, kind, 1, (len * 8) as i64, &sealed, false)
+                    .await?;
             }
-            println!("created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)");
+            println!(
+                "created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)"
+            );
             op
         }
     };
@@ -794,11 +990,17 @@ pub async fn demo(ctx: Ctx, a: DemoArgs) -> CliResult {
             profile: None,
             out: None,
             formats: None,
-            run: RunArgs { threads: None, quiet: false },
+            run: RunArgs {
+                threads: None,
+                quiet: false,
+            },
         },
     )
     .await?;
-    println!("\nnext: `simforge verify --operator demo {}` checks the delivered .out file", g.files[0].display());
+    println!(
+        "\nnext: `simforge verify --operator demo {}` checks the delivered .out file",
+        g.files[0].display()
+    );
     Ok(())
 }
 

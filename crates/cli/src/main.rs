@@ -17,7 +17,12 @@ use exit::CliResult;
 #[command(version, about, long_about = None)]
 struct Cli {
     /// Data directory: database, master key (unless given otherwise), batch outputs.
-    #[arg(long, global = true, env = "SIMFORGE_DATA", default_value = "simforge-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SIMFORGE_DATA",
+        default_value = "simforge-data"
+    )]
     data_dir: PathBuf,
     /// Master key file (64 hex digits). Default: <data-dir>/master.key, created on first use.
     /// The SIMFORGE_MASTER_KEY environment variable, if set, takes precedence.
@@ -59,7 +64,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -48,23 +48,36 @@ pub enum PkiCmd {
 
 pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
     match cmd {
-        PkiCmd::Init { dir, curve, fqdn, euiccs, eid_prefix } => {
+        PkiCmd::Init {
+            dir,
+            curve,
+            fqdn,
+            euiccs,
+            eid_prefix,
+        } => {
             let dir = dir.unwrap_or_else(|| ctx.data_dir.join("pki"));
             let curves: Vec<(Curve, PathBuf)> = match curve {
                 CurveArg::Nist => vec![(Curve::P256, dir.clone())],
                 CurveArg::Brainpool => vec![(Curve::BrainpoolP256r1, dir.clone())],
-                CurveArg::Both => vec![(Curve::P256, dir.join("nist")), (Curve::BrainpoolP256r1, dir.join("brainpool"))],
+                CurveArg::Both => vec![
+                    (Curve::P256, dir.join("nist")),
+                    (Curve::BrainpoolP256r1, dir.join("brainpool")),
+                ],
             };
             for (c, d) in curves {
                 if d.join("ci").exists() {
-                    return Err(fail(Code::Conflict, anyhow::anyhow!("{} already holds a PKI", d.display())));
+                    return Err(fail(
+                        Code::Conflict,
+                        anyhow::anyhow!("{} already holds a PKI", d.display()),
+                    ));
                 }
                 let mut opts = LabPkiOptions::new(c, &fqdn);
                 opts.euicc_count = euiccs;
                 if let Some(p) = &eid_prefix {
                     opts.eid_prefixes = vec![p.clone()];
                 }
-                let pki = simforge_pki::write_lab_pki(&d, &opts).map_err(|e| fail(Code::Input, e))?;
+                let pki =
+                    simforge_pki::write_lab_pki(&d, &opts).map_err(|e| fail(Code::Input, e))?;
                 let pkid: String = pki.ci.subject_key_id().map(hex).unwrap_or_default();
                 if ctx.json {
                     println!(
@@ -82,18 +95,31 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
             Ok(())
         }
         PkiCmd::Sgp26 { dir } => {
-            let pkis = simforge_pki::load_sgp26(&dir).with_context(|| format!("SGP.26 material in {}", dir.display()))?;
+            let pkis = simforge_pki::load_sgp26(&dir)
+                .with_context(|| format!("SGP.26 material in {}", dir.display()))?;
             for p in &pkis {
                 let store = p.ci_store()?;
                 let when = p.smdp.tls.cert.not_after();
-                for (role, cert) in [(Role::DpAuth, &p.smdp.auth.cert), (Role::DpPb, &p.smdp.pb.cert)] {
-                    simforge_pki::verify_dp_cert(&store, cert.der(), role, std::time::SystemTime::now())
-                        .with_context(|| format!("{:?} {role:?}", p.curve))?;
+                for (role, cert) in [
+                    (Role::DpAuth, &p.smdp.auth.cert),
+                    (Role::DpPb, &p.smdp.pb.cert),
+                ] {
+                    simforge_pki::verify_dp_cert(
+                        &store,
+                        cert.der(),
+                        role,
+                        std::time::SystemTime::now(),
+                    )
+                    .with_context(|| format!("{:?} {role:?}", p.curve))?;
                 }
                 let until = time::OffsetDateTime::from(when)
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default();
-                let state = if when < std::time::SystemTime::now() { "EXPIRED" } else { "valid" };
+                let state = if when < std::time::SystemTime::now() {
+                    "EXPIRED"
+                } else {
+                    "valid"
+                };
                 println!(
                     "{:?}: CI PKID {}, DPauth and DPpb chain to the CI; DPtls for {} {state} until {until}",
                     p.curve,

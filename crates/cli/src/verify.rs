@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use clap::Args;
 use serde::Serialize;
-use simforge_sim as sim;
 use sim::BlockCipher;
+use simforge_sim as sim;
 
 use crate::exit::{CliResult, Code, fail};
 use crate::factory::{Ctx, load_keys, operator_profile};
@@ -49,7 +49,9 @@ impl Bitmap {
     /// Sets bit `i`; false if it was already set.
     fn insert(&mut self, i: u64) -> bool {
         let (w, b) = ((i / 64) as usize, i % 64);
-        let Some(word) = self.0.get_mut(w) else { return false };
+        let Some(word) = self.0.get_mut(w) else {
+            return false;
+        };
         let was = *word & (1 << b) != 0;
         *word |= 1 << b;
         !was
@@ -66,13 +68,17 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
     let store = ctx.store().await?;
     let op = store.operator(&a.operator).await?;
     let profile = operator_profile(&op)?;
-    let f = File::open(&a.out_file).with_context(|| format!("cannot read {}", a.out_file.display()))?;
+    let f =
+        File::open(&a.out_file).with_context(|| format!("cannot read {}", a.out_file.display()))?;
     let mut lines = BufReader::new(f).lines();
     let mut header = String::new();
     let mut header_lines = 0usize;
     let columns = loop {
         let Some(line) = lines.next() else {
-            return Err(fail(Code::Verify, anyhow!("{}: no `var_out:` line", a.out_file.display())));
+            return Err(fail(
+                Code::Verify,
+                anyhow!("{}: no `var_out:` line", a.out_file.display()),
+            ));
         };
         let line = line.context("read error")?;
         header_lines += 1;
@@ -84,16 +90,29 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
         header.push('\n');
     };
     // The header is the order's header: read it with the order parser.
-    let plan = sim::parse_order_file(header.as_bytes(), &profile, &sim::CardProfile::default(), "verify")
-        .map_err(|e| fail(Code::Verify, anyhow!("header: {e}")))?;
+    let plan = sim::parse_order_file(
+        header.as_bytes(),
+        &profile,
+        &sim::CardProfile::default(),
+        "verify",
+    )
+    .map_err(|e| fail(Code::Verify, anyhow!("header: {e}")))?;
     let vault = ctx.vault()?;
     let (transport, variant) = load_keys(&store, &vault, op.id, plan.kid, plan.opid).await?;
 
     let col = |c: sim::Column| columns.iter().position(|x| *x == c);
-    let (c_imsi, c_iccid, c_eki, c_acc, c_eopc) =
-        (col(sim::Column::Imsi), col(sim::Column::Iccid), col(sim::Column::Eki), col(sim::Column::Acc), col(sim::Column::Eopc));
+    let (c_imsi, c_iccid, c_eki, c_acc, c_eopc) = (
+        col(sim::Column::Imsi),
+        col(sim::Column::Iccid),
+        col(sim::Column::Eki),
+        col(sim::Column::Acc),
+        col(sim::Column::Eopc),
+    );
     if c_imsi.is_none() || c_iccid.is_none() || c_eki.is_none() {
-        return Err(fail(Code::Verify, anyhow!("var_out must name IMSI, ICCID and EKI")));
+        return Err(fail(
+            Code::Verify,
+            anyhow!("var_out must name IMSI, ICCID and EKI"),
+        ));
     }
 
     let mut elec = match &a.electrical {
@@ -103,8 +122,13 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             let head = l.next().transpose()?.unwrap_or_default();
             let names: Vec<&str> = head.split(',').collect();
             let find = |n: &str| names.iter().position(|x| *x == n);
-            let (Some(i), Some(c), Some(k), Some(o)) = (find("IMSI"), find("ICCID"), find("KI"), find("OPC")) else {
-                return Err(fail(Code::Verify, anyhow!("{}: header lacks IMSI, ICCID, KI or OPC", p.display())));
+            let (Some(i), Some(c), Some(k), Some(o)) =
+                (find("IMSI"), find("ICCID"), find("KI"), find("OPC"))
+            else {
+                return Err(fail(
+                    Code::Verify,
+                    anyhow!("{}: header lacks IMSI, ICCID, KI or OPC", p.display()),
+                ));
             };
             Some((l, [i, c, k, o]))
         }
@@ -132,7 +156,11 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
         cards += 1;
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() != columns.len() {
-            report(format!("line {n}: {} fields, var_out names {}", f.len(), columns.len()));
+            report(format!(
+                "line {n}: {} fields, var_out names {}",
+                f.len(),
+                columns.len()
+            ));
             continue;
         }
         let imsi_s = c_imsi.map_or("", |c| f[c]);
@@ -154,7 +182,10 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             if let Some(c) = c_acc {
                 let want = sim::ef::acc(imsi);
                 if f[c] != format!("{:02X}{:02X}", want[0], want[1]) {
-                    report(format!("line {n}: ACC {} does not match the IMSI's access class", f[c]));
+                    report(format!(
+                        "line {n}: ACC {} does not match the IMSI's access class",
+                        f[c]
+                    ));
                 }
             }
         }
@@ -166,9 +197,14 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             }
         };
         if let Some(iccid) = &iccid {
-            let off = iccid.body_value().wrapping_sub(plan.first_iccid.body_value());
+            let off = iccid
+                .body_value()
+                .wrapping_sub(plan.first_iccid.body_value());
             if off >= q || iccid.len() != plan.first_iccid.len() {
-                report(format!("line {n}: ICCID {} outside the header range", iccid.body()));
+                report(format!(
+                    "line {n}: ICCID {} outside the header range",
+                    iccid.body()
+                ));
             } else if !seen_iccid.insert(off) {
                 report(format!("line {n}: ICCID {} appears twice", iccid.body()));
             }
@@ -200,28 +236,39 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             };
             let e: Vec<&str> = eline.split(',').collect();
             let get = |i: usize| e.get(i).copied().unwrap_or("");
-            if let Some(imsi) = &imsi {
-                if !get(*ci).eq_ignore_ascii_case(&hexs(&imsi.to_ef())) {
-                    report(format!("line {n}: the electrical file's EF.IMSI is not IMSI {imsi}"));
-                }
+            if let Some(imsi) = &imsi
+                && !get(*ci).eq_ignore_ascii_case(&hexs(&imsi.to_ef()))
+            {
+                report(format!(
+                    "line {n}: the electrical file's EF.IMSI is not IMSI {imsi}"
+                ));
             }
-            if let Some(iccid) = &iccid {
-                if !get(*cc).eq_ignore_ascii_case(&hexs(&iccid.to_ef())) {
-                    report(format!("line {n}: the electrical file's EF.ICCID is not ICCID {iccid}"));
-                }
+            if let Some(iccid) = &iccid
+                && !get(*cc).eq_ignore_ascii_case(&hexs(&iccid.to_ef()))
+            {
+                report(format!(
+                    "line {n}: the electrical file's EF.ICCID is not ICCID {iccid}"
+                ));
             }
             // Compare without printing either value.
             if unhex16(get(*ck)).map(sim::Key128::from_bytes).as_ref() != Some(&ki_key) {
-                report(format!("line {n}: decrypted EKI is not the electrical file's Ki"));
+                report(format!(
+                    "line {n}: decrypted EKI is not the electrical file's Ki"
+                ));
             }
             let el_opc: Option<Vec<u8>> = sim_unhex(get(*co));
             if el_opc.as_deref() != Some(opc.expose()) {
-                report(format!("line {n}: the electrical file's OPc is not OPc(Ki, OP {})", plan.opid));
+                report(format!(
+                    "line {n}: the electrical file's OPc is not OPc(Ki, OP {})",
+                    plan.opid
+                ));
             }
         }
     }
     if cards != q {
-        report(format!("{cards} cards listed, the header's Quantity is {q}"));
+        report(format!(
+            "{cards} cards listed, the header's Quantity is {q}"
+        ));
     }
     let ok = problem_count == 0;
     let r = Report {
@@ -241,7 +288,11 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             "OK: {} cards; every EKI decrypts under KID {}, ICCIDs and IMSIs are unique and in range{}",
             r.cards,
             r.kid,
-            if r.checked_against_electrical { "; Ki and OPc match the electrical file" } else { "" }
+            if r.checked_against_electrical {
+                "; Ki and OPc match the electrical file"
+            } else {
+                ""
+            }
         );
     } else {
         for p in &r.problems {
@@ -249,7 +300,14 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
         }
         println!("FAILED: {} problems in {} cards", r.problem_count, r.cards);
     }
-    if ok { Ok(()) } else { Err(fail(Code::Verify, anyhow!("verification failed: {} problems", r.problem_count))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(
+            Code::Verify,
+            anyhow!("verification failed: {} problems", r.problem_count),
+        ))
+    }
 }
 
 fn hexs(b: &[u8]) -> String {

@@ -4,6 +4,8 @@
 //! the electrical personalization file, run through the USIM side of MILENAGE — with the same RES,
 //! CK, IK (and the 2G SRES/Kc), and AUTN whose MAC-A verifies. A wrong OPc must be caught.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::path::Path;
@@ -50,7 +52,8 @@ fn cards_disagreeing_with_hlr(hlr: &OsmoHlr, cards: &[CardSide]) -> Vec<String> 
         let alg = Algorithm::milenage(Opc::from_bytes(c.opc));
         let k = K::new_128(c.ki);
         let agrees = tuples.iter().all(|t| {
-            let (Some(autn), Some(res), Some(ck), Some(ik)) = (t.autn, t.res.as_ref(), t.ck, t.ik) else {
+            let (Some(autn), Some(res), Some(ck), Some(ik)) = (t.autn, t.res.as_ref(), t.ck, t.ik)
+            else {
                 return false;
             };
             match alg.authenticate(&k, &t.rand, &autn) {
@@ -106,15 +109,23 @@ fn hex(b: &[u8]) -> String {
 #[test]
 fn osmo_hlr_vectors_agree_with_every_card() {
     let lab = Lab::new();
-    let Some((hlr, cards, _)) = provisioned(&lab, false) else { return };
+    let Some((hlr, cards, _)) = provisioned(&lab, false) else {
+        return;
+    };
     let bad = cards_disagreeing_with_hlr(&hlr, &cards);
-    assert!(bad.is_empty(), "cards whose vectors disagree with osmo-hlr: {bad:?}\n{}", hlr.log_tail());
+    assert!(
+        bad.is_empty(),
+        "cards whose vectors disagree with osmo-hlr: {bad:?}\n{}",
+        hlr.log_tail()
+    );
 }
 
 #[test]
 fn a_wrong_opc_in_the_hlr_is_caught() {
     let lab = Lab::new();
-    let Some((hlr, cards, victim)) = provisioned(&lab, true) else { return };
+    let Some((hlr, cards, victim)) = provisioned(&lab, true) else {
+        return;
+    };
     let bad = cards_disagreeing_with_hlr(&hlr, &cards);
     assert_eq!(bad, vec![victim]);
 }

@@ -24,7 +24,10 @@ impl VarKey {
         let len = b.len().min(32);
         let mut bytes = [0u8; 32];
         bytes[..len].copy_from_slice(&b[..len]);
-        Self { len: len as u8, bytes }
+        Self {
+            len: len as u8,
+            bytes,
+        }
     }
 
     /// The key bytes.
@@ -106,7 +109,9 @@ struct Draw<'r, R: TryCryptoRng> {
 impl<R: TryCryptoRng> Draw<'_, R> {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], CardError> {
         let mut b = [0u8; N];
-        self.rng.try_fill_bytes(&mut b).map_err(|e| CardError::Random(e.to_string()))?;
+        self.rng
+            .try_fill_bytes(&mut b)
+            .map_err(|e| CardError::Random(e.to_string()))?;
         Ok(b)
     }
 
@@ -123,7 +128,10 @@ impl<R: TryCryptoRng> Draw<'_, R> {
         const LIMIT: u32 = 4_000_000_000;
         let modulus = 10u32.pow(len as u32);
         loop {
-            let v = self.rng.try_next_u32().map_err(|e| CardError::Random(e.to_string()))?;
+            let v = self
+                .rng
+                .try_next_u32()
+                .map_err(|e| CardError::Random(e.to_string()))?;
             if v < LIMIT {
                 return Ok(Pin::from_number(v % modulus, len));
             }
@@ -141,11 +149,16 @@ impl<'a> CardMaker<'a> {
     /// Checks that the operator value suits the plan's algorithm.
     pub fn new(plan: &'a BatchPlan, variant: &'a OperatorVariant) -> Result<Self, CardError> {
         match (plan.profile.algorithm, variant) {
-            (Algorithm::Milenage, OperatorVariant::Op(_)) | (Algorithm::Tuak, OperatorVariant::Top(_)) => {
-                Ok(Self { plan, variant })
-            }
-            (Algorithm::Milenage, _) => Err(CardError::VariantMismatch(Algorithm::Milenage, "an OP (128 bits)")),
-            (Algorithm::Tuak, _) => Err(CardError::VariantMismatch(Algorithm::Tuak, "a TOP (256 bits)")),
+            (Algorithm::Milenage, OperatorVariant::Op(_))
+            | (Algorithm::Tuak, OperatorVariant::Top(_)) => Ok(Self { plan, variant }),
+            (Algorithm::Milenage, _) => Err(CardError::VariantMismatch(
+                Algorithm::Milenage,
+                "an OP (128 bits)",
+            )),
+            (Algorithm::Tuak, _) => Err(CardError::VariantMismatch(
+                Algorithm::Tuak,
+                "a TOP (256 bits)",
+            )),
         }
     }
 
@@ -155,20 +168,43 @@ impl<'a> CardMaker<'a> {
         let mut d = Draw { rng };
         let ki = d.key()?;
         let opc = derive_opc(self.variant, &ki)?;
-        let pin1 = match &p.pin1 { Some(v) => v.clone(), None => d.code(4)? };
-        let pin2 = match &p.pin2 { Some(v) => v.clone(), None => d.code(4)? };
-        let puk1 = match &p.puk1 { Some(v) => v.clone(), None => d.code(8)? };
-        let puk2 = match &p.puk2 { Some(v) => v.clone(), None => d.code(8)? };
-        let adm1 = match &p.adm1 { Some(v) => v.clone(), None => Adm::Digits(d.code(8)?) };
+        let pin1 = match &p.pin1 {
+            Some(v) => v.clone(),
+            None => d.code(4)?,
+        };
+        let pin2 = match &p.pin2 {
+            Some(v) => v.clone(),
+            None => d.code(4)?,
+        };
+        let puk1 = match &p.puk1 {
+            Some(v) => v.clone(),
+            None => d.code(8)?,
+        };
+        let puk2 = match &p.puk2 {
+            Some(v) => v.clone(),
+            None => d.code(8)?,
+        };
+        let adm1 = match &p.adm1 {
+            Some(v) => v.clone(),
+            None => Adm::Digits(d.code(8)?),
+        };
         let mut ota = Vec::with_capacity(usize::from(p.ota_key_sets));
         for _ in 0..p.ota_key_sets {
-            ota.push(OtaKeySet { kic: d.key()?, kid: d.key()?, kik: d.key()? });
+            ota.push(OtaKeySet {
+                kic: d.key()?,
+                kid: d.key()?,
+                kik: d.key()?,
+            });
         }
         Ok(Card {
             index,
             iccid: self.plan.first_iccid.checked_add(index)?,
             imsi: self.plan.first_imsi.checked_add(index)?,
-            msisdn: self.plan.first_msisdn.map(|m| m.checked_add(index)).transpose()?,
+            msisdn: self
+                .plan
+                .first_msisdn
+                .map(|m| m.checked_add(index))
+                .transpose()?,
             ki,
             opc,
             pin1,
@@ -187,12 +223,14 @@ pub fn derive_opc(variant: &OperatorVariant, ki: &Key128) -> Result<VarKey, Card
     match variant {
         OperatorVariant::Op(op) => {
             let op = simforge_aka::Op::from_bytes(*op);
-            let opc = simforge_aka::milenage::opc(&k, &op).map_err(|e| CardError::Aka(e.to_string()))?;
+            let opc =
+                simforge_aka::milenage::opc(&k, &op).map_err(|e| CardError::Aka(e.to_string()))?;
             Ok(VarKey::from_slice(opc.as_bytes()))
         }
         OperatorVariant::Top(top) => {
             let top = simforge_aka::Top::from_bytes(*top);
-            let topc = simforge_aka::tuak::topc(&k, &top, simforge_aka::tuak::KeccakIterations::ONE);
+            let topc =
+                simforge_aka::tuak::topc(&k, &top, simforge_aka::tuak::KeccakIterations::ONE);
             Ok(VarKey::from_slice(topc.as_bytes()))
         }
     }

@@ -33,9 +33,7 @@ pub enum SpnError {
 pub fn spn(name: &str, display_condition: u8) -> Result<[u8; 17], SpnError> {
     let mut out = [0xFFu8; 17];
     out[0] = display_condition;
-    let gsm_safe = |c: char| {
-        c.is_ascii_alphanumeric() || " !\"#%&'()*+,-./:;<=>?".contains(c)
-    };
+    let gsm_safe = |c: char| c.is_ascii_alphanumeric() || " !\"#%&'()*+,-./:;<=>?".contains(c);
     if name.chars().all(gsm_safe) {
         let b = name.as_bytes();
         if b.len() > 16 {
@@ -63,8 +61,14 @@ mod tests {
     #[test]
     fn acc_is_one_shifted_by_last_imsi_digit() {
         let plmn = Plmn::new("410", "02").unwrap();
-        assert_eq!(acc(&Imsi::parse("410022233344400", &plmn).unwrap()), [0x00, 0x01]);
-        assert_eq!(acc(&Imsi::parse("410022233344409", &plmn).unwrap()), [0x02, 0x00]);
+        assert_eq!(
+            acc(&Imsi::parse("410022233344400", &plmn).unwrap()),
+            [0x00, 0x01]
+        );
+        assert_eq!(
+            acc(&Imsi::parse("410022233344409", &plmn).unwrap()),
+            [0x02, 0x00]
+        );
     }
 
     #[test]

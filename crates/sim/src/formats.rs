@@ -74,7 +74,9 @@ impl Column {
     pub fn parse(s: &str) -> Option<Self> {
         let u = s.to_ascii_uppercase();
         let indexed = |prefix: &str| -> Option<u8> {
-            u.strip_prefix(prefix).and_then(|n| n.parse::<u8>().ok()).filter(|n| (1..=3).contains(n))
+            u.strip_prefix(prefix)
+                .and_then(|n| n.parse::<u8>().ok())
+                .filter(|n| (1..=3).contains(n))
         };
         Some(match u.as_str() {
             "IMSI" => Self::Imsi,
@@ -188,7 +190,11 @@ impl OutFile {
     /// A `.out` writer for a plan, with the operator's columns and transport key.
     #[must_use]
     pub fn new(plan: &BatchPlan, columns: Vec<Column>, transport: Arc<dyn BlockCipher>) -> Self {
-        Self { header: plan.header.clone(), columns, transport }
+        Self {
+            header: plan.header.clone(),
+            columns,
+            transport,
+        }
     }
 }
 
@@ -233,12 +239,36 @@ impl CardFormat for OutFile {
                 Column::Puk2 => out.extend_from_slice(c.puk2.digits()),
                 Column::Adm1 => c.adm1.write_text(out),
                 Column::Acc => push_hex(out, &ef::acc(&c.imsi)),
-                Column::Kic(n) => { if let Some(s) = ota(n) { push_hex(out, s.kic.expose()) } }
-                Column::Kid(n) => { if let Some(s) = ota(n) { push_hex(out, s.kid.expose()) } }
-                Column::Kik(n) => { if let Some(s) = ota(n) { push_hex(out, s.kik.expose()) } }
-                Column::Ekic(n) => { if let Some(s) = ota(n) { encrypted(t, s.kic.expose(), out) } }
-                Column::Ekid(n) => { if let Some(s) = ota(n) { encrypted(t, s.kid.expose(), out) } }
-                Column::Ekik(n) => { if let Some(s) = ota(n) { encrypted(t, s.kik.expose(), out) } }
+                Column::Kic(n) => {
+                    if let Some(s) = ota(n) {
+                        push_hex(out, s.kic.expose())
+                    }
+                }
+                Column::Kid(n) => {
+                    if let Some(s) = ota(n) {
+                        push_hex(out, s.kid.expose())
+                    }
+                }
+                Column::Kik(n) => {
+                    if let Some(s) = ota(n) {
+                        push_hex(out, s.kik.expose())
+                    }
+                }
+                Column::Ekic(n) => {
+                    if let Some(s) = ota(n) {
+                        encrypted(t, s.kic.expose(), out)
+                    }
+                }
+                Column::Ekid(n) => {
+                    if let Some(s) = ota(n) {
+                        encrypted(t, s.kid.expose(), out)
+                    }
+                }
+                Column::Ekik(n) => {
+                    if let Some(s) = ota(n) {
+                        encrypted(t, s.kik.expose(), out)
+                    }
+                }
             }
         }
         out.push(b'\n');
@@ -256,7 +286,9 @@ impl ElectricalFile {
     /// An electrical file writer for a plan.
     #[must_use]
     pub fn new(plan: &BatchPlan) -> Self {
-        Self { ota_sets: plan.profile.ota_key_sets }
+        Self {
+            ota_sets: plan.profile.ota_key_sets,
+        }
     }
 }
 
@@ -311,7 +343,7 @@ impl LaserFile {
     pub fn new(plan: &BatchPlan) -> Self {
         let len = plan.first_iccid.len();
         let mut groups = vec![4; len / 4];
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             groups.push(len % 4);
         }
         Self { groups }
@@ -369,7 +401,10 @@ impl PysimCsv {
     /// A pySim CSV writer for the operator's PLMN.
     #[must_use]
     pub fn new(plmn: &crate::Plmn) -> Self {
-        Self { mcc: plmn.mcc(), mnc: plmn.mnc() }
+        Self {
+            mcc: plmn.mcc(),
+            mnc: plmn.mnc(),
+        }
     }
 }
 
@@ -422,7 +457,10 @@ impl OsmoHlrScript {
     /// A script writer for a plan.
     #[must_use]
     pub fn new(plan: &BatchPlan) -> Self {
-        Self { tuak: plan.profile.algorithm == crate::Algorithm::Tuak, batch: plan.name.clone() }
+        Self {
+            tuak: plan.profile.algorithm == crate::Algorithm::Tuak,
+            batch: plan.name.clone(),
+        }
     }
 }
 
@@ -448,7 +486,11 @@ impl CardFormat for OsmoHlrScript {
         out.extend_from_slice(imsi);
         out.extend_from_slice(b" create\nsubscriber imsi ");
         out.extend_from_slice(imsi);
-        out.extend_from_slice(if self.tuak { b" update aud3g tuak k " } else { b" update aud3g milenage k " });
+        out.extend_from_slice(if self.tuak {
+            b" update aud3g tuak k "
+        } else {
+            b" update aud3g milenage k "
+        });
         push_hex(out, c.ki.expose());
         out.extend_from_slice(if self.tuak { b" topc " } else { b" opc " });
         push_hex(out, c.opc.expose());

@@ -70,19 +70,32 @@ struct Digits<const N: usize> {
 }
 
 impl<const N: usize> Digits<N> {
-    fn parse(s: &str, what: &'static str, min: usize, max: usize, expected: &'static str) -> Result<Self, IdError> {
+    fn parse(
+        s: &str,
+        what: &'static str,
+        min: usize,
+        max: usize,
+        expected: &'static str,
+    ) -> Result<Self, IdError> {
         let b = s.as_bytes();
         if let Some(pos) = b.iter().position(|c| !c.is_ascii_digit()) {
             return Err(IdError::NotDigit { what, pos: pos + 1 });
         }
         if b.len() < min || b.len() > max || b.len() > N {
-            return Err(IdError::Length { what, len: b.len(), expected });
+            return Err(IdError::Length {
+                what,
+                len: b.len(),
+                expected,
+            });
         }
         let mut d = [0u8; N];
         for (o, c) in d.iter_mut().zip(b) {
             *o = c - b'0';
         }
-        Ok(Self { len: b.len() as u8, d })
+        Ok(Self {
+            len: b.len() as u8,
+            d,
+        })
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -91,7 +104,9 @@ impl<const N: usize> Digits<N> {
 
     /// The digits as an integer (at most 19 digits fit).
     fn value(&self) -> u64 {
-        self.as_slice().iter().fold(0u64, |acc, &d| acc * 10 + u64::from(d))
+        self.as_slice()
+            .iter()
+            .fold(0u64, |acc, &d| acc * 10 + u64::from(d))
     }
 
     fn from_value(mut v: u64, len: usize, what: &'static str) -> Result<Self, IdError> {
@@ -109,7 +124,10 @@ impl<const N: usize> Digits<N> {
     /// Adds `n` in place, keeping the length.
     fn checked_add(&self, n: u64, what: &'static str) -> Result<Self, IdError> {
         let len = usize::from(self.len);
-        let v = self.value().checked_add(n).ok_or(IdError::Overflow { what, len })?;
+        let v = self
+            .value()
+            .checked_add(n)
+            .ok_or(IdError::Overflow { what, len })?;
         Self::from_value(v, len, what)
     }
 
@@ -159,14 +177,19 @@ impl Iccid {
         let (&check, body) = full.as_slice().split_last().ok_or(IdError::NotTelecom)?;
         let expected = luhn::check_digit(body);
         if expected != check {
-            return Err(IdError::Luhn { value: s.to_owned(), found: check, expected });
+            return Err(IdError::Luhn {
+                value: s.to_owned(),
+                found: check,
+                expected,
+            });
         }
         Self::from_body_digits(body)
     }
 
     /// Builds an ICCID from its body (18 or 19 digits, without check digit), computing the check digit.
     pub fn from_body(s: &str) -> Result<Self, IdError> {
-        let body: Digits<19> = Digits::parse(s, "ICCID body", 18, 19, "18 or 19 (without check digit)")?;
+        let body: Digits<19> =
+            Digits::parse(s, "ICCID body", 18, 19, "18 or 19 (without check digit)")?;
         Self::from_body_digits(body.as_slice())
     }
 
@@ -192,7 +215,13 @@ impl Iccid {
         }
         let mut d = [0u8; 19];
         d[..body.len()].copy_from_slice(body);
-        Ok(Self { body: Digits { len: body.len() as u8, d }, check: luhn::check_digit(body) })
+        Ok(Self {
+            body: Digits {
+                len: body.len() as u8,
+                d,
+            },
+            check: luhn::check_digit(body),
+        })
     }
 
     /// The digits without the check digit, as printed in order and server files.
@@ -251,7 +280,12 @@ impl Iccid {
                 match nib {
                     0..=9 => s.push(char::from(b'0' + nib)),
                     0xF => {}
-                    _ => return Err(IdError::NotDigit { what: "EF.ICCID", pos: s.len() + 1 }),
+                    _ => {
+                        return Err(IdError::NotDigit {
+                            what: "EF.ICCID",
+                            pos: s.len() + 1,
+                        });
+                    }
                 }
             }
         }
@@ -308,19 +342,27 @@ impl Plmn {
         let mut d = [0u8; 6];
         d[..3].copy_from_slice(m.as_slice());
         d[3..3 + n.as_slice().len()].copy_from_slice(n.as_slice());
-        Ok(Self { digits: Digits { len: 3 + n.len, d } })
+        Ok(Self {
+            digits: Digits { len: 3 + n.len, d },
+        })
     }
 
     /// The MCC as a string.
     #[must_use]
     pub fn mcc(&self) -> String {
-        self.digits.as_slice()[..3].iter().map(|d| char::from(b'0' + d)).collect()
+        self.digits.as_slice()[..3]
+            .iter()
+            .map(|d| char::from(b'0' + d))
+            .collect()
     }
 
     /// The MNC as a string (2 or 3 digits).
     #[must_use]
     pub fn mnc(&self) -> String {
-        self.digits.as_slice()[3..].iter().map(|d| char::from(b'0' + d)).collect()
+        self.digits.as_slice()[3..]
+            .iter()
+            .map(|d| char::from(b'0' + d))
+            .collect()
     }
 
     /// Number of MNC digits (2 or 3), as EF.AD records it.
@@ -358,9 +400,15 @@ impl Imsi {
         let digits: Digits<15> = Digits::parse(s, "IMSI", 6, 15, "6 to 15")?;
         let p = plmn.digits.as_slice();
         if !digits.as_slice().starts_with(p) {
-            return Err(IdError::WrongPlmn { imsi: s.to_owned(), plmn: plmn.to_string() });
+            return Err(IdError::WrongPlmn {
+                imsi: s.to_owned(),
+                plmn: plmn.to_string(),
+            });
         }
-        Ok(Self { digits, mnc_len: plmn.mnc_len() as u8 })
+        Ok(Self {
+            digits,
+            mnc_len: plmn.mnc_len() as u8,
+        })
     }
 
     /// Number of digits.
@@ -392,9 +440,15 @@ impl Imsi {
         let digits = self.digits.checked_add(n, "IMSI")?;
         let plmn_len = 3 + usize::from(self.mnc_len);
         if digits.as_slice()[..plmn_len] != self.digits.as_slice()[..plmn_len] {
-            return Err(IdError::Overflow { what: "IMSI MSIN", len: self.len() - plmn_len });
+            return Err(IdError::Overflow {
+                what: "IMSI MSIN",
+                len: self.len() - plmn_len,
+            });
         }
-        Ok(Self { digits, mnc_len: self.mnc_len })
+        Ok(Self {
+            digits,
+            mnc_len: self.mnc_len,
+        })
     }
 
     /// The IMSI's MCC and MNC.
@@ -403,7 +457,9 @@ impl Imsi {
         let mut d = [0u8; 6];
         let n = 3 + usize::from(self.mnc_len);
         d[..n].copy_from_slice(&self.digits.as_slice()[..n]);
-        Plmn { digits: Digits { len: n as u8, d } }
+        Plmn {
+            digits: Digits { len: n as u8, d },
+        }
     }
 
     /// EF.IMSI (TS 31.102 §4.2.2): length byte, then the parity nibble (`1` odd digit count, `9`
@@ -446,19 +502,36 @@ impl Imsi {
     /// Decodes EF.IMSI content (the inverse of [`Imsi::to_ef`]) for an IMSI of `plmn`.
     pub fn from_ef(ef: &[u8], plmn: &Plmn) -> Result<Self, IdError> {
         let what = "EF.IMSI";
-        let (&len, rest) = ef.split_first().ok_or(IdError::Length { what, len: 0, expected: "9 bytes" })?;
+        let (&len, rest) = ef.split_first().ok_or(IdError::Length {
+            what,
+            len: 0,
+            expected: "9 bytes",
+        })?;
         let len = usize::from(len);
         if len == 0 || len > 8 || rest.len() < len {
-            return Err(IdError::Length { what, len: ef.len(), expected: "a length byte of 1 to 8 and that many bytes" });
+            return Err(IdError::Length {
+                what,
+                len: ef.len(),
+                expected: "a length byte of 1 to 8 and that many bytes",
+            });
         }
         let mut s = String::with_capacity(15);
         for (i, b) in rest[..len].iter().enumerate() {
-            let nibbles = if i == 0 { vec![b >> 4] } else { vec![b & 0xF, b >> 4] };
+            let nibbles = if i == 0 {
+                vec![b >> 4]
+            } else {
+                vec![b & 0xF, b >> 4]
+            };
             for n in nibbles {
                 match n {
                     0..=9 => s.push(char::from(b'0' + n)),
                     0xF => {}
-                    _ => return Err(IdError::NotDigit { what, pos: s.len() + 1 }),
+                    _ => {
+                        return Err(IdError::NotDigit {
+                            what,
+                            pos: s.len() + 1,
+                        });
+                    }
                 }
             }
         }
@@ -495,14 +568,19 @@ impl Msisdn {
         let s = s.strip_prefix('+').unwrap_or(s);
         let digits = Digits::parse(s, "MSISDN", 4, 15, "4 to 15 (E.164)")?;
         if digits.as_slice().first() == Some(&0) {
-            return Err(IdError::NotDigit { what: "MSISDN (country code cannot start with 0)", pos: 1 });
+            return Err(IdError::NotDigit {
+                what: "MSISDN (country code cannot start with 0)",
+                pos: 1,
+            });
         }
         Ok(Self { digits })
     }
 
     /// The MSISDN `n` further on.
     pub fn checked_add(&self, n: u64) -> Result<Self, IdError> {
-        Ok(Self { digits: self.digits.checked_add(n, "MSISDN")? })
+        Ok(Self {
+            digits: self.digits.checked_add(n, "MSISDN")?,
+        })
     }
 }
 
@@ -551,28 +629,49 @@ mod tests {
 
     #[test]
     fn iccid_errors_are_distinct() {
-        assert!(matches!(Iccid::parse("8992223334440000003"), Err(IdError::Luhn { expected: 2, .. })));
-        assert!(matches!(Iccid::parse("89922233344400000x2"), Err(IdError::NotDigit { pos: 18, .. })));
-        assert!(matches!(Iccid::from_body("12345678901234567"), Err(IdError::Length { .. })));
-        assert!(matches!(Iccid::from_body("999222333444000000"), Err(IdError::NotTelecom)));
-        assert!(matches!(Iccid::parse_either("899222333444000000", 19), Ok(_)));
-        assert!(matches!(Iccid::parse_either("8992223334440000002", 19), Ok(_)));
+        assert!(matches!(
+            Iccid::parse("8992223334440000003"),
+            Err(IdError::Luhn { expected: 2, .. })
+        ));
+        assert!(matches!(
+            Iccid::parse("89922233344400000x2"),
+            Err(IdError::NotDigit { pos: 18, .. })
+        ));
+        assert!(matches!(
+            Iccid::from_body("12345678901234567"),
+            Err(IdError::Length { .. })
+        ));
+        assert!(matches!(
+            Iccid::from_body("999222333444000000"),
+            Err(IdError::NotTelecom)
+        ));
+        assert!(Iccid::parse_either("899222333444000000", 19).is_ok());
+        assert!(Iccid::parse_either("8992223334440000002", 19).is_ok());
     }
 
     #[test]
     fn imsi_plmn_and_overflow() {
         let plmn = Plmn::new("410", "04").unwrap();
-        assert!(matches!(Imsi::parse("410060619843701", &plmn), Err(IdError::WrongPlmn { .. })));
+        assert!(matches!(
+            Imsi::parse("410060619843701", &plmn),
+            Err(IdError::WrongPlmn { .. })
+        ));
         let last = Imsi::parse("410049999999999", &plmn).unwrap();
         assert!(last.checked_add(1).is_err());
         let three = Plmn::new("310", "410").unwrap();
         assert_eq!(three.mnc_len(), 3);
-        assert_eq!(Imsi::parse("310410123456789", &three).unwrap().plmn(), three);
+        assert_eq!(
+            Imsi::parse("310410123456789", &three).unwrap().plmn(),
+            three
+        );
     }
 
     #[test]
     fn msisdn() {
-        assert_eq!(Msisdn::parse("+923001234567").unwrap().to_string(), "923001234567");
+        assert_eq!(
+            Msisdn::parse("+923001234567").unwrap().to_string(),
+            "923001234567"
+        );
         assert!(Msisdn::parse("0923001234567").is_err());
         assert!(Msisdn::parse("+9230012345678901").is_err());
     }
@@ -596,12 +695,24 @@ mod tests {
         }
 
         #[test]
+        fn imsi_ef_roundtrips(msin in 0u64..10_000_000_000, three in any::<bool>(), short in any::<bool>()) {
+            let plmn = if three { Plmn::new("310", "410").unwrap() } else { Plmn::new("001", "01").unwrap() };
+            let width = if short { 8 } else if three { 9 } else { 10 };
+            let s = format!("{}{}{:0width$}", plmn.mcc(), plmn.mnc(), msin % 10u64.pow(width as u32));
+            let imsi = Imsi::parse(&s, &plmn).unwrap();
+            prop_assert_eq!(Imsi::from_ef(&imsi.to_ef(), &plmn).unwrap(), imsi);
+            prop_assert_eq!(imsi.to_string(), s);
+        }
+
+        #[test]
         fn parsers_never_panic(s in "\\PC{0,30}") {
             let plmn = Plmn::new("001", "01").unwrap();
             let _ = Iccid::parse(&s);
             let _ = Iccid::from_body(&s);
             let _ = Imsi::parse(&s, &plmn);
             let _ = Msisdn::parse(&s);
+            let _ = Iccid::from_ef(s.as_bytes());
+            let _ = Imsi::from_ef(s.as_bytes(), &plmn);
         }
     }
 }

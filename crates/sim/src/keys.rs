@@ -38,7 +38,12 @@ impl TransportKey {
             16 => Self::Aes128(aes::Aes128::new(GenericArray::from_slice(b))),
             24 => Self::Aes192(aes::Aes192::new(GenericArray::from_slice(b))),
             32 => Self::Aes256(aes::Aes256::new(GenericArray::from_slice(b))),
-            n => return Err(SecretError::HexLength { expected: 64, got: n * 2 }),
+            n => {
+                return Err(SecretError::HexLength {
+                    expected: 64,
+                    got: n * 2,
+                });
+            }
         })
     }
 
@@ -153,8 +158,14 @@ mod tests {
         // FIPS-197 Appendix C.1/C.2/C.3.
         let pt = *b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff";
         for (key, ct) in [
-            ("000102030405060708090a0b0c0d0e0f", "69c4e0d86a7b0430d8cdb78070b4c55a"),
-            ("000102030405060708090a0b0c0d0e0f1011121314151617", "dda97ca4864cdfe06eaf70a0ec0d7191"),
+            (
+                "000102030405060708090a0b0c0d0e0f",
+                "69c4e0d86a7b0430d8cdb78070b4c55a",
+            ),
+            (
+                "000102030405060708090a0b0c0d0e0f1011121314151617",
+                "dda97ca4864cdfe06eaf70a0ec0d7191",
+            ),
             (
                 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
                 "8ea2b7ca516745bfeafc49904b496089",
@@ -176,6 +187,8 @@ mod tests {
         let e = TransportKey::from_hex("000102030405060708090a0b0c0d0e").unwrap_err();
         assert!(!e.to_string().contains("0001"));
         assert!(OperatorVariant::from_hex("abcd").is_err());
-        assert!(format!("{:?}", TransportKey::from_hex(&"11".repeat(16)).unwrap()).contains("redacted"));
+        assert!(
+            format!("{:?}", TransportKey::from_hex(&"11".repeat(16)).unwrap()).contains("redacted")
+        );
     }
 }

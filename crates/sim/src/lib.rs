@@ -18,8 +18,10 @@ pub mod pipeline;
 pub mod secret;
 
 pub use card::{Card, CardError, CardMaker, OtaKeySet, VarKey};
-pub use formats::{CardFormat, Column, ElectricalFile, LaserFile, OsmoHlrScript, OutFile, PysimCsv};
-pub use ids::{IdError, Iccid, Imsi, Msisdn, Plmn};
+pub use formats::{
+    CardFormat, Column, ElectricalFile, LaserFile, OsmoHlrScript, OutFile, PysimCsv,
+};
+pub use ids::{Iccid, IdError, Imsi, Msisdn, Plmn};
 pub use keys::{BlockCipher, OperatorVariant, TransportKey};
 pub use order::{
     Algorithm, BatchPlan, CardProfile, CheckedProfile, CodePolicy, CodePolicyText, OperatorProfile,

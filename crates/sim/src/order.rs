@@ -15,7 +15,7 @@ use std::io::BufRead;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{IdError, Iccid, Imsi, Msisdn, Plmn};
+use crate::ids::{Iccid, IdError, Imsi, Msisdn, Plmn};
 use crate::secret::{Adm, Pin, SecretError};
 
 /// A problem in an order, located by line (1-based; 0 when the order has no lines, as for a
@@ -33,7 +33,11 @@ pub struct OrderError {
 
 impl OrderError {
     fn new(line: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { line, field: field.into(), message: message.into() }
+        Self {
+            line,
+            field: field.into(),
+            message: message.into(),
+        }
     }
     fn id(line: usize, field: &str, e: &IdError) -> Self {
         Self::new(line, field, e.to_string())
@@ -67,7 +71,11 @@ pub enum CodePolicy {
 
 impl CodePolicy {
     fn parse(s: &str) -> Self {
-        if s.eq_ignore_ascii_case("random") { Self::Random } else { Self::Fixed(s.to_owned()) }
+        if s.eq_ignore_ascii_case("random") {
+            Self::Random
+        } else {
+            Self::Fixed(s.to_owned())
+        }
     }
 }
 
@@ -185,10 +193,16 @@ impl CardProfile {
                         return Err(OrderError::new(
                             0,
                             field,
-                            format!("must be {} to {} digits or \"random\"", len.start(), len.end()),
+                            format!(
+                                "must be {} to {} digits or \"random\"",
+                                len.start(),
+                                len.end()
+                            ),
                         ));
                     }
-                    Pin::parse(v, field).map(Some).map_err(|e| OrderError::new(0, field, secret_msg(&e)))
+                    Pin::parse(v, field)
+                        .map(Some)
+                        .map_err(|e| OrderError::new(0, field, secret_msg(&e)))
                 }
             }
         }
@@ -237,7 +251,11 @@ pub enum Start {
 impl<'de> Deserialize<'de> for Start {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Ok(if s.eq_ignore_ascii_case("next") { Self::Next } else { Self::At(s) })
+        Ok(if s.eq_ignore_ascii_case("next") {
+            Self::Next
+        } else {
+            Self::At(s)
+        })
     }
 }
 
@@ -308,7 +326,8 @@ pub struct BatchPlan {
 impl BatchPlan {
     /// The last ICCID of the batch.
     pub fn last_iccid(&self) -> Result<Iccid, IdError> {
-        self.first_iccid.checked_add(self.quantity.saturating_sub(1))
+        self.first_iccid
+            .checked_add(self.quantity.saturating_sub(1))
     }
 
     /// The last IMSI of the batch.
@@ -331,7 +350,11 @@ impl OrderSpec {
         default_name: &str,
     ) -> Result<BatchPlan, OrderError> {
         if self.quantity == 0 || self.quantity > MAX_QUANTITY {
-            return Err(OrderError::new(0, "quantity", format!("must be 1 to {MAX_QUANTITY}")));
+            return Err(OrderError::new(
+                0,
+                "quantity",
+                format!("must be 1 to {MAX_QUANTITY}"),
+            ));
         }
         let first_iccid = Iccid::parse_either(first_iccid, op.iccid_len)
             .map_err(|e| OrderError::id(0, "iccid_start", &e))?;
@@ -358,20 +381,37 @@ impl OrderSpec {
             opid: self.opid,
             profile,
         };
-        plan.last_iccid().map_err(|e| OrderError::id(0, "quantity", &e))?;
-        plan.last_imsi().map_err(|e| OrderError::id(0, "quantity", &e))?;
+        plan.last_iccid()
+            .map_err(|e| OrderError::id(0, "quantity", &e))?;
+        plan.last_imsi()
+            .map_err(|e| OrderError::id(0, "quantity", &e))?;
         Ok(plan)
     }
 }
 
-fn synthesized_header(name: &str, q: u64, iccid: &Iccid, imsi: &Imsi, spec: &OrderSpec) -> Vec<String> {
-    let last_iccid = iccid.checked_add(q - 1).map(|i| i.body()).unwrap_or_default();
-    let last_imsi = imsi.checked_add(q - 1).map(|i| i.to_string()).unwrap_or_default();
+fn synthesized_header(
+    name: &str,
+    q: u64,
+    iccid: &Iccid,
+    imsi: &Imsi,
+    spec: &OrderSpec,
+) -> Vec<String> {
+    let last_iccid = iccid
+        .checked_add(q - 1)
+        .map(|i| i.body())
+        .unwrap_or_default();
+    let last_imsi = imsi
+        .checked_add(q - 1)
+        .map(|i| i.to_string())
+        .unwrap_or_default();
     vec![
         format!("File Name             : {name}"),
         format!("Quantity              : {q}"),
         format!("Local IMSI From       : {imsi}   To : {last_imsi}"),
-        format!("SERIAL NUMBER/ICC-ID  : {}   To : {last_iccid}", iccid.body()),
+        format!(
+            "SERIAL NUMBER/ICC-ID  : {}   To : {last_iccid}",
+            iccid.body()
+        ),
         format!("KID                   : {}", spec.kid),
         format!("OPID                  : {}", spec.opid),
     ]
@@ -380,23 +420,38 @@ fn synthesized_header(name: &str, q: u64, iccid: &Iccid, imsi: &Imsi, spec: &Ord
 fn check_name(name: &str) -> Result<(), OrderError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         && !name.starts_with('.');
     if ok {
         Ok(())
     } else {
-        Err(OrderError::new(0, "name", "1 to 64 characters from A-Z a-z 0-9 - _ . (not starting with .)"))
+        Err(OrderError::new(
+            0,
+            "name",
+            "1 to 64 characters from A-Z a-z 0-9 - _ . (not starting with .)",
+        ))
     }
 }
 
-fn check_iccid_prefix(op: &OperatorProfile, iccid: &Iccid, line: usize, field: &str) -> Result<(), OrderError> {
+fn check_iccid_prefix(
+    op: &OperatorProfile,
+    iccid: &Iccid,
+    line: usize,
+    field: &str,
+) -> Result<(), OrderError> {
     if iccid.body().starts_with(&op.iccid_prefix) {
         Ok(())
     } else {
         Err(OrderError::new(
             line,
             field,
-            format!("ICCID {} is outside the operator's issuer prefix {}", iccid.body(), op.iccid_prefix),
+            format!(
+                "ICCID {} is outside the operator's issuer prefix {}",
+                iccid.body(),
+                op.iccid_prefix
+            ),
         ))
     }
 }
@@ -421,11 +476,11 @@ pub fn parse_order_file(
     let mut dashes = 0;
     let mut in_table = false;
     let mut pairs: u64 = 0;
-    let mut lines = input.lines().enumerate();
+    let lines = input.lines().enumerate();
     let mut plan: Option<BatchPlan> = None;
     let mut last_line = 0;
 
-    while let Some((i, line)) = lines.next() {
+    for (i, line) in lines {
         let n = i + 1;
         last_line = n;
         let line = line.map_err(|e| OrderError::new(n, "file", format!("cannot read: {e}")))?;
@@ -439,8 +494,16 @@ pub fn parse_order_file(
                 if dashes == 2 {
                     in_table = true;
                     plan = Some(make_plan(
-                        op, profile, default_name, &header, quantity, &imsi_range, &iccid_range, kid, opid,
-                        file_name.as_deref(), n,
+                        profile,
+                        default_name,
+                        &header,
+                        quantity,
+                        &imsi_range,
+                        &iccid_range,
+                        kid,
+                        opid,
+                        file_name.as_deref(),
+                        n,
                     )?);
                 }
                 continue;
@@ -464,14 +527,20 @@ pub fn parse_order_file(
                         .and_then(|v| v.parse::<u64>().ok())
                         .filter(|&q| q > 0 && q <= MAX_QUANTITY)
                         .ok_or_else(|| {
-                            OrderError::new(n, "Quantity", format!("expected a number from 1 to {MAX_QUANTITY}"))
+                            OrderError::new(
+                                n,
+                                "Quantity",
+                                format!("expected a number from 1 to {MAX_QUANTITY}"),
+                            )
                         })?;
                     quantity = Some((q, n));
                 }
                 "LOCAL IMSI FROM" => {
                     let (a, b) = range_values(value, n, "Local IMSI")?;
-                    let a = Imsi::parse(a, &op.plmn).map_err(|e| OrderError::id(n, "Local IMSI From", &e))?;
-                    let b = Imsi::parse(b, &op.plmn).map_err(|e| OrderError::id(n, "Local IMSI To", &e))?;
+                    let a = Imsi::parse(a, &op.plmn)
+                        .map_err(|e| OrderError::id(n, "Local IMSI From", &e))?;
+                    let b = Imsi::parse(b, &op.plmn)
+                        .map_err(|e| OrderError::id(n, "Local IMSI To", &e))?;
                     imsi_range = Some((a, b, n));
                 }
                 "SERIAL NUMBER/ICC-ID" | "ICCID" | "ICC-ID" => {
@@ -496,20 +565,39 @@ pub fn parse_order_file(
         let Some(plan) = plan.as_ref() else { break };
         let mut cols = t.split_whitespace();
         let (Some(iccid_s), Some(imsi_s), None) = (cols.next(), cols.next(), cols.next()) else {
-            return Err(OrderError::new(n, "pair", "expected two columns: ICCID and IMSI"));
+            return Err(OrderError::new(
+                n,
+                "pair",
+                "expected two columns: ICCID and IMSI",
+            ));
         };
         if pairs >= plan.quantity {
-            return Err(OrderError::new(n, "pair", format!("more pairs than the Quantity {}", plan.quantity)));
+            return Err(OrderError::new(
+                n,
+                "pair",
+                format!("more pairs than the Quantity {}", plan.quantity),
+            ));
         }
-        let iccid = Iccid::parse_either(iccid_s, op.iccid_len).map_err(|e| OrderError::id(n, "ICC-ID", &e))?;
+        let iccid = Iccid::parse_either(iccid_s, op.iccid_len)
+            .map_err(|e| OrderError::id(n, "ICC-ID", &e))?;
         let imsi = Imsi::parse(imsi_s, &op.plmn).map_err(|e| OrderError::id(n, "IMSI", &e))?;
-        let want_iccid = plan.first_iccid.checked_add(pairs).map_err(|e| OrderError::id(n, "ICC-ID", &e))?;
-        let want_imsi = plan.first_imsi.checked_add(pairs).map_err(|e| OrderError::id(n, "IMSI", &e))?;
+        let want_iccid = plan
+            .first_iccid
+            .checked_add(pairs)
+            .map_err(|e| OrderError::id(n, "ICC-ID", &e))?;
+        let want_imsi = plan
+            .first_imsi
+            .checked_add(pairs)
+            .map_err(|e| OrderError::id(n, "IMSI", &e))?;
         if iccid != want_iccid {
             return Err(OrderError::new(
                 n,
                 "ICC-ID",
-                format!("{} is not the next ICCID of the range (expected {})", iccid.body(), want_iccid.body()),
+                format!(
+                    "{} is not the next ICCID of the range (expected {})",
+                    iccid.body(),
+                    want_iccid.body()
+                ),
             ));
         }
         if imsi != want_imsi {
@@ -526,8 +614,16 @@ pub fn parse_order_file(
         None => {
             // No table: the header alone describes the order.
             make_plan(
-                op, profile, default_name, &header, quantity, &imsi_range, &iccid_range, kid, opid,
-                file_name.as_deref(), last_line,
+                profile,
+                default_name,
+                &header,
+                quantity,
+                &imsi_range,
+                &iccid_range,
+                kid,
+                opid,
+                file_name.as_deref(),
+                last_line,
             )?
         }
     };
@@ -535,7 +631,10 @@ pub fn parse_order_file(
         return Err(OrderError::new(
             last_line,
             "pair",
-            format!("{pairs} ICCID/IMSI pairs listed, Quantity says {}", plan.quantity),
+            format!(
+                "{pairs} ICCID/IMSI pairs listed, Quantity says {}",
+                plan.quantity
+            ),
         ));
     }
     Ok(plan)
@@ -543,7 +642,6 @@ pub fn parse_order_file(
 
 #[allow(clippy::too_many_arguments)]
 fn make_plan(
-    _op: &OperatorProfile,
     profile: &CardProfile,
     default_name: &str,
     header: &[String],
@@ -558,11 +656,16 @@ fn make_plan(
     let missing = |f: &str| OrderError::new(line, f, "missing from the header");
     let (q, qline) = quantity.ok_or_else(|| missing("Quantity"))?;
     let (imsi_a, imsi_b, imsi_line) = imsi_range.ok_or_else(|| missing("Local IMSI From"))?;
-    let (iccid_a, iccid_b, iccid_line) = iccid_range.ok_or_else(|| missing("SERIAL NUMBER/ICC-ID"))?;
+    let (iccid_a, iccid_b, iccid_line) =
+        iccid_range.ok_or_else(|| missing("SERIAL NUMBER/ICC-ID"))?;
     let kid = kid.ok_or_else(|| missing("KID"))?;
     let opid = opid.ok_or_else(|| missing("OPID"))?;
     if imsi_b.value() < imsi_a.value() || imsi_b.value() - imsi_a.value() + 1 != q {
-        return Err(OrderError::new(imsi_line, "Local IMSI", format!("range {imsi_a}..{imsi_b} does not hold Quantity {q} (line {qline})")));
+        return Err(OrderError::new(
+            imsi_line,
+            "Local IMSI",
+            format!("range {imsi_a}..{imsi_b} does not hold Quantity {q} (line {qline})"),
+        ));
     }
     if iccid_b.len() != iccid_a.len()
         || iccid_b.body_value() < iccid_a.body_value()
@@ -571,7 +674,11 @@ fn make_plan(
         return Err(OrderError::new(
             iccid_line,
             "SERIAL NUMBER/ICC-ID",
-            format!("range {}..{} does not hold Quantity {q} (line {qline})", iccid_a.body(), iccid_b.body()),
+            format!(
+                "range {}..{} does not hold Quantity {q} (line {qline})",
+                iccid_a.body(),
+                iccid_b.body()
+            ),
         ));
     }
     let profile = profile.check()?;
@@ -592,7 +699,11 @@ fn make_plan(
     })
 }
 
-fn range_values<'a>(value: &'a str, line: usize, field: &str) -> Result<(&'a str, &'a str), OrderError> {
+fn range_values<'a>(
+    value: &'a str,
+    line: usize,
+    field: &str,
+) -> Result<(&'a str, &'a str), OrderError> {
     let (a, b) = value
         .split_once("To")
         .or_else(|| value.split_once("to"))
@@ -602,7 +713,9 @@ fn range_values<'a>(value: &'a str, line: usize, field: &str) -> Result<(&'a str
 }
 
 fn index(value: &str, line: usize, field: &str) -> Result<u32, OrderError> {
-    value.parse().map_err(|_| OrderError::new(line, field, "expected a decimal key index"))
+    value
+        .parse()
+        .map_err(|_| OrderError::new(line, field, "expected a decimal key index"))
 }
 
 #[cfg(test)]
@@ -683,7 +796,10 @@ ICC-ID                IMSI (Local)
         assert!(e.message.contains("4 ICCID/IMSI pairs listed"), "{e}");
         let e = err(&format!("{ZONG_ORDER}899204411111000006 410041111143706\n"));
         assert!(e.message.contains("more pairs"), "{e}");
-        let e = err(&ZONG_ORDER.replace("899204411111000002\t\t410041111143702", "899204411111000002\t\t410041111143703"));
+        let e = err(&ZONG_ORDER.replace(
+            "899204411111000002\t\t410041111143702",
+            "899204411111000002\t\t410041111143703",
+        ));
         assert_eq!((e.line, e.field.as_str()), (14, "IMSI"));
     }
 
@@ -694,14 +810,28 @@ ICC-ID                IMSI (Local)
         )
         .unwrap();
         assert_eq!(spec.iccid_start, Start::Next);
-        let plan = spec.plan(&zong(), "899204000000000001", "410040000000001", "b").unwrap();
+        let plan = spec
+            .plan(&zong(), "899204000000000001", "410040000000001", "b")
+            .unwrap();
         assert_eq!(plan.profile.pin1.as_ref().unwrap().digits(), b"0000");
         assert!(plan.profile.pin2.is_none());
         let mut bad = spec.clone();
         bad.profile.puk1 = CodePolicyText(CodePolicy::Fixed("1234".into()));
-        assert_eq!(bad.plan(&zong(), "899204000000000001", "410040000000001", "b").unwrap_err().field, "puk1");
-        assert_eq!(spec.plan(&zong(), "899205000000000001", "410040000000001", "b").unwrap_err().field, "iccid_start");
-        let unknown = serde_json::from_str::<OrderSpec>(r#"{"quantity": 1, "kid": 1, "opid": 1, "colour": "red"}"#);
+        assert_eq!(
+            bad.plan(&zong(), "899204000000000001", "410040000000001", "b")
+                .unwrap_err()
+                .field,
+            "puk1"
+        );
+        assert_eq!(
+            spec.plan(&zong(), "899205000000000001", "410040000000001", "b")
+                .unwrap_err()
+                .field,
+            "iccid_start"
+        );
+        let unknown = serde_json::from_str::<OrderSpec>(
+            r#"{"quantity": 1, "kid": 1, "opid": 1, "colour": "red"}"#,
+        );
         assert!(unknown.is_err());
     }
 }

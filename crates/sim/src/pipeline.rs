@@ -54,7 +54,10 @@ where
     assert_eq!(formats.len(), sinks.len(), "one sink per format");
     let write = |sinks: &mut [W], bufs: &[Vec<u8>]| -> Result<(), PipelineError> {
         for ((sink, buf), f) in sinks.iter_mut().zip(bufs).zip(formats) {
-            sink.write_all(buf).map_err(|source| PipelineError::Write { file: f.suffix(), source })?;
+            sink.write_all(buf).map_err(|source| PipelineError::Write {
+                file: f.suffix(),
+                source,
+            })?;
         }
         Ok(())
     };
@@ -100,7 +103,8 @@ where
                         .ok()
                         .and_then(|r| r.try_recv().ok())
                         .unwrap_or_else(|| vec![Vec::new(); formats.len()]);
-                    let r = fill_chunk(maker, chunk, quantity, formats, &mut bufs, &mut rng).map(|()| bufs);
+                    let r = fill_chunk(maker, chunk, quantity, formats, &mut bufs, &mut rng)
+                        .map(|()| bufs);
                     let failed = r.is_err();
                     if tx.send((chunk, r)).is_err() || failed {
                         return;
@@ -121,7 +125,11 @@ where
                     progress((want * CHUNK).min(quantity));
                 }
             }
-            if want == chunks { Ok(()) } else { Err(PipelineError::Worker) }
+            if want == chunks {
+                Ok(())
+            } else {
+                Err(PipelineError::Worker)
+            }
         })();
         if result.is_err() {
             stop.store(true, Ordering::Relaxed);
@@ -169,7 +177,10 @@ impl OsRandom {
     /// A fresh source; nothing is read until the first use.
     #[must_use]
     pub fn new() -> Self {
-        Self { buf: Box::new([0u8; 65536]), pos: 65536 }
+        Self {
+            buf: Box::new([0u8; 65536]),
+            pos: 65536,
+        }
     }
 }
 
@@ -206,7 +217,8 @@ impl TryRngCore for OsRandom {
             if self.pos == self.buf.len() {
                 let mut seed = [0u8; 32];
                 rand_core::OsRng.try_fill_bytes(&mut seed)?;
-                let mut stream = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed);
+                let mut stream =
+                    <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed(seed);
                 zeroize::Zeroize::zeroize(&mut seed);
                 rand_core::RngCore::fill_bytes(&mut stream, &mut self.buf[..]);
                 self.pos = 0;

@@ -64,7 +64,10 @@ pub enum SecretError {
 pub fn decode_hex_into(s: &str, out: &mut [u8]) -> Result<(), SecretError> {
     let b = s.as_bytes();
     if b.len() != out.len() * 2 {
-        return Err(SecretError::HexLength { expected: out.len() * 2, got: b.len() });
+        return Err(SecretError::HexLength {
+            expected: out.len() * 2,
+            got: b.len(),
+        });
     }
     for (i, o) in out.iter_mut().enumerate() {
         let hi = nibble(b[2 * i]).ok_or(SecretError::NotHex(2 * i + 1))?;
@@ -120,14 +123,23 @@ impl Pin {
     pub fn parse(s: &str, what: &'static str) -> Result<Self, SecretError> {
         let b = s.as_bytes();
         if !(4..=8).contains(&b.len()) {
-            return Err(SecretError::Code { what, reason: "must be 4 to 8 digits" });
+            return Err(SecretError::Code {
+                what,
+                reason: "must be 4 to 8 digits",
+            });
         }
         if !b.iter().all(u8::is_ascii_digit) {
-            return Err(SecretError::Code { what, reason: "must be decimal digits" });
+            return Err(SecretError::Code {
+                what,
+                reason: "must be decimal digits",
+            });
         }
         let mut ascii = [0xFF; 8];
         ascii[..b.len()].copy_from_slice(b);
-        Ok(Self { len: b.len() as u8, ascii })
+        Ok(Self {
+            len: b.len() as u8,
+            ascii,
+        })
     }
 
     /// Builds a code of `len` digits from a number below `10^len`.
@@ -139,7 +151,10 @@ impl Pin {
             *slot = b'0' + (n % 10) as u8;
             n /= 10;
         }
-        Self { len: len as u8, ascii }
+        Self {
+            len: len as u8,
+            ascii,
+        }
     }
 
     /// The digits as ASCII.
@@ -182,7 +197,10 @@ impl Adm {
             decode_hex_into(s, &mut b)?;
             return Ok(Self::Hex(b));
         }
-        Err(SecretError::Code { what: "ADM", reason: "must be 8 decimal digits or 16 hex digits" })
+        Err(SecretError::Code {
+            what: "ADM",
+            reason: "must be 8 decimal digits or 16 hex digits",
+        })
     }
 
     /// The 8 bytes sent in VERIFY ADM.
@@ -216,8 +234,15 @@ mod tests {
     #[test]
     fn debug_redacts() {
         let k = Key128::from_hex("465B5CE8B199B49FAA5F0A2EE238A6BC").unwrap();
-        let s = format!("{k:?} {:?} {:?}", Pin::parse("1234", "PIN1").unwrap(), Adm::parse("26A4CC5E26A4CC5E").unwrap());
-        assert!(!s.contains("465B") && !s.contains("1234") && !s.contains("26A4"), "{s}");
+        let s = format!(
+            "{k:?} {:?} {:?}",
+            Pin::parse("1234", "PIN1").unwrap(),
+            Adm::parse("26A4CC5E26A4CC5E").unwrap()
+        );
+        assert!(
+            !s.contains("465B") && !s.contains("1234") && !s.contains("26A4"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Properties of generated batches, read back from the bytes of the files themselves.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -28,11 +30,15 @@ fn plan(quantity: u64, profile: CardProfile) -> BatchPlan {
         profile,
         name: Some("t1".into()),
     };
-    spec.plan(&operator(), "8988211000000000001", "001010000000001", "x").unwrap()
+    spec.plan(&operator(), "8988211000000000001", "001010000000001", "x")
+        .unwrap()
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 const OP: &str = "cdc202d5123e20f62b6d676ac72cb318";
@@ -56,7 +62,11 @@ fn generate(plan: &BatchPlan, variant: &OperatorVariant, threads: usize) -> Vec<
         &formats,
         &mut sinks,
         threads,
-        || Ok(ChaCha20Rng::seed_from_u64(seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed))),
+        || {
+            Ok(ChaCha20Rng::seed_from_u64(
+                seed.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ))
+        },
         |n| {
             assert!(n > last);
             last = n;
@@ -64,7 +74,10 @@ fn generate(plan: &BatchPlan, variant: &OperatorVariant, threads: usize) -> Vec<
     )
     .unwrap();
     assert_eq!(last, plan.quantity);
-    sinks.into_iter().map(|b| String::from_utf8(b).unwrap()).collect()
+    sinks
+        .into_iter()
+        .map(|b| String::from_utf8(b).unwrap())
+        .collect()
 }
 
 #[test]
@@ -76,7 +89,10 @@ fn files_agree_and_secrets_check_out() {
     let transport = TransportKey::from_hex(TRANSPORT).unwrap();
 
     let out_lines: Vec<&str> = out.lines().skip(plan.header.len()).collect();
-    assert_eq!(out_lines[0], "var_out:IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC KIC1 KID1 KIK1 KIC2 KID2 KIK2 KIC3 KID3 KIK3");
+    assert_eq!(
+        out_lines[0],
+        "var_out:IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC KIC1 KID1 KIK1 KIC2 KID2 KIK2 KIC3 KID3 KIK3"
+    );
     let elec_lines: Vec<&str> = elec.lines().skip(1).collect();
     assert_eq!(out_lines.len() - 1, 5000);
     assert_eq!(elec_lines.len(), 5000);
@@ -97,23 +113,41 @@ fn files_agree_and_secrets_check_out() {
         // OPc == MILENAGE-OPc(Ki, OP).
         let k = simforge_aka::K::new_128(block);
         let op = simforge_aka::Op::from_hex(OP).unwrap();
-        assert_eq!(simforge_aka::milenage::opc(&k, &op).unwrap().as_bytes().to_vec(), unhex(e[8]));
+        assert_eq!(
+            simforge_aka::milenage::opc(&k, &op)
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+            unhex(e[8])
+        );
         // ICCID: Luhn-valid, in sequence, EF encoding agrees.
         let iccid = Iccid::from_body(o[2]).unwrap();
         assert_eq!(iccid, plan.first_iccid.checked_add(i as u64).unwrap());
         assert_eq!(Iccid::from_ef(&unhex(e[1])).unwrap(), iccid);
-        assert!(simforge_sim::luhn::is_valid(&iccid.to_string().bytes().map(|b| b - b'0').collect::<Vec<_>>()));
+        assert!(simforge_sim::luhn::is_valid(
+            &iccid
+                .to_string()
+                .bytes()
+                .map(|b| b - b'0')
+                .collect::<Vec<_>>()
+        ));
         assert!(iccids.insert(iccid));
         assert!(imsis.insert(o[0].to_owned()));
         assert!(kis.insert(block));
         // PIN1 in the .out is the PIN1 of the electrical file; ACC from the last IMSI digit.
-        assert_eq!(Pin::parse(o[3], "PIN1").unwrap().to_ef().to_vec(), unhex(e[2]));
+        assert_eq!(
+            Pin::parse(o[3], "PIN1").unwrap().to_ef().to_vec(),
+            unhex(e[2])
+        );
         let last = o[0].as_bytes()[14] - b'0';
         assert_eq!(o[8], format!("{:04X}", 1u16 << last));
         assert_eq!(o.len(), 18);
     }
     // Random codes really vary.
-    let pins: HashSet<&str> = out_lines[1..].iter().map(|l| l.split(' ').nth(3).unwrap()).collect();
+    let pins: HashSet<&str> = out_lines[1..]
+        .iter()
+        .map(|l| l.split(' ').nth(3).unwrap())
+        .collect();
     assert!(pins.len() > 3000, "{}", pins.len());
 }
 
@@ -141,7 +175,13 @@ fn output_is_independent_of_thread_count_and_fixed_codes_apply() {
 
 #[test]
 fn tuak_needs_top_and_milenage_needs_op() {
-    let plan = plan(1, CardProfile { algorithm: Algorithm::Tuak, ..CardProfile::default() });
+    let plan = plan(
+        1,
+        CardProfile {
+            algorithm: Algorithm::Tuak,
+            ..CardProfile::default()
+        },
+    );
     let op = OperatorVariant::from_hex(OP).unwrap();
     assert!(CardMaker::new(&plan, &op).is_err());
     let top = OperatorVariant::from_hex(&"5f".repeat(32)).unwrap();
@@ -155,7 +195,10 @@ fn no_secret_in_debug_output() {
     let variant = OperatorVariant::from_hex(OP).unwrap();
     let maker = CardMaker::new(&plan, &variant).unwrap();
     let card = maker.card(0, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
-    let dbg = format!("{card:?} {variant:?} {:?}", TransportKey::from_hex(TRANSPORT).unwrap());
+    let dbg = format!(
+        "{card:?} {variant:?} {:?}",
+        TransportKey::from_hex(TRANSPORT).unwrap()
+    );
     let mut ki = Vec::new();
     simforge_sim::secret::push_hex(&mut ki, card.ki.expose());
     let ki = String::from_utf8(ki).unwrap();

@@ -28,26 +28,33 @@ pub enum StoreError {
     #[error("{0} not found")]
     NotFound(String),
     /// The requested range overlaps a reserved one.
-    #[error("{what} range {first}..{last} overlaps batch {batch} (id {batch_id}) of operator {operator}, state {state}")]
-    Overlap {
-        /// "ICCID" or "IMSI".
-        what: &'static str,
-        /// First value asked for.
-        first: String,
-        /// Last value asked for.
-        last: String,
-        /// The batch holding it.
-        batch: String,
-        /// Its id.
-        batch_id: i64,
-        /// Its operator.
-        operator: String,
-        /// Its state.
-        state: String,
-    },
+    #[error("{0}")]
+    Overlap(Box<RangeConflict>),
     /// The operation does not apply to the batch in its current state.
     #[error("batch {0} is {1}: {2}")]
     State(i64, String, &'static str),
+}
+
+/// A range that overlaps one already reserved, and who holds it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{what} range {first}..{last} overlaps batch {batch} (id {batch_id}) of operator {operator}, state {state}"
+)]
+pub struct RangeConflict {
+    /// "ICCID" or "IMSI".
+    pub what: &'static str,
+    /// First value asked for.
+    pub first: String,
+    /// Last value asked for.
+    pub last: String,
+    /// The batch holding it.
+    pub batch: String,
+    /// Its id.
+    pub batch_id: i64,
+    /// Its operator.
+    pub operator: String,
+    /// Its state.
+    pub state: String,
 }
 
 /// A stored operator.
@@ -236,7 +243,10 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -303,7 +313,9 @@ impl Store {
 
     /// All operators, by name.
     pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM operators ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM operators ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(Self::operator_from_row).collect()
     }
 
@@ -341,16 +353,23 @@ impl Store {
     }
 
     /// The sealed value of a key.
-    pub async fn sealed_key(&self, operator_id: i64, kind: KeyKind, index: i64) -> Result<Vec<u8>, StoreError> {
-        sqlx::query("SELECT sealed FROM operator_keys WHERE operator_id = ? AND kind = ? AND idx = ?")
-            .bind(operator_id)
-            .bind(kind.as_str())
-            .bind(index)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get::<Vec<u8>, _>("sealed"))
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("{} key {index}", kind.as_str())))
+    pub async fn sealed_key(
+        &self,
+        operator_id: i64,
+        kind: KeyKind,
+        index: i64,
+    ) -> Result<Vec<u8>, StoreError> {
+        sqlx::query(
+            "SELECT sealed FROM operator_keys WHERE operator_id = ? AND kind = ? AND idx = ?",
+        )
+        .bind(operator_id)
+        .bind(kind.as_str())
+        .bind(index)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| r.try_get::<Vec<u8>, _>("sealed"))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound(format!("{} key {index}", kind.as_str())))
     }
 
     /// The operator's keys (without their values).
@@ -363,7 +382,11 @@ impl Store {
             .map(|r| {
                 let kind: String = r.try_get("kind")?;
                 Ok(KeyInfo {
-                    kind: if kind == "op" { KeyKind::Op } else { KeyKind::Transport },
+                    kind: if kind == "op" {
+                        KeyKind::Op
+                    } else {
+                        KeyKind::Transport
+                    },
                     index: r.try_get("idx")?,
                     bits: r.try_get("bits")?,
                     created_at: r.try_get("created_at")?,
@@ -386,7 +409,7 @@ impl Store {
                 if let Some(row) =
                     sqlx::query(&sql).bind(r.len).bind(r.last).bind(r.first).fetch_optional(&mut *conn).await?
                 {
-                    return Err(StoreError::Overlap {
+                    return Err(StoreError::Overlap(Box::new(RangeConflict {
                         what,
                         first: r.first.to_string(),
                         last: r.last.to_string(),
@@ -394,7 +417,7 @@ impl Store {
                         batch_id: row.try_get("id")?,
                         operator: row.try_get("operator")?,
                         state: row.try_get("state")?,
-                    });
+                    })));
                 }
             }
             let r = sqlx::query(
@@ -434,33 +457,57 @@ impl Store {
 
     /// Marks a generating batch complete.
     pub async fn complete_batch(&self, id: i64) -> Result<(), StoreError> {
-        self.transition(id, BatchState::Generating, "complete", "only a generating batch can complete").await
+        self.transition(
+            id,
+            BatchState::Generating,
+            "complete",
+            "only a generating batch can complete",
+        )
+        .await
     }
 
     /// Gives a generating (unfinished) batch's ranges back. Complete batches were delivered and
     /// keep their ranges forever.
     pub async fn release_batch(&self, id: i64) -> Result<(), StoreError> {
-        self.transition(id, BatchState::Generating, "released", "only an unfinished batch can be released").await
+        self.transition(
+            id,
+            BatchState::Generating,
+            "released",
+            "only an unfinished batch can be released",
+        )
+        .await
     }
 
-    async fn transition(&self, id: i64, from: BatchState, to: &str, why: &'static str) -> Result<(), StoreError> {
+    async fn transition(
+        &self,
+        id: i64,
+        from: BatchState,
+        to: &str,
+        why: &'static str,
+    ) -> Result<(), StoreError> {
         let from_s = match from {
             BatchState::Generating => "generating",
             BatchState::Complete => "complete",
             BatchState::Released => "released",
         };
-        let r = sqlx::query("UPDATE batches SET state = ?, completed_at = ? WHERE id = ? AND state = ?")
-            .bind(to)
-            .bind(now())
-            .bind(id)
-            .bind(from_s)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE batches SET state = ?, completed_at = ? WHERE id = ? AND state = ?",
+        )
+        .bind(to)
+        .bind(now())
+        .bind(id)
+        .bind(from_s)
+        .execute(&self.pool)
+        .await?;
         if r.rows_affected() == 1 {
             return Ok(());
         }
         let b = self.batch(id).await?;
-        Err(StoreError::State(id, format!("{:?}", b.state).to_lowercase(), why))
+        Err(StoreError::State(
+            id,
+            format!("{:?}", b.state).to_lowercase(),
+            why,
+        ))
     }
 
     fn batch_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Batch, StoreError> {
@@ -470,8 +517,16 @@ impl Store {
             operator: r.try_get("operator")?,
             name: r.try_get("name")?,
             quantity: r.try_get("quantity")?,
-            iccid: Range { len: r.try_get("iccid_len")?, first: r.try_get("iccid_first")?, last: r.try_get("iccid_last")? },
-            imsi: Range { len: r.try_get("imsi_len")?, first: r.try_get("imsi_first")?, last: r.try_get("imsi_last")? },
+            iccid: Range {
+                len: r.try_get("iccid_len")?,
+                first: r.try_get("iccid_first")?,
+                last: r.try_get("iccid_last")?,
+            },
+            imsi: Range {
+                len: r.try_get("imsi_len")?,
+                first: r.try_get("imsi_first")?,
+                last: r.try_get("imsi_last")?,
+            },
             kid: r.try_get("kid")?,
             opid: r.try_get("opid")?,
             state: state.parse()?,
@@ -506,12 +561,23 @@ impl Store {
     }
 
     /// The highest reserved value of a column within `[lo, hi]` (for "next free" allocation).
-    pub async fn highest_reserved(&self, iccid: bool, len: i64, lo: i64, hi: i64) -> Result<Option<i64>, StoreError> {
+    pub async fn highest_reserved(
+        &self,
+        iccid: bool,
+        len: i64,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let col = if iccid { "iccid" } else { "imsi" };
         let sql = format!(
             "SELECT MAX({col}_last) AS m FROM batches WHERE state != 'released' AND {col}_len = ? AND {col}_last >= ? AND {col}_first <= ?"
         );
-        let row = sqlx::query(&sql).bind(len).bind(lo).bind(hi).fetch_one(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(len)
+            .bind(lo)
+            .bind(hi)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get::<Option<i64>, _>("m")?.map(|m| m.min(hi)))
     }
 }
@@ -522,7 +588,9 @@ mod tests {
 
     async fn store() -> (tempfile::TempDir, Store, Operator) {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let s = Store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
         let op = s
             .create_operator(&NewOperator {
                 name: "a".into(),
@@ -543,8 +611,16 @@ mod tests {
             operator_id: op,
             name: name.into(),
             quantity: iccid.1 - iccid.0 + 1,
-            iccid: Range { len: 20, first: iccid.0, last: iccid.1 },
-            imsi: Range { len: 15, first: imsi.0, last: imsi.1 },
+            iccid: Range {
+                len: 20,
+                first: iccid.0,
+                last: iccid.1,
+            },
+            imsi: Range {
+                len: 15,
+                first: imsi.0,
+                last: imsi.1,
+            },
             kid: 1,
             opid: 1,
             plan: "{}".into(),
@@ -555,36 +631,69 @@ mod tests {
     #[tokio::test]
     async fn ranges_never_overlap_until_released() {
         let (_d, s, op) = store().await;
-        let a = s.reserve_batch(&batch(op.id, "a", (100, 199), (1000, 1099))).await.unwrap();
+        let a = s
+            .reserve_batch(&batch(op.id, "a", (100, 199), (1000, 1099)))
+            .await
+            .unwrap();
         assert!(matches!(
             s.reserve_batch(&batch(op.id, "b", (199, 250), (2000, 2051))).await,
-            Err(StoreError::Overlap { what: "ICCID", .. })
+            Err(StoreError::Overlap(c)) if c.what == "ICCID"
         ));
         assert!(matches!(
             s.reserve_batch(&batch(op.id, "b", (200, 250), (1050, 1100))).await,
-            Err(StoreError::Overlap { what: "IMSI", .. })
+            Err(StoreError::Overlap(c)) if c.what == "IMSI"
         ));
-        assert!(matches!(s.reserve_batch(&batch(op.id, "a", (300, 301), (3000, 3001))).await, Err(StoreError::Exists(_))));
-        assert_eq!(s.highest_reserved(true, 20, 0, 1_000).await.unwrap(), Some(199));
+        assert!(matches!(
+            s.reserve_batch(&batch(op.id, "a", (300, 301), (3000, 3001)))
+                .await,
+            Err(StoreError::Exists(_))
+        ));
+        assert_eq!(
+            s.highest_reserved(true, 20, 0, 1_000).await.unwrap(),
+            Some(199)
+        );
         s.release_batch(a).await.unwrap();
         assert!(s.release_batch(a).await.is_err());
         assert_eq!(s.highest_reserved(true, 20, 0, 1_000).await.unwrap(), None);
-        let b = s.reserve_batch(&batch(op.id, "b", (150, 160), (1050, 1060))).await.unwrap();
+        let b = s
+            .reserve_batch(&batch(op.id, "b", (150, 160), (1050, 1060)))
+            .await
+            .unwrap();
         s.complete_batch(b).await.unwrap();
-        assert!(matches!(s.release_batch(b).await, Err(StoreError::State(..))));
+        assert!(matches!(
+            s.release_batch(b).await,
+            Err(StoreError::State(..))
+        ));
         assert_eq!(s.batches(Some("a")).await.unwrap().len(), 2);
     }
 
     #[tokio::test]
     async fn keys_and_operators() {
         let (_d, s, op) = store().await;
-        s.put_key(op.id, KeyKind::Transport, 135, 256, b"sealed", false).await.unwrap();
-        assert!(matches!(s.put_key(op.id, KeyKind::Transport, 135, 256, b"x", false).await, Err(StoreError::Exists(_))));
-        s.put_key(op.id, KeyKind::Transport, 135, 128, b"sealed2", true).await.unwrap();
-        assert_eq!(s.sealed_key(op.id, KeyKind::Transport, 135).await.unwrap(), b"sealed2");
-        assert!(matches!(s.sealed_key(op.id, KeyKind::Op, 135).await, Err(StoreError::NotFound(_))));
+        s.put_key(op.id, KeyKind::Transport, 135, 256, b"sealed", false)
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.put_key(op.id, KeyKind::Transport, 135, 256, b"x", false)
+                .await,
+            Err(StoreError::Exists(_))
+        ));
+        s.put_key(op.id, KeyKind::Transport, 135, 128, b"sealed2", true)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.sealed_key(op.id, KeyKind::Transport, 135).await.unwrap(),
+            b"sealed2"
+        );
+        assert!(matches!(
+            s.sealed_key(op.id, KeyKind::Op, 135).await,
+            Err(StoreError::NotFound(_))
+        ));
         assert_eq!(s.keys(op.id).await.unwrap().len(), 1);
-        assert!(matches!(s.operator("zz").await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            s.operator("zz").await,
+            Err(StoreError::NotFound(_))
+        ));
         assert_eq!(s.operators().await.unwrap().len(), 1);
     }
 }

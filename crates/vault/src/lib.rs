@@ -67,7 +67,10 @@ impl MasterKey {
         let fp = Sha256::digest([b"simforge-vault-fingerprint".as_slice(), &key].concat());
         key.zeroize();
         let fingerprint = fp[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Self { cipher, fingerprint }
+        Self {
+            cipher,
+            fingerprint,
+        }
     }
 
     /// Parses 64 hex digits (surrounding whitespace ignored) or exactly 32 raw bytes.
@@ -82,7 +85,9 @@ impl MasterKey {
         } else if data.len() == 32 {
             key.copy_from_slice(data);
         } else {
-            return Err(VaultError::BadMasterKey("expected 64 hex digits or 32 raw bytes"));
+            return Err(VaultError::BadMasterKey(
+                "expected 64 hex digits or 32 raw bytes",
+            ));
         }
         Ok(Self::from_bytes(*key))
     }
@@ -95,7 +100,10 @@ impl MasterKey {
             let v = Zeroizing::new(v);
             return Ok((Self::parse(v.as_bytes())?, false));
         }
-        let io = |source| VaultError::Io { path: path.display().to_string(), source };
+        let io = |source| VaultError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read(path) {
             Ok(data) => {
                 let data = Zeroizing::new(data);
@@ -104,7 +112,8 @@ impl MasterKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = Zeroizing::new([0u8; 32]);
                 getrandom::fill(&mut key[..]).map_err(|_| VaultError::Random)?;
-                let hex: Zeroizing<String> = Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
+                let hex: Zeroizing<String> =
+                    Zeroizing::new(key.iter().map(|b| format!("{b:02x}")).collect());
                 write_secret_file(path, format!("{}\n", hex.as_str()).as_bytes()).map_err(io)?;
                 Ok((Self::from_bytes(*key), true))
             }
@@ -125,7 +134,13 @@ impl Vault for MasterKey {
         getrandom::fill(&mut nonce).map_err(|_| VaultError::Random)?;
         let ct = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| VaultError::Unseal)?;
         let mut out = Vec::with_capacity(1 + 12 + ct.len());
         out.push(VERSION);
@@ -140,7 +155,13 @@ impl Vault for MasterKey {
         }
         let (nonce, ct) = sealed[1..].split_at(12);
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| VaultError::Unseal)
     }
@@ -154,9 +175,15 @@ impl Vault for MasterKey {
 /// the same directory, synced, then renamed over `path`, so that a reader never sees it half
 /// written.
 pub fn write_secret_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -182,9 +209,16 @@ mod tests {
     fn seal_unseal_binds_context_and_key() {
         let k = MasterKey::from_bytes([7; 32]);
         let s = k.seal("op:1:transport:135", b"secret key bytes").unwrap();
-        assert_eq!(&k.unseal("op:1:transport:135", &s).unwrap()[..], b"secret key bytes");
+        assert_eq!(
+            &k.unseal("op:1:transport:135", &s).unwrap()[..],
+            b"secret key bytes"
+        );
         assert!(k.unseal("op:2:transport:135", &s).is_err());
-        assert!(MasterKey::from_bytes([8; 32]).unseal("op:1:transport:135", &s).is_err());
+        assert!(
+            MasterKey::from_bytes([8; 32])
+                .unseal("op:1:transport:135", &s)
+                .is_err()
+        );
         let mut t = s.clone();
         t[20] ^= 1;
         assert!(k.unseal("op:1:transport:135", &t).is_err());
@@ -201,12 +235,18 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let (b, created) = MasterKey::load_or_create(&p).unwrap();
         assert!(!created);
         assert_eq!(a.fingerprint(), b.fingerprint());
         std::fs::write(&p, b"short").unwrap();
-        assert!(matches!(MasterKey::load_or_create(&p), Err(VaultError::BadMasterKey(_))));
+        assert!(matches!(
+            MasterKey::load_or_create(&p),
+            Err(VaultError::BadMasterKey(_))
+        ));
     }
 }

@@ -15,7 +15,9 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("tempdir") }
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -60,7 +62,12 @@ impl Lab {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn simforge");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
         child.wait_with_output().expect("wait")
     }
 
@@ -73,17 +80,62 @@ impl Lab {
     /// Creates operator `name` (PLMN 001-01, 20-digit ICCIDs under 8988211) with transport key
     /// index 1 (from a file) and OP index 1 (from standard input).
     pub fn operator(&self, name: &str) {
-        self.ok(&["operator", "create", name, "--mcc", "001", "--mnc", "01", "--iccid-prefix", "8988211", "--iccid-length", "20", "--spn", "Lab"]);
+        self.ok(&[
+            "operator",
+            "create",
+            name,
+            "--mcc",
+            "001",
+            "--mnc",
+            "01",
+            "--iccid-prefix",
+            "8988211",
+            "--iccid-length",
+            "20",
+            "--spn",
+            "Lab",
+        ]);
         let key = self.write("transport.hex", TRANSPORT_HEX);
-        self.ok(&["key", "import", "--operator", name, "--kind", "transport", "--index", "1", "--file", key.to_str().expect("utf8")]);
-        let o = self.run_stdin(&["key", "import", "--operator", name, "--kind", "op", "--index", "1"], OP_HEX);
+        self.ok(&[
+            "key",
+            "import",
+            "--operator",
+            name,
+            "--kind",
+            "transport",
+            "--index",
+            "1",
+            "--file",
+            key.to_str().expect("utf8"),
+        ]);
+        let o = self.run_stdin(
+            &[
+                "key",
+                "import",
+                "--operator",
+                name,
+                "--kind",
+                "op",
+                "--index",
+                "1",
+            ],
+            OP_HEX,
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 
     /// Generates a batch from a TOML order; returns the batch directory.
     pub fn batch(&self, operator: &str, order_toml: &str, extra: &[&str]) -> PathBuf {
         let order = self.write(&format!("order-{}.toml", rand_name()), order_toml);
-        let mut args = vec!["--json", "batch", "generate", "--operator", operator, order.to_str().expect("utf8"), "--quiet"];
+        let mut args = vec![
+            "--json",
+            "batch",
+            "generate",
+            "--operator",
+            operator,
+            order.to_str().expect("utf8"),
+            "--quiet",
+        ];
         args.extend_from_slice(extra);
         let out = self.ok(&args);
         let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json summary");
@@ -94,7 +146,11 @@ impl Lab {
 pub fn rand_name() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The one file in `dir` whose name ends with `suffix`.
@@ -108,5 +164,8 @@ pub fn file(dir: &Path, suffix: &str) -> PathBuf {
 }
 
 pub fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
