@@ -578,10 +578,7 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
     let vault = ctx.vault()?;
     let (transport, variant) = load_keys(&store, &vault, op.id, plan.kid, plan.opid).await?;
     sim::CardMaker::new(&plan, &variant).map_err(|e| fail(Code::Input, e))?;
-    let columns = match &op.out_columns {
-        Some(c) => sim::Column::parse_list(c).map_err(|e| anyhow!("operator .out columns: {e}"))?,
-        None => sim::Column::defaults(plan.profile.ota_key_sets),
-    };
+    let columns = out_columns(&op, &plan)?;
 
     let out_root = a
         .out
@@ -642,6 +639,17 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
     .await
 }
 
+/// The operator's `.out` columns, or the defaults for the plan's OTA key sets.
+fn out_columns(
+    op: &simforge_store::Operator,
+    plan: &sim::BatchPlan,
+) -> CliResult<Vec<sim::Column>> {
+    Ok(match &op.out_columns {
+        Some(c) => sim::Column::parse_list(c).map_err(|e| anyhow!("operator .out columns: {e}"))?,
+        None => sim::Column::defaults(plan.profile.ota_key_sets),
+    })
+}
+
 fn plan_context(operator_id: i64, name: &str) -> String {
     format!("simforge/operator/{operator_id}/batch-plan/{name}")
 }
@@ -693,10 +701,7 @@ async fn resume(ctx: &Ctx, id: i64, run: RunArgs) -> CliResult {
     )?;
     plan.header = stored.header.clone();
     let (transport, variant) = load_keys(&store, &vault, op.id, plan.kid, plan.opid).await?;
-    let columns = match &op.out_columns {
-        Some(c) => sim::Column::parse_list(c).map_err(|e| anyhow!("operator .out columns: {e}"))?,
-        None => sim::Column::defaults(plan.profile.ota_key_sets),
-    };
+    let columns = out_columns(&op, &plan)?;
     let formats = parse_formats(&stored.formats);
     let g = run_batch(
         &store,

@@ -466,13 +466,7 @@ pub fn parse_order_file(
     profile: &CardProfile,
     default_name: &str,
 ) -> Result<BatchPlan, OrderError> {
-    let mut header = Vec::new();
-    let mut quantity: Option<(u64, usize)> = None;
-    let mut imsi_range: Option<(Imsi, Imsi, usize)> = None;
-    let mut iccid_range: Option<(Iccid, Iccid, usize)> = None;
-    let mut kid: Option<u32> = None;
-    let mut opid: Option<u32> = None;
-    let mut file_name: Option<String> = None;
+    let mut h = Header::default();
     let mut dashes = 0;
     let mut in_table = false;
     let mut pairs: u64 = 0;
@@ -493,18 +487,7 @@ pub fn parse_order_file(
                 dashes += 1;
                 if dashes == 2 {
                     in_table = true;
-                    plan = Some(make_plan(
-                        profile,
-                        default_name,
-                        &header,
-                        quantity,
-                        &imsi_range,
-                        &iccid_range,
-                        kid,
-                        opid,
-                        file_name.as_deref(),
-                        n,
-                    )?);
+                    plan = Some(h.plan(profile, default_name, n)?);
                 }
                 continue;
             }
@@ -517,9 +500,9 @@ pub fn parse_order_file(
                 .ok_or_else(|| OrderError::new(n, "header", "expected `Label : value`"))?;
             let label = label.trim();
             let value = value.trim();
-            header.push(t.to_owned());
+            h.lines.push(t.to_owned());
             match label.to_ascii_uppercase().as_str() {
-                "FILE NAME" => file_name = Some(value.to_owned()),
+                "FILE NAME" => h.file_name = Some(value.to_owned()),
                 "QUANTITY" => {
                     let q = value
                         .split_whitespace()
@@ -533,7 +516,7 @@ pub fn parse_order_file(
                                 format!("expected a number from 1 to {MAX_QUANTITY}"),
                             )
                         })?;
-                    quantity = Some((q, n));
+                    h.quantity = Some((q, n));
                 }
                 "LOCAL IMSI FROM" => {
                     let (a, b) = range_values(value, n, "Local IMSI")?;
@@ -541,7 +524,7 @@ pub fn parse_order_file(
                         .map_err(|e| OrderError::id(n, "Local IMSI From", &e))?;
                     let b = Imsi::parse(b, &op.plmn)
                         .map_err(|e| OrderError::id(n, "Local IMSI To", &e))?;
-                    imsi_range = Some((a, b, n));
+                    h.imsi_range = Some((a, b, n));
                 }
                 "SERIAL NUMBER/ICC-ID" | "ICCID" | "ICC-ID" => {
                     let (a, b) = range_values(value, n, "SERIAL NUMBER/ICC-ID")?;
@@ -550,10 +533,10 @@ pub fn parse_order_file(
                     let b = Iccid::parse_either(b, op.iccid_len)
                         .map_err(|e| OrderError::id(n, "SERIAL NUMBER/ICC-ID To", &e))?;
                     check_iccid_prefix(op, &a, n, "SERIAL NUMBER/ICC-ID From")?;
-                    iccid_range = Some((a, b, n));
+                    h.iccid_range = Some((a, b, n));
                 }
-                "KID" => kid = Some(index(value, n, "KID")?),
-                "OPID" => opid = Some(index(value, n, "OPID")?),
+                "KID" => h.kid = Some(index(value, n, "KID")?),
+                "OPID" => h.opid = Some(index(value, n, "OPID")?),
                 _ => {} // Vendor, Card Type, Generated on, …: kept in the header only.
             }
             continue;
@@ -613,18 +596,7 @@ pub fn parse_order_file(
         Some(p) => p,
         None => {
             // No table: the header alone describes the order.
-            make_plan(
-                profile,
-                default_name,
-                &header,
-                quantity,
-                &imsi_range,
-                &iccid_range,
-                kid,
-                opid,
-                file_name.as_deref(),
-                last_line,
-            )?
+            h.plan(profile, default_name, last_line)?
         }
     };
     if in_table && pairs != plan.quantity {
@@ -640,63 +612,75 @@ pub fn parse_order_file(
     Ok(plan)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn make_plan(
-    profile: &CardProfile,
-    default_name: &str,
-    header: &[String],
+/// The header fields of an order file, each with the line it came from.
+#[derive(Default)]
+struct Header {
+    lines: Vec<String>,
     quantity: Option<(u64, usize)>,
-    imsi_range: &Option<(Imsi, Imsi, usize)>,
-    iccid_range: &Option<(Iccid, Iccid, usize)>,
+    imsi_range: Option<(Imsi, Imsi, usize)>,
+    iccid_range: Option<(Iccid, Iccid, usize)>,
     kid: Option<u32>,
     opid: Option<u32>,
-    file_name: Option<&str>,
-    line: usize,
-) -> Result<BatchPlan, OrderError> {
-    let missing = |f: &str| OrderError::new(line, f, "missing from the header");
-    let (q, qline) = quantity.ok_or_else(|| missing("Quantity"))?;
-    let (imsi_a, imsi_b, imsi_line) = imsi_range.ok_or_else(|| missing("Local IMSI From"))?;
-    let (iccid_a, iccid_b, iccid_line) =
-        iccid_range.ok_or_else(|| missing("SERIAL NUMBER/ICC-ID"))?;
-    let kid = kid.ok_or_else(|| missing("KID"))?;
-    let opid = opid.ok_or_else(|| missing("OPID"))?;
-    if imsi_b.value() < imsi_a.value() || imsi_b.value() - imsi_a.value() + 1 != q {
-        return Err(OrderError::new(
-            imsi_line,
-            "Local IMSI",
-            format!("range {imsi_a}..{imsi_b} does not hold Quantity {q} (line {qline})"),
-        ));
+    file_name: Option<String>,
+}
+
+impl Header {
+    /// Checks that the header is complete and consistent; `line` is where it ended.
+    fn plan(
+        &self,
+        profile: &CardProfile,
+        default_name: &str,
+        line: usize,
+    ) -> Result<BatchPlan, OrderError> {
+        let missing = |f: &str| OrderError::new(line, f, "missing from the header");
+        let (q, qline) = self.quantity.ok_or_else(|| missing("Quantity"))?;
+        let (imsi_a, imsi_b, imsi_line) =
+            self.imsi_range.ok_or_else(|| missing("Local IMSI From"))?;
+        let (iccid_a, iccid_b, iccid_line) = self
+            .iccid_range
+            .ok_or_else(|| missing("SERIAL NUMBER/ICC-ID"))?;
+        let kid = self.kid.ok_or_else(|| missing("KID"))?;
+        let opid = self.opid.ok_or_else(|| missing("OPID"))?;
+        if imsi_b.value() < imsi_a.value() || imsi_b.value() - imsi_a.value() + 1 != q {
+            return Err(OrderError::new(
+                imsi_line,
+                "Local IMSI",
+                format!("range {imsi_a}..{imsi_b} does not hold Quantity {q} (line {qline})"),
+            ));
+        }
+        if iccid_b.len() != iccid_a.len()
+            || iccid_b.body_value() < iccid_a.body_value()
+            || iccid_b.body_value() - iccid_a.body_value() + 1 != q
+        {
+            return Err(OrderError::new(
+                iccid_line,
+                "SERIAL NUMBER/ICC-ID",
+                format!(
+                    "range {}..{} does not hold Quantity {q} (line {qline})",
+                    iccid_a.body(),
+                    iccid_b.body()
+                ),
+            ));
+        }
+        let profile = profile.check()?;
+        let name = self
+            .file_name
+            .as_deref()
+            .map(|f| f.rsplit_once('.').map_or(f, |(stem, _)| stem).to_owned())
+            .filter(|n| check_name(n).is_ok())
+            .unwrap_or_else(|| default_name.to_owned());
+        Ok(BatchPlan {
+            name,
+            quantity: q,
+            first_iccid: iccid_a,
+            first_imsi: imsi_a,
+            first_msisdn: None,
+            kid,
+            opid,
+            profile,
+            header: self.lines.clone(),
+        })
     }
-    if iccid_b.len() != iccid_a.len()
-        || iccid_b.body_value() < iccid_a.body_value()
-        || iccid_b.body_value() - iccid_a.body_value() + 1 != q
-    {
-        return Err(OrderError::new(
-            iccid_line,
-            "SERIAL NUMBER/ICC-ID",
-            format!(
-                "range {}..{} does not hold Quantity {q} (line {qline})",
-                iccid_a.body(),
-                iccid_b.body()
-            ),
-        ));
-    }
-    let profile = profile.check()?;
-    let name = file_name
-        .map(|f| f.rsplit_once('.').map_or(f, |(stem, _)| stem).to_owned())
-        .filter(|n| check_name(n).is_ok())
-        .unwrap_or_else(|| default_name.to_owned());
-    Ok(BatchPlan {
-        name,
-        quantity: q,
-        first_iccid: iccid_a,
-        first_imsi: imsi_a,
-        first_msisdn: None,
-        kid,
-        opid,
-        profile,
-        header: header.to_vec(),
-    })
 }
 
 fn range_values<'a>(
