@@ -1,7 +1,9 @@
 //! `simforge`: the command-line tool of the simforge platform.
 
+mod euicc;
 mod exit;
 mod factory;
+mod lpa;
 mod pki;
 mod verify;
 
@@ -53,6 +55,11 @@ enum Command {
     /// Lab PKIs for the eSIM platform: create one, or load the GSMA SGP.26 test PKI.
     #[command(subcommand)]
     Pki(pki::PkiCmd),
+    /// The virtual eUICC: create one, put it behind pcscd (vpcd) or lpac (stdio).
+    #[command(subcommand)]
+    Euicc(euicc::EuiccCmd),
+    /// The LPA: download, list, enable, disable, delete profiles; notifications; chip info.
+    Lpa(lpa::LpaArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,5 +99,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Verify(a) => verify::verify(ctx, a).await,
         Command::Demo(a) => factory::demo(ctx, a).await,
         Command::Pki(c) => pki::pki(ctx, c).await,
+        Command::Euicc(c) => euicc::euicc(ctx, c).await,
+        Command::Lpa(a) => lpa::lpa(ctx, a).await,
     }
 }

@@ -48,11 +48,13 @@
 //! CHOICE components are explicit, automatic tagging applies only to SEQUENCEs/CHOICEs
 //! without any tagged component, and `DEFAULT` presence must survive a round trip.
 
+pub mod build;
 pub mod element;
 pub mod profile;
 pub mod tlv;
 pub mod types;
 
+pub use build::{AkaAlgorithm, OtaKeyType, OtaKeys, ProfileSpec, build_profile, build_profile_der};
 pub use element::ProfileElement;
 pub use profile::Profile;
 pub use tlv::{Elements, RawElement, TagClass, elements};

@@ -381,8 +381,10 @@ impl OrderSpec {
             opid: self.opid,
             profile,
         };
-        plan.last_iccid()
+        let last = plan
+            .last_iccid()
             .map_err(|e| OrderError::id(0, "quantity", &e))?;
+        check_iccid_prefix(op, &last, 0, "quantity")?;
         plan.last_imsi()
             .map_err(|e| OrderError::id(0, "quantity", &e))?;
         Ok(plan)
@@ -533,6 +535,7 @@ pub fn parse_order_file(
                     let b = Iccid::parse_either(b, op.iccid_len)
                         .map_err(|e| OrderError::id(n, "SERIAL NUMBER/ICC-ID To", &e))?;
                     check_iccid_prefix(op, &a, n, "SERIAL NUMBER/ICC-ID From")?;
+                    check_iccid_prefix(op, &b, n, "SERIAL NUMBER/ICC-ID To")?;
                     h.iccid_range = Some((a, b, n));
                 }
                 "KID" => h.kid = Some(index(value, n, "KID")?),
@@ -770,6 +773,9 @@ ICC-ID                IMSI (Local)
         let e = err(&ZONG_ORDER.replace("899204411111000003\t", "8992044111110000031\t"));
         assert_eq!((e.line, e.field.as_str()), (15, "ICC-ID"));
         assert!(e.message.contains("Luhn"), "{e}");
+        // A range that runs out of the operator's issuer prefix (found by fuzzing).
+        let e = err(&ZONG_ORDER.replace("To : 899204411111000005", "To : 899205411111000005"));
+        assert_eq!((e.line, e.field.as_str()), (6, "SERIAL NUMBER/ICC-ID To"));
         let e = err(&ZONG_ORDER.replace("410041111143704", "410061111143704"));
         assert!(e.message.contains("not in PLMN"), "{e}");
         let e = err(&ZONG_ORDER.replace("KID                   : 100\n", ""));
@@ -813,6 +819,10 @@ ICC-ID                IMSI (Local)
                 .field,
             "iccid_start"
         );
+        let e = spec
+            .plan(&zong(), "899204999999999995", "410040000000001", "b")
+            .unwrap_err();
+        assert_eq!(e.field, "quantity");
         let unknown = serde_json::from_str::<OrderSpec>(
             r#"{"quantity": 1, "kid": 1, "opid": 1, "colour": "red"}"#,
         );

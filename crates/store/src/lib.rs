@@ -6,6 +6,8 @@
 //! overlap check and the insert cannot interleave with another writer, so no ICCID or IMSI is ever
 //! issued twice, across batches, processes and crashes.
 
+pub mod rsp;
+
 use std::path::Path;
 use std::str::FromStr;
 

@@ -1,0 +1,136 @@
+//! The eUICC's identity: EID, certificates, private key and trusted CIs.
+
+use serde::{Deserialize, Serialize};
+use simforge_asn1::Eid;
+use simforge_crypto::{Curve, SoftwareSigner};
+use simforge_pki::{Certificate, CiStore};
+
+use crate::Error;
+use crate::state::{Secret, hexser};
+
+/// The identity of one eUICC, as configured (serde: DER as hex).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EuiccIdentity {
+    /// The EID (32 digits); must equal the eUICC certificate's serialNumber.
+    pub eid: String,
+    /// CERT.EUICC.ECDSA (DER).
+    #[serde(with = "hexser")]
+    pub euicc_certificate: Vec<u8>,
+    /// CERT.EUM.ECDSA (DER).
+    #[serde(with = "hexser")]
+    pub eum_certificate: Vec<u8>,
+    /// SK.EUICC.ECDSA, PKCS#8 or SEC1 DER.
+    pub euicc_private_key: Secret,
+    /// Trusted CI certificates (DER): the eUICC verifies SM-DP+ certificates against these
+    /// and announces their key identifiers in EUICCInfo1/2.
+    #[serde(with = "hexvec")]
+    pub trusted_ci: Vec<Vec<u8>>,
+}
+
+mod hexvec {
+    use serde::{Deserialize, Deserializer, Serializer, ser::SerializeSeq};
+    pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(v.len()))?;
+        for x in v {
+            seq.serialize_element(&hex::encode_upper(x))?;
+        }
+        seq.end()
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .into_iter()
+            .map(|s| hex::decode(s).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+impl EuiccIdentity {
+    /// The identity of eUICC number `index` of a lab PKI (from `simforge pki init` /
+    /// [`simforge_pki::generate_lab_pki`]).
+    ///
+    /// # Errors
+    /// [`Error::Identity`] if the PKI has no EUM or no such eUICC.
+    pub fn from_lab_pki(pki: &simforge_pki::LabPki, index: usize) -> Result<Self, Error> {
+        let eum = pki
+            .eum
+            .as_ref()
+            .ok_or_else(|| Error::Identity("the PKI has no EUM".into()))?;
+        let e = pki
+            .euiccs
+            .get(index)
+            .ok_or_else(|| Error::Identity(format!("the PKI has no eUICC #{index}")))?;
+        let key = e
+            .key
+            .to_pkcs8_der()
+            .map_err(|err| Error::Identity(format!("eUICC key: {err}")))?;
+        Ok(Self {
+            eid: e.eid.clone(),
+            euicc_certificate: e.cert.der().to_vec(),
+            eum_certificate: eum.cert.der().to_vec(),
+            euicc_private_key: Secret::new(key.to_vec()),
+            trusted_ci: vec![pki.ci.der().to_vec()],
+        })
+    }
+}
+
+/// The identity, parsed and ready to use.
+pub(crate) struct Loaded {
+    pub eid: Eid,
+    pub eid_bytes: [u8; 16],
+    pub euicc_cert: Vec<u8>,
+    pub eum_cert: Vec<u8>,
+    pub signer: SoftwareSigner,
+    pub ci_store: CiStore,
+    pub ci_pkids: Vec<Vec<u8>>,
+}
+
+pub(crate) fn crypto_curve(c: simforge_pki::Curve) -> Curve {
+    match c {
+        simforge_pki::Curve::P256 => Curve::NistP256,
+        simforge_pki::Curve::BrainpoolP256r1 => Curve::BrainpoolP256r1,
+    }
+}
+
+impl Loaded {
+    pub fn new(id: &EuiccIdentity) -> Result<Self, Error> {
+        let eid = Eid::parse(&id.eid).map_err(|e| Error::Identity(e.to_string()))?;
+        let cert = Certificate::from_der(&id.euicc_certificate)
+            .map_err(|e| Error::Identity(format!("eUICC certificate: {e}")))?;
+        Certificate::from_der(&id.eum_certificate)
+            .map_err(|e| Error::Identity(format!("EUM certificate: {e}")))?;
+        if cert.eid().as_deref() != Some(id.eid.as_str()) {
+            return Err(Error::Identity(
+                "the EID is not the eUICC certificate's serialNumber".into(),
+            ));
+        }
+        let signer = SoftwareSigner::from_der(id.euicc_private_key.expose())
+            .map_err(|e| Error::Identity(format!("eUICC private key: {e}")))?;
+        if simforge_crypto::Signer::public_key(&signer) != cert.public_key_sec1() {
+            return Err(Error::Identity(
+                "the private key does not match the eUICC certificate".into(),
+            ));
+        }
+        if crypto_curve(cert.curve()) != simforge_crypto::Signer::curve(&signer) {
+            return Err(Error::Identity("curve mismatch".into()));
+        }
+        let mut ci_store = CiStore::new();
+        for ci in &id.trusted_ci {
+            ci_store
+                .add_der_or_pem(ci)
+                .map_err(|e| Error::Identity(format!("trusted CI: {e}")))?;
+        }
+        if ci_store.is_empty() {
+            return Err(Error::Identity("no trusted CI".into()));
+        }
+        let ci_pkids = ci_store.pkids();
+        Ok(Self {
+            eid_bytes: eid.to_bytes(),
+            eid,
+            euicc_cert: id.euicc_certificate.clone(),
+            eum_cert: id.eum_certificate.clone(),
+            signer,
+            ci_store,
+            ci_pkids,
+        })
+    }
+}

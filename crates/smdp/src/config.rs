@@ -1,0 +1,229 @@
+//! Configuration, the SM-DP+'s own keys and certificates, and the injected crypto context.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use simforge_crypto::{KeyAgreement, Random, Signer, SoftwareSigner};
+use simforge_pki::{CiStore, LabPki, PrivateKey};
+use simforge_vault::Vault;
+
+use crate::error::{Error, Result};
+use crate::model::UnixTime;
+
+/// SM-DP+ settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmdpConfig {
+    /// The SM-DP+ FQDN (as in activation codes and the DPtls certificate).
+    pub fqdn: String,
+    /// The HTTPS port served; `smdpAddress` may carry `:port` only with this port.
+    pub port: u16,
+    /// The SM-DP+ OID (dotted), as in the DPauth subjectAltName registeredID.
+    pub oid: String,
+    /// RSP session lifetime in seconds.
+    pub session_ttl_secs: i64,
+    /// Wrong confirmation codes accepted before the order is blocked.
+    pub max_cc_attempts: u32,
+    /// BPP deliveries allowed per order.
+    pub max_download_attempts: u32,
+    /// Order lifetime from ConfirmOrder, in seconds (`None`: never expires).
+    pub order_ttl_secs: Option<i64>,
+}
+
+impl SmdpConfig {
+    /// Defaults for `fqdn`: port 443, lab OID 2.999.10, 10-minute sessions, 3 confirmation
+    /// code attempts, 3 downloads, orders valid 30 days.
+    #[must_use]
+    pub fn new(fqdn: &str) -> Self {
+        Self {
+            fqdn: fqdn.to_owned(),
+            port: 443,
+            oid: "2.999.10".to_owned(),
+            session_ttl_secs: 600,
+            max_cc_attempts: 3,
+            max_download_attempts: 3,
+            order_ttl_secs: Some(30 * 24 * 3600),
+        }
+    }
+
+    /// The address to put into activation codes: the FQDN, with `:port` unless 443.
+    #[must_use]
+    pub fn address(&self) -> String {
+        if self.port == 443 {
+            self.fqdn.clone()
+        } else {
+            format!("{}:{}", self.fqdn, self.port)
+        }
+    }
+
+    /// Whether `addr` (`host` or `host:port`) designates this SM-DP+.
+    #[must_use]
+    pub fn accepts_address(&self, addr: &str) -> bool {
+        let (host, port) = match addr.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (addr, None),
+        };
+        let host = host.strip_suffix('.').unwrap_or(host);
+        host.eq_ignore_ascii_case(&self.fqdn)
+            && port.is_none_or(|p| {
+                p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>() == Ok(self.port)
+            })
+    }
+}
+
+/// One DPauth or DPpb certificate with its signing key.
+#[derive(Clone)]
+pub struct DpKey {
+    /// The certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// PKID of the CI that signed it (the certificate's authority key identifier).
+    pub ci_pkid: Vec<u8>,
+    /// The private key, behind the signer trait (software or HSM).
+    pub signer: Arc<dyn Signer>,
+}
+
+impl fmt::Debug for DpKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DpKey")
+            .field("ci_pkid", &hex::encode_upper(&self.ci_pkid))
+            .field("signer", &"<redacted>")
+            .finish()
+    }
+}
+
+impl DpKey {
+    /// From a certificate (DER) and its pki private key.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the certificate has no authority key id or the key is unusable.
+    pub fn new(cert_der: &[u8], key: &PrivateKey) -> Result<Self> {
+        let cert = simforge_pki::Certificate::from_der(cert_der)
+            .map_err(|e| Error::Config(format!("DP certificate: {e}")))?;
+        let ci_pkid = cert
+            .authority_key_id()
+            .ok_or_else(|| Error::Config("DP certificate has no authority key id".into()))?
+            .to_vec();
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .map_err(|e| Error::Config(format!("DP key: {e}")))?;
+        let signer =
+            SoftwareSigner::from_der(&pkcs8).map_err(|e| Error::Config(format!("DP key: {e}")))?;
+        if signer.public_key() != cert.public_key_sec1() {
+            return Err(Error::Config(
+                "DP key does not match its certificate".into(),
+            ));
+        }
+        Ok(Self {
+            cert_der: cert_der.to_vec(),
+            ci_pkid,
+            signer: Arc::new(signer),
+        })
+    }
+}
+
+/// The SM-DP+'s trust anchors and signing keys (possibly several CIs / curves).
+#[derive(Clone, Debug, Default)]
+pub struct SmdpKeys {
+    /// Trusted CIs (for eUICC chains).
+    pub ci: CiStore,
+    /// DPauth keys, one per CI.
+    pub auth: Vec<DpKey>,
+    /// DPpb keys, one per CI.
+    pub pb: Vec<DpKey>,
+}
+
+impl SmdpKeys {
+    /// Adds a lab (or SGP.26) PKI: its CI, DPauth and DPpb.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if a certificate or key is unusable.
+    pub fn add_pki(&mut self, pki: &LabPki) -> Result<()> {
+        self.ci
+            .add(pki.ci.clone())
+            .map_err(|e| Error::Config(format!("CI: {e}")))?;
+        self.auth
+            .push(DpKey::new(pki.smdp.auth.cert.der(), &pki.smdp.auth.key)?);
+        self.pb
+            .push(DpKey::new(pki.smdp.pb.cert.der(), &pki.smdp.pb.key)?);
+        Ok(())
+    }
+
+    /// Keys from one or more PKIs.
+    ///
+    /// # Errors
+    /// As [`SmdpKeys::add_pki`].
+    pub fn from_pkis(pkis: &[&LabPki]) -> Result<Self> {
+        let mut k = Self::default();
+        for p in pkis {
+            k.add_pki(p)?;
+        }
+        Ok(k)
+    }
+
+    pub(crate) fn auth_for(&self, ci_pkid: &[u8]) -> Option<&DpKey> {
+        self.auth.iter().find(|k| k.ci_pkid == ci_pkid)
+    }
+
+    pub(crate) fn pb_for(&self, ci_pkid: &[u8]) -> Option<&DpKey> {
+        self.pb.iter().find(|k| k.ci_pkid == ci_pkid)
+    }
+}
+
+/// Everything a pure operation needs besides its request and state: configuration, keys,
+/// the injected randomness, key agreement, vault and time.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    /// Settings.
+    pub config: &'a SmdpConfig,
+    /// Keys and trust anchors.
+    pub keys: &'a SmdpKeys,
+    /// Randomness (transactionIds, challenges, hostIds).
+    pub rng: &'a dyn Random,
+    /// One-time key pairs for BPP binding.
+    pub key_agreement: &'a dyn KeyAgreement,
+    /// Seals and unseals profile packages.
+    pub vault: &'a dyn Vault,
+    /// Now.
+    pub now: UnixTime,
+}
+
+impl fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("config", self.config)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ctx<'_> {
+    pub(crate) fn random<const N: usize>(&self) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.rng.fill(&mut b)?;
+        Ok(b)
+    }
+
+    pub(crate) fn system_time(&self) -> std::time::SystemTime {
+        let secs = u64::try_from(self.now).unwrap_or(0);
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_with_and_without_port() {
+        let mut c = SmdpConfig::new("smdp.example.com");
+        assert!(c.accepts_address("smdp.example.com"));
+        assert!(c.accepts_address("SMDP.example.com:443"));
+        assert!(!c.accepts_address("smdp.example.com:8443"));
+        assert!(!c.accepts_address("other.example.com"));
+        c.port = 8443;
+        assert!(c.accepts_address("smdp.example.com:8443"));
+        assert!(c.accepts_address("smdp.example.com"));
+        assert!(!c.accepts_address("smdp.example.com:+8443"));
+        assert_eq!(c.address(), "smdp.example.com:8443");
+    }
+}

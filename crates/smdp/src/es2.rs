@@ -1,0 +1,253 @@
+//! ES2+ (SGP.22 §5.3): the operator-facing functions. The operator is the authenticated
+//! tenant; profiles of other operators are never found (they answer "ICCID unknown").
+
+use sha2::{Digest, Sha256};
+use simforge_asn1::MatchingId;
+use simforge_asn1::json::{
+    CancelOrderRequest, ConfirmOrderRequest, ConfirmOrderResponse, DownloadOrderRequest,
+    DownloadOrderResponse, FinalProfileStatus, HeaderOnlyResponse, ReleaseProfileRequest,
+};
+use simforge_asn1::status::ResponseHeader;
+
+use crate::config::Ctx;
+use crate::error::{Error, Result};
+use crate::model::{Event, OperatorId, Outcome, ProfileRecord, ProfileState, SessionChange};
+use crate::profile::check_iccid;
+
+fn done<R>(
+    result: Result<R>,
+    p: Option<ProfileRecord>,
+    from: Option<ProfileState>,
+    at: i64,
+) -> Outcome<R> {
+    let events = match (&p, from) {
+        (Some(p), Some(from)) if from != p.state => vec![Event::ProfileState {
+            operator_id: p.operator_id,
+            iccid: p.iccid.clone(),
+            from,
+            to: p.state,
+            at,
+        }],
+        _ => Vec::new(),
+    };
+    Outcome {
+        result,
+        session: SessionChange::Keep,
+        profile: p,
+        events,
+    }
+}
+
+fn owned(p: Option<ProfileRecord>, operator: OperatorId) -> Result<ProfileRecord> {
+    p.filter(|p| p.operator_id == operator)
+        .ok_or(Error::IccidUnknown)
+}
+
+/// How DownloadOrder picks its profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderTarget {
+    /// A specific ICCID.
+    Iccid(String),
+    /// Any available profile of this type.
+    ProfileType(String),
+}
+
+/// What to load for a DownloadOrder.
+///
+/// # Errors
+/// [`Error::IccidInvalid`] or [`Error::MandatoryElement`].
+pub fn order_target(req: &DownloadOrderRequest) -> Result<OrderTarget> {
+    match (&req.iccid, &req.profile_type) {
+        (Some(i), _) => {
+            check_iccid(i)?;
+            Ok(OrderTarget::Iccid(i.clone()))
+        }
+        (None, Some(t)) if !t.is_empty() => Ok(OrderTarget::ProfileType(t.clone())),
+        _ => Err(Error::MandatoryElement("iccid or profileType")),
+    }
+}
+
+/// ES2+.DownloadOrder: reserves the profile (Allocated, or Linked when an EID is given).
+pub fn download_order(
+    operator: OperatorId,
+    req: &DownloadOrderRequest,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<DownloadOrderResponse> {
+    let target = match order_target(req) {
+        Ok(t) => t,
+        Err(e) => return Outcome::fail(e),
+    };
+    let mut p = match owned(profile, operator) {
+        Ok(p) => p,
+        Err(_) if matches!(target, OrderTarget::ProfileType(_)) => {
+            return Outcome::fail(Error::NoMoreProfiles);
+        }
+        Err(e) => return Outcome::fail(e),
+    };
+    if p.state != ProfileState::Available {
+        return Outcome::fail(Error::IccidInUse);
+    }
+    let from = p.state;
+    p.reset_order(ProfileState::Allocated);
+    if let Some(eid) = req.eid {
+        p.eid = Some(eid);
+        p.state = ProfileState::Linked;
+    }
+    p.updated_at = ctx.now;
+    let resp = DownloadOrderResponse {
+        header: ResponseHeader::success(),
+        iccid: Some(p.iccid.clone()),
+    };
+    done(Ok(resp), Some(p), Some(from), ctx.now)
+}
+
+const MATCHING_ID_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A random MatchingID: four groups of five characters (100 bits).
+///
+/// # Errors
+/// [`Error::Crypto`] if the random source fails.
+pub fn generate_matching_id(ctx: &Ctx<'_>) -> Result<MatchingId> {
+    let bytes: [u8; 20] = ctx.random()?;
+    let mut s = String::with_capacity(23);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 && i % 5 == 0 {
+            s.push('-');
+        }
+        s.push(char::from(MATCHING_ID_ALPHABET[usize::from(b & 31)]));
+    }
+    MatchingId::parse(&s).map_err(|e| Error::Crypto(e.to_string()))
+}
+
+/// SHA-256 of a confirmation code: what the SM-DP+ keeps (never the code).
+#[must_use]
+pub fn cc_hash(code: &str) -> Vec<u8> {
+    Sha256::digest(code.as_bytes()).to_vec()
+}
+
+/// ES2+.ConfirmOrder: links the EID, sets the matchingId (given or generated; the caller
+/// reports with `matching_id_taken` whether another profile already uses the given one),
+/// the hashed confirmation code and the order expiry; Released with `releaseFlag`.
+pub fn confirm_order(
+    operator: OperatorId,
+    req: &ConfirmOrderRequest,
+    profile: Option<ProfileRecord>,
+    matching_id_taken: bool,
+    ctx: &Ctx<'_>,
+) -> Outcome<ConfirmOrderResponse> {
+    if let Err(e) = check_iccid(&req.iccid) {
+        return Outcome::fail(e);
+    }
+    let mut p = match owned(profile, operator) {
+        Ok(p) => p,
+        Err(e) => return Outcome::fail(e),
+    };
+    if !matches!(p.state, ProfileState::Allocated | ProfileState::Linked) {
+        return Outcome::fail(Error::IccidInvalidState(p.state.as_str()));
+    }
+    match (&p.eid, &req.eid) {
+        (Some(a), Some(b)) if a != b => return Outcome::fail(Error::EidAlreadyBound),
+        (None, Some(b)) => p.eid = Some(*b),
+        _ => {}
+    }
+    let matching_id = match &req.matching_id {
+        Some(_) if matching_id_taken => return Outcome::fail(Error::MatchingIdConflict),
+        Some(m) => m.clone(),
+        None => match generate_matching_id(ctx) {
+            Ok(m) => m,
+            Err(e) => return Outcome::fail(e),
+        },
+    };
+    match req.confirmation_code.as_deref() {
+        Some("") => return Outcome::fail(Error::ConfirmationCodeMissing),
+        Some(code) => p.cc_hash = Some(cc_hash(code)),
+        None => p.cc_hash = None,
+    }
+    let from = p.state;
+    p.matching_id = Some(matching_id.clone());
+    p.cc_attempts = 0;
+    p.download_attempts = 0;
+    p.order_expires_at = ctx.config.order_ttl_secs.map(|t| ctx.now + t);
+    p.state = if req.release_flag {
+        ProfileState::Released
+    } else {
+        ProfileState::Confirmed
+    };
+    p.updated_at = ctx.now;
+    let resp = ConfirmOrderResponse {
+        header: ResponseHeader::success(),
+        eid: p.eid,
+        matching_id: Some(matching_id),
+        smdp_address: Some(ctx.config.address()),
+    };
+    done(Ok(resp), Some(p), Some(from), ctx.now)
+}
+
+/// ES2+.CancelOrder: ends the order; the profile becomes Available or Unavailable as the
+/// operator says. Not possible once installed.
+pub fn cancel_order(
+    operator: OperatorId,
+    req: &CancelOrderRequest,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<HeaderOnlyResponse> {
+    if let Err(e) = check_iccid(&req.iccid) {
+        return Outcome::fail(e);
+    }
+    let mut p = match owned(profile, operator) {
+        Ok(p) => p,
+        Err(e) => return Outcome::fail(e),
+    };
+    if let Some(m) = &req.matching_id
+        && p.matching_id.as_ref() != Some(m)
+    {
+        return Outcome::fail(Error::MatchingIdUnknown);
+    }
+    if let Some(e) = &req.eid
+        && p.eid.as_ref() != Some(e)
+    {
+        return Outcome::fail(Error::EidRefused);
+    }
+    if matches!(
+        p.state,
+        ProfileState::Available | ProfileState::Installed | ProfileState::Unavailable
+    ) {
+        return Outcome::fail(Error::IccidInvalidState(p.state.as_str()));
+    }
+    let from = p.state;
+    p.reset_order(match req.final_profile_status_indicator {
+        FinalProfileStatus::Available => ProfileState::Available,
+        FinalProfileStatus::Unavailable => ProfileState::Unavailable,
+    });
+    p.updated_at = ctx.now;
+    let resp = HeaderOnlyResponse {
+        header: ResponseHeader::success(),
+    };
+    done(Ok(resp), Some(p), Some(from), ctx.now)
+}
+
+/// ES2+.ReleaseProfile: Confirmed → Released.
+pub fn release_profile(
+    operator: OperatorId,
+    req: &ReleaseProfileRequest,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<HeaderOnlyResponse> {
+    if let Err(e) = check_iccid(&req.iccid) {
+        return Outcome::fail(e);
+    }
+    let mut p = match owned(profile, operator) {
+        Ok(p) => p,
+        Err(e) => return Outcome::fail(e),
+    };
+    if p.state != ProfileState::Confirmed {
+        return Outcome::fail(Error::IccidInvalidState(p.state.as_str()));
+    }
+    p.state = ProfileState::Released;
+    p.updated_at = ctx.now;
+    let resp = HeaderOnlyResponse {
+        header: ResponseHeader::success(),
+    };
+    done(Ok(resp), Some(p), Some(ProfileState::Confirmed), ctx.now)
+}

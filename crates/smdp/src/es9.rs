@@ -1,0 +1,915 @@
+//! ES9+ (SGP.22 §5.6): the LPA-facing functions, as pure functions of (request, state, ctx)
+//! returning an [`Outcome`]: response, state changes and events.
+//!
+//! Every failure terminates the RSP session (its transactionId becomes unknown) and releases
+//! the profile it held; counters (confirmation code attempts) are persisted even on failure.
+
+use sha2::{Digest, Sha256};
+use simforge_asn1::json::{
+    Asn1B64, AuthenticateClientRequest, AuthenticateClientResponse, B64Bytes, CancelSessionRequest,
+    GetBoundProfilePackageRequest, GetBoundProfilePackageResponse, HandleNotificationRequest,
+    HeaderOnlyResponse, InitiateAuthenticationRequest, InitiateAuthenticationResponse,
+};
+use simforge_asn1::rsp::{
+    self, AuthenticateServerResponse, CancelSessionResponse, CtxParams1, FinalResult,
+    PendingNotification, PrepareDownloadResponse,
+};
+use simforge_asn1::status::ResponseHeader;
+use simforge_asn1::{Eid, Extensions, TransactionId, signed};
+use simforge_crypto::{BppBuildParams, ProfileSource, Signature, build_bpp};
+use subtle::ConstantTimeEq;
+
+use crate::config::Ctx;
+use crate::error::{Error, Result};
+use crate::model::{
+    Event, KeyCurve, Outcome, ProfileRecord, ProfileState, Session, SessionChange, SessionState,
+};
+use crate::profile;
+
+/// `5F37 40 ‖ r‖s`: a signature as the data object SGP.22 signs over and sends.
+pub(crate) fn sig_tlv(sig: &Signature) -> Vec<u8> {
+    let mut v = Vec::with_capacity(67);
+    v.extend_from_slice(&[0x5F, 0x37, 0x40]);
+    v.extend_from_slice(sig.as_bytes());
+    v
+}
+
+fn asn1_err(e: simforge_asn1::Error) -> Error {
+    Error::Crypto(format!("encoding: {e}"))
+}
+
+fn verify_sig(key: &(KeyCurve, Vec<u8>), msg: &[u8], sig: &[u8], what: &'static str) -> Result<()> {
+    let sig = Signature::from_slice(sig).map_err(|_| Error::EuiccSignatureInvalid(what))?;
+    simforge_crypto::verify(key.0.crypto(), &key.1, msg, &sig)
+        .map_err(|_| Error::EuiccSignatureInvalid(what))
+}
+
+fn live_session(session: Option<Session>, now: i64) -> Result<Session> {
+    match session {
+        Some(s) if s.expires_at > now => Ok(s),
+        _ => Err(Error::UnknownTransactionId),
+    }
+}
+
+fn oid_string(oid: &rasn::types::ObjectIdentifier) -> String {
+    let arcs: &[u32] = oid.as_ref();
+    arcs.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+use simforge_asn1::rasn;
+
+// ------------------------------------------------------------ InitiateAuthentication
+
+/// ES9+.InitiateAuthentication: checks the address, SVN and CI PKIDs, opens a session with a
+/// fresh random transactionId and serverChallenge, and signs serverSigned1 with DPauth.
+pub fn initiate_authentication(
+    req: &InitiateAuthenticationRequest,
+    ctx: &Ctx<'_>,
+) -> Outcome<InitiateAuthenticationResponse> {
+    match initiate_inner(req, ctx) {
+        Ok((resp, session)) => Outcome {
+            result: Ok(resp),
+            session: SessionChange::Put(session),
+            profile: None,
+            events: Vec::new(),
+        },
+        Err(e) => Outcome::fail(e),
+    }
+}
+
+fn initiate_inner(
+    req: &InitiateAuthenticationRequest,
+    ctx: &Ctx<'_>,
+) -> Result<(InitiateAuthenticationResponse, Session)> {
+    let euicc_challenge: [u8; 16] = req
+        .euicc_challenge
+        .0
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::MandatoryElement("euiccChallenge (16 octets)"))?;
+    if !ctx.config.accepts_address(&req.smdp_address) {
+        return Err(Error::InvalidSmdpAddress);
+    }
+    let info1 = req.euicc_info1.value();
+    if info1.svn.0[0] != 2 {
+        return Err(Error::UnsupportedSvn(info1.svn.to_string()));
+    }
+    let trusted = ctx.keys.ci.pkids();
+    let is_trusted = |p: &[u8]| trusted.iter().any(|t| t.as_slice() == p);
+    let verification: Vec<&[u8]> = info1
+        .euicc_ci_pkid_list_for_verification
+        .iter()
+        .map(|p| &p[..])
+        .filter(|p| is_trusted(p))
+        .collect();
+    let signing: Vec<Vec<u8>> = info1
+        .euicc_ci_pkid_list_for_signing
+        .iter()
+        .map(|p| p.to_vec())
+        .filter(|p| is_trusted(p))
+        .collect();
+    if verification.is_empty() || signing.is_empty() {
+        return Err(Error::NoSupportedCiPublicKey);
+    }
+    let (ci_pkid, dpauth) = verification
+        .iter()
+        .find_map(|p| ctx.keys.auth_for(p).map(|k| (p.to_vec(), k)))
+        .ok_or(Error::NoDpAuthForCi)?;
+    if ctx.keys.pb_for(&ci_pkid).is_none() {
+        return Err(Error::NoDpAuthForCi);
+    }
+
+    let tid_bytes: [u8; 16] = ctx.random()?;
+    let tid = TransactionId::from_bytes(&tid_bytes).map_err(asn1_err)?;
+    let server_challenge: [u8; 16] = ctx.random()?;
+    let server_signed1 = Asn1B64::new(rsp::ServerSigned1 {
+        transaction_id: tid.clone(),
+        euicc_challenge: euicc_challenge.into(),
+        server_address: req.smdp_address.clone(),
+        server_challenge: server_challenge.into(),
+        extensions: Extensions::default(),
+    })
+    .map_err(asn1_err)?;
+    let signature = dpauth.signer.sign(server_signed1.raw())?;
+    let mut pkid_tlv = vec![0x04, u8::try_from(ci_pkid.len()).unwrap_or(20)];
+    pkid_tlv.extend_from_slice(&ci_pkid);
+
+    let session = Session {
+        transaction_id: tid.clone(),
+        state: SessionState::Initiated,
+        created_at: ctx.now,
+        expires_at: ctx.now + ctx.config.session_ttl_secs,
+        smdp_address: req.smdp_address.clone(),
+        euicc_challenge: euicc_challenge.to_vec(),
+        server_challenge: server_challenge.to_vec(),
+        ci_pkid,
+        signing_ci_pkids: signing,
+        eid: None,
+        euicc_public_key: None,
+        operator_id: None,
+        iccid: None,
+        smdp_signature2: None,
+        cc_required: false,
+    };
+    let resp = InitiateAuthenticationResponse {
+        header: ResponseHeader::success(),
+        transaction_id: Some(tid),
+        server_signed1: Some(server_signed1),
+        server_signature1: Some(B64Bytes(sig_tlv(&signature))),
+        euicc_ci_pk_id_to_be_used: Some(B64Bytes(pkid_tlv)),
+        server_certificate: Some(B64Bytes(dpauth.cert_der.clone())),
+    };
+    Ok((resp, session))
+}
+
+// --------------------------------------------------------------- AuthenticateClient
+
+/// How the profile of an authenticated eUICC is to be found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProfileLookup {
+    /// By the matchingId of the activation code / event.
+    MatchingId(String),
+    /// No matchingId: a released order for this EID (default SM-DP+ / SM-DS).
+    Eid(Eid),
+}
+
+/// A verified eUICC (first half of AuthenticateClient): what the store needs to find the
+/// profile, and what the second half needs to bind it.
+#[derive(Clone, Debug)]
+pub struct ClientAuth {
+    session: Session,
+    eid: Eid,
+    matching_id: Option<String>,
+    euicc_key: (KeyCurve, Vec<u8>),
+    euicc_signature1_tlv: Vec<u8>,
+}
+
+impl ClientAuth {
+    /// The profile to load.
+    #[must_use]
+    pub fn lookup(&self) -> ProfileLookup {
+        match &self.matching_id {
+            Some(m) if !m.is_empty() => ProfileLookup::MatchingId(m.clone()),
+            _ => ProfileLookup::Eid(self.eid),
+        }
+    }
+
+    /// The authenticated EID.
+    #[must_use]
+    pub fn eid(&self) -> &Eid {
+        &self.eid
+    }
+}
+
+/// AuthenticateClient, first half: session, transactionId, serverAddress, serverChallenge,
+/// eUICC → EUM → CI chain (validity, EID range), CI among euiccCiPKIdListForSigning and
+/// euiccSignature1.
+///
+/// # Errors
+/// The protocol error to answer with; the caller then ends the session ([`fail_session`]).
+pub fn verify_client(
+    req: &AuthenticateClientRequest,
+    session: Option<Session>,
+    ctx: &Ctx<'_>,
+) -> Result<ClientAuth> {
+    let session = live_session(session, ctx.now)?;
+    if session.state != SessionState::Initiated {
+        return Err(Error::UnknownTransactionId);
+    }
+    let AuthenticateServerResponse::AuthenticateResponseOk(ok) =
+        req.authenticate_server_response.value()
+    else {
+        return Err(Error::MandatoryElement("authenticateResponseOk"));
+    };
+    let signed1 = &ok.euicc_signed1;
+    if signed1.transaction_id != session.transaction_id
+        || req.transaction_id != session.transaction_id
+    {
+        return Err(Error::UnknownTransactionId);
+    }
+    let signed1_raw = signed::euicc_signed1(req.authenticate_server_response.raw())
+        .map_err(|_| Error::MandatoryElement("euiccSigned1"))?;
+    if signed1.server_address != session.smdp_address {
+        return Err(Error::InvalidSmdpAddress);
+    }
+    if signed1.server_challenge.as_ref() != session.server_challenge.as_slice() {
+        return Err(Error::EuiccSignatureInvalid("serverChallenge"));
+    }
+    let verified = simforge_pki::verify_euicc_chain(
+        &ctx.keys.ci,
+        ok.eum_certificate.as_bytes(),
+        ok.euicc_certificate.as_bytes(),
+        ctx.system_time(),
+    )
+    .map_err(|e| Error::from_euicc_chain(&e))?;
+    if !session.signing_ci_pkids.contains(&verified.ci_pkid) {
+        return Err(Error::UnknownCiPublicKey);
+    }
+    let euicc_key = (KeyCurve::from_pki(verified.curve), verified.public_key);
+    verify_sig(
+        &euicc_key,
+        signed1_raw,
+        &ok.euicc_signature1,
+        "euiccSignature1",
+    )?;
+    let eid =
+        Eid::parse(&verified.eid).map_err(|_| Error::EuiccCertificateInvalid("EID".into()))?;
+    let matching_id = match &signed1.ctx_params1 {
+        CtxParams1::CtxParamsForCommonAuthentication(c) => c.matching_id.clone(),
+        _ => return Err(Error::MandatoryElement("ctxParamsForCommonAuthentication")),
+    };
+    let sig = Signature::from_slice(&ok.euicc_signature1)
+        .map_err(|_| Error::EuiccSignatureInvalid("euiccSignature1"))?;
+    Ok(ClientAuth {
+        session,
+        eid,
+        matching_id,
+        euicc_key,
+        euicc_signature1_tlv: sig_tlv(&sig),
+    })
+}
+
+/// The outcome of any ES9+ failure on a known session: the session ends and the profile it
+/// held (if given) is released.
+pub fn fail_session<R>(
+    e: Error,
+    tid: Option<&TransactionId>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<R> {
+    let profile = profile.and_then(|mut p| {
+        (tid.is_some() && p.session.as_ref() == tid).then(|| {
+            p.unlock();
+            p.updated_at = ctx.now;
+            p
+        })
+    });
+    Outcome {
+        result: Err(e),
+        session: tid.map_or(SessionChange::Keep, |t| SessionChange::Delete(t.clone())),
+        profile,
+        events: Vec::new(),
+    }
+}
+
+fn progress(p: &ProfileRecord, point: u32, failure: Option<&Error>, at: i64) -> Event {
+    Event::DownloadProgress {
+        operator_id: p.operator_id,
+        iccid: p.iccid.clone(),
+        profile_type: p.profile_type.clone(),
+        eid: p.eid,
+        point,
+        failure: failure
+            .and_then(Error::status_code)
+            .map(|c| (c.subject().to_owned(), c.reason().to_owned())),
+        result_data: None,
+        at,
+    }
+}
+
+fn state_event(p: &ProfileRecord, from: ProfileState, at: i64) -> Option<Event> {
+    (from != p.state).then(|| Event::ProfileState {
+        operator_id: p.operator_id,
+        iccid: p.iccid.clone(),
+        from,
+        to: p.state,
+        at,
+    })
+}
+
+fn check_eligible(p: &ProfileRecord, eid: &Eid, ctx: &Ctx<'_>) -> Result<()> {
+    if let Some(bound) = &p.eid
+        && bound != eid
+    {
+        return Err(Error::EidRefused);
+    }
+    if p.download_attempts >= ctx.config.max_download_attempts
+        && matches!(
+            p.state,
+            ProfileState::Released | ProfileState::Downloaded | ProfileState::Error
+        )
+    {
+        return Err(Error::DownloadRetriesExceeded);
+    }
+    match p.state {
+        ProfileState::Released => {}
+        // A retried download of the same order to the same eUICC.
+        ProfileState::Downloaded if p.eid.as_ref() == Some(eid) => {}
+        ProfileState::Allocated | ProfileState::Linked | ProfileState::Confirmed => {
+            return Err(Error::ProfileNotReleased);
+        }
+        _ => return Err(Error::BppNotAvailable),
+    }
+    if p.order_expires_at.is_some_and(|t| t <= ctx.now) {
+        return Err(Error::OrderExpired);
+    }
+    if p.download_attempts >= ctx.config.max_download_attempts {
+        return Err(Error::DownloadRetriesExceeded);
+    }
+    if p.cc_hash.is_some() && p.cc_attempts >= ctx.config.max_cc_attempts {
+        return Err(Error::ConfirmationCodeRetriesExceeded);
+    }
+    Ok(())
+}
+
+/// AuthenticateClient, second half: checks the order (matchingId/EID binding, state,
+/// expiry, retry limits), binds the profile to the EID and the session, and signs
+/// smdpSigned2 with DPpb.
+pub fn authenticate_client(
+    auth: ClientAuth,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<AuthenticateClientResponse> {
+    let tid = auth.session.transaction_id.clone();
+    let Some(mut p) = profile else {
+        let e = match auth.lookup() {
+            ProfileLookup::MatchingId(_) => Error::MatchingIdUnknown,
+            ProfileLookup::Eid(_) => Error::MatchingIdRefused,
+        };
+        return fail_session(e, Some(&tid), None, ctx);
+    };
+    if p.locked_by_other(Some(&tid), ctx.now) {
+        return fail_session(Error::BppNotAvailable, Some(&tid), None, ctx);
+    }
+    if let Err(e) = check_eligible(&p, &auth.eid, ctx) {
+        let mut out = fail_session(e, Some(&tid), None, ctx);
+        if let Err(e) = &out.result {
+            out.events.push(progress(&p, 1, Some(e), ctx.now));
+        }
+        return out;
+    }
+    match bind(&auth, &mut p, ctx) {
+        Ok((resp, session)) => {
+            let events = vec![progress(&p, 1, None, ctx.now)];
+            Outcome {
+                result: Ok(resp),
+                session: SessionChange::Put(session),
+                profile: Some(p),
+                events,
+            }
+        }
+        Err(e) => fail_session(e, Some(&tid), None, ctx),
+    }
+}
+
+fn bind(
+    auth: &ClientAuth,
+    p: &mut ProfileRecord,
+    ctx: &Ctx<'_>,
+) -> Result<(AuthenticateClientResponse, Session)> {
+    let mut session = auth.session.clone();
+    let tid = session.transaction_id.clone();
+    let pb = ctx
+        .keys
+        .pb_for(&session.ci_pkid)
+        .ok_or_else(|| Error::Config("no DPpb key for the selected CI".into()))?;
+    let cc_required = p.cc_hash.is_some();
+    let smdp_signed2 = Asn1B64::new(rsp::SmdpSigned2 {
+        transaction_id: tid.clone(),
+        cc_required_flag: cc_required,
+        bpp_euicc_otpk: None,
+        extensions: Extensions::default(),
+    })
+    .map_err(asn1_err)?;
+    let mut msg = smdp_signed2.raw().to_vec();
+    msg.extend_from_slice(&auth.euicc_signature1_tlv);
+    let sig2 = sig_tlv(&pb.signer.sign(&msg)?);
+    let metadata = Asn1B64::new(profile::store_metadata(p)?).map_err(asn1_err)?;
+
+    p.eid = Some(auth.eid);
+    p.session = Some(tid.clone());
+    p.session_expires_at = Some(session.expires_at);
+    p.updated_at = ctx.now;
+
+    session.state = SessionState::Authenticated;
+    session.eid = Some(auth.eid);
+    session.euicc_public_key = Some(auth.euicc_key.clone());
+    session.operator_id = Some(p.operator_id);
+    session.iccid = Some(p.iccid.clone());
+    session.smdp_signature2 = Some(sig2.clone());
+    session.cc_required = cc_required;
+    Ok((
+        AuthenticateClientResponse {
+            header: ResponseHeader::success(),
+            transaction_id: Some(tid),
+            profile_metadata: Some(metadata),
+            smdp_signed2: Some(smdp_signed2),
+            smdp_signature2: Some(B64Bytes(sig2)),
+            smdp_certificate: Some(B64Bytes(pb.cert_der.clone())),
+        },
+        session,
+    ))
+}
+
+// ----------------------------------------------------------- GetBoundProfilePackage
+
+/// The SGP.22 hashed confirmation code: SHA-256(SHA-256(CC) ‖ transactionId).
+#[must_use]
+pub fn hashed_cc(cc_hash: &[u8], tid: &TransactionId) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(cc_hash);
+    h.update(tid.as_bytes());
+    h.finalize().into()
+}
+
+/// ES9+.GetBoundProfilePackage: verifies euiccSignature2 and the hashed confirmation code,
+/// then binds the profile with a fresh one-time key and hostId (BSP).
+pub fn get_bound_profile_package(
+    req: &GetBoundProfilePackageRequest,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<GetBoundProfilePackageResponse> {
+    let session = match live_session(session, ctx.now) {
+        Ok(s) if s.state == SessionState::Authenticated => s,
+        // A replay after delivery: refuse, but keep the session for the PIR.
+        Ok(s) if s.state == SessionState::BppDelivered => {
+            return Outcome::fail(Error::UnknownTransactionId);
+        }
+        Ok(s) => {
+            return fail_session(
+                Error::UnknownTransactionId,
+                Some(&s.transaction_id),
+                profile,
+                ctx,
+            );
+        }
+        Err(e) => return Outcome::fail(e),
+    };
+    let tid = session.transaction_id.clone();
+    let Some(mut p) = profile.filter(|p| p.session.as_ref() == Some(&tid)) else {
+        return fail_session(Error::BppNotAvailable, Some(&tid), None, ctx);
+    };
+    match bpp_inner(req, &session, &mut p, ctx) {
+        Ok(resp) => {
+            let from = p.state;
+            p.state = ProfileState::Downloaded;
+            p.download_attempts += 1;
+            p.updated_at = ctx.now;
+            let mut events = vec![progress(&p, 3, None, ctx.now)];
+            events.extend(state_event(&p, from, ctx.now));
+            let mut s = session;
+            s.state = SessionState::BppDelivered;
+            Outcome {
+                result: Ok(resp),
+                session: SessionChange::Put(s),
+                profile: Some(p),
+                events,
+            }
+        }
+        Err(e) => {
+            let point = match e {
+                Error::ConfirmationCodeMissing
+                | Error::ConfirmationCodeRefused
+                | Error::ConfirmationCodeRetriesExceeded => 2,
+                _ => 3,
+            };
+            let event = progress(&p, point, Some(&e), ctx.now);
+            let mut out = fail_session(e, Some(&tid), Some(p), ctx);
+            out.events.push(event);
+            out
+        }
+    }
+}
+
+fn bpp_inner(
+    req: &GetBoundProfilePackageRequest,
+    session: &Session,
+    p: &mut ProfileRecord,
+    ctx: &Ctx<'_>,
+) -> Result<GetBoundProfilePackageResponse> {
+    let tid = &session.transaction_id;
+    if &req.transaction_id != tid {
+        return Err(Error::UnknownTransactionId);
+    }
+    let PrepareDownloadResponse::DownloadResponseOk(ok) = req.prepare_download_response.value()
+    else {
+        return Err(Error::MandatoryElement("downloadResponseOk"));
+    };
+    if &ok.euicc_signed2.transaction_id != tid {
+        return Err(Error::UnknownTransactionId);
+    }
+    let signed2_raw = signed::euicc_signed2(req.prepare_download_response.raw())
+        .map_err(|_| Error::MandatoryElement("euiccSigned2"))?;
+    let (Some(key), Some(sig2), Some(eid)) = (
+        &session.euicc_public_key,
+        &session.smdp_signature2,
+        &session.eid,
+    ) else {
+        return Err(Error::UnknownTransactionId);
+    };
+    let mut msg = signed2_raw.to_vec();
+    msg.extend_from_slice(sig2);
+    verify_sig(key, &msg, &ok.euicc_signature2, "euiccSignature2")?;
+
+    if session.cc_required {
+        let stored = p.cc_hash.clone().ok_or(Error::ConfirmationCodeMissing)?;
+        let outcome = match &ok.euicc_signed2.hash_cc {
+            None => Err(Error::ConfirmationCodeMissing),
+            Some(h) => {
+                let expected = hashed_cc(&stored, tid);
+                if bool::from(expected.ct_eq(h.as_ref())) {
+                    Ok(())
+                } else {
+                    Err(Error::ConfirmationCodeRefused)
+                }
+            }
+        };
+        if let Err(e) = outcome {
+            p.cc_attempts += 1;
+            p.updated_at = ctx.now;
+            if p.cc_attempts >= ctx.config.max_cc_attempts {
+                return Err(Error::ConfirmationCodeRetriesExceeded);
+            }
+            return Err(e);
+        }
+    }
+    check_eligible(p, eid, ctx)?;
+
+    let pb = ctx
+        .keys
+        .pb_for(&session.ci_pkid)
+        .ok_or_else(|| Error::Config("no DPpb key for the selected CI".into()))?;
+    let upp = profile::unseal(p, ctx.vault)?;
+    let configure_isdp = simforge_asn1::to_der(&rsp::ConfigureIsdpRequest {
+        dp_proprietary_data: None,
+        extensions: Extensions::default(),
+    })
+    .map_err(asn1_err)?;
+    let store_metadata = simforge_asn1::to_der(&profile::store_metadata(p)?).map_err(asn1_err)?;
+    let eid_bytes = eid.to_bytes();
+    let built = build_bpp(
+        &BppBuildParams {
+            transaction_id: tid.as_bytes(),
+            euicc_otpk: &ok.euicc_signed2.euicc_otpk,
+            eid: &eid_bytes,
+            configure_isdp: &configure_isdp,
+            store_metadata: &store_metadata,
+            profile: ProfileSource::Unprotected(&upp),
+        },
+        pb.signer.as_ref(),
+        ctx.key_agreement,
+        ctx.rng,
+    )
+    .map_err(|e| match e {
+        simforge_crypto::Error::InvalidPublicKey => Error::MandatoryElement("euiccOtpk"),
+        other => Error::from(other),
+    })?;
+    let bpp = Asn1B64::from_bytes(built.bpp).map_err(asn1_err)?;
+    Ok(GetBoundProfilePackageResponse {
+        header: ResponseHeader::success(),
+        transaction_id: Some(tid.clone()),
+        bound_profile_package: Some(bpp),
+    })
+}
+
+// --------------------------------------------------------------- HandleNotification
+
+/// Which state a notification concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationTarget {
+    /// The session (ProfileInstallationResult).
+    pub transaction_id: Option<TransactionId>,
+    /// The profile, by ICCID digits.
+    pub iccid: Option<String>,
+}
+
+/// What to load for a notification.
+#[must_use]
+pub fn notification_target(req: &HandleNotificationRequest) -> NotificationTarget {
+    match req.pending_notification.value() {
+        PendingNotification::ProfileInstallationResult(pir) => {
+            let data = &pir.profile_installation_result_data;
+            NotificationTarget {
+                transaction_id: Some(data.transaction_id.clone()),
+                iccid: data
+                    .notification_metadata
+                    .iccid
+                    .as_ref()
+                    .map(|i| profile::iccid_from_bcd(&i.0)),
+            }
+        }
+        PendingNotification::OtherSignedNotification(n) => NotificationTarget {
+            transaction_id: None,
+            iccid: n
+                .tbs_other_notification
+                .iccid
+                .as_ref()
+                .map(|i| profile::iccid_from_bcd(&i.0)),
+        },
+        _ => NotificationTarget {
+            transaction_id: None,
+            iccid: None,
+        },
+    }
+}
+
+/// ES9+.HandleNotification (always answered with HTTP 204). Idempotent: a notification
+/// seen before changes nothing. An `Err` result is for logs only.
+pub fn handle_notification(
+    req: &HandleNotificationRequest,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<()> {
+    match req.pending_notification.value() {
+        PendingNotification::ProfileInstallationResult(pir) => {
+            installation_result(req, pir, session, profile, ctx)
+        }
+        PendingNotification::OtherSignedNotification(n) => other_notification(req, n, profile, ctx),
+        _ => Outcome::fail(Error::MandatoryElement("pendingNotification")),
+    }
+}
+
+fn installation_result(
+    req: &HandleNotificationRequest,
+    pir: &rsp::ProfileInstallationResult,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<()> {
+    // Without the session there is no eUICC key to check the signature with: ignore.
+    let Some(session) = session else {
+        return Outcome::fail(Error::UnknownTransactionId);
+    };
+    let Some(key) = &session.euicc_public_key else {
+        return Outcome::fail(Error::UnknownTransactionId);
+    };
+    let Ok(data_raw) = signed::profile_installation_result_data(req.pending_notification.raw())
+    else {
+        return Outcome::fail(Error::MandatoryElement("profileInstallationResultData"));
+    };
+    if let Err(e) = verify_sig(key, data_raw, &pir.euicc_sign_pir.0, "euiccSignPIR") {
+        return Outcome::fail(e);
+    }
+    let tid = session.transaction_id.clone();
+    let Some(mut p) =
+        profile.filter(|p| p.session.as_ref() == Some(&tid) && p.state == ProfileState::Downloaded)
+    else {
+        // Already processed (or the profile moved on): idempotent.
+        return Outcome {
+            result: Ok(()),
+            session: SessionChange::Delete(tid),
+            profile: None,
+            events: Vec::new(),
+        };
+    };
+    let from = p.state;
+    let data = &pir.profile_installation_result_data;
+    let failure = match &data.final_result {
+        FinalResult::SuccessResult(_) => {
+            p.state = ProfileState::Installed;
+            None
+        }
+        FinalResult::ErrorResult(err) => {
+            p.state = if p.download_attempts < ctx.config.max_download_attempts {
+                ProfileState::Released
+            } else {
+                ProfileState::Error
+            };
+            Some(
+                if err.error_reason
+                    == rsp::ErrorReason::INSTALL_FAILED_DUE_TO_INSUFFICIENT_MEMORY_FOR_PROFILE
+                {
+                    ("8.1".to_owned(), "4.8".to_owned())
+                } else {
+                    ("8.2".to_owned(), "3.7".to_owned())
+                },
+            )
+        }
+        _ => Some(("8.2".to_owned(), "3.7".to_owned())),
+    };
+    p.unlock();
+    p.updated_at = ctx.now;
+    let mut events = vec![Event::DownloadProgress {
+        operator_id: p.operator_id,
+        iccid: p.iccid.clone(),
+        profile_type: p.profile_type.clone(),
+        eid: p.eid,
+        point: 4,
+        failure,
+        result_data: Some(req.pending_notification.raw().to_vec()),
+        at: ctx.now,
+    }];
+    events.extend(state_event(&p, from, ctx.now));
+    Outcome {
+        result: Ok(()),
+        session: SessionChange::Delete(tid),
+        profile: Some(p),
+        events,
+    }
+}
+
+fn other_notification(
+    req: &HandleNotificationRequest,
+    n: &rsp::OtherSignedNotification,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<()> {
+    let verified = match simforge_pki::verify_euicc_chain(
+        &ctx.keys.ci,
+        n.eum_certificate.as_bytes(),
+        n.euicc_certificate.as_bytes(),
+        ctx.system_time(),
+    ) {
+        Ok(v) => v,
+        Err(e) => return Outcome::fail(Error::from_euicc_chain(&e)),
+    };
+    let Ok(tbs) = signed::tbs_other_notification(req.pending_notification.raw()) else {
+        return Outcome::fail(Error::MandatoryElement("tbsOtherNotification"));
+    };
+    let key = (KeyCurve::from_pki(verified.curve), verified.public_key);
+    if let Err(e) = verify_sig(
+        &key,
+        tbs,
+        &n.euicc_notification_signature,
+        "euiccNotificationSignature",
+    ) {
+        return Outcome::fail(e);
+    }
+    let op = &n.tbs_other_notification.profile_management_operation;
+    let Some(mut p) =
+        profile.filter(|p| p.eid.as_ref().map(Eid::as_str) == Some(verified.eid.as_str()))
+    else {
+        return Outcome {
+            result: Ok(()),
+            session: SessionChange::Keep,
+            profile: None,
+            events: Vec::new(),
+        };
+    };
+    if op.has(rsp::NotificationEvent::NOTIFICATION_DELETE)
+        && matches!(p.state, ProfileState::Installed | ProfileState::Downloaded)
+    {
+        let from = p.state;
+        p.reset_order(if p.reuse_on_delete {
+            ProfileState::Available
+        } else {
+            ProfileState::Unavailable
+        });
+        p.updated_at = ctx.now;
+        let events = state_event(&p, from, ctx.now).into_iter().collect();
+        return Outcome {
+            result: Ok(()),
+            session: SessionChange::Keep,
+            profile: Some(p),
+            events,
+        };
+    }
+    if op.has(rsp::NotificationEvent::NOTIFICATION_INSTALL) && p.state == ProfileState::Downloaded {
+        let from = p.state;
+        p.state = ProfileState::Installed;
+        p.unlock();
+        p.updated_at = ctx.now;
+        let events = state_event(&p, from, ctx.now).into_iter().collect();
+        return Outcome {
+            result: Ok(()),
+            session: SessionChange::Keep,
+            profile: Some(p),
+            events,
+        };
+    }
+    Outcome {
+        result: Ok(()),
+        session: SessionChange::Keep,
+        profile: None,
+        events: Vec::new(),
+    }
+}
+
+// -------------------------------------------------------------------- CancelSession
+
+/// ES9+.CancelSession: verifies the eUICC's signed cancellation (transactionId, SM-DP+
+/// OID, signature), ends the session and releases or fails the profile by reason.
+pub fn cancel_session(
+    req: &CancelSessionRequest,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<HeaderOnlyResponse> {
+    let session = match live_session(session, ctx.now) {
+        Ok(s) => s,
+        Err(e) => return Outcome::fail(e),
+    };
+    let tid = session.transaction_id.clone();
+    let reason = match cancel_inner(req, &session, ctx) {
+        Ok(r) => r,
+        Err(e) => return fail_session(e, Some(&tid), profile, ctx),
+    };
+    let mut events = Vec::new();
+    let profile = profile
+        .filter(|p| p.session.as_ref() == Some(&tid))
+        .map(|mut p| {
+            let from = p.state;
+            p.unlock();
+            let retry = matches!(
+                reason,
+                rsp::CancelSessionReason::POSTPONED | rsp::CancelSessionReason::TIMEOUT
+            ) || (reason == rsp::CancelSessionReason::LOAD_BPP_EXECUTION_ERROR
+                && p.download_attempts < ctx.config.max_download_attempts);
+            if matches!(p.state, ProfileState::Released | ProfileState::Downloaded) {
+                p.state = if retry {
+                    ProfileState::Released
+                } else {
+                    ProfileState::Error
+                };
+            }
+            p.updated_at = ctx.now;
+            events.extend(state_event(&p, from, ctx.now));
+            p
+        });
+    Outcome {
+        result: Ok(HeaderOnlyResponse {
+            header: ResponseHeader::success(),
+        }),
+        session: SessionChange::Delete(tid),
+        profile,
+        events,
+    }
+}
+
+fn cancel_inner(
+    req: &CancelSessionRequest,
+    session: &Session,
+    ctx: &Ctx<'_>,
+) -> Result<rsp::CancelSessionReason> {
+    if req.transaction_id != session.transaction_id {
+        return Err(Error::UnknownTransactionId);
+    }
+    let CancelSessionResponse::CancelSessionResponseOk(ok) = req.cancel_session_response.value()
+    else {
+        return Err(Error::MandatoryElement("cancelSessionResponseOk"));
+    };
+    let signed = &ok.euicc_cancel_session_signed;
+    if signed.transaction_id != session.transaction_id {
+        return Err(Error::UnknownTransactionId);
+    }
+    if let Some(key) = &session.euicc_public_key {
+        let raw = signed::euicc_cancel_session_signed(req.cancel_session_response.raw())
+            .map_err(|_| Error::MandatoryElement("euiccCancelSessionSigned"))?;
+        verify_sig(
+            key,
+            raw,
+            &ok.euicc_cancel_session_signature,
+            "euiccCancelSessionSignature",
+        )?;
+    }
+    if oid_string(&signed.smdp_oid) != ctx.config.oid {
+        return Err(Error::InvalidSmdpOid);
+    }
+    Ok(signed.reason)
+}
+
+/// The OID the eUICC put into a cancellation, dotted.
+#[must_use]
+pub fn cancel_session_oid(req: &CancelSessionRequest) -> Option<String> {
+    match req.cancel_session_response.value() {
+        CancelSessionResponse::CancelSessionResponseOk(ok) => {
+            Some(oid_string(&ok.euicc_cancel_session_signed.smdp_oid))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,39 @@
+//! # simforge-smdp
+//!
+//! The SM-DP+ of the simforge eSIM platform (GSMA SGP.22 v2.x), sans I/O:
+//!
+//! - [`es9`]: ES9+ (LPA-facing) — InitiateAuthentication, AuthenticateClient,
+//!   GetBoundProfilePackage, HandleNotification, CancelSession;
+//! - [`es2`]: ES2+ (operator-facing) — DownloadOrder, ConfirmOrder, CancelOrder, ReleaseProfile.
+//!
+//! Each operation is a pure function of (request, state, [`Ctx`]) returning an [`Outcome`]:
+//! the response or an [`Error`] (mapped to its SGP.22 subject/reason code by
+//! [`Error::status_code`]), the new state (session and profile) and [`Event`]s for the
+//! operator outbox. No sockets, no SQL, no wall clock, no thread RNG: time, randomness, key
+//! agreement and the vault are injected through [`Ctx`].
+//!
+//! State is plain serialisable structs ([`Session`], [`ProfileRecord`]) persisted through the
+//! [`SmdpStore`] trait (transactional; [`MemoryStore`] here, SQLite in `simforge-store`).
+//! [`Smdp`] is the driver that runs load → function → save in one transaction.
+//!
+//! Profiles: [`profile::personalize`] fills a SAIP template with a subscriber's
+//! [`profile::Credentials`]; packages are sealed with the vault before they are stored.
+
+pub mod config;
+pub mod error;
+pub mod es2;
+pub mod es9;
+pub mod model;
+pub mod profile;
+pub mod service;
+pub mod store;
+
+pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
+pub use error::{Error, Result};
+pub use model::{
+    Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord, ProfileState,
+    SealedPackage, Session, SessionChange, SessionState, UnixTime,
+};
+pub use profile::{Credentials, NewProfile};
+pub use service::Smdp;
+pub use store::{MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

@@ -1,0 +1,339 @@
+//! The SM-DP+ state: plain serialisable structs, persisted by a [`crate::SmdpStore`].
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use simforge_asn1::{Eid, MatchingId, TransactionId};
+
+/// The tenant: the operator's id. Every profile (and every session bound to one) belongs to
+/// exactly one operator.
+pub type OperatorId = i64;
+
+/// Seconds since the Unix epoch (UTC), always injected, never read from a clock here.
+pub type UnixTime = i64;
+
+/// Profile states at the SM-DP+ (SGP.22 §3.1, §5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProfileState {
+    /// In the inventory, not ordered.
+    Available,
+    /// Reserved by ES2+.DownloadOrder.
+    Allocated,
+    /// Reserved and bound to an EID.
+    Linked,
+    /// ES2+.ConfirmOrder done, not released.
+    Confirmed,
+    /// Ready for download.
+    Released,
+    /// The BPP was delivered.
+    Downloaded,
+    /// The eUICC reported a successful installation.
+    Installed,
+    /// Terminal failure (until the operator acts).
+    Error,
+    /// Withdrawn (until the operator acts).
+    Unavailable,
+}
+
+impl ProfileState {
+    /// Every state.
+    pub const ALL: [ProfileState; 9] = [
+        Self::Available,
+        Self::Allocated,
+        Self::Linked,
+        Self::Confirmed,
+        Self::Released,
+        Self::Downloaded,
+        Self::Installed,
+        Self::Error,
+        Self::Unavailable,
+    ];
+
+    /// Lower-case name, as stored.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Allocated => "allocated",
+            Self::Linked => "linked",
+            Self::Confirmed => "confirmed",
+            Self::Released => "released",
+            Self::Downloaded => "downloaded",
+            Self::Installed => "installed",
+            Self::Error => "error",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
+    /// Parses [`ProfileState::as_str`].
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for ProfileState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A profile package sealed by the vault (the unprotected package carries K, OPc, PINs).
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedPackage(pub Vec<u8>);
+
+impl fmt::Debug for SealedPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealedPackage(<{} bytes sealed>)", self.0.len())
+    }
+}
+
+/// What the LPA shows and the eUICC stores as profile metadata (StoreMetadataRequest).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileMetadata {
+    /// serviceProviderName.
+    pub service_provider_name: String,
+    /// profileName.
+    pub profile_name: String,
+    /// profileClass: 0 test, 1 provisioning, 2 operational.
+    pub profile_class: i64,
+    /// Addresses notified on install/enable/disable/delete (none: no notifications).
+    pub notification_address: Option<String>,
+}
+
+/// One profile of an operator's inventory and its order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileRecord {
+    /// Owner (tenant).
+    pub operator_id: OperatorId,
+    /// ICCID digits (19 or 20), unique across the platform.
+    pub iccid: String,
+    /// Profile type (ES2+ DownloadOrder by type).
+    pub profile_type: String,
+    /// State.
+    pub state: ProfileState,
+    /// EID the order is linked to (given by the operator or bound at download).
+    pub eid: Option<Eid>,
+    /// MatchingID of the order.
+    pub matching_id: Option<MatchingId>,
+    /// SHA-256 of the confirmation code, if one is required (never the code itself).
+    pub cc_hash: Option<Vec<u8>>,
+    /// Failed confirmation code attempts.
+    pub cc_attempts: u32,
+    /// Delivered BPPs (download attempts).
+    pub download_attempts: u32,
+    /// When the order expires.
+    pub order_expires_at: Option<UnixTime>,
+    /// The RSP session currently holding the profile, and until when.
+    pub session: Option<TransactionId>,
+    /// Lock expiry of [`ProfileRecord::session`].
+    pub session_expires_at: Option<UnixTime>,
+    /// Metadata for the eUICC.
+    pub metadata: ProfileMetadata,
+    /// The personalized unprotected profile package, sealed.
+    pub package: SealedPackage,
+    /// After a delete notification: back to Available (true) or Unavailable (false).
+    pub reuse_on_delete: bool,
+    /// Optimistic concurrency version, incremented on every save.
+    pub version: i64,
+    /// Last change.
+    pub updated_at: UnixTime,
+}
+
+impl ProfileRecord {
+    /// Whether a live session other than `tid` holds the profile at `now`.
+    #[must_use]
+    pub fn locked_by_other(&self, tid: Option<&TransactionId>, now: UnixTime) -> bool {
+        match (&self.session, self.session_expires_at) {
+            (Some(s), Some(until)) => Some(s) != tid && until > now,
+            _ => false,
+        }
+    }
+
+    /// Clears the session lock.
+    pub fn unlock(&mut self) {
+        self.session = None;
+        self.session_expires_at = None;
+    }
+
+    /// Resets the order (back to the inventory in `state`).
+    pub fn reset_order(&mut self, state: ProfileState) {
+        self.state = state;
+        self.eid = None;
+        self.matching_id = None;
+        self.cc_hash = None;
+        self.cc_attempts = 0;
+        self.download_attempts = 0;
+        self.order_expires_at = None;
+        self.unlock();
+    }
+}
+
+/// Curve of an eUICC key kept in a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyCurve {
+    /// NIST P-256.
+    NistP256,
+    /// brainpoolP256r1.
+    BrainpoolP256r1,
+}
+
+impl KeyCurve {
+    pub(crate) fn crypto(self) -> simforge_crypto::Curve {
+        match self {
+            Self::NistP256 => simforge_crypto::Curve::NistP256,
+            Self::BrainpoolP256r1 => simforge_crypto::Curve::BrainpoolP256r1,
+        }
+    }
+
+    pub(crate) fn from_pki(c: simforge_pki::Curve) -> Self {
+        match c {
+            simforge_pki::Curve::BrainpoolP256r1 => Self::BrainpoolP256r1,
+            _ => Self::NistP256,
+        }
+    }
+}
+
+/// Where an RSP session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionState {
+    /// After InitiateAuthentication.
+    Initiated,
+    /// After AuthenticateClient: a profile is bound.
+    Authenticated,
+    /// After GetBoundProfilePackage: waiting for the installation result.
+    BppDelivered,
+}
+
+/// One RSP session (one transactionId).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// TransactionID.
+    pub transaction_id: TransactionId,
+    /// State.
+    pub state: SessionState,
+    /// Created.
+    pub created_at: UnixTime,
+    /// Expires (unknown afterwards).
+    pub expires_at: UnixTime,
+    /// smdpAddress as the LPA sent it (echoed as serverAddress).
+    pub smdp_address: String,
+    /// euiccChallenge.
+    pub euicc_challenge: Vec<u8>,
+    /// serverChallenge.
+    pub server_challenge: Vec<u8>,
+    /// The CI PKID selected (euiccCiPKIdToBeUsed).
+    pub ci_pkid: Vec<u8>,
+    /// euiccCiPKIdListForSigning from EuiccInfo1.
+    pub signing_ci_pkids: Vec<Vec<u8>>,
+    /// The authenticated eUICC.
+    pub eid: Option<Eid>,
+    /// PK.EUICC.ECDSA (SEC1) and its curve, after AuthenticateClient.
+    pub euicc_public_key: Option<(KeyCurve, Vec<u8>)>,
+    /// Owner of the bound profile.
+    pub operator_id: Option<OperatorId>,
+    /// The bound profile.
+    pub iccid: Option<String>,
+    /// smdpSignature2 as a `5F37` TLV (input to euiccSignature2).
+    pub smdp_signature2: Option<Vec<u8>>,
+    /// Whether a confirmation code is required.
+    pub cc_required: bool,
+}
+
+/// Something that happened, for the operator outbox (ES2+.HandleDownloadProgressInfo),
+/// metrics and logs. Persisted in the same transaction as the state change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// A HandleDownloadProgressInfo notification point reached.
+    DownloadProgress {
+        /// Operator to notify.
+        operator_id: OperatorId,
+        /// Profile.
+        iccid: String,
+        /// Profile type.
+        profile_type: String,
+        /// EID, if known.
+        eid: Option<Eid>,
+        /// 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 installation.
+        point: u32,
+        /// `None` on success, else (subjectCode, reasonCode).
+        failure: Option<(String, String)>,
+        /// DER of the ProfileInstallationResult (point 4).
+        result_data: Option<Vec<u8>>,
+        /// When.
+        at: UnixTime,
+    },
+    /// A profile changed state.
+    ProfileState {
+        /// Operator.
+        operator_id: OperatorId,
+        /// Profile.
+        iccid: String,
+        /// Before.
+        from: ProfileState,
+        /// After.
+        to: ProfileState,
+        /// When.
+        at: UnixTime,
+    },
+}
+
+impl Event {
+    /// The operator concerned.
+    #[must_use]
+    pub fn operator_id(&self) -> OperatorId {
+        match self {
+            Self::DownloadProgress { operator_id, .. } | Self::ProfileState { operator_id, .. } => {
+                *operator_id
+            }
+        }
+    }
+
+    /// A short name of the kind of event (`download_progress`, `profile_state`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::DownloadProgress { .. } => "download_progress",
+            Self::ProfileState { .. } => "profile_state",
+        }
+    }
+}
+
+/// What a pure operation wants done to the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // built once per request, never stored in bulk
+pub enum SessionChange {
+    /// Nothing.
+    Keep,
+    /// Insert or replace.
+    Put(Session),
+    /// Delete (the transactionId becomes unknown).
+    Delete(TransactionId),
+}
+
+/// The result of a pure operation: the response (or error), and the state to persist
+/// *whatever the result* (a refused confirmation code still counts an attempt).
+#[derive(Debug)]
+pub struct Outcome<R> {
+    /// Response or protocol error.
+    pub result: crate::Result<R>,
+    /// Session change.
+    pub session: SessionChange,
+    /// Profile to save (with its version as loaded; the store checks and increments it).
+    pub profile: Option<ProfileRecord>,
+    /// Events to persist.
+    pub events: Vec<Event>,
+}
+
+impl<R> Outcome<R> {
+    /// A failure that changes nothing.
+    pub fn fail(e: crate::Error) -> Self {
+        Self {
+            result: Err(e),
+            session: SessionChange::Keep,
+            profile: None,
+            events: Vec::new(),
+        }
+    }
+}

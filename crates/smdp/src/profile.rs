@@ -1,0 +1,233 @@
+//! Profiles: personalization of a SAIP template, sealing at rest, and metadata.
+
+use std::fmt;
+
+use simforge_asn1::Extensions;
+use simforge_asn1::rasn::types::OctetString;
+use simforge_asn1::rsp;
+use simforge_saip::{Profile, key_ref};
+use simforge_vault::Vault;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    OperatorId, ProfileMetadata, ProfileRecord, ProfileState, SealedPackage, UnixTime,
+};
+
+/// A subscriber's credentials, as a SIM factory batch produces them. Zeroized on drop;
+/// `Debug` shows only the ICCID and IMSI.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Credentials {
+    /// ICCID digits (with the Luhn digit).
+    pub iccid: String,
+    /// IMSI digits.
+    pub imsi: String,
+    /// Subscriber key K.
+    pub k: [u8; 16],
+    /// OPc.
+    pub opc: [u8; 16],
+    /// PIN1 (ASCII digits).
+    pub pin1: Option<Vec<u8>>,
+    /// PUK1 (ASCII digits).
+    pub puk1: Option<Vec<u8>>,
+    /// ADM1 (as on the card: 8 octets, or ASCII digits).
+    pub adm1: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("iccid", &self.iccid)
+            .field("imsi", &self.imsi)
+            .field("secrets", &"<redacted>")
+            .finish()
+    }
+}
+
+fn saip_err(e: simforge_saip::Error) -> Error {
+    Error::Profile(e.to_string())
+}
+
+/// Personalizes a SAIP template (unprotected profile package, DER) with `creds`: ICCID
+/// (header and EF.ICCID), IMSI, MILENAGE K/OPc, and PIN1/PUK1/ADM1 when given.
+///
+/// # Errors
+/// [`Error::Profile`] if the template lacks an element to personalize or a value is invalid.
+pub fn personalize(template: &[u8], creds: &Credentials) -> Result<Zeroizing<Vec<u8>>> {
+    let mut profile = Profile::decode(template).map_err(saip_err)?;
+    profile.set_iccid(&creds.iccid).map_err(saip_err)?;
+    profile.set_imsi(&creds.imsi).map_err(saip_err)?;
+    profile
+        .set_milenage(&creds.k, &creds.opc)
+        .map_err(saip_err)?;
+    if let Some(pin) = &creds.pin1 {
+        profile.set_pin(key_ref::PIN_APPL1, pin).map_err(saip_err)?;
+    }
+    if let Some(puk) = &creds.puk1 {
+        profile.set_puk(key_ref::PIN_APPL1, puk).map_err(saip_err)?;
+    }
+    if let Some(adm) = &creds.adm1 {
+        profile.set_adm1(adm).map_err(saip_err)?;
+    }
+    let out = Zeroizing::new(profile.encode().map_err(saip_err)?);
+    // The decoded profile holds the keys too; overwrite them before it is dropped.
+    let _ = profile.set_milenage(&[0; 16], &[0; 16]);
+    Ok(out)
+}
+
+fn seal_context(operator_id: OperatorId, iccid: &str) -> String {
+    format!("smdp-profile:{operator_id}:{iccid}")
+}
+
+/// Seals an unprotected profile package for `(operator, iccid)`.
+///
+/// # Errors
+/// [`Error::Profile`] if the vault fails.
+pub fn seal(
+    vault: &dyn Vault,
+    operator_id: OperatorId,
+    iccid: &str,
+    upp: &[u8],
+) -> Result<SealedPackage> {
+    vault
+        .seal(&seal_context(operator_id, iccid), upp)
+        .map(SealedPackage)
+        .map_err(|e| Error::Profile(format!("sealing: {e}")))
+}
+
+/// Unseals the package of `p`.
+///
+/// # Errors
+/// [`Error::Profile`] if the vault refuses (wrong key, moved row, corruption).
+pub fn unseal(p: &ProfileRecord, vault: &dyn Vault) -> Result<Zeroizing<Vec<u8>>> {
+    vault
+        .unseal(&seal_context(p.operator_id, &p.iccid), &p.package.0)
+        .map_err(|e| Error::Profile(format!("unsealing: {e}")))
+}
+
+/// A profile to add to an operator's inventory.
+#[derive(Debug)]
+pub struct NewProfile {
+    /// ICCID digits.
+    pub iccid: String,
+    /// Profile type.
+    pub profile_type: String,
+    /// Metadata.
+    pub metadata: ProfileMetadata,
+    /// The personalized unprotected profile package (sealed before it is stored).
+    pub package: Zeroizing<Vec<u8>>,
+    /// Delete notification: back to Available (true) or Unavailable.
+    pub reuse_on_delete: bool,
+}
+
+/// Checks ICCID digits (18 to 20 decimal digits).
+///
+/// # Errors
+/// [`Error::IccidInvalid`].
+pub fn check_iccid(iccid: &str) -> Result<()> {
+    if (18..=20).contains(&iccid.len()) && iccid.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::IccidInvalid)
+    }
+}
+
+/// Builds the inventory record (state Available) for `new`, sealing its package.
+///
+/// # Errors
+/// [`Error::IccidInvalid`], or [`Error::Profile`] if sealing fails.
+pub fn new_record(
+    operator_id: OperatorId,
+    new: NewProfile,
+    vault: &dyn Vault,
+    now: UnixTime,
+) -> Result<ProfileRecord> {
+    check_iccid(&new.iccid)?;
+    let package = seal(vault, operator_id, &new.iccid, &new.package)?;
+    Ok(ProfileRecord {
+        operator_id,
+        iccid: new.iccid,
+        profile_type: new.profile_type,
+        state: ProfileState::Available,
+        eid: None,
+        matching_id: None,
+        cc_hash: None,
+        cc_attempts: 0,
+        download_attempts: 0,
+        order_expires_at: None,
+        session: None,
+        session_expires_at: None,
+        metadata: new.metadata,
+        package,
+        reuse_on_delete: new.reuse_on_delete,
+        version: 0,
+        updated_at: now,
+    })
+}
+
+/// ICCID digits → the 10-octet EF.ICCID coding (swapped nibbles, `F` padded).
+#[must_use]
+pub fn iccid_to_bcd(iccid: &str) -> Vec<u8> {
+    let digits: Vec<u8> = iccid.bytes().map(|b| b.wrapping_sub(b'0') & 0x0F).collect();
+    (0..10)
+        .map(|i| {
+            let lo = digits.get(2 * i).copied().unwrap_or(0x0F);
+            let hi = digits.get(2 * i + 1).copied().unwrap_or(0x0F);
+            (hi << 4) | lo
+        })
+        .collect()
+}
+
+/// The 10-octet EF.ICCID coding → digits.
+#[must_use]
+pub fn iccid_from_bcd(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(20);
+    for b in bytes {
+        for n in [b & 0x0F, b >> 4] {
+            if n > 9 {
+                return s;
+            }
+            s.push(char::from(b'0' + n));
+        }
+    }
+    s
+}
+
+/// The StoreMetadataRequest (`BF25`) of a profile.
+///
+/// # Errors
+/// Never in practice; kept fallible for future metadata (icons) checks.
+pub fn store_metadata(p: &ProfileRecord) -> Result<rsp::StoreMetadataRequest> {
+    let m = &p.metadata;
+    Ok(rsp::StoreMetadataRequest {
+        iccid: rsp::Iccid(OctetString::from(iccid_to_bcd(&p.iccid))),
+        service_provider_name: m.service_provider_name.clone(),
+        profile_name: m.profile_name.clone(),
+        icon_type: None,
+        icon: None,
+        profile_class: Some(rsp::ProfileClass(m.profile_class)),
+        notification_configuration_info: m.notification_address.as_ref().map(|a| {
+            vec![rsp::NotificationConfigurationInformation {
+                profile_management_operation: rsp::NotificationEvent::from_bits(&[0, 1, 2, 3]),
+                notification_address: a.clone(),
+                extensions: Extensions::default(),
+            }]
+        }),
+        profile_owner: None,
+        profile_policy_rules: None,
+        extensions: Extensions::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iccid_bcd_round_trip() {
+        let b = iccid_to_bcd("8949449999999990023");
+        assert_eq!(b[0], 0x98);
+        assert_eq!(b[9], 0xF3);
+        assert_eq!(iccid_from_bcd(&b), "8949449999999990023");
+    }
+}

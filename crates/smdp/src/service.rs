@@ -1,0 +1,347 @@
+//! The driver: load state in a transaction → pure function → save → commit. Generic over the
+//! store; no I/O of its own (time and randomness are injected per call or at construction).
+
+use std::sync::Arc;
+
+use simforge_asn1::json::{
+    AuthenticateClientRequest, AuthenticateClientResponse, CancelOrderRequest,
+    CancelSessionRequest, ConfirmOrderRequest, ConfirmOrderResponse, DownloadOrderRequest,
+    DownloadOrderResponse, GetBoundProfilePackageRequest, GetBoundProfilePackageResponse,
+    HandleNotificationRequest, HeaderOnlyResponse, InitiateAuthenticationRequest,
+    InitiateAuthenticationResponse, ReleaseProfileRequest,
+};
+use simforge_crypto::{KeyAgreement, Random};
+use simforge_vault::Vault;
+
+use crate::config::{Ctx, SmdpConfig, SmdpKeys};
+use crate::error::Result;
+use crate::es2::{self, OrderTarget};
+use crate::es9::{self, ProfileLookup};
+use crate::model::{
+    Event, OperatorId, Outcome, ProfileRecord, ProfileState, SessionChange, UnixTime,
+};
+use crate::profile::{self, NewProfile};
+use crate::store::{SmdpStore, SmdpTx};
+
+/// The SM-DP+ service: configuration, keys, crypto providers and a store.
+pub struct Smdp<S> {
+    store: S,
+    config: SmdpConfig,
+    keys: SmdpKeys,
+    rng: Arc<dyn Random>,
+    key_agreement: Arc<dyn KeyAgreement>,
+    vault: Arc<dyn Vault>,
+}
+
+impl<S> std::fmt::Debug for Smdp<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smdp")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn persist<T: SmdpTx, R>(mut tx: T, out: Outcome<R>) -> Result<(Result<R>, Vec<Event>)> {
+    match &out.session {
+        SessionChange::Keep => {}
+        SessionChange::Put(s) => tx.put_session(s).await?,
+        SessionChange::Delete(t) => tx.delete_session(t).await?,
+    }
+    if let Some(p) = &out.profile {
+        tx.put_profile(p).await?;
+    }
+    if !out.events.is_empty() {
+        tx.push_events(&out.events).await?;
+    }
+    tx.commit().await?;
+    Ok((out.result, out.events))
+}
+
+impl<S: SmdpStore> Smdp<S> {
+    /// A service over `store`.
+    pub fn new(
+        store: S,
+        config: SmdpConfig,
+        keys: SmdpKeys,
+        rng: Arc<dyn Random>,
+        key_agreement: Arc<dyn KeyAgreement>,
+        vault: Arc<dyn Vault>,
+    ) -> Self {
+        Self {
+            store,
+            config,
+            keys,
+            rng,
+            key_agreement,
+            vault,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SmdpConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The vault (profile packages are sealed with it).
+    pub fn vault(&self) -> &dyn Vault {
+        self.vault.as_ref()
+    }
+
+    fn ctx(&self, now: UnixTime) -> Ctx<'_> {
+        Ctx {
+            config: &self.config,
+            keys: &self.keys,
+            rng: self.rng.as_ref(),
+            key_agreement: self.key_agreement.as_ref(),
+            vault: self.vault.as_ref(),
+            now,
+        }
+    }
+
+    // ------------------------------------------------------------------ inventory
+
+    /// Adds a profile (state Available) to `operator`'s inventory; its package is sealed.
+    ///
+    /// # Errors
+    /// [`crate::Error::IccidInUse`], [`crate::Error::IccidInvalid`], storage or vault errors.
+    pub async fn add_profile(
+        &self,
+        operator: OperatorId,
+        new: NewProfile,
+        now: UnixTime,
+    ) -> Result<ProfileRecord> {
+        let rec = profile::new_record(operator, new, self.vault.as_ref(), now)?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_profile(&rec).await?;
+        tx.commit().await?;
+        Ok(rec)
+    }
+
+    /// `operator`'s profile counts by state.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn inventory(&self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>> {
+        let mut tx = self.store.begin().await?;
+        let c = tx.count_by_state(operator).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    // ----------------------------------------------------------------------- ES9+
+
+    /// ES9+.InitiateAuthentication.
+    ///
+    /// # Errors
+    /// The protocol error ([`crate::Error::status_code`]) or a storage error.
+    pub async fn initiate_authentication(
+        &self,
+        req: &InitiateAuthenticationRequest,
+        now: UnixTime,
+    ) -> Result<(InitiateAuthenticationResponse, Vec<Event>)> {
+        let out = es9::initiate_authentication(req, &self.ctx(now));
+        if out.result.is_err() {
+            return out.result.map(|r| (r, Vec::new()));
+        }
+        let tx = self.store.begin().await?;
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    /// ES9+.AuthenticateClient.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn authenticate_client(
+        &self,
+        req: &AuthenticateClientRequest,
+        now: UnixTime,
+    ) -> Result<(AuthenticateClientResponse, Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let mut tx = self.store.begin().await?;
+        let session = tx.session(&req.transaction_id).await?;
+        let known = session.as_ref().map(|s| s.transaction_id.clone());
+        let out = match es9::verify_client(req, session, &ctx) {
+            Err(e) => es9::fail_session(e, known.as_ref(), None, &ctx),
+            Ok(auth) => {
+                let profile = match auth.lookup() {
+                    ProfileLookup::MatchingId(m) => tx.profile_by_matching_id(&m).await?,
+                    ProfileLookup::Eid(eid) => tx.pending_profile_for_eid(&eid).await?,
+                };
+                es9::authenticate_client(auth, profile, &ctx)
+            }
+        };
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    /// ES9+.GetBoundProfilePackage.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn get_bound_profile_package(
+        &self,
+        req: &GetBoundProfilePackageRequest,
+        now: UnixTime,
+    ) -> Result<(GetBoundProfilePackageResponse, Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let mut tx = self.store.begin().await?;
+        let session = tx.session(&req.transaction_id).await?;
+        let profile = match session
+            .as_ref()
+            .and_then(|s| s.operator_id.zip(s.iccid.clone()))
+        {
+            Some((op, iccid)) => tx.profile(op, &iccid).await?,
+            None => None,
+        };
+        let out = es9::get_bound_profile_package(req, session, profile, &ctx);
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    /// ES9+.HandleNotification. The HTTP answer is 204 whatever the result; an `Err` is
+    /// for logs.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn handle_notification(
+        &self,
+        req: &HandleNotificationRequest,
+        now: UnixTime,
+    ) -> Result<((), Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let target = es9::notification_target(req);
+        let mut tx = self.store.begin().await?;
+        let session = match &target.transaction_id {
+            Some(t) => tx.session(t).await?,
+            None => None,
+        };
+        let profile = match (
+            session
+                .as_ref()
+                .and_then(|s| s.operator_id.zip(s.iccid.clone())),
+            &target.iccid,
+        ) {
+            (Some((op, iccid)), _) => tx.profile(op, &iccid).await?,
+            (None, Some(iccid)) => tx.profile_any_operator(iccid).await?,
+            (None, None) => None,
+        };
+        let out = es9::handle_notification(req, session, profile, &ctx);
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    /// ES9+.CancelSession.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn cancel_session(
+        &self,
+        req: &CancelSessionRequest,
+        now: UnixTime,
+    ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let mut tx = self.store.begin().await?;
+        let session = tx.session(&req.transaction_id).await?;
+        let profile = match session
+            .as_ref()
+            .and_then(|s| s.operator_id.zip(s.iccid.clone()))
+        {
+            Some((op, iccid)) => tx.profile(op, &iccid).await?,
+            None => None,
+        };
+        let out = es9::cancel_session(req, session, profile, &ctx);
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    // ----------------------------------------------------------------------- ES2+
+
+    /// ES2+.DownloadOrder for the authenticated `operator`.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn download_order(
+        &self,
+        operator: OperatorId,
+        req: &DownloadOrderRequest,
+        now: UnixTime,
+    ) -> Result<(DownloadOrderResponse, Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let target = es2::order_target(req)?;
+        let mut tx = self.store.begin().await?;
+        let profile = match &target {
+            OrderTarget::Iccid(i) => tx.profile(operator, i).await?,
+            OrderTarget::ProfileType(t) => tx.available_profile(operator, t).await?,
+        };
+        let out = es2::download_order(operator, req, profile, &ctx);
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    /// ES2+.ConfirmOrder for the authenticated `operator`.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn confirm_order(
+        &self,
+        operator: OperatorId,
+        req: &ConfirmOrderRequest,
+        now: UnixTime,
+    ) -> Result<(ConfirmOrderResponse, Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let mut tx = self.store.begin().await?;
+        let profile = tx.profile(operator, &req.iccid).await?;
+        let taken = match &req.matching_id {
+            Some(m) => tx
+                .profile_by_matching_id(m.as_str())
+                .await?
+                .is_some_and(|p| p.iccid != req.iccid),
+            None => false,
+        };
+        let out = es2::confirm_order(operator, req, profile, taken, &ctx);
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    /// ES2+.CancelOrder for the authenticated `operator`.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn cancel_order(
+        &self,
+        operator: OperatorId,
+        req: &CancelOrderRequest,
+        now: UnixTime,
+    ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let mut tx = self.store.begin().await?;
+        let profile = tx.profile(operator, &req.iccid).await?;
+        let out = es2::cancel_order(operator, req, profile, &ctx);
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+
+    /// ES2+.ReleaseProfile for the authenticated `operator`.
+    ///
+    /// # Errors
+    /// As [`Smdp::initiate_authentication`].
+    pub async fn release_profile(
+        &self,
+        operator: OperatorId,
+        req: &ReleaseProfileRequest,
+        now: UnixTime,
+    ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
+        let ctx = self.ctx(now);
+        let mut tx = self.store.begin().await?;
+        let profile = tx.profile(operator, &req.iccid).await?;
+        let out = es2::release_profile(operator, req, profile, &ctx);
+        let (r, ev) = persist(tx, out).await?;
+        r.map(|r| (r, ev))
+    }
+}

@@ -1,0 +1,236 @@
+//! Persistence behind a trait: transactional load/save of sessions, profiles and events.
+//!
+//! A [`SmdpStore`] hands out transactions ([`SmdpTx`]); everything one request changes is
+//! saved in one transaction, so two concurrent downloads can never bind the same profile and
+//! a crash never leaves half a state change. The trait speaks only in the crate's types —
+//! nothing in it is specific to SQLite (a PostgreSQL implementation runs the same calls
+//! under `SERIALIZABLE` or `SELECT … FOR UPDATE`). [`ProfileRecord::version`] is an
+//! optimistic-concurrency check: [`SmdpTx::put_profile`] fails with [`Error::Storage`] when
+//! the stored version is not the one loaded, and increments it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use simforge_asn1::{Eid, TransactionId};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::{Error, Result};
+use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session};
+
+/// One transaction. Dropping it without [`SmdpTx::commit`] rolls back.
+pub trait SmdpTx: Send {
+    /// The session with this transactionId.
+    fn session(
+        &mut self,
+        tid: &TransactionId,
+    ) -> impl Future<Output = Result<Option<Session>>> + Send;
+    /// Inserts or replaces a session.
+    fn put_session(&mut self, s: &Session) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a session (no error if absent).
+    fn delete_session(&mut self, tid: &TransactionId) -> impl Future<Output = Result<()>> + Send;
+    /// A profile of `operator` by ICCID.
+    fn profile(
+        &mut self,
+        operator: OperatorId,
+        iccid: &str,
+    ) -> impl Future<Output = Result<Option<ProfileRecord>>> + Send;
+    /// A profile by ICCID whatever its operator (ES9+ notifications, which carry no tenant).
+    fn profile_any_operator(
+        &mut self,
+        iccid: &str,
+    ) -> impl Future<Output = Result<Option<ProfileRecord>>> + Send;
+    /// The profile whose order has this matchingId.
+    fn profile_by_matching_id(
+        &mut self,
+        matching_id: &str,
+    ) -> impl Future<Output = Result<Option<ProfileRecord>>> + Send;
+    /// A released (or downloaded, for a retry) order linked to `eid` without a matchingId
+    /// requirement: the oldest one.
+    fn pending_profile_for_eid(
+        &mut self,
+        eid: &Eid,
+    ) -> impl Future<Output = Result<Option<ProfileRecord>>> + Send;
+    /// An Available profile of `operator` and `profile_type`.
+    fn available_profile(
+        &mut self,
+        operator: OperatorId,
+        profile_type: &str,
+    ) -> impl Future<Output = Result<Option<ProfileRecord>>> + Send;
+    /// Inserts a new profile ([`Error::IccidInUse`] if the ICCID exists).
+    fn insert_profile(&mut self, p: &ProfileRecord) -> impl Future<Output = Result<()>> + Send;
+    /// Saves a loaded profile (version check, then version + 1).
+    fn put_profile(&mut self, p: &ProfileRecord) -> impl Future<Output = Result<()>> + Send;
+    /// Appends events (the operator notification outbox).
+    fn push_events(&mut self, events: &[Event]) -> impl Future<Output = Result<()>> + Send;
+    /// Profile counts of `operator` by state.
+    fn count_by_state(
+        &mut self,
+        operator: OperatorId,
+    ) -> impl Future<Output = Result<Vec<(ProfileState, u64)>>> + Send;
+    /// Commits.
+    fn commit(self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A store of SM-DP+ state.
+pub trait SmdpStore: Send + Sync {
+    /// Its transactions.
+    type Tx: SmdpTx;
+    /// Begins a write transaction.
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
+}
+
+/// An in-memory store, for tests and demos: one transaction at a time.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    data: Arc<Mutex<MemData>>,
+}
+
+/// The content of a [`MemoryStore`].
+#[derive(Clone, Debug, Default)]
+pub struct MemData {
+    /// Sessions by transactionId.
+    pub sessions: BTreeMap<TransactionId, Session>,
+    /// Profiles by ICCID.
+    pub profiles: BTreeMap<String, ProfileRecord>,
+    /// The outbox.
+    pub events: Vec<Event>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of the current content.
+    pub async fn snapshot(&self) -> MemData {
+        self.data.lock().await.clone()
+    }
+}
+
+/// A [`MemoryStore`] transaction: works on a copy, written back on commit.
+#[derive(Debug)]
+pub struct MemoryTx {
+    guard: OwnedMutexGuard<MemData>,
+    work: MemData,
+}
+
+impl SmdpStore for MemoryStore {
+    type Tx = MemoryTx;
+    async fn begin(&self) -> Result<MemoryTx> {
+        let guard = Arc::clone(&self.data).lock_owned().await;
+        let work = guard.clone();
+        Ok(MemoryTx { guard, work })
+    }
+}
+
+impl SmdpTx for MemoryTx {
+    async fn session(&mut self, tid: &TransactionId) -> Result<Option<Session>> {
+        Ok(self.work.sessions.get(tid).cloned())
+    }
+    async fn put_session(&mut self, s: &Session) -> Result<()> {
+        self.work
+            .sessions
+            .insert(s.transaction_id.clone(), s.clone());
+        Ok(())
+    }
+    async fn delete_session(&mut self, tid: &TransactionId) -> Result<()> {
+        self.work.sessions.remove(tid);
+        Ok(())
+    }
+    async fn profile(
+        &mut self,
+        operator: OperatorId,
+        iccid: &str,
+    ) -> Result<Option<ProfileRecord>> {
+        Ok(self
+            .work
+            .profiles
+            .get(iccid)
+            .filter(|p| p.operator_id == operator)
+            .cloned())
+    }
+    async fn profile_any_operator(&mut self, iccid: &str) -> Result<Option<ProfileRecord>> {
+        Ok(self.work.profiles.get(iccid).cloned())
+    }
+    async fn profile_by_matching_id(&mut self, matching_id: &str) -> Result<Option<ProfileRecord>> {
+        Ok(self
+            .work
+            .profiles
+            .values()
+            .find(|p| p.matching_id.as_ref().map(|m| m.as_str()) == Some(matching_id))
+            .cloned())
+    }
+    async fn pending_profile_for_eid(&mut self, eid: &Eid) -> Result<Option<ProfileRecord>> {
+        Ok(self
+            .work
+            .profiles
+            .values()
+            .filter(|p| {
+                p.eid.as_ref() == Some(eid)
+                    && matches!(p.state, ProfileState::Released | ProfileState::Downloaded)
+            })
+            .min_by_key(|p| p.updated_at)
+            .cloned())
+    }
+    async fn available_profile(
+        &mut self,
+        operator: OperatorId,
+        profile_type: &str,
+    ) -> Result<Option<ProfileRecord>> {
+        Ok(self
+            .work
+            .profiles
+            .values()
+            .find(|p| {
+                p.operator_id == operator
+                    && p.profile_type == profile_type
+                    && p.state == ProfileState::Available
+            })
+            .cloned())
+    }
+    async fn insert_profile(&mut self, p: &ProfileRecord) -> Result<()> {
+        if self.work.profiles.contains_key(&p.iccid) {
+            return Err(Error::IccidInUse);
+        }
+        self.work.profiles.insert(p.iccid.clone(), p.clone());
+        Ok(())
+    }
+    async fn put_profile(&mut self, p: &ProfileRecord) -> Result<()> {
+        let Some(cur) = self.work.profiles.get_mut(&p.iccid) else {
+            return Err(Error::Storage(format!("profile {} vanished", p.iccid)));
+        };
+        if cur.version != p.version || cur.operator_id != p.operator_id {
+            return Err(Error::Storage(format!(
+                "profile {} changed concurrently",
+                p.iccid
+            )));
+        }
+        *cur = p.clone();
+        cur.version += 1;
+        Ok(())
+    }
+    async fn push_events(&mut self, events: &[Event]) -> Result<()> {
+        self.work.events.extend_from_slice(events);
+        Ok(())
+    }
+    async fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>> {
+        let mut out = Vec::new();
+        for st in ProfileState::ALL {
+            let n = self
+                .work
+                .profiles
+                .values()
+                .filter(|p| p.operator_id == operator && p.state == st)
+                .count();
+            out.push((st, n as u64));
+        }
+        Ok(out)
+    }
+    async fn commit(mut self) -> Result<()> {
+        *self.guard = std::mem::take(&mut self.work);
+        Ok(())
+    }
+}
