@@ -258,8 +258,14 @@ impl Error {
     ///
     /// `None` for errors that are not about the eUICC chain (map those as internal errors).
     pub fn sgp22_status(&self) -> Option<(&'static str, &'static str)> {
-        if let Error::UnknownCi { .. } = self {
-            return Some(("8.11.1", "3.9"));
+        match self {
+            Error::UnknownCi { .. } => return Some(("8.11.1", "3.9")),
+            // SGP.22 §5.6.3: an EID outside the EUM's permitted range is 8.1.4/6.1, whichever
+            // way the range is written (nameConstraints or permittedEins).
+            Error::EidOutsideNameConstraints { .. } | Error::EidOutsidePermittedEins { .. } => {
+                return Some(("8.1.4", "6.1"));
+            }
+            _ => {}
         }
         let expired = matches!(self, Error::Expired { .. });
         match (self.role()?, expired) {

@@ -271,6 +271,8 @@ fn each_failure_has_its_own_error() {
             let outside_cert = issue_certificate(&euicc_spec(&outside), &k, by).unwrap();
             let err = verify_euicc_chain(&store, eum_cert.der(), outside_cert.der(), jan_2026())
                 .unwrap_err();
+            // SGP.22: EID outside the EUM's range is 8.1.4/6.1 in both styles.
+            assert_eq!(err.sgp22_status(), Some(("8.1.4", "6.1")));
             if nc {
                 assert_eq!(
                     eum_cert.name_constraint_eid_prefixes(),

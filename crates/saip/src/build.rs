@@ -1088,14 +1088,15 @@ pub fn build_profile(spec: &ProfileSpec) -> Result<Vec<ProfileElement>, Error> {
                 .file(),
         ),
         ef_icon: None,
-        df_phonebook: None, // created by genericFileManagement in TS.48
-        ef_pbr: None,       // created by genericFileManagement in TS.48
+        // The phone book: TS.48 creates its files with genericFileManagement.
+        df_phonebook: None,
+        ef_pbr: None,
         ef_ext1: None,
         ef_aas: None,
         ef_gas: None,
-        ef_psc: None,  // created by genericFileManagement in TS.48
-        ef_cc: None,   // created by genericFileManagement in TS.48
-        ef_puid: None, // created by genericFileManagement in TS.48
+        ef_psc: None,
+        ef_cc: None,
+        ef_puid: None,
         ef_iap: None,
         ef_adn: None,
         ef_pbc: None,
