@@ -294,7 +294,6 @@ fn each_failure_has_its_own_error() {
                     "{err}"
                 );
             }
-            assert_eq!(err.sgp22_status(), Some(("8.1.3", "6.1")));
             seen.push(err);
         }
 
