@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the real peers the tests run against, when they are missing and this is a Debian
+# machine with root:
+#   osmo-hlr            the independent HLR/AuC (crates/cli/tests/hlr_e2e.rs, crates/gsup/tests)
+#   libosmocore-utils   osmo-auc-gen, an independent MILENAGE (crates/aka/tests/osmo_auc_gen.rs)
+#   openssl             independent X.509 checks of the lab PKI (crates/pki/tests)
+#   pcscd, vsmartcard-vpcd, pcsc-tools
+#                       pcscd with the vpcd virtual reader (TCP 35963) and the PC/SC clients
+#                       pcsc_scan and scriptor (crates/cli/tests/pcsc_vpcd.rs)
+# Idempotent: installs nothing when everything is present. Starts nothing: each test starts
+# its own service on 127.0.0.1 and stops it. Elsewhere it only prints what is missing, and the
+# tests that need it say "skipped".
+set -euo pipefail
+
+have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+need=()
+have_cmd osmo-hlr || need+=(osmo-hlr)
+have_cmd osmo-auc-gen || need+=(libosmocore-utils)
+have_cmd openssl || need+=(openssl)
+have_cmd pcscd || need+=(pcscd)
+if [ ! -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || [ ! -e /etc/reader.conf.d/vpcd ]; then
+  need+=(vsmartcard-vpcd)
+fi
+if ! have_cmd pcsc_scan || ! have_cmd scriptor; then
+  need+=(pcsc-tools)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "ci-services: all test peers are installed"
+  exit 0
+fi
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "ci-services: installing ${need[*]}"
+  apt-get update -qq
+  # In containers without systemd the packages' start scripts may complain; that is harmless.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+else
+  echo "ci-services: note: ${need[*]} not installed (needs root and apt-get);" \
+    "the tests that need them will say 'skipped'"
+fi
