@@ -63,6 +63,19 @@ pub enum OperatorCmd {
     Create(OperatorCreate),
     /// List operators.
     List,
+    /// Issue a new ES2+ API key for an operator: printed once, only its hash is stored.
+    /// A running `simforge serve` picks it up on restart.
+    ApiKey {
+        /// Operator name.
+        name: String,
+    },
+    /// Load a SIM-factory batch's credentials into the operator's SM-DP+ profile inventory.
+    ImportProfiles(crate::serve::ImportArgs),
+    /// The operator's SM-DP+ profile inventory: counts by state.
+    Inventory {
+        /// Operator name.
+        name: String,
+    },
 }
 
 #[derive(Args)]
@@ -93,6 +106,13 @@ pub struct OperatorCreate {
 pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
     let store = ctx.store().await?;
     match cmd {
+        OperatorCmd::ApiKey { name } => {
+            return crate::serve::api_key_cmd(&ctx, &store, &name).await;
+        }
+        OperatorCmd::ImportProfiles(a) => return crate::serve::import_cmd(&ctx, &store, a).await,
+        OperatorCmd::Inventory { name } => {
+            return crate::serve::inventory_cmd(&ctx, &store, &name).await;
+        }
         OperatorCmd::Create(a) => {
             sim::Plmn::new(&a.mcc, &a.mnc)?;
             let prefix_ok = a.iccid_prefix.len() >= 2
@@ -952,34 +972,7 @@ pub struct DemoArgs {
 pub async fn demo(ctx: Ctx, a: DemoArgs) -> CliResult {
     let store = ctx.store().await?;
     let vault = ctx.vault()?;
-    let op = match store.operator("demo").await {
-        Ok(op) => op,
-        Err(_) => {
-            let op = store
-                .create_operator(&NewOperator {
-                    name: "demo".into(),
-                    mcc: "001".into(),
-                    mnc: "01".into(),
-                    iccid_prefix: "8988211".into(),
-                    iccid_len: 20,
-                    spn: "simforge".into(),
-                    out_columns: None,
-                })
-                .await?;
-            for (kind, len) in [(KeyKind::Transport, 32usize), (KeyKind::Op, 16)] {
-                let mut k = Zeroizing::new(vec![0u8; len]);
-                getrandom_fill(&mut k)?;
-                let sealed = vault.seal(&key_context(op.id, kind, 1), &k)?;
-                store
-                    .put_key(op.id, kind, 1, (len * 8) as i64, &sealed, false)
-                    .await?;
-            }
-            println!(
-                "created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)"
-            );
-            op
-        }
-    };
+    let op = demo_operator(&store, &vault).await?;
     let order = ctx.data_dir.join("demo-order.toml");
     std::fs::write(
         &order,
@@ -1007,6 +1000,42 @@ pub async fn demo(ctx: Ctx, a: DemoArgs) -> CliResult {
         g.files[0].display()
     );
     Ok(())
+}
+
+/// The `demo` operator (PLMN 001-01, 20-digit ICCIDs under 8988211) with a random AES-256
+/// transport key (KID 1) and OP (OPID 1): created on first use.
+pub async fn demo_operator(
+    store: &Store,
+    vault: &MasterKey,
+) -> CliResult<simforge_store::Operator> {
+    Ok(match store.operator("demo").await {
+        Ok(op) => op,
+        Err(_) => {
+            let op = store
+                .create_operator(&NewOperator {
+                    name: "demo".into(),
+                    mcc: "001".into(),
+                    mnc: "01".into(),
+                    iccid_prefix: "8988211".into(),
+                    iccid_len: 20,
+                    spn: "simforge".into(),
+                    out_columns: None,
+                })
+                .await?;
+            for (kind, len) in [(KeyKind::Transport, 32usize), (KeyKind::Op, 16)] {
+                let mut k = Zeroizing::new(vec![0u8; len]);
+                getrandom_fill(&mut k)?;
+                let sealed = vault.seal(&key_context(op.id, kind, 1), &k)?;
+                store
+                    .put_key(op.id, kind, 1, (len * 8) as i64, &sealed, false)
+                    .await?;
+            }
+            println!(
+                "created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)"
+            );
+            op
+        }
+    })
 }
 
 fn getrandom_fill(b: &mut [u8]) -> CliResult {

@@ -5,6 +5,7 @@ mod exit;
 mod factory;
 mod lpa;
 mod pki;
+mod serve;
 mod verify;
 
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ enum Command {
     Euicc(euicc::EuiccCmd),
     /// The LPA: download, list, enable, disable, delete profiles; notifications; chip info.
     Lpa(lpa::LpaArgs),
+    /// Run the SM-DP+ (ES9+, ES2+, metrics) over HTTPS on the embedded defaults.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,5 +104,6 @@ async fn run(cli: Cli) -> CliResult {
         Command::Pki(c) => pki::pki(ctx, c).await,
         Command::Euicc(c) => euicc::euicc(ctx, c).await,
         Command::Lpa(a) => lpa::lpa(ctx, a).await,
+        Command::Serve(a) => serve::serve(ctx, a).await,
     }
 }

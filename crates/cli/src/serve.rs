@@ -1,0 +1,904 @@
+//! `simforge serve`: the SM-DP+ (ES9+ for LPAs, ES2+ for operators, `/metrics`) over HTTPS on
+//! the embedded defaults — SQLite and the master key in the data directory, a lab PKI created
+//! under `<data-dir>/pki` on first start — plus the operator-side helpers it needs: ES2+ API
+//! keys (`simforge operator api-key`), loading a SIM-factory batch into the profile inventory
+//! (`simforge operator import-profiles`) and the inventory counts (`simforge operator
+//! inventory`).
+//!
+//! ES2+ API keys are printed once; only their SHA-256 is kept, in
+//! `<data-dir>/es2-api-keys.json` (mode 0600), and read when the server starts.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use simforge_asn1::ActivationCode;
+use simforge_asn1::json::{ConfirmOrderRequest, DownloadOrderRequest, RequestHeader};
+use simforge_crypto::{SoftwareKeyAgreement, SystemRandom};
+use simforge_pki::{Certificate, Curve, Issued, LabPki, LabPkiOptions, PrivateKey, SmdpCerts};
+use simforge_server::{AppState, Metrics, OperatorCredential};
+use simforge_sim as sim;
+use simforge_smdp::{
+    Credentials, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpConfig, SmdpKeys, SmdpStore,
+    SmdpTx,
+};
+use simforge_store::{Operator, Store};
+use simforge_vault::{MasterKey, Vault};
+use zeroize::Zeroizing;
+
+use crate::exit::{CliResult, Code, fail};
+use crate::factory::{self, Ctx};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+const DEMO_PROFILE_TYPE: &str = "demo";
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (HTTPS). Default 127.0.0.1:8443.
+    #[arg(long, env = "SIMFORGE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The SM-DP+ FQDN, as in activation codes and the DPtls certificate. Default: the DPtls
+    /// certificate's name; `localhost` for a PKI created on first start.
+    #[arg(long, env = "SIMFORGE_FQDN")]
+    fqdn: Option<String>,
+    /// The port of the SM-DP+ address (default: the listening port; set it behind a proxy).
+    #[arg(long, env = "SIMFORGE_PUBLIC_PORT")]
+    public_port: Option<u16>,
+    /// Lab PKI directory (`simforge pki init`): one PKI (ci/, smdp/) or one per curve
+    /// (nist/, brainpool/). Default: <data-dir>/pki, created on first start.
+    #[arg(long, env = "SIMFORGE_PKI")]
+    pki: Option<PathBuf>,
+    /// The SM-DP+ OID (the registeredID of the DPauth/DPpb certificates). Default 2.999.10,
+    /// the lab PKI's.
+    #[arg(long, env = "SIMFORGE_SMDP_OID")]
+    oid: Option<String>,
+    /// TOML configuration file with any of: listen, fqdn, public_port, pki, oid,
+    /// session_ttl_secs, max_cc_attempts, max_download_attempts, order_ttl_secs.
+    /// Command-line options and environment variables take precedence.
+    #[arg(long, env = "SIMFORGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Also set up a demo: operator `demo` with an ES2+ API key, profiles made from a SIM
+    /// factory batch, one of them released; prints its activation code, QR code and the LPA
+    /// command that downloads it.
+    #[arg(long)]
+    demo: bool,
+    /// Profiles in the demo batch (made only when the demo operator has none available).
+    #[arg(long, default_value_t = 5)]
+    demo_profiles: u64,
+    /// A SAIP template (unprotected profile package, DER, e.g. TS.48) to personalize for the
+    /// demo profiles instead of building each profile from scratch.
+    #[arg(long)]
+    template: Option<PathBuf>,
+}
+
+/// The TOML configuration file.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    fqdn: Option<String>,
+    public_port: Option<u16>,
+    pki: Option<PathBuf>,
+    oid: Option<String>,
+    session_ttl_secs: Option<i64>,
+    max_cc_attempts: Option<u32>,
+    max_download_attempts: Option<u32>,
+    order_ttl_secs: Option<i64>,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let s = s.trim();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()
+        .map(Zeroizing::new)
+}
+
+// ---------------------------------------------------------------------------------------------
+// PKI
+// ---------------------------------------------------------------------------------------------
+
+/// The PKI directories under `root`: `root` itself when it holds one PKI, else its `nist/`
+/// and `brainpool/` subdirectories (the layout of `simforge pki init --curve both`).
+fn pki_dirs(root: &Path) -> Vec<PathBuf> {
+    if root.join("ci").join("ci.der").exists() {
+        return vec![root.to_owned()];
+    }
+    ["nist", "brainpool"]
+        .iter()
+        .map(|c| root.join(c))
+        .filter(|d| d.join("ci").join("ci.der").exists())
+        .collect()
+}
+
+fn read_issued(dir: &Path, stem: &str) -> anyhow::Result<Issued> {
+    let cert_path = dir.join(format!("{stem}.der"));
+    let key_path = dir.join(format!("{stem}.key.pem"));
+    let cert = Certificate::from_der(
+        &std::fs::read(&cert_path).with_context(|| format!("reading {}", cert_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", cert_path.display()))?;
+    let pem = Zeroizing::new(
+        std::fs::read_to_string(&key_path)
+            .with_context(|| format!("reading {}", key_path.display()))?,
+    );
+    let key =
+        PrivateKey::from_pem(&pem).with_context(|| format!("parsing {}", key_path.display()))?;
+    Ok(Issued { cert, key })
+}
+
+/// Loads the SM-DP+ side of a lab PKI directory: CI, DPauth, DPpb, DPtls.
+fn load_pki(dir: &Path) -> anyhow::Result<LabPki> {
+    let ci_path = dir.join("ci").join("ci.der");
+    let ci = Certificate::from_der(
+        &std::fs::read(&ci_path).with_context(|| format!("reading {}", ci_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", ci_path.display()))?;
+    let smdp = dir.join("smdp");
+    let tls = read_issued(&smdp, "dptls")?;
+    Ok(LabPki {
+        curve: ci.curve(),
+        smdp: SmdpCerts {
+            fqdn: tls.cert.dns_names().first().cloned().unwrap_or_default(),
+            auth: read_issued(&smdp, "dpauth")?,
+            pb: read_issued(&smdp, "dppb")?,
+            tls,
+        },
+        ci,
+        ci_key: None,
+        eum: None,
+        euiccs: Vec::new(),
+    })
+}
+
+/// Creates a lab PKI per curve under `root` (`nist/`, `brainpool/`), as `pki init` does.
+fn create_pki(root: &Path, fqdn: &str) -> CliResult {
+    for (curve, sub) in [(Curve::P256, "nist"), (Curve::BrainpoolP256r1, "brainpool")] {
+        let dir = root.join(sub);
+        let pki = simforge_pki::write_lab_pki(&dir, &LabPkiOptions::new(curve, fqdn))
+            .map_err(|e| fail(Code::Input, e))?;
+        eprintln!(
+            "note: created a {curve:?} lab PKI for {fqdn} in {} (eUICC {})",
+            dir.display(),
+            pki.euiccs.first().map_or("-", |e| e.eid.as_str())
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// ES2+ API keys
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default, Serialize, Deserialize)]
+struct ApiKeyFile {
+    keys: Vec<ApiKeyEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ApiKeyEntry {
+    operator: String,
+    /// SHA-256 of the key, hex (as `simforge_server::AppState::api_key_id`).
+    sha256: String,
+    created_at: i64,
+}
+
+fn api_key_path(ctx: &Ctx) -> PathBuf {
+    ctx.data_dir.join("es2-api-keys.json")
+}
+
+fn read_api_keys(ctx: &Ctx) -> anyhow::Result<ApiKeyFile> {
+    let p = api_key_path(ctx);
+    match std::fs::read_to_string(&p) {
+        Ok(t) => serde_json::from_str(&t).with_context(|| format!("parsing {}", p.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ApiKeyFile::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+    }
+}
+
+/// Makes a new API key for `operator`, stores its hash; returns the key.
+fn new_api_key(ctx: &Ctx, operator: &str) -> anyhow::Result<String> {
+    use rand_core::TryRngCore;
+    let mut raw = Zeroizing::new([0u8; 32]);
+    rand_core::OsRng
+        .try_fill_bytes(raw.as_mut())
+        .map_err(|e| anyhow!("random source: {e}"))?;
+    let key = format!("sfk_{}", hex(raw.as_ref()).to_ascii_lowercase());
+    let mut file = read_api_keys(ctx)?;
+    file.keys.push(ApiKeyEntry {
+        operator: operator.to_owned(),
+        sha256: AppState::<Store>::api_key_id(&key),
+        created_at: unix_now(),
+    });
+    let p = api_key_path(ctx);
+    simforge_vault::write_secret_file(&p, serde_json::to_string_pretty(&file)?.as_bytes())
+        .with_context(|| format!("writing {}", p.display()))?;
+    Ok(key)
+}
+
+/// The ES2+ credentials of every operator with an API key.
+async fn credentials(ctx: &Ctx, store: &Store) -> CliResult<HashMap<String, OperatorCredential>> {
+    let mut out = HashMap::new();
+    for k in read_api_keys(ctx)?.keys {
+        match store.operator(&k.operator).await {
+            Ok(op) => {
+                out.insert(
+                    k.sha256,
+                    OperatorCredential {
+                        operator_id: op.id,
+                        requester_id: op.name,
+                    },
+                );
+            }
+            Err(_) => eprintln!(
+                "warning: API key of unknown operator {} ignored",
+                k.operator
+            ),
+        }
+    }
+    Ok(out)
+}
+
+pub async fn api_key_cmd(ctx: &Ctx, store: &Store, name: &str) -> CliResult {
+    let op = store.operator(name).await?;
+    let key = new_api_key(ctx, &op.name)?;
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({"operator": op.name, "apiKey": key, "functionRequesterIdentifier": op.name})
+        );
+    } else {
+        println!("{key}");
+        eprintln!(
+            "ES2+ API key for operator {} (shown only now): send it as X-Api-Key, with functionRequesterIdentifier \"{}\". A running `simforge serve` needs a restart to accept it.",
+            op.name, op.name
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profile inventory from a factory batch
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Operator name.
+    pub name: String,
+    /// Batch id (`simforge batch list`): its electrical personalization file is read.
+    #[arg(long)]
+    pub batch: i64,
+    /// Profile type for ES2+ DownloadOrder by type.
+    #[arg(long, default_value = "default")]
+    pub profile_type: String,
+    /// A SAIP template (DER, e.g. TS.48) to personalize instead of building each profile.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    /// SM-DP+ address (host[:port]) the eUICC notifies on enable/disable/delete.
+    #[arg(long)]
+    pub notification_address: Option<String>,
+    /// Import at most this many cards.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+struct ImportOpts<'a> {
+    profile_type: &'a str,
+    template: Option<Zeroizing<Vec<u8>>>,
+    notification_address: Option<String>,
+    limit: Option<usize>,
+}
+
+/// One card of an electrical file, back as a [`sim::Card`].
+fn card_from_elec(
+    head: &[&str],
+    line: &str,
+    index: u64,
+    plmn: &sim::Plmn,
+) -> anyhow::Result<sim::Card> {
+    let fields: Vec<&str> = line.split(',').collect();
+    let get = |name: &str| -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        let i = head
+            .iter()
+            .position(|h| *h == name)
+            .ok_or_else(|| anyhow!("no {name} column"))?;
+        let f = fields
+            .get(i)
+            .ok_or_else(|| anyhow!("line {}: no {name} field", index + 2))?;
+        unhex(f).ok_or_else(|| anyhow!("line {}: {name} is not hex", index + 2))
+    };
+    let code = |name: &'static str| -> anyhow::Result<sim::Pin> {
+        let ef = get(name)?;
+        let digits: Vec<u8> = ef.iter().copied().take_while(|b| *b != 0xFF).collect();
+        let s =
+            Zeroizing::new(String::from_utf8(digits).map_err(|_| anyhow!("{name} is not digits"))?);
+        Ok(sim::Pin::parse(&s, name)?)
+    };
+    let key128 = |v: &[u8], name: &str| -> anyhow::Result<sim::Key128> {
+        let a: [u8; 16] = v
+            .try_into()
+            .map_err(|_| anyhow!("line {}: {name} is not 16 octets", index + 2))?;
+        Ok(sim::Key128::from_bytes(a))
+    };
+    let adm_ef = get("ADM1")?;
+    let adm1 = if adm_ef.iter().all(u8::is_ascii_digit) && adm_ef.len() == 8 {
+        let s = Zeroizing::new(String::from_utf8(adm_ef.to_vec()).unwrap_or_default());
+        sim::Adm::Digits(sim::Pin::parse(&s, "ADM1")?)
+    } else {
+        let a: [u8; 8] = adm_ef[..]
+            .try_into()
+            .map_err(|_| anyhow!("line {}: ADM1 is not 8 octets", index + 2))?;
+        sim::Adm::Hex(a)
+    };
+    let mut ota = Vec::new();
+    for n in 1.. {
+        if !head.contains(&format!("KIC{n}").as_str()) {
+            break;
+        }
+        ota.push(sim::OtaKeySet {
+            kic: key128(&get(&format!("KIC{n}"))?, "KIC")?,
+            kid: key128(&get(&format!("KID{n}"))?, "KID")?,
+            kik: key128(&get(&format!("KIK{n}"))?, "KIK")?,
+        });
+    }
+    Ok(sim::Card {
+        index,
+        iccid: sim::Iccid::from_ef(&get("ICCID")?)?,
+        imsi: sim::Imsi::from_ef(&get("IMSI")?, plmn)?,
+        msisdn: None,
+        ki: key128(&get("KI")?, "KI")?,
+        opc: sim::VarKey::from_slice(&get("OPC")?),
+        pin1: code("PIN1")?,
+        pin2: code("PIN2")?,
+        puk1: code("PUK1")?,
+        puk2: code("PUK2")?,
+        adm1,
+        ota,
+    })
+}
+
+/// The unprotected profile package of `card`: the template personalized, or built.
+fn package_for(
+    card: &sim::Card,
+    spn: &str,
+    template: Option<&[u8]>,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let algorithm = match card.opc.expose().len() {
+        16 => sim::Algorithm::Milenage,
+        _ => sim::Algorithm::Tuak,
+    };
+    match template {
+        Some(t) => {
+            let opc: [u8; 16] = card
+                .opc
+                .expose()
+                .try_into()
+                .map_err(|_| anyhow!("a SAIP template is personalized with MILENAGE only"))?;
+            let creds = Credentials {
+                iccid: card.iccid.to_string(),
+                imsi: card.imsi.to_string(),
+                k: *card.ki.expose(),
+                opc,
+                pin1: Some(card.pin1.digits().to_vec()),
+                puk1: Some(card.puk1.digits().to_vec()),
+                adm1: Some(card.adm1.to_ef().to_vec()),
+            };
+            Ok(simforge_smdp::profile::personalize(t, &creds)?)
+        }
+        None => {
+            let spec = simforge_saip::ProfileSpec::from_card(
+                card,
+                algorithm,
+                spn,
+                simforge_saip::OtaKeyType::Aes,
+            )?;
+            Ok(Zeroizing::new(simforge_saip::build_profile_der(&spec)?))
+        }
+    }
+}
+
+/// Adds every card of the electrical file in `batch_dir` to `op`'s inventory (cards already
+/// there are skipped). Returns the ICCIDs added.
+async fn import_dir(
+    store: &Store,
+    vault: &dyn Vault,
+    op: &Operator,
+    batch_dir: &Path,
+    opts: &ImportOpts<'_>,
+) -> CliResult<Vec<String>> {
+    let elec = std::fs::read_dir(batch_dir)
+        .with_context(|| format!("reading {}", batch_dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".elec.csv"))
+        .ok_or_else(|| {
+            fail(
+                Code::NotFound,
+                anyhow!(
+                    "no electrical file (.elec.csv) in {}: generate the batch with --formats including elec",
+                    batch_dir.display()
+                ),
+            )
+        })?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&elec).with_context(|| format!("reading {}", elec.display()))?,
+    );
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines
+        .next()
+        .ok_or_else(|| fail(Code::Input, anyhow!("{} is empty", elec.display())))?
+        .split(',')
+        .collect();
+    let plmn = sim::Plmn::new(&op.mcc, &op.mnc)?;
+    let template = opts.template.as_deref().map(Vec::as_slice);
+    let now = unix_now();
+    let mut records = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if opts.limit.is_some_and(|l| records.len() >= l) {
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let card = card_from_elec(&head, line, i as u64, &plmn)
+            .with_context(|| format!("{}", elec.display()))
+            .map_err(|e| fail(Code::Input, e))?;
+        let package = package_for(&card, &op.spn, template)
+            .with_context(|| format!("profile for ICCID {}", card.iccid))?;
+        let iccid = card.iccid.to_string();
+        let new = NewProfile {
+            iccid: iccid.clone(),
+            profile_type: opts.profile_type.to_owned(),
+            metadata: ProfileMetadata {
+                service_provider_name: op.spn.clone(),
+                profile_name: format!("{} {}", op.spn, &iccid[iccid.len().saturating_sub(4)..]),
+                profile_class: 2,
+                notification_address: opts.notification_address.clone(),
+            },
+            package,
+            reuse_on_delete: false,
+        };
+        records.push(simforge_smdp::profile::new_record(op.id, new, vault, now)?);
+    }
+    let mut tx = SmdpStore::begin(store).await?;
+    let mut added = Vec::new();
+    for r in &records {
+        if tx.profile_any_operator(&r.iccid).await?.is_some() {
+            continue;
+        }
+        tx.insert_profile(r).await?;
+        added.push(r.iccid.clone());
+    }
+    tx.commit().await?;
+    Ok(added)
+}
+
+pub async fn import_cmd(ctx: &Ctx, store: &Store, a: ImportArgs) -> CliResult {
+    let op = store.operator(&a.name).await?;
+    let b = store.batch(a.batch).await?;
+    if b.operator != op.name {
+        return Err(fail(
+            Code::NotFound,
+            anyhow!("batch {} is not operator {}'s", a.batch, op.name),
+        ));
+    }
+    if b.state != simforge_store::BatchState::Complete {
+        return Err(fail(
+            Code::Conflict,
+            anyhow!("batch {} is {:?}, not completed", a.batch, b.state),
+        ));
+    }
+    let template = match &a.template {
+        Some(p) => Some(Zeroizing::new(
+            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let vault = ctx.vault()?;
+    let added = import_dir(
+        store,
+        &vault,
+        &op,
+        Path::new(&b.output_dir),
+        &ImportOpts {
+            profile_type: &a.profile_type,
+            template,
+            notification_address: a.notification_address,
+            limit: a.limit,
+        },
+    )
+    .await?;
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({"operator": op.name, "batch": a.batch, "profileType": a.profile_type, "added": added})
+        );
+    } else {
+        println!(
+            "added {} profile(s) of type {} to operator {}'s SM-DP+ inventory",
+            added.len(),
+            a.profile_type,
+            op.name
+        );
+    }
+    Ok(())
+}
+
+async fn counts(store: &Store, operator_id: i64) -> CliResult<Vec<(ProfileState, u64)>> {
+    let mut tx = SmdpStore::begin(store).await?;
+    let c = tx.count_by_state(operator_id).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+pub async fn inventory_cmd(ctx: &Ctx, store: &Store, name: &str) -> CliResult {
+    let op = store.operator(name).await?;
+    let c = counts(store, op.id).await?;
+    if ctx.json {
+        let m: serde_json::Map<String, serde_json::Value> = c
+            .iter()
+            .map(|(s, n)| (s.as_str().to_owned(), serde_json::Value::from(*n)))
+            .collect();
+        println!("{}", serde_json::Value::Object(m));
+    } else {
+        for (s, n) in c {
+            println!("{:<12} {n}", s.as_str());
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// serve
+// ---------------------------------------------------------------------------------------------
+
+/// What the demo set up.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DemoInfo {
+    operator: String,
+    api_key: Option<String>,
+    batch_dir: Option<PathBuf>,
+    iccid: String,
+    matching_id: String,
+    activation_code: String,
+    qr_png: PathBuf,
+    ca: PathBuf,
+    euicc_pki: PathBuf,
+    lpa_command: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn demo(
+    ctx: &Ctx,
+    store: &Store,
+    vault: &MasterKey,
+    smdp: &Smdp<Store>,
+    count: u64,
+    template: Option<Zeroizing<Vec<u8>>>,
+    ca: &Path,
+    euicc_pki: &Path,
+) -> CliResult<DemoInfo> {
+    let op = factory::demo_operator(store, vault).await?;
+    let available = counts(store, op.id)
+        .await?
+        .iter()
+        .find(|(s, _)| *s == ProfileState::Available)
+        .map_or(0, |(_, n)| *n);
+    let mut batch_dir = None;
+    if available == 0 {
+        let order = ctx.data_dir.join("demo-esim-order.toml");
+        std::fs::write(
+            &order,
+            format!(
+                "quantity = {count}\nkid = 1\nopid = 1\n\n[profile]\nalgorithm = \"milenage\"\nota_key_sets = 1\n"
+            ),
+        )
+        .context("cannot write the demo order")?;
+        let g = factory::generate(
+            ctx,
+            factory::GenerateArgs {
+                operator: op.name.clone(),
+                order,
+                profile: None,
+                out: None,
+                formats: Some(vec![
+                    factory::FormatArg::Out,
+                    factory::FormatArg::Elec,
+                    factory::FormatArg::Hlr,
+                ]),
+                run: factory::RunArgs {
+                    threads: Some(1),
+                    quiet: true,
+                },
+            },
+        )
+        .await?;
+        let added = import_dir(
+            store,
+            vault,
+            &op,
+            &g.dir,
+            &ImportOpts {
+                profile_type: DEMO_PROFILE_TYPE,
+                template,
+                notification_address: Some(smdp.config().address()),
+                limit: None,
+            },
+        )
+        .await?;
+        if !ctx.json {
+            println!(
+                "demo: {} profile(s) of type {DEMO_PROFILE_TYPE} from batch {} ({})",
+                added.len(),
+                g.batch_id,
+                g.dir.display()
+            );
+        }
+        batch_dir = Some(g.dir);
+    }
+    let api_key = if read_api_keys(ctx)?
+        .keys
+        .iter()
+        .any(|k| k.operator == op.name)
+    {
+        None
+    } else {
+        Some(new_api_key(ctx, &op.name)?)
+    };
+
+    // Order and release one profile with the ES2+ logic, as an operator would over HTTPS.
+    let now = unix_now();
+    let header = |n: &str| RequestHeader {
+        function_requester_identifier: op.name.clone(),
+        function_call_identifier: format!("serve-demo-{now}-{n}"),
+    };
+    let es2 = |e: simforge_smdp::Error| fail(Code::Conflict, anyhow!("demo ES2+: {e}"));
+    let (order, _) = smdp
+        .download_order(
+            op.id,
+            &DownloadOrderRequest {
+                header: header("1"),
+                eid: None,
+                iccid: None,
+                profile_type: Some(DEMO_PROFILE_TYPE.to_owned()),
+            },
+            now,
+        )
+        .await
+        .map_err(es2)?;
+    let iccid = order
+        .iccid
+        .ok_or_else(|| anyhow!("DownloadOrder returned no ICCID"))?;
+    let (confirmed, _) = smdp
+        .confirm_order(
+            op.id,
+            &ConfirmOrderRequest {
+                header: header("2"),
+                iccid: iccid.clone(),
+                eid: None,
+                matching_id: None,
+                confirmation_code: None,
+                smds_address: None,
+                release_flag: true,
+            },
+            now,
+        )
+        .await
+        .map_err(es2)?;
+    let matching_id = confirmed
+        .matching_id
+        .ok_or_else(|| anyhow!("ConfirmOrder returned no matchingId"))?;
+    let ac = ActivationCode::new(
+        &smdp.config().address(),
+        Some(matching_id.clone()),
+        Some(&smdp.config().oid),
+        false,
+    )?;
+    let qr_png = ctx.data_dir.join(format!("demo-activation-{iccid}.png"));
+    std::fs::write(&qr_png, ac.to_png(8)?)
+        .with_context(|| format!("writing {}", qr_png.display()))?;
+    let activation_code = ac.to_qr_text();
+    let lpa_command = format!(
+        "simforge euicc init --pki {pki} --file euicc.json && simforge lpa --euicc euicc.json --ca {ca} download '{activation_code}'",
+        pki = euicc_pki.display(),
+        ca = ca.display()
+    );
+    let info = DemoInfo {
+        operator: op.name,
+        api_key,
+        batch_dir,
+        iccid,
+        matching_id: matching_id.as_str().to_owned(),
+        activation_code,
+        qr_png,
+        ca: ca.to_owned(),
+        euicc_pki: euicc_pki.to_owned(),
+        lpa_command,
+    };
+    if ctx.json {
+        println!("{}", serde_json::json!({ "demo": &info }));
+    } else {
+        if let Some(k) = &info.api_key {
+            println!(
+                "demo: ES2+ API key of operator demo (shown only now; header X-Api-Key, functionRequesterIdentifier \"demo\"):\n  {k}"
+            );
+        }
+        println!(
+            "demo: released profile {} — activation code:\n  {}\n{}\nQR code: {}\ndownload it with the project's LPA into a virtual eUICC:\n  {}",
+            info.iccid,
+            info.activation_code,
+            ac.to_terminal()?,
+            info.qr_png.display(),
+            info.lpa_command
+        );
+    }
+    Ok(info)
+}
+
+pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
+    let file: FileConfig = match &a.config {
+        Some(p) => {
+            let t =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&t).map_err(|e| fail(Code::Input, anyhow!("{}: {e}", p.display())))?
+        }
+        None => FileConfig::default(),
+    };
+    let listen = a.listen.or(file.listen).unwrap_or_else(|| {
+        DEFAULT_LISTEN
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8443)))
+    });
+    let configured_pki = a.pki.clone().or(file.pki.clone());
+    let pki_root = configured_pki
+        .clone()
+        .unwrap_or_else(|| ctx.data_dir.join("pki"));
+    let fqdn_arg = a.fqdn.clone().or(file.fqdn.clone());
+
+    let store = ctx.store().await?;
+    let vault = Arc::new(ctx.vault()?);
+
+    if pki_dirs(&pki_root).is_empty() {
+        if configured_pki.is_some() {
+            return Err(fail(
+                Code::NotFound,
+                anyhow!(
+                    "no lab PKI in {} (make one with `simforge pki init --dir {}`)",
+                    pki_root.display(),
+                    pki_root.display()
+                ),
+            ));
+        }
+        create_pki(&pki_root, fqdn_arg.as_deref().unwrap_or("localhost"))?;
+    }
+    let dirs = pki_dirs(&pki_root);
+    let mut pkis = Vec::new();
+    for d in &dirs {
+        pkis.push(load_pki(d).map_err(|e| fail(Code::Input, e))?);
+    }
+    let (Some(first), Some(first_dir)) = (pkis.first(), dirs.first()) else {
+        return Err(fail(
+            Code::NotFound,
+            anyhow!("no lab PKI in {}", pki_root.display()),
+        ));
+    };
+    let tls_names = first.smdp.tls.cert.dns_names().to_vec();
+    let fqdn = match fqdn_arg {
+        Some(f) => f,
+        None => tls_names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "localhost".to_owned()),
+    };
+    if !tls_names.iter().any(|n| n.eq_ignore_ascii_case(&fqdn)) {
+        eprintln!(
+            "warning: the DPtls certificate in {} is for {tls_names:?}, not {fqdn}: LPAs will refuse the TLS connection",
+            first_dir.display()
+        );
+    }
+    // Bind first: the SM-DP+ address carries the real port (`--listen 127.0.0.1:0` works), and
+    // the demo releases nothing when the port is taken.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    let mut config = SmdpConfig::new(&fqdn);
+    config.port = a.public_port.or(file.public_port).unwrap_or(local.port());
+    if let Some(oid) = a.oid.clone().or(file.oid.clone()) {
+        config.oid = oid;
+    }
+    if let Some(v) = file.session_ttl_secs {
+        config.session_ttl_secs = v;
+    }
+    if let Some(v) = file.max_cc_attempts {
+        config.max_cc_attempts = v;
+    }
+    if let Some(v) = file.max_download_attempts {
+        config.max_download_attempts = v;
+    }
+    if file.order_ttl_secs.is_some() {
+        config.order_ttl_secs = file.order_ttl_secs;
+    }
+    let refs: Vec<&LabPki> = pkis.iter().collect();
+    let keys = SmdpKeys::from_pkis(&refs).map_err(|e| fail(Code::Input, e))?;
+    let tls_chain = vec![first.smdp.tls.cert.der().to_vec(), first.ci.der().to_vec()];
+    let tls_key = first.smdp.tls.key.to_pkcs8_der()?.to_vec();
+    let ca_pem = first_dir.join("smdp").join("dptls-chain.pem");
+
+    let template = match &a.template {
+        Some(p) => Some(Zeroizing::new(
+            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let shared_vault: Arc<dyn Vault> = vault.clone();
+    let smdp = Smdp::new(
+        store.clone(),
+        config,
+        keys,
+        Arc::new(SystemRandom::new()),
+        Arc::new(SoftwareKeyAgreement::new(SystemRandom::new())),
+        shared_vault,
+    );
+    if a.demo {
+        demo(
+            &ctx,
+            &store,
+            &vault,
+            &smdp,
+            a.demo_profiles,
+            template,
+            &ca_pem,
+            first_dir,
+        )
+        .await?;
+    }
+    let operators = credentials(&ctx, &store).await?;
+    let address = smdp.config().address();
+    let state = Arc::new(AppState {
+        smdp,
+        operators,
+        metrics: Metrics::default(),
+    });
+    let tls = simforge_server::tls_config(tls_chain, tls_key).map_err(|e| fail(Code::Input, e))?;
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root})
+        );
+    } else {
+        println!(
+            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…, /metrics); TLS chain {}",
+            ca_pem.display()
+        );
+    }
+    tokio::select! {
+        r = simforge_server::serve_tls(listener, tls, simforge_server::router(state)) => {
+            r.context("server")?;
+        }
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("stopping");
+        }
+    }
+    Ok(())
+}
