@@ -76,6 +76,17 @@ pub enum OperatorCmd {
         /// Operator name.
         name: String,
     },
+    /// Set, clear or show the ES2+ HandleDownloadProgressInfo callback endpoint.
+    Callback {
+        /// Operator name.
+        name: String,
+        /// Endpoint URL (https://…).
+        #[arg(long, conflicts_with = "clear")]
+        url: Option<String>,
+        /// Remove the endpoint.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 #[derive(Args)]
@@ -112,6 +123,9 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
         OperatorCmd::ImportProfiles(a) => return crate::serve::import_cmd(&ctx, &store, a).await,
         OperatorCmd::Inventory { name } => {
             return crate::serve::inventory_cmd(&ctx, &store, &name).await;
+        }
+        OperatorCmd::Callback { name, url, clear } => {
+            return crate::serve::callback_cmd(&ctx, &store, &name, url, clear).await;
         }
         OperatorCmd::Create(a) => {
             sim::Plmn::new(&a.mcc, &a.mnc)?;

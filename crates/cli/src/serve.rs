@@ -277,6 +277,66 @@ pub async fn api_key_cmd(ctx: &Ctx, store: &Store, name: &str) -> CliResult {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ES2+ callback endpoint (HandleDownloadProgressInfo)
+// ---------------------------------------------------------------------------------------------
+
+/// `simforge operator callback NAME [--url URL | --clear]`: sets, clears or shows the endpoint
+/// that receives the operator's ES2+ HandleDownloadProgressInfo requests. A running `simforge
+/// serve` picks a change up at its next delivery (no restart); events recorded while no
+/// endpoint was set are delivered once one is.
+pub async fn callback_cmd(
+    ctx: &Ctx,
+    store: &Store,
+    name: &str,
+    url: Option<String>,
+    clear: bool,
+) -> CliResult {
+    let op = store.operator(name).await?;
+    if let Some(u) = &url {
+        let parsed = reqwest::Url::parse(u)
+            .map_err(|e| fail(Code::Input, anyhow!("callback URL {u}: {e}")))?;
+        if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+            return Err(fail(
+                Code::Input,
+                anyhow!("callback URL {u}: must be https://host[:port]/path"),
+            ));
+        }
+        if parsed.scheme() == "http" {
+            eprintln!("warning: {u} is plain HTTP: ES2+ callbacks carry EIDs and ICCIDs");
+        }
+        store
+            .set_callback_url(op.id, Some(parsed.as_str()), unix_now())
+            .await?;
+    } else if clear {
+        store.set_callback_url(op.id, None, unix_now()).await?;
+    }
+    let current = store.callback_url(op.id).await?;
+    let recent = store.outbox_rows(op.id, 1000).await?;
+    let pending = recent
+        .iter()
+        .filter(|r| r.delivered_at.is_none() && r.failed_at.is_none())
+        .count();
+    let failed = recent.iter().filter(|r| r.failed_at.is_some()).count();
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({"operator": op.name, "url": current, "pending": pending, "givenUp": failed})
+        );
+    } else {
+        match &current {
+            Some(u) => println!("{u}"),
+            None => println!("(no callback endpoint)"),
+        }
+        eprintln!(
+            "operator {}: {pending} event(s) pending, {failed} given up (of the last {})",
+            op.name,
+            recent.len()
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Profile inventory from a factory batch
 // ---------------------------------------------------------------------------------------------
 
@@ -880,6 +940,13 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         operators,
         metrics: Metrics::default(),
     });
+    // ES2+ HandleDownloadProgressInfo: deliver the events outbox to the operators' endpoints.
+    let callbacks = simforge_server::CallbackWorker::new(
+        Arc::new(store.clone()),
+        simforge_server::CallbackConfig::new(&address),
+    )
+    .map_err(|e| fail(Code::Input, e))?
+    .spawn();
     let tls = simforge_server::tls_config(tls_chain, tls_key).map_err(|e| fail(Code::Input, e))?;
     if ctx.json {
         println!(
@@ -900,5 +967,6 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
             eprintln!("stopping");
         }
     }
+    callbacks.abort();
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 
 /// Largest request body accepted (a PrepareDownloadResponse or PIR is a few kB).
 pub const MAX_BODY: usize = 64 * 1024;
-const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.2.0";
+pub(crate) const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.2.0";
 const API_KEY_HEADER: &str = "x-api-key";
 
 /// An operator as ES2+ authenticates it.

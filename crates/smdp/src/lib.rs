@@ -16,6 +16,9 @@
 //! [`SmdpStore`] trait (transactional; [`MemoryStore`] here, SQLite in `simforge-store`).
 //! [`Smdp`] is the driver that runs load → function → save in one transaction.
 //!
+//! Operator notifications: [`outbox::progress_info`] maps an [`Event`] to its ES2+
+//! HandleDownloadProgressInfo body; [`OutboxStore`] is what a delivery worker needs from the store.
+//!
 //! Profiles: [`profile::personalize`] fills a SAIP template with a subscriber's
 //! [`profile::Credentials`]; packages are sealed with the vault before they are stored.
 
@@ -24,6 +27,7 @@ pub mod error;
 pub mod es2;
 pub mod es9;
 pub mod model;
+pub mod outbox;
 pub mod profile;
 pub mod service;
 pub mod store;
@@ -34,6 +38,7 @@ pub use model::{
     Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord, ProfileState,
     SealedPackage, Session, SessionChange, SessionState, UnixTime,
 };
+pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::{Credentials, NewProfile};
 pub use service::Smdp;
 pub use store::{MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

@@ -4,16 +4,20 @@
 //! read, so a load → decide → save sequence cannot interleave with another writer and two
 //! concurrent downloads can never bind the same profile. Profiles also carry a version that
 //! [`SmdpTx::put_profile`] checks. Every row carries its operator (tenant).
+//!
+//! The events outbox (`rsp_events`) is delivered to the operators' callback endpoints
+//! (`operator_callbacks`, [`Store::set_callback_url`]) through [`OutboxStore`]: claims take
+//! the write lock and lease what they return; every change is scoped to the event's operator.
 
 use simforge_asn1::{Eid, TransactionId};
 use simforge_smdp::{
-    Error, Event, OperatorId, ProfileRecord, ProfileState, SealedPackage, Session, SmdpStore,
-    SmdpTx,
+    Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord, ProfileState, SealedPackage,
+    Session, SmdpStore, SmdpTx,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Row, Sqlite};
 
-use crate::Store;
+use crate::{Store, StoreError};
 
 fn db(e: sqlx::Error) -> Error {
     Error::Storage(e.to_string())
@@ -302,6 +306,296 @@ impl SmdpTx for SqliteTx {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Callback endpoints and the outbox
+// ---------------------------------------------------------------------------------------------
+
+/// One outbox event's delivery state, as [`Store::outbox_rows`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxRow {
+    /// Outbox id.
+    pub id: i64,
+    /// `download_progress` or `profile_state`.
+    pub kind: String,
+    /// When the event happened (seconds).
+    pub created_at: i64,
+    /// Delivery attempts.
+    pub attempts: i64,
+    /// When delivered (or skipped), seconds.
+    pub delivered_at: Option<i64>,
+    /// When given up, seconds.
+    pub failed_at: Option<i64>,
+    /// Next attempt (or lease end), milliseconds.
+    pub next_try_ms: i64,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+}
+
+/// The due heads of the operators' queues and what follows them (see
+/// [`OutboxStore::claim_outbox`]).
+const CLAIM_SQL: &str = "WITH heads AS (
+        SELECT operator_id, MIN(id) AS head FROM rsp_events
+        WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY operator_id
+    )
+    SELECT e.id, e.operator_id, e.record, e.attempts, c.url
+    FROM heads h
+    JOIN rsp_events hd ON hd.id = h.head
+    JOIN operator_callbacks c ON c.operator_id = h.operator_id
+    JOIN rsp_events e ON e.operator_id = h.operator_id AND e.id >= h.head
+    WHERE hd.next_try_ms <= ? AND e.delivered_at IS NULL AND e.failed_at IS NULL
+    ORDER BY e.id LIMIT ?";
+
+fn secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+impl Store {
+    /// Sets (or with `None` removes) the ES2+ callback endpoint of an operator.
+    pub async fn set_callback_url(
+        &self,
+        operator_id: i64,
+        url: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        match url {
+            Some(u) => {
+                sqlx::query(
+                    "INSERT INTO operator_callbacks (operator_id, url, updated_at) VALUES (?, ?, ?)
+                     ON CONFLICT (operator_id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at",
+                )
+                .bind(operator_id)
+                .bind(u)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM operator_callbacks WHERE operator_id = ?")
+                    .bind(operator_id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The ES2+ callback endpoint of an operator.
+    pub async fn callback_url(&self, operator_id: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT url FROM operator_callbacks WHERE operator_id = ?")
+            .bind(operator_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("url")).transpose()?)
+    }
+
+    /// An operator's outbox, newest first (at most `limit` rows).
+    pub async fn outbox_rows(
+        &self,
+        operator_id: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, created_at, attempts, delivered_at, failed_at, next_try_ms, last_error
+             FROM rsp_events WHERE operator_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(operator_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    created_at: r.try_get("created_at")?,
+                    attempts: r.try_get("attempts")?,
+                    delivered_at: r.try_get("delivered_at")?,
+                    failed_at: r.try_get("failed_at")?,
+                    next_try_ms: r.try_get("next_try_ms")?,
+                    last_error: r.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn due(
+        conn: &mut sqlx::SqliteConnection,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, Error> {
+        let rows = sqlx::query(CLAIM_SQL)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(conn)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let record: String = r.try_get("record").map_err(db)?;
+                let attempts: i64 = r.try_get("attempts").map_err(db)?;
+                Ok(OutboxEntry {
+                    id: r.try_get("id").map_err(db)?,
+                    operator_id: r.try_get("operator_id").map_err(db)?,
+                    event: serde_json::from_str(&record).map_err(json_err)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    endpoint: r.try_get("url").map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn one_event_update(
+        &self,
+        sql: &str,
+        operator: OperatorId,
+        id: i64,
+        binds: &[Option<i64>],
+        text: Option<&str>,
+    ) -> Result<u64, Error> {
+        let mut q = sqlx::query(sql);
+        if let Some(t) = text {
+            q = q.bind(t);
+        }
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let r = q
+            .bind(id)
+            .bind(operator)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected())
+    }
+}
+
+impl OutboxStore for Store {
+    async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, Error> {
+        // Look without the write lock first: most polls find nothing.
+        {
+            let mut conn = self.pool.acquire().await.map_err(db)?;
+            if Self::due(&mut conn, now_ms, 1).await?.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
+        let mut tx = SmdpStore::begin(self).await?;
+        let claimed = Self::due(&mut tx.conn, now_ms, limit).await?;
+        for e in &claimed {
+            sqlx::query("UPDATE rsp_events SET next_try_ms = ? WHERE id = ?")
+                .bind(now_ms.saturating_add(lease_ms))
+                .bind(e.id)
+                .execute(&mut *tx.conn)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn outbox_delivered(
+        &self,
+        operator: OperatorId,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let n = self
+            .one_event_update(
+                "UPDATE rsp_events SET delivered_at = ?, attempts = attempts + 1, last_error = NULL
+                 WHERE id = ? AND operator_id = ? AND delivered_at IS NULL",
+                operator,
+                id,
+                &[Some(secs(now_ms))],
+                None,
+            )
+            .await?;
+        if n != 1 {
+            return Err(Error::Storage(format!(
+                "outbox event {id} of operator {operator} is not pending"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn outbox_skip(
+        &self,
+        operator: OperatorId,
+        ids: &[i64],
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        for id in ids {
+            self.one_event_update(
+                "UPDATE rsp_events SET delivered_at = ? WHERE id = ? AND operator_id = ? AND delivered_at IS NULL",
+                operator,
+                *id,
+                &[Some(secs(now_ms))],
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn outbox_failed(
+        &self,
+        operator: OperatorId,
+        id: i64,
+        error: &str,
+        next_try_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let n = match next_try_ms {
+            Some(next) => {
+                self.one_event_update(
+                    "UPDATE rsp_events SET last_error = ?, attempts = attempts + 1, next_try_ms = ?
+                     WHERE id = ? AND operator_id = ? AND delivered_at IS NULL AND failed_at IS NULL",
+                    operator,
+                    id,
+                    &[Some(next)],
+                    Some(error),
+                )
+                .await?
+            }
+            None => {
+                self.one_event_update(
+                    "UPDATE rsp_events SET last_error = ?, attempts = attempts + 1, failed_at = ?
+                     WHERE id = ? AND operator_id = ? AND delivered_at IS NULL AND failed_at IS NULL",
+                    operator,
+                    id,
+                    &[Some(secs(now_ms))],
+                    Some(error),
+                )
+                .await?
+            }
+        };
+        if n != 1 {
+            return Err(Error::Storage(format!(
+                "outbox event {id} of operator {operator} is not pending"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn outbox_release(&self, operator: OperatorId, ids: &[i64]) -> Result<(), Error> {
+        for id in ids {
+            self.one_event_update(
+                "UPDATE rsp_events SET next_try_ms = 0
+                 WHERE id = ? AND operator_id = ? AND delivered_at IS NULL AND failed_at IS NULL",
+                operator,
+                *id,
+                &[],
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,5 +775,219 @@ mod tests {
         tx.delete_session(&tid).await.unwrap();
         assert!(tx.session(&tid).await.unwrap().is_none());
         tx.commit().await.unwrap();
+    }
+}
+
+#[cfg(test)]
+mod outbox_tests {
+    use super::*;
+    use crate::NewOperator;
+
+    async fn store() -> (tempfile::TempDir, Store, i64, i64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for name in ["a", "b"] {
+            let op = store
+                .create_operator(&NewOperator {
+                    name: name.into(),
+                    mcc: "001".into(),
+                    mnc: "01".into(),
+                    iccid_prefix: "894944".into(),
+                    iccid_len: 19,
+                    spn: "Test".into(),
+                    out_columns: None,
+                })
+                .await
+                .unwrap();
+            ids.push(op.id);
+        }
+        (dir, store, ids[0], ids[1])
+    }
+
+    fn progress(op: i64, point: u32) -> Event {
+        Event::DownloadProgress {
+            operator_id: op,
+            iccid: format!("89494400000000000{point}1"),
+            profile_type: "t".into(),
+            eid: None,
+            point,
+            failure: None,
+            result_data: None,
+            at: 100,
+        }
+    }
+
+    async fn push(store: &Store, events: &[Event]) {
+        let mut tx = store.begin().await.unwrap();
+        tx.push_events(events).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    fn ids(v: &[OutboxEntry]) -> Vec<(i64, i64)> {
+        v.iter().map(|e| (e.operator_id, e.id)).collect()
+    }
+
+    #[tokio::test]
+    async fn callback_urls() {
+        let (_d, store, a, b) = store().await;
+        assert_eq!(store.callback_url(a).await.unwrap(), None);
+        store
+            .set_callback_url(a, Some("https://op-a.test/es2"), 1)
+            .await
+            .unwrap();
+        store
+            .set_callback_url(a, Some("https://op-a.test/v2"), 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.callback_url(a).await.unwrap().as_deref(),
+            Some("https://op-a.test/v2")
+        );
+        assert_eq!(store.callback_url(b).await.unwrap(), None);
+        store.set_callback_url(a, None, 3).await.unwrap();
+        assert_eq!(store.callback_url(a).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn claim_deliver_retry_in_order_per_tenant() {
+        let (_d, store, a, b) = store().await;
+        // Interleaved events of two operators; no endpoint yet: nothing to claim.
+        push(&store, &[progress(a, 1), progress(b, 1), progress(a, 3)]).await;
+        push(&store, &[progress(b, 3), progress(a, 4)]).await;
+        assert!(
+            store
+                .claim_outbox(1_000, 60_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // Only operators with an endpoint are claimed, each with its own URL.
+        store
+            .set_callback_url(a, Some("http://a/cb"), 0)
+            .await
+            .unwrap();
+        let c = store.claim_outbox(1_000, 60_000, 10).await.unwrap();
+        assert_eq!(ids(&c), vec![(a, 1), (a, 3), (a, 5)]);
+        assert!(
+            c.iter()
+                .all(|e| e.endpoint == "http://a/cb" && e.attempts == 0)
+        );
+        assert_eq!(c[0].event, progress(a, 1));
+        // Leased: a second claim gets nothing of a until the lease ends.
+        store
+            .set_callback_url(b, Some("http://b/cb"), 0)
+            .await
+            .unwrap();
+        let c2 = store.claim_outbox(2_000, 60_000, 10).await.unwrap();
+        assert_eq!(ids(&c2), vec![(b, 2), (b, 4)]);
+
+        // Tenant scoping: b cannot mark a's event.
+        assert!(store.outbox_delivered(b, 1, 3_000).await.is_err());
+        assert!(store.outbox_failed(b, 1, "x", None, 3_000).await.is_err());
+
+        // a: first delivered, second fails (retry at 10 s), third released.
+        store.outbox_delivered(a, 1, 3_000).await.unwrap();
+        assert!(store.outbox_delivered(a, 1, 3_000).await.is_err());
+        store
+            .outbox_failed(a, 3, "HTTP 500", Some(10_000), 3_000)
+            .await
+            .unwrap();
+        store.outbox_release(a, &[5]).await.unwrap();
+        // b: everything released (e.g. the worker stopped early).
+        store.outbox_release(b, &[2, 4]).await.unwrap();
+
+        // Before the retry time: a's head (3) is not due, so 5 waits behind it; b is due.
+        let c = store.claim_outbox(5_000, 60_000, 10).await.unwrap();
+        assert_eq!(ids(&c), vec![(b, 2), (b, 4)]);
+        store.outbox_skip(b, &[2, 4], 5_000).await.unwrap();
+        // After it: 3 then 5, with the attempt counted.
+        let c = store.claim_outbox(10_000, 60_000, 10).await.unwrap();
+        assert_eq!(ids(&c), vec![(a, 3), (a, 5)]);
+        assert_eq!(c[0].attempts, 1);
+        // The limit cuts the list, in order.
+        store.outbox_release(a, &[3, 5]).await.unwrap();
+        let c = store.claim_outbox(10_000, 60_000, 1).await.unwrap();
+        assert_eq!(ids(&c), vec![(a, 3)]);
+
+        // Giving up on 3 lets 5 through.
+        store
+            .outbox_failed(a, 3, "HTTP 500", None, 11_000)
+            .await
+            .unwrap();
+        store.outbox_release(a, &[5]).await.unwrap();
+        let c = store.claim_outbox(11_000, 60_000, 10).await.unwrap();
+        assert_eq!(ids(&c), vec![(a, 5)]);
+        store.outbox_delivered(a, 5, 12_000).await.unwrap();
+        assert!(
+            store
+                .claim_outbox(100_000, 60_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let rows = store.outbox_rows(a, 10).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![5, 3, 1]);
+        assert_eq!(rows[0].delivered_at, Some(12));
+        assert_eq!(rows[0].attempts, 1);
+        assert_eq!(rows[1].failed_at, Some(11));
+        assert_eq!(rows[1].attempts, 2);
+        assert_eq!(rows[1].delivered_at, None);
+        assert_eq!(rows[1].last_error.as_deref(), Some("HTTP 500"));
+        assert_eq!(rows[2].delivered_at, Some(3));
+        let rows_b = store.outbox_rows(b, 10).await.unwrap();
+        assert_eq!(rows_b.iter().map(|r| r.id).collect::<Vec<_>>(), vec![4, 2]);
+        assert!(
+            rows_b
+                .iter()
+                .all(|r| r.attempts == 0 && r.delivered_at == Some(5))
+        );
+    }
+
+    #[tokio::test]
+    async fn outbox_survives_reopen_and_lease_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let a = {
+            let store = Store::open_sqlite(&path).await.unwrap();
+            let a = store
+                .create_operator(&NewOperator {
+                    name: "a".into(),
+                    mcc: "001".into(),
+                    mnc: "01".into(),
+                    iccid_prefix: "894944".into(),
+                    iccid_len: 19,
+                    spn: "Test".into(),
+                    out_columns: None,
+                })
+                .await
+                .unwrap()
+                .id;
+            store
+                .set_callback_url(a, Some("http://a/cb"), 0)
+                .await
+                .unwrap();
+            push(&store, &[progress(a, 1)]).await;
+            // Claimed, then the process "dies" without marking it.
+            assert_eq!(
+                store.claim_outbox(1_000, 30_000, 10).await.unwrap().len(),
+                1
+            );
+            a
+        };
+        let store = Store::open_sqlite(&path).await.unwrap();
+        assert!(
+            store
+                .claim_outbox(2_000, 30_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let c = store.claim_outbox(31_000, 30_000, 10).await.unwrap();
+        assert_eq!(ids(&c), vec![(a, 1)]);
     }
 }
