@@ -191,14 +191,7 @@ impl<S: SmdpStore> Smdp<S> {
     ) -> Result<(GetBoundProfilePackageResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
         let mut tx = self.store.begin().await?;
-        let session = tx.session(&req.transaction_id).await?;
-        let profile = match session
-            .as_ref()
-            .and_then(|s| s.operator_id.zip(s.iccid.clone()))
-        {
-            Some((op, iccid)) => tx.profile(op, &iccid).await?,
-            None => None,
-        };
+        let (session, profile) = session_and_bound_profile(&mut tx, &req.transaction_id).await?;
         let out = es9::get_bound_profile_package(req, session, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
@@ -247,14 +240,7 @@ impl<S: SmdpStore> Smdp<S> {
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
         let mut tx = self.store.begin().await?;
-        let session = tx.session(&req.transaction_id).await?;
-        let profile = match session
-            .as_ref()
-            .and_then(|s| s.operator_id.zip(s.iccid.clone()))
-        {
-            Some((op, iccid)) => tx.profile(op, &iccid).await?,
-            None => None,
-        };
+        let (session, profile) = session_and_bound_profile(&mut tx, &req.transaction_id).await?;
         let out = es9::cancel_session(req, session, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
@@ -344,4 +330,20 @@ impl<S: SmdpStore> Smdp<S> {
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
     }
+}
+
+/// The session of `tid` and the profile it is bound to, if any.
+async fn session_and_bound_profile<T: SmdpTx>(
+    tx: &mut T,
+    tid: &simforge_asn1::TransactionId,
+) -> Result<(Option<crate::model::Session>, Option<ProfileRecord>)> {
+    let session = tx.session(tid).await?;
+    let profile = match session
+        .as_ref()
+        .and_then(|s| s.operator_id.zip(s.iccid.clone()))
+    {
+        Some((op, iccid)) => tx.profile(op, &iccid).await?,
+        None => None,
+    };
+    Ok((session, profile))
 }
