@@ -3,6 +3,7 @@
 mod euicc;
 mod exit;
 mod factory;
+mod load;
 mod lpa;
 mod pki;
 mod serve;
@@ -63,6 +64,8 @@ enum Command {
     Lpa(lpa::LpaArgs),
     /// Run the SM-DP+ (ES9+, ES2+, metrics) over HTTPS on the embedded defaults.
     Serve(serve::ServeArgs),
+    /// Load-test an SM-DP+: many virtual eUICCs and LPAs downloading concurrently.
+    Load(load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,5 +108,6 @@ async fn run(cli: Cli) -> CliResult {
         Command::Euicc(c) => euicc::euicc(ctx, c).await,
         Command::Lpa(a) => lpa::lpa(ctx, a).await,
         Command::Serve(a) => serve::serve(ctx, a).await,
+        Command::Load(a) => load::load(ctx, a).await,
     }
 }

@@ -12,59 +12,14 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Lab, file, unhex};
+use common::{Lab, Server, file, free_port, unhex};
 use serde::Deserialize;
 use simforge_euicc::{Euicc, EuiccIdentity, EuiccState};
 use simforge_gsup::{HlrDatabase, OsmoHlr};
-
-/// The server process; killed (and reaped) when dropped, whatever happens in the test.
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Waits for a JSON line of standard output that has `key`.
-    fn json_with(&mut self, key: &str, stderr: &Path) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                        && v.get(key).is_some()
-                    {
-                        return v;
-                    }
-                }
-                Err(_) => panic!(
-                    "simforge serve gave no {key:?} line; status {:?}; stderr:\n{}",
-                    self.child.try_wait(),
-                    std::fs::read_to_string(stderr).unwrap_or_default()
-                ),
-            }
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn https(ca: &Path) -> reqwest::blocking::Client {
     let pem = std::fs::read(ca).unwrap();

@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 pub const TRANSPORT_HEX: &str = "8f3c2a1b0d9e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f801928374";
 pub const OP_HEX: &str = "cdc202d5123e20f62b6d676ac72cb318";
@@ -168,4 +170,49 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
         .collect()
+}
+
+/// A `simforge serve` process; killed (and reaped) when dropped, whatever happens in the test.
+pub struct Server {
+    pub child: Child,
+    pub lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Waits for a JSON line of standard output that has `key`.
+    pub fn json_with(&mut self, key: &str, stderr: &Path) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                        && v.get(key).is_some()
+                    {
+                        return v;
+                    }
+                }
+                Err(_) => panic!(
+                    "simforge serve gave no {key:?} line; status {:?}; stderr:\n{}",
+                    self.child.try_wait(),
+                    std::fs::read_to_string(stderr).unwrap_or_default()
+                ),
+            }
+        }
+    }
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }

@@ -1,0 +1,182 @@
+//! `simforge load` against `simforge serve --demo` over real HTTPS on 127.0.0.1: 50 downloads
+//! at concurrency 10 over 40 available profiles. Exactly 40 succeed (40 distinct ICCIDs, each
+//! installed), the other 10 fail at ES2+ DownloadOrder with 8.2.5 / 3.7 (no more profiles),
+//! and the SM-DP+ inventory adds up: no profile was issued twice.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Lab, Server, free_port};
+
+#[test]
+fn load_50_downloads_over_40_profiles_at_concurrency_10() {
+    let lab = Lab::new();
+    let port = free_port();
+    let stderr_path = lab.path().join("serve.stderr");
+    // 41 profiles: the demo orders and releases one itself, 40 stay available.
+    let mut child = lab
+        .cmd()
+        .args([
+            "--json",
+            "serve",
+            "--demo",
+            "--demo-profiles",
+            "41",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut server = Server { child, lines: rx };
+    let server_pid = server.child.id().to_string();
+    let demo = server.json_with("demo", &stderr_path)["demo"].clone();
+    let listening = server.json_with("listening", &stderr_path);
+    let ca = listening["ca"].as_str().unwrap().to_owned();
+    let pki = listening["pki"].as_str().unwrap().to_owned();
+    let address = listening["smdpAddress"].as_str().unwrap().to_owned();
+    let key_file = lab.write("api-key", demo["apiKey"].as_str().unwrap());
+
+    let inventory = || -> serde_json::Value {
+        serde_json::from_str(lab.ok(&["--json", "operator", "inventory", "demo"]).trim()).unwrap()
+    };
+    let before = inventory();
+    assert_eq!(before["available"], 40, "{before}");
+    assert_eq!(before["released"], 1, "{before}");
+    let total = |v: &serde_json::Value| -> u64 {
+        v.as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(total(&before), 41, "{before}");
+
+    // `simforge load` retries nothing: wait until the server accepts TLS first.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "server never accepted connections"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let out = lab.ok(&[
+        "--json",
+        "load",
+        "--smdp",
+        &address,
+        "--ca",
+        &ca,
+        "--pki",
+        &pki,
+        "--api-key-file",
+        key_file.to_str().unwrap(),
+        "--operator",
+        "demo",
+        "--profile-type",
+        "demo",
+        "--downloads",
+        "50",
+        "--concurrency",
+        "10",
+        "--server-pid",
+        &server_pid,
+    ]);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(r["downloads"], 50, "{r}");
+    assert_eq!(r["succeeded"], 40, "{r}");
+    assert_eq!(r["failed"], 10, "{r}");
+    assert_eq!(r["distinctIccids"], 40, "no profile issued twice: {r}");
+    assert_eq!(r["notificationsSent"], 40, "{r}");
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "only one kind of failure: {r}");
+    assert_eq!(errors[0]["stage"], "ES2+ downloadOrder", "{r}");
+    assert_eq!(errors[0]["code"], "8.2.5/3.7", "no more profiles: {r}");
+    assert_eq!(errors[0]["count"], 10, "{r}");
+    let lat = &r["latencyMs"];
+    for f in [
+        "initiateAuthentication",
+        "authenticateClient",
+        "getBoundProfilePackage",
+        "handleNotification",
+        "download",
+    ] {
+        assert_eq!(lat[f]["count"], 40, "{f}: {r}");
+        let p = &lat[f];
+        assert!(
+            p["p50"].as_f64().unwrap() <= p["p90"].as_f64().unwrap()
+                && p["p90"].as_f64().unwrap() <= p["p99"].as_f64().unwrap()
+                && p["p99"].as_f64().unwrap() <= p["max"].as_f64().unwrap(),
+            "{f}: {r}"
+        );
+    }
+    assert_eq!(lat["es2.downloadOrder"]["count"], 50, "{r}");
+    assert_eq!(lat["es2.confirmOrder"]["count"], 40, "{r}");
+    assert!(r["downloadsPerSec"].as_f64().unwrap() > 0.0, "{r}");
+    if cfg!(target_os = "linux") {
+        assert!(r["serverCpuMsPerDownload"].as_f64().is_some(), "{r}");
+    }
+
+    // The inventory adds up: every one of the 40 is installed, none left, none twice.
+    let after = inventory();
+    assert_eq!(after["installed"], 40, "{after}");
+    assert_eq!(
+        after["released"], 1,
+        "the demo's own released profile: {after}"
+    );
+    assert!(after.get("available").is_none_or(|v| v == 0), "{after}");
+    assert_eq!(total(&after), 41, "{after}");
+
+    // Activation codes from a file work too: the demo's own released profile.
+    let codes = lab.write(
+        "codes.txt",
+        &format!(
+            "# the demo's\n{}\n",
+            demo["activationCode"].as_str().unwrap()
+        ),
+    );
+    let out = lab.ok(&[
+        "--json",
+        "load",
+        "--ca",
+        &ca,
+        "--pki",
+        &pki,
+        "--activation-codes",
+        codes.to_str().unwrap(),
+        "--no-notification",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (r["succeeded"].as_u64(), r["failed"].as_u64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["notificationsSent"], 0, "{r}");
+    let last = inventory();
+    assert_eq!(last["installed"], 40, "{last}");
+    assert_eq!(
+        last["downloaded"], 1,
+        "no install notification sent: {last}"
+    );
+    assert_eq!(total(&last), 41, "{last}");
+    drop(server);
+}
