@@ -14,12 +14,21 @@ use std::time::{Duration, Instant};
 
 use common::{Lab, Server, free_port};
 
-#[test]
-fn load_50_downloads_over_40_profiles_at_concurrency_10() {
-    let lab = Lab::new();
+/// `simforge serve --demo` with `profiles` demo profiles (the demo releases one itself).
+struct Demo {
+    /// Kept alive for the test; killed when dropped.
+    _server: Server,
+    pid: String,
+    demo: serde_json::Value,
+    ca: String,
+    pki: String,
+    address: String,
+    key_file: std::path::PathBuf,
+}
+
+fn start_demo(lab: &Lab, profiles: u64) -> Demo {
     let port = free_port();
     let stderr_path = lab.path().join("serve.stderr");
-    // 41 profiles: the demo orders and releases one itself, 40 stay available.
     let mut child = lab
         .cmd()
         .args([
@@ -27,7 +36,7 @@ fn load_50_downloads_over_40_profiles_at_concurrency_10() {
             "serve",
             "--demo",
             "--demo-profiles",
-            "41",
+            &profiles.to_string(),
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
@@ -45,30 +54,14 @@ fn load_50_downloads_over_40_profiles_at_concurrency_10() {
         }
     });
     let mut server = Server { child, lines: rx };
-    let server_pid = server.child.id().to_string();
+    let pid = server.child.id().to_string();
     let demo = server.json_with("demo", &stderr_path)["demo"].clone();
     let listening = server.json_with("listening", &stderr_path);
     let ca = listening["ca"].as_str().unwrap().to_owned();
     let pki = listening["pki"].as_str().unwrap().to_owned();
     let address = listening["smdpAddress"].as_str().unwrap().to_owned();
     let key_file = lab.write("api-key", demo["apiKey"].as_str().unwrap());
-
-    let inventory = || -> serde_json::Value {
-        serde_json::from_str(lab.ok(&["--json", "operator", "inventory", "demo"]).trim()).unwrap()
-    };
-    let before = inventory();
-    assert_eq!(before["available"], 40, "{before}");
-    assert_eq!(before["released"], 1, "{before}");
-    let total = |v: &serde_json::Value| -> u64 {
-        v.as_object()
-            .unwrap()
-            .values()
-            .map(|n| n.as_u64().unwrap())
-            .sum()
-    };
-    assert_eq!(total(&before), 41, "{before}");
-
-    // `simforge load` retries nothing: wait until the server accepts TLS first.
+    // `simforge load` retries nothing: wait until the server accepts connections first.
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -77,30 +70,84 @@ fn load_50_downloads_over_40_profiles_at_concurrency_10() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    Demo {
+        _server: server,
+        pid,
+        demo,
+        ca,
+        pki,
+        address,
+        key_file,
+    }
+}
 
+fn load(lab: &Lab, d: &Demo, downloads: u64, concurrency: u64) -> serde_json::Value {
     let out = lab.ok(&[
         "--json",
         "load",
         "--smdp",
-        &address,
+        &d.address,
         "--ca",
-        &ca,
+        &d.ca,
         "--pki",
-        &pki,
+        &d.pki,
         "--api-key-file",
-        key_file.to_str().unwrap(),
+        d.key_file.to_str().unwrap(),
         "--operator",
         "demo",
         "--profile-type",
         "demo",
         "--downloads",
-        "50",
+        &downloads.to_string(),
         "--concurrency",
-        "10",
+        &concurrency.to_string(),
         "--server-pid",
-        &server_pid,
+        &d.pid,
     ]);
-    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+fn total(v: &serde_json::Value) -> u64 {
+    v.as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum()
+}
+
+/// Issue 4: 1,000 downloads of 500 profiles, many at once: exactly 500 succeed, no profile is
+/// issued twice, the inventory adds up.
+#[test]
+fn a_thousand_downloads_of_500_profiles_issue_each_profile_once() {
+    let lab = Lab::new();
+    let d = start_demo(&lab, 501);
+    let r = load(&lab, &d, 1000, 48);
+    assert_eq!(r["succeeded"], 500, "{r}");
+    assert_eq!(r["failed"], 500, "{r}");
+    assert_eq!(r["distinctIccids"], 500, "no profile issued twice: {r}");
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "only one kind of failure: {r}");
+    assert_eq!(errors[0]["code"], "8.2.5/3.7", "no more profiles: {r}");
+    let after: serde_json::Value =
+        serde_json::from_str(lab.ok(&["--json", "operator", "inventory", "demo"]).trim()).unwrap();
+    assert_eq!(after["installed"], 500, "{after}");
+    assert_eq!(total(&after), 501, "{after}");
+}
+
+#[test]
+fn load_50_downloads_over_40_profiles_at_concurrency_10() {
+    let lab = Lab::new();
+    let d = start_demo(&lab, 41);
+    let (demo, ca, pki) = (&d.demo, &d.ca, &d.pki);
+    let inventory = || -> serde_json::Value {
+        serde_json::from_str(lab.ok(&["--json", "operator", "inventory", "demo"]).trim()).unwrap()
+    };
+    let before = inventory();
+    assert_eq!(before["available"], 40, "{before}");
+    assert_eq!(before["released"], 1, "{before}");
+    assert_eq!(total(&before), 41, "{before}");
+
+    let r = load(&lab, &d, 50, 10);
     assert_eq!(r["downloads"], 50, "{r}");
     assert_eq!(r["succeeded"], 40, "{r}");
     assert_eq!(r["failed"], 10, "{r}");
@@ -157,9 +204,9 @@ fn load_50_downloads_over_40_profiles_at_concurrency_10() {
         "--json",
         "load",
         "--ca",
-        &ca,
+        ca,
         "--pki",
-        &pki,
+        pki,
         "--activation-codes",
         codes.to_str().unwrap(),
         "--no-notification",
@@ -178,5 +225,5 @@ fn load_50_downloads_over_40_profiles_at_concurrency_10() {
         "no install notification sent: {last}"
     );
     assert_eq!(total(&last), 41, "{last}");
-    drop(server);
+    drop(d);
 }
