@@ -28,20 +28,22 @@ struct Demo {
 
 fn start_demo(lab: &Lab, profiles: u64) -> Demo {
     let port = free_port();
-    let stderr_path = lab.path().join("serve.stderr");
+    start_server(
+        lab,
+        port,
+        &["--demo", "--demo-profiles", &profiles.to_string()],
+    )
+}
+
+fn spawn_serve(lab: &Lab, port: u16, extra: &[&str], stderr_path: &std::path::Path) -> Server {
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["--json", "serve", "--listen", &listen];
+    args.extend_from_slice(extra);
     let mut child = lab
         .cmd()
-        .args([
-            "--json",
-            "serve",
-            "--demo",
-            "--demo-profiles",
-            &profiles.to_string(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .args(&args)
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .stderr(std::fs::File::create(stderr_path).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -53,14 +55,28 @@ fn start_demo(lab: &Lab, profiles: u64) -> Demo {
             }
         }
     });
-    let mut server = Server { child, lines: rx };
+    Server { child, lines: rx }
+}
+
+fn start_server(lab: &Lab, port: u16, extra: &[&str]) -> Demo {
+    let stderr_path = lab
+        .path()
+        .join(format!("serve-{}.stderr", common::rand_name()));
+    let mut server = spawn_serve(lab, port, extra, &stderr_path);
     let pid = server.child.id().to_string();
-    let demo = server.json_with("demo", &stderr_path)["demo"].clone();
+    let demo = if extra.contains(&"--demo") {
+        server.json_with("demo", &stderr_path)["demo"].clone()
+    } else {
+        serde_json::Value::Null
+    };
     let listening = server.json_with("listening", &stderr_path);
     let ca = listening["ca"].as_str().unwrap().to_owned();
     let pki = listening["pki"].as_str().unwrap().to_owned();
     let address = listening["smdpAddress"].as_str().unwrap().to_owned();
-    let key_file = lab.write("api-key", demo["apiKey"].as_str().unwrap());
+    let key_file = lab.path().join("api-key");
+    if let Some(k) = demo["apiKey"].as_str() {
+        std::fs::write(&key_file, k).unwrap();
+    }
     // `simforge load` retries nothing: wait until the server accepts connections first.
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -132,6 +148,79 @@ fn a_thousand_downloads_of_500_profiles_issue_each_profile_once() {
         serde_json::from_str(lab.ok(&["--json", "operator", "inventory", "demo"]).trim()).unwrap();
     assert_eq!(after["installed"], 500, "{after}");
     assert_eq!(total(&after), 501, "{after}");
+}
+
+/// Issue 4: kill -9 of the server in the middle of a run, restart on the same data: every
+/// profile is in a consistent state, none is lost or doubled, and the ones not yet downloaded
+/// can all still be downloaded.
+#[cfg(unix)]
+#[test]
+fn a_server_killed_mid_run_restarts_consistent_and_downloads_go_on() {
+    let lab = Lab::new();
+    let port = free_port();
+    let mut d = start_server(&lab, port, &["--demo", "--demo-profiles", "201"]);
+    let mut load_child = lab
+        .cmd()
+        .args([
+            "--json",
+            "load",
+            "--smdp",
+            &d.address,
+            "--ca",
+            &d.ca,
+            "--pki",
+            &d.pki,
+            "--api-key-file",
+            d.key_file.to_str().unwrap(),
+            "--operator",
+            "demo",
+            "--profile-type",
+            "demo",
+            "--downloads",
+            "200",
+            "--concurrency",
+            "16",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let some downloads complete and others be in flight, then kill -9 the server.
+    let inventory = || -> serde_json::Value {
+        serde_json::from_str(lab.ok(&["--json", "operator", "inventory", "demo"]).trim()).unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while inventory()["installed"].as_u64().unwrap_or(0) < 20 {
+        assert!(Instant::now() < deadline, "no downloads completed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d._server.child.kill().unwrap(); // SIGKILL
+    let _ = d._server.child.wait();
+    let _ = load_child.wait();
+    let mid = inventory();
+    assert_eq!(
+        total(&mid),
+        201,
+        "nothing lost or doubled by the crash: {mid}"
+    );
+
+    // Restart on the same data and port; the remaining available profiles all download.
+    let d2 = start_server(&lab, port, &[]);
+    let available = mid["available"].as_u64().unwrap_or(0);
+    let r = load(
+        &lab,
+        &Demo {
+            key_file: d.key_file.clone(),
+            ..d2
+        },
+        available + 20,
+        8,
+    );
+    assert_eq!(r["succeeded"].as_u64(), Some(available), "{r}");
+    assert_eq!(r["distinctIccids"].as_u64(), Some(available), "{r}");
+    let after = inventory();
+    assert!(after.get("available").is_none_or(|v| v == 0), "{after}");
+    assert_eq!(total(&after), 201, "{after}");
 }
 
 #[test]
