@@ -261,6 +261,4 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn hex_upper(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
-}
+use simforge_sim::secret::to_hex as hex_upper;

@@ -653,7 +653,7 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
             },
             kid: i64::from(plan.kid),
             opid: i64::from(plan.opid),
-            plan: hex(&sealed_plan),
+            plan: sim::secret::to_hex(&sealed_plan),
             output_dir: final_dir.display().to_string(),
         })
         .await?;
@@ -688,22 +688,6 @@ fn plan_context(operator_id: i64, name: &str) -> String {
     format!("simforge/operator/{operator_id}/batch-plan/{name}")
 }
 
-fn hex(b: &[u8]) -> String {
-    let mut v = Vec::new();
-    sim::secret::push_hex(&mut v, b);
-    String::from_utf8(v).unwrap_or_default()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 async fn resume(ctx: &Ctx, id: i64, run: RunArgs) -> CliResult {
     let store = ctx.store().await?;
     let b = store.batch(id).await?;
@@ -723,7 +707,9 @@ async fn resume(ctx: &Ctx, id: i64, run: RunArgs) -> CliResult {
         .find(|o| o.name == b.operator)
         .ok_or_else(|| fail(Code::NotFound, anyhow!("operator {}", b.operator)))?;
     let vault = ctx.vault()?;
-    let sealed = unhex(&b.plan).ok_or_else(|| anyhow!("stored plan of batch {id} is damaged"))?;
+    let sealed = sim::secret::decode_hex(&b.plan)
+        .ok()
+        .ok_or_else(|| anyhow!("stored plan of batch {id} is damaged"))?;
     let json = vault.unseal(&plan_context(op.id, &b.name), &sealed)?;
     let stored: StoredPlan = serde_json::from_slice(&json).context("stored plan")?;
     let profile_op = operator_profile(&op)?;

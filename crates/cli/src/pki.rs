@@ -132,6 +132,4 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
-}
+use simforge_sim::secret::to_hex as hex;

@@ -97,20 +97,10 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
-}
+use simforge_sim::secret::to_hex as hex;
 
 fn unhex(s: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let s = s.trim();
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()
-        .map(Zeroizing::new)
+    simforge_sim::secret::decode_hex(s.trim()).ok()
 }
 
 // ---------------------------------------------------------------------------------------------

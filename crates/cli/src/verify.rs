@@ -237,14 +237,14 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             let e: Vec<&str> = eline.split(',').collect();
             let get = |i: usize| e.get(i).copied().unwrap_or("");
             if let Some(imsi) = &imsi
-                && !get(*ci).eq_ignore_ascii_case(&hexs(&imsi.to_ef()))
+                && !get(*ci).eq_ignore_ascii_case(&sim::secret::to_hex(&imsi.to_ef()))
             {
                 report(format!(
                     "line {n}: the electrical file's EF.IMSI is not IMSI {imsi}"
                 ));
             }
             if let Some(iccid) = &iccid
-                && !get(*cc).eq_ignore_ascii_case(&hexs(&iccid.to_ef()))
+                && !get(*cc).eq_ignore_ascii_case(&sim::secret::to_hex(&iccid.to_ef()))
             {
                 report(format!(
                     "line {n}: the electrical file's EF.ICCID is not ICCID {iccid}"
@@ -256,8 +256,8 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
                     "line {n}: decrypted EKI is not the electrical file's Ki"
                 ));
             }
-            let el_opc: Option<Vec<u8>> = sim_unhex(get(*co));
-            if el_opc.as_deref() != Some(opc.expose()) {
+            let el_opc = sim::secret::decode_hex(get(*co)).ok();
+            if el_opc.as_deref().map(Vec::as_slice) != Some(opc.expose()) {
                 report(format!(
                     "line {n}: the electrical file's OPc is not OPc(Ki, OP {})",
                     plan.opid
@@ -308,16 +308,4 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             anyhow!("verification failed: {} problems", r.problem_count),
         ))
     }
-}
-
-fn hexs(b: &[u8]) -> String {
-    let mut v = Vec::new();
-    sim::secret::push_hex(&mut v, b);
-    String::from_utf8(v).unwrap_or_default()
-}
-
-fn sim_unhex(s: &str) -> Option<Vec<u8>> {
-    let mut b = vec![0u8; s.len() / 2];
-    sim::secret::decode_hex_into(s, &mut b).ok()?;
-    Some(b)
 }

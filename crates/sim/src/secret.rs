@@ -111,6 +111,28 @@ pub fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
     buf.fill(0);
 }
 
+/// Decodes an even number of hex digits (either case). The error never contains the input.
+pub fn decode_hex(s: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, SecretError> {
+    if !s.len().is_multiple_of(2) {
+        return Err(SecretError::HexLength {
+            expected: s.len() + 1,
+            got: s.len(),
+        });
+    }
+    let mut out = zeroize::Zeroizing::new(vec![0u8; s.len() / 2]);
+    decode_hex_into(s, &mut out)?;
+    Ok(out)
+}
+
+/// Upper-case hex of `b` as a `String` (for identifiers and public values; secrets go straight
+/// into their file buffers with [`push_hex`]).
+#[must_use]
+pub fn to_hex(b: &[u8]) -> String {
+    let mut v = Vec::with_capacity(b.len() * 2);
+    push_hex(&mut v, b);
+    String::from_utf8(v).unwrap_or_default()
+}
+
 /// A PIN, PUK or numeric ADM code: 4 to 8 decimal digits, kept as ASCII.
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct Pin {
