@@ -7,6 +7,8 @@
 #   pcscd, vsmartcard-vpcd, pcsc-tools
 #                       pcscd with the vpcd virtual reader (TCP 35963) and the PC/SC clients
 #                       pcsc_scan and scriptor (crates/cli/tests/pcsc_vpcd.rs)
+#   libpcsclite-dev, pkg-config
+#                       to build the pcsc crate (`simforge lpa --reader`)
 # Idempotent: installs nothing when everything is present. Starts nothing: each test starts
 # its own service on 127.0.0.1 and stops it. Elsewhere it only prints what is missing, and the
 # tests that need it say "skipped".
@@ -24,6 +26,10 @@ if [ ! -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || [ ! -e /etc/reader.con
 fi
 if ! have_cmd pcsc_scan || ! have_cmd scriptor; then
   need+=(pcsc-tools)
+fi
+# Build dependencies of the pcsc crate (simforge lpa --reader links libpcsclite).
+if ! pkg-config --exists libpcsclite 2>/dev/null; then
+  need+=(libpcsclite-dev pkg-config)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -22,14 +22,29 @@ pub struct EuiccFile {
 
 #[derive(Subcommand)]
 pub enum EuiccCmd {
-    /// Create a virtual eUICC from a lab PKI directory (`simforge pki init`).
+    /// Create a virtual eUICC from a lab PKI directory (`simforge pki init`), or from
+    /// certificate and key files (`--euicc-cert --euicc-key --eum-cert --ci-cert…`).
     Init {
         /// The PKI directory (with ci/, eum/, euicc/).
-        #[arg(long)]
-        pki: PathBuf,
-        /// EID of the eUICC certificate to use (default: the first in euicc/).
+        #[arg(long, required_unless_present = "euicc_cert", conflicts_with_all = ["euicc_cert", "euicc_key", "eum_cert"])]
+        pki: Option<PathBuf>,
+        /// EID of the eUICC certificate to use (default: the first in euicc/; with
+        /// --euicc-cert the EID is that certificate's subject serialNumber).
         #[arg(long)]
         eid: Option<String>,
+        /// The eUICC certificate (CERT.EUICC.ECDSA), PEM or DER; its subject serialNumber is the EID.
+        #[arg(long, requires_all = ["euicc_key", "eum_cert", "ci_cert"])]
+        euicc_cert: Option<PathBuf>,
+        /// The eUICC private key (SK.EUICC.ECDSA): PEM (PKCS#8 or SEC1) or PKCS#8 DER.
+        #[arg(long, requires = "euicc_cert")]
+        euicc_key: Option<PathBuf>,
+        /// The EUM certificate that issued the eUICC certificate, PEM or DER.
+        #[arg(long, requires = "euicc_cert")]
+        eum_cert: Option<PathBuf>,
+        /// A trusted CI certificate, PEM or DER (repeat for several). The EUM must be issued by
+        /// one of them; SM-DP+ certificates are verified against all of them.
+        #[arg(long, requires = "euicc_cert")]
+        ci_cert: Vec<PathBuf>,
         /// The eUICC file to create.
         #[arg(long, default_value = "euicc.json")]
         file: PathBuf,
@@ -44,12 +59,14 @@ pub enum EuiccCmd {
         port: u16,
     },
     /// Run lpac (or any program speaking lpac's stdio APDU protocol) against the eUICC:
-    /// `simforge euicc stdio -- lpac chip info`.
+    /// `simforge euicc stdio -- lpac chip info`. Without a program, serve that protocol on
+    /// this process's own standard input/output (the card side for an LPA that runs us as its
+    /// child: `simforge lpa --stdio "simforge euicc stdio --file euicc.json" …`).
     Stdio {
         #[arg(long, default_value = "euicc.json")]
         file: PathBuf,
         /// The program and its arguments.
-        #[arg(trailing_var_arg = true, required = true)]
+        #[arg(trailing_var_arg = true)]
         command: Vec<String>,
     },
     /// Show the EID and the profiles.
@@ -142,6 +159,48 @@ fn identity_from_dir(dir: &Path, eid: Option<&str>) -> anyhow::Result<EuiccIdent
     })
 }
 
+/// The identity from certificate and key files (PEM or DER), checked before anything is
+/// written: the EUM chains to one of the CIs, the eUICC certificate to the EUM, the EID is
+/// permitted by the EUM, and the key is the certificate's.
+fn identity_from_files(
+    euicc_cert: &Path,
+    euicc_key: &Path,
+    eum_cert: &Path,
+    ci_certs: &[PathBuf],
+    eid: Option<&str>,
+) -> anyhow::Result<EuiccIdentity> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let key = zeroize::Zeroizing::new(read(euicc_key)?);
+    let cis = ci_certs
+        .iter()
+        .map(|p| read(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let identity = EuiccIdentity::from_certificates(
+        &read(euicc_cert)?,
+        &key,
+        &read(eum_cert)?,
+        &cis,
+        std::time::SystemTime::now(),
+    )
+    .with_context(|| {
+        format!(
+            "eUICC certificate {}, key {}, EUM certificate {}",
+            euicc_cert.display(),
+            euicc_key.display(),
+            eum_cert.display()
+        )
+    })?;
+    if let Some(eid) = eid
+        && eid != identity.eid
+    {
+        bail!(
+            "--eid {eid} is not the eUICC certificate's EID {}",
+            identity.eid
+        );
+    }
+    Ok(identity)
+}
+
 pub async fn euicc(ctx: Ctx, cmd: EuiccCmd) -> CliResult {
     tokio::task::spawn_blocking(move || run(&ctx, cmd))
         .await
@@ -151,11 +210,25 @@ pub async fn euicc(ctx: Ctx, cmd: EuiccCmd) -> CliResult {
 
 fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
     match cmd {
-        EuiccCmd::Init { pki, eid, file } => {
+        EuiccCmd::Init {
+            pki,
+            eid,
+            euicc_cert,
+            euicc_key,
+            eum_cert,
+            ci_cert,
+            file,
+        } => {
             if file.exists() {
                 bail!("{} exists; not overwriting an eUICC", file.display());
             }
-            let identity = identity_from_dir(&pki, eid.as_deref())?;
+            let identity = match (pki, euicc_cert, euicc_key, eum_cert) {
+                (Some(pki), ..) => identity_from_dir(&pki, eid.as_deref())?,
+                (None, Some(cert), Some(key), Some(eum)) => {
+                    identity_from_files(&cert, &key, &eum, &ci_cert, eid.as_deref())?
+                }
+                _ => bail!("give --pki, or --euicc-cert, --euicc-key, --eum-cert and --ci-cert"),
+            };
             // Validate before writing.
             Euicc::new(
                 &identity,
@@ -194,7 +267,29 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
         }
         EuiccCmd::Stdio { file, command } => {
             let (mut e, identity) = open(&file)?;
-            let (prog, args) = command.split_first().context("no command")?;
+            let Some((prog, args)) = command.split_first() else {
+                // The card side on our own stdin/stdout; other lines are not for us.
+                let stdin = std::io::stdin();
+                let mut failure = None;
+                simforge_euicc::transport::stdio::serve(
+                    &mut e,
+                    &mut stdin.lock(),
+                    &mut std::io::stdout(),
+                    &mut |line| {
+                        tracing::warn!(
+                            len = line.len(),
+                            "ignoring a line that is not an APDU request"
+                        );
+                        None
+                    },
+                    &mut |e| {
+                        if let Err(err) = persist(&file, &identity, e) {
+                            failure.get_or_insert(err);
+                        }
+                    },
+                )?;
+                return failure.map_or(Ok(()), Err);
+            };
             let mut child = std::process::Command::new(prog)
                 .args(args)
                 .env("LPAC_APDU", "stdio")

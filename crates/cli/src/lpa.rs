@@ -1,7 +1,11 @@
-//! `simforge lpa …`: the LPA against the virtual eUICC (in-process, state in the eUICC file)
-//! and an SM-DP+ over ES9+ HTTPS (reqwest + rustls).
+//! `simforge lpa …`: the LPA against an SM-DP+ over ES9+ HTTPS (reqwest + rustls) and an eUICC
+//! reached one of three ways: in-process (the virtual eUICC of `--euicc`, state in that file),
+//! a PC/SC reader (`--reader`, the pcsc crate over pcscd), or a child process speaking lpac's
+//! stdio JSON-lines APDU protocol (`--stdio`), the LPA then playing lpac's role.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -12,9 +16,19 @@ use crate::factory::Ctx;
 
 #[derive(Args)]
 pub struct LpaArgs {
-    /// The virtual eUICC file (`simforge euicc init`).
+    /// The virtual eUICC file (`simforge euicc init`), driven in-process (unless --reader or
+    /// --stdio is given).
     #[arg(long, global = true, default_value = "euicc.json")]
     euicc: PathBuf,
+    /// Use the eUICC in this PC/SC reader instead: a (case-insensitive) part of the reader's
+    /// name, or `auto` for the first reader holding a card. The state stays in the card.
+    #[arg(long, global = true, conflicts_with = "stdio")]
+    reader: Option<String>,
+    /// Use the eUICC behind this command instead: it is run by `sh -c` and driven with lpac's
+    /// stdio APDU protocol (JSON lines on its standard input/output), e.g.
+    /// `--stdio "simforge euicc stdio --file euicc.json"`. The state stays with that program.
+    #[arg(long, global = true)]
+    stdio: Option<String>,
     /// PEM file of certificates to trust for the SM-DP+ TLS (e.g. a lab CI / DPtls chain).
     #[arg(long, global = true)]
     ca: Option<PathBuf>,
@@ -55,6 +69,234 @@ struct InProcess<'a>(&'a mut simforge_euicc::Euicc);
 impl Card for InProcess<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, simforge_lpa::Error> {
         Ok(self.0.process(apdu))
+    }
+}
+
+/// A card in a PC/SC reader (pcscd), T=0 or T=1 as negotiated.
+struct Pcsc {
+    card: Option<pcsc::Card>,
+    reader: String,
+}
+
+impl Pcsc {
+    /// Connects to the first reader whose name contains `want` (case-insensitive) and holds a
+    /// card; `auto` matches every reader.
+    fn connect(want: &str) -> anyhow::Result<Self> {
+        let ctx = pcsc::Context::establish(pcsc::Scope::User)
+            .context("connecting to the PC/SC service (is pcscd running?)")?;
+        let readers = match ctx.list_readers_owned() {
+            Ok(r) => r,
+            Err(pcsc::Error::NoReadersAvailable) => Vec::new(),
+            Err(e) => return Err(e).context("listing PC/SC readers"),
+        };
+        let names: Vec<String> = readers
+            .iter()
+            .map(|r| r.to_string_lossy().into_owned())
+            .collect();
+        let needle = want.to_lowercase();
+        let mut tried = Vec::new();
+        for (reader, name) in readers.iter().zip(&names) {
+            if needle != "auto" && !name.to_lowercase().contains(&needle) {
+                continue;
+            }
+            match ctx.connect(reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
+                Ok(card) => {
+                    tracing::debug!(reader = %name, "connected to the card");
+                    return Ok(Self {
+                        card: Some(card),
+                        reader: name.clone(),
+                    });
+                }
+                Err(e) => tried.push(format!("{name}: {e}")),
+            }
+        }
+        if tried.is_empty() {
+            anyhow::bail!(
+                "no PC/SC reader matches {want:?} (readers: {})",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            );
+        }
+        anyhow::bail!("no card to connect to: {}", tried.join("; "))
+    }
+
+    /// Leaves the card as it is (no reset) and releases the reader.
+    fn disconnect(mut self) {
+        if let Some(card) = self.card.take()
+            && let Err((_, e)) = card.disconnect(pcsc::Disposition::LeaveCard)
+        {
+            tracing::warn!(reader = %self.reader, "disconnecting: {e}");
+        }
+    }
+}
+
+impl Card for Pcsc {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, simforge_lpa::Error> {
+        let card = self
+            .card
+            .as_ref()
+            .ok_or_else(|| simforge_lpa::Error::Card("disconnected".into()))?;
+        let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
+        let err = |e: pcsc::Error| simforge_lpa::Error::Card(format!("{}: {e}", self.reader));
+        let r = card.transmit(apdu, &mut buf).map_err(err)?.to_vec();
+        // T=0 wrong length: `6Cxx` asks to repeat the command with Le = xx.
+        if let [0x6C, le] = r.as_slice()
+            && apdu.len() >= 5
+        {
+            let mut again = apdu.to_vec();
+            if apdu.len() == 5 || apdu.len() == 6 + usize::from(apdu[4]) {
+                if let Some(last) = again.last_mut() {
+                    *last = *le;
+                }
+            } else {
+                again.push(*le);
+            }
+            let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
+            return Ok(card.transmit(&again, &mut buf).map_err(err)?.to_vec());
+        }
+        Ok(r)
+    }
+}
+
+/// A card program run as a child, driven with lpac's stdio APDU protocol: one JSON request
+/// per line on its standard input, one reply line on its standard output.
+struct StdioCard {
+    child: Child,
+    input: Option<ChildStdin>,
+    output: BufReader<ChildStdout>,
+    command: String,
+}
+
+impl StdioCard {
+    fn spawn(command: &str) -> anyhow::Result<Self> {
+        let mut child = Command::new("sh")
+            .args(["-c", command])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {command:?}"))?;
+        let input = child.stdin.take().context("child stdin")?;
+        let output = BufReader::new(child.stdout.take().context("child stdout")?);
+        let mut card = Self {
+            child,
+            input: Some(input),
+            output,
+            command: command.to_owned(),
+        };
+        let (ecode, _) = card.request("connect", serde_json::Value::Null)?;
+        if ecode != 0 {
+            anyhow::bail!("{command:?}: connect failed (ecode {ecode})");
+        }
+        Ok(card)
+    }
+
+    /// Sends one `apdu` request; returns the reply's `ecode` and `data`.
+    fn request(
+        &mut self,
+        func: &str,
+        param: serde_json::Value,
+    ) -> Result<(i64, Vec<u8>), simforge_lpa::Error> {
+        let fail = |what: String| simforge_lpa::Error::Card(format!("{}: {what}", self.command));
+        let line = serde_json::json!({"type": "apdu", "payload": {"func": func, "param": param}});
+        let input = self
+            .input
+            .as_mut()
+            .ok_or_else(|| fail("disconnected".into()))?;
+        writeln!(input, "{line}")
+            .and_then(|()| input.flush())
+            .map_err(|e| {
+                fail(format!(
+                    "exited before answering {func} (writing the request: {e})"
+                ))
+            })?;
+        let mut reply = String::new();
+        // Lines that are not an `apdu` reply (e.g. a program's own log lines) are skipped.
+        for _ in 0..1000 {
+            reply.clear();
+            let n = self
+                .output
+                .read_line(&mut reply)
+                .map_err(|e| fail(format!("reading the {func} reply: {e}")))?;
+            if n == 0 {
+                return Err(fail(format!("exited before answering {func}")));
+            }
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(reply.trim()) else {
+                continue;
+            };
+            if v.get("type").and_then(serde_json::Value::as_str) != Some("apdu") {
+                continue;
+            }
+            let payload = &v["payload"];
+            let ecode = payload["ecode"]
+                .as_i64()
+                .ok_or_else(|| fail(format!("{func} reply without ecode: {}", reply.trim())))?;
+            let data = match payload["data"].as_str() {
+                Some(h) => simforge_sim::secret::decode_hex(h)
+                    .map_err(|e| fail(format!("{func} reply data: {e}")))?
+                    .to_vec(),
+                None => Vec::new(),
+            };
+            return Ok((ecode, data));
+        }
+        Err(fail(format!("no apdu reply to {func}")))
+    }
+
+    /// `logic_channel_open` with the AID: the card program opens a channel and selects it.
+    fn open_channel(&mut self, aid: &[u8]) -> anyhow::Result<u8> {
+        let (ecode, _) = self.request(
+            "logic_channel_open",
+            serde_json::Value::String(hex_upper(aid)),
+        )?;
+        match u8::try_from(ecode) {
+            Ok(ch) if ch < 20 => Ok(ch),
+            _ => anyhow::bail!(
+                "{:?}: could not open a logical channel to the ISD-R (ecode {ecode})",
+                self.command
+            ),
+        }
+    }
+
+    fn close(mut self, channel: u8) -> anyhow::Result<()> {
+        if channel != 0 {
+            let _ = self.request("logic_channel_close", serde_json::json!(channel));
+        }
+        let _ = self.request("disconnect", serde_json::Value::Null);
+        drop(self.input.take());
+        let status = self.child.wait()?;
+        if !status.success() {
+            anyhow::bail!("{:?} exited with {status}", self.command);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StdioCard {
+    fn drop(&mut self) {
+        // Closing its input ends a well-behaved card program; reap it.
+        drop(self.input.take());
+        if matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if matches!(self.child.try_wait(), Ok(None)) {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Card for StdioCard {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, simforge_lpa::Error> {
+        let (ecode, data) = self.request("transmit", serde_json::Value::String(hex_upper(apdu)))?;
+        if ecode != 0 {
+            return Err(simforge_lpa::Error::Card(format!(
+                "{}: transmit failed (ecode {ecode})",
+                self.command
+            )));
+        }
+        Ok(data)
     }
 }
 
@@ -124,8 +366,23 @@ fn print<T: serde::Serialize>(ctx: &Ctx, v: &T, text: impl FnOnce(&T) -> String)
 }
 
 fn run(ctx: &Ctx, args: LpaArgs) -> anyhow::Result<()> {
-    let (mut euicc, identity) = crate::euicc::open(&args.euicc)?;
     let es9 = Https::new(args.ca.as_ref(), args.insecure)?;
+    if let Some(want) = &args.reader {
+        let card = Pcsc::connect(want)?;
+        let mut lpa = Lpa::new(Es10::open(card)?, es9);
+        let r = command(ctx, &mut lpa, args.cmd);
+        lpa.es10.close().disconnect();
+        return r;
+    }
+    if let Some(program) = &args.stdio {
+        let mut card = StdioCard::spawn(program)?;
+        let channel = card.open_channel(&simforge_lpa::AID_ISD_R)?;
+        let mut lpa = Lpa::new(Es10::on_channel(card, channel), es9);
+        let r = command(ctx, &mut lpa, args.cmd);
+        let closed = lpa.es10.into_card().close(channel);
+        return r.and(closed);
+    }
+    let (mut euicc, identity) = crate::euicc::open(&args.euicc)?;
     let result = {
         let es10 = Es10::open(InProcess(&mut euicc))?;
         let mut lpa = Lpa::new(es10, es9);
@@ -137,6 +394,8 @@ fn run(ctx: &Ctx, args: LpaArgs) -> anyhow::Result<()> {
     crate::euicc::persist(&args.euicc, &identity, &mut euicc)?;
     result
 }
+
+use simforge_sim::secret::to_hex as hex_upper;
 
 fn command<C: Card>(ctx: &Ctx, lpa: &mut Lpa<C, Https>, cmd: LpaCmd) -> anyhow::Result<()> {
     match cmd {

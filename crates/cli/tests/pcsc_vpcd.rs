@@ -6,6 +6,9 @@
 //! GetEuiccConfiguredAddresses) and fetches a response of more than 256 bytes with
 //! `61xx` / GET RESPONSE (`8x C0 00 00 Le`) chaining.
 //!
+//! A second test downloads a profile through pcscd with `simforge lpa --reader` (the pcsc
+//! crate) and checks the installed USIM over PC/SC against the batch and osmo-hlr.
+//!
 //! Needs the Debian packages pcscd, vsmartcard-vpcd and pcsc-tools (`scripts/ci-services.sh`),
 //! and permission to create /run/pcscd; otherwise it prints "skipped: …". It uses a pcscd that is
 //! already running with the vpcd reader, or else starts its own and stops it afterwards. The
@@ -14,6 +17,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
+mod lpa_support;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -406,6 +410,48 @@ fn long_address() -> String {
     a
 }
 
+/// Waits until pcsc_scan shows the card of `euicc` (the `simforge euicc vpcd` process) in the
+/// vpcd reader, with our ATR (T=0 offered).
+fn wait_for_card(t: &Tools, dir: &Path, euicc: &mut Guard) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(status)) = euicc.child.try_wait() {
+            panic!(
+                "simforge euicc vpcd exited ({status}):\n{}",
+                std::fs::read_to_string(dir.join("euicc-vpcd.err")).unwrap_or_default()
+            );
+        }
+        let (present, atr, text) = card_in_reader(t, dir);
+        if present && !atr.is_empty() {
+            assert_eq!(atr, ATR, "pcsc_scan shows another ATR:\n{text}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pcsc_scan never showed a card in {READER}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Starts `simforge euicc vpcd` for the eUICC `file`.
+fn start_euicc_vpcd(lab: &Lab, file: &Path) -> Guard {
+    let dir = lab.path();
+    let child = lab
+        .cmd()
+        .args(["euicc", "vpcd", "--host", "127.0.0.1", "--file"])
+        .arg(file)
+        .stdout(File::create(dir.join("euicc-vpcd.log")).unwrap())
+        .stderr(File::create(dir.join("euicc-vpcd.err")).unwrap())
+        .spawn()
+        .unwrap();
+    Guard {
+        name: "simforge euicc vpcd",
+        child,
+        term_first: false,
+    }
+}
+
 #[test]
 fn euicc_behind_pcscd_vpcd_answers_pc_sc_clients() {
     let Some(t) = tools() else {
@@ -456,41 +502,10 @@ fn euicc_behind_pcscd_vpcd_answers_pc_sc_clients() {
     };
 
     // The card process: connects to the vpcd reader as a client.
-    let euicc_log = dir.join("euicc-vpcd.log");
-    let child = lab
-        .cmd()
-        .args(["euicc", "vpcd", "--host", "127.0.0.1", "--file"])
-        .arg(&file)
-        .stdout(File::create(&euicc_log).unwrap())
-        .stderr(File::create(dir.join("euicc-vpcd.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let mut euicc = Guard {
-        name: "simforge euicc vpcd",
-        child,
-        term_first: false,
-    };
+    let mut euicc = start_euicc_vpcd(&lab, &file);
 
     // pcsc_scan sees the card, with our ATR (T=0 offered).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(Some(status)) = euicc.child.try_wait() {
-            panic!(
-                "simforge euicc vpcd exited ({status}):\n{}",
-                std::fs::read_to_string(dir.join("euicc-vpcd.err")).unwrap_or_default()
-            );
-        }
-        let (present, atr, text) = card_in_reader(&t, &dir);
-        if present && !atr.is_empty() {
-            assert_eq!(atr, ATR, "pcsc_scan shows another ATR:\n{text}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pcsc_scan never showed a card in {READER}:\n{text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_card(&t, &dir, &mut euicc);
 
     let mut s = Scriptor::start(&t, &dir);
 
@@ -625,4 +640,143 @@ fn euicc_behind_pcscd_vpcd_answers_pc_sc_clients() {
         saved.contains(&addr),
         "default SM-DP+ address not persisted"
     );
+}
+
+/// A card in the vpcd reader, reached with the pcsc crate (libpcsclite), as the test's own
+/// independent PC/SC client.
+fn pcsc_transmit(card: &pcsc::Card) -> impl FnMut(&[u8]) -> Vec<u8> + '_ {
+    move |apdu: &[u8]| {
+        let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
+        card.transmit(apdu, &mut buf).unwrap().to_vec()
+    }
+}
+
+/// The whole download through pcscd: `simforge euicc vpcd` is the card in the vpcd reader;
+/// `simforge lpa --reader …` (pcsc crate over libpcsclite) reads its chip info, downloads the
+/// demo profile of `simforge serve` over HTTPS, lists and enables it and delivers the
+/// notifications; the SM-DP+ counts the profile installed. Then a separate PC/SC connection
+/// reads EF.IMSI and runs AUTHENTICATE on the enabled profile's USIM and compares with the
+/// batch's MILENAGE and with osmo-hlr's vectors.
+#[test]
+fn lpa_over_pcsc_downloads_enables_and_the_usim_authenticates() {
+    let Some(t) = tools() else {
+        println!("skipped: pcscd/vsmartcard-vpcd/pcsc-tools not installed");
+        return;
+    };
+    let lock = File::create(std::env::temp_dir().join("simforge-pcsc-vpcd.lock")).unwrap();
+    lock.lock().unwrap();
+
+    let lab = Lab::new();
+    let dir = lab.path().to_path_buf();
+    let pki = dir.join("pki");
+    lab.ok(&[
+        "--json",
+        "pki",
+        "init",
+        "--dir",
+        pki.to_str().unwrap(),
+        "--curve",
+        "nist",
+        "--fqdn",
+        "localhost",
+    ]);
+    let file = dir.join("euicc.json");
+    let out = lab.ok(&[
+        "--json",
+        "euicc",
+        "init",
+        "--pki",
+        pki.to_str().unwrap(),
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let eid = v["eid"].as_str().unwrap().to_owned();
+
+    let _pcscd = match start_pcscd(&t, &dir) {
+        Ok(g) => g,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let mut euicc = start_euicc_vpcd(&lab, &file);
+    wait_for_card(&t, &dir, &mut euicc);
+    let demo = lpa_support::serve_demo(&lab, &pki);
+
+    let ca = demo.ca.to_str().unwrap().to_owned();
+    let lpa = |args: &[&str]| {
+        let mut a = vec![
+            "--json",
+            "lpa",
+            "--reader",
+            "virtual pcd 00 00",
+            "--ca",
+            &ca,
+        ];
+        a.extend_from_slice(args);
+        let out = lab.ok(&a);
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()
+    };
+    let info = lpa(&["info"]);
+    assert_eq!(info["eid"].as_str(), Some(eid.as_str()), "{info}");
+    let installed = lpa(&["download", &demo.activation_code]);
+    assert_eq!(
+        installed["iccid"].as_str(),
+        Some(demo.iccid.as_str()),
+        "{installed}"
+    );
+    let list = lpa(&["list"]);
+    let listed = list.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{list}");
+    assert_eq!(listed[0]["iccid"].as_str(), Some(demo.iccid.as_str()));
+    assert_eq!(listed[0]["state"].as_str(), Some("disabled"));
+    lpa(&["enable", &demo.iccid]);
+    assert_eq!(lpa(&["list"])[0]["state"].as_str(), Some("enabled"));
+    let sent = lpa(&["notifications", "--process"]);
+    for n in sent.as_array().unwrap() {
+        assert!(n["error"].is_null(), "notification not delivered: {n}");
+    }
+    assert!(
+        lpa(&["notifications"]).as_array().unwrap().is_empty(),
+        "no notification left"
+    );
+    let inv: serde_json::Value =
+        serde_json::from_str(lab.ok(&["--json", "operator", "inventory", "demo"]).trim()).unwrap();
+    assert_eq!(inv["installed"], 1, "{inv}");
+    // `auto` finds the same card; a reader that does not exist is a clear error.
+    let info = {
+        let out = lab.ok(&["--json", "lpa", "--reader", "auto", "info"]);
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()
+    };
+    assert_eq!(info["eid"].as_str(), Some(eid.as_str()));
+    let o = lab.run(&["lpa", "--reader", "no such reader", "info"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no PC/SC reader matches") && err.contains(READER),
+        "{err}"
+    );
+
+    // The installed USIM, over PC/SC, against the batch and osmo-hlr.
+    let sub = lpa_support::subscriber(&demo.batch_dir, &demo.iccid);
+    let ctx = pcsc::Context::establish(pcsc::Scope::User).unwrap();
+    let reader = std::ffi::CString::new(READER).unwrap();
+    let card = ctx
+        .connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+        .unwrap();
+    let protocol = card.status2_owned().unwrap().protocol2();
+    println!("PC/SC protocol negotiated with the vpcd card: {protocol:?}");
+    lpa_support::check_usim_against_batch_and_hlr(&lab, &sub, &mut pcsc_transmit(&card));
+    drop(card);
+    drop(demo);
+
+    // The state the LPA changed through pcscd is in the eUICC file.
+    drop(euicc);
+    let shown: serde_json::Value = serde_json::from_str(
+        lab.ok(&["--json", "euicc", "show", "--file", file.to_str().unwrap()])
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(shown["profiles"][0]["enabled"], true, "{shown}");
 }

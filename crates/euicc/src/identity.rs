@@ -73,6 +73,83 @@ impl EuiccIdentity {
     }
 }
 
+impl EuiccIdentity {
+    /// The identity from externally issued files (e.g. made with openssl, or an EUM's
+    /// production set): the eUICC certificate, its private key, the EUM certificate and the
+    /// trusted CI certificates, each PEM or DER (the key: PEM PKCS#8 / SEC1, or PKCS#8 DER).
+    /// The EID is the eUICC certificate's subject serialNumber.
+    ///
+    /// Refuses, at time `now`, a chain that does not verify (the EUM must be issued by one of
+    /// the CIs, the eUICC certificate by the EUM, with SGP.22 policies, validity and a
+    /// permitted EID), a key that is not the certificate's, and an empty CI list.
+    ///
+    /// # Errors
+    /// [`Error::Identity`] saying which check failed.
+    pub fn from_certificates(
+        euicc_cert: &[u8],
+        euicc_key: &[u8],
+        eum_cert: &[u8],
+        trusted_ci: &[Vec<u8>],
+        now: std::time::SystemTime,
+    ) -> Result<Self, Error> {
+        let id = |m: String| Error::Identity(m);
+        let cert = Certificate::from_der_or_pem(euicc_cert)
+            .map_err(|e| id(format!("eUICC certificate: {e}")))?;
+        let eum = Certificate::from_der_or_pem(eum_cert)
+            .map_err(|e| id(format!("EUM certificate: {e}")))?;
+        if cert.role() != Some(simforge_pki::Role::Euicc) {
+            return Err(id(
+                "the eUICC certificate does not carry the eUICC policy (id-rspRole-euicc)".into(),
+            ));
+        }
+        if eum.role() != Some(simforge_pki::Role::Eum) {
+            return Err(id(
+                "the EUM certificate does not carry the EUM policy (id-rspRole-eum)".into(),
+            ));
+        }
+        if cert.eid().is_none() {
+            return Err(id(
+                "the eUICC certificate has no subject serialNumber (EID)".into(),
+            ));
+        }
+        let key = match std::str::from_utf8(euicc_key) {
+            Ok(pem) if pem.contains("-----BEGIN") => simforge_pki::PrivateKey::from_pem(pem),
+            _ => simforge_pki::PrivateKey::from_pkcs8_der(euicc_key),
+        }
+        .map_err(|e| id(format!("eUICC private key: {e}")))?;
+        if key.public_key_sec1() != cert.public_key_sec1() {
+            return Err(id(
+                "the private key does not belong to the eUICC certificate".into(),
+            ));
+        }
+        let mut cis = Vec::with_capacity(trusted_ci.len());
+        let mut store = CiStore::new();
+        for (i, ci) in trusted_ci.iter().enumerate() {
+            let c = Certificate::from_der_or_pem(ci)
+                .map_err(|e| id(format!("CI certificate #{}: {e}", i + 1)))?;
+            cis.push(c.der().to_vec());
+            store
+                .add(c)
+                .map_err(|e| id(format!("CI certificate #{}: {e}", i + 1)))?;
+        }
+        if store.is_empty() {
+            return Err(id("no trusted CI certificate".into()));
+        }
+        let verified = simforge_pki::verify_euicc_chain(&store, eum.der(), cert.der(), now)
+            .map_err(|e| id(format!("the chain CI → EUM → eUICC does not verify: {e}")))?;
+        let key = key
+            .to_pkcs8_der()
+            .map_err(|e| id(format!("eUICC private key: {e}")))?;
+        Ok(Self {
+            eid: verified.eid,
+            euicc_certificate: cert.der().to_vec(),
+            eum_certificate: eum.der().to_vec(),
+            euicc_private_key: Secret::new(key.to_vec()),
+            trusted_ci: cis,
+        })
+    }
+}
+
 /// The identity, parsed and ready to use.
 pub(crate) struct Loaded {
     pub eid: Eid,

@@ -72,6 +72,11 @@ impl<C: Card> Es10<C> {
         self.card
     }
 
+    /// Returns the card without closing the channel (e.g. for a driver that closes it itself).
+    pub fn into_card(self) -> C {
+        self.card
+    }
+
     /// The card, for commands outside ES10 (e.g. to the USIM on another channel).
     pub fn card(&mut self) -> &mut C {
         &mut self.card
