@@ -20,6 +20,7 @@ need=()
 have_cmd osmo-hlr || need+=(osmo-hlr)
 have_cmd osmo-auc-gen || need+=(libosmocore-utils)
 have_cmd openssl || need+=(openssl)
+have_cmd curl || need+=(curl ca-certificates)
 have_cmd pcscd || need+=(pcscd)
 if [ ! -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || [ ! -e /etc/reader.conf.d/vpcd ]; then
   need+=(vsmartcard-vpcd)

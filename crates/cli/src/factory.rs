@@ -63,11 +63,33 @@ pub enum OperatorCmd {
     Create(OperatorCreate),
     /// List operators.
     List,
-    /// Issue a new ES2+ API key for an operator: printed once, only its hash is stored.
-    /// A running `simforge serve` picks it up on restart.
+    /// Issue a new ES2+ API key for an operator (printed once, only its SHA-256 is stored),
+    /// list the operator's keys, or revoke one. A running `simforge serve` accepts a new key at
+    /// once and refuses a revoked one within a second.
     ApiKey {
         /// Operator name.
         name: String,
+        /// List the operator's API keys (id, prefix, created, revoked) instead.
+        #[arg(long, conflicts_with = "revoke")]
+        list: bool,
+        /// Revoke the operator's API key with this id (from `--list`).
+        #[arg(long, value_name = "ID")]
+        revoke: Option<i64>,
+    },
+    /// Register a TLS client certificate (PEM or DER) with which the operator authenticates
+    /// ES2+ calls (mutual TLS); list the operator's certificates, or revoke one.
+    ClientCert {
+        /// Operator name.
+        name: String,
+        /// The certificate file (PEM or DER): its SHA-256 fingerprint is registered.
+        #[arg(long, conflicts_with_all = ["list", "revoke"])]
+        cert: Option<std::path::PathBuf>,
+        /// List the operator's client certificates instead.
+        #[arg(long, conflicts_with = "revoke")]
+        list: bool,
+        /// Revoke the operator's client certificate with this id (from `--list`).
+        #[arg(long, value_name = "ID")]
+        revoke: Option<i64>,
     },
     /// Load a SIM-factory batch's credentials into the operator's SM-DP+ profile inventory.
     ImportProfiles(crate::serve::ImportArgs),
@@ -117,8 +139,16 @@ pub struct OperatorCreate {
 pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
     let store = ctx.store().await?;
     match cmd {
-        OperatorCmd::ApiKey { name } => {
-            return crate::serve::api_key_cmd(&ctx, &store, &name).await;
+        OperatorCmd::ApiKey { name, list, revoke } => {
+            return crate::serve::api_key_cmd(&ctx, &store, &name, list, revoke).await;
+        }
+        OperatorCmd::ClientCert {
+            name,
+            cert,
+            list,
+            revoke,
+        } => {
+            return crate::serve::client_cert_cmd(&ctx, &store, &name, cert, list, revoke).await;
         }
         OperatorCmd::ImportProfiles(a) => return crate::serve::import_cmd(&ctx, &store, a).await,
         OperatorCmd::Inventory { name } => {

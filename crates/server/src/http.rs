@@ -1,9 +1,9 @@
 //! The HTTP binding of ES9+ and ES2+ (SGP.22 §6.5).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use axum::Extension;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -12,12 +12,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use simforge_asn1::StatusCode;
 use simforge_asn1::json::{self, HeaderOnlyResponse, RequestHeader};
 use simforge_asn1::status::ResponseHeader;
-use simforge_smdp::{Error as SmdpError, Event, OperatorId, Smdp, SmdpStore};
+use simforge_smdp::{Error as SmdpError, Event, Smdp, SmdpStore};
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
+use crate::auth::{
+    ClientCertificate, CredentialCache, CredentialKind, LookupError, OperatorCredential,
+    api_key_sha256,
+};
 use crate::metrics::Metrics;
 
 /// Largest request body accepted (a PrepareDownloadResponse or PIR is a few kB).
@@ -25,31 +30,14 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub(crate) const ADMIN_PROTOCOL: &str = "gsma/rsp/v2.2.0";
 const API_KEY_HEADER: &str = "x-api-key";
 
-/// An operator as ES2+ authenticates it.
-#[derive(Clone, Debug)]
-pub struct OperatorCredential {
-    /// The tenant.
-    pub operator_id: OperatorId,
-    /// The functionRequesterIdentifier it must use.
-    pub requester_id: String,
-}
-
 /// Shared state of the handlers.
 pub struct AppState<S> {
     /// The SM-DP+.
     pub smdp: Smdp<S>,
-    /// ES2+ credentials by SHA-256 (hex) of the API key.
-    pub operators: HashMap<String, OperatorCredential>,
+    /// ES2+ operator credentials (API keys, client certificates).
+    pub credentials: CredentialCache,
     /// Metrics.
     pub metrics: Metrics,
-}
-
-impl<S> AppState<S> {
-    /// The key under which an API key is registered.
-    #[must_use]
-    pub fn api_key_id(key: &str) -> String {
-        hex::encode(Sha256::digest(key.as_bytes()))
-    }
 }
 
 fn now() -> i64 {
@@ -157,6 +145,17 @@ fn events_to_metrics(metrics: &Metrics, events: &[Event]) {
     }
 }
 
+/// Records what an outcome reveals (ICCID, operator) on the request's span.
+fn record_events(span: &Span, events: &[Event]) {
+    for e in events {
+        let iccid = match e {
+            Event::DownloadProgress { iccid, .. } | Event::ProfileState { iccid, .. } => iccid,
+        };
+        span.record("iccid", iccid.as_str());
+        span.record("operator", e.operator_id());
+    }
+}
+
 async fn es9<S: SmdpStore + 'static>(
     State(st): State<Arc<AppState<S>>>,
     Path(function): Path<String>,
@@ -164,51 +163,82 @@ async fn es9<S: SmdpStore + 'static>(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    if let Err(r) = check_headers(&headers, true) {
-        st.metrics
-            .observe(&function, "bad_request", started.elapsed());
-        return r;
+    let span = tracing::info_span!(
+        "es9",
+        function = %function,
+        transaction_id = Empty,
+        iccid = Empty,
+        operator = Empty,
+    );
+    let (response, result) = es9_call(&st, &function, &headers, body, &span)
+        .instrument(span.clone())
+        .await;
+    let elapsed = started.elapsed();
+    st.metrics.observe(&function, &result, elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            result = %result,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "ES9+ request"
+        );
+    });
+    response
+}
+
+/// One ES9+ call: the response and its result label (`success` or `subject/reason`).
+async fn es9_call<S: SmdpStore + 'static>(
+    st: &AppState<S>,
+    function: &str,
+    headers: &HeaderMap,
+    body: Body,
+    span: &Span,
+) -> (Response, String) {
+    if let Err(r) = check_headers(headers, true) {
+        return (r, "bad_request".to_owned());
     }
     let t = now();
     let s = &st.smdp;
     macro_rules! call {
-        ($req:ty, $method:ident, $ok:expr) => {{
+        ($req:ty, $method:ident, |$r:ident| $tid:expr, $ok:expr) => {{
             match read_body::<$req>(body).await {
-                Err(r) => {
-                    st.metrics.observe(&function, "malformed", started.elapsed());
-                    r
+                Err(r) => (r, "malformed".to_owned()),
+                Ok($r) => {
+                    if let Some(t) = $tid {
+                        span.record("transaction_id", tracing::field::display(t));
+                    }
+                    match s.$method(&$r, t).await {
+                        Ok((resp, events)) => {
+                            record_events(span, &events);
+                            events_to_metrics(&st.metrics, &events);
+                            #[allow(clippy::redundant_closure_call)]
+                            (($ok)(resp), "success".to_owned())
+                        }
+                        Err(e) => {
+                            tracing::info!(error = %e, "ES9+ call failed");
+                            let label = result_label(&e);
+                            if function == "getBoundProfilePackage" || function == "authenticateClient" {
+                                st.metrics.download(&label);
+                            }
+                            if function == "handleNotification" && e.status_code().is_some() {
+                                (Http::NO_CONTENT.into_response(), label)
+                            } else {
+                                (error_response(&e), label)
+                            }
+                        }
+                    }
                 }
-                Ok(req) => match s.$method(&req, t).await {
-                    Ok((resp, events)) => {
-                        events_to_metrics(&st.metrics, &events);
-                        st.metrics.observe(&function, "success", started.elapsed());
-                        #[allow(clippy::redundant_closure_call)]
-                        ($ok)(resp)
-                    }
-                    Err(e) => {
-                        tracing::info!(function = %function, error = %e, "ES9+ call failed");
-                        let label = result_label(&e);
-                        if function == "getBoundProfilePackage" || function == "authenticateClient" {
-                            st.metrics.download(&label);
-                        }
-                        st.metrics.observe(&function, &label, started.elapsed());
-                        if function == "handleNotification" && e.status_code().is_some() {
-                            Http::NO_CONTENT.into_response()
-                        } else {
-                            error_response(&e)
-                        }
-                    }
-                },
             }
         }};
     }
-    match function.as_str() {
+    match function {
         "initiateAuthentication" => call!(
             json::InitiateAuthenticationRequest,
             initiate_authentication,
+            |_r| None::<&simforge_asn1::TransactionId>,
             |r: json::InitiateAuthenticationResponse| {
                 if let Some(t) = &r.transaction_id {
-                    tracing::info!(transaction_id = %t, "session initiated");
+                    span.record("transaction_id", tracing::field::display(t));
+                    tracing::info!("session initiated");
                 }
                 json_response(Http::OK, &r)
             }
@@ -216,60 +246,170 @@ async fn es9<S: SmdpStore + 'static>(
         "authenticateClient" => call!(
             json::AuthenticateClientRequest,
             authenticate_client,
+            |r| Some(&r.transaction_id),
             |r: json::AuthenticateClientResponse| json_response(Http::OK, &r)
         ),
         "getBoundProfilePackage" => call!(
             json::GetBoundProfilePackageRequest,
             get_bound_profile_package,
+            |r| Some(&r.transaction_id),
             |r: json::GetBoundProfilePackageResponse| json_response(Http::OK, &r)
         ),
         "handleNotification" => call!(
             json::HandleNotificationRequest,
             handle_notification,
+            |r| {
+                let target = simforge_smdp::es9::notification_target(&r);
+                if let Some(i) = &target.iccid {
+                    span.record("iccid", i.as_str());
+                }
+                target.transaction_id
+            },
             |(): ()| Http::NO_CONTENT.into_response()
         ),
         "cancelSession" => call!(
             json::CancelSessionRequest,
             cancel_session,
+            |r| Some(&r.transaction_id),
             |r: HeaderOnlyResponse| json_response(Http::OK, &r)
         ),
-        _ => (Http::NOT_FOUND, "").into_response(),
+        _ => (
+            (Http::NOT_FOUND, "").into_response(),
+            "not_found".to_owned(),
+        ),
     }
 }
 
 /// What every ES2+ request has.
 trait Es2Request {
     fn header(&self) -> &RequestHeader;
+    /// The profile the request names, if it names one.
+    fn iccid(&self) -> Option<&str>;
 }
 macro_rules! es2_req {
-    ($($t:ty),*) => { $(impl Es2Request for $t { fn header(&self) -> &RequestHeader { &self.header } })* };
+    ($($t:ty => |$r:ident| $iccid:expr),*) => { $(impl Es2Request for $t {
+        fn header(&self) -> &RequestHeader { &self.header }
+        fn iccid(&self) -> Option<&str> { let $r = self; $iccid }
+    })* };
 }
 es2_req!(
-    json::DownloadOrderRequest,
-    json::ConfirmOrderRequest,
-    json::CancelOrderRequest,
-    json::ReleaseProfileRequest
+    json::DownloadOrderRequest => |r| r.iccid.as_deref(),
+    json::ConfirmOrderRequest => |r| Some(r.iccid.as_str()),
+    json::CancelOrderRequest => |r| Some(r.iccid.as_str()),
+    json::ReleaseProfileRequest => |r| Some(r.iccid.as_str())
 );
+
+/// The operator behind an ES2+ request: its API key and/or its TLS client certificate. Each
+/// credential presented must be an active one, and both must name the same operator.
+async fn authenticate<S>(
+    st: &AppState<S>,
+    headers: &HeaderMap,
+    cert: Option<&ClientCertificate>,
+) -> Result<OperatorCredential, (Response, &'static str)> {
+    let unauthorized = || ((Http::UNAUTHORIZED, "").into_response(), "unauthorized");
+    let unavailable = |e: LookupError| {
+        tracing::error!(error = %e, "credential lookup failed");
+        let mut r = failed(
+            &StatusCode::MANDATORY_ELEMENT_MISSING,
+            "temporarily unavailable",
+        );
+        *r.status_mut() = Http::SERVICE_UNAVAILABLE;
+        (r, "internal")
+    };
+    let mut found: Option<OperatorCredential> = None;
+    if let Some(v) = headers.get(API_KEY_HEADER) {
+        let key = v.to_str().map_err(|_| unauthorized())?;
+        let c = st
+            .credentials
+            .lookup(CredentialKind::ApiKey, api_key_sha256(key))
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                tracing::info!(credential = "api_key", "unknown or revoked ES2+ API key");
+                unauthorized()
+            })?;
+        found = Some(c);
+    }
+    if let Some(cert) = cert {
+        match st
+            .credentials
+            .lookup(CredentialKind::ClientCert, cert.sha256)
+            .await
+            .map_err(unavailable)?
+        {
+            Some(c) => {
+                if found
+                    .as_ref()
+                    .is_some_and(|f| f.operator_id != c.operator_id)
+                {
+                    tracing::info!("API key and client certificate of different operators");
+                    return Err(unauthorized());
+                }
+                found = Some(c);
+            }
+            // A certificate nobody registered: refused, unless an API key authenticated the
+            // request (the certificate is then just the client's TLS identity).
+            None if found.is_some() => {}
+            None => {
+                tracing::info!(
+                    credential = "client_cert",
+                    "unregistered or revoked ES2+ client certificate"
+                );
+                return Err(unauthorized());
+            }
+        }
+    }
+    found.ok_or_else(unauthorized)
+}
 
 async fn es2<S: SmdpStore + 'static>(
     State(st): State<Arc<AppState<S>>>,
     Path(function): Path<String>,
+    cert: Option<Extension<ClientCertificate>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let Some(cred) = headers
-        .get(API_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|k| st.operators.get(&AppState::<S>::api_key_id(k)))
-        .cloned()
-    else {
-        st.metrics
-            .observe(&function, "unauthorized", started.elapsed());
-        return (Http::UNAUTHORIZED, "").into_response();
+    let span = tracing::info_span!(
+        "es2",
+        function = %function,
+        operator = Empty,
+        requester = Empty,
+        function_call_id = Empty,
+        iccid = Empty,
+    );
+    let cert = cert.map(|Extension(c)| c);
+    let (response, result) = es2_call(&st, &function, &headers, cert.as_ref(), body, &span)
+        .instrument(span.clone())
+        .await;
+    let elapsed = started.elapsed();
+    st.metrics.observe(&function, &result, elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            result = %result,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "ES2+ request"
+        );
+    });
+    response
+}
+
+async fn es2_call<S: SmdpStore + 'static>(
+    st: &AppState<S>,
+    function: &str,
+    headers: &HeaderMap,
+    cert: Option<&ClientCertificate>,
+    body: Body,
+    span: &Span,
+) -> (Response, String) {
+    let cred = match authenticate(st, headers, cert).await {
+        Ok(c) => c,
+        Err((r, label)) => return (r, label.to_owned()),
     };
-    if let Err(r) = check_headers(&headers, false) {
-        return r;
+    span.record("operator", cred.operator_id);
+    span.record("requester", cred.requester_id.as_str());
+    if let Err(r) = check_headers(headers, false) {
+        return (r, "bad_request".to_owned());
     }
     let t = now();
     let s = &st.smdp;
@@ -277,31 +417,52 @@ async fn es2<S: SmdpStore + 'static>(
     macro_rules! call {
         ($req:ty, $method:ident) => {{
             match read_body::<$req>(body).await {
-                Err(r) => r,
-                Ok(req) if req.header().function_requester_identifier != cred.requester_id => {
-                    let code = StatusCode::parse("1.2", "1.2").unwrap_or(StatusCode::ICCID_NOT_ALLOWED);
-                    failed(&code, "functionRequesterIdentifier does not match the authenticated operator")
+                Err(r) => (r, "malformed".to_owned()),
+                Ok(req) => {
+                    span.record(
+                        "function_call_id",
+                        req.header().function_call_identifier.as_str(),
+                    );
+                    if let Some(i) = req.iccid() {
+                        span.record("iccid", i);
+                    }
+                    if req.header().function_requester_identifier != cred.requester_id {
+                        let code = StatusCode::parse("1.2", "1.2")
+                            .unwrap_or(StatusCode::ICCID_NOT_ALLOWED);
+                        tracing::info!("functionRequesterIdentifier is not the authenticated operator's");
+                        let label = code.to_string();
+                        (
+                            failed(
+                                &code,
+                                "functionRequesterIdentifier does not match the authenticated operator",
+                            ),
+                            label,
+                        )
+                    } else {
+                        match s.$method(op, &req, t).await {
+                            Ok((resp, events)) => {
+                                record_events(span, &events);
+                                (json_response(Http::OK, &resp), "success".to_owned())
+                            }
+                            Err(e) => {
+                                tracing::info!(error = %e, "ES2+ call failed");
+                                (error_response(&e), result_label(&e))
+                            }
+                        }
+                    }
                 }
-                Ok(req) => match s.$method(op, &req, t).await {
-                    Ok((resp, _)) => {
-                        st.metrics.observe(&function, "success", started.elapsed());
-                        json_response(Http::OK, &resp)
-                    }
-                    Err(e) => {
-                        tracing::info!(function = %function, operator = op, error = %e, "ES2+ call failed");
-                        st.metrics.observe(&function, &result_label(&e), started.elapsed());
-                        error_response(&e)
-                    }
-                },
             }
         }};
     }
-    match function.as_str() {
+    match function {
         "downloadOrder" => call!(json::DownloadOrderRequest, download_order),
         "confirmOrder" => call!(json::ConfirmOrderRequest, confirm_order),
         "cancelOrder" => call!(json::CancelOrderRequest, cancel_order),
         "releaseProfile" => call!(json::ReleaseProfileRequest, release_profile),
-        _ => (Http::NOT_FOUND, "").into_response(),
+        _ => (
+            (Http::NOT_FOUND, "").into_response(),
+            "not_found".to_owned(),
+        ),
     }
 }
 

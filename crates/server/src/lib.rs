@@ -1,23 +1,33 @@
 //! # simforge-server
 //!
 //! The SM-DP+ over HTTP(S): ES9+ (`/gsma/rsp2/es9plus/…`) for LPAs and ES2+
-//! (`/gsma/rsp2/es2plus/…`) for operators authenticated by API key, `/metrics` in Prometheus
+//! (`/gsma/rsp2/es2plus/…`) for operators authenticated by API key or TLS client certificate
+//! (looked up per request, [`CredentialSource`]), `/metrics` in Prometheus
 //! text format, and a rustls TLS front (TLS 1.2 with ECDHE-ECDSA-AES128-GCM-SHA256 and TLS
 //! 1.3) serving the DPtls chain. All protocol logic lives in `simforge-smdp`; this crate only
 //! maps HTTP to it. Malformed input is answered with SGP.22 status codes, never a 500.
 //!
+//! Every request runs in a tracing span (`es9` or `es2`) carrying the function and, as soon as
+//! they are known, the transactionId, ICCID and operator; its last line has the result and the
+//! latency. No key, secret or request body is ever logged.
+//!
 //! [`CallbackWorker`] delivers the events outbox to the operators' endpoints as ES2+
 //! HandleDownloadProgressInfo requests (reqwest + rustls), with persisted retries.
 
+mod auth;
 mod callbacks;
 mod http;
 mod metrics;
 mod tls;
 
+pub use auth::{
+    BoxFuture, ClientCertificate, CredentialCache, CredentialKind, CredentialSource, LookupError,
+    OperatorCredential, StaticCredentials, api_key_sha256, cert_sha256,
+};
 pub use callbacks::{CallbackConfig, CallbackWorker, RoundStats};
-pub use http::{AppState, OperatorCredential, router};
+pub use http::{AppState, router};
 pub use metrics::Metrics;
-pub use tls::{serve_tls, tls_config};
+pub use tls::{ClientAuth, read_certificates, serve_tls, tls_config, tls_config_with_client_auth};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

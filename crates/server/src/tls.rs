@@ -5,12 +5,91 @@ use std::sync::Arc;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::aws_lc_rs as provider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::Error;
+use crate::auth::{ClientCertificate, cert_sha256};
+
+/// Whether and how the listener asks for TLS client certificates. ES2+ operators may
+/// authenticate with one; ES9+ LPAs have none, so a certificate is requested, never required.
+/// Either way the ES2+ handler accepts only a certificate registered for an operator (by the
+/// SHA-256 of its DER, `simforge operator client-cert`): registration is the trust decision.
+#[derive(Clone, Debug, Default)]
+pub enum ClientAuth {
+    /// Never ask (ES2+ by API key only).
+    #[default]
+    None,
+    /// Ask for any certificate, self-signed included. The handshake proves the client holds
+    /// the certificate's private key (CertificateVerify is checked); the certificate must
+    /// parse as X.509. Its issuer and validity are not checked: the operator's registered
+    /// certificate is pinned until it is revoked.
+    Pinned,
+    /// Ask for a certificate that chains to one of these CA certificates (DER) and is within
+    /// its validity period (WebPKI client verification); a client without a certificate is
+    /// still let through (ES9+), one with a certificate from another CA fails the handshake.
+    Roots(Vec<Vec<u8>>),
+}
+
+/// Accepts any client certificate that parses, once the client proved it holds its key.
+#[derive(Debug)]
+struct PinnedClientCert {
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for PinnedClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        // The certificate is parsed (and a malformed one refused) when its key checks the
+        // client's CertificateVerify signature, which rustls always asks for next.
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
 
 /// A rustls server configuration: TLS 1.3, and TLS 1.2 restricted to
 /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (SGP.22 §2.6.6), serving `chain` (DPtls first,
@@ -19,6 +98,18 @@ use crate::Error;
 /// # Errors
 /// [`Error::Tls`] if the key does not fit the certificate or is unsupported.
 pub fn tls_config(chain: Vec<Vec<u8>>, key_pkcs8: Vec<u8>) -> Result<rustls::ServerConfig, Error> {
+    tls_config_with_client_auth(chain, key_pkcs8, ClientAuth::None)
+}
+
+/// As [`tls_config`], asking for client certificates as `client_auth` says.
+///
+/// # Errors
+/// [`Error::Tls`] if the key does not fit the certificate, or a CA certificate is unusable.
+pub fn tls_config_with_client_auth(
+    chain: Vec<Vec<u8>>,
+    key_pkcs8: Vec<u8>,
+    client_auth: ClientAuth,
+) -> Result<rustls::ServerConfig, Error> {
     let mut p = provider::default_provider();
     p.cipher_suites = vec![
         provider::cipher_suite::TLS13_AES_128_GCM_SHA256,
@@ -27,17 +118,38 @@ pub fn tls_config(chain: Vec<Vec<u8>>, key_pkcs8: Vec<u8>) -> Result<rustls::Ser
     ];
     let certs = chain.into_iter().map(CertificateDer::from).collect();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pkcs8));
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(p))
+    let p = Arc::new(p);
+    let builder = rustls::ServerConfig::builder_with_provider(p.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Tls(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = match client_auth {
+        ClientAuth::None => builder.with_no_client_auth(),
+        ClientAuth::Pinned => builder.with_client_cert_verifier(Arc::new(PinnedClientCert {
+            algs: p.signature_verification_algorithms,
+        })),
+        ClientAuth::Roots(cas) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in cas {
+                roots
+                    .add(CertificateDer::from(ca))
+                    .map_err(|e| Error::Tls(format!("operator CA certificate: {e}")))?;
+            }
+            let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), p.clone())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| Error::Tls(e.to_string()))?;
+            builder.with_client_cert_verifier(v)
+        }
+    };
+    let mut cfg = builder
         .with_single_cert(certs, key)
         .map_err(|e| Error::Tls(e.to_string()))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(cfg)
 }
 
-/// Serves `app` over TLS on `listener` until the task is dropped.
+/// Serves `app` over TLS on `listener` until the task is dropped. The client certificate of a
+/// connection, if any, goes into each of its requests' extensions as a [`ClientCertificate`].
 ///
 /// # Errors
 /// [`Error::Io`] if accepting fails.
@@ -59,6 +171,23 @@ pub async fn serve_tls(
                     return;
                 }
             };
+            let cert = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| ClientCertificate {
+                    sha256: cert_sha256(c),
+                });
+            let app = tower::ServiceExt::map_request(
+                app,
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    if let Some(c) = &cert {
+                        req.extensions_mut().insert(c.clone());
+                    }
+                    req
+                },
+            );
             let svc = TowerToHyperService::new(app);
             if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), svc)
@@ -68,4 +197,28 @@ pub async fn serve_tls(
             }
         });
     }
+}
+
+/// The certificates (DER) in `bytes`: every `CERTIFICATE` block of a PEM text, or `bytes`
+/// itself when it is not PEM (one DER certificate).
+///
+/// # Errors
+/// [`Error::Tls`] if a PEM block is malformed or there is no certificate.
+pub fn read_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
+    let certs = if is_pem {
+        CertificateDer::pem_slice_iter(bytes)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Tls(format!("PEM: {e}")))?
+    } else if bytes.first() == Some(&0x30) {
+        vec![bytes.to_vec()]
+    } else {
+        Vec::new()
+    };
+    if certs.is_empty() {
+        return Err(Error::Tls("no certificate (PEM or DER) found".into()));
+    }
+    Ok(certs)
 }

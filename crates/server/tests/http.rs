@@ -2,17 +2,31 @@
 #![allow(clippy::unwrap_used)] // test helpers
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode as Http};
 use simforge_crypto::{SoftwareKeyAgreement, SystemRandom};
 use simforge_pki::{Curve, LabPkiOptions, generate_lab_pki};
-use simforge_server::{AppState, Metrics, OperatorCredential, router};
+use simforge_server::{
+    AppState, BoxFuture, ClientCertificate, CredentialCache, CredentialKind, CredentialSource,
+    LookupError, Metrics, OperatorCredential, StaticCredentials, api_key_sha256, router,
+};
 use simforge_smdp::{MemoryStore, Smdp, SmdpConfig, SmdpKeys};
 use tower::ServiceExt;
 
-fn app() -> axum::Router {
+fn op(id: i64) -> OperatorCredential {
+    OperatorCredential {
+        operator_id: id,
+        requester_id: format!("op{id}"),
+    }
+}
+
+const CERT1: [u8; 32] = [0xC1; 32];
+const CERT2: [u8; 32] = [0xC2; 32];
+
+fn app_with(source: Arc<dyn CredentialSource>) -> axum::Router {
     let pki = generate_lab_pki(&LabPkiOptions::new(Curve::P256, "smdp.simforge.test")).unwrap();
     let smdp = Smdp::new(
         MemoryStore::new(),
@@ -22,19 +36,23 @@ fn app() -> axum::Router {
         Arc::new(SoftwareKeyAgreement::new(SystemRandom::new())),
         Arc::new(simforge_vault::MasterKey::from_bytes([1; 32])),
     );
-    let mut operators = HashMap::new();
-    operators.insert(
-        AppState::<MemoryStore>::api_key_id("secret-key"),
-        OperatorCredential {
-            operator_id: 1,
-            requester_id: "op1".into(),
-        },
-    );
     router(Arc::new(AppState {
         smdp,
-        operators,
+        credentials: CredentialCache::new(source, Duration::from_secs(60)),
         metrics: Metrics::default(),
     }))
+}
+
+fn app() -> axum::Router {
+    let mut m = HashMap::new();
+    m.insert(
+        (CredentialKind::ApiKey, api_key_sha256("secret-key")),
+        op(1),
+    );
+    m.insert((CredentialKind::ApiKey, api_key_sha256("key-of-2")), op(2));
+    m.insert((CredentialKind::ClientCert, CERT1), op(1));
+    m.insert((CredentialKind::ClientCert, CERT2), op(2));
+    app_with(Arc::new(StaticCredentials(m)))
 }
 
 async fn post(
@@ -45,7 +63,22 @@ async fn post(
     key: Option<&str>,
     body: Vec<u8>,
 ) -> (Http, serde_json::Value) {
+    post_cert(app, path, ct, admin, key, None, body).await
+}
+
+async fn post_cert(
+    app: &axum::Router,
+    path: &str,
+    ct: &str,
+    admin: bool,
+    key: Option<&str>,
+    cert: Option<[u8; 32]>,
+    body: Vec<u8>,
+) -> (Http, serde_json::Value) {
     let mut b = Request::post(path).header("content-type", ct);
+    if let Some(c) = cert {
+        b = b.extension(ClientCertificate { sha256: c });
+    }
     if admin {
         b = b.header("x-admin-protocol", "gsma/rsp/v2.2.0");
     }
@@ -161,6 +194,124 @@ async fn es2_needs_the_operator_key_and_its_requester_id() {
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(&text).contains("simforge_smdp_requests_total"));
+}
+
+const DO: &str = "/gsma/rsp2/es2plus/downloadOrder";
+
+fn order(requester: &str) -> Vec<u8> {
+    format!(r#"{{"header":{{"functionRequesterIdentifier":"{requester}","functionCallIdentifier":"1"}},"iccid":"8949449999999990023"}}"#).into_bytes()
+}
+
+#[tokio::test]
+async fn es2_client_certificate_authenticates_its_operator_only() {
+    let app = app();
+    let ct = "application/json";
+    // A registered certificate alone authenticates operator 1 (the ICCID is unknown: 8.2.1).
+    let (s, v) = post_cert(&app, DO, ct, false, None, Some(CERT1), order("op1")).await;
+    assert_eq!((s, code(&v)), (Http::OK, ("8.2.1".into(), "3.9".into())));
+    // … bound to its functionRequesterIdentifier.
+    let (s, v) = post_cert(&app, DO, ct, false, None, Some(CERT1), order("op2")).await;
+    assert_eq!((s, code(&v)), (Http::OK, ("1.2".into(), "1.2".into())));
+    // An unregistered certificate: the same answer as a wrong API key.
+    let (s, _) = post_cert(&app, DO, ct, false, None, Some([0xEE; 32]), order("op1")).await;
+    assert_eq!(s, Http::UNAUTHORIZED);
+    // API key and certificate of different operators: refused.
+    let (s, _) = post_cert(
+        &app,
+        DO,
+        ct,
+        false,
+        Some("secret-key"),
+        Some(CERT2),
+        order("op1"),
+    )
+    .await;
+    assert_eq!(s, Http::UNAUTHORIZED);
+    // A valid API key with an unregistered certificate (the client's TLS identity): the key
+    // decides.
+    let (s, v) = post_cert(
+        &app,
+        DO,
+        ct,
+        false,
+        Some("secret-key"),
+        Some([0xEE; 32]),
+        order("op1"),
+    )
+    .await;
+    assert_eq!((s, code(&v)), (Http::OK, ("8.2.1".into(), "3.9".into())));
+    // A wrong API key is refused even with a registered certificate.
+    let (s, _) = post_cert(&app, DO, ct, false, Some("nope"), Some(CERT1), order("op1")).await;
+    assert_eq!(s, Http::UNAUTHORIZED);
+}
+
+/// A source whose answers can change, and that counts lookups.
+#[derive(Default)]
+struct LiveInner {
+    keys: Mutex<HashMap<[u8; 32], OperatorCredential>>,
+    lookups: Mutex<u32>,
+}
+
+#[derive(Clone, Default)]
+struct Live(Arc<LiveInner>);
+
+impl std::ops::Deref for Live {
+    type Target = LiveInner;
+    fn deref(&self) -> &LiveInner {
+        &self.0
+    }
+}
+
+impl CredentialSource for Live {
+    fn lookup(
+        &self,
+        _kind: CredentialKind,
+        sha256: [u8; 32],
+    ) -> BoxFuture<'_, Result<Option<OperatorCredential>, LookupError>> {
+        *self.lookups.lock().unwrap() += 1;
+        let r = self.keys.lock().unwrap().get(&sha256).cloned();
+        Box::pin(async move { Ok(r) })
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_cached_for_the_ttl_only() {
+    let live = Live::default();
+    let cache = CredentialCache::new(Arc::new(live.clone()), Duration::from_millis(200));
+    let k = api_key_sha256("k");
+    // Unknown: asked every time (a new key works at once).
+    assert!(
+        cache
+            .lookup(CredentialKind::ApiKey, k)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    live.keys.lock().unwrap().insert(k, op(1));
+    assert_eq!(
+        cache.lookup(CredentialKind::ApiKey, k).await.unwrap(),
+        Some(op(1))
+    );
+    assert_eq!(*live.lookups.lock().unwrap(), 2);
+    // Known: cached for the TTL, then asked again (a revoked key stops working).
+    live.keys.lock().unwrap().clear();
+    assert!(
+        cache
+            .lookup(CredentialKind::ApiKey, k)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(*live.lookups.lock().unwrap(), 2);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(
+        cache
+            .lookup(CredentialKind::ApiKey, k)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(*live.lookups.lock().unwrap(), 3);
 }
 
 #[test]

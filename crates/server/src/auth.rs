@@ -1,0 +1,152 @@
+//! ES2+ operator authentication: an API key (`X-Api-Key`) or a TLS client certificate, both
+//! known only by their SHA-256, looked up per request through a [`CredentialSource`] (the
+//! platform database in `simforge serve`) behind a short-lived cache, so that a credential
+//! added or revoked on a running server takes effect within the cache's TTL.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use simforge_smdp::OperatorId;
+
+/// An operator as ES2+ authenticates it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorCredential {
+    /// The tenant.
+    pub operator_id: OperatorId,
+    /// The functionRequesterIdentifier it must use.
+    pub requester_id: String,
+}
+
+/// How an ES2+ request authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// `X-Api-Key`; looked up by the SHA-256 of the key's text.
+    ApiKey,
+    /// A TLS client certificate; looked up by the SHA-256 of its DER.
+    ClientCert,
+}
+
+/// The SHA-256 of an API key, as credentials are stored.
+#[must_use]
+pub fn api_key_sha256(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// The SHA-256 fingerprint of a certificate's DER, as credentials are stored.
+#[must_use]
+pub fn cert_sha256(der: &[u8]) -> [u8; 32] {
+    Sha256::digest(der).into()
+}
+
+/// The client certificate the peer presented on this TLS connection (the end-entity one),
+/// put into every request's extensions by [`crate::serve_tls`]. The TLS layer has checked the
+/// peer holds its private key; whether it belongs to an operator is the handler's question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// SHA-256 of the certificate's DER.
+    pub sha256: [u8; 32],
+}
+
+/// A boxed future, `Send`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A lookup failure (the database is unreachable, …): answered as "temporarily unavailable".
+pub type LookupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where ES2+ credentials live.
+pub trait CredentialSource: Send + Sync + 'static {
+    /// The operator an active credential of `kind` with this SHA-256 belongs to.
+    fn lookup(
+        &self,
+        kind: CredentialKind,
+        sha256: [u8; 32],
+    ) -> BoxFuture<'_, Result<Option<OperatorCredential>, LookupError>>;
+}
+
+/// A fixed set of credentials (tests, embedding).
+#[derive(Clone, Debug, Default)]
+pub struct StaticCredentials(pub HashMap<(CredentialKind, [u8; 32]), OperatorCredential>);
+
+impl CredentialSource for StaticCredentials {
+    fn lookup(
+        &self,
+        kind: CredentialKind,
+        sha256: [u8; 32],
+    ) -> BoxFuture<'_, Result<Option<OperatorCredential>, LookupError>> {
+        let r = self.0.get(&(kind, sha256)).cloned();
+        Box::pin(async move { Ok(r) })
+    }
+}
+
+const CACHE_MAX: usize = 4096;
+
+/// Cached answers: when each was looked up.
+type Cached = HashMap<(CredentialKind, [u8; 32]), (Instant, OperatorCredential)>;
+
+/// A [`CredentialSource`] with the positive answers cached for `ttl`: a new credential works
+/// at once, a revoked one stops working within `ttl` (unknown credentials are not cached).
+pub struct CredentialCache {
+    source: Arc<dyn CredentialSource>,
+    ttl: Duration,
+    cache: Mutex<Cached>,
+}
+
+impl std::fmt::Debug for CredentialCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialCache")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialCache {
+    /// Caches `source`'s answers for `ttl` (`Duration::ZERO`: no cache).
+    #[must_use]
+    pub fn new(source: Arc<dyn CredentialSource>, ttl: Duration) -> Self {
+        Self {
+            source,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The operator of an active credential.
+    ///
+    /// # Errors
+    /// The source's error.
+    pub async fn lookup(
+        &self,
+        kind: CredentialKind,
+        sha256: [u8; 32],
+    ) -> Result<Option<OperatorCredential>, LookupError> {
+        let key = (kind, sha256);
+        if let Ok(c) = self.cache.lock()
+            && let Some((at, cred)) = c.get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(cred.clone()));
+        }
+        let found = self.source.lookup(kind, sha256).await?;
+        if let Ok(mut c) = self.cache.lock() {
+            match &found {
+                Some(cred) if !self.ttl.is_zero() => {
+                    if c.len() >= CACHE_MAX {
+                        c.retain(|_, (at, _)| at.elapsed() < self.ttl);
+                        if c.len() >= CACHE_MAX {
+                            c.clear();
+                        }
+                    }
+                    c.insert(key, (Instant::now(), cred.clone()));
+                }
+                _ => {
+                    c.remove(&key);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
