@@ -18,7 +18,8 @@ pub struct SmdpConfig {
     pub fqdn: String,
     /// The HTTPS port served; `smdpAddress` may carry `:port` only with this port.
     pub port: u16,
-    /// The SM-DP+ OID (dotted), as in the DPauth subjectAltName registeredID.
+    /// The SM-DP+ OID (dotted), used only when the DPauth certificate carries no
+    /// subjectAltName registeredID (the certificate's OID wins: [`SmdpKeys::oid_for`]).
     pub oid: String,
     /// RSP session lifetime in seconds.
     pub session_ttl_secs: i64,
@@ -80,12 +81,15 @@ pub struct DpKey {
     pub ci_pkid: Vec<u8>,
     /// The private key, behind the signer trait (software or HSM).
     pub signer: Arc<dyn Signer>,
+    /// The SM-DP+ OID from the certificate's subjectAltName registeredID, dotted.
+    pub oid: Option<String>,
 }
 
 impl fmt::Debug for DpKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DpKey")
             .field("ci_pkid", &hex::encode_upper(&self.ci_pkid))
+            .field("oid", &self.oid)
             .field("signer", &"<redacted>")
             .finish()
     }
@@ -117,6 +121,7 @@ impl DpKey {
             cert_der: cert_der.to_vec(),
             ci_pkid,
             signer: Arc::new(signer),
+            oid: cert.registered_id(),
         })
     }
 }
@@ -164,6 +169,15 @@ impl SmdpKeys {
         self.auth.iter().find(|k| k.ci_pkid == ci_pkid)
     }
 
+    /// The SM-DP+ OID for a session under the CI `ci_pkid`: the registeredID of the DPauth
+    /// certificate signed by that CI, else `fallback` (the configured OID).
+    #[must_use]
+    pub fn oid_for<'a>(&'a self, ci_pkid: &[u8], fallback: &'a str) -> &'a str {
+        self.auth_for(ci_pkid)
+            .and_then(|k| k.oid.as_deref())
+            .unwrap_or(fallback)
+    }
+
     pub(crate) fn pb_for(&self, ci_pkid: &[u8]) -> Option<&DpKey> {
         self.pb.iter().find(|k| k.ci_pkid == ci_pkid)
     }
@@ -179,7 +193,8 @@ pub struct Ctx<'a> {
     pub keys: &'a SmdpKeys,
     /// Randomness (transactionIds, challenges, hostIds).
     pub rng: &'a dyn Random,
-    /// One-time key pairs for BPP binding.
+    /// One-time key pairs for BPP binding (the ECDH result is sealed with the vault and kept
+    /// for a retried download that reuses the eUICC's one-time key).
     pub key_agreement: &'a dyn KeyAgreement,
     /// Seals and unseals profile packages.
     pub vault: &'a dyn Vault,

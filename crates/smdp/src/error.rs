@@ -96,6 +96,9 @@ pub enum Error {
     /// Not eligible for this eUICC or device (8.2.5 / 4.3).
     #[error("no eligible profile for this eUICC/device: {0}")]
     NotEligible(&'static str),
+    /// The eUICC has not enough free memory for the profile (8.1 / 4.8).
+    #[error("insufficient eUICC memory for the profile")]
+    InsufficientMemory,
     /// Confirmation code missing (8.2.7 / 2.2).
     #[error("confirmation code missing")]
     ConfirmationCodeMissing,
@@ -161,6 +164,7 @@ impl Error {
             E::IccidUnknown => StatusCode::ICCID_UNKNOWN,
             E::NoMoreProfiles => StatusCode::NO_MORE_PROFILES,
             E::NotEligible(_) => StatusCode::NO_ELIGIBLE_PROFILE,
+            E::InsufficientMemory => StatusCode::INSUFFICIENT_EUICC_MEMORY,
             E::ConfirmationCodeMissing => StatusCode::CONFIRMATION_CODE_MISSING,
             E::ConfirmationCodeRefused => StatusCode::CONFIRMATION_CODE_REFUSED,
             E::ConfirmationCodeRetriesExceeded => StatusCode::CONFIRMATION_CODE_RETRIES_EXCEEDED,

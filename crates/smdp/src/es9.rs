@@ -16,13 +16,20 @@ use simforge_asn1::rsp::{
 };
 use simforge_asn1::status::ResponseHeader;
 use simforge_asn1::{Eid, Extensions, TransactionId, signed};
-use simforge_crypto::{BppBuildParams, ProfileSource, Signature, build_bpp};
+use std::sync::{Arc, Mutex};
+
+use simforge_crypto::{
+    BppBuildParams, EphemeralKeyHandle, EphemeralSecret, KeyAgreement, ProfileSource, Random,
+    SharedSecret, Signature, build_bpp,
+};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use crate::config::Ctx;
 use crate::error::{Error, Result};
 use crate::model::{
-    Event, KeyCurve, Outcome, ProfileRecord, ProfileState, Session, SessionChange, SessionState,
+    BppBinding, Event, KeyCurve, Outcome, ProfileRecord, ProfileState, Session, SessionChange,
+    SessionState,
 };
 use crate::profile;
 
@@ -185,6 +192,54 @@ pub struct ClientAuth {
     matching_id: Option<String>,
     euicc_key: (KeyCurve, Vec<u8>),
     euicc_signature1_tlv: Vec<u8>,
+    caps: EuiccCapabilities,
+}
+
+/// What the eUICC declared in euiccInfo2 that the eligibility check uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EuiccCapabilities {
+    /// profileVersion: the highest SAIP version the eUICC fully supports (major, minor, rev).
+    pub profile_version: [u8; 3],
+    /// Free non-volatile memory from extCardResource (TS 102 226 tag `82`), if given.
+    pub free_nvm: Option<u64>,
+    /// forbiddenProfilePolicyRules, as PprIds bit numbers.
+    pub forbidden_ppr: Vec<u8>,
+}
+
+impl EuiccCapabilities {
+    /// From euiccInfo2.
+    #[must_use]
+    pub fn from_info2(info2: &rsp::EuiccInfo2) -> Self {
+        let v: &[u8] = info2.profile_version.0.as_ref();
+        let mut profile_version = [0u8; 3];
+        for (d, s) in profile_version.iter_mut().zip(v) {
+            *d = *s;
+        }
+        Self {
+            profile_version,
+            free_nvm: ext_card_resource_value(&info2.ext_card_resource, 0x82),
+            forbidden_ppr: info2
+                .forbidden_profile_policy_rules
+                .as_ref()
+                .map(|f| (0u8..8).filter(|b| f.has(usize::from(*b))).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A value of ETSI TS 102 226 §8.2.1.7.2 extended card resource information (`81`
+/// installed applications, `82` free non-volatile memory, `83` free volatile memory).
+fn ext_card_resource_value(data: &[u8], tag: u32) -> Option<u64> {
+    let tlvs = simforge_crypto::tlv::parse_all(data).ok()?;
+    let t = tlvs.iter().find(|t| t.tag == tag)?;
+    if t.value.is_empty() || t.value.len() > 8 {
+        return None;
+    }
+    Some(
+        t.value
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+    )
 }
 
 impl ClientAuth {
@@ -269,6 +324,7 @@ pub fn verify_client(
         matching_id,
         euicc_key,
         euicc_signature1_tlv: sig_tlv(&sig),
+        caps: EuiccCapabilities::from_info2(&signed1.euicc_info2),
     })
 }
 
@@ -355,6 +411,39 @@ fn check_eligible(p: &ProfileRecord, eid: &Eid, ctx: &Ctx<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The eligibility check of SGP.22 §3.1.3.2 against what the eUICC declared in euiccInfo2:
+/// the profile's SAIP version against profileVersion and its Profile Policy Rules against
+/// forbiddenProfilePolicyRules (8.2.5 / 4.3), its size against the free non-volatile memory
+/// of extCardResource (8.1 / 4.8).
+///
+/// # Errors
+/// [`Error::NotEligible`] or [`Error::InsufficientMemory`].
+pub fn check_euicc_eligible(p: &ProfileRecord, caps: &EuiccCapabilities) -> Result<()> {
+    if let Some((major, minor)) = p.requirements.saip_version {
+        let [emaj, emin, _] = caps.profile_version;
+        if (major, minor) > (emaj, emin) {
+            return Err(Error::NotEligible(
+                "SAIP version above euiccInfo2.profileVersion",
+            ));
+        }
+    }
+    if p.requirements
+        .ppr
+        .iter()
+        .any(|r| caps.forbidden_ppr.contains(r))
+    {
+        return Err(Error::NotEligible(
+            "a PPR of the profile is forbidden on the eUICC",
+        ));
+    }
+    if let (Some(size), Some(free)) = (p.requirements.package_size, caps.free_nvm)
+        && size > free
+    {
+        return Err(Error::InsufficientMemory);
+    }
+    Ok(())
+}
+
 /// AuthenticateClient, second half: checks the order (matchingId/EID binding, state,
 /// expiry, retry limits), binds the profile to the EID and the session, and signs
 /// smdpSigned2 with DPpb.
@@ -371,10 +460,19 @@ pub fn authenticate_client(
         };
         return fail_session(e, Some(&tid), None, ctx);
     };
-    if p.locked_by_other(Some(&tid), ctx.now) {
-        return fail_session(Error::BppNotAvailable, Some(&tid), None, ctx);
+    // A live session of *another* eUICC holds the profile. The same eUICC coming back with a
+    // new session (its LPA gone, the server restarted) supersedes its abandoned one: the
+    // old transactionId no longer matches the profile, so it can neither fetch the BPP nor
+    // change the profile.
+    if p.locked_by_other(Some(&tid), ctx.now) && p.eid.as_ref() != Some(&auth.eid) {
+        let mut out = fail_session(Error::BppNotAvailable, Some(&tid), None, ctx);
+        out.events
+            .push(progress(&p, 1, Some(&Error::BppNotAvailable), ctx.now));
+        return out;
     }
-    if let Err(e) = check_eligible(&p, &auth.eid, ctx) {
+    if let Err(e) =
+        check_eligible(&p, &auth.eid, ctx).and_then(|()| check_euicc_eligible(&p, &auth.caps))
+    {
         let mut out = fail_session(e, Some(&tid), None, ctx);
         if let Err(e) = &out.result {
             out.events.push(progress(&p, 1, Some(e), ctx.now));
@@ -407,10 +505,17 @@ fn bind(
         .pb_for(&session.ci_pkid)
         .ok_or_else(|| Error::Config("no DPpb key for the selected CI".into()))?;
     let cc_required = p.cc_hash.is_some();
+    // A retried download of an order already bound to this eUICC: offer the one-time key
+    // of the previous binding so the eUICC may reuse it (SGP.22 §3.1.3, bppEuiccOtpk).
+    let bpp_euicc_otpk = p
+        .binding
+        .as_ref()
+        .filter(|_| p.eid.as_ref() == Some(&auth.eid))
+        .map(|b| b.euicc_otpk.clone().into());
     let smdp_signed2 = Asn1B64::new(rsp::SmdpSigned2 {
         transaction_id: tid.clone(),
         cc_required_flag: cc_required,
-        bpp_euicc_otpk: None,
+        bpp_euicc_otpk,
         extensions: Extensions::default(),
     })
     .map_err(asn1_err)?;
@@ -581,29 +686,168 @@ fn bpp_inner(
     .map_err(asn1_err)?;
     let store_metadata = simforge_asn1::to_der(&profile::store_metadata(p)?).map_err(asn1_err)?;
     let eid_bytes = eid.to_bytes();
+    let euicc_otpk: &[u8] = &ok.euicc_signed2.euicc_otpk;
+    let curve = pb.signer.curve();
+    // The eUICC reused the one-time key of the previous binding: reuse ours too (same
+    // otPK.DP, hostId, hence session keys); otherwise a fresh key pair and hostId.
+    let reused = p
+        .binding
+        .as_ref()
+        .filter(|b| b.euicc_otpk.as_slice() == euicc_otpk && p.eid.as_ref() == Some(eid));
+    // Fresh: the injected provider's one-time key, whose ECDH result (ShS) is captured to
+    // be sealed. Reused: the sealed ShS of the previous binding stands in for the key.
+    let captured: Arc<Mutex<Option<Zeroizing<Vec<u8>>>>> = Arc::default();
+    let (key, host_id) = match reused {
+        Some(b) => {
+            let shs = ctx
+                .vault
+                .unseal(&binding_context(p), &b.sealed_shs)
+                .map_err(|e| Error::Profile(format!("unsealing the retained ShS: {e}")))?;
+            let key = EphemeralKeyHandle::new(Box::new(RetainedShs {
+                curve,
+                public: b.smdp_otpk.clone(),
+                shs,
+            }));
+            (key, b.host_id.clone())
+        }
+        None => {
+            let (_, inner) = ctx.key_agreement.generate_ephemeral(curve)?;
+            let key = EphemeralKeyHandle::new(Box::new(Capturing {
+                inner,
+                slot: Arc::clone(&captured),
+            }));
+            let host_id: [u8; simforge_crypto::bpp::HOST_ID_LEN] = ctx.random()?;
+            (key, host_id.to_vec())
+        }
+    };
     let built = build_bpp(
         &BppBuildParams {
             transaction_id: tid.as_bytes(),
-            euicc_otpk: &ok.euicc_signed2.euicc_otpk,
+            euicc_otpk,
             eid: &eid_bytes,
             configure_isdp: &configure_isdp,
             store_metadata: &store_metadata,
             profile: ProfileSource::Unprotected(&upp),
         },
         pb.signer.as_ref(),
-        ctx.key_agreement,
-        ctx.rng,
+        &OneKey(Mutex::new(Some(key))),
+        &FixedBytes(host_id.clone()),
     )
     .map_err(|e| match e {
         simforge_crypto::Error::InvalidPublicKey => Error::MandatoryElement("euiccOtpk"),
         other => Error::from(other),
     })?;
+    if built.host_id != host_id {
+        return Err(Error::Crypto("BPP built with another hostId".into()));
+    }
+    let sealed_shs = match reused {
+        Some(b) => b.sealed_shs.clone(),
+        None => {
+            let shs = captured
+                .lock()
+                .ok()
+                .and_then(|mut s| s.take())
+                .ok_or_else(|| Error::Crypto("key agreement not performed".into()))?;
+            ctx.vault
+                .seal(&binding_context(p), &shs)
+                .map_err(|e| Error::Profile(format!("sealing the ShS: {e}")))?
+        }
+    };
+    p.binding = Some(BppBinding {
+        euicc_otpk: euicc_otpk.to_vec(),
+        smdp_otpk: built.smdp_otpk,
+        sealed_shs,
+        host_id,
+    });
     let bpp = Asn1B64::from_bytes(built.bpp).map_err(asn1_err)?;
     Ok(GetBoundProfilePackageResponse {
         header: ResponseHeader::success(),
         transaction_id: Some(tid.clone()),
         bound_profile_package: Some(bpp),
     })
+}
+
+fn binding_context(p: &ProfileRecord) -> String {
+    format!("smdp-bpp-shs:{}:{}", p.operator_id, p.iccid)
+}
+
+/// The injected provider's otSK.DP, passing its ECDH result on to `slot` as well (to be
+/// sealed and kept for a retried download).
+struct Capturing {
+    inner: EphemeralKeyHandle,
+    slot: Arc<Mutex<Option<Zeroizing<Vec<u8>>>>>,
+}
+
+impl EphemeralSecret for Capturing {
+    fn curve(&self) -> simforge_crypto::Curve {
+        self.inner.curve()
+    }
+    fn public_key(&self) -> &[u8] {
+        self.inner.public_key()
+    }
+    fn agree(self: Box<Self>, peer_public: &[u8]) -> simforge_crypto::Result<SharedSecret> {
+        let shs = self.inner.agree(peer_public)?;
+        let mut slot = self
+            .slot
+            .lock()
+            .map_err(|_| simforge_crypto::Error::KeyAgreement)?;
+        *slot = Some(Zeroizing::new(shs.as_bytes().to_vec()));
+        Ok(shs)
+    }
+}
+
+/// The retained binding of an earlier BPP: otPK.DP and the ECDH result it gave with the
+/// eUICC's (reused) otPK.EUICC.
+struct RetainedShs {
+    curve: simforge_crypto::Curve,
+    public: Vec<u8>,
+    shs: Zeroizing<Vec<u8>>,
+}
+
+impl EphemeralSecret for RetainedShs {
+    fn curve(&self) -> simforge_crypto::Curve {
+        self.curve
+    }
+    fn public_key(&self) -> &[u8] {
+        &self.public
+    }
+    fn agree(self: Box<Self>, _peer_public: &[u8]) -> simforge_crypto::Result<SharedSecret> {
+        // Only built for the otPK.EUICC the ShS was computed with (checked by the caller).
+        Ok(SharedSecret::new(&self.shs))
+    }
+}
+
+/// A [`KeyAgreement`] handing out one given key (the BPP's otSK.DP).
+struct OneKey(Mutex<Option<EphemeralKeyHandle>>);
+
+impl KeyAgreement for OneKey {
+    fn generate_ephemeral(
+        &self,
+        curve: simforge_crypto::Curve,
+    ) -> simforge_crypto::Result<(Vec<u8>, EphemeralKeyHandle)> {
+        let key = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut k| k.take())
+            .filter(|k| k.curve() == curve)
+            .ok_or(simforge_crypto::Error::KeyAgreement)?;
+        Ok((key.public_key().to_vec(), key))
+    }
+}
+
+/// A [`Random`] that yields the given bytes (the BPP's hostId, the only randomness
+/// `build_bpp` draws).
+struct FixedBytes(Vec<u8>);
+
+impl Random for FixedBytes {
+    fn fill(&self, buf: &mut [u8]) -> simforge_crypto::Result<()> {
+        if buf.len() != self.0.len() {
+            return Err(simforge_crypto::Error::Random);
+        }
+        buf.copy_from_slice(&self.0);
+        Ok(())
+    }
 }
 
 // --------------------------------------------------------------- HandleNotification
@@ -685,10 +929,22 @@ fn installation_result(
     if let Err(e) = verify_sig(key, data_raw, &pir.euicc_sign_pir.0, "euiccSignPIR") {
         return Outcome::fail(e);
     }
+    // A result naming another SM-DP+ (smdpOid, from the DPpb certificate) is not ours.
+    if let Some(oid) = &pir.profile_installation_result_data.smdp_oid
+        && oid_string(oid) != ctx.keys.oid_for(&session.ci_pkid, &ctx.config.oid)
+    {
+        return Outcome::fail(Error::InvalidSmdpOid);
+    }
     let tid = session.transaction_id.clone();
-    let Some(mut p) =
-        profile.filter(|p| p.session.as_ref() == Some(&tid) && p.state == ProfileState::Downloaded)
-    else {
+    let data = &pir.profile_installation_result_data;
+    // The result of the session holding the profile; or the success of an earlier session of
+    // the same eUICC that a retry superseded (its BPP did get installed after all).
+    let success = matches!(data.final_result, FinalResult::SuccessResult(_));
+    let Some(mut p) = profile.filter(|p| {
+        p.state == ProfileState::Downloaded
+            && (p.session.as_ref() == Some(&tid)
+                || (success && session.eid.is_some() && p.eid == session.eid))
+    }) else {
         // Already processed (or the profile moved on): idempotent.
         return Outcome {
             result: Ok(()),
@@ -698,16 +954,23 @@ fn installation_result(
         };
     };
     let from = p.state;
-    let data = &pir.profile_installation_result_data;
+    if let Some(eid) = &p.eid {
+        p.last_notification = Some((
+            eid.as_str().to_owned(),
+            data.notification_metadata.seq_number,
+        ));
+    }
     let failure = match &data.final_result {
         FinalResult::SuccessResult(_) => {
             p.state = ProfileState::Installed;
+            p.binding = None;
             None
         }
         FinalResult::ErrorResult(err) => {
             p.state = if p.download_attempts < ctx.config.max_download_attempts {
                 ProfileState::Released
             } else {
+                p.binding = None;
                 ProfileState::Error
             };
             Some(
@@ -771,8 +1034,16 @@ fn other_notification(
         return Outcome::fail(e);
     }
     let op = &n.tbs_other_notification.profile_management_operation;
-    let Some(mut p) =
-        profile.filter(|p| p.eid.as_ref().map(Eid::as_str) == Some(verified.eid.as_str()))
+    let seq = n.tbs_other_notification.seq_number;
+    // Idempotent: a notification this eUICC sent before (same or older seqNumber) is
+    // acknowledged and changes nothing.
+    let seen = |p: &ProfileRecord| {
+        p.last_notification
+            .as_ref()
+            .is_some_and(|(e, s)| e == &verified.eid && seq <= *s)
+    };
+    let Some(mut p) = profile
+        .filter(|p| p.eid.as_ref().map(Eid::as_str) == Some(verified.eid.as_str()) && !seen(p))
     else {
         return Outcome {
             result: Ok(()),
@@ -785,13 +1056,16 @@ fn other_notification(
         && matches!(p.state, ProfileState::Installed | ProfileState::Downloaded)
     {
         let from = p.state;
+        // Notification point 5 (profile deleted), reported with the EID it was deleted from.
+        let mut events = vec![progress(&p, 5, None, ctx.now)];
+        p.last_notification = Some((verified.eid.clone(), seq));
         p.reset_order(if p.reuse_on_delete {
             ProfileState::Available
         } else {
             ProfileState::Unavailable
         });
         p.updated_at = ctx.now;
-        let events = state_event(&p, from, ctx.now).into_iter().collect();
+        events.extend(state_event(&p, from, ctx.now));
         return Outcome {
             result: Ok(()),
             session: SessionChange::Keep,
@@ -801,6 +1075,8 @@ fn other_notification(
     }
     if op.has(rsp::NotificationEvent::NOTIFICATION_INSTALL) && p.state == ProfileState::Downloaded {
         let from = p.state;
+        p.last_notification = Some((verified.eid.clone(), seq));
+        p.binding = None;
         p.state = ProfileState::Installed;
         p.unlock();
         p.updated_at = ctx.now;
@@ -854,6 +1130,7 @@ pub fn cancel_session(
                 p.state = if retry {
                     ProfileState::Released
                 } else {
+                    p.binding = None;
                     ProfileState::Error
                 };
             }
@@ -897,7 +1174,7 @@ fn cancel_inner(
             "euiccCancelSessionSignature",
         )?;
     }
-    if oid_string(&signed.smdp_oid) != ctx.config.oid {
+    if oid_string(&signed.smdp_oid) != ctx.keys.oid_for(&session.ci_pkid, &ctx.config.oid) {
         return Err(Error::InvalidSmdpOid);
     }
     Ok(signed.reason)

@@ -35,8 +35,9 @@ pub mod store;
 pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
 pub use error::{Error, Result};
 pub use model::{
-    Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord, ProfileState,
-    SealedPackage, Session, SessionChange, SessionState, UnixTime,
+    BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,
+    ProfileRequirements, ProfileState, SealedPackage, Session, SessionChange, SessionState,
+    UnixTime,
 };
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::{Credentials, NewProfile};

@@ -139,6 +139,58 @@ pub struct ProfileRecord {
     pub version: i64,
     /// Last change.
     pub updated_at: UnixTime,
+    /// What an eUICC must offer to receive the profile (derived from the package at import).
+    #[serde(default)]
+    pub requirements: ProfileRequirements,
+    /// The one-time key binding of the last BPP delivered for the current order, kept for a
+    /// retried download (bppEuiccOtpk, SGP.22 §3.1.3); cleared when the order ends.
+    #[serde(default)]
+    pub binding: Option<BppBinding>,
+    /// The last eUICC notification processed for this profile (EID, seqNumber): a replayed
+    /// or older notification from the same eUICC changes nothing (idempotency).
+    #[serde(default)]
+    pub last_notification: Option<(String, i64)>,
+}
+
+/// What the eUICC must offer for a profile (SGP.22 §3.1.3.2 eligibility check).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileRequirements {
+    /// The SAIP version of the package (ProfileHeader major.minor), compared with
+    /// euiccInfo2.profileVersion.
+    pub saip_version: Option<(u8, u8)>,
+    /// The size of the unprotected profile package in octets, compared with the free
+    /// non-volatile memory of euiccInfo2.extCardResource.
+    pub package_size: Option<u64>,
+    /// The profile's Profile Policy Rules (PprIds bit numbers: 0 pprUpdateControl, 1 PPR1,
+    /// 2 PPR2), set by the operator; sent in the metadata and checked against
+    /// euiccInfo2.forbiddenProfilePolicyRules.
+    #[serde(default)]
+    pub ppr: Vec<u8>,
+}
+
+/// The SM-DP+ side of a BPP's key agreement, kept so that a retried download to the same
+/// eUICC one-time key (`bppEuiccOtpk`) reuses it. `Debug` never shows the sealed key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BppBinding {
+    /// otPK.EUICC.ECKA the BPP was bound to (SEC1).
+    pub euicc_otpk: Vec<u8>,
+    /// otPK.DP.ECKA (SEC1).
+    pub smdp_otpk: Vec<u8>,
+    /// The ECDH shared secret ShS of otSK.DP.ECKA and otPK.EUICC.ECKA (what the session keys
+    /// derive from), sealed by the vault (context bound to the operator and ICCID).
+    pub sealed_shs: Vec<u8>,
+    /// The hostId used.
+    pub host_id: Vec<u8>,
+}
+
+impl fmt::Debug for BppBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BppBinding")
+            .field("euicc_otpk", &hex::encode_upper(&self.euicc_otpk))
+            .field("smdp_otpk", &hex::encode_upper(&self.smdp_otpk))
+            .field("sealed_shs", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl ProfileRecord {
@@ -166,6 +218,7 @@ impl ProfileRecord {
         self.cc_attempts = 0;
         self.download_attempts = 0;
         self.order_expires_at = None;
+        self.binding = None;
         self.unlock();
     }
 }
@@ -255,7 +308,8 @@ pub enum Event {
         profile_type: String,
         /// EID, if known.
         eid: Option<Eid>,
-        /// 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 installation.
+        /// 1 eligibility/retry check, 2 confirmation failure, 3 BPP download, 4 installation,
+        /// 5 profile deleted (delete notification).
         point: u32,
         /// `None` on success, else (subjectCode, reasonCode).
         failure: Option<(String, String)>,

@@ -88,7 +88,7 @@ pub trait OutboxStore: Send + Sync {
 /// retries of one event).
 ///
 /// # Errors
-/// [`Error::Storage`] if the recorded event is inconsistent (a point outside 1–4, an
+/// [`Error::Storage`] if the recorded event is inconsistent (a point outside 1–5, an
 /// unparsable status code or ProfileInstallationResult).
 pub fn progress_info(
     event: &Event,
@@ -108,7 +108,7 @@ pub fn progress_info(
     else {
         return Ok(None);
     };
-    if !(1..=4).contains(point) {
+    if !(1..=5).contains(point) {
         return Err(Error::Storage(format!(
             "event with notification point {point}"
         )));
@@ -221,7 +221,11 @@ mod tests {
             (Some("8.2.7"), Some("3.8"))
         );
 
-        assert!(progress_info(&ev(5, None), "smdp", "c").is_err());
+        let r = progress_info(&ev(5, None), "smdp", "c5")
+            .expect("ok")
+            .expect("some");
+        assert_eq!(r.notification_point_id, 5);
+        assert!(progress_info(&ev(6, None), "smdp", "c").is_err());
         assert!(progress_info(&ev(1, Some(("x", "y"))), "smdp", "c").is_err());
         let state = Event::ProfileState {
             operator_id: 1,

@@ -11,7 +11,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    OperatorId, ProfileMetadata, ProfileRecord, ProfileState, SealedPackage, UnixTime,
+    OperatorId, ProfileMetadata, ProfileRecord, ProfileRequirements, ProfileState, SealedPackage,
+    UnixTime,
 };
 
 /// A subscriber's credentials, as a SIM factory batch produces them. Zeroized on drop;
@@ -143,6 +144,7 @@ pub fn new_record(
     now: UnixTime,
 ) -> Result<ProfileRecord> {
     check_iccid(&new.iccid)?;
+    let requirements = requirements_of(&new.package);
     let package = seal(vault, operator_id, &new.iccid, &new.package)?;
     Ok(ProfileRecord {
         operator_id,
@@ -162,7 +164,27 @@ pub fn new_record(
         reuse_on_delete: new.reuse_on_delete,
         version: 0,
         updated_at: now,
+        requirements,
+        binding: None,
+        last_notification: None,
     })
+}
+
+/// The eligibility requirements of an unprotected profile package: its size, and its SAIP
+/// version when it has a ProfileHeader.
+#[must_use]
+pub fn requirements_of(upp: &[u8]) -> ProfileRequirements {
+    // Only the first PE (the ProfileHeader) is decoded: the rest holds the secrets.
+    let saip_version = simforge_crypto::tlv::parse_one(upp)
+        .ok()
+        .and_then(|(_, rest)| upp.get(..upp.len() - rest.len()))
+        .and_then(|first| Profile::decode(first).ok())
+        .and_then(|p| p.header().map(|h| (h.major_version, h.minor_version)));
+    ProfileRequirements {
+        saip_version,
+        package_size: u64::try_from(upp.len()).ok(),
+        ppr: Vec::new(),
+    }
 }
 
 /// ICCID digits → the 10-octet EF.ICCID coding (swapped nibbles, `F` padded).
@@ -214,7 +236,10 @@ pub fn store_metadata(p: &ProfileRecord) -> Result<rsp::StoreMetadataRequest> {
             }]
         }),
         profile_owner: None,
-        profile_policy_rules: None,
+        profile_policy_rules: (!p.requirements.ppr.is_empty()).then(|| {
+            let bits: Vec<usize> = p.requirements.ppr.iter().map(|b| usize::from(*b)).collect();
+            rsp::PprIds::from_bits(&bits)
+        }),
         extensions: Extensions::default(),
     })
 }

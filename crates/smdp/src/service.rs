@@ -82,6 +82,16 @@ impl<S: SmdpStore> Smdp<S> {
         &self.config
     }
 
+    /// The SM-DP+ OID: the subjectAltName registeredID of the (first) DPauth certificate, or
+    /// the configured OID when the certificate has none.
+    pub fn smdp_oid(&self) -> &str {
+        self.keys
+            .auth
+            .iter()
+            .find_map(|k| k.oid.as_deref())
+            .unwrap_or(&self.config.oid)
+    }
+
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
@@ -120,6 +130,39 @@ impl<S: SmdpStore> Smdp<S> {
         tx.insert_profile(&rec).await?;
         tx.commit().await?;
         Ok(rec)
+    }
+
+    /// Sets the Profile Policy Rules of `operator`'s profile (PprIds bit numbers 0–2), while it
+    /// is Available: they go into its metadata and the eligibility check.
+    ///
+    /// # Errors
+    /// [`crate::Error::IccidUnknown`], [`crate::Error::IccidInvalidState`] (not Available),
+    /// [`crate::Error::MandatoryElement`] (a bit outside 0–2), storage errors.
+    pub async fn set_profile_policy_rules(
+        &self,
+        operator: OperatorId,
+        iccid: &str,
+        ppr: &[u8],
+        now: UnixTime,
+    ) -> Result<()> {
+        if ppr.iter().any(|b| *b > 2) {
+            return Err(crate::Error::MandatoryElement("PPR bit (0 to 2)"));
+        }
+        let mut tx = self.store.begin().await?;
+        let mut p = tx
+            .profile(operator, iccid)
+            .await?
+            .ok_or(crate::Error::IccidUnknown)?;
+        if p.state != ProfileState::Available {
+            return Err(crate::Error::IccidInvalidState(p.state.as_str()));
+        }
+        let mut ppr = ppr.to_vec();
+        ppr.sort_unstable();
+        ppr.dedup();
+        p.requirements.ppr = ppr;
+        p.updated_at = now;
+        tx.put_profile(&p).await?;
+        tx.commit().await
     }
 
     /// `operator`'s profile counts by state.

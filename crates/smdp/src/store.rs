@@ -104,6 +104,15 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// A store holding `data` (e.g. a [`MemoryStore::snapshot`] of another one: what a
+    /// restarted server finds on disk).
+    #[must_use]
+    pub fn from_data(data: MemData) -> Self {
+        Self {
+            data: Arc::new(Mutex::new(data)),
+        }
+    }
+
     /// A copy of the current content.
     pub async fn snapshot(&self) -> MemData {
         self.data.lock().await.clone()

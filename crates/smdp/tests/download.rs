@@ -608,7 +608,8 @@ async fn concurrent_session_cannot_take_a_bound_profile() {
     authenticate(&f, &mut a, Some(f.mid.as_str()))
         .await
         .expect("A");
-    let mut b = TestEuicc::from_lab(&f.pki, 0);
+    // Another eUICC (the same one would supersede its own abandoned session).
+    let mut b = TestEuicc::from_lab(&f.pki, 1);
     let err = authenticate(&f, &mut b, Some(f.mid.as_str()))
         .await
         .expect_err("B");
@@ -827,4 +828,546 @@ async fn secrets_are_sealed_at_rest() {
         );
     }
     assert!(!format!("{rec:?}").contains("1111"));
+}
+
+// ------------------------------------------------- SGP.22 sections added in session 2
+
+async fn set_requirements(smdp: &Smdp<MemoryStore>, iccid: &str, saip: Option<(u8, u8)>) {
+    let mut tx = smdp.store().begin().await.expect("tx");
+    let mut p = tx.profile(OP, iccid).await.expect("load").expect("profile");
+    p.requirements.saip_version = saip;
+    tx.put_profile(&p).await.expect("save");
+    tx.commit().await.expect("commit");
+}
+
+fn point_events(events: &[Event], want: u32) -> Vec<Option<(String, String)>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DownloadProgress { point, failure, .. } if *point == want => {
+                Some(failure.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+async fn profile(smdp: &Smdp<MemoryStore>, iccid: &str) -> simforge_smdp::ProfileRecord {
+    let mut tx = smdp.store().begin().await.expect("tx");
+    tx.profile(OP, iccid).await.expect("load").expect("profile")
+}
+
+/// SGP.22 §3.1.3.2 eligibility check: the profile's SAIP version against
+/// euiccInfo2.profileVersion → 8.2.5 / 4.3, the profile stays unbound, point 1 reports it.
+#[tokio::test]
+async fn sgp22_3_1_3_2_eligibility_profile_version() {
+    let f = fixture(None, true).await;
+    let rec = profile(&f.smdp, ICCID).await;
+    assert_eq!(
+        rec.requirements.package_size,
+        Some(package(ICCID).len() as u64)
+    );
+    if ts48_template().is_some() {
+        // Read from the TS.48 package's ProfileHeader at import.
+        assert_eq!(rec.requirements.saip_version, Some((2, 3)));
+    } else {
+        println!("skipped: SAIP version read from TS.48 (../shared absent)");
+    }
+    set_requirements(&f.smdp, ICCID, Some((2, 3))).await;
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    e.profile_version = (2, 1, 0);
+    let (ia, _) = f
+        .smdp
+        .initiate_authentication(&e.initiate(ADDR), NOW)
+        .await
+        .expect("IA");
+    let err = f
+        .smdp
+        .authenticate_client(&e.authenticate_server(&ia, Some(f.mid.as_str())), NOW)
+        .await
+        .expect_err("not eligible");
+    assert_eq!(code(&err), StatusCode::NO_ELIGIBLE_PROFILE);
+    let rec = profile(&f.smdp, ICCID).await;
+    assert_eq!(rec.state, ProfileState::Released);
+    assert_eq!(rec.eid, None, "left unbound");
+    assert_eq!(rec.session, None);
+    let snap = f.smdp.store().snapshot().await;
+    assert_eq!(
+        point_events(&snap.events, 1),
+        vec![Some(("8.2.5".to_owned(), "4.3".to_owned()))]
+    );
+    // The same eUICC at a supported version downloads it.
+    e.profile_version = (2, 3, 0);
+    let ac = authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("eligible");
+    f.smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .expect("BPP");
+}
+
+/// SGP.22 §3.1.3.2 eligibility check: the package size against the free non-volatile memory
+/// of euiccInfo2.extCardResource → 8.1 / 4.8.
+#[tokio::test]
+async fn sgp22_3_1_3_2_eligibility_free_memory() {
+    let f = fixture(None, true).await;
+    let size = u32::try_from(package(ICCID).len()).expect("size");
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    e.free_nvm = size - 1;
+    let err = authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect_err("memory");
+    assert_eq!(code(&err), StatusCode::INSUFFICIENT_EUICC_MEMORY);
+    let rec = profile(&f.smdp, ICCID).await;
+    assert_eq!((rec.state, rec.eid), (ProfileState::Released, None));
+    let snap = f.smdp.store().snapshot().await;
+    assert_eq!(
+        point_events(&snap.events, 1),
+        vec![Some(("8.1".to_owned(), "4.8".to_owned()))]
+    );
+    e.free_nvm = size;
+    authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("fits exactly");
+}
+
+/// One session up to AuthenticateClient.
+async fn auth_session(
+    smdp: &Smdp<MemoryStore>,
+    e: &mut TestEuicc,
+    mid: &str,
+) -> simforge_asn1::json::AuthenticateClientResponse {
+    let (ia, _) = smdp
+        .initiate_authentication(&e.initiate(ADDR), NOW)
+        .await
+        .expect("IA");
+    let (ac, _) = smdp
+        .authenticate_client(&e.authenticate_server(&ia, Some(mid)), NOW)
+        .await
+        .expect("AC");
+    ac
+}
+
+/// SGP.22 §3.1.3 / §5.6.2: a retried download. The SM-DP+ offers the eUICC one-time key of
+/// the previous binding (smdpSigned2.bppEuiccOtpk); when the eUICC reuses it, the SM-DP+
+/// reuses its otPK.DP and hostId (the retained otSK.DP, sealed in the store, survives a
+/// restart); when the eUICC sends a new key, the binding is fresh.
+#[tokio::test]
+async fn sgp22_5_6_2_bpp_euicc_otpk_reuse_on_retry() {
+    let pki = lab(PkiCurve::P256, 1);
+    let smdp = service(&[&pki]);
+    add(&smdp, OP, ICCID).await;
+    let mid = order(&smdp, ICCID, None, None, true).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    e.retained_otsk = Some([0x42; 32]);
+
+    // Attempt 1: the BPP is delivered but never loaded (the LPA is gone).
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    assert!(
+        ac.smdp_signed2
+            .as_ref()
+            .expect("s2")
+            .value()
+            .bpp_euicc_otpk
+            .is_none()
+    );
+    let (bpp1, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .expect("BPP 1");
+    let otpk1 = e.last_otpk.clone();
+    let first = e.load_bpp(&bpp1).initialise_secure_channel;
+    let snap = smdp.store().snapshot().await;
+    let binding = snap.profiles[ICCID].binding.clone().expect("binding kept");
+    assert!(!format!("{binding:?}").contains(&hex::encode_upper(&binding.sealed_shs)));
+
+    // The server restarts: only the store's content survives.
+    let smdp = service_on(&[&pki], MemoryStore::from_data(snap));
+
+    // Attempt 2, same eUICC, same activation code: bppEuiccOtpk offered and reused.
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let offered = ac
+        .smdp_signed2
+        .as_ref()
+        .expect("s2")
+        .value()
+        .bpp_euicc_otpk
+        .clone();
+    assert_eq!(offered.as_deref(), Some(&otpk1[..]));
+    let (bpp2, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .expect("BPP 2");
+    assert_eq!(e.last_otpk, otpk1);
+    let second = e.load_bpp(&bpp2);
+    assert_eq!(second.initialise_secure_channel.smdp_otpk, first.smdp_otpk);
+    assert_eq!(second.initialise_secure_channel.host_id, first.host_id);
+    assert_eq!(second.content.profile.as_slice(), package(ICCID).as_slice());
+
+    // Attempt 3: the eUICC did not keep its key → a fresh SM-DP+ key pair.
+    e.retained_otsk = None;
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let (bpp3, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .expect("BPP 3");
+    assert_ne!(e.last_otpk, otpk1);
+    let third = e.load_bpp(&bpp3).initialise_secure_channel;
+    assert_ne!(third.smdp_otpk, first.smdp_otpk);
+    assert_ne!(third.host_id, first.host_id);
+    // Installed: the retained key is destroyed.
+    smdp.handle_notification(&e.pir(&iccid_to_bcd(ICCID), true), NOW)
+        .await
+        .expect("PIR");
+    let rec = profile(&smdp, ICCID).await;
+    assert_eq!((rec.state, rec.binding), (ProfileState::Installed, None));
+}
+
+/// SGP.22 §3.1.3: a download interrupted after AuthenticateClient, and again after
+/// GetBoundProfilePackage, then the server killed (all in-memory state dropped, only the
+/// store kept): the same activation code is retried by the same eUICC, its earlier session
+/// superseded; another eUICC still cannot take the profile.
+#[tokio::test]
+async fn sgp22_3_1_3_retry_after_interrupted_download_and_restart() {
+    let pki = lab(PkiCurve::P256, 2);
+    let smdp = service(&[&pki]);
+    add(&smdp, OP, ICCID).await;
+    let mid = order(&smdp, ICCID, None, Some("1234"), true).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+
+    // Interrupted after AuthenticateClient (no CancelSession: the LPA vanished).
+    let ac_old = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let gbpp_old = e.prepare_download(&ac_old, Some("1234"));
+    // Another eUICC cannot take the profile meanwhile.
+    let mut other = TestEuicc::from_lab(&pki, 1);
+    let (ia, _) = smdp
+        .initiate_authentication(&other.initiate(ADDR), NOW)
+        .await
+        .expect("IA");
+    let err = smdp
+        .authenticate_client(&other.authenticate_server(&ia, Some(mid.as_str())), NOW)
+        .await
+        .expect_err("other eUICC");
+    assert_eq!(code(&err), StatusCode::BPP_NOT_AVAILABLE);
+
+    // The same eUICC retries: a new session supersedes the abandoned one.
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let err = smdp
+        .get_bound_profile_package(&gbpp_old, NOW)
+        .await
+        .expect_err("superseded session");
+    assert_eq!(code(&err), StatusCode::BPP_NOT_AVAILABLE);
+    // Interrupted after GetBoundProfilePackage (BPP never loaded).
+    smdp.get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
+        .await
+        .expect("BPP");
+    assert_eq!(state(&smdp, ICCID).await, ProfileState::Downloaded);
+
+    // kill -9: only what the store persisted survives.
+    let snap = smdp.store().snapshot().await;
+    drop(smdp);
+    let smdp = service_on(&[&pki], MemoryStore::from_data(snap));
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let (bpp, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
+        .await
+        .expect("BPP after restart");
+    let parsed = e.load_bpp(&bpp);
+    assert_eq!(parsed.content.profile.as_slice(), package(ICCID).as_slice());
+    smdp.handle_notification(&e.pir(&iccid_to_bcd(ICCID), true), NOW)
+        .await
+        .expect("PIR");
+    let rec = profile(&smdp, ICCID).await;
+    assert_eq!(rec.state, ProfileState::Installed);
+    assert_eq!(rec.download_attempts, 2);
+}
+
+/// SGP.22 §3.1.3: results of a session that a retry superseded. Its BPP did get installed
+/// and the success arrives late: it counts (Installed; the retry can no longer fetch a BPP).
+/// Its failure arrives late: it changes nothing, the retry goes on.
+#[tokio::test]
+async fn sgp22_3_1_3_result_of_a_superseded_session() {
+    const ICCID2: &str = "8949449999999990031";
+    let pki = lab(PkiCurve::P256, 1);
+    let smdp = service(&[&pki]);
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    for (iccid, late_success) in [(ICCID, true), (ICCID2, false)] {
+        add(&smdp, OP, iccid).await;
+        let mid = order(&smdp, iccid, None, None, true).await;
+        let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+        let (bpp, _) = smdp
+            .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+            .await
+            .expect("BPP");
+        e.load_bpp(&bpp);
+        let late = e.pir(&iccid_to_bcd(iccid), late_success);
+        // The retry supersedes the session.
+        let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+        let (_, ev) = smdp
+            .handle_notification(&late, NOW)
+            .await
+            .expect("late PIR");
+        if late_success {
+            assert_eq!(point_events(&ev, 4), vec![None]);
+            assert_eq!(state(&smdp, iccid).await, ProfileState::Installed);
+            let err = smdp
+                .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+                .await
+                .expect_err("installed");
+            assert_eq!(code(&err), StatusCode::BPP_NOT_AVAILABLE);
+        } else {
+            assert!(ev.is_empty(), "{ev:?}");
+            assert_eq!(state(&smdp, iccid).await, ProfileState::Downloaded);
+            let (bpp, _) = smdp
+                .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+                .await
+                .expect("retry goes on");
+            e.load_bpp(&bpp);
+            smdp.handle_notification(&e.pir(&iccid_to_bcd(iccid), true), NOW)
+                .await
+                .expect("PIR");
+            assert_eq!(state(&smdp, iccid).await, ProfileState::Installed);
+        }
+    }
+}
+
+/// SGP.22 §4.5.2.1 / §5.6.5: the SM-DP+ OID is the subjectAltName registeredID of its
+/// DPauth certificate (the configured OID only applies to a certificate without one).
+#[tokio::test]
+async fn sgp22_5_6_5_smdp_oid_from_dpauth_certificate() {
+    let pki = lab(PkiCurve::P256, 1);
+    assert_eq!(
+        pki.smdp.auth.cert.registered_id().as_deref(),
+        Some("2.999.10")
+    );
+    assert_eq!(pki.ci.registered_id().as_deref(), Some("2.999.1"));
+    let sgp26 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/sgp26");
+    match simforge_pki::load_sgp26_curve(&sgp26, PkiCurve::P256) {
+        Ok(set) => {
+            let oid = set.smdp.auth.cert.registered_id();
+            assert!(
+                oid.as_deref().is_some_and(|o| o.starts_with("2.999.")),
+                "{oid:?}"
+            );
+        }
+        Err(_) => println!("skipped: SGP.26 DPauth registeredID (../shared absent)"),
+    }
+    // The configured OID disagrees: the certificate's wins.
+    let smdp = service_with(&[&pki], MemoryStore::new(), |c| {
+        c.oid = "1.3.6.1.4.1.99".into()
+    });
+    add(&smdp, OP, ICCID).await;
+    let mid = order(&smdp, ICCID, None, None, true).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    // A ProfileInstallationResult naming another SM-DP+ OID is not taken.
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let (bpp, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .expect("BPP");
+    e.load_bpp(&bpp);
+    e.pir_oid = vec![1, 3, 6, 1, 4, 1, 99];
+    let err = smdp
+        .handle_notification(&e.pir(&iccid_to_bcd(ICCID), false), NOW)
+        .await
+        .expect_err("PIR for another SM-DP+");
+    assert_eq!(code(&err), StatusCode::INVALID_SMDP_OID);
+    assert_eq!(state(&smdp, ICCID).await, ProfileState::Downloaded);
+    // The retry below ends that session (superseded).
+    auth_session(&smdp, &mut e, mid.as_str()).await;
+    let err = smdp
+        .cancel_session(
+            &e.cancel(CancelSessionReason::POSTPONED, &[1, 3, 6, 1, 4, 1, 99]),
+            NOW,
+        )
+        .await
+        .expect_err("configured OID is not the certificate's");
+    assert_eq!(code(&err), StatusCode::INVALID_SMDP_OID);
+    auth_session(&smdp, &mut e, mid.as_str()).await;
+    smdp.cancel_session(
+        &e.cancel(CancelSessionReason::POSTPONED, &[2, 999, 10]),
+        NOW,
+    )
+    .await
+    .expect("certificate OID");
+    assert_eq!(state(&smdp, ICCID).await, ProfileState::Released);
+}
+
+async fn install(smdp: &Smdp<MemoryStore>, e: &mut TestEuicc, iccid: &str) {
+    let mid = order(smdp, iccid, None, None, true).await;
+    let ac = auth_session(smdp, e, mid.as_str()).await;
+    let (bpp, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .expect("BPP");
+    e.load_bpp(&bpp);
+    smdp.handle_notification(&e.pir(&iccid_to_bcd(iccid), true), NOW)
+        .await
+        .expect("PIR");
+    assert_eq!(state(smdp, iccid).await, ProfileState::Installed);
+}
+
+/// SGP.22 §3.5 / §5.6.4: a delete notification returns the profile to the operator as it
+/// configured (Available for reuse, or Unavailable); HandleNotification is idempotent — the
+/// same notification again, or an older one replayed after the profile was downloaded
+/// again, changes nothing and records no event.
+#[tokio::test]
+async fn sgp22_5_6_4_delete_notification_and_idempotency() {
+    let pki = lab(PkiCurve::P256, 1);
+    let smdp = service(&[&pki]);
+    add(&smdp, OP, ICCID).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    install(&smdp, &mut e, ICCID).await;
+    let pir_again = e.pir(&iccid_to_bcd(ICCID), true);
+    let del = e.delete_notification(&iccid_to_bcd(ICCID));
+    let (_, ev) = smdp.handle_notification(&del, NOW).await.expect("delete");
+    assert_eq!(ev.len(), 2);
+    assert_eq!(point_events(&ev, 5), vec![None]);
+    let Event::DownloadProgress { eid, .. } = &ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(eid.as_ref(), Some(&e.eid));
+    assert_eq!(state(&smdp, ICCID).await, ProfileState::Available);
+    let (_, ev) = smdp.handle_notification(&del, NOW).await.expect("again");
+    assert!(ev.is_empty(), "{ev:?}");
+
+    // Reused: ordered, downloaded and installed again on the same eUICC; the old delete
+    // notification replayed must not take it away.
+    install(&smdp, &mut e, ICCID).await;
+    let before = smdp.store().snapshot().await.events.len();
+    let (_, ev) = smdp.handle_notification(&del, NOW).await.expect("replay");
+    assert!(ev.is_empty(), "{ev:?}");
+    let _ = smdp.handle_notification(&pir_again, NOW).await;
+    assert_eq!(state(&smdp, ICCID).await, ProfileState::Installed);
+    assert_eq!(smdp.store().snapshot().await.events.len(), before);
+
+    // A profile configured not to be reused becomes Unavailable.
+    const ICCID2: &str = "8949449999999990031";
+    smdp.add_profile(
+        OP,
+        NewProfile {
+            iccid: ICCID2.into(),
+            profile_type: "ts48".into(),
+            metadata: ProfileMetadata {
+                service_provider_name: "Simforge".into(),
+                profile_name: "Test profile".into(),
+                profile_class: 2,
+                notification_address: Some(FQDN.into()),
+            },
+            package: package(ICCID2),
+            reuse_on_delete: false,
+        },
+        NOW,
+    )
+    .await
+    .expect("add");
+    install(&smdp, &mut e, ICCID2).await;
+    let del2 = e.delete_notification(&iccid_to_bcd(ICCID2));
+    smdp.handle_notification(&del2, NOW)
+        .await
+        .expect("delete 2");
+    assert_eq!(state(&smdp, ICCID2).await, ProfileState::Unavailable);
+    let (_, ev) = smdp.handle_notification(&del2, NOW).await.expect("again");
+    assert!(ev.is_empty());
+}
+
+/// SGP.22 §5.3.5 HandleDownloadProgressInfo: every notification point the SM-DP+ reaches
+/// is recorded for the operator — 1 eligibility and retry-limit check (success and
+/// failure), 2 confirmation failure, 3 BPP download, 4 BPP installation (success and
+/// failure, with the PIR as resultData).
+#[tokio::test]
+async fn sgp22_5_3_5_download_progress_points() {
+    let f = fixture(Some("1234"), true).await;
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    e.free_nvm = 1;
+    authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect_err("point 1 failure");
+    e.free_nvm = 0x0004_0000;
+    let ac = auth_session(&f.smdp, &mut e, f.mid.as_str()).await;
+    f.smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("0000")), NOW)
+        .await
+        .expect_err("point 2");
+    let ac = auth_session(&f.smdp, &mut e, f.mid.as_str()).await;
+    let (bpp, _) = f
+        .smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
+        .await
+        .expect("point 3");
+    e.load_bpp(&bpp);
+    f.smdp
+        .handle_notification(&e.pir(&iccid_to_bcd(ICCID), false), NOW)
+        .await
+        .expect("point 4 failure");
+    let ac = auth_session(&f.smdp, &mut e, f.mid.as_str()).await;
+    let (bpp, _) = f
+        .smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
+        .await
+        .expect("point 3 again");
+    e.load_bpp(&bpp);
+    f.smdp
+        .handle_notification(&e.pir(&iccid_to_bcd(ICCID), true), NOW)
+        .await
+        .expect("point 4");
+    let events = f.smdp.store().snapshot().await.events;
+    let fail = |s: &str, r: &str| Some((s.to_owned(), r.to_owned()));
+    assert_eq!(
+        point_events(&events, 1),
+        vec![fail("8.1", "4.8"), None, None, None]
+    );
+    assert_eq!(point_events(&events, 2), vec![fail("8.2.7", "3.8")]);
+    assert_eq!(point_events(&events, 3), vec![None, None]);
+    assert_eq!(point_events(&events, 4), vec![fail("8.2", "3.7"), None]);
+    assert!(events.iter().all(|e| match e {
+        Event::DownloadProgress {
+            point: 4,
+            result_data,
+            ..
+        } => result_data.is_some(),
+        _ => true,
+    }));
+}
+
+/// SGP.22 §3.1.3.2 eligibility check: a profile with a Profile Policy Rule the eUICC lists
+/// in euiccInfo2.forbiddenProfilePolicyRules → 8.2.5 / 4.3; otherwise the PPR is sent in the
+/// profile metadata.
+#[tokio::test]
+async fn sgp22_3_1_3_2_eligibility_forbidden_ppr() {
+    let pki = lab(PkiCurve::P256, 1);
+    let smdp = service(&[&pki]);
+    add(&smdp, OP, ICCID).await;
+    let err = smdp
+        .set_profile_policy_rules(OP, ICCID, &[3], NOW)
+        .await
+        .expect_err("no such PPR");
+    assert_eq!(code(&err), StatusCode::MANDATORY_ELEMENT_MISSING);
+    smdp.set_profile_policy_rules(OP, ICCID, &[2], NOW)
+        .await
+        .expect("PPR2");
+    let mid = order(&smdp, ICCID, None, None, true).await;
+    let err = smdp
+        .set_profile_policy_rules(OP, ICCID, &[], NOW)
+        .await
+        .expect_err("ordered");
+    assert_eq!(code(&err), StatusCode::ICCID_INVALID_STATE);
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    e.forbidden_ppr = Some(vec![2]);
+    let (ia, _) = smdp
+        .initiate_authentication(&e.initiate(ADDR), NOW)
+        .await
+        .expect("IA");
+    let err = smdp
+        .authenticate_client(&e.authenticate_server(&ia, Some(mid.as_str())), NOW)
+        .await
+        .expect_err("PPR2 forbidden");
+    assert_eq!(code(&err), StatusCode::NO_ELIGIBLE_PROFILE);
+    assert_eq!(profile(&smdp, ICCID).await.eid, None);
+    e.forbidden_ppr = Some(vec![1]);
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let md = ac.profile_metadata.as_ref().expect("metadata").value();
+    let ppr = md.profile_policy_rules.as_ref().expect("PPRs sent");
+    assert!(ppr.has(2) && !ppr.has(1));
 }

@@ -68,13 +68,28 @@ pub fn issue_euicc(pki: &LabPki, eid: &str, not_after: Option<std::time::SystemT
 }
 
 pub fn service(pkis: &[&LabPki]) -> Smdp<MemoryStore> {
+    service_on(pkis, MemoryStore::new())
+}
+
+/// The SM-DP+ over `store` (a restarted server: nothing but what the store kept).
+pub fn service_on(pkis: &[&LabPki], store: MemoryStore) -> Smdp<MemoryStore> {
+    service_with(pkis, store, |_| {})
+}
+
+/// The SM-DP+ over `store` with a changed configuration.
+pub fn service_with(
+    pkis: &[&LabPki],
+    store: MemoryStore,
+    configure: impl FnOnce(&mut SmdpConfig),
+) -> Smdp<MemoryStore> {
     let keys = SmdpKeys::from_pkis(pkis).expect("keys");
     let mut cfg = SmdpConfig::new(FQDN);
     cfg.port = 8443;
+    configure(&mut cfg);
     let rng: Arc<dyn Random> = Arc::new(SystemRandom::new());
     let ka: Arc<dyn KeyAgreement> = Arc::new(SoftwareKeyAgreement::new(SystemRandom::new()));
     Smdp::new(
-        MemoryStore::new(),
+        store,
         cfg,
         keys,
         rng,
@@ -99,6 +114,21 @@ pub struct TestEuicc {
     pub tid: Option<TransactionId>,
     /// Corrupt the next signature (negative tests).
     pub corrupt_signature: bool,
+    /// euiccInfo2.profileVersion.
+    pub profile_version: (u8, u8, u8),
+    /// Free non-volatile memory announced in euiccInfo2.extCardResource.
+    pub free_nvm: u32,
+    /// The otSK.EUICC.ECKA scalar kept for a retried download (reused when the SM-DP+ offers
+    /// its public key as bppEuiccOtpk); `None`: a fresh key every time.
+    pub retained_otsk: Option<[u8; 32]>,
+    /// The public key of the last otSK.EUICC.ECKA.
+    pub last_otpk: Vec<u8>,
+    /// seqNumber of the next notification.
+    pub next_seq: i64,
+    /// euiccInfo2.forbiddenProfilePolicyRules (PprIds bits).
+    pub forbidden_ppr: Option<Vec<usize>>,
+    /// The smdpOid put into ProfileInstallationResults.
+    pub pir_oid: Vec<u32>,
 }
 
 fn tlv_sig(sig: &[u8]) -> Vec<u8> {
@@ -129,7 +159,19 @@ impl TestEuicc {
             dppb: None,
             tid: None,
             corrupt_signature: false,
+            profile_version: (2, 3, 1),
+            free_nvm: 0x0004_0000,
+            retained_otsk: None,
+            last_otpk: Vec::new(),
+            next_seq: 1,
+            forbidden_ppr: None,
+            pir_oid: vec![2, 999, 10],
         }
+    }
+
+    fn take_seq(&mut self) -> i64 {
+        self.next_seq += 1;
+        self.next_seq - 1
     }
 
     fn sign(&mut self, msg: &[u8]) -> Vec<u8> {
@@ -158,12 +200,20 @@ impl TestEuicc {
 
     fn euicc_info2(&self) -> rsp::EuiccInfo2 {
         rsp::EuiccInfo2 {
-            profile_version: VersionType::new(2, 3, 1),
+            profile_version: VersionType::new(
+                self.profile_version.0,
+                self.profile_version.1,
+                self.profile_version.2,
+            ),
             svn: VersionType::new(2, 2, 2),
             euicc_firmware_ver: VersionType::new(1, 0, 0),
-            ext_card_resource: OctetString::from(vec![
-                0x81, 0x01, 0x00, 0x82, 0x04, 0x00, 0x04, 0x00, 0x00,
-            ]),
+            ext_card_resource: OctetString::from(
+                [
+                    &[0x81, 0x01, 0x00, 0x82, 0x04][..],
+                    &self.free_nvm.to_be_bytes(),
+                ]
+                .concat(),
+            ),
             uicc_capability: rsp::UiccCapability::from_bits(&[1, 4]),
             javacard_version: None,
             globalplatform_version: None,
@@ -171,7 +221,10 @@ impl TestEuicc {
             euicc_ci_pkid_list_for_verification: vec![self.ci_pkid.clone().into()],
             euicc_ci_pkid_list_for_signing: vec![self.ci_pkid.clone().into()],
             euicc_category: None,
-            forbidden_profile_policy_rules: None,
+            forbidden_profile_policy_rules: self
+                .forbidden_ppr
+                .as_deref()
+                .map(rsp::PprIds::from_bits),
             pp_version: VersionType::new(1, 0, 0),
             sas_acreditation_number: "TEST-SAS".into(),
             certification_data_object: None,
@@ -260,7 +313,22 @@ impl TestEuicc {
         self.smdp_signature2_tlv = sig2.0.clone();
         self.dppb = Some((curve, pk));
         let tid = signed2.value().transaction_id.clone();
-        let (otpk, otsk) = self.ka.generate_ephemeral(self.curve).expect("otpk");
+        let offered = signed2.value().bpp_euicc_otpk.as_ref().map(|k| k.to_vec());
+        let (otpk, otsk) = match self.retained_otsk {
+            // Reuse the kept key only when the SM-DP+ names it (SGP.22 PrepareDownload).
+            Some(scalar) => {
+                let k = SoftwareKeyAgreement::<SystemRandom>::import(self.curve, &scalar)
+                    .expect("scalar");
+                let pk = k.public_key().to_vec();
+                if self.last_otpk.is_empty() || offered.as_deref() == Some(&self.last_otpk[..]) {
+                    (pk, k)
+                } else {
+                    self.ka.generate_ephemeral(self.curve).expect("otpk")
+                }
+            }
+            None => self.ka.generate_ephemeral(self.curve).expect("otpk"),
+        };
+        self.last_otpk = otpk.clone();
         self.otsk = Some(otsk);
         let hash_cc = cc.map(|c| {
             let mut h = Sha256::new();
@@ -315,13 +383,13 @@ impl TestEuicc {
         let data = rsp::ProfileInstallationResultData {
             transaction_id: self.tid.clone().expect("tid"),
             notification_metadata: rsp::NotificationMetadata {
-                seq_number: 1,
+                seq_number: self.take_seq(),
                 profile_management_operation: rsp::NotificationEvent::from_bits(&[0]),
                 notification_address: FQDN.into(),
                 iccid: Some(rsp::Iccid(OctetString::from(iccid_bcd.to_vec()))),
                 extensions: Extensions::default(),
             },
-            smdp_oid: Some(ObjectIdentifier::new(vec![2, 999, 10]).expect("oid")),
+            smdp_oid: Some(ObjectIdentifier::new(self.pir_oid.clone()).expect("oid")),
             final_result: if success {
                 rsp::FinalResult::SuccessResult(rsp::SuccessResult {
                     aid: rsp::IsdpAid(OctetString::from(vec![0xA0, 0, 0, 5, 0x59, 0x10, 0x10, 1])),
@@ -356,7 +424,7 @@ impl TestEuicc {
     /// A signed delete notification.
     pub fn delete_notification(&mut self, iccid_bcd: &[u8]) -> HandleNotificationRequest {
         let tbs = rsp::NotificationMetadata {
-            seq_number: 2,
+            seq_number: self.take_seq(),
             profile_management_operation: rsp::NotificationEvent::from_bits(&[3]),
             notification_address: FQDN.into(),
             iccid: Some(rsp::Iccid(OctetString::from(iccid_bcd.to_vec()))),
