@@ -5,10 +5,15 @@
 //! (`simforge operator import-profiles`) and the inventory counts (`simforge operator
 //! inventory`).
 //!
-//! ES2+ API keys are printed once; only their SHA-256 is kept, in
-//! `<data-dir>/es2-api-keys.json` (mode 0600), and read when the server starts.
+//! ES2+ operators authenticate with an API key (printed once; only its SHA-256 is kept) or a
+//! TLS client certificate (its SHA-256 fingerprint registered with `simforge operator
+//! client-cert`). Both live in the database and are looked up per request, so adding or
+//! revoking one needs no restart. The listener asks every client for a certificate (without
+//! requiring one: LPAs have none); by default any certificate whose private key the client
+//! proves is let through TLS and only registered ones authenticate an operator (pinning, which
+//! suits self-signed operator certificates); with `--operator-ca` only certificates issued by
+//! those CAs pass the handshake, and they too must be registered.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,13 +26,16 @@ use simforge_asn1::ActivationCode;
 use simforge_asn1::json::{ConfirmOrderRequest, DownloadOrderRequest, RequestHeader};
 use simforge_crypto::{SoftwareKeyAgreement, SystemRandom};
 use simforge_pki::{Certificate, Curve, Issued, LabPki, LabPkiOptions, PrivateKey, SmdpCerts};
-use simforge_server::{AppState, Metrics, OperatorCredential};
+use simforge_server::{
+    AppState, ClientAuth, CredentialCache, CredentialSource, LookupError, Metrics,
+    OperatorCredential,
+};
 use simforge_sim as sim;
 use simforge_smdp::{
     Credentials, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpConfig, SmdpKeys, SmdpStore,
     SmdpTx,
 };
-use simforge_store::{Operator, Store};
+use simforge_store::{CredentialId, CredentialKind, Operator, Sha256Hex, Store};
 use simforge_vault::{MasterKey, Vault};
 use zeroize::Zeroizing;
 
@@ -36,6 +44,9 @@ use crate::factory::{self, Ctx};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 const DEMO_PROFILE_TYPE: &str = "demo";
+/// How long the server trusts a credential lookup: a revoked key or certificate is refused
+/// at most this long after `simforge operator … --revoke`.
+const CREDENTIAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -53,15 +64,36 @@ pub struct ServeArgs {
     /// (nist/, brainpool/). Default: <data-dir>/pki, created on first start.
     #[arg(long, env = "SIMFORGE_PKI")]
     pki: Option<PathBuf>,
-    /// The SM-DP+ OID (the registeredID of the DPauth/DPpb certificates). Default 2.999.10,
-    /// the lab PKI's.
+    /// GSMA SGP.26 test PKI directory (CertificateIssuer/, DPauth/, DPpb/, DPtls/, as in
+    /// `simforge pki sgp26`): its DPauth/DPpb keys are added next to the lab PKI's, for eUICCs
+    /// that list an SGP.26 CI in euiccCiPKIdListForVerification, and eUICC chains under the
+    /// SGP.26 CIs are accepted.
+    #[arg(long, env = "SIMFORGE_SGP26")]
+    sgp26: Option<PathBuf>,
+    /// Serve the SGP.26 DPtls certificate (NIST; its name is testsmdpplus1.example.com, it
+    /// expired 2026-08-02) over TLS instead of the lab PKI's; needs --sgp26. LPAs then need to
+    /// skip TLS checks (`simforge lpa --insecure`, as lpac does), or resolve that name here.
+    #[arg(long)]
+    tls_sgp26: bool,
+    /// The SM-DP+ OID, used only if the DPauth certificate carries no subjectAltName
+    /// registeredID (the certificate's OID wins). Default 2.999.10, the lab PKI's.
     #[arg(long, env = "SIMFORGE_SMDP_OID")]
     oid: Option<String>,
-    /// TOML configuration file with any of: listen, fqdn, public_port, pki, oid,
-    /// session_ttl_secs, max_cc_attempts, max_download_attempts, order_ttl_secs.
+    /// TOML configuration file with any of: listen, fqdn, public_port, pki, sgp26, tls_sgp26,
+    /// oid, operator_ca, session_ttl_secs, max_cc_attempts, max_download_attempts,
+    /// order_ttl_secs.
     /// Command-line options and environment variables take precedence.
     #[arg(long, env = "SIMFORGE_CONFIG")]
     config: Option<PathBuf>,
+    /// CA certificates (PEM bundle or DER) that issue the operators' ES2+ client
+    /// certificates: the TLS handshake then refuses client certificates from other issuers.
+    /// Default: any client certificate passes the handshake and only a registered one (`simforge
+    /// operator client-cert`) authenticates an operator.
+    #[arg(long, env = "SIMFORGE_OPERATOR_CA", conflicts_with = "no_client_certs")]
+    operator_ca: Option<PathBuf>,
+    /// Do not ask TLS clients for certificates (ES2+ by API key only).
+    #[arg(long)]
+    no_client_certs: bool,
     /// Also set up a demo: operator `demo` with an ES2+ API key, profiles made from a SIM
     /// factory batch, one of them released; prints its activation code, QR code and the LPA
     /// command that downloads it.
@@ -84,7 +116,10 @@ struct FileConfig {
     fqdn: Option<String>,
     public_port: Option<u16>,
     pki: Option<PathBuf>,
+    sgp26: Option<PathBuf>,
+    tls_sgp26: Option<bool>,
     oid: Option<String>,
+    operator_ca: Option<PathBuf>,
     session_ttl_secs: Option<i64>,
     max_cc_attempts: Option<u32>,
     max_download_attempts: Option<u32>,
@@ -175,19 +210,50 @@ fn create_pki(root: &Path, fqdn: &str) -> CliResult {
     Ok(())
 }
 
+/// Loads the GSMA SGP.26 test PKI in `dir` (every curve present) and checks, now, that its
+/// DPauth and DPpb certificates chain to its CI; the DPtls certificate may have expired
+/// (it matters only with --tls-sgp26, which warns).
+fn load_sgp26_pkis(dir: &Path) -> anyhow::Result<Vec<LabPki>> {
+    let pkis = simforge_pki::load_sgp26(dir)
+        .with_context(|| format!("SGP.26 test PKI in {}", dir.display()))?;
+    let now = SystemTime::now();
+    for p in &pkis {
+        let store = p.ci_store()?;
+        for (role, cert) in [
+            (simforge_pki::Role::DpAuth, &p.smdp.auth.cert),
+            (simforge_pki::Role::DpPb, &p.smdp.pb.cert),
+        ] {
+            simforge_pki::verify_dp_cert(&store, cert.der(), role, now).with_context(|| {
+                format!(
+                    "SGP.26 {:?} {role:?} certificate in {}",
+                    p.curve,
+                    dir.display()
+                )
+            })?;
+        }
+        eprintln!(
+            "note: SGP.26 {:?} DPauth/DPpb served to eUICCs that trust CI {}",
+            p.curve,
+            p.ci.subject_key_id().map(hex).unwrap_or_default()
+        );
+    }
+    Ok(pkis)
+}
+
 // ---------------------------------------------------------------------------------------------
 // ES2+ API keys
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Default, Serialize, Deserialize)]
+/// The file in which API key hashes were kept before they moved into the database.
+#[derive(Default, Deserialize)]
 struct ApiKeyFile {
     keys: Vec<ApiKeyEntry>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct ApiKeyEntry {
     operator: String,
-    /// SHA-256 of the key, hex (as `simforge_server::AppState::api_key_id`).
+    /// SHA-256 of the key, hex.
     sha256: String,
     created_at: i64,
 }
@@ -196,70 +262,262 @@ fn api_key_path(ctx: &Ctx) -> PathBuf {
     ctx.data_dir.join("es2-api-keys.json")
 }
 
-fn read_api_keys(ctx: &Ctx) -> anyhow::Result<ApiKeyFile> {
+/// Moves the API key hashes of an `es2-api-keys.json` (older versions) into the database and
+/// renames the file to `es2-api-keys.json.migrated`.
+async fn migrate_api_key_file(ctx: &Ctx, store: &Store) -> CliResult {
     let p = api_key_path(ctx);
-    match std::fs::read_to_string(&p) {
-        Ok(t) => serde_json::from_str(&t).with_context(|| format!("parsing {}", p.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ApiKeyFile::default()),
-        Err(e) => Err(e).with_context(|| format!("reading {}", p.display())),
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(anyhow::Error::from(e).context(format!("reading {}", p.display())))?,
+    };
+    let file: ApiKeyFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+    let mut moved = 0;
+    for k in file.keys {
+        let digest: Option<[u8; 32]> = unhex(&k.sha256).and_then(|d| d.as_slice().try_into().ok());
+        let (Some(digest), Ok(op)) = (digest, store.operator(&k.operator).await) else {
+            eprintln!(
+                "warning: {}: API key of operator {} skipped (unknown operator or bad hash)",
+                p.display(),
+                k.operator
+            );
+            continue;
+        };
+        match store
+            .add_credential(
+                op.id,
+                CredentialKind::ApiKey,
+                &Sha256Hex::from_digest(digest),
+                "(migrated)",
+                k.created_at,
+            )
+            .await
+        {
+            Ok(_) => moved += 1,
+            Err(simforge_store::StoreError::Exists(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    let done = p.with_extension("json.migrated");
+    std::fs::rename(&p, &done)
+        .with_context(|| format!("renaming {} to {}", p.display(), done.display()))?;
+    eprintln!(
+        "note: moved {moved} ES2+ API key hash(es) from {} into the database",
+        p.display()
+    );
+    Ok(())
 }
 
-/// Makes a new API key for `operator`, stores its hash; returns the key.
-fn new_api_key(ctx: &Ctx, operator: &str) -> anyhow::Result<String> {
+/// Makes a new API key for `operator`, stores its hash; returns the key and its id.
+async fn new_api_key(store: &Store, operator: &Operator) -> CliResult<(String, CredentialId)> {
     use rand_core::TryRngCore;
     let mut raw = Zeroizing::new([0u8; 32]);
     rand_core::OsRng
         .try_fill_bytes(raw.as_mut())
         .map_err(|e| anyhow!("random source: {e}"))?;
     let key = format!("sfk_{}", hex(raw.as_ref()).to_ascii_lowercase());
-    let mut file = read_api_keys(ctx)?;
-    file.keys.push(ApiKeyEntry {
-        operator: operator.to_owned(),
-        sha256: AppState::<Store>::api_key_id(&key),
-        created_at: unix_now(),
-    });
-    let p = api_key_path(ctx);
-    simforge_vault::write_secret_file(&p, serde_json::to_string_pretty(&file)?.as_bytes())
-        .with_context(|| format!("writing {}", p.display()))?;
-    Ok(key)
+    // The label is the key's first characters (16 of its 256 bits), to tell keys apart.
+    let label = format!("{}…", &key[..8]);
+    let id = store
+        .add_credential(
+            operator.id,
+            CredentialKind::ApiKey,
+            &Sha256Hex::from_digest(simforge_server::api_key_sha256(&key)),
+            &label,
+            unix_now(),
+        )
+        .await?;
+    Ok((key, id))
 }
 
-/// The ES2+ credentials of every operator with an API key.
-async fn credentials(ctx: &Ctx, store: &Store) -> CliResult<HashMap<String, OperatorCredential>> {
-    let mut out = HashMap::new();
-    for k in read_api_keys(ctx)?.keys {
-        match store.operator(&k.operator).await {
-            Ok(op) => {
-                out.insert(
-                    k.sha256,
-                    OperatorCredential {
-                        operator_id: op.id,
-                        requester_id: op.name,
-                    },
-                );
-            }
-            Err(_) => eprintln!(
-                "warning: API key of unknown operator {} ignored",
-                k.operator
-            ),
-        }
+/// ES2+ credentials, looked up in the database per request (through the server's cache).
+struct StoreCredentials(Store);
+
+impl CredentialSource for StoreCredentials {
+    fn lookup(
+        &self,
+        kind: simforge_server::CredentialKind,
+        sha256: [u8; 32],
+    ) -> simforge_server::BoxFuture<'_, Result<Option<OperatorCredential>, LookupError>> {
+        Box::pin(async move {
+            let kind = match kind {
+                simforge_server::CredentialKind::ApiKey => CredentialKind::ApiKey,
+                simforge_server::CredentialKind::ClientCert => CredentialKind::ClientCert,
+            };
+            let c = self
+                .0
+                .active_credential(kind, &Sha256Hex::from_digest(sha256))
+                .await?;
+            Ok(c.map(|c| OperatorCredential {
+                operator_id: c.operator_id,
+                requester_id: c.operator,
+            }))
+        })
     }
-    Ok(out)
+
+    fn operator_name(
+        &self,
+        operator: simforge_smdp::OperatorId,
+    ) -> simforge_server::BoxFuture<'_, Result<Option<String>, LookupError>> {
+        Box::pin(async move {
+            match self.0.operator_by_id(operator).await {
+                Ok(op) => Ok(Some(op.name)),
+                Err(simforge_store::StoreError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
 }
 
-pub async fn api_key_cmd(ctx: &Ctx, store: &Store, name: &str) -> CliResult {
-    let op = store.operator(name).await?;
-    let key = new_api_key(ctx, &op.name)?;
+/// Prints an operator's credentials of one kind.
+async fn list_credentials(
+    ctx: &Ctx,
+    store: &Store,
+    op: &Operator,
+    kind: CredentialKind,
+) -> CliResult {
+    let all: Vec<_> = store
+        .credentials(op.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == kind)
+        .collect();
     if ctx.json {
         println!(
             "{}",
-            serde_json::json!({"operator": op.name, "apiKey": key, "functionRequesterIdentifier": op.name})
+            serde_json::json!({"operator": op.name, "credentials": all})
+        );
+    } else {
+        for c in &all {
+            let state = c.revoked_at.map_or_else(
+                || "active".to_owned(),
+                |t| format!("revoked {}", rfc3339(t)),
+            );
+            println!(
+                "{:<6} {}  {}  created {}  {}",
+                c.id,
+                c.sha256.as_str(),
+                c.label,
+                rfc3339(c.created_at),
+                state
+            );
+        }
+        if all.is_empty() {
+            eprintln!("operator {} has no {}", op.name, kind.as_str());
+        }
+    }
+    Ok(())
+}
+
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+async fn revoke(ctx: &Ctx, store: &Store, op: &Operator, id: i64) -> CliResult {
+    store
+        .revoke_credential(op.id, CredentialId(id), unix_now())
+        .await?;
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({"operator": op.name, "revoked": id})
+        );
+    } else {
+        eprintln!(
+            "revoked credential {id} of operator {}: a running `simforge serve` refuses it within a second",
+            op.name
+        );
+    }
+    Ok(())
+}
+
+pub async fn api_key_cmd(
+    ctx: &Ctx,
+    store: &Store,
+    name: &str,
+    list: bool,
+    revoke_id: Option<i64>,
+) -> CliResult {
+    let op = store.operator(name).await?;
+    migrate_api_key_file(ctx, store).await?;
+    if list {
+        return list_credentials(ctx, store, &op, CredentialKind::ApiKey).await;
+    }
+    if let Some(id) = revoke_id {
+        return revoke(ctx, store, &op, id).await;
+    }
+    let (key, id) = new_api_key(store, &op).await?;
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({"operator": op.name, "id": id, "apiKey": key, "functionRequesterIdentifier": op.name})
         );
     } else {
         println!("{key}");
         eprintln!(
-            "ES2+ API key for operator {} (shown only now): send it as X-Api-Key, with functionRequesterIdentifier \"{}\". A running `simforge serve` needs a restart to accept it.",
+            "ES2+ API key {id} for operator {} (shown only now): send it as X-Api-Key, with functionRequesterIdentifier \"{}\". A running `simforge serve` accepts it at once.",
+            op.name, op.name
+        );
+    }
+    Ok(())
+}
+
+/// `simforge operator client-cert NAME --cert FILE | --list | --revoke ID`.
+pub async fn client_cert_cmd(
+    ctx: &Ctx,
+    store: &Store,
+    name: &str,
+    cert: Option<PathBuf>,
+    list: bool,
+    revoke_id: Option<i64>,
+) -> CliResult {
+    let op = store.operator(name).await?;
+    if let Some(id) = revoke_id {
+        return revoke(ctx, store, &op, id).await;
+    }
+    let Some(path) = cert.filter(|_| !list) else {
+        return list_credentials(ctx, store, &op, CredentialKind::ClientCert).await;
+    };
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let certs = simforge_server::read_certificates(&bytes)
+        .with_context(|| path.display().to_string())
+        .map_err(|e| fail(Code::Input, e))?;
+    let Some(der) = certs.first() else {
+        return Err(fail(
+            Code::Input,
+            anyhow!("{}: no certificate", path.display()),
+        ));
+    };
+    // The subject is a label only (this parser knows ECDSA certificates; others get none).
+    let subject = Certificate::from_der(der)
+        .map(|c| c.subject())
+        .unwrap_or_default();
+    let sha256 = Sha256Hex::from_digest(simforge_server::cert_sha256(der));
+    let id = store
+        .add_credential(
+            op.id,
+            CredentialKind::ClientCert,
+            &sha256,
+            &subject,
+            unix_now(),
+        )
+        .await?;
+    if ctx.json {
+        println!(
+            "{}",
+            serde_json::json!({"operator": op.name, "id": id, "sha256": sha256, "subject": subject})
+        );
+    } else {
+        println!("{id} {}", sha256.as_str());
+        eprintln!(
+            "client certificate {id} ({subject}) registered for operator {}: ES2+ requests over a TLS connection with it are the operator's (functionRequesterIdentifier \"{}\"); a running `simforge serve` accepts it at once",
             op.name, op.name
         );
     }
@@ -349,6 +607,31 @@ pub struct ImportArgs {
     /// Import at most this many cards.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// After a delete notification, return the profile to Available (reuse) instead of
+    /// Unavailable. Neither this nor --no-reuse-on-delete: the operator's default
+    /// (`simforge operator update NAME --reuse-on-delete`).
+    #[arg(long, conflicts_with = "no_reuse_on_delete")]
+    pub reuse_on_delete: bool,
+    /// After a delete notification, make the profile Unavailable, whatever the operator's
+    /// default.
+    #[arg(long)]
+    pub no_reuse_on_delete: bool,
+    /// The radio access technologies the profile's network serves (repeatable or
+    /// comma-separated: gsm, utran, eutran-epc, nr-epc, nr5gc, eutran5gc, cdma2000-onex,
+    /// cdma2000-hrpd, cdma2000-ehrpd): a device supporting none of them is not eligible
+    /// (SGP.22 8.2.5 / 4.3). Default: any device.
+    #[arg(long = "radio-access", value_delimiter = ',', value_parser = parse_radio_access)]
+    pub radio_access: Vec<simforge_smdp::RadioAccess>,
+}
+
+fn parse_radio_access(s: &str) -> Result<simforge_smdp::RadioAccess, String> {
+    simforge_smdp::RadioAccess::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = simforge_smdp::RadioAccess::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        format!("unknown radio access technology {s:?}: one of {}", all.join(", "))
+    })
 }
 
 struct ImportOpts<'a> {
@@ -356,6 +639,9 @@ struct ImportOpts<'a> {
     template: Option<Zeroizing<Vec<u8>>>,
     notification_address: Option<String>,
     limit: Option<usize>,
+    /// `None`: the operator's default.
+    reuse_on_delete: Option<bool>,
+    radio_access: Vec<simforge_smdp::RadioAccess>,
 }
 
 /// One card of an electrical file, back as a [`sim::Card`].
@@ -525,9 +811,11 @@ async fn import_dir(
                 notification_address: opts.notification_address.clone(),
             },
             package,
-            reuse_on_delete: false,
+            reuse_on_delete: opts.reuse_on_delete.unwrap_or(op.reuse_on_delete),
         };
-        records.push(simforge_smdp::profile::new_record(op.id, new, vault, now)?);
+        let mut record = simforge_smdp::profile::new_record(op.id, new, vault, now)?;
+        record.requirements.radio_access = opts.radio_access.clone();
+        records.push(record);
     }
     let mut tx = SmdpStore::begin(store).await?;
     let mut added = Vec::new();
@@ -574,6 +862,12 @@ pub async fn import_cmd(ctx: &Ctx, store: &Store, a: ImportArgs) -> CliResult {
             template,
             notification_address: a.notification_address,
             limit: a.limit,
+            reuse_on_delete: match (a.reuse_on_delete, a.no_reuse_on_delete) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            radio_access: a.radio_access,
         },
     )
     .await?;
@@ -693,6 +987,8 @@ async fn demo(
                 template,
                 notification_address: Some(smdp.config().address()),
                 limit: None,
+                reuse_on_delete: None,
+                radio_access: Vec::new(),
             },
         )
         .await?;
@@ -706,14 +1002,15 @@ async fn demo(
         }
         batch_dir = Some(g.dir);
     }
-    let api_key = if read_api_keys(ctx)?
-        .keys
+    let has_key = store
+        .credentials(op.id)
+        .await?
         .iter()
-        .any(|k| k.operator == op.name)
-    {
+        .any(|c| c.kind == CredentialKind::ApiKey && c.revoked_at.is_none());
+    let api_key = if has_key {
         None
     } else {
-        Some(new_api_key(ctx, &op.name)?)
+        Some(new_api_key(store, &op).await?.0)
     };
 
     // Order and release one profile with the ES2+ logic, as an operator would over HTTPS.
@@ -761,7 +1058,7 @@ async fn demo(
     let ac = ActivationCode::new(
         &smdp.config().address(),
         Some(matching_id.clone()),
-        Some(&smdp.config().oid),
+        Some(smdp.smdp_oid()),
         false,
     )?;
     let qr_png = ctx.data_dir.join(format!("demo-activation-{iccid}.png"));
@@ -824,9 +1121,22 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         .clone()
         .unwrap_or_else(|| ctx.data_dir.join("pki"));
     let fqdn_arg = a.fqdn.clone().or(file.fqdn.clone());
+    let sgp26_dir = a.sgp26.clone().or(file.sgp26.clone());
+    let tls_sgp26 = a.tls_sgp26 || file.tls_sgp26.unwrap_or(false);
+    let sgp26 = match &sgp26_dir {
+        Some(d) => load_sgp26_pkis(d).map_err(|e| fail(Code::Input, e))?,
+        None if tls_sgp26 => {
+            return Err(fail(
+                Code::Input,
+                anyhow!("--tls-sgp26 needs the SGP.26 directory (--sgp26 DIR)"),
+            ));
+        }
+        None => Vec::new(),
+    };
 
     let store = ctx.store().await?;
     let vault = Arc::new(ctx.vault()?);
+    migrate_api_key_file(&ctx, &store).await?;
 
     if pki_dirs(&pki_root).is_empty() {
         if configured_pki.is_some() {
@@ -852,7 +1162,41 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
             anyhow!("no lab PKI in {}", pki_root.display()),
         ));
     };
-    let tls_names = first.smdp.tls.cert.dns_names().to_vec();
+    // The DPtls chain served: the lab PKI's, or with --tls-sgp26 the SGP.26 NIST one (rustls
+    // has no brainpool).
+    let (tls_pki, tls_source, ca_pem) = match (&sgp26_dir, tls_sgp26) {
+        (Some(d), true) => {
+            let p = sgp26
+                .iter()
+                .find(|p| p.curve == Curve::P256)
+                .ok_or_else(|| {
+                    fail(
+                        Code::Input,
+                        anyhow!("--tls-sgp26: no NIST P-256 DPtls in {}", d.display()),
+                    )
+                })?;
+            let ca = d.join("CertificateIssuer").join("CERT_CI_ECDSA_NIST.pem");
+            (p, d.clone(), ca)
+        }
+        _ => (
+            first,
+            first_dir.clone(),
+            first_dir.join("smdp").join("dptls-chain.pem"),
+        ),
+    };
+    let tls_expiry = tls_pki.smdp.tls.cert.not_after();
+    if tls_expiry < SystemTime::now() {
+        eprintln!(
+            "warning: the DPtls certificate in {} expired at {}: LPAs that check TLS certificates refuse it (lpac and `simforge lpa --insecure` do not check)",
+            tls_source.display(),
+            rfc3339(
+                tls_expiry
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            )
+        );
+    }
+    let tls_names = tls_pki.smdp.tls.cert.dns_names().to_vec();
     let fqdn = match fqdn_arg {
         Some(f) => f,
         None => tls_names
@@ -863,7 +1207,7 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
     if !tls_names.iter().any(|n| n.eq_ignore_ascii_case(&fqdn)) {
         eprintln!(
             "warning: the DPtls certificate in {} is for {tls_names:?}, not {fqdn}: LPAs will refuse the TLS connection",
-            first_dir.display()
+            tls_source.display()
         );
     }
     // Bind first: the SM-DP+ address carries the real port (`--listen 127.0.0.1:0` works), and
@@ -889,11 +1233,13 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
     if file.order_ttl_secs.is_some() {
         config.order_ttl_secs = file.order_ttl_secs;
     }
-    let refs: Vec<&LabPki> = pkis.iter().collect();
+    let refs: Vec<&LabPki> = pkis.iter().chain(&sgp26).collect();
     let keys = SmdpKeys::from_pkis(&refs).map_err(|e| fail(Code::Input, e))?;
-    let tls_chain = vec![first.smdp.tls.cert.der().to_vec(), first.ci.der().to_vec()];
-    let tls_key = first.smdp.tls.key.to_pkcs8_der()?.to_vec();
-    let ca_pem = first_dir.join("smdp").join("dptls-chain.pem");
+    let tls_chain = vec![
+        tls_pki.smdp.tls.cert.der().to_vec(),
+        tls_pki.ci.der().to_vec(),
+    ];
+    let tls_key = tls_pki.smdp.tls.key.to_pkcs8_der()?.to_vec();
 
     let template = match &a.template {
         Some(p) => Some(Zeroizing::new(
@@ -923,11 +1269,13 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         )
         .await?;
     }
-    let operators = credentials(&ctx, &store).await?;
     let address = smdp.config().address();
     let state = Arc::new(AppState {
         smdp,
-        operators,
+        credentials: CredentialCache::new(
+            Arc::new(StoreCredentials(store.clone())),
+            CREDENTIAL_CACHE_TTL,
+        ),
         metrics: Metrics::default(),
     });
     // ES2+ HandleDownloadProgressInfo: deliver the events outbox to the operators' endpoints.
@@ -937,7 +1285,20 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
     )
     .map_err(|e| fail(Code::Input, e))?
     .spawn();
-    let tls = simforge_server::tls_config(tls_chain, tls_key).map_err(|e| fail(Code::Input, e))?;
+    let client_auth = match a.operator_ca.clone().or(file.operator_ca.clone()) {
+        _ if a.no_client_certs => ClientAuth::None,
+        Some(p) => {
+            let bytes = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+            ClientAuth::Roots(
+                simforge_server::read_certificates(&bytes)
+                    .with_context(|| p.display().to_string())
+                    .map_err(|e| fail(Code::Input, e))?,
+            )
+        }
+        None => ClientAuth::Pinned,
+    };
+    let tls = simforge_server::tls_config_with_client_auth(tls_chain, tls_key, client_auth)
+        .map_err(|e| fail(Code::Input, e))?;
     if ctx.json {
         println!(
             "{}",

@@ -150,11 +150,18 @@ fn decode<T: simforge_asn1::rasn::Decode>(req: &[u8]) -> Result<T, u16> {
 
 // ------------------------------------------------------------------ info
 
+fn to_pkids(list: &[Vec<u8>]) -> Vec<SubjectKeyIdentifier> {
+    list.iter().map(|p| OctetString::from(p.clone())).collect()
+}
+
+/// euiccCiPKIdListForVerification: the trusted CIs.
 fn pkids(e: &Euicc) -> Vec<SubjectKeyIdentifier> {
-    e.id.ci_pkids
-        .iter()
-        .map(|p| OctetString::from(p.clone()))
-        .collect()
+    to_pkids(&e.id.ci_pkids)
+}
+
+/// euiccCiPKIdListForSigning: the CI of the eUICC's own certificate chain.
+fn signing_pkids(e: &Euicc) -> Vec<SubjectKeyIdentifier> {
+    to_pkids(&e.id.signing_ci_pkids)
 }
 
 fn get_euicc_info1(e: &mut Euicc, req: &[u8]) -> Res {
@@ -166,7 +173,7 @@ fn euicc_info1(e: &Euicc) -> EuiccInfo1 {
     EuiccInfo1 {
         svn: VersionType::new(2, 2, 2),
         euicc_ci_pkid_list_for_verification: pkids(e),
-        euicc_ci_pkid_list_for_signing: pkids(e),
+        euicc_ci_pkid_list_for_signing: signing_pkids(e),
         extensions: ext(),
     }
 }
@@ -197,7 +204,7 @@ fn euicc_info2(e: &Euicc) -> EuiccInfo2 {
             RspCapability::TEST_PROFILE_SUPPORT,
         ]),
         euicc_ci_pkid_list_for_verification: pkids(e),
-        euicc_ci_pkid_list_for_signing: pkids(e),
+        euicc_ci_pkid_list_for_signing: signing_pkids(e),
         euicc_category: Some(EuiccCategory::OTHER),
         forbidden_profile_policy_rules: None,
         pp_version: VersionType::new(0, 0, 1),

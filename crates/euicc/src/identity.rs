@@ -22,7 +22,8 @@ pub struct EuiccIdentity {
     /// SK.EUICC.ECDSA, PKCS#8 or SEC1 DER.
     pub euicc_private_key: Secret,
     /// Trusted CI certificates (DER): the eUICC verifies SM-DP+ certificates against these
-    /// and announces their key identifiers in EUICCInfo1/2.
+    /// and announces their key identifiers in EUICCInfo1/2 as euiccCiPKIdListForVerification
+    /// (euiccCiPKIdListForSigning is the CI of its own chain, the EUM certificate's AKI).
     #[serde(with = "hexvec")]
     pub trusted_ci: Vec<Vec<u8>>,
 }
@@ -158,7 +159,12 @@ pub(crate) struct Loaded {
     pub eum_cert: Vec<u8>,
     pub signer: SoftwareSigner,
     pub ci_store: CiStore,
+    /// euiccCiPKIdListForVerification: the trusted CIs.
     pub ci_pkids: Vec<Vec<u8>>,
+    /// euiccCiPKIdListForSigning: the CI of the eUICC's own chain (the EUM certificate's
+    /// authority key id), which need not be a trusted CI (SGP.22 allows verifying servers
+    /// under one CI while signing under another); the trusted CIs if the EUM has no AKI.
+    pub signing_ci_pkids: Vec<Vec<u8>>,
 }
 
 pub(crate) fn crypto_curve(c: simforge_pki::Curve) -> Curve {
@@ -173,7 +179,7 @@ impl Loaded {
         let eid = Eid::parse(&id.eid).map_err(|e| Error::Identity(e.to_string()))?;
         let cert = Certificate::from_der(&id.euicc_certificate)
             .map_err(|e| Error::Identity(format!("eUICC certificate: {e}")))?;
-        Certificate::from_der(&id.eum_certificate)
+        let eum = Certificate::from_der(&id.eum_certificate)
             .map_err(|e| Error::Identity(format!("EUM certificate: {e}")))?;
         if cert.eid().as_deref() != Some(id.eid.as_str()) {
             return Err(Error::Identity(
@@ -200,6 +206,9 @@ impl Loaded {
             return Err(Error::Identity("no trusted CI".into()));
         }
         let ci_pkids = ci_store.pkids();
+        let signing_ci_pkids = eum
+            .authority_key_id()
+            .map_or_else(|| ci_pkids.clone(), |aki| vec![aki.to_vec()]);
         Ok(Self {
             eid_bytes: eid.to_bytes(),
             eid,
@@ -208,6 +217,7 @@ impl Loaded {
             signer,
             ci_store,
             ci_pkids,
+            signing_ci_pkids,
         })
     }
 }
