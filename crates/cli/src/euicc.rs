@@ -45,6 +45,11 @@ pub enum EuiccCmd {
         /// one of them; SM-DP+ certificates are verified against all of them.
         #[arg(long, requires = "euicc_cert")]
         ci_cert: Vec<PathBuf>,
+        /// The CI that issued the EUM certificate, when it is not one of the trusted CIs: it
+        /// checks the chain (the eUICC signs under it) but SM-DP+ certificates are verified
+        /// against the --ci-cert list only (SGP.22 keeps the two lists apart).
+        #[arg(long, requires = "euicc_cert")]
+        chain_ci: Option<PathBuf>,
         /// The eUICC file to create.
         #[arg(long, default_value = "euicc.json")]
         file: PathBuf,
@@ -167,6 +172,7 @@ fn identity_from_files(
     euicc_key: &Path,
     eum_cert: &Path,
     ci_certs: &[PathBuf],
+    chain_ci: Option<&Path>,
     eid: Option<&str>,
 ) -> anyhow::Result<EuiccIdentity> {
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
@@ -175,11 +181,13 @@ fn identity_from_files(
         .iter()
         .map(|p| read(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let chain_ci = chain_ci.map(read).transpose()?;
     let identity = EuiccIdentity::from_certificates(
         &read(euicc_cert)?,
         &key,
         &read(eum_cert)?,
         &cis,
+        chain_ci.as_deref(),
         std::time::SystemTime::now(),
     )
     .with_context(|| {
@@ -217,6 +225,7 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
             euicc_key,
             eum_cert,
             ci_cert,
+            chain_ci,
             file,
         } => {
             if file.exists() {
@@ -225,7 +234,14 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
             let identity = match (pki, euicc_cert, euicc_key, eum_cert) {
                 (Some(pki), ..) => identity_from_dir(&pki, eid.as_deref())?,
                 (None, Some(cert), Some(key), Some(eum)) => {
-                    identity_from_files(&cert, &key, &eum, &ci_cert, eid.as_deref())?
+                    identity_from_files(
+                    &cert,
+                    &key,
+                    &eum,
+                    &ci_cert,
+                    chain_ci.as_deref(),
+                    eid.as_deref(),
+                )?
                 }
                 _ => bail!("give --pki, or --euicc-cert, --euicc-key, --eum-cert and --ci-cert"),
             };

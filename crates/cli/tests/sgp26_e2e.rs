@@ -135,24 +135,27 @@ fn pki_init(lab: &Lab, dir: &Path) -> Vec<String> {
 }
 
 /// A virtual eUICC `eid` of the lab PKI (it signs under the lab CI) whose only trusted CI,
-/// for verifying SM-DP+ certificates, is `ci_der`. `euicc init` checks the chain against the
-/// trusted CIs, so the trust list is replaced in the eUICC file afterwards.
-fn euicc_trusting(lab: &Lab, pki: &Path, eid: &str, ci_der: &[u8]) -> PathBuf {
+/// for verifying SM-DP+ certificates, is `ci`: `euicc init --chain-ci` checks the chain
+/// against the lab CI without trusting it.
+fn euicc_trusting(lab: &Lab, pki: &Path, eid: &str, ci: &Path) -> PathBuf {
     let file = lab.path().join(format!("euicc-{eid}.json"));
+    let f = |p: PathBuf| p.to_str().unwrap().to_owned();
     lab.ok(&[
         "euicc",
         "init",
-        "--pki",
-        pki.to_str().unwrap(),
-        "--eid",
-        eid,
+        "--euicc-cert",
+        &f(pki.join("euicc").join(format!("{eid}.pem"))),
+        "--euicc-key",
+        &f(pki.join("euicc").join(format!("{eid}.key.pem"))),
+        "--eum-cert",
+        &f(pki.join("eum").join("eum.der")),
+        "--ci-cert",
+        ci.to_str().unwrap(),
+        "--chain-ci",
+        &f(pki.join("ci").join("ci.der")),
         "--file",
         file.to_str().unwrap(),
     ]);
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    v["identity"]["trusted_ci"] = serde_json::json!([hex(ci_der)]);
-    std::fs::write(&file, serde_json::to_string(&v).unwrap()).unwrap();
     file
 }
 
@@ -195,8 +198,8 @@ fn sgp26_dpauth_authenticates_to_euiccs_that_trust_only_the_sgp26_ci() {
     let eids = pki_init(&lab, &pki);
     let ci_nist = sgp26.join("CertificateIssuer/CERT_CI_ECDSA_NIST.der");
     let ci_brp = sgp26.join("CertificateIssuer/CERT_CI_ECDSA_BRP.der");
-    let nist = euicc_trusting(&lab, &pki, &eids[0], &std::fs::read(&ci_nist).unwrap());
-    let brp = euicc_trusting(&lab, &pki, &eids[1], &std::fs::read(&ci_brp).unwrap());
+    let nist = euicc_trusting(&lab, &pki, &eids[0], &ci_nist);
+    let brp = euicc_trusting(&lab, &pki, &eids[1], &ci_brp);
 
     // The eUICC announces only the SGP.26 CI for verification.
     let info = lpa_ok(&lab, &nist, &[], &["info"]);

@@ -80,9 +80,14 @@ impl EuiccIdentity {
     /// trusted CI certificates, each PEM or DER (the key: PEM PKCS#8 / SEC1, or PKCS#8 DER).
     /// The EID is the eUICC certificate's subject serialNumber.
     ///
+    /// `chain_ci` is the CI that issued the EUM when it is not one of the trusted CIs: SGP.22
+    /// keeps the CIs an eUICC signs under (euiccCiPKIdListForSigning) apart from those it
+    /// verifies SM-DP+ certificates against (euiccCiPKIdListForVerification). It is used to
+    /// check the chain and is not trusted for verification.
+    ///
     /// Refuses, at time `now`, a chain that does not verify (the EUM must be issued by one of
-    /// the CIs, the eUICC certificate by the EUM, with SGP.22 policies, validity and a
-    /// permitted EID), a key that is not the certificate's, and an empty CI list.
+    /// the CIs or by `chain_ci`, the eUICC certificate by the EUM, with SGP.22 policies,
+    /// validity and a permitted EID), a key that is not the certificate's, and an empty CI list.
     ///
     /// # Errors
     /// [`Error::Identity`] saying which check failed.
@@ -91,6 +96,7 @@ impl EuiccIdentity {
         euicc_key: &[u8],
         eum_cert: &[u8],
         trusted_ci: &[Vec<u8>],
+        chain_ci: Option<&[u8]>,
         now: std::time::SystemTime,
     ) -> Result<Self, Error> {
         let id = |m: String| Error::Identity(m);
@@ -135,6 +141,14 @@ impl EuiccIdentity {
         }
         if store.is_empty() {
             return Err(id("no trusted CI certificate".into()));
+        }
+        if let Some(ci) = chain_ci {
+            let c = Certificate::from_der_or_pem(ci)
+                .map_err(|e| id(format!("the EUM's CI certificate: {e}")))?;
+            store = CiStore::new();
+            store
+                .add(c)
+                .map_err(|e| id(format!("the EUM's CI certificate: {e}")))?;
         }
         let verified = simforge_pki::verify_euicc_chain(&store, eum.der(), cert.der(), now)
             .map_err(|e| id(format!("the chain CI → EUM → eUICC does not verify: {e}")))?;

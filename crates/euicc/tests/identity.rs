@@ -40,6 +40,7 @@ fn pem_and_der_files_give_the_lab_identity() {
         key_pem.as_bytes(),
         eum.cert.to_pem().as_bytes(),
         &[p.ci.to_pem().into_bytes()],
+        None,
         now(),
     )
     .unwrap();
@@ -53,6 +54,7 @@ fn pem_and_der_files_give_the_lab_identity() {
         &e.key.to_pkcs8_der().unwrap(),
         eum.cert.der(),
         &[p.ci.der().to_vec()],
+        None,
         now(),
     )
     .unwrap();
@@ -77,7 +79,7 @@ fn mismatched_files_are_refused_with_the_reason() {
     let key = e.key.to_pkcs8_der().unwrap();
     let ci = vec![p.ci.der().to_vec()];
     let build = |cert: &[u8], key: &[u8], eum: &[u8], cis: &[Vec<u8>], at: SystemTime| {
-        EuiccIdentity::from_certificates(cert, key, eum, cis, at)
+        EuiccIdentity::from_certificates(cert, key, eum, cis, None, at)
     };
 
     // Another eUICC's key.
@@ -148,4 +150,36 @@ fn mismatched_files_are_refused_with_the_reason() {
         now(),
     ));
     assert!(m.contains("CI certificate #1"), "{m}");
+}
+
+/// SGP.22 §4.1 / EUICCInfo1: the CIs an eUICC signs under and the CIs it verifies SM-DP+
+/// certificates against are two lists. An eUICC whose chain is under CI A can trust only CI B.
+#[test]
+fn chain_ci_checks_the_chain_without_being_trusted() {
+    let p = pki(1);
+    let other = pki(1);
+    let eum = p.eum.as_ref().unwrap();
+    let e = &p.euiccs[0];
+    let key = e.key.to_pkcs8_der().unwrap();
+    let id = EuiccIdentity::from_certificates(
+        e.cert.der(),
+        &key,
+        eum.cert.der(),
+        &[other.ci.der().to_vec()],
+        Some(p.ci.der()),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(id.eid, e.eid);
+    assert_eq!(id.trusted_ci, vec![other.ci.der().to_vec()]);
+    // A chain CI that did not issue the EUM is still refused.
+    let m = refused(EuiccIdentity::from_certificates(
+        e.cert.der(),
+        &key,
+        eum.cert.der(),
+        &[p.ci.der().to_vec()],
+        Some(other.ci.der()),
+        now(),
+    ));
+    assert!(m.contains("does not verify"), "{m}");
 }
