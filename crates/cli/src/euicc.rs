@@ -233,16 +233,14 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
             }
             let identity = match (pki, euicc_cert, euicc_key, eum_cert) {
                 (Some(pki), ..) => identity_from_dir(&pki, eid.as_deref())?,
-                (None, Some(cert), Some(key), Some(eum)) => {
-                    identity_from_files(
+                (None, Some(cert), Some(key), Some(eum)) => identity_from_files(
                     &cert,
                     &key,
                     &eum,
                     &ci_cert,
                     chain_ci.as_deref(),
                     eid.as_deref(),
-                )?
-                }
+                )?,
                 _ => bail!("give --pki, or --euicc-cert, --euicc-key, --eum-cert and --ci-cert"),
             };
             // Validate before writing.
