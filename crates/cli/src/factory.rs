@@ -61,6 +61,8 @@ impl Ctx {
 pub enum OperatorCmd {
     /// Create an operator.
     Create(OperatorCreate),
+    /// Change an operator's settings.
+    Update(OperatorUpdate),
     /// List operators.
     List,
     /// Issue a new ES2+ API key for an operator (printed once, only its SHA-256 is stored),
@@ -134,6 +136,25 @@ pub struct OperatorCreate {
     /// (default: IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC KIC1 KID1 KIK1 …).
     #[arg(long)]
     pub out_columns: Option<String>,
+    /// SM-DP+ default for profiles imported without --reuse-on-delete/--no-reuse-on-delete:
+    /// after a delete notification the profile returns to Available (reused) instead of
+    /// Unavailable.
+    #[arg(long)]
+    pub reuse_on_delete: bool,
+}
+
+#[derive(Args)]
+pub struct OperatorUpdate {
+    /// Operator name.
+    pub name: String,
+    /// Profiles imported from now on without an explicit choice return to Available after a
+    /// delete notification.
+    #[arg(long, conflicts_with = "no_reuse_on_delete")]
+    pub reuse_on_delete: bool,
+    /// Profiles imported from now on without an explicit choice become Unavailable after a
+    /// delete notification (the default).
+    #[arg(long)]
+    pub no_reuse_on_delete: bool,
 }
 
 pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
@@ -188,7 +209,7 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                     anyhow!("operator name: 1 to 64 characters from A-Z a-z 0-9 - _ ."),
                 ));
             }
-            let op = store
+            let mut op = store
                 .create_operator(&NewOperator {
                     name: a.name,
                     mcc: a.mcc,
@@ -199,12 +220,37 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                     out_columns: a.out_columns,
                 })
                 .await?;
+            if a.reuse_on_delete {
+                op = store.set_operator_reuse_on_delete(&op.name, true).await?;
+            }
             if ctx.json {
                 println!("{}", serde_json::to_string(&op)?);
             } else {
                 println!(
                     "created operator {} (PLMN {}-{}, ICCID prefix {})",
                     op.name, op.mcc, op.mnc, op.iccid_prefix
+                );
+            }
+        }
+        OperatorCmd::Update(a) => {
+            let op = if a.reuse_on_delete || a.no_reuse_on_delete {
+                store
+                    .set_operator_reuse_on_delete(&a.name, a.reuse_on_delete)
+                    .await?
+            } else {
+                store.operator(&a.name).await?
+            };
+            if ctx.json {
+                println!("{}", serde_json::to_string(&op)?);
+            } else {
+                println!(
+                    "operator {}: profiles imported without an explicit choice become {} after a delete notification",
+                    op.name,
+                    if op.reuse_on_delete {
+                        "available"
+                    } else {
+                        "unavailable"
+                    }
                 );
             }
         }

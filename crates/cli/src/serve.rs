@@ -630,7 +630,10 @@ fn parse_radio_access(s: &str) -> Result<simforge_smdp::RadioAccess, String> {
             .iter()
             .map(|r| r.as_str())
             .collect();
-        format!("unknown radio access technology {s:?}: one of {}", all.join(", "))
+        format!(
+            "unknown radio access technology {s:?}: one of {}",
+            all.join(", ")
+        )
     })
 }
 

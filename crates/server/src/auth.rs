@@ -65,6 +65,14 @@ pub trait CredentialSource: Send + Sync + 'static {
         kind: CredentialKind,
         sha256: [u8; 32],
     ) -> BoxFuture<'_, Result<Option<OperatorCredential>, LookupError>>;
+
+    /// The name of an operator, for logs (`None`: unknown, logged by id).
+    fn operator_name(
+        &self,
+        _operator: OperatorId,
+    ) -> BoxFuture<'_, Result<Option<String>, LookupError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// A fixed set of credentials (tests, embedding).
@@ -93,6 +101,7 @@ pub struct CredentialCache {
     source: Arc<dyn CredentialSource>,
     ttl: Duration,
     cache: Mutex<Cached>,
+    names: Mutex<HashMap<OperatorId, (Instant, Option<String>)>>,
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -111,7 +120,34 @@ impl CredentialCache {
             source,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The name of an operator for logs, looked up at most once per TTL (at least a minute:
+    /// names do not change) per operator; `None` when unknown or the lookup failed.
+    pub async fn operator_name(&self, operator: OperatorId) -> Option<String> {
+        let ttl = self.ttl.max(Duration::from_secs(60));
+        if let Ok(n) = self.names.lock()
+            && let Some((at, name)) = n.get(&operator)
+            && at.elapsed() < ttl
+        {
+            return name.clone();
+        }
+        let name = match self.source.operator_name(operator).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "operator name lookup failed");
+                return None;
+            }
+        };
+        if let Ok(mut n) = self.names.lock() {
+            if n.len() >= CACHE_MAX {
+                n.clear();
+            }
+            n.insert(operator, (Instant::now(), name.clone()));
+        }
+        name
     }
 
     /// The operator of an active credential.

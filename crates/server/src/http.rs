@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use simforge_asn1::StatusCode;
 use simforge_asn1::json::{self, HeaderOnlyResponse, RequestHeader};
 use simforge_asn1::status::ResponseHeader;
-use simforge_smdp::{Error as SmdpError, Event, Smdp, SmdpStore};
+use simforge_smdp::{Error as SmdpError, Event, OperatorId, Smdp, SmdpStore};
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
@@ -145,14 +145,32 @@ fn events_to_metrics(metrics: &Metrics, events: &[Event]) {
     }
 }
 
-/// Records what an outcome reveals (ICCID, operator) on the request's span.
-fn record_events(span: &Span, events: &[Event]) {
-    for e in events {
+/// Records the operator on the request's span: its name when the credential source knows
+/// it (cached), else its id.
+async fn record_operator<S>(st: &AppState<S>, span: &Span, operator: OperatorId) {
+    match st.credentials.operator_name(operator).await {
+        Some(name) => span.record("operator", name.as_str()),
+        None => span.record("operator", operator),
+    };
+}
+
+/// Records what a call revealed about the profile it concerned (ICCID, operator) on the
+/// request's span, whatever its result: the reply's subject, else its events.
+async fn record_subject<S>(
+    st: &AppState<S>,
+    span: &Span,
+    subject: Option<&(OperatorId, String)>,
+    events: &[Event],
+) {
+    let from_events = events.last().map(|e| {
         let iccid = match e {
             Event::DownloadProgress { iccid, .. } | Event::ProfileState { iccid, .. } => iccid,
         };
+        (e.operator_id(), iccid.clone())
+    });
+    if let Some((operator, iccid)) = subject.cloned().or(from_events) {
         span.record("iccid", iccid.as_str());
-        span.record("operator", e.operator_id());
+        record_operator(st, span, operator).await;
     }
 }
 
@@ -206,9 +224,11 @@ async fn es9_call<S: SmdpStore + 'static>(
                     if let Some(t) = $tid {
                         span.record("transaction_id", tracing::field::display(t));
                     }
-                    match s.$method(&$r, t).await {
-                        Ok((resp, events)) => {
-                            record_events(span, &events);
+                    let reply = s.$method(&$r, t).await;
+                    record_subject(st, span, reply.subject.as_ref(), &reply.events).await;
+                    match reply.result {
+                        Ok(resp) => {
+                            let events = reply.events;
                             events_to_metrics(&st.metrics, &events);
                             #[allow(clippy::redundant_closure_call)]
                             (($ok)(resp), "success".to_owned())
@@ -233,7 +253,7 @@ async fn es9_call<S: SmdpStore + 'static>(
     match function {
         "initiateAuthentication" => call!(
             json::InitiateAuthenticationRequest,
-            initiate_authentication,
+            initiate_authentication_reply,
             |_r| None::<&simforge_asn1::TransactionId>,
             |r: json::InitiateAuthenticationResponse| {
                 if let Some(t) = &r.transaction_id {
@@ -245,19 +265,19 @@ async fn es9_call<S: SmdpStore + 'static>(
         ),
         "authenticateClient" => call!(
             json::AuthenticateClientRequest,
-            authenticate_client,
+            authenticate_client_reply,
             |r| Some(&r.transaction_id),
             |r: json::AuthenticateClientResponse| json_response(Http::OK, &r)
         ),
         "getBoundProfilePackage" => call!(
             json::GetBoundProfilePackageRequest,
-            get_bound_profile_package,
+            get_bound_profile_package_reply,
             |r| Some(&r.transaction_id),
             |r: json::GetBoundProfilePackageResponse| json_response(Http::OK, &r)
         ),
         "handleNotification" => call!(
             json::HandleNotificationRequest,
-            handle_notification,
+            handle_notification_reply,
             |r| {
                 let target = simforge_smdp::es9::notification_target(&r);
                 if let Some(i) = &target.iccid {
@@ -269,7 +289,7 @@ async fn es9_call<S: SmdpStore + 'static>(
         ),
         "cancelSession" => call!(
             json::CancelSessionRequest,
-            cancel_session,
+            cancel_session_reply,
             |r| Some(&r.transaction_id),
             |r: HeaderOnlyResponse| json_response(Http::OK, &r)
         ),
@@ -406,7 +426,7 @@ async fn es2_call<S: SmdpStore + 'static>(
         Ok(c) => c,
         Err((r, label)) => return (r, label.to_owned()),
     };
-    span.record("operator", cred.operator_id);
+    record_operator(st, span, cred.operator_id).await;
     span.record("requester", cred.requester_id.as_str());
     if let Err(r) = check_headers(headers, false) {
         return (r, "bad_request".to_owned());
@@ -441,7 +461,13 @@ async fn es2_call<S: SmdpStore + 'static>(
                     } else {
                         match s.$method(op, &req, t).await {
                             Ok((resp, events)) => {
-                                record_events(span, &events);
+                                if let Some(e) = events.last() {
+                                    let iccid = match e {
+                                        Event::DownloadProgress { iccid, .. }
+                                        | Event::ProfileState { iccid, .. } => iccid,
+                                    };
+                                    span.record("iccid", iccid.as_str());
+                                }
                                 (json_response(Http::OK, &resp), "success".to_owned())
                             }
                             Err(e) => {

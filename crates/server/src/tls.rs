@@ -161,6 +161,10 @@ pub async fn serve_tls(
     let acceptor = TlsAcceptor::from(Arc::new(config));
     loop {
         let (tcp, peer) = listener.accept().await?;
+        // Request/response traffic: no Nagle delay behind the peer's delayed ACK.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
+        }
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {

@@ -35,6 +35,7 @@ fn done<R>(
         session: SessionChange::Keep,
         profile: p,
         events,
+        subject: None,
     }
 }
 

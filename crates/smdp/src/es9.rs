@@ -28,8 +28,8 @@ use zeroize::Zeroizing;
 use crate::config::Ctx;
 use crate::error::{Error, Result};
 use crate::model::{
-    BppBinding, Event, KeyCurve, Outcome, ProfileRecord, ProfileState, Session, SessionChange,
-    SessionState,
+    BppBinding, Event, KeyCurve, Outcome, ProfileRecord, ProfileState, RadioAccess, Session,
+    SessionChange, SessionState,
 };
 use crate::profile;
 
@@ -82,6 +82,7 @@ pub fn initiate_authentication(
             session: SessionChange::Put(session),
             profile: None,
             events: Vec::new(),
+            subject: None,
         },
         Err(e) => Outcome::fail(e),
     }
@@ -193,6 +194,44 @@ pub struct ClientAuth {
     euicc_key: (KeyCurve, Vec<u8>),
     euicc_signature1_tlv: Vec<u8>,
     caps: EuiccCapabilities,
+    device: DeviceSupport,
+}
+
+/// What the device declared in ctxParams1.deviceInfo (SGP.22 §4.2) that the eligibility
+/// check uses: the radio access technologies of its deviceCapabilities (a technology is
+/// supported when a release is given for it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceSupport {
+    /// The supported technologies, in [`RadioAccess::ALL`] order.
+    pub radio_access: Vec<RadioAccess>,
+}
+
+impl DeviceSupport {
+    /// From DeviceInfo.
+    #[must_use]
+    pub fn from_device_info(info: &rsp::DeviceInfo) -> Self {
+        let c = &info.device_capabilities;
+        let declared = |r: RadioAccess| {
+            match r {
+                RadioAccess::Gsm => &c.gsm_supported_release,
+                RadioAccess::Utran => &c.utran_supported_release,
+                RadioAccess::Cdma2000Onex => &c.cdma2000onex_supported_release,
+                RadioAccess::Cdma2000Hrpd => &c.cdma2000hrpd_supported_release,
+                RadioAccess::Cdma2000Ehrpd => &c.cdma2000ehrpd_supported_release,
+                RadioAccess::EutranEpc => &c.eutran_supported_release,
+                RadioAccess::NrEpc => &c.nr_epc_supported_release,
+                RadioAccess::Nr5gc => &c.nr5gc_supported_release,
+                RadioAccess::Eutran5gc => &c.eutran5gc_supported_release,
+            }
+            .is_some()
+        };
+        Self {
+            radio_access: RadioAccess::ALL
+                .into_iter()
+                .filter(|r| declared(*r))
+                .collect(),
+        }
+    }
 }
 
 /// What the eUICC declared in euiccInfo2 that the eligibility check uses.
@@ -312,8 +351,11 @@ pub fn verify_client(
     )?;
     let eid =
         Eid::parse(&verified.eid).map_err(|_| Error::EuiccCertificateInvalid("EID".into()))?;
-    let matching_id = match &signed1.ctx_params1 {
-        CtxParams1::CtxParamsForCommonAuthentication(c) => c.matching_id.clone(),
+    let (matching_id, device) = match &signed1.ctx_params1 {
+        CtxParams1::CtxParamsForCommonAuthentication(c) => (
+            c.matching_id.clone(),
+            DeviceSupport::from_device_info(&c.device_info),
+        ),
         _ => return Err(Error::MandatoryElement("ctxParamsForCommonAuthentication")),
     };
     let sig = Signature::from_slice(&ok.euicc_signature1)
@@ -325,6 +367,7 @@ pub fn verify_client(
         euicc_key,
         euicc_signature1_tlv: sig_tlv(&sig),
         caps: EuiccCapabilities::from_info2(&signed1.euicc_info2),
+        device,
     })
 }
 
@@ -348,6 +391,7 @@ pub fn fail_session<R>(
         session: tid.map_or(SessionChange::Keep, |t| SessionChange::Delete(t.clone())),
         profile,
         events: Vec::new(),
+        subject: None,
     }
 }
 
@@ -444,10 +488,37 @@ pub fn check_euicc_eligible(p: &ProfileRecord, caps: &EuiccCapabilities) -> Resu
     Ok(())
 }
 
+/// The eligibility check of SGP.22 §3.1.3.2 against what the device declared in
+/// ctxParams1.deviceInfo (§4.2 DeviceCapabilities): a profile restricted to some radio access
+/// technologies needs a device supporting at least one of them, else "no eligible profile for
+/// this eUICC/Device" (8.2.5 / 4.3, as for the eUICC-side checks).
+///
+/// # Errors
+/// [`Error::NotEligible`].
+pub fn check_device_eligible(p: &ProfileRecord, device: &DeviceSupport) -> Result<()> {
+    let needed = &p.requirements.radio_access;
+    if needed.is_empty() || needed.iter().any(|r| device.radio_access.contains(r)) {
+        Ok(())
+    } else {
+        Err(Error::NotEligible(
+            "the device supports none of the profile's radio access technologies",
+        ))
+    }
+}
+
 /// AuthenticateClient, second half: checks the order (matchingId/EID binding, state,
-/// expiry, retry limits), binds the profile to the EID and the session, and signs
-/// smdpSigned2 with DPpb.
+/// expiry, retry limits), the eligibility of the eUICC and the device, binds the profile to
+/// the EID and the session, and signs smdpSigned2 with DPpb.
 pub fn authenticate_client(
+    auth: ClientAuth,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<AuthenticateClientResponse> {
+    let subject = profile.as_ref().map(ProfileRecord::subject);
+    authenticate_client_inner(auth, profile, ctx).about(subject)
+}
+
+fn authenticate_client_inner(
     auth: ClientAuth,
     profile: Option<ProfileRecord>,
     ctx: &Ctx<'_>,
@@ -470,8 +541,9 @@ pub fn authenticate_client(
             .push(progress(&p, 1, Some(&Error::BppNotAvailable), ctx.now));
         return out;
     }
-    if let Err(e) =
-        check_eligible(&p, &auth.eid, ctx).and_then(|()| check_euicc_eligible(&p, &auth.caps))
+    if let Err(e) = check_eligible(&p, &auth.eid, ctx)
+        .and_then(|()| check_euicc_eligible(&p, &auth.caps))
+        .and_then(|()| check_device_eligible(&p, &auth.device))
     {
         let mut out = fail_session(e, Some(&tid), None, ctx);
         if let Err(e) = &out.result {
@@ -487,6 +559,7 @@ pub fn authenticate_client(
                 session: SessionChange::Put(session),
                 profile: Some(p),
                 events,
+                subject: None,
             }
         }
         Err(e) => fail_session(e, Some(&tid), None, ctx),
@@ -568,6 +641,16 @@ pub fn get_bound_profile_package(
     profile: Option<ProfileRecord>,
     ctx: &Ctx<'_>,
 ) -> Outcome<GetBoundProfilePackageResponse> {
+    let subject = session.as_ref().and_then(Session::subject);
+    get_bpp_inner(req, session, profile, ctx).about(subject)
+}
+
+fn get_bpp_inner(
+    req: &GetBoundProfilePackageRequest,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<GetBoundProfilePackageResponse> {
     let session = match live_session(session, ctx.now) {
         Ok(s) if s.state == SessionState::Authenticated => s,
         // A replay after delivery: refuse, but keep the session for the PIR.
@@ -603,6 +686,7 @@ pub fn get_bound_profile_package(
                 session: SessionChange::Put(s),
                 profile: Some(p),
                 events,
+                subject: None,
             }
         }
         Err(e) => {
@@ -899,6 +983,19 @@ pub fn handle_notification(
     profile: Option<ProfileRecord>,
     ctx: &Ctx<'_>,
 ) -> Outcome<()> {
+    let subject = profile
+        .as_ref()
+        .map(ProfileRecord::subject)
+        .or_else(|| session.as_ref().and_then(Session::subject));
+    handle_notification_inner(req, session, profile, ctx).about(subject)
+}
+
+fn handle_notification_inner(
+    req: &HandleNotificationRequest,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<()> {
     match req.pending_notification.value() {
         PendingNotification::ProfileInstallationResult(pir) => {
             installation_result(req, pir, session, profile, ctx)
@@ -951,6 +1048,7 @@ fn installation_result(
             session: SessionChange::Delete(tid),
             profile: None,
             events: Vec::new(),
+            subject: None,
         };
     };
     let from = p.state;
@@ -1003,6 +1101,7 @@ fn installation_result(
         session: SessionChange::Delete(tid),
         profile: Some(p),
         events,
+        subject: None,
     }
 }
 
@@ -1050,6 +1149,7 @@ fn other_notification(
             session: SessionChange::Keep,
             profile: None,
             events: Vec::new(),
+            subject: None,
         };
     };
     if op.has(rsp::NotificationEvent::NOTIFICATION_DELETE)
@@ -1071,6 +1171,7 @@ fn other_notification(
             session: SessionChange::Keep,
             profile: Some(p),
             events,
+            subject: None,
         };
     }
     if op.has(rsp::NotificationEvent::NOTIFICATION_INSTALL) && p.state == ProfileState::Downloaded {
@@ -1086,6 +1187,7 @@ fn other_notification(
             session: SessionChange::Keep,
             profile: Some(p),
             events,
+            subject: None,
         };
     }
     Outcome {
@@ -1093,6 +1195,7 @@ fn other_notification(
         session: SessionChange::Keep,
         profile: None,
         events: Vec::new(),
+        subject: None,
     }
 }
 
@@ -1101,6 +1204,16 @@ fn other_notification(
 /// ES9+.CancelSession: verifies the eUICC's signed cancellation (transactionId, SM-DP+
 /// OID, signature), ends the session and releases or fails the profile by reason.
 pub fn cancel_session(
+    req: &CancelSessionRequest,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    ctx: &Ctx<'_>,
+) -> Outcome<HeaderOnlyResponse> {
+    let subject = session.as_ref().and_then(Session::subject);
+    cancel_session_inner(req, session, profile, ctx).about(subject)
+}
+
+fn cancel_session_inner(
     req: &CancelSessionRequest,
     session: Option<Session>,
     profile: Option<ProfileRecord>,
@@ -1145,6 +1258,7 @@ pub fn cancel_session(
         session: SessionChange::Delete(tid),
         profile,
         events,
+        subject: None,
     }
 }
 

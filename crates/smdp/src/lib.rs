@@ -36,10 +36,10 @@ pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
 pub use error::{Error, Result};
 pub use model::{
     BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,
-    ProfileRequirements, ProfileState, SealedPackage, Session, SessionChange, SessionState,
-    UnixTime,
+    ProfileRequirements, ProfileState, RadioAccess, SealedPackage, Session, SessionChange,
+    SessionState, Subject, UnixTime,
 };
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::{Credentials, NewProfile};
-pub use service::Smdp;
+pub use service::{Reply, Smdp};
 pub use store::{MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

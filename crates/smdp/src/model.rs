@@ -166,6 +166,81 @@ pub struct ProfileRequirements {
     /// euiccInfo2.forbiddenProfilePolicyRules.
     #[serde(default)]
     pub ppr: Vec<u8>,
+    /// The radio access technologies the profile's network serves, set by the operator at
+    /// import: the device must support at least one of them (its DeviceInfo's
+    /// deviceCapabilities, SGP.22 §4.2), else 8.2.5 / 4.3. Empty: any device.
+    #[serde(default)]
+    pub radio_access: Vec<RadioAccess>,
+}
+
+/// A radio access technology of SGP.22 DeviceCapabilities (§4.2): the device supports it
+/// when it declares a supported release for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RadioAccess {
+    /// GSM (gsmSupportedRelease).
+    Gsm,
+    /// UTRAN (utranSupportedRelease).
+    Utran,
+    /// cdma2000 1x (cdma2000onexSupportedRelease).
+    Cdma2000Onex,
+    /// cdma2000 HRPD (cdma2000hrpdSupportedRelease).
+    Cdma2000Hrpd,
+    /// cdma2000 eHRPD (cdma2000ehrpdSupportedRelease).
+    Cdma2000Ehrpd,
+    /// E-UTRAN with an EPC, LTE (eutranEpcSupportedRelease).
+    EutranEpc,
+    /// NR with an EPC, 5G NSA (nrEpcSupportedRelease).
+    NrEpc,
+    /// NR with a 5GC, 5G SA (nr5gcSupportedRelease).
+    Nr5gc,
+    /// E-UTRAN with a 5GC (eutran5gcSupportedRelease).
+    Eutran5gc,
+}
+
+impl RadioAccess {
+    /// Every technology.
+    pub const ALL: [RadioAccess; 9] = [
+        Self::Gsm,
+        Self::Utran,
+        Self::Cdma2000Onex,
+        Self::Cdma2000Hrpd,
+        Self::Cdma2000Ehrpd,
+        Self::EutranEpc,
+        Self::NrEpc,
+        Self::Nr5gc,
+        Self::Eutran5gc,
+    ];
+
+    /// The name used on the command line and in JSON (`eutran-epc`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gsm => "gsm",
+            Self::Utran => "utran",
+            Self::Cdma2000Onex => "cdma2000-onex",
+            Self::Cdma2000Hrpd => "cdma2000-hrpd",
+            Self::Cdma2000Ehrpd => "cdma2000-ehrpd",
+            Self::EutranEpc => "eutran-epc",
+            Self::NrEpc => "nr-epc",
+            Self::Nr5gc => "nr5gc",
+            Self::Eutran5gc => "eutran5gc",
+        }
+    }
+
+    /// Parses [`RadioAccess::as_str`] (case-insensitive).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for RadioAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The SM-DP+ side of a BPP's key agreement, kept so that a retried download to the same
@@ -366,6 +441,10 @@ pub enum SessionChange {
     Delete(TransactionId),
 }
 
+/// The profile a call concerned: its operator and ICCID (for logs; known also when the call
+/// failed, as soon as the profile was found).
+pub type Subject = (OperatorId, String);
+
 /// The result of a pure operation: the response (or error), and the state to persist
 /// *whatever the result* (a refused confirmation code still counts an attempt).
 #[derive(Debug)]
@@ -378,6 +457,8 @@ pub struct Outcome<R> {
     pub profile: Option<ProfileRecord>,
     /// Events to persist.
     pub events: Vec<Event>,
+    /// The profile the call concerned, when known, whatever the result (for logs).
+    pub subject: Option<Subject>,
 }
 
 impl<R> Outcome<R> {
@@ -388,6 +469,32 @@ impl<R> Outcome<R> {
             session: SessionChange::Keep,
             profile: None,
             events: Vec::new(),
+            subject: None,
         }
+    }
+
+    /// The same outcome, concerning `subject` unless it already names a profile.
+    #[must_use]
+    pub fn about(mut self, subject: Option<Subject>) -> Self {
+        if self.subject.is_none() {
+            self.subject = subject.or_else(|| self.profile.as_ref().map(ProfileRecord::subject));
+        }
+        self
+    }
+}
+
+impl ProfileRecord {
+    /// Its operator and ICCID.
+    #[must_use]
+    pub fn subject(&self) -> Subject {
+        (self.operator_id, self.iccid.clone())
+    }
+}
+
+impl Session {
+    /// The operator and ICCID of the profile bound to the session, if any.
+    #[must_use]
+    pub fn subject(&self) -> Option<Subject> {
+        self.operator_id.zip(self.iccid.clone())
     }
 }

@@ -184,6 +184,7 @@ pub fn requirements_of(upp: &[u8]) -> ProfileRequirements {
         saip_version,
         package_size: u64::try_from(upp.len()).ok(),
         ppr: Vec::new(),
+        radio_access: Vec::new(),
     }
 }
 

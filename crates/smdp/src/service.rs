@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::es2::{self, OrderTarget};
 use crate::es9::{self, ProfileLookup};
 use crate::model::{
-    Event, OperatorId, Outcome, ProfileRecord, ProfileState, SessionChange, UnixTime,
+    Event, OperatorId, Outcome, ProfileRecord, ProfileState, SessionChange, Subject, UnixTime,
 };
 use crate::profile::{self, NewProfile};
 use crate::store::{SmdpStore, SmdpTx};
@@ -41,7 +41,38 @@ impl<S> std::fmt::Debug for Smdp<S> {
     }
 }
 
-async fn persist<T: SmdpTx, R>(mut tx: T, out: Outcome<R>) -> Result<(Result<R>, Vec<Event>)> {
+/// What the service answers a call with: the response or error, the events persisted, and
+/// the profile the call concerned when known — also when it failed (for logs).
+#[derive(Debug)]
+pub struct Reply<R> {
+    /// Response or error (protocol or storage).
+    pub result: Result<R>,
+    /// The events persisted with the state change.
+    pub events: Vec<Event>,
+    /// The operator and ICCID of the profile concerned, when known.
+    pub subject: Option<Subject>,
+}
+
+impl<R> Reply<R> {
+    fn failed(e: crate::Error) -> Self {
+        Self {
+            result: Err(e),
+            events: Vec::new(),
+            subject: None,
+        }
+    }
+
+    /// The response and its events, or the error.
+    ///
+    /// # Errors
+    /// The call's error.
+    pub fn into_result(self) -> Result<(R, Vec<Event>)> {
+        let events = self.events;
+        self.result.map(|r| (r, events))
+    }
+}
+
+async fn save<T: SmdpTx, R>(mut tx: T, out: &Outcome<R>) -> Result<()> {
     match &out.session {
         SessionChange::Keep => {}
         SessionChange::Put(s) => tx.put_session(s).await?,
@@ -53,8 +84,39 @@ async fn persist<T: SmdpTx, R>(mut tx: T, out: Outcome<R>) -> Result<(Result<R>,
     if !out.events.is_empty() {
         tx.push_events(&out.events).await?;
     }
-    tx.commit().await?;
-    Ok((out.result, out.events))
+    tx.commit().await
+}
+
+/// The reply of an outcome that changes nothing (nothing is saved).
+fn persist_nothing<R>(out: Outcome<R>) -> Reply<R> {
+    let out = out.about(None);
+    Reply {
+        result: out.result,
+        events: out.events,
+        subject: out.subject,
+    }
+}
+
+/// Saves what `out` changed (in `tx`, then commits) and answers with its result.
+async fn persist_reply<T: SmdpTx, R>(tx: T, out: Outcome<R>) -> Reply<R> {
+    let out = out.about(None);
+    match save(tx, &out).await {
+        Ok(()) => Reply {
+            result: out.result,
+            events: out.events,
+            subject: out.subject,
+        },
+        Err(e) => Reply {
+            result: Err(e),
+            events: Vec::new(),
+            subject: out.subject,
+        },
+    }
+}
+
+async fn persist<T: SmdpTx, R>(tx: T, out: Outcome<R>) -> Result<(Result<R>, Vec<Event>)> {
+    let reply = persist_reply(tx, out).await;
+    Ok((reply.result, reply.events))
 }
 
 impl<S: SmdpStore> Smdp<S> {
@@ -187,13 +249,25 @@ impl<S: SmdpStore> Smdp<S> {
         req: &InitiateAuthenticationRequest,
         now: UnixTime,
     ) -> Result<(InitiateAuthenticationResponse, Vec<Event>)> {
+        self.initiate_authentication_reply(req, now)
+            .await
+            .into_result()
+    }
+
+    /// ES9+.InitiateAuthentication, with the [`Reply`]'s details.
+    pub async fn initiate_authentication_reply(
+        &self,
+        req: &InitiateAuthenticationRequest,
+        now: UnixTime,
+    ) -> Reply<InitiateAuthenticationResponse> {
         let out = es9::initiate_authentication(req, &self.ctx(now));
         if out.result.is_err() {
-            return out.result.map(|r| (r, Vec::new()));
+            return persist_nothing(out);
         }
-        let tx = self.store.begin().await?;
-        let (r, ev) = persist(tx, out).await?;
-        r.map(|r| (r, ev))
+        match self.store.begin().await {
+            Ok(tx) => persist_reply(tx, out).await,
+            Err(e) => Reply::failed(e),
+        }
     }
 
     /// ES9+.AuthenticateClient.
@@ -205,22 +279,34 @@ impl<S: SmdpStore> Smdp<S> {
         req: &AuthenticateClientRequest,
         now: UnixTime,
     ) -> Result<(AuthenticateClientResponse, Vec<Event>)> {
+        self.authenticate_client_reply(req, now).await.into_result()
+    }
+
+    /// ES9+.AuthenticateClient, with the [`Reply`]'s details (the profile found, also when the
+    /// eUICC or the device is not eligible for it).
+    pub async fn authenticate_client_reply(
+        &self,
+        req: &AuthenticateClientRequest,
+        now: UnixTime,
+    ) -> Reply<AuthenticateClientResponse> {
         let ctx = self.ctx(now);
-        let mut tx = self.store.begin().await?;
-        let session = tx.session(&req.transaction_id).await?;
-        let known = session.as_ref().map(|s| s.transaction_id.clone());
-        let out = match es9::verify_client(req, session, &ctx) {
-            Err(e) => es9::fail_session(e, known.as_ref(), None, &ctx),
-            Ok(auth) => {
-                let profile = match auth.lookup() {
-                    ProfileLookup::MatchingId(m) => tx.profile_by_matching_id(&m).await?,
-                    ProfileLookup::Eid(eid) => tx.pending_profile_for_eid(&eid).await?,
-                };
-                es9::authenticate_client(auth, profile, &ctx)
-            }
+        let run = async {
+            let mut tx = self.store.begin().await?;
+            let session = tx.session(&req.transaction_id).await?;
+            let known = session.as_ref().map(|s| s.transaction_id.clone());
+            let out = match es9::verify_client(req, session, &ctx) {
+                Err(e) => es9::fail_session(e, known.as_ref(), None, &ctx),
+                Ok(auth) => {
+                    let profile = match auth.lookup() {
+                        ProfileLookup::MatchingId(m) => tx.profile_by_matching_id(&m).await?,
+                        ProfileLookup::Eid(eid) => tx.pending_profile_for_eid(&eid).await?,
+                    };
+                    es9::authenticate_client(auth, profile, &ctx)
+                }
+            };
+            Ok(persist_reply(tx, out).await)
         };
-        let (r, ev) = persist(tx, out).await?;
-        r.map(|r| (r, ev))
+        run.await.unwrap_or_else(Reply::failed)
     }
 
     /// ES9+.GetBoundProfilePackage.
@@ -232,12 +318,27 @@ impl<S: SmdpStore> Smdp<S> {
         req: &GetBoundProfilePackageRequest,
         now: UnixTime,
     ) -> Result<(GetBoundProfilePackageResponse, Vec<Event>)> {
+        self.get_bound_profile_package_reply(req, now)
+            .await
+            .into_result()
+    }
+
+    /// ES9+.GetBoundProfilePackage, with the [`Reply`]'s details (the profile of the session,
+    /// also when the call failed).
+    pub async fn get_bound_profile_package_reply(
+        &self,
+        req: &GetBoundProfilePackageRequest,
+        now: UnixTime,
+    ) -> Reply<GetBoundProfilePackageResponse> {
         let ctx = self.ctx(now);
-        let mut tx = self.store.begin().await?;
-        let (session, profile) = session_and_bound_profile(&mut tx, &req.transaction_id).await?;
-        let out = es9::get_bound_profile_package(req, session, profile, &ctx);
-        let (r, ev) = persist(tx, out).await?;
-        r.map(|r| (r, ev))
+        let run = async {
+            let mut tx = self.store.begin().await?;
+            let (session, profile) =
+                session_and_bound_profile(&mut tx, &req.transaction_id).await?;
+            let out = es9::get_bound_profile_package(req, session, profile, &ctx);
+            Ok(persist_reply(tx, out).await)
+        };
+        run.await.unwrap_or_else(Reply::failed)
     }
 
     /// ES9+.HandleNotification. The HTTP answer is 204 whatever the result; an `Err` is
@@ -250,26 +351,37 @@ impl<S: SmdpStore> Smdp<S> {
         req: &HandleNotificationRequest,
         now: UnixTime,
     ) -> Result<((), Vec<Event>)> {
+        self.handle_notification_reply(req, now).await.into_result()
+    }
+
+    /// ES9+.HandleNotification, with the [`Reply`]'s details.
+    pub async fn handle_notification_reply(
+        &self,
+        req: &HandleNotificationRequest,
+        now: UnixTime,
+    ) -> Reply<()> {
         let ctx = self.ctx(now);
         let target = es9::notification_target(req);
-        let mut tx = self.store.begin().await?;
-        let session = match &target.transaction_id {
-            Some(t) => tx.session(t).await?,
-            None => None,
+        let run = async {
+            let mut tx = self.store.begin().await?;
+            let session = match &target.transaction_id {
+                Some(t) => tx.session(t).await?,
+                None => None,
+            };
+            let profile = match (
+                session
+                    .as_ref()
+                    .and_then(|s| s.operator_id.zip(s.iccid.clone())),
+                &target.iccid,
+            ) {
+                (Some((op, iccid)), _) => tx.profile(op, &iccid).await?,
+                (None, Some(iccid)) => tx.profile_any_operator(iccid).await?,
+                (None, None) => None,
+            };
+            let out = es9::handle_notification(req, session, profile, &ctx);
+            Ok(persist_reply(tx, out).await)
         };
-        let profile = match (
-            session
-                .as_ref()
-                .and_then(|s| s.operator_id.zip(s.iccid.clone())),
-            &target.iccid,
-        ) {
-            (Some((op, iccid)), _) => tx.profile(op, &iccid).await?,
-            (None, Some(iccid)) => tx.profile_any_operator(iccid).await?,
-            (None, None) => None,
-        };
-        let out = es9::handle_notification(req, session, profile, &ctx);
-        let (r, ev) = persist(tx, out).await?;
-        r.map(|r| (r, ev))
+        run.await.unwrap_or_else(Reply::failed)
     }
 
     /// ES9+.CancelSession.
@@ -281,12 +393,24 @@ impl<S: SmdpStore> Smdp<S> {
         req: &CancelSessionRequest,
         now: UnixTime,
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
+        self.cancel_session_reply(req, now).await.into_result()
+    }
+
+    /// ES9+.CancelSession, with the [`Reply`]'s details.
+    pub async fn cancel_session_reply(
+        &self,
+        req: &CancelSessionRequest,
+        now: UnixTime,
+    ) -> Reply<HeaderOnlyResponse> {
         let ctx = self.ctx(now);
-        let mut tx = self.store.begin().await?;
-        let (session, profile) = session_and_bound_profile(&mut tx, &req.transaction_id).await?;
-        let out = es9::cancel_session(req, session, profile, &ctx);
-        let (r, ev) = persist(tx, out).await?;
-        r.map(|r| (r, ev))
+        let run = async {
+            let mut tx = self.store.begin().await?;
+            let (session, profile) =
+                session_and_bound_profile(&mut tx, &req.transaction_id).await?;
+            let out = es9::cancel_session(req, session, profile, &ctx);
+            Ok(persist_reply(tx, out).await)
+        };
+        run.await.unwrap_or_else(Reply::failed)
     }
 
     // ----------------------------------------------------------------------- ES2+

@@ -1371,3 +1371,118 @@ async fn sgp22_3_1_3_2_eligibility_forbidden_ppr() {
     let ppr = md.profile_policy_rules.as_ref().expect("PPRs sent");
     assert!(ppr.has(2) && !ppr.has(1));
 }
+
+/// SGP.22 §5.6.2 (AuthenticateClient) eligibility against ctxParams1.deviceInfo (§4.2
+/// DeviceCapabilities): a profile restricted to E-UTRAN (LTE) or NR is refused to a device
+/// declaring only GSM/UTRAN with 8.2.5 / 4.3 ("no eligible profile for this eUICC/Device",
+/// the code of the eUICC-side checks), left unbound, reported at point 1; the failed call
+/// still names the profile for the logs. A device with LTE downloads it.
+#[tokio::test]
+async fn sgp22_5_6_2_eligibility_device_info_radio_access() {
+    use simforge_asn1::rsp::{DeviceCapabilities, VersionType};
+    use simforge_smdp::RadioAccess;
+    let f = fixture(None, true).await;
+    {
+        let mut tx = f.smdp.store().begin().await.expect("tx");
+        let mut p = tx.profile(OP, ICCID).await.expect("load").expect("profile");
+        p.requirements.radio_access = vec![RadioAccess::EutranEpc, RadioAccess::Nr5gc];
+        tx.put_profile(&p).await.expect("save");
+        tx.commit().await.expect("commit");
+    }
+    // Kept in the stored record (JSON), and a record of an older version reads as "any device".
+    let rec = profile(&f.smdp, ICCID).await;
+    let json = serde_json::to_value(&rec.requirements).expect("json");
+    assert_eq!(
+        json["radio_access"],
+        serde_json::json!(["eutran-epc", "nr5gc"])
+    );
+    let old: simforge_smdp::ProfileRequirements =
+        serde_json::from_value(serde_json::json!({"saip_version": null, "package_size": 1}))
+            .expect("older record");
+    assert!(old.radio_access.is_empty());
+
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    e.device_capabilities = DeviceCapabilities {
+        gsm_supported_release: Some(VersionType::new(15, 0, 0)),
+        utran_supported_release: Some(VersionType::new(15, 0, 0)),
+        ..DeviceCapabilities::default()
+    };
+    let (ia, _) = f
+        .smdp
+        .initiate_authentication(&e.initiate(ADDR), NOW)
+        .await
+        .expect("IA");
+    let reply = f
+        .smdp
+        .authenticate_client_reply(&e.authenticate_server(&ia, Some(f.mid.as_str())), NOW)
+        .await;
+    let err = reply.result.as_ref().expect_err("2G/3G-only device");
+    assert_eq!(code(err), StatusCode::NO_ELIGIBLE_PROFILE);
+    assert_eq!(reply.subject, Some((OP, ICCID.to_owned())));
+    let rec = profile(&f.smdp, ICCID).await;
+    assert_eq!(
+        (rec.state, rec.eid, rec.session),
+        (ProfileState::Released, None, None)
+    );
+    let snap = f.smdp.store().snapshot().await;
+    assert_eq!(
+        point_events(&snap.events, 1),
+        vec![Some(("8.2.5".to_owned(), "4.3".to_owned()))]
+    );
+    // No capabilities at all: not eligible either.
+    e.device_capabilities = DeviceCapabilities::default();
+    let err = authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect_err("no capabilities");
+    assert_eq!(code(&err), StatusCode::NO_ELIGIBLE_PROFILE);
+    // A device with LTE (one of the profile's technologies) gets it.
+    e.device_capabilities.eutran_supported_release = Some(VersionType::new(15, 0, 0));
+    let ac = authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("eligible");
+    f.smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .expect("BPP");
+}
+
+/// Every failing ES9+ call after the profile is known names it (operator, ICCID) in its
+/// [`simforge_smdp::Reply`]: a refused confirmation code at GetBoundProfilePackage, and a
+/// replayed GetBoundProfilePackage on the ended session.
+#[tokio::test]
+async fn failed_calls_name_their_profile() {
+    let f = fixture(Some("1234"), true).await;
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    let ac = authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("AC");
+    let req = e.prepare_download(&ac, Some("9999"));
+    let reply = f.smdp.get_bound_profile_package_reply(&req, NOW).await;
+    assert_eq!(
+        code(reply.result.as_ref().expect_err("wrong code")),
+        StatusCode::CONFIRMATION_CODE_REFUSED
+    );
+    assert_eq!(reply.subject, Some((OP, ICCID.to_owned())));
+    // The session is gone: nothing is known any more.
+    let reply = f.smdp.get_bound_profile_package_reply(&req, NOW).await;
+    assert_eq!(
+        code(reply.result.as_ref().expect_err("ended")),
+        StatusCode::UNKNOWN_TRANSACTION_ID
+    );
+    assert_eq!(reply.subject, None);
+    // An unknown matchingId names no profile.
+    let (ia, _) = f
+        .smdp
+        .initiate_authentication(&e.initiate(ADDR), NOW)
+        .await
+        .expect("IA");
+    let reply = f
+        .smdp
+        .authenticate_client_reply(&e.authenticate_server(&ia, Some("NO-SUCH-ID")), NOW)
+        .await;
+    assert_eq!(
+        code(reply.result.as_ref().expect_err("unknown")),
+        StatusCode::MATCHING_ID_UNKNOWN
+    );
+    assert_eq!(reply.subject, None);
+}

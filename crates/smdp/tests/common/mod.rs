@@ -129,6 +129,8 @@ pub struct TestEuicc {
     pub forbidden_ppr: Option<Vec<usize>>,
     /// The smdpOid put into ProfileInstallationResults.
     pub pir_oid: Vec<u32>,
+    /// The device's DeviceInfo.deviceCapabilities sent in ctxParams1.
+    pub device_capabilities: rsp::DeviceCapabilities,
 }
 
 fn tlv_sig(sig: &[u8]) -> Vec<u8> {
@@ -166,6 +168,7 @@ impl TestEuicc {
             next_seq: 1,
             forbidden_ppr: None,
             pir_oid: vec![2, 999, 10],
+            device_capabilities: rsp::DeviceCapabilities::default(),
         }
     }
 
@@ -264,7 +267,7 @@ impl TestEuicc {
                     matching_id: matching_id.map(str::to_owned),
                     device_info: rsp::DeviceInfo {
                         tac: OctetString::from(vec![0x35, 0x29, 0x06, 0x11]),
-                        device_capabilities: rsp::DeviceCapabilities::default(),
+                        device_capabilities: self.device_capabilities.clone(),
                         imei: None,
                         extensions: Extensions::default(),
                     },
