@@ -180,6 +180,40 @@ fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The content octets of an OBJECT IDENTIFIER → dotted text (any arc size).
+fn oid_to_dotted(content: &[u8]) -> Option<String> {
+    if content.is_empty() || content.last().is_some_and(|b| b & 0x80 != 0) {
+        return None;
+    }
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut acc: u128 = 0;
+    let mut started = false;
+    for &b in content {
+        if !started && b == 0x80 {
+            return None; // non-minimal encoding
+        }
+        acc = acc.checked_mul(128)?.checked_add(u128::from(b & 0x7F))?;
+        started = true;
+        if b & 0x80 == 0 {
+            arcs.push(acc);
+            acc = 0;
+            started = false;
+        }
+    }
+    let first = arcs.first().copied()?;
+    let (a, b) = match first {
+        0..=39 => (0, first),
+        40..=79 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut out = format!("{a}.{b}");
+    for arc in &arcs[1..] {
+        out.push('.');
+        out.push_str(&arc.to_string());
+    }
+    Some(out)
+}
+
 /// Reads a directory-string-like attribute value as text.
 fn attr_string(value: &der::Any) -> Option<String> {
     match value.tag() {
@@ -485,6 +519,24 @@ impl Certificate {
     /// The dNSName entries of subjectAltName.
     pub fn dns_names(&self) -> &[String] {
         &self.dns_names
+    }
+
+    /// The first subjectAltName registeredID (`[8]` OBJECT IDENTIFIER), dotted: the entity's
+    /// OID (SGP.22 §4.5.2.1: the SM-DP+ OID of a DPauth/DPpb certificate). `None` without
+    /// one, or if it is not a well-formed OID encoding. Arcs of any size are read (the 2.999
+    /// arc of SGP.26 included).
+    pub fn registered_id(&self) -> Option<String> {
+        const REGISTERED_ID_TAG: Tag = Tag::ContextSpecific {
+            constructed: false,
+            number: der::TagNumber(8),
+        };
+        let exts = self.x509.tbs_certificate().extensions()?;
+        let san = exts
+            .iter()
+            .find(|e| e.extn_id == oids::CE_SUBJECT_ALT_NAME)?;
+        let names: Vec<AnyRef<'_>> = Vec::from_der(san.extn_value.as_bytes()).ok()?;
+        let rid = names.iter().find(|n| n.tag() == REGISTERED_ID_TAG)?;
+        oid_to_dotted(rid.value())
     }
 
     /// EID prefixes permitted by nameConstraints (serialNumber in permittedSubtrees

@@ -1,5 +1,7 @@
 //! SGP.22 chain verification: CI → EUM → eUICC and CI → DPauth / DPpb / DPtls.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use x509_cert::ext::pkix::KeyUsages;
@@ -12,9 +14,45 @@ use crate::oids;
 
 /// The trusted CI certificates, looked up by subject key identifier (the CI PKID that
 /// appears in euiccCiPKIdListForVerification / euiccCiPKIdListForSigning).
+///
+/// It also remembers the EUM certificates it has verified (bounded): an SM-DP+ sees the same
+/// few EUM certificates in every AuthenticateClient, so [`verify_euicc_chain`] checks an EUM's
+/// linkage, signature and extensions once and afterwards only its validity (and the CI's) at
+/// the given time. Adding a CI starts a new, empty memory, so a remembered EUM is always one
+/// verified against the CIs the store holds.
 #[derive(Clone, Debug, Default)]
 pub struct CiStore {
     cis: Vec<Certificate>,
+    eums: Arc<EumCache>,
+}
+
+/// How many verified EUM certificates a [`CiStore`] remembers (it forgets them all when full).
+const EUM_CACHE_MAX: usize = 256;
+
+/// Verified EUM certificates by DER.
+#[derive(Default)]
+struct EumCache(Mutex<HashMap<Vec<u8>, Arc<Certificate>>>);
+
+impl std::fmt::Debug for EumCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|m| m.len()).unwrap_or(0);
+        f.debug_struct("EumCache").field("len", &n).finish()
+    }
+}
+
+impl EumCache {
+    fn get(&self, der: &[u8]) -> Option<Arc<Certificate>> {
+        self.0.lock().ok()?.get(der).cloned()
+    }
+
+    fn insert(&self, der: &[u8], cert: Arc<Certificate>) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= EUM_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(der.to_vec(), cert);
+        }
+    }
 }
 
 impl CiStore {
@@ -48,6 +86,7 @@ impl CiStore {
         self.cis
             .retain(|c| c.subject_key_id() != Some(ski.as_slice()));
         self.cis.push(ci);
+        self.eums = Arc::default();
         Ok(())
     }
 
@@ -135,11 +174,21 @@ pub fn verify_euicc_chain(
     euicc_der: &[u8],
     now: SystemTime,
 ) -> Result<VerifiedEuicc> {
-    let eum = Certificate::from_der(eum_der)?;
+    // An EUM verified before (against this store's CIs) needs only its validity checked.
+    let known_eum = ci_store.eums.get(eum_der);
+    let eum = match &known_eum {
+        Some(eum) => Arc::clone(eum),
+        None => Arc::new(Certificate::from_der(eum_der)?),
+    };
     let euicc = Certificate::from_der(euicc_der)?;
     let ci = ci_store.issuer_of(&eum)?;
     check_validity(ci, Role::Ci, now)?;
-    check_link(&eum, ci, Role::Eum, now)?;
+    if known_eum.is_some() {
+        check_validity(&eum, Role::Eum, now)?;
+    } else {
+        check_link(&eum, ci, Role::Eum, now)?;
+        ci_store.eums.insert(eum_der, Arc::clone(&eum));
+    }
     check_link(&euicc, &eum, Role::Euicc, now)?;
 
     let eid = euicc.eid().ok_or(Error::MissingEid)?;

@@ -424,6 +424,75 @@ fn each_failure_has_its_own_error() {
 }
 
 #[test]
+fn a_remembered_eum_is_still_checked_for_validity_and_tampering() {
+    for curve in CURVES {
+        let pki = lab(curve, EidRangeStyle::Both);
+        let store = pki.ci_store().unwrap();
+        // An EUM valid until 2026-06-01 and an eUICC under it.
+        let mut spec = eum_spec(&["89049032"], EidRangeStyle::Both);
+        spec.not_after = common::at(1_780_272_000);
+        let eum_key = PrivateKey::generate(curve).unwrap();
+        let eum = issue_certificate(
+            &spec,
+            &eum_key,
+            Issuer::Cert {
+                cert: &pki.ci,
+                key: pki.ci_key.as_ref().unwrap(),
+            },
+        )
+        .unwrap();
+        let eid = eid_from_prefix("89049032", 7).unwrap();
+        let euicc = issue_certificate(
+            &euicc_spec(&eid),
+            &PrivateKey::generate(curve).unwrap(),
+            Issuer::Cert {
+                cert: &eum,
+                key: &eum_key,
+            },
+        )
+        .unwrap();
+        for _ in 0..2 {
+            let v = verify_euicc_chain(&store, eum.der(), euicc.der(), jan_2026()).unwrap();
+            assert_eq!(v.eid, eid);
+        }
+        // Remembered, but expired a month later.
+        let err = verify_euicc_chain(&store, eum.der(), euicc.der(), common::at(1_782_864_000))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Expired {
+                    role: Role::Eum,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // A clone shares what was verified; a changed EUM (last signature byte) is not it.
+        let clone = store.clone();
+        let mut forged = eum.der().to_vec();
+        let last = forged.len() - 1;
+        forged[last] ^= 0x01;
+        let err = verify_euicc_chain(&clone, &forged, euicc.der(), jan_2026()).unwrap_err();
+        assert!(
+            matches!(err, Error::BadSignature { role: Role::Eum }),
+            "{err}"
+        );
+        // The eUICC certificate is always checked.
+        let other = euicc_under(&pki, &euicc_spec(&eid));
+        let err = verify_euicc_chain(&clone, eum.der(), other.der(), jan_2026()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BadSignature { role: Role::Euicc } | Error::KeyIdentifierMismatch { .. }
+            ),
+            "{err}"
+        );
+        verify_euicc_chain(&clone, eum.der(), euicc.der(), jan_2026()).unwrap();
+    }
+}
+
+#[test]
 fn ci_store_rejects_non_ci_certificates() {
     let pki = lab(Curve::P256, EidRangeStyle::Both);
     let mut store = CiStore::new();

@@ -6,7 +6,10 @@
 //! overlap check and the insert cannot interleave with another writer, so no ICCID or IMSI is ever
 //! issued twice, across batches, processes and crashes.
 
+pub mod credentials;
 pub mod rsp;
+
+pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,6 +26,12 @@ pub enum StoreError {
     /// Schema migration failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The SM-DP+ connection failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A database setting is invalid.
+    #[error("{0}")]
+    Config(String),
     /// A name that must be unique is taken.
     #[error("{0} already exists")]
     Exists(String),
@@ -80,6 +89,9 @@ pub struct Operator {
     pub out_columns: Option<String>,
     /// Creation time (RFC 3339).
     pub created_at: String,
+    /// SM-DP+ default for profiles imported without an explicit choice: after a delete
+    /// notification, back to Available (`true`) or Unavailable.
+    pub reuse_on_delete: bool,
 }
 
 /// A new operator.
@@ -230,19 +242,91 @@ fn now() -> String {
 }
 
 /// The platform database.
+///
+/// Two kinds of connection share the database file: an sqlx pool for the platform's
+/// administrative work (operators, batches, credentials, the outbox), and one dedicated
+/// connection for the SM-DP+'s hot path ([`simforge_smdp::SmdpStore`], see [`rsp`]), which
+/// runs its statements on the calling task without a thread hop per statement.
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    rsp: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    synchronous: Synchronous,
+}
+
+/// How hard SQLite works to make a commit durable (`PRAGMA synchronous`, WAL mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `FULL` (the default): every commit is fsync'd before it returns; a committed
+    /// transaction survives a process crash, an OS crash and a power loss.
+    #[default]
+    Full,
+    /// `NORMAL`: commits are written to the WAL without fsync (the WAL is fsync'd at each
+    /// checkpoint). A committed transaction survives a process crash (`kill -9`); an OS crash
+    /// or power loss can lose the last transactions (never corrupts the database).
+    Normal,
+}
+
+impl Synchronous {
+    /// The environment variable that selects it (`full` or `normal`).
+    pub const ENV: &'static str = "SIMFORGE_DB_SYNCHRONOUS";
+
+    /// The value of [`Synchronous::ENV`], [`Synchronous::Full`] when unset.
+    pub fn from_env() -> Result<Self, StoreError> {
+        match std::env::var(Self::ENV) {
+            Ok(v) => v.parse(),
+            Err(std::env::VarError::NotPresent) => Ok(Self::Full),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(StoreError::Config(format!("{} is not UTF-8", Self::ENV)))
+            }
+        }
+    }
+
+    /// The pragma value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Normal => "normal",
+        }
+    }
+}
+
+impl FromStr for Synchronous {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(Self::Full),
+            "normal" => Ok(Self::Normal),
+            other => Err(StoreError::Config(format!(
+                "database synchronous mode {other:?}: expected \"full\" or \"normal\""
+            ))),
+        }
+    }
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date,
+    /// with the durability [`Synchronous::from_env`] selects (`FULL` unless
+    /// `SIMFORGE_DB_SYNCHRONOUS=normal`).
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        Self::open_sqlite_with(path, Synchronous::from_env()?).await
+    }
+
+    /// Opens (creating if needed) the SQLite database at `path` with the given durability and
+    /// brings its schema up to date.
+    pub async fn open_sqlite_with(
+        path: &Path,
+        synchronous: Synchronous,
+    ) -> Result<Self, StoreError> {
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(match synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            })
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
@@ -250,7 +334,17 @@ impl Store {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        let rsp = rsp::open_connection(path, synchronous)?;
+        Ok(Self {
+            pool,
+            rsp: std::sync::Arc::new(tokio::sync::Mutex::new(rsp)),
+            synchronous,
+        })
+    }
+
+    /// The durability this store was opened with.
+    pub fn synchronous(&self) -> Synchronous {
+        self.synchronous
     }
 
     /// Creates an operator.
@@ -281,6 +375,7 @@ impl Store {
                 spn: op.spn.clone(),
                 out_columns: op.out_columns.clone(),
                 created_at,
+                reuse_on_delete: false,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::Exists(format!("operator {}", op.name)))
@@ -300,7 +395,36 @@ impl Store {
             spn: r.try_get("spn")?,
             out_columns: r.try_get("out_columns")?,
             created_at: r.try_get("created_at")?,
+            reuse_on_delete: r.try_get("reuse_on_delete")?,
         })
+    }
+
+    /// The operator with that id.
+    pub async fn operator_by_id(&self, id: i64) -> Result<Operator, StoreError> {
+        let row = sqlx::query("SELECT * FROM operators WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("operator id {id}")))?;
+        Self::operator_from_row(&row)
+    }
+
+    /// Sets the operator's SM-DP+ default for profiles imported without an explicit choice
+    /// (see [`Operator::reuse_on_delete`]); profiles already imported keep theirs.
+    pub async fn set_operator_reuse_on_delete(
+        &self,
+        name: &str,
+        reuse_on_delete: bool,
+    ) -> Result<Operator, StoreError> {
+        let r = sqlx::query("UPDATE operators SET reuse_on_delete = ? WHERE name = ?")
+            .bind(reuse_on_delete)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("operator {name}")));
+        }
+        self.operator(name).await
     }
 
     /// The operator of that name.

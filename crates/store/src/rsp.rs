@@ -5,6 +5,11 @@
 //! concurrent downloads can never bind the same profile. Profiles also carry a version that
 //! [`SmdpTx::put_profile`] checks. Every row carries its operator (tenant).
 //!
+//! The SM-DP+'s transactions run on one dedicated connection ([`SqliteTx`]): its statements
+//! execute on the calling task (no thread hop per statement), the transactions of the process
+//! queue for it in order. Durability follows [`Synchronous`] (`FULL` by default). Sealed profile
+//! packages live in `rsp_packages`, apart from the profile rows that change on every call.
+//!
 //! The events outbox (`rsp_events`) is delivered to the operators' callback endpoints
 //! (`operator_callbacks`, [`Store::set_callback_url`]) through [`OutboxStore`]: claims take
 //! the write lock and lease what they return; every change is scoped to the event's operator.
@@ -14,12 +19,20 @@ use simforge_smdp::{
     Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord, ProfileState, SealedPackage,
     Session, SmdpStore, SmdpTx,
 };
-use sqlx::pool::PoolConnection;
-use sqlx::{Row, Sqlite};
+use std::path::Path;
+use std::time::Duration;
 
-use crate::{Store, StoreError};
+use rusqlite::OptionalExtension as _;
+use sqlx::Row;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::{Store, StoreError, Synchronous};
 
 fn db(e: sqlx::Error) -> Error {
+    Error::Storage(e.to_string())
+}
+
+fn sq(e: rusqlite::Error) -> Error {
     Error::Storage(e.to_string())
 }
 
@@ -27,26 +40,67 @@ fn json_err(e: serde_json::Error) -> Error {
     Error::Storage(format!("record encoding: {e}"))
 }
 
-/// A write transaction on the platform database.
+/// How long a transaction waits for the write lock held by another connection (the sqlx
+/// pool's administrative work, another process) before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Opens the SM-DP+ connection (the schema is already migrated through the pool).
+pub(crate) fn open_connection(
+    path: &Path,
+    synchronous: Synchronous,
+) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open(path)?;
+    // WAL is a property of the database file (set by the pool); synchronous and foreign keys
+    // are per connection.
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+        synchronous.as_str()
+    ))?;
+    // Statements run on the caller's task: never sleep there waiting for a lock
+    // (see `SmdpStore::begin`).
+    conn.busy_timeout(Duration::ZERO)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// A write transaction of the SM-DP+ on its dedicated connection.
+///
+/// The connection is held (async mutex) from `begin` to commit or drop, so the SM-DP+'s
+/// transactions are serialized in the process as `BEGIN IMMEDIATE` serializes them in the
+/// database. Statements are prepared once (statement cache) and run on the calling task: each
+/// is a few microseconds of SQLite work on an in-memory page cache, cheaper than handing it to
+/// another thread and waking back. Only what can block runs on the blocking pool: waiting for
+/// the write lock another connection holds, and a commit that fsyncs (`synchronous = FULL`).
 pub struct SqliteTx {
-    conn: PoolConnection<Sqlite>,
-    open: bool,
+    conn: Option<OwnedMutexGuard<rusqlite::Connection>>,
+    synchronous: Synchronous,
+    /// Sealed packages as loaded in this transaction, by ICCID: `put_profile` rewrites the
+    /// package column only when it changed.
+    loaded_packages: Vec<(String, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for SqliteTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteTx")
-            .field("open", &self.open)
-            .finish()
+            .field("open", &self.conn.is_some())
+            .finish_non_exhaustive()
     }
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if self.open {
-            // Not committed: make sure the connection goes back to the pool without the
-            // transaction (sqlx runs this before reusing the connection).
-            self.conn.close_on_drop();
+        if let Some(conn) = self.conn.take() {
+            // Not committed: roll back before the connection is handed to the next transaction.
+            // Should the rollback fail, the next BEGIN fails too ("cannot start a transaction
+            // within a transaction") rather than joining this one.
+            let _ = conn.execute_batch("ROLLBACK");
         }
     }
 }
@@ -55,89 +109,124 @@ impl SmdpStore for Store {
     type Tx = SqliteTx;
 
     async fn begin(&self) -> Result<SqliteTx, Error> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(&mut *conn)
+        let conn = self.rsp.clone().lock_owned().await;
+        let conn = match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => conn,
+            // Another connection holds the write lock: wait for it off the async workers.
+            Err(e) if is_busy(&e) => tokio::task::spawn_blocking(move || {
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                let begun = conn.execute_batch("BEGIN IMMEDIATE");
+                if let Err(e) = conn.busy_timeout(Duration::ZERO) {
+                    if begun.is_ok() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    return Err(e);
+                }
+                begun.map(|()| conn)
+            })
             .await
-            .map_err(db)?;
-        Ok(SqliteTx { conn, open: true })
+            .map_err(|e| Error::Storage(format!("database task: {e}")))?
+            .map_err(sq)?,
+            Err(e) => return Err(sq(e)),
+        };
+        Ok(SqliteTx {
+            conn: Some(conn),
+            synchronous: self.synchronous,
+            loaded_packages: Vec::new(),
+        })
     }
 }
 
-fn profile_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ProfileRecord, Error> {
-    let record: String = row.try_get("record").map_err(db)?;
-    let package: Vec<u8> = row.try_get("package").map_err(db)?;
-    let version: i64 = row.try_get("version").map_err(db)?;
-    let mut p: ProfileRecord = serde_json::from_str(&record).map_err(json_err)?;
-    p.package = SealedPackage(package);
-    p.version = version;
-    Ok(p)
+impl SqliteTx {
+    fn conn(&self) -> Result<&rusqlite::Connection, Error> {
+        self.conn
+            .as_deref()
+            .ok_or_else(|| Error::Storage("transaction already ended".into()))
+    }
+
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, Error> {
+        self.conn()?
+            .prepare_cached(sql)
+            .map_err(sq)?
+            .execute(params)
+            .map_err(sq)
+    }
+
+    fn one_profile(
+        &mut self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Option<ProfileRecord>, Error> {
+        let row = self
+            .conn()?
+            .prepare_cached(sql)
+            .map_err(sq)?
+            .query_row(params, |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .optional()
+            .map_err(sq)?;
+        let Some((record, package, version)) = row else {
+            return Ok(None);
+        };
+        let mut p: ProfileRecord = serde_json::from_str(&record).map_err(json_err)?;
+        p.version = version;
+        match self.loaded_packages.iter_mut().find(|(i, _)| *i == p.iccid) {
+            Some(slot) => slot.1.clone_from(&package),
+            None => self
+                .loaded_packages
+                .push((p.iccid.clone(), package.clone())),
+        }
+        p.package = SealedPackage(package);
+        Ok(Some(p))
+    }
 }
 
+/// The profile's JSON record, without the package (a column of its own).
 fn profile_json(p: &ProfileRecord) -> Result<String, Error> {
     let mut light = p.clone();
     light.package = SealedPackage(Vec::new());
     serde_json::to_string(&light).map_err(json_err)
 }
 
-impl SqliteTx {
-    async fn one_profile(
-        &mut self,
-        sql: &str,
-        binds: &[&str],
-    ) -> Result<Option<ProfileRecord>, Error> {
-        let mut q = sqlx::query(sql);
-        for b in binds {
-            q = q.bind(*b);
-        }
-        q.fetch_optional(&mut *self.conn)
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(profile_from_row)
-            .transpose()
-    }
-}
-
+/// The columns [`SqliteTx::one_profile`] reads, and the tables they come from.
 const COLS: &str = "record, package, version";
+const PROFILES: &str = "rsp_profiles JOIN rsp_packages USING (iccid)";
 
 impl SmdpTx for SqliteTx {
     async fn session(&mut self, tid: &TransactionId) -> Result<Option<Session>, Error> {
-        let row = sqlx::query("SELECT record FROM rsp_sessions WHERE transaction_id = ?")
-            .bind(tid.to_string())
-            .fetch_optional(&mut *self.conn)
-            .await
-            .map_err(db)?;
-        match row {
-            Some(r) => {
-                let s: String = r.try_get("record").map_err(db)?;
-                serde_json::from_str(&s).map(Some).map_err(json_err)
-            }
-            None => Ok(None),
-        }
+        let record = self
+            .conn()?
+            .prepare_cached("SELECT record FROM rsp_sessions WHERE transaction_id = ?")
+            .map_err(sq)?
+            .query_row([tid.to_string()], |r| r.get::<_, String>(0))
+            .optional()
+            .map_err(sq)?;
+        record
+            .map(|s| serde_json::from_str(&s).map_err(json_err))
+            .transpose()
     }
 
     async fn put_session(&mut self, s: &Session) -> Result<(), Error> {
         let record = serde_json::to_string(s).map_err(json_err)?;
-        sqlx::query(
-            "INSERT OR REPLACE INTO rsp_sessions (transaction_id, operator_id, expires_at, record) VALUES (?, ?, ?, ?)",
-        )
-        .bind(s.transaction_id.to_string())
-        .bind(s.operator_id)
-        .bind(s.expires_at)
-        .bind(record)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(db)?;
+        self.exec(
+            "INSERT INTO rsp_sessions (transaction_id, operator_id, expires_at, record) VALUES (?, ?, ?, ?)
+             ON CONFLICT (transaction_id) DO UPDATE SET operator_id = excluded.operator_id,
+             expires_at = excluded.expires_at, record = excluded.record",
+            rusqlite::params![s.transaction_id.to_string(), s.operator_id, s.expires_at, record],
+        )?;
         Ok(())
     }
 
     async fn delete_session(&mut self, tid: &TransactionId) -> Result<(), Error> {
-        sqlx::query("DELETE FROM rsp_sessions WHERE transaction_id = ?")
-            .bind(tid.to_string())
-            .execute(&mut *self.conn)
-            .await
-            .map_err(db)?;
+        self.exec(
+            "DELETE FROM rsp_sessions WHERE transaction_id = ?",
+            [tid.to_string()],
+        )?;
         Ok(())
     }
 
@@ -146,20 +235,17 @@ impl SmdpTx for SqliteTx {
         operator: OperatorId,
         iccid: &str,
     ) -> Result<Option<ProfileRecord>, Error> {
-        let op = operator.to_string();
         self.one_profile(
-            &format!("SELECT {COLS} FROM rsp_profiles WHERE operator_id = ? AND iccid = ?"),
-            &[&op, iccid],
+            &format!("SELECT {COLS} FROM {PROFILES} WHERE operator_id = ? AND iccid = ?"),
+            rusqlite::params![operator, iccid],
         )
-        .await
     }
 
     async fn profile_any_operator(&mut self, iccid: &str) -> Result<Option<ProfileRecord>, Error> {
         self.one_profile(
-            &format!("SELECT {COLS} FROM rsp_profiles WHERE iccid = ?"),
-            &[iccid],
+            &format!("SELECT {COLS} FROM {PROFILES} WHERE iccid = ?"),
+            [iccid],
         )
-        .await
     }
 
     async fn profile_by_matching_id(
@@ -167,21 +253,19 @@ impl SmdpTx for SqliteTx {
         matching_id: &str,
     ) -> Result<Option<ProfileRecord>, Error> {
         self.one_profile(
-            &format!("SELECT {COLS} FROM rsp_profiles WHERE matching_id = ?"),
-            &[matching_id],
+            &format!("SELECT {COLS} FROM {PROFILES} WHERE matching_id = ?"),
+            [matching_id],
         )
-        .await
     }
 
     async fn pending_profile_for_eid(&mut self, eid: &Eid) -> Result<Option<ProfileRecord>, Error> {
         self.one_profile(
             &format!(
-                "SELECT {COLS} FROM rsp_profiles WHERE eid = ? AND state IN ('released', 'downloaded')
+                "SELECT {COLS} FROM {PROFILES} WHERE eid = ? AND state IN ('released', 'downloaded')
                  ORDER BY updated_at LIMIT 1"
             ),
-            &[eid.as_str()],
+            [eid.as_str()],
         )
-        .await
     }
 
     async fn available_profile(
@@ -189,64 +273,76 @@ impl SmdpTx for SqliteTx {
         operator: OperatorId,
         profile_type: &str,
     ) -> Result<Option<ProfileRecord>, Error> {
-        let op = operator.to_string();
         self.one_profile(
             &format!(
-                "SELECT {COLS} FROM rsp_profiles WHERE operator_id = ? AND profile_type = ? AND state = 'available'
-                 ORDER BY iccid LIMIT 1"
+                "SELECT {COLS} FROM {PROFILES} WHERE operator_id = ? AND profile_type = ? AND state = 'available'
+                 ORDER BY rsp_profiles.iccid LIMIT 1"
             ),
-            &[&op, profile_type],
+            rusqlite::params![operator, profile_type],
         )
-        .await
     }
 
     async fn insert_profile(&mut self, p: &ProfileRecord) -> Result<(), Error> {
-        let exists = sqlx::query("SELECT 1 FROM rsp_profiles WHERE iccid = ?")
-            .bind(&p.iccid)
-            .fetch_optional(&mut *self.conn)
-            .await
-            .map_err(db)?;
-        if exists.is_some() {
+        let exists = self
+            .conn()?
+            .prepare_cached("SELECT 1 FROM rsp_profiles WHERE iccid = ?")
+            .map_err(sq)?
+            .exists([&p.iccid])
+            .map_err(sq)?;
+        if exists {
             return Err(Error::IccidInUse);
         }
-        sqlx::query(
-            "INSERT INTO rsp_profiles (iccid, operator_id, profile_type, state, eid, matching_id, version, updated_at, record, package)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&p.iccid)
-        .bind(p.operator_id)
-        .bind(&p.profile_type)
-        .bind(p.state.as_str())
-        .bind(p.eid.as_ref().map(|e| e.as_str().to_owned()))
-        .bind(p.matching_id.as_ref().map(|m| m.as_str().to_owned()))
-        .bind(p.version)
-        .bind(p.updated_at)
-        .bind(profile_json(p)?)
-        .bind(&p.package.0)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(db)?;
+        self.exec(
+            "INSERT INTO rsp_profiles (iccid, operator_id, profile_type, state, eid, matching_id, version, updated_at, record)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rusqlite::params![
+                p.iccid,
+                p.operator_id,
+                p.profile_type,
+                p.state.as_str(),
+                p.eid.as_ref().map(Eid::as_str),
+                p.matching_id.as_ref().map(|m| m.as_str()),
+                p.version,
+                p.updated_at,
+                profile_json(p)?,
+            ],
+        )?;
+        self.exec(
+            "INSERT INTO rsp_packages (iccid, package) VALUES (?, ?)",
+            rusqlite::params![p.iccid, p.package.0],
+        )?;
         Ok(())
     }
 
     async fn put_profile(&mut self, p: &ProfileRecord) -> Result<(), Error> {
-        let r = sqlx::query(
-            "UPDATE rsp_profiles SET state = ?, eid = ?, matching_id = ?, version = version + 1, updated_at = ?, record = ?, package = ?
+        let unchanged = self
+            .loaded_packages
+            .iter()
+            .any(|(i, pkg)| *i == p.iccid && *pkg == p.package.0);
+        let eid = p.eid.as_ref().map(Eid::as_str);
+        let matching_id = p.matching_id.as_ref().map(|m| m.as_str());
+        let record = profile_json(p)?;
+        let n = self.exec(
+            "UPDATE rsp_profiles SET state = ?, eid = ?, matching_id = ?, version = version + 1, updated_at = ?, record = ?
              WHERE iccid = ? AND operator_id = ? AND version = ?",
-        )
-        .bind(p.state.as_str())
-        .bind(p.eid.as_ref().map(|e| e.as_str().to_owned()))
-        .bind(p.matching_id.as_ref().map(|m| m.as_str().to_owned()))
-        .bind(p.updated_at)
-        .bind(profile_json(p)?)
-        .bind(&p.package.0)
-        .bind(&p.iccid)
-        .bind(p.operator_id)
-        .bind(p.version)
-        .execute(&mut *self.conn)
-        .await
-        .map_err(db)?;
-        if r.rows_affected() != 1 {
+            rusqlite::params![
+                p.state.as_str(),
+                eid,
+                matching_id,
+                p.updated_at,
+                record,
+                p.iccid,
+                p.operator_id,
+                p.version,
+            ],
+        )?;
+        if n == 1 && !unchanged {
+            self.exec(
+                "UPDATE rsp_packages SET package = ? WHERE iccid = ?",
+                rusqlite::params![p.package.0, p.iccid],
+            )?;
+        }
+        if n != 1 {
             return Err(Error::Storage(format!(
                 "profile {} changed concurrently",
                 p.iccid
@@ -260,16 +356,15 @@ impl SmdpTx for SqliteTx {
             let at = match e {
                 Event::DownloadProgress { at, .. } | Event::ProfileState { at, .. } => *at,
             };
-            sqlx::query(
+            self.exec(
                 "INSERT INTO rsp_events (operator_id, kind, record, created_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(e.operator_id())
-            .bind(e.kind())
-            .bind(serde_json::to_string(e).map_err(json_err)?)
-            .bind(at)
-            .execute(&mut *self.conn)
-            .await
-            .map_err(db)?;
+                rusqlite::params![
+                    e.operator_id(),
+                    e.kind(),
+                    serde_json::to_string(e).map_err(json_err)?,
+                    at
+                ],
+            )?;
         }
         Ok(())
     }
@@ -278,17 +373,20 @@ impl SmdpTx for SqliteTx {
         &mut self,
         operator: OperatorId,
     ) -> Result<Vec<(ProfileState, u64)>, Error> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n FROM rsp_profiles WHERE operator_id = ? GROUP BY state",
-        )
-        .bind(operator)
-        .fetch_all(&mut *self.conn)
-        .await
-        .map_err(db)?;
         let mut out: Vec<(ProfileState, u64)> = ProfileState::ALL.iter().map(|s| (*s, 0)).collect();
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT state, COUNT(*) AS n FROM rsp_profiles WHERE operator_id = ? GROUP BY state",
+            )
+            .map_err(sq)?;
+        let rows = stmt
+            .query_map([operator], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(sq)?;
         for r in rows {
-            let s: String = r.try_get("state").map_err(db)?;
-            let n: i64 = r.try_get("n").map_err(db)?;
+            let (s, n) = r.map_err(sq)?;
             if let Some(slot) = out.iter_mut().find(|(st, _)| st.as_str() == s) {
                 slot.1 = u64::try_from(n).unwrap_or(0);
             }
@@ -297,12 +395,31 @@ impl SmdpTx for SqliteTx {
     }
 
     async fn commit(mut self) -> Result<(), Error> {
-        sqlx::query("COMMIT")
-            .execute(&mut *self.conn)
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| Error::Storage("transaction already ended".into()))?;
+        match self.synchronous {
+            // No fsync: the commit is a write into the WAL.
+            Synchronous::Normal => {
+                let r = conn.execute_batch("COMMIT");
+                if r.is_err() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                r.map_err(sq)
+            }
+            // The commit waits for an fsync: not on an async worker.
+            Synchronous::Full => tokio::task::spawn_blocking(move || {
+                let r = conn.execute_batch("COMMIT");
+                if r.is_err() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                r
+            })
             .await
-            .map_err(db)?;
-        self.open = false;
-        Ok(())
+            .map_err(|e| Error::Storage(format!("database task: {e}")))?
+            .map_err(sq),
+        }
     }
 }
 
@@ -483,17 +600,17 @@ impl OutboxStore for Store {
                 return Ok(Vec::new());
             }
         }
-        let mut tx = SmdpStore::begin(self).await?;
-        let claimed = Self::due(&mut tx.conn, now_ms, limit).await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let claimed = Self::due(&mut tx, now_ms, limit).await?;
         for e in &claimed {
             sqlx::query("UPDATE rsp_events SET next_try_ms = ? WHERE id = ?")
                 .bind(now_ms.saturating_add(lease_ms))
                 .bind(e.id)
-                .execute(&mut *tx.conn)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(db)?;
         Ok(claimed)
     }
 
@@ -650,6 +767,9 @@ mod tests {
             reuse_on_delete: false,
             version: 0,
             updated_at: 0,
+            requirements: Default::default(),
+            binding: None,
+            last_notification: None,
         }
     }
 
@@ -733,6 +853,47 @@ mod tests {
         let counts = tx.count_by_state(a).await.unwrap();
         assert!(counts.contains(&(ProfileState::Allocated, 10)));
         assert!(counts.contains(&(ProfileState::Available, 0)));
+    }
+
+    #[tokio::test]
+    async fn a_transaction_waits_for_a_writer_on_another_connection() {
+        let (_d, store, a, _) = store().await;
+        // Another connection (the sqlx pool) holds the write lock.
+        let mut other = store.pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("INSERT INTO rsp_events (operator_id, kind, record, created_at) VALUES (?, 'x', '{}', 0)")
+            .bind(a)
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.insert_profile(&record(a, "8949440000000000029"))
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished());
+        other.commit().await.unwrap();
+        waiting.await.unwrap();
+        // Both writes are there; a dropped transaction rolls back and frees the connection.
+        {
+            let mut tx = store.begin().await.unwrap();
+            let mut p = tx.profile(a, "8949440000000000029").await.unwrap().unwrap();
+            p.state = ProfileState::Error;
+            tx.put_profile(&p).await.unwrap();
+        }
+        let mut tx = store.begin().await.unwrap();
+        let p = tx.profile(a, "8949440000000000029").await.unwrap().unwrap();
+        assert_eq!(
+            (p.state, p.version, p.package.0),
+            (ProfileState::Available, 0, vec![1, 2, 3])
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(store.outbox_rows(a, 10).await.unwrap().len(), 1);
     }
 
     #[tokio::test]
