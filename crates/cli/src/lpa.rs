@@ -3,9 +3,11 @@
 //! a PC/SC reader (`--reader`, the pcsc crate over pcscd), or a child process speaking lpac's
 //! stdio JSON-lines APDU protocol (`--stdio`), the LPA then playing lpac's role.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -29,6 +31,10 @@ pub struct LpaArgs {
     /// `--stdio "simforge euicc stdio --file euicc.json"`. The state stays with that program.
     #[arg(long, global = true)]
     stdio: Option<String>,
+    /// With --stdio: how long to wait for each of the program's replies, in seconds; a
+    /// program silent for longer is stopped and the command fails.
+    #[arg(long, global = true, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    stdio_timeout: u64,
     /// PEM file of certificates to trust for the SM-DP+ TLS (e.g. a lab CI / DPtls chain).
     #[arg(long, global = true)]
     ca: Option<PathBuf>,
@@ -161,17 +167,56 @@ impl Card for Pcsc {
     }
 }
 
+/// The longest line read from a `--stdio` program: a reply carries at most an extended APDU
+/// response (65,538 bytes, hex-encoded) in its JSON.
+const MAX_STDIO_LINE: u64 = 1 << 20;
+
+/// One line of a `--stdio` program's output, or why reading stopped.
+type StdioLine = Result<String, String>;
+
+/// Reads `output` line by line into `tx` (a bounded channel: a chatty program waits for the
+/// LPA), each line at most [`MAX_STDIO_LINE`] bytes; ends at end of file (the sender is dropped),
+/// on a read error or an overlong line (sent as `Err`), or when the receiver is gone.
+fn pump_lines(output: ChildStdout, tx: mpsc::SyncSender<StdioLine>) {
+    let mut r = BufReader::new(output);
+    loop {
+        let mut buf = Vec::new();
+        match (&mut r).take(MAX_STDIO_LINE).read_until(b'\n', &mut buf) {
+            Ok(0) => return,
+            Ok(n) if buf.last() != Some(&b'\n') && n as u64 == MAX_STDIO_LINE => {
+                let _ = tx.send(Err(format!("a line longer than {MAX_STDIO_LINE} bytes")));
+                return;
+            }
+            Ok(_) => {
+                if tx
+                    .send(Ok(String::from_utf8_lossy(&buf).into_owned()))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+                return;
+            }
+        }
+    }
+}
+
 /// A card program run as a child, driven with lpac's stdio APDU protocol: one JSON request
-/// per line on its standard input, one reply line on its standard output.
+/// per line on its standard input, one reply line on its standard output. Its output is read
+/// by a thread, in lines of bounded length, and every reply is awaited for at most `timeout`:
+/// a program that dies, hangs or writes garbage fails the command instead of blocking it.
 struct StdioCard {
     child: Child,
     input: Option<ChildStdin>,
-    output: BufReader<ChildStdout>,
+    lines: mpsc::Receiver<StdioLine>,
+    timeout: Duration,
     command: String,
 }
 
 impl StdioCard {
-    fn spawn(command: &str) -> anyhow::Result<Self> {
+    fn spawn(command: &str, timeout: Duration) -> anyhow::Result<Self> {
         let mut child = Command::new("sh")
             .args(["-c", command])
             .stdin(Stdio::piped())
@@ -179,11 +224,17 @@ impl StdioCard {
             .spawn()
             .with_context(|| format!("starting {command:?}"))?;
         let input = child.stdin.take().context("child stdin")?;
-        let output = BufReader::new(child.stdout.take().context("child stdout")?);
+        let output = child.stdout.take().context("child stdout")?;
+        let (tx, lines) = mpsc::sync_channel(16);
+        std::thread::Builder::new()
+            .name("lpa-stdio-reader".into())
+            .spawn(move || pump_lines(output, tx))
+            .context("starting the reader thread")?;
         let mut card = Self {
             child,
             input: Some(input),
-            output,
+            lines,
+            timeout,
             command: command.to_owned(),
         };
         let (ecode, _) = card.request("connect", serde_json::Value::Null)?;
@@ -212,17 +263,29 @@ impl StdioCard {
                     "exited before answering {func} (writing the request: {e})"
                 ))
             })?;
-        let mut reply = String::new();
         // Lines that are not an `apdu` reply (e.g. a program's own log lines) are skipped.
+        let deadline = Instant::now() + self.timeout;
         for _ in 0..1000 {
-            reply.clear();
-            let n = self
-                .output
-                .read_line(&mut reply)
-                .map_err(|e| fail(format!("reading the {func} reply: {e}")))?;
-            if n == 0 {
-                return Err(fail(format!("exited before answering {func}")));
-            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let reply = match self.lines.recv_timeout(left) {
+                Ok(Ok(line)) => line,
+                Ok(Err(e)) => {
+                    self.input = None;
+                    return Err(fail(format!("reading the {func} reply: {e}")));
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.input = None;
+                    return Err(fail(format!("exited before answering {func}")));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // Out of step from now on: no further request goes to it.
+                    self.input = None;
+                    return Err(fail(format!(
+                        "no answer to {func} within {} s",
+                        self.timeout.as_secs()
+                    )));
+                }
+            };
             let Ok(v) = serde_json::from_str::<serde_json::Value>(reply.trim()) else {
                 continue;
             };
@@ -230,9 +293,10 @@ impl StdioCard {
                 continue;
             }
             let payload = &v["payload"];
-            let ecode = payload["ecode"]
-                .as_i64()
-                .ok_or_else(|| fail(format!("{func} reply without ecode: {}", reply.trim())))?;
+            let ecode = payload["ecode"].as_i64().ok_or_else(|| {
+                let line: String = reply.trim().chars().take(200).collect();
+                fail(format!("{func} reply without ecode: {line}"))
+            })?;
             let data = match payload["data"].as_str() {
                 Some(h) => simforge_sim::secret::decode_hex(h)
                     .map_err(|e| fail(format!("{func} reply data: {e}")))?
@@ -264,8 +328,7 @@ impl StdioCard {
             let _ = self.request("logic_channel_close", serde_json::json!(channel));
         }
         let _ = self.request("disconnect", serde_json::Value::Null);
-        drop(self.input.take());
-        let status = self.child.wait()?;
+        let status = self.reap(self.timeout)?;
         if !status.success() {
             anyhow::bail!("{:?} exited with {status}", self.command);
         }
@@ -273,17 +336,29 @@ impl StdioCard {
     }
 }
 
+impl StdioCard {
+    /// Closes the program's input, which ends a well-behaved card program, and reaps it;
+    /// one still running after `grace` is killed.
+    fn reap(&mut self, grace: Duration) -> std::io::Result<std::process::ExitStatus> {
+        drop(self.input.take());
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            tracing::warn!(command = %self.command, "card program still running: killed");
+            let _ = self.child.kill();
+        }
+        self.child.wait()
+    }
+}
+
 impl Drop for StdioCard {
     fn drop(&mut self) {
-        // Closing its input ends a well-behaved card program; reap it.
-        drop(self.input.take());
-        if matches!(self.child.try_wait(), Ok(None)) {
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            if matches!(self.child.try_wait(), Ok(None)) {
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
+        let _ = self.reap(Duration::from_millis(200));
     }
 }
 
@@ -375,7 +450,7 @@ fn run(ctx: &Ctx, args: LpaArgs) -> anyhow::Result<()> {
         return r;
     }
     if let Some(program) = &args.stdio {
-        let mut card = StdioCard::spawn(program)?;
+        let mut card = StdioCard::spawn(program, Duration::from_secs(args.stdio_timeout))?;
         let channel = card.open_channel(&simforge_lpa::AID_ISD_R)?;
         let mut lpa = Lpa::new(Es10::on_channel(card, channel), es9);
         let r = command(ctx, &mut lpa, args.cmd);

@@ -9,10 +9,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{Lab, Server, file, free_port};
@@ -143,34 +141,22 @@ fn es2_mutual_tls_live_api_keys_and_request_logs() {
     let lab = Lab::new();
     let port = free_port();
     let stderr_path = lab.path().join("serve.stderr");
-    let mut child = lab
-        .cmd()
-        .args([
-            "--json",
-            "--log-format",
-            "json",
-            "serve",
-            "--demo",
-            "--demo-profiles",
-            "3",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("SIMFORGE_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = Server { child, lines: rx };
+    let mut server = Server::spawn(
+        lab.cmd()
+            .args([
+                "--json",
+                "--log-format",
+                "json",
+                "serve",
+                "--demo",
+                "--demo-profiles",
+                "3",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("SIMFORGE_LOG", "info"),
+        &stderr_path,
+    );
     let demo = server.json_with("demo", &stderr_path)["demo"].clone();
     let listening = server.json_with("listening", &stderr_path);
     let es2 = Es2 {

@@ -9,28 +9,14 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
+mod lpa_support;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::mpsc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Lab, Server, file, free_port, unhex};
+use common::{Lab, Server, file, free_port, https};
 use serde::Deserialize;
 use simforge_euicc::{Euicc, EuiccIdentity, EuiccState};
-use simforge_gsup::{HlrDatabase, OsmoHlr};
-
-fn https(ca: &Path) -> reqwest::blocking::Client {
-    let pem = std::fs::read(ca).unwrap();
-    let mut b = reqwest::blocking::Client::builder()
-        .use_rustls_tls()
-        .timeout(Duration::from_secs(30));
-    for c in reqwest::Certificate::from_pem_bundle(&pem).unwrap() {
-        b = b.add_root_certificate(c);
-    }
-    b.build().unwrap()
-}
 
 fn es2(
     client: &reqwest::blocking::Client,
@@ -39,16 +25,7 @@ fn es2(
     function: &str,
     body: serde_json::Value,
 ) -> (u16, serde_json::Value) {
-    let r = client
-        .post(format!("{base}/gsma/rsp2/es2plus/{function}"))
-        .header("Content-Type", "application/json")
-        .header("X-Api-Key", key)
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    let status = r.status().as_u16();
-    let v = serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(serde_json::Value::Null);
-    (status, v)
+    common::es2_post(client, base, key, function, &body)
 }
 
 fn status_of(v: &serde_json::Value) -> &str {
@@ -63,95 +40,25 @@ struct EuiccFile {
     state: EuiccState,
 }
 
-/// The card side of one subscriber, from the batch's electrical file.
-struct Subscriber {
-    imsi_ef: Vec<u8>,
-    ki: [u8; 16],
-    opc: [u8; 16],
-}
-
-fn subscriber(batch_dir: &Path, iccid: &str) -> Subscriber {
-    let want = simforge_sim::Iccid::parse(iccid).unwrap().to_ef();
-    let text = std::fs::read_to_string(file(batch_dir, ".elec.csv")).unwrap();
-    let mut lines = text.lines();
-    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
-    for l in lines {
-        let f: Vec<&str> = l.split(',').collect();
-        if unhex(f[col("ICCID")]) == want {
-            return Subscriber {
-                imsi_ef: unhex(f[col("IMSI")]),
-                ki: unhex(f[col("KI")]).try_into().unwrap(),
-                opc: unhex(f[col("OPC")]).try_into().unwrap(),
-            };
-        }
-    }
-    panic!("ICCID {iccid} not in the batch's electrical file");
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
-}
-
-/// SELECT ADF.USIM then AUTHENTICATE (3G context); returns (RES, CK, IK).
-fn usim_authenticate(
-    euicc: &mut Euicc,
-    rand: &[u8; 16],
-    autn: &[u8; 16],
-) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let r = euicc.process(&[
-        0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02,
-    ]);
-    assert_eq!(r, [0x90, 0x00], "SELECT ADF.USIM");
-    let mut apdu = vec![0x00, 0x88, 0x00, 0x81, 0x22, 0x10];
-    apdu.extend_from_slice(rand);
-    apdu.push(0x10);
-    apdu.extend_from_slice(autn);
-    apdu.push(0x00);
-    let mut r = euicc.process(&apdu);
-    if r.len() == 2 && r[0] == 0x61 {
-        r = euicc.process(&[0x00, 0xC0, 0x00, 0x00, r[1]]);
-    }
-    assert_eq!(&r[r.len() - 2..], [0x90, 0x00], "AUTHENTICATE: {}", hex(&r));
-    assert_eq!(r[0], 0xDB, "successful 3G authentication: {}", hex(&r));
-    let res_len = usize::from(r[1]);
-    let res = r[2..2 + res_len].to_vec();
-    let ck = r[3 + res_len..3 + res_len + 16].to_vec();
-    let ik = r[4 + res_len + 16..4 + res_len + 32].to_vec();
-    (res, ck, ik)
-}
-
 #[test]
 fn serve_es2_order_lpa_download_install_and_authenticate_against_osmo_hlr() {
     let lab = Lab::new();
     let port = free_port();
     let stderr_path = lab.path().join("serve.stderr");
-    let mut child = lab
-        .cmd()
-        .args([
-            "--json",
-            "serve",
-            "--demo",
-            "--demo-profiles",
-            "3",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("SIMFORGE_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = Server { child, lines: rx };
+    let mut server = Server::spawn(
+        lab.cmd()
+            .args([
+                "--json",
+                "serve",
+                "--demo",
+                "--demo-profiles",
+                "3",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("SIMFORGE_LOG", "info"),
+        &stderr_path,
+    );
     let demo = server.json_with("demo", &stderr_path)["demo"].clone();
     let listening = server.json_with("listening", &stderr_path);
     let ca = PathBuf::from(listening["ca"].as_str().unwrap());
@@ -270,7 +177,7 @@ fn serve_es2_order_lpa_download_install_and_authenticate_against_osmo_hlr() {
     );
 
     // The installed USIM authenticates: first against MILENAGE from the batch's K/OPc …
-    let sub = subscriber(&batch_dir, &iccid);
+    let sub = lpa_support::subscriber(&batch_dir, &iccid);
     let f: EuiccFile =
         serde_json::from_str(&std::fs::read_to_string(&euicc_file).unwrap()).unwrap();
     let mut euicc = Euicc::new(
@@ -280,57 +187,8 @@ fn serve_es2_order_lpa_download_install_and_authenticate_against_osmo_hlr() {
         Box::new(simforge_crypto::SystemClock),
     )
     .unwrap();
-    let r = euicc.process(&[
-        0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02,
-    ]);
-    assert_eq!(r, [0x90, 0x00]);
-    assert_eq!(
-        euicc.process(&[0x00, 0xA4, 0x00, 0x0C, 0x02, 0x6F, 0x07]),
-        [0x90, 0x00]
-    );
-    let r = euicc.process(&[0x00, 0xB0, 0x00, 0x00, 0x09]);
-    assert_eq!(&r[..9], sub.imsi_ef.as_slice(), "EF.IMSI is the batch's");
-    let k = simforge_aka::K::new_128(sub.ki);
-    let alg = simforge_aka::Algorithm::milenage(simforge_aka::Opc::from_bytes(sub.opc));
-    let rand = [0x3C; 16];
-    // SQN 34: IND 2, SEQ 1 (osmo-hlr's own vectors below use IND 1).
-    let av = alg
-        .generate_vector(&k, &rand, &simforge_aka::sqn_from_u64(34), &[0x80, 0x00])
-        .unwrap();
-    let autn: [u8; 16] = av.autn.as_ref().try_into().unwrap();
-    let (res, ck, ik) = usim_authenticate(&mut euicc, &rand, &autn);
-    assert_eq!(res.as_slice(), av.xres.as_ref());
-    assert_eq!(ck.as_slice(), av.ck.as_bytes());
-    assert_eq!(ik.as_slice(), av.ik.as_bytes());
-
     // … then against osmo-hlr, provisioned with the same subscriber, over GSUP.
-    if !OsmoHlr::available() {
-        println!("skipped: osmo-hlr not installed");
-        return;
-    }
-    let plmn = simforge_sim::Plmn::new("001", "01").unwrap();
-    let imsi = simforge_sim::Imsi::from_ef(&sub.imsi_ef, &plmn)
-        .unwrap()
-        .to_string();
-    let hlr_dir = lab.path().join("hlr");
-    std::fs::create_dir_all(&hlr_dir).unwrap();
-    let hlr = OsmoHlr::start_with(&hlr_dir, HlrDatabase::InMemory).unwrap();
-    hlr.vty()
-        .unwrap()
-        .run_script(&format!(
-            "subscriber imsi {imsi} create\nsubscriber imsi {imsi} update aud3g milenage k {} opc {}\n",
-            hex(&sub.ki),
-            hex(&sub.opc)
-        ))
-        .unwrap();
-    let tuples = hlr.gsup().unwrap().send_auth_info(&imsi, 2).unwrap();
-    assert!(!tuples.is_empty(), "{}", hlr.log_tail());
-    for t in &tuples {
-        let (res, ck, ik) = usim_authenticate(&mut euicc, &t.rand, &t.autn.unwrap());
-        assert_eq!(Some(res), t.res, "RES osmo-hlr expects");
-        assert_eq!(ck.as_slice(), t.ck.unwrap().as_slice(), "CK");
-        assert_eq!(ik.as_slice(), t.ik.unwrap().as_slice(), "IK");
-    }
+    lpa_support::check_usim_against_batch_and_hlr(&lab, &sub, &mut |apdu| euicc.process(apdu));
     drop(server);
 }
 

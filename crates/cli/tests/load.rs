@@ -7,9 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{Lab, Server, free_port};
@@ -39,23 +37,7 @@ fn spawn_serve(lab: &Lab, port: u16, extra: &[&str], stderr_path: &std::path::Pa
     let listen = format!("127.0.0.1:{port}");
     let mut args = vec!["--json", "serve", "--listen", &listen];
     args.extend_from_slice(extra);
-    let mut child = lab
-        .cmd()
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Server { child, lines: rx }
+    Server::spawn(lab.cmd().args(&args), stderr_path)
 }
 
 fn start_server(lab: &Lab, port: u16, extra: &[&str]) -> Demo {

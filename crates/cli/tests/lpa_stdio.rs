@@ -376,3 +376,39 @@ fn openssl_issued_identity_downloads_a_profile_over_the_stdio_transport() {
     assert!(err.contains("exited before answering"), "{err}");
     drop(demo);
 }
+
+/// A `--stdio` card program that dies, hangs, floods or writes garbage fails the command with
+/// a clear error, quickly, instead of blocking it or exhausting its memory.
+#[test]
+fn a_misbehaving_stdio_card_program_fails_the_command_without_hanging() {
+    let lab = Lab::new();
+    for (program, want) in [
+        ("exit 0", "exited before answering connect"),
+        ("exec sleep 30", "no answer to connect within 1 s"),
+        (
+            "head -c 3000000 /dev/zero | tr '\\0' a; exec sleep 30",
+            "a line longer than",
+        ),
+        ("yes 'not json'", "no apdu reply to connect"),
+        (
+            r#"read l; echo '{"type":"apdu","payload":{"data":"00"}}'; exec sleep 30"#,
+            "connect reply without ecode",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let o = lab
+            .cmd()
+            .args(["lpa", "--stdio", program, "--stdio-timeout", "1", "info"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{program}: succeeded");
+        assert!(err.contains(want), "{program}: {err}");
+        assert!(!err.contains("panicked"), "{program}: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{program}: took {:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -10,25 +10,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Lab, Server, free_port};
+use common::{Lab, Server, free_port, https};
 
-fn https(ca: &std::path::Path) -> reqwest::blocking::Client {
-    let pem = std::fs::read(ca).unwrap();
-    let mut b = reqwest::blocking::Client::builder()
-        .use_rustls_tls()
-        .timeout(Duration::from_secs(30));
-    for c in reqwest::Certificate::from_pem_bundle(&pem).unwrap() {
-        b = b.add_root_certificate(c);
-    }
-    b.build().unwrap()
-}
-
+/// An ES2+ call that must succeed.
 fn es2(
     client: &reqwest::blocking::Client,
     base: &str,
@@ -36,15 +23,8 @@ fn es2(
     function: &str,
     body: &serde_json::Value,
 ) -> serde_json::Value {
-    let r = client
-        .post(format!("{base}/gsma/rsp2/es2plus/{function}"))
-        .header("Content-Type", "application/json")
-        .header("X-Api-Key", key)
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let v: serde_json::Value = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+    let (status, v) = common::es2_post(client, base, key, function, body);
+    assert_eq!(status, 200, "{function}: {v}");
     assert_eq!(
         v["header"]["functionExecutionStatus"]["status"], "Executed-Success",
         "{function}: {v}"
@@ -85,34 +65,22 @@ fn operator_default_reuse_on_delete_returns_a_deleted_profile_to_the_inventory()
 
     let port = free_port();
     let stderr_path = lab.path().join("serve.stderr");
-    let mut child = lab
-        .cmd()
-        .args([
-            "--json",
-            "--log-format",
-            "json",
-            "serve",
-            "--demo",
-            "--demo-profiles",
-            "2",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("SIMFORGE_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = Server { child, lines: rx };
+    let mut server = Server::spawn(
+        lab.cmd()
+            .args([
+                "--json",
+                "--log-format",
+                "json",
+                "serve",
+                "--demo",
+                "--demo-profiles",
+                "2",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("SIMFORGE_LOG", "info"),
+        &stderr_path,
+    );
     let demo = server.json_with("demo", &stderr_path)["demo"].clone();
     let listening = server.json_with("listening", &stderr_path);
     let ca = PathBuf::from(listening["ca"].as_str().unwrap());

@@ -15,10 +15,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{Lab, Server, free_port};
@@ -55,26 +52,14 @@ struct Running {
 /// what is under test).
 fn serve(lab: &Lab, pki: &Path, port: u16, extra: &[&str]) -> Running {
     let stderr = lab.path().join(format!("serve-{port}.stderr"));
-    let mut child = lab
-        .cmd()
-        .args(["--json", "serve", "--demo", "--demo-profiles", "4", "--pki"])
-        .arg(pki)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = Server { child, lines: rx };
+    let mut server = Server::spawn(
+        lab.cmd()
+            .args(["--json", "serve", "--demo", "--demo-profiles", "4", "--pki"])
+            .arg(pki)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra),
+        &stderr,
+    );
     let demo = server.json_with("demo", &stderr)["demo"].clone();
     let listening = server.json_with("listening", &stderr);
     let client = reqwest::blocking::Client::builder()

@@ -174,6 +174,33 @@ async fn record_subject<S>(
     }
 }
 
+/// The ES9+ functions served (SGP.22 §6.5.2).
+const ES9_FUNCTIONS: [&str; 5] = [
+    "initiateAuthentication",
+    "authenticateClient",
+    "getBoundProfilePackage",
+    "handleNotification",
+    "cancelSession",
+];
+
+/// The ES2+ functions served (SGP.22 §6.5.1).
+const ES2_FUNCTIONS: [&str; 4] = [
+    "downloadOrder",
+    "confirmOrder",
+    "cancelOrder",
+    "releaseProfile",
+];
+
+/// The function named by a request path, as a label for metrics and logs: one of `known`,
+/// else `unknown` — a client must not be able to mint metric series or log text at will.
+fn known_function(function: &str, known: &[&'static str]) -> &'static str {
+    known
+        .iter()
+        .find(|f| **f == function)
+        .copied()
+        .unwrap_or("unknown")
+}
+
 async fn es9<S: SmdpStore + 'static>(
     State(st): State<Arc<AppState<S>>>,
     Path(function): Path<String>,
@@ -181,6 +208,7 @@ async fn es9<S: SmdpStore + 'static>(
     body: Body,
 ) -> Response {
     let started = Instant::now();
+    let function = known_function(&function, &ES9_FUNCTIONS);
     let span = tracing::info_span!(
         "es9",
         function = %function,
@@ -188,11 +216,11 @@ async fn es9<S: SmdpStore + 'static>(
         iccid = Empty,
         operator = Empty,
     );
-    let (response, result) = es9_call(&st, &function, &headers, body, &span)
+    let (response, result) = es9_call(&st, function, &headers, body, &span)
         .instrument(span.clone())
         .await;
     let elapsed = started.elapsed();
-    st.metrics.observe(&function, &result, elapsed);
+    st.metrics.observe(function, &result, elapsed);
     span.in_scope(|| {
         tracing::info!(
             result = %result,
@@ -390,6 +418,7 @@ async fn es2<S: SmdpStore + 'static>(
     body: Body,
 ) -> Response {
     let started = Instant::now();
+    let function = known_function(&function, &ES2_FUNCTIONS);
     let span = tracing::info_span!(
         "es2",
         function = %function,
@@ -399,11 +428,11 @@ async fn es2<S: SmdpStore + 'static>(
         iccid = Empty,
     );
     let cert = cert.map(|Extension(c)| c);
-    let (response, result) = es2_call(&st, &function, &headers, cert.as_ref(), body, &span)
+    let (response, result) = es2_call(&st, function, &headers, cert.as_ref(), body, &span)
         .instrument(span.clone())
         .await;
     let elapsed = started.elapsed();
-    st.metrics.observe(&function, &result, elapsed);
+    st.metrics.observe(function, &result, elapsed);
     span.in_scope(|| {
         tracing::info!(
             result = %result,

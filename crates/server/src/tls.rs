@@ -148,11 +148,17 @@ pub fn tls_config_with_client_auth(
     Ok(cfg)
 }
 
+/// How long a client may take to complete its TLS handshake before the connection is dropped
+/// (a peer that connects and stays silent must not hold a socket and a task for ever).
+pub(crate) const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves `app` over TLS on `listener` until the task is dropped. The client certificate of a
 /// connection, if any, goes into each of its requests' extensions as a [`ClientCertificate`].
+/// A failed `accept` (e.g. out of file descriptors) is logged and retried after a short pause,
+/// never the end of the server; a handshake not done within 10 s (`HANDSHAKE_TIMEOUT`) is dropped.
 ///
 /// # Errors
-/// [`Error::Io`] if accepting fails.
+/// None in practice (the loop runs until the task is dropped); kept for the signature.
 pub async fn serve_tls(
     listener: TcpListener,
     config: rustls::ServerConfig,
@@ -160,7 +166,14 @@ pub async fn serve_tls(
 ) -> Result<(), Error> {
     let acceptor = TlsAcceptor::from(Arc::new(config));
     loop {
-        let (tcp, peer) = listener.accept().await?;
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
         // Request/response traffic: no Nagle delay behind the peer's delayed ACK.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
@@ -168,10 +181,14 @@ pub async fn serve_tls(
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
-            let tls = match acceptor.accept(tcp).await {
-                Ok(t) => t,
-                Err(e) => {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
                     return;
                 }
             };

@@ -321,3 +321,60 @@ fn tls_config_accepts_the_dptls_chain() {
     let key = pki.smdp.tls.key.to_pkcs8_der().unwrap().to_vec();
     simforge_server::tls_config(chain, key).unwrap();
 }
+
+#[tokio::test]
+async fn unknown_functions_mint_no_metric_series() {
+    let app = app();
+    for (path, key) in [
+        ("/gsma/rsp2/es9plus/evil%22%7D%0Ainjected", None),
+        ("/gsma/rsp2/es9plus/other-name-1", None),
+        ("/gsma/rsp2/es2plus/evil%0Aes2", Some("secret-key")),
+        ("/gsma/rsp2/es2plus/evil-unauthorized", None),
+    ] {
+        let (s, _) = post(&app, path, "application/json", true, key, b"{}".to_vec()).await;
+        assert!(
+            s == Http::NOT_FOUND || s == Http::UNAUTHORIZED,
+            "{path}: {s}"
+        );
+    }
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&text);
+    assert!(!text.contains("evil") && !text.contains("injected") && !text.contains("other-name"));
+    assert!(text.contains("function=\"unknown\""), "{text}");
+}
+
+/// A client that connects and never starts its TLS handshake is dropped after the handshake
+/// timeout (10 s, on the paused test clock), and the server goes on accepting.
+#[tokio::test(start_paused = true)]
+async fn a_silent_tls_client_is_dropped_after_the_handshake_timeout() {
+    use tokio::io::AsyncReadExt;
+    let pki = generate_lab_pki(&LabPkiOptions::new(Curve::P256, "smdp.simforge.test")).unwrap();
+    let chain = vec![pki.smdp.tls.cert.der().to_vec(), pki.ci.der().to_vec()];
+    let key = pki.smdp.tls.key.to_pkcs8_der().unwrap().to_vec();
+    let config = simforge_server::tls_config(chain, key).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(simforge_server::serve_tls(listener, config, app()));
+    let started = tokio::time::Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(60), silent.read(&mut buf))
+        .await
+        .expect("the server never dropped the silent client")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "connection closed without a byte");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(10) && waited < Duration::from_secs(60),
+        "{waited:?}"
+    );
+    // Still serving: another connection is accepted.
+    tokio::net::TcpStream::connect(addr).await.unwrap();
+}

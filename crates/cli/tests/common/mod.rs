@@ -186,6 +186,30 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Starts `cmd` (a `simforge serve …`): its standard output read line by line into
+    /// `lines` by a thread, its standard error written to the file `stderr`.
+    pub fn spawn(cmd: &mut Command, stderr: &Path) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines: rx }
+    }
+
     /// Waits for a JSON line of standard output that has `key`.
     pub fn json_with(&mut self, key: &str, stderr: &Path) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -207,6 +231,40 @@ impl Server {
             }
         }
     }
+}
+
+/// A blocking HTTPS client trusting only the certificates of the PEM bundle `ca` (e.g. a lab
+/// CI / DPtls chain), with a 30 s timeout.
+pub fn https(ca: &Path) -> reqwest::blocking::Client {
+    let pem = std::fs::read(ca).unwrap();
+    let mut b = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .timeout(Duration::from_secs(30));
+    for c in reqwest::Certificate::from_pem_bundle(&pem).unwrap() {
+        b = b.add_root_certificate(c);
+    }
+    b.build().unwrap()
+}
+
+/// POSTs an ES2+ `function` with the operator's API key to the SM-DP+ at `base`
+/// (`https://host:port`); returns the HTTP status and the JSON body (`Null` if none).
+pub fn es2_post(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    key: &str,
+    function: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = client
+        .post(format!("{base}/gsma/rsp2/es2plus/{function}"))
+        .header("Content-Type", "application/json")
+        .header("X-Api-Key", key)
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let v = serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(serde_json::Value::Null);
+    (status, v)
 }
 
 /// A TCP port that was free a moment ago on 127.0.0.1.

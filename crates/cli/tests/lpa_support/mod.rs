@@ -1,12 +1,10 @@
-//! Helpers shared by the LPA transport tests (PC/SC, stdio): a `simforge serve --demo` on a
-//! given lab PKI, and the subscriber data of the demo batch.
+//! Helpers shared by the end-to-end eSIM tests (in-process, PC/SC, stdio): a `simforge serve
+//! --demo` on a given lab PKI, the subscriber data of the demo batch, and the USIM check against
+//! MILENAGE and osmo-hlr.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::common::{Lab, Server, file, free_port, unhex};
@@ -28,39 +26,20 @@ pub struct Demo {
 pub fn serve_demo(lab: &Lab, pki: &Path) -> Demo {
     let port = free_port();
     let stderr = lab.path().join("serve.stderr");
-    let mut child = lab
-        .cmd()
-        .args(["--json", "serve", "--demo", "--demo-profiles", "2", "--pki"])
-        .arg(pki)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SIMFORGE_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = Server { child, lines: rx };
+    let mut server = Server::spawn(
+        lab.cmd()
+            .args(["--json", "serve", "--demo", "--demo-profiles", "2", "--pki"])
+            .arg(pki)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("SIMFORGE_LOG", "info"),
+        &stderr,
+    );
     let demo = server.json_with("demo", &stderr)["demo"].clone();
     let listening = server.json_with("listening", &stderr);
     let ca = PathBuf::from(listening["ca"].as_str().unwrap());
     let address = listening["smdpAddress"].as_str().unwrap().to_owned();
     // Wait until the server accepts TLS.
-    let pem = std::fs::read(&ca).unwrap();
-    let mut b = reqwest::blocking::Client::builder()
-        .use_rustls_tls()
-        .timeout(Duration::from_secs(10));
-    for c in reqwest::Certificate::from_pem_bundle(&pem).unwrap() {
-        b = b.add_root_certificate(c);
-    }
-    let client = b.build().unwrap();
+    let client = crate::common::https(&ca);
     let deadline = Instant::now() + Duration::from_secs(30);
     while client
         .get(format!("https://{address}/metrics"))
