@@ -184,14 +184,35 @@ fn p256_public_from_scalar(scalar: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Draws a uniformly random valid scalar for `curve` (rejection sampling).
+/// The order n of the P-256 group, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+];
+
+/// Whether the big-endian scalar `s` is in [1, n) for P-256, in constant time.
+fn p256_scalar_in_range(s: &[u8; 32]) -> bool {
+    // s − n borrows iff s < n.
+    let mut borrow = 0u16;
+    let mut any = 0u8;
+    for (a, b) in s.iter().zip(P256_ORDER.iter()).rev() {
+        let d = u16::from(*a)
+            .wrapping_sub(u16::from(*b))
+            .wrapping_sub(borrow);
+        borrow = (d >> 8) & 1;
+        any |= *a;
+    }
+    (borrow == 1) & (any != 0)
+}
+
 fn random_scalar(curve: Curve, rng: &dyn Random) -> Result<Zeroizing<[u8; 32]>> {
     for _ in 0..64 {
         let mut s = Zeroizing::new([0u8; 32]);
         rng.fill(&mut s[..])?;
         let ok = match curve {
-            Curve::NistP256 => {
-                agreement::PrivateKey::from_private_key(&agreement::ECDH_P256, &s[..]).is_ok()
-            }
+            // 1 ≤ s < n, checked without a scalar multiplication (building an aws-lc key
+            // from it would compute its public key only to drop it).
+            Curve::NistP256 => p256_scalar_in_range(&s),
             Curve::BrainpoolP256r1 => {
                 elliptic_curve::SecretKey::<BrainpoolP256r1>::from_slice(&s[..]).is_ok()
             }
@@ -305,6 +326,53 @@ impl EphemeralSecret for SoftEphemeral {
                     elliptic_curve::ecdh::diffie_hellman(sk.to_nonzero_scalar(), pk.as_affine());
                 Ok(SharedSecret::new(shared.raw_secret_bytes()))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod scalar_range_tests {
+    use super::*;
+
+    fn aws_lc_accepts(s: &[u8; 32]) -> bool {
+        agreement::PrivateKey::from_private_key(&agreement::ECDH_P256, &s[..]).is_ok()
+    }
+
+    #[test]
+    fn p256_range_check_agrees_with_aws_lc() {
+        let mut cases: Vec<[u8; 32]> = vec![[0; 32], [0xFF; 32], P256_ORDER];
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        cases.push(one);
+        for delta in [1u8, 2, 0x51, 0x52] {
+            let mut below = P256_ORDER;
+            below[31] = below[31].wrapping_sub(delta);
+            cases.push(below);
+        }
+        let mut above = P256_ORDER;
+        above[31] += 1;
+        cases.push(above);
+        let mut high = P256_ORDER;
+        high[4] = 1;
+        cases.push(high);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            let mut c = [0u8; 32];
+            for b in &mut c {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            // Mostly near the order's top bytes, where the comparison is decided late.
+            c[..8].copy_from_slice(&P256_ORDER[..8]);
+            if x.is_multiple_of(3) {
+                c[8..16].copy_from_slice(&P256_ORDER[8..16]);
+            }
+            cases.push(c);
+        }
+        for c in &cases {
+            assert_eq!(p256_scalar_in_range(c), aws_lc_accepts(c), "{c:02X?}");
         }
     }
 }

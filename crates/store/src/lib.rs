@@ -251,6 +251,10 @@ fn now() -> String {
 pub struct Store {
     pool: SqlitePool,
     rsp: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    /// RSP sessions after InitiateAuthentication, kept in memory (see [`rsp`]).
+    pending: std::sync::Arc<std::sync::Mutex<rsp::PendingSessions>>,
+    /// Group commit of the SM-DP+ connection under `synchronous = FULL`.
+    group: std::sync::Arc<rsp::GroupSync>,
     synchronous: Synchronous,
 }
 
@@ -334,10 +338,12 @@ impl Store {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let rsp = rsp::open_connection(path, synchronous)?;
+        let rsp = rsp::open_connection(path)?;
         Ok(Self {
             pool,
             rsp: std::sync::Arc::new(tokio::sync::Mutex::new(rsp)),
+            pending: std::sync::Arc::default(),
+            group: std::sync::Arc::new(rsp::GroupSync::new(path)),
             synchronous,
         })
     }

@@ -7,8 +7,19 @@
 //!
 //! The SM-DP+'s transactions run on one dedicated connection ([`SqliteTx`]): its statements
 //! execute on the calling task (no thread hop per statement), the transactions of the process
-//! queue for it in order. Durability follows [`Synchronous`] (`FULL` by default). Sealed profile
-//! packages live in `rsp_packages`, apart from the profile rows that change on every call.
+//! queue for it in order. Durability follows [`Synchronous`] (`FULL` by default, kept by group
+//! commit: `GroupSync`). Sealed profile packages live in `rsp_packages`, apart from the profile
+//! rows that change on every call.
+//!
+//! RSP sessions that only went through InitiateAuthentication (state `Initiated`: a
+//! transactionId and two challenges, no profile bound yet) are kept in memory
+//! (`PendingSessions`, bounded) instead of in `rsp_sessions`: SGP.22 does not ask an ES9+
+//! session to survive a restart of the SM-DP+ (the LPA starts again with a new
+//! InitiateAuthentication), and an InitiateAuthentication then costs no database write. They
+//! move into the database, in the AuthenticateClient transaction that binds a profile, from
+//! when a profile depends on them. They are changed only together with the transaction's
+//! commit, under the connection's lock; beyond `PendingSessions::CAPACITY` unexpired ones,
+//! new ones go to the database as before.
 //!
 //! The events outbox (`rsp_events`) is delivered to the operators' callback endpoints
 //! (`operator_callbacks`, [`Store::set_callback_url`]) through [`OutboxStore`]: claims take
@@ -45,21 +56,24 @@ fn json_err(e: serde_json::Error) -> Error {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Opens the SM-DP+ connection (the schema is already migrated through the pool).
-pub(crate) fn open_connection(
-    path: &Path,
-    synchronous: Synchronous,
-) -> Result<rusqlite::Connection, StoreError> {
+pub(crate) fn open_connection(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     let conn = rusqlite::Connection::open(path)?;
     // WAL is a property of the database file (set by the pool); synchronous and foreign keys
     // are per connection.
-    conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
-        synchronous.as_str()
-    ))?;
+    // A checkpoint every 8,000 WAL pages (≈ 32 MiB) rather than SQLite's 1,000: the pages a
+    // download changes are a few hot ones (table and index leaves), written back once per
+    // checkpoint however often they changed; and a page cache (32 MiB) that holds the profiles
+    // and packages of the hot path.
+    // `FULL` is kept by `GroupSync` (an fsync of the WAL after the commit, shared by the
+    // commits of concurrent transactions) on a connection that commits as `NORMAL`.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA wal_autocheckpoint = 8000; PRAGMA cache_size = -32768;",
+    )?;
     // Statements run on the caller's task: never sleep there waiting for a lock
     // (see `SmdpStore::begin`).
     conn.busy_timeout(Duration::ZERO)?;
-    conn.set_prepared_statement_cache_capacity(32);
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -68,6 +82,159 @@ fn is_busy(e: &rusqlite::Error) -> bool {
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
+}
+
+/// Group commit for `synchronous = FULL`: the SM-DP+ connection commits into the WAL without
+/// fsync (`NORMAL`), then [`GroupSync::sync_to`] waits until an fsync of the WAL that started
+/// after that commit has completed, before the transaction's caller answers. One fsync
+/// covers every commit written before it, so transactions that commit while an fsync runs
+/// share the next one. The durability promise is FULL's: an answered state change survives
+/// an OS crash or power loss; atomicity is SQLite's (a commit not yet fsync'd is lost whole
+/// or kept whole). Checkpoints sync the WAL and the database themselves (as in `NORMAL`).
+#[derive(Debug)]
+pub(crate) struct GroupSync {
+    wal: std::path::PathBuf,
+    dir: Option<std::path::PathBuf>,
+    state: std::sync::Mutex<SyncState>,
+    rounds: tokio::sync::watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Commits written (a sequence number per commit).
+    written: u64,
+    /// Commits known durable.
+    synced: u64,
+    /// Commits an fsync failed for (up to).
+    failed: u64,
+    /// An fsync is running.
+    syncing: bool,
+    /// The directory's entry of the WAL file was fsync'd.
+    dir_synced: bool,
+}
+
+impl GroupSync {
+    pub(crate) fn new(db: &Path) -> Self {
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        Self {
+            wal: wal.into(),
+            dir: db.parent().map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".").to_path_buf()
+                } else {
+                    d.to_path_buf()
+                }
+            }),
+            state: std::sync::Mutex::default(),
+            rounds: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts a commit just written (call while the connection is still held, so that the
+    /// sequence follows the commit order); `dirty = false` only asks for what is written.
+    fn committed(&self, dirty: bool) -> u64 {
+        let mut st = self.lock();
+        if dirty {
+            st.written += 1;
+        }
+        st.written
+    }
+
+    /// Waits until commit `seq` and all before it are on stable storage.
+    async fn sync_to(self: &std::sync::Arc<Self>, seq: u64) -> Result<(), Error> {
+        let mut rounds = self.rounds.subscribe();
+        loop {
+            {
+                let mut st = self.lock();
+                if st.synced >= seq {
+                    return Ok(());
+                }
+                if st.failed >= seq {
+                    return Err(Error::Storage(format!(
+                        "fsync of {} failed",
+                        self.wal.display()
+                    )));
+                }
+                if !st.syncing {
+                    // This round covers every commit written so far. It runs to its end
+                    // on the blocking pool even if this task is dropped.
+                    st.syncing = true;
+                    let target = st.written;
+                    let sync_dir = !st.dir_synced;
+                    let me = self.clone();
+                    drop(tokio::task::spawn_blocking(move || {
+                        me.round(target, sync_dir);
+                    }));
+                }
+            }
+            rounds
+                .changed()
+                .await
+                .map_err(|e| Error::Storage(format!("group commit: {e}")))?;
+        }
+    }
+
+    fn round(&self, target: u64, sync_dir: bool) {
+        let fsync = |p: &Path| std::fs::File::open(p).and_then(|f| f.sync_data());
+        let r = fsync(&self.wal);
+        // The directory entry of the WAL file, once; best effort, as SQLite's own directory
+        // sync (a file system that cannot sync a directory does not fail the commit).
+        let dir_ok = r.is_ok() && sync_dir && self.dir.as_deref().is_some_and(|d| fsync(d).is_ok());
+        {
+            let mut st = self.lock();
+            st.syncing = false;
+            match r {
+                Ok(()) => {
+                    st.synced = st.synced.max(target);
+                    st.dir_synced |= dir_ok;
+                }
+                Err(_) => st.failed = st.failed.max(target),
+            }
+        }
+        self.rounds.send_modify(|n| *n += 1);
+    }
+}
+
+/// What `put_profile` compares with: the package and the indexed columns as loaded.
+#[derive(Debug)]
+struct Loaded {
+    iccid: String,
+    package: Vec<u8>,
+    state: ProfileState,
+    eid: Option<Eid>,
+    matching_id: Option<String>,
+}
+
+/// Sessions in state `Initiated`, in memory, by transactionId (upper-case hex).
+#[derive(Debug, Default)]
+pub(crate) struct PendingSessions {
+    sessions: std::collections::HashMap<String, Session>,
+}
+
+impl PendingSessions {
+    /// At most this many (unexpired) sessions are kept in memory; more go to the database.
+    pub(crate) const CAPACITY: usize = 65_536;
+
+    /// Whether a new session created at `now` fits, forgetting expired sessions if needed.
+    fn has_room(&mut self, now: i64) -> bool {
+        if self.sessions.len() >= Self::CAPACITY {
+            self.sessions.retain(|_, s| s.expires_at >= now);
+        }
+        self.sessions.len() < Self::CAPACITY
+    }
+}
+
+fn lock_pending(
+    m: &std::sync::Mutex<PendingSessions>,
+) -> std::sync::MutexGuard<'_, PendingSessions> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A write transaction of the SM-DP+ on its dedicated connection.
@@ -80,10 +247,21 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 /// the write lock another connection holds, and a commit that fsyncs (`synchronous = FULL`).
 pub struct SqliteTx {
     conn: Option<OwnedMutexGuard<rusqlite::Connection>>,
+    /// Whether `BEGIN IMMEDIATE` ran (at the first statement).
+    begun: bool,
     synchronous: Synchronous,
-    /// Sealed packages as loaded in this transaction, by ICCID: `put_profile` rewrites the
-    /// package column only when it changed.
-    loaded_packages: Vec<(String, Vec<u8>)>,
+    group: std::sync::Arc<GroupSync>,
+    /// Profiles as loaded in this transaction: `put_profile` rewrites the package and the
+    /// indexed columns only when they changed (an index whose columns an UPDATE does not
+    /// set is left alone, one page write fewer per index).
+    loaded: Vec<Loaded>,
+    /// The in-memory sessions, and this transaction's changes to them (applied at commit:
+    /// `Some` puts, `None` removes).
+    pending: std::sync::Arc<std::sync::Mutex<PendingSessions>>,
+    staged: Vec<(String, Option<Session>)>,
+    /// Whether a statement of this transaction changed the database (otherwise the commit
+    /// has nothing to make durable).
+    dirty: bool,
 }
 
 impl std::fmt::Debug for SqliteTx {
@@ -96,7 +274,9 @@ impl std::fmt::Debug for SqliteTx {
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(conn) = self.conn.take()
+            && self.begun
+        {
             // Not committed: roll back before the connection is handed to the next transaction.
             // Should the rollback fail, the next BEGIN fails too ("cannot start a transaction
             // within a transaction") rather than joining this one.
@@ -109,7 +289,32 @@ impl SmdpStore for Store {
     type Tx = SqliteTx;
 
     async fn begin(&self) -> Result<SqliteTx, Error> {
+        // The connection is ours from here; the database transaction begins with the first
+        // statement (an InitiateAuthentication, whose session stays in memory, has none).
         let conn = self.rsp.clone().lock_owned().await;
+        Ok(SqliteTx {
+            conn: Some(conn),
+            begun: false,
+            synchronous: self.synchronous,
+            group: self.group.clone(),
+            loaded: Vec::new(),
+            pending: self.pending.clone(),
+            staged: Vec::new(),
+            dirty: false,
+        })
+    }
+}
+
+impl SqliteTx {
+    /// Begins the database transaction (`BEGIN IMMEDIATE`) unless begun.
+    async fn begin_db(&mut self) -> Result<(), Error> {
+        if self.begun {
+            return Ok(());
+        }
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| Error::Storage("transaction already ended".into()))?;
         let conn = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => conn,
             // Another connection holds the write lock: wait for it off the async workers.
@@ -129,27 +334,41 @@ impl SmdpStore for Store {
             .map_err(sq)?,
             Err(e) => return Err(sq(e)),
         };
-        Ok(SqliteTx {
-            conn: Some(conn),
-            synchronous: self.synchronous,
-            loaded_packages: Vec::new(),
-        })
+        self.conn = Some(conn);
+        self.begun = true;
+        Ok(())
     }
-}
 
-impl SqliteTx {
     fn conn(&self) -> Result<&rusqlite::Connection, Error> {
         self.conn
             .as_deref()
             .ok_or_else(|| Error::Storage("transaction already ended".into()))
     }
 
-    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, Error> {
-        self.conn()?
+    fn exec(&mut self, sql: &str, params: impl rusqlite::Params) -> Result<usize, Error> {
+        let n = self
+            .conn()?
             .prepare_cached(sql)
             .map_err(sq)?
             .execute(params)
-            .map_err(sq)
+            .map_err(sq)?;
+        if n > 0 {
+            self.dirty = true;
+        }
+        Ok(n)
+    }
+
+    /// The in-memory session `key` as this transaction sees it: `Some(None)` when this
+    /// transaction removed it, `None` when memory does not know it.
+    fn pending_session(&self, key: &str) -> Option<Option<Session>> {
+        if let Some((_, s)) = self.staged.iter().rev().find(|(k, _)| k == key) {
+            return Some(s.clone());
+        }
+        lock_pending(&self.pending)
+            .sessions
+            .get(key)
+            .cloned()
+            .map(Some)
     }
 
     fn one_profile(
@@ -175,11 +394,16 @@ impl SqliteTx {
         };
         let mut p: ProfileRecord = serde_json::from_str(&record).map_err(json_err)?;
         p.version = version;
-        match self.loaded_packages.iter_mut().find(|(i, _)| *i == p.iccid) {
-            Some(slot) => slot.1.clone_from(&package),
-            None => self
-                .loaded_packages
-                .push((p.iccid.clone(), package.clone())),
+        let loaded = Loaded {
+            iccid: p.iccid.clone(),
+            package: package.clone(),
+            state: p.state,
+            eid: p.eid,
+            matching_id: p.matching_id.as_ref().map(|m| m.as_str().to_owned()),
+        };
+        match self.loaded.iter_mut().find(|l| l.iccid == p.iccid) {
+            Some(slot) => *slot = loaded,
+            None => self.loaded.push(loaded),
         }
         p.package = SealedPackage(package);
         Ok(Some(p))
@@ -199,6 +423,12 @@ const PROFILES: &str = "rsp_profiles JOIN rsp_packages USING (iccid)";
 
 impl SmdpTx for SqliteTx {
     async fn session(&mut self, tid: &TransactionId) -> Result<Option<Session>, Error> {
+        let key = tid.to_string();
+        match self.pending_session(&key) {
+            Some(Some(s)) => return Ok(Some(s)),
+            // Moved to the database in this transaction.
+            Some(None) | None => self.begin_db().await?,
+        }
         let record = self
             .conn()?
             .prepare_cached("SELECT record FROM rsp_sessions WHERE transaction_id = ?")
@@ -212,17 +442,52 @@ impl SmdpTx for SqliteTx {
     }
 
     async fn put_session(&mut self, s: &Session) -> Result<(), Error> {
+        let key = s.transaction_id.to_string();
+        if s.state == simforge_smdp::SessionState::Initiated {
+            let staged_new = self.staged.iter().filter(|(_, v)| v.is_some()).count();
+            let known = self.pending_session(&key).is_some();
+            let room = known || {
+                let mut p = lock_pending(&self.pending);
+                p.has_room(s.created_at)
+                    && p.sessions.len() + staged_new < PendingSessions::CAPACITY
+            };
+            if room {
+                self.staged.push((key, Some(s.clone())));
+                return Ok(());
+            }
+        }
+        self.begin_db().await?;
         let record = serde_json::to_string(s).map_err(json_err)?;
+        if let Some(Some(_)) = self.pending_session(&key) {
+            // Leaves memory for the database (a profile is bound to it from now on).
+            self.staged.push((key.clone(), None));
+        } else {
+            // An existing session: only its record (and owner) change, not its expiry.
+            let n = self.exec(
+                "UPDATE rsp_sessions SET operator_id = ?, record = ? WHERE transaction_id = ? AND expires_at = ?",
+                rusqlite::params![s.operator_id, record, key, s.expires_at],
+            )?;
+            if n == 1 {
+                return Ok(());
+            }
+        }
         self.exec(
             "INSERT INTO rsp_sessions (transaction_id, operator_id, expires_at, record) VALUES (?, ?, ?, ?)
              ON CONFLICT (transaction_id) DO UPDATE SET operator_id = excluded.operator_id,
              expires_at = excluded.expires_at, record = excluded.record",
-            rusqlite::params![s.transaction_id.to_string(), s.operator_id, s.expires_at, record],
+            rusqlite::params![key, s.operator_id, s.expires_at, record],
         )?;
         Ok(())
     }
 
     async fn delete_session(&mut self, tid: &TransactionId) -> Result<(), Error> {
+        let key = tid.to_string();
+        if let Some(Some(_)) = self.pending_session(&key) {
+            // Only in memory.
+            self.staged.push((key, None));
+            return Ok(());
+        }
+        self.begin_db().await?;
         self.exec(
             "DELETE FROM rsp_sessions WHERE transaction_id = ?",
             [tid.to_string()],
@@ -235,6 +500,7 @@ impl SmdpTx for SqliteTx {
         operator: OperatorId,
         iccid: &str,
     ) -> Result<Option<ProfileRecord>, Error> {
+        self.begin_db().await?;
         self.one_profile(
             &format!("SELECT {COLS} FROM {PROFILES} WHERE operator_id = ? AND iccid = ?"),
             rusqlite::params![operator, iccid],
@@ -242,6 +508,7 @@ impl SmdpTx for SqliteTx {
     }
 
     async fn profile_any_operator(&mut self, iccid: &str) -> Result<Option<ProfileRecord>, Error> {
+        self.begin_db().await?;
         self.one_profile(
             &format!("SELECT {COLS} FROM {PROFILES} WHERE iccid = ?"),
             [iccid],
@@ -252,6 +519,7 @@ impl SmdpTx for SqliteTx {
         &mut self,
         matching_id: &str,
     ) -> Result<Option<ProfileRecord>, Error> {
+        self.begin_db().await?;
         self.one_profile(
             &format!("SELECT {COLS} FROM {PROFILES} WHERE matching_id = ?"),
             [matching_id],
@@ -259,6 +527,7 @@ impl SmdpTx for SqliteTx {
     }
 
     async fn pending_profile_for_eid(&mut self, eid: &Eid) -> Result<Option<ProfileRecord>, Error> {
+        self.begin_db().await?;
         self.one_profile(
             &format!(
                 "SELECT {COLS} FROM {PROFILES} WHERE eid = ? AND state IN ('released', 'downloaded')
@@ -273,6 +542,7 @@ impl SmdpTx for SqliteTx {
         operator: OperatorId,
         profile_type: &str,
     ) -> Result<Option<ProfileRecord>, Error> {
+        self.begin_db().await?;
         self.one_profile(
             &format!(
                 "SELECT {COLS} FROM {PROFILES} WHERE operator_id = ? AND profile_type = ? AND state = 'available'
@@ -283,6 +553,7 @@ impl SmdpTx for SqliteTx {
     }
 
     async fn insert_profile(&mut self, p: &ProfileRecord) -> Result<(), Error> {
+        self.begin_db().await?;
         let exists = self
             .conn()?
             .prepare_cached("SELECT 1 FROM rsp_profiles WHERE iccid = ?")
@@ -315,27 +586,37 @@ impl SmdpTx for SqliteTx {
     }
 
     async fn put_profile(&mut self, p: &ProfileRecord) -> Result<(), Error> {
-        let unchanged = self
-            .loaded_packages
-            .iter()
-            .any(|(i, pkg)| *i == p.iccid && *pkg == p.package.0);
+        self.begin_db().await?;
         let eid = p.eid.as_ref().map(Eid::as_str);
         let matching_id = p.matching_id.as_ref().map(|m| m.as_str());
+        let before = self.loaded.iter().find(|l| l.iccid == p.iccid);
+        let unchanged = before.is_some_and(|l| l.package == p.package.0);
+        // Which indexed columns to set: those that changed since loaded (all when not loaded).
+        let set_state = before.is_none_or(|l| l.state != p.state);
+        let set_eid = before.is_none_or(|l| l.eid != p.eid);
+        let set_mid = before.is_none_or(|l| l.matching_id.as_deref() != matching_id);
+        let state = p.state.as_str();
         let record = profile_json(p)?;
-        let n = self.exec(
-            "UPDATE rsp_profiles SET state = ?, eid = ?, matching_id = ?, version = version + 1, updated_at = ?, record = ?
+        let mut sql = String::from("UPDATE rsp_profiles SET ");
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(8);
+        if set_state {
+            sql.push_str("state = ?, ");
+            params.push(&state);
+        }
+        if set_eid {
+            sql.push_str("eid = ?, ");
+            params.push(&eid);
+        }
+        if set_mid {
+            sql.push_str("matching_id = ?, ");
+            params.push(&matching_id);
+        }
+        sql.push_str(
+            "version = version + 1, updated_at = ?, record = ? \
              WHERE iccid = ? AND operator_id = ? AND version = ?",
-            rusqlite::params![
-                p.state.as_str(),
-                eid,
-                matching_id,
-                p.updated_at,
-                record,
-                p.iccid,
-                p.operator_id,
-                p.version,
-            ],
-        )?;
+        );
+        params.extend_from_slice(&[&p.updated_at, &record, &p.iccid, &p.operator_id, &p.version]);
+        let n = self.exec(&sql, params.as_slice())?;
         if n == 1 && !unchanged {
             self.exec(
                 "UPDATE rsp_packages SET package = ? WHERE iccid = ?",
@@ -352,6 +633,7 @@ impl SmdpTx for SqliteTx {
     }
 
     async fn push_events(&mut self, events: &[Event]) -> Result<(), Error> {
+        self.begin_db().await?;
         for e in events {
             let at = match e {
                 Event::DownloadProgress { at, .. } | Event::ProfileState { at, .. } => *at,
@@ -373,6 +655,7 @@ impl SmdpTx for SqliteTx {
         &mut self,
         operator: OperatorId,
     ) -> Result<Vec<(ProfileState, u64)>, Error> {
+        self.begin_db().await?;
         let mut out: Vec<(ProfileState, u64)> = ProfileState::ALL.iter().map(|s| (*s, 0)).collect();
         let conn = self.conn()?;
         let mut stmt = conn
@@ -399,27 +682,43 @@ impl SmdpTx for SqliteTx {
             .conn
             .take()
             .ok_or_else(|| Error::Storage("transaction already ended".into()))?;
-        match self.synchronous {
-            // No fsync: the commit is a write into the WAL.
-            Synchronous::Normal => {
-                let r = conn.execute_batch("COMMIT");
-                if r.is_err() {
-                    let _ = conn.execute_batch("ROLLBACK");
+        let begun = self.begun;
+        let staged = std::mem::take(&mut self.staged);
+        let apply = |pending: &std::sync::Mutex<PendingSessions>| {
+            let mut p = lock_pending(pending);
+            for (k, s) in staged {
+                match s {
+                    Some(s) => {
+                        p.sessions.insert(k, s);
+                    }
+                    None => {
+                        p.sessions.remove(&k);
+                    }
                 }
-                r.map_err(sq)
             }
-            // The commit waits for an fsync: not on an async worker.
-            Synchronous::Full => tokio::task::spawn_blocking(move || {
-                let r = conn.execute_batch("COMMIT");
-                if r.is_err() {
-                    let _ = conn.execute_batch("ROLLBACK");
-                }
-                r
-            })
-            .await
-            .map_err(|e| Error::Storage(format!("database task: {e}")))?
-            .map_err(sq),
+        };
+        if begun {
+            // Into the WAL, without fsync (see `GroupSync` for `FULL`).
+            let r = conn.execute_batch("COMMIT");
+            if r.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            r.map_err(sq)?;
         }
+        // Its place in the commit order, taken while the connection is still held; a
+        // transaction that wrote nothing waits for what it may have read.
+        let seq = (begun && self.synchronous == Synchronous::Full)
+            .then(|| self.group.committed(self.dirty));
+        // The in-memory sessions change while the connection is still held (the next
+        // transaction sees them), and only when the database changes committed.
+        apply(&self.pending);
+        drop(conn);
+        if let Some(seq) = seq {
+            // `FULL`: the caller answers once the commit is on stable storage. Other
+            // transactions run meanwhile; the fsync is shared with theirs.
+            self.group.sync_to(seq).await?;
+        }
+        Ok(())
     }
 }
 
@@ -935,6 +1234,176 @@ mod tests {
         assert_eq!(tx.session(&lower).await.unwrap(), Some(s));
         tx.delete_session(&tid).await.unwrap();
         assert!(tx.session(&tid).await.unwrap().is_none());
+        tx.commit().await.unwrap();
+    }
+}
+
+#[cfg(test)]
+mod group_sync_tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_file_name_syncs_the_current_directory() {
+        let g = GroupSync::new(Path::new("db.sqlite"));
+        assert_eq!(g.wal, Path::new("db.sqlite-wal"));
+        assert_eq!(g.dir.as_deref(), Some(Path::new(".")));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_full_commits_share_fsyncs_and_all_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
+            .await
+            .unwrap();
+        let a = store
+            .create_operator(&crate::NewOperator {
+                name: "a".into(),
+                mcc: "001".into(),
+                mnc: "01".into(),
+                iccid_prefix: "894944".into(),
+                iccid_len: 19,
+                spn: "Test".into(),
+                out_columns: None,
+            })
+            .await
+            .unwrap()
+            .id;
+        let mut tasks = Vec::new();
+        for i in 0..32 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                tx.push_events(&[Event::ProfileState {
+                    operator_id: a,
+                    iccid: format!("{i}"),
+                    from: ProfileState::Available,
+                    to: ProfileState::Allocated,
+                    at: 1,
+                }])
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        {
+            let st = store.group.lock();
+            assert_eq!(st.written, 32);
+            assert_eq!(st.synced, 32, "every answered commit is fsync'd");
+            assert!(!st.syncing);
+        }
+        assert!(*store.group.rounds.borrow() <= 32);
+        assert_eq!(store.outbox_rows(a, 100).await.unwrap().len(), 32);
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+    use simforge_smdp::SessionState;
+
+    fn session(tid: &str, state: SessionState, op: Option<i64>) -> Session {
+        Session {
+            transaction_id: TransactionId::parse_hex(tid).unwrap(),
+            state,
+            created_at: 1,
+            expires_at: 100,
+            smdp_address: "x".into(),
+            euicc_challenge: vec![1; 16],
+            server_challenge: vec![2; 16],
+            ci_pkid: vec![3; 20],
+            signing_ci_pkids: vec![vec![3; 20]],
+            eid: None,
+            euicc_public_key: None,
+            operator_id: op,
+            iccid: None,
+            smdp_signature2: None,
+            cc_required: false,
+        }
+    }
+
+    async fn rows(store: &Store) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM rsp_sessions")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn initiated_sessions_stay_in_memory_until_a_profile_is_bound() {
+        let (_d, store, a, _) = super::tests::store().await;
+        let tid = TransactionId::parse_hex("01AB").unwrap();
+        let initiated = session("01AB", SessionState::Initiated, None);
+
+        // A rolled-back transaction changes nothing, in memory either.
+        {
+            let mut tx = store.begin().await.unwrap();
+            tx.put_session(&initiated).await.unwrap();
+            assert_eq!(tx.session(&tid).await.unwrap().as_ref(), Some(&initiated));
+        }
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.session(&tid).await.unwrap(), None);
+        tx.put_session(&initiated).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&store).await, 0, "not written to the database");
+
+        // AuthenticateClient: into the database, out of memory.
+        let mut authed = session("01AB", SessionState::Authenticated, Some(a));
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.session(&tid).await.unwrap(), Some(initiated));
+        tx.put_session(&authed).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&store).await, 1);
+        assert!(lock_pending(&store.pending).sessions.is_empty());
+
+        // Later changes update the stored record.
+        authed.state = SessionState::BppDelivered;
+        let mut tx = store.begin().await.unwrap();
+        tx.put_session(&authed).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.session(&tid).await.unwrap().as_ref(), Some(&authed));
+        tx.delete_session(&tid).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&store).await, 0);
+
+        // Deleting an initiated session (a failed AuthenticateClient, CancelSession).
+        let other = TransactionId::parse_hex("02CD").unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.put_session(&session("02CD", SessionState::Initiated, None))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.delete_session(&other).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.session(&other).await.unwrap(), None);
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn initiated_sessions_do_not_survive_a_restart_bound_ones_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let store = Store::open_sqlite(&path).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.put_session(&session("0A", SessionState::Initiated, None))
+            .await
+            .unwrap();
+        tx.put_session(&session("0B", SessionState::Authenticated, None))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        drop(store);
+        let store = Store::open_sqlite(&path).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let a = TransactionId::parse_hex("0A").unwrap();
+        let b = TransactionId::parse_hex("0B").unwrap();
+        assert_eq!(tx.session(&a).await.unwrap(), None);
+        assert!(tx.session(&b).await.unwrap().is_some());
         tx.commit().await.unwrap();
     }
 }
