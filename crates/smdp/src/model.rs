@@ -335,6 +335,10 @@ pub enum SessionState {
 }
 
 /// One RSP session (one transactionId).
+///
+/// Its byte fields are serialised as hex strings (see [`hex_bytes`]): the stored record stays
+/// below SQLite's local payload limit of a `WITHOUT ROWID` row (≈ 1,000 bytes on 4 KiB pages),
+/// so a stored session needs no overflow page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// TransactionID.
@@ -348,22 +352,28 @@ pub struct Session {
     /// smdpAddress as the LPA sent it (echoed as serverAddress).
     pub smdp_address: String,
     /// euiccChallenge.
+    #[serde(with = "hex_bytes")]
     pub euicc_challenge: Vec<u8>,
     /// serverChallenge.
+    #[serde(with = "hex_bytes")]
     pub server_challenge: Vec<u8>,
     /// The CI PKID selected (euiccCiPKIdToBeUsed).
+    #[serde(with = "hex_bytes")]
     pub ci_pkid: Vec<u8>,
     /// euiccCiPKIdListForSigning from EuiccInfo1.
+    #[serde(with = "hex_bytes::list")]
     pub signing_ci_pkids: Vec<Vec<u8>>,
     /// The authenticated eUICC.
     pub eid: Option<Eid>,
     /// PK.EUICC.ECDSA (SEC1) and its curve, after AuthenticateClient.
+    #[serde(with = "hex_bytes::curve_key")]
     pub euicc_public_key: Option<(KeyCurve, Vec<u8>)>,
     /// Owner of the bound profile.
     pub operator_id: Option<OperatorId>,
     /// The bound profile.
     pub iccid: Option<String>,
     /// smdpSignature2 as a `5F37` TLV (input to euiccSignature2).
+    #[serde(with = "hex_bytes::option")]
     pub smdp_signature2: Option<Vec<u8>>,
     /// Whether a confirmation code is required.
     pub cc_required: bool,
@@ -496,5 +506,113 @@ impl Session {
     #[must_use]
     pub fn subject(&self) -> Option<Subject> {
         self.operator_id.zip(self.iccid.clone())
+    }
+}
+
+/// Serde helpers for the byte fields of a [`Session`]: written as lowercase hex strings, read
+/// from hex strings or from JSON number arrays (the form written before, so sessions stored
+/// by an earlier version still load). As JSON number arrays a bound session's record was
+/// ≈ 1.2 KB and spilled into an overflow page (allocated and freed, with the database header
+/// and the freelist page, on every insert, update and delete); in hex it is ≈ 0.85 KB.
+pub mod hex_bytes {
+    use serde::de::{self, Deserializer, SeqAccess, Visitor};
+    use serde::ser::Serializer;
+    use serde::{Deserialize, Serialize};
+
+    use super::KeyCurve;
+
+    /// Serialises bytes as a hex string.
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+
+    /// Reads bytes from a hex string or a number array.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_any(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a hex string or an array of bytes")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            hex::decode(v).map_err(E::custom)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+
+    /// One byte string, for the containers below.
+    #[derive(Serialize, Deserialize)]
+    struct Hex(#[serde(with = "super::hex_bytes")] Vec<u8>);
+
+    /// `Option<Vec<u8>>` as `null` or a hex string.
+    pub mod option {
+        use super::*;
+
+        /// Serialises.
+        pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(b) => s.serialize_some(&hex::encode(b)),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Deserialises (hex or number array).
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            Ok(Option::<Hex>::deserialize(d)?.map(|h| h.0))
+        }
+    }
+
+    /// `Vec<Vec<u8>>` as an array of hex strings.
+    pub mod list {
+        use super::*;
+
+        /// Serialises.
+        pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(hex::encode))
+        }
+
+        /// Deserialises (hex or number arrays).
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+            Ok(Vec::<Hex>::deserialize(d)?
+                .into_iter()
+                .map(|h| h.0)
+                .collect())
+        }
+    }
+
+    /// `Option<(KeyCurve, Vec<u8>)>` as `null` or `[curve, hex]`.
+    pub mod curve_key {
+        use super::*;
+
+        /// Serialises.
+        pub fn serialize<S: Serializer>(
+            v: &Option<(KeyCurve, Vec<u8>)>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match v {
+                Some((c, k)) => s.serialize_some(&(c, hex::encode(k))),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Deserialises (hex or number array).
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<(KeyCurve, Vec<u8>)>, D::Error> {
+            Ok(Option::<(KeyCurve, Hex)>::deserialize(d)?.map(|(c, h)| (c, h.0)))
+        }
     }
 }

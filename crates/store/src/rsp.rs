@@ -1384,6 +1384,75 @@ mod session_tests {
         tx.commit().await.unwrap();
     }
 
+    /// A bound session as large as a download makes it: 16-octet transactionId, EID, ICCID,
+    /// two signing CIs, PK.EUICC.ECDSA and smdpSignature2.
+    fn large_bound_session(a: i64) -> Session {
+        let mut s = session(
+            "000102030405060708090A0B0C0D0E0F",
+            SessionState::BppDelivered,
+            Some(a),
+        );
+        s.smdp_address = "smdp-plus.rsp.operator.example.com".into();
+        s.signing_ci_pkids = vec![vec![3; 20], vec![4; 20]];
+        s.eid = Some(simforge_asn1::Eid::parse("89049032123451234512345678901235").unwrap());
+        s.euicc_public_key = Some((simforge_smdp::KeyCurve::NistP256, vec![0xA5; 65]));
+        s.iccid = Some("89882110000000000028".into());
+        s.smdp_signature2 = Some(vec![0xF7; 67]);
+        s
+    }
+
+    #[tokio::test]
+    async fn a_bound_session_needs_no_overflow_page_and_older_records_still_load() {
+        let (_d, store, a, _) = super::tests::store().await;
+        let s = large_bound_session(a);
+        let record = serde_json::to_string(&s).unwrap();
+        // SQLite keeps at most (4096 - 12) * 64 / 255 - 23 = 1002 payload bytes of a
+        // WITHOUT ROWID row on its page; the row is the transactionId, two integers, the
+        // record and a header of a few bytes.
+        let payload = 32 + 9 + 9 + 6 + record.len();
+        assert!(payload <= 1002, "session row of {payload} bytes: {record}");
+
+        // A record written before (byte fields as JSON number arrays) loads unchanged.
+        let mut old: serde_json::Value = serde_json::from_str(&record).unwrap();
+        let arr = |b: &[u8]| serde_json::json!(b);
+        old["euicc_challenge"] = arr(&s.euicc_challenge);
+        old["server_challenge"] = arr(&s.server_challenge);
+        old["ci_pkid"] = arr(&s.ci_pkid);
+        old["signing_ci_pkids"] = serde_json::json!(s.signing_ci_pkids);
+        old["euicc_public_key"] = serde_json::json!(s.euicc_public_key);
+        old["smdp_signature2"] = serde_json::json!(s.smdp_signature2);
+        assert!(
+            old.to_string().len() > 1002,
+            "the old form needed an overflow page"
+        );
+        sqlx::query(
+            "INSERT INTO rsp_sessions (transaction_id, operator_id, expires_at, record) VALUES (?, ?, ?, ?)",
+        )
+        .bind(s.transaction_id.to_string())
+        .bind(a)
+        .bind(s.expires_at)
+        .bind(old.to_string())
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.session(&s.transaction_id).await.unwrap().as_ref(),
+            Some(&s)
+        );
+        // Rewritten in the new form, it reads back the same.
+        tx.put_session(&s).await.unwrap();
+        tx.commit().await.unwrap();
+        let stored: String = sqlx::query_scalar("SELECT record FROM rsp_sessions")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, record);
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.session(&s.transaction_id).await.unwrap(), Some(s));
+        tx.commit().await.unwrap();
+    }
+
     #[tokio::test]
     async fn initiated_sessions_do_not_survive_a_restart_bound_ones_do() {
         let dir = tempfile::tempdir().unwrap();
