@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, on a fresh machine: installs the real peers the tests run against
-# (scripts/ci-services.sh: osmo-hlr, osmo-auc-gen, openssl, pcscd + vpcd, pcsc-tools) when they
+# (scripts/ci-services.sh: osmo-hlr, osmo-auc-gen, openssl, curl, pcscd + vpcd, pcsc-tools, and
+# libpcsclite-dev for the `pcsc` feature that the tests enable) when they
 # are missing and this is a Debian machine with root, then checks formatting and lints and runs
 # the whole workspace's tests.
 set -euo pipefail
@@ -9,5 +10,5 @@ cd "$(dirname "$0")/.."
 bash scripts/ci-services.sh
 
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+cargo test --workspace --all-features --locked

@@ -78,92 +78,98 @@ impl Card for InProcess<'_> {
     }
 }
 
-/// A card in a PC/SC reader (pcscd), T=0 or T=1 as negotiated.
-struct Pcsc {
-    card: Option<pcsc::Card>,
-    reader: String,
-}
+#[cfg(feature = "pcsc")]
+mod pcsc_card {
+    use anyhow::Context;
+    use simforge_lpa::Card;
 
-impl Pcsc {
-    /// Connects to the first reader whose name contains `want` (case-insensitive) and holds a
-    /// card; `auto` matches every reader.
-    fn connect(want: &str) -> anyhow::Result<Self> {
-        let ctx = pcsc::Context::establish(pcsc::Scope::User)
-            .context("connecting to the PC/SC service (is pcscd running?)")?;
-        let readers = match ctx.list_readers_owned() {
-            Ok(r) => r,
-            Err(pcsc::Error::NoReadersAvailable) => Vec::new(),
-            Err(e) => return Err(e).context("listing PC/SC readers"),
-        };
-        let names: Vec<String> = readers
-            .iter()
-            .map(|r| r.to_string_lossy().into_owned())
-            .collect();
-        let needle = want.to_lowercase();
-        let mut tried = Vec::new();
-        for (reader, name) in readers.iter().zip(&names) {
-            if needle != "auto" && !name.to_lowercase().contains(&needle) {
-                continue;
-            }
-            match ctx.connect(reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
-                Ok(card) => {
-                    tracing::debug!(reader = %name, "connected to the card");
-                    return Ok(Self {
-                        card: Some(card),
-                        reader: name.clone(),
-                    });
-                }
-                Err(e) => tried.push(format!("{name}: {e}")),
-            }
-        }
-        if tried.is_empty() {
-            anyhow::bail!(
-                "no PC/SC reader matches {want:?} (readers: {})",
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            );
-        }
-        anyhow::bail!("no card to connect to: {}", tried.join("; "))
+    /// A card in a PC/SC reader (pcscd), T=0 or T=1 as negotiated.
+    pub(super) struct Pcsc {
+        card: Option<pcsc::Card>,
+        reader: String,
     }
 
-    /// Leaves the card as it is (no reset) and releases the reader.
-    fn disconnect(mut self) {
-        if let Some(card) = self.card.take()
-            && let Err((_, e)) = card.disconnect(pcsc::Disposition::LeaveCard)
-        {
-            tracing::warn!(reader = %self.reader, "disconnecting: {e}");
+    impl Pcsc {
+        /// Connects to the first reader whose name contains `want` (case-insensitive) and holds a
+        /// card; `auto` matches every reader.
+        pub(super) fn connect(want: &str) -> anyhow::Result<Self> {
+            let ctx = pcsc::Context::establish(pcsc::Scope::User)
+                .context("connecting to the PC/SC service (is pcscd running?)")?;
+            let readers = match ctx.list_readers_owned() {
+                Ok(r) => r,
+                Err(pcsc::Error::NoReadersAvailable) => Vec::new(),
+                Err(e) => return Err(e).context("listing PC/SC readers"),
+            };
+            let names: Vec<String> = readers
+                .iter()
+                .map(|r| r.to_string_lossy().into_owned())
+                .collect();
+            let needle = want.to_lowercase();
+            let mut tried = Vec::new();
+            for (reader, name) in readers.iter().zip(&names) {
+                if needle != "auto" && !name.to_lowercase().contains(&needle) {
+                    continue;
+                }
+                match ctx.connect(reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
+                    Ok(card) => {
+                        tracing::debug!(reader = %name, "connected to the card");
+                        return Ok(Self {
+                            card: Some(card),
+                            reader: name.clone(),
+                        });
+                    }
+                    Err(e) => tried.push(format!("{name}: {e}")),
+                }
+            }
+            if tried.is_empty() {
+                anyhow::bail!(
+                    "no PC/SC reader matches {want:?} (readers: {})",
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+            }
+            anyhow::bail!("no card to connect to: {}", tried.join("; "))
+        }
+
+        /// Leaves the card as it is (no reset) and releases the reader.
+        pub(super) fn disconnect(mut self) {
+            if let Some(card) = self.card.take()
+                && let Err((_, e)) = card.disconnect(pcsc::Disposition::LeaveCard)
+            {
+                tracing::warn!(reader = %self.reader, "disconnecting: {e}");
+            }
         }
     }
-}
 
-impl Card for Pcsc {
-    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, simforge_lpa::Error> {
-        let card = self
-            .card
-            .as_ref()
-            .ok_or_else(|| simforge_lpa::Error::Card("disconnected".into()))?;
-        let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
-        let err = |e: pcsc::Error| simforge_lpa::Error::Card(format!("{}: {e}", self.reader));
-        let r = card.transmit(apdu, &mut buf).map_err(err)?.to_vec();
-        // T=0 wrong length: `6Cxx` asks to repeat the command with Le = xx.
-        if let [0x6C, le] = r.as_slice()
-            && apdu.len() >= 5
-        {
-            let mut again = apdu.to_vec();
-            if apdu.len() == 5 || apdu.len() == 6 + usize::from(apdu[4]) {
-                if let Some(last) = again.last_mut() {
-                    *last = *le;
-                }
-            } else {
-                again.push(*le);
-            }
+    impl Card for Pcsc {
+        fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, simforge_lpa::Error> {
+            let card = self
+                .card
+                .as_ref()
+                .ok_or_else(|| simforge_lpa::Error::Card("disconnected".into()))?;
             let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
-            return Ok(card.transmit(&again, &mut buf).map_err(err)?.to_vec());
+            let err = |e: pcsc::Error| simforge_lpa::Error::Card(format!("{}: {e}", self.reader));
+            let r = card.transmit(apdu, &mut buf).map_err(err)?.to_vec();
+            // T=0 wrong length: `6Cxx` asks to repeat the command with Le = xx.
+            if let [0x6C, le] = r.as_slice()
+                && apdu.len() >= 5
+            {
+                let mut again = apdu.to_vec();
+                if apdu.len() == 5 || apdu.len() == 6 + usize::from(apdu[4]) {
+                    if let Some(last) = again.last_mut() {
+                        *last = *le;
+                    }
+                } else {
+                    again.push(*le);
+                }
+                let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
+                return Ok(card.transmit(&again, &mut buf).map_err(err)?.to_vec());
+            }
+            Ok(r)
         }
-        Ok(r)
     }
 }
 
@@ -442,8 +448,16 @@ fn print<T: serde::Serialize>(ctx: &Ctx, v: &T, text: impl FnOnce(&T) -> String)
 
 fn run(ctx: &Ctx, args: LpaArgs) -> anyhow::Result<()> {
     let es9 = Https::new(args.ca.as_ref(), args.insecure)?;
+    #[cfg(not(feature = "pcsc"))]
+    if args.reader.is_some() {
+        anyhow::bail!(
+            "this simforge was built without PC/SC support: build it with `--features pcsc` \
+             (needs libpcsclite-dev and pkg-config)"
+        );
+    }
+    #[cfg(feature = "pcsc")]
     if let Some(want) = &args.reader {
-        let card = Pcsc::connect(want)?;
+        let card = pcsc_card::Pcsc::connect(want)?;
         let mut lpa = Lpa::new(Es10::open(card)?, es9);
         let r = command(ctx, &mut lpa, args.cmd);
         lpa.es10.close().disconnect();

@@ -644,6 +644,7 @@ fn euicc_behind_pcscd_vpcd_answers_pc_sc_clients() {
 
 /// A card in the vpcd reader, reached with the pcsc crate (libpcsclite), as the test's own
 /// independent PC/SC client.
+#[cfg(feature = "pcsc")]
 fn pcsc_transmit(card: &pcsc::Card) -> impl FnMut(&[u8]) -> Vec<u8> + '_ {
     move |apdu: &[u8]| {
         let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
@@ -657,6 +658,13 @@ fn pcsc_transmit(card: &pcsc::Card) -> impl FnMut(&[u8]) -> Vec<u8> + '_ {
 /// notifications; the SM-DP+ counts the profile installed. Then a separate PC/SC connection
 /// reads EF.IMSI and runs AUTHENTICATE on the enabled profile's USIM and compares with the
 /// batch's MILENAGE and with osmo-hlr's vectors.
+#[cfg(not(feature = "pcsc"))]
+#[test]
+fn lpa_over_pcsc_downloads_enables_and_the_usim_authenticates() {
+    println!("skipped: simforge built without the `pcsc` feature (scripts/test.sh enables it)");
+}
+
+#[cfg(feature = "pcsc")]
 #[test]
 fn lpa_over_pcsc_downloads_enables_and_the_usim_authenticates() {
     let Some(t) = tools() else {
