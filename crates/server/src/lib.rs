@@ -27,7 +27,10 @@ pub use auth::{
 pub use callbacks::{CallbackConfig, CallbackWorker, RoundStats};
 pub use http::{AppState, router};
 pub use metrics::Metrics;
-pub use tls::{ClientAuth, read_certificates, serve_tls, tls_config, tls_config_with_client_auth};
+pub use tls::{
+    ClientAuth, Timeouts, read_certificates, serve_tls, serve_tls_with, tls_config,
+    tls_config_with_client_auth,
+};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

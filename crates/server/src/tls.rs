@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::aws_lc_rs as provider;
@@ -160,10 +160,34 @@ pub fn tls_config_with_client_auth(
 /// (a peer that connects and stays silent must not hold a socket and a task for ever).
 pub(crate) const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a client may take to send a request's header once its connection is up (a peer
+/// that completes the handshake, or starts a header, and then stalls is dropped).
+pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The time limits [`serve_tls_with`] puts on each connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// The TLS handshake, from the TCP accept.
+    pub handshake: std::time::Duration,
+    /// A request's header (HTTP/1.1), from when the connection is ready to read it.
+    pub header_read: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    /// 10 s for the handshake, 30 s for a request header.
+    fn default() -> Self {
+        Self {
+            handshake: HANDSHAKE_TIMEOUT,
+            header_read: HEADER_READ_TIMEOUT,
+        }
+    }
+}
+
 /// Serves `app` over TLS on `listener` until the task is dropped. The client certificate of a
 /// connection, if any, goes into each of its requests' extensions as a [`ClientCertificate`].
 /// A failed `accept` (e.g. out of file descriptors) is logged and retried after a short pause,
-/// never the end of the server; a handshake not done within 10 s (`HANDSHAKE_TIMEOUT`) is dropped.
+/// never the end of the server; a handshake not done within 10 s, or a request header not
+/// received within 30 s, drops the connection ([`Timeouts::default`]).
 ///
 /// # Errors
 /// None in practice (the loop runs until the task is dropped); kept for the signature.
@@ -171,6 +195,20 @@ pub async fn serve_tls(
     listener: TcpListener,
     config: rustls::ServerConfig,
     app: Router,
+) -> Result<(), Error> {
+    serve_tls_with(listener, config, app, Timeouts::default()).await
+}
+
+/// [`serve_tls`] with other time limits (a handshake not done within `timeouts.handshake`, or
+/// a request header not received within `timeouts.header_read`, drops the connection).
+///
+/// # Errors
+/// None in practice (the loop runs until the task is dropped); kept for the signature.
+pub async fn serve_tls_with(
+    listener: TcpListener,
+    config: rustls::ServerConfig,
+    app: Router,
+    timeouts: Timeouts,
 ) -> Result<(), Error> {
     let acceptor = TlsAcceptor::from(Arc::new(config));
     loop {
@@ -189,7 +227,7 @@ pub async fn serve_tls(
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let tls = match tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)).await {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -218,10 +256,13 @@ pub async fn serve_tls(
                 },
             );
             let svc = TowerToHyperService::new(app);
-            if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), svc)
-                .await
-            {
+            // HTTP/1.1 only (what ES9+ and ES2+ use), so the header-read limit also covers a
+            // connection that stays silent after its handshake.
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeouts.header_read);
+            if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
                 tracing::debug!(%peer, error = %e, "connection ended");
             }
         });

@@ -378,3 +378,72 @@ async fn a_silent_tls_client_is_dropped_after_the_handshake_timeout() {
     // Still serving: another connection is accepted.
     tokio::net::TcpStream::connect(addr).await.unwrap();
 }
+
+/// A client that completes its TLS handshake and then sends no request, or only part of a
+/// header, is dropped once the header-read limit passes (here 300 ms, real time; 30 s by
+/// default), and the server goes on serving.
+#[tokio::test]
+async fn a_client_that_stalls_after_the_handshake_is_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let pki = generate_lab_pki(&LabPkiOptions::new(Curve::P256, "smdp.simforge.test")).unwrap();
+    let chain = vec![pki.smdp.tls.cert.der().to_vec(), pki.ci.der().to_vec()];
+    let key = pki.smdp.tls.key.to_pkcs8_der().unwrap().to_vec();
+    let config = simforge_server::tls_config(chain, key).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let timeouts = simforge_server::Timeouts {
+        header_read: Duration::from_millis(300),
+        ..Default::default()
+    };
+    tokio::spawn(simforge_server::serve_tls_with(
+        listener,
+        config,
+        app(),
+        timeouts,
+    ));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            pki.ci.der().to_vec(),
+        ))
+        .unwrap();
+    let client = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let connector = tokio_rustls::TlsConnector::from(client);
+    let name = rustls::pki_types::ServerName::try_from("smdp.simforge.test").unwrap();
+
+    for partial in [
+        &b""[..],
+        b"POST /gsma/rsp2/es9plus/initiateAuthentication HTTP/1.1\r\nHost: x\r\n",
+    ] {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut tls = connector.connect(name.clone(), tcp).await.unwrap();
+        tls.write_all(partial).await.unwrap();
+        tls.flush().await.unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = Vec::new();
+        // The server closes the connection (EOF, or a reset): it never waits for ever.
+        let r = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut buf)).await;
+        assert!(
+            r.is_ok(),
+            "still open after 10 s (sent {} bytes)",
+            partial.len()
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "closed before the limit: {:?}",
+            started.elapsed()
+        );
+    }
+    // Still serving.
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    connector.connect(name, tcp).await.unwrap();
+}
