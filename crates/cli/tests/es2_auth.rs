@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Lab, Server, file, free_port};
+use common::{DemoServer, Lab, file};
 
 fn have(cmd: &str, version_arg: &str) -> bool {
     Command::new(cmd)
@@ -139,38 +139,12 @@ fn es2_mutual_tls_live_api_keys_and_request_logs() {
         return;
     }
     let lab = Lab::new();
-    let port = free_port();
-    let stderr_path = lab.path().join("serve.stderr");
-    let mut server = Server::spawn(
-        lab.cmd()
-            .args([
-                "--json",
-                "--log-format",
-                "json",
-                "serve",
-                "--demo",
-                "--demo-profiles",
-                "3",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env("SIMFORGE_LOG", "info"),
-        &stderr_path,
-    );
-    let demo = server.json_with("demo", &stderr_path)["demo"].clone();
-    let listening = server.json_with("listening", &stderr_path);
+    let started = DemoServer::start(&lab, 3);
+    let (demo, stderr_path) = (started.demo.clone(), started.stderr.clone());
     let es2 = Es2 {
-        base: format!("https://{}", listening["smdpAddress"].as_str().unwrap()),
-        ca: PathBuf::from(listening["ca"].as_str().unwrap()),
+        base: started.base(),
+        ca: started.ca(),
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "server never accepted connections"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 
     // Operator demo registers a client certificate (made by openssl) on the running server;
     // operator acme (another tenant) registers its own.
@@ -413,7 +387,7 @@ fn es2_mutual_tls_live_api_keys_and_request_logs() {
         );
     }
     assert!(!log.contains(acme_key));
-    drop(server);
+    drop(started);
 }
 
 #[test]

@@ -60,14 +60,7 @@ fn start_server(lab: &Lab, port: u16, extra: &[&str]) -> Demo {
         std::fs::write(&key_file, k).unwrap();
     }
     // `simforge load` retries nothing: wait until the server accepts connections first.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "server never accepted connections"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::wait_accepting(port);
     Demo {
         _server: server,
         pid,

@@ -10,10 +10,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Lab, Server, free_port, https};
+use common::{DemoServer, Lab, https};
 
 /// An ES2+ call that must succeed.
 fn es2(
@@ -63,36 +62,9 @@ fn operator_default_reuse_on_delete_returns_a_deleted_profile_to_the_inventory()
     ]);
     assert_eq!(o.status.code(), Some(2), "conflicting flags: usage error");
 
-    let port = free_port();
-    let stderr_path = lab.path().join("serve.stderr");
-    let mut server = Server::spawn(
-        lab.cmd()
-            .args([
-                "--json",
-                "--log-format",
-                "json",
-                "serve",
-                "--demo",
-                "--demo-profiles",
-                "2",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env("SIMFORGE_LOG", "info"),
-        &stderr_path,
-    );
-    let demo = server.json_with("demo", &stderr_path)["demo"].clone();
-    let listening = server.json_with("listening", &stderr_path);
-    let ca = PathBuf::from(listening["ca"].as_str().unwrap());
-    let base = format!("https://{}", listening["smdpAddress"].as_str().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "server never accepted connections"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let started = DemoServer::start(&lab, 2);
+    let (demo, stderr_path) = (started.demo.clone(), started.stderr.clone());
+    let (ca, base) = (started.ca(), started.base());
     let api_key = demo["apiKey"].as_str().unwrap().to_owned();
     let iccid = demo["iccid"].as_str().unwrap().to_owned();
 
@@ -219,7 +191,7 @@ fn operator_default_reuse_on_delete_returns_a_deleted_profile_to_the_inventory()
             rat,
             "--no-reuse-on-delete",
             "--notification-address",
-            listening["smdpAddress"].as_str().unwrap(),
+            started.listening["smdpAddress"].as_str().unwrap(),
             "--limit",
             limit,
         ]);
@@ -294,5 +266,5 @@ fn operator_default_reuse_on_delete_returns_a_deleted_profile_to_the_inventory()
     assert_eq!(l["span"]["function"], "getBoundProfilePackage", "{l}");
     assert_eq!(l["span"]["iccid"].as_str(), Some(cc_iccid.as_str()), "{l}");
     assert_eq!(l["span"]["operator"], "demo", "{l}");
-    drop(server);
+    drop(started);
 }

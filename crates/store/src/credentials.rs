@@ -204,31 +204,7 @@ impl Store {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::NewOperator;
-
-    async fn store() -> (tempfile::TempDir, Store, i64, i64) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("db.sqlite"))
-            .await
-            .unwrap();
-        let mut ids = Vec::new();
-        for name in ["a", "b"] {
-            let op = store
-                .create_operator(&NewOperator {
-                    name: name.into(),
-                    mcc: "001".into(),
-                    mnc: "01".into(),
-                    iccid_prefix: "894944".into(),
-                    iccid_len: 19,
-                    spn: "Test".into(),
-                    out_columns: None,
-                })
-                .await
-                .unwrap();
-            ids.push(op.id);
-        }
-        (dir, store, ids[0], ids[1])
-    }
+    use crate::rsp::tests::store;
 
     #[tokio::test]
     async fn add_look_up_list_revoke() {

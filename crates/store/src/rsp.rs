@@ -1013,12 +1013,14 @@ impl OutboxStore for Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::NewOperator;
     use simforge_smdp::ProfileMetadata;
 
-    pub(super) async fn store() -> (tempfile::TempDir, Store, i64, i64) {
+    /// A fresh SQLite store with two operators, `a` and `b` (their ids): the crate's one
+    /// test fixture.
+    pub(crate) async fn store() -> (tempfile::TempDir, Store, i64, i64) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(&dir.path().join("db.sqlite"))
             .await

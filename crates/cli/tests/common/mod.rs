@@ -233,6 +233,77 @@ impl Server {
     }
 }
 
+/// Waits (up to 30 s) until something accepts TCP connections on 127.0.0.1:`port`.
+pub fn wait_accepting(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "server never accepted connections"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `simforge --json --log-format json serve --demo --demo-profiles N` on a free port, logging
+/// at `info` into `<lab>/serve.stderr`; returned once it accepts connections.
+pub struct DemoServer {
+    pub server: Server,
+    /// The demo's JSON (`apiKey`, `iccid`, `activationCode`, …).
+    pub demo: serde_json::Value,
+    /// The `listening` line (`smdpAddress`, `ca`, `pki`).
+    pub listening: serde_json::Value,
+    /// The server's log file.
+    pub stderr: PathBuf,
+    pub port: u16,
+}
+
+impl DemoServer {
+    pub fn start(lab: &Lab, profiles: u32) -> Self {
+        let port = free_port();
+        let stderr = lab.path().join("serve.stderr");
+        let mut server = Server::spawn(
+            lab.cmd()
+                .args([
+                    "--json",
+                    "--log-format",
+                    "json",
+                    "serve",
+                    "--demo",
+                    "--demo-profiles",
+                    &profiles.to_string(),
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ])
+                .env("SIMFORGE_LOG", "info"),
+            &stderr,
+        );
+        let demo = server.json_with("demo", &stderr)["demo"].clone();
+        let listening = server.json_with("listening", &stderr);
+        wait_accepting(port);
+        Self {
+            server,
+            demo,
+            listening,
+            stderr,
+            port,
+        }
+    }
+
+    /// The `ca` file of the `listening` line (the DPtls chain to trust).
+    pub fn ca(&self) -> PathBuf {
+        PathBuf::from(self.listening["ca"].as_str().unwrap())
+    }
+
+    /// `https://<smdpAddress>`.
+    pub fn base(&self) -> String {
+        format!(
+            "https://{}",
+            self.listening["smdpAddress"].as_str().unwrap()
+        )
+    }
+}
+
 /// A blocking HTTPS client trusting only the certificates of the PEM bundle `ca` (e.g. a lab
 /// CI / DPtls chain), with a 30 s timeout.
 pub fn https(ca: &Path) -> reqwest::blocking::Client {
