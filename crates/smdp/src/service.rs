@@ -72,7 +72,15 @@ impl<R> Reply<R> {
     }
 }
 
-async fn save<T: SmdpTx, R>(mut tx: T, out: &Outcome<R>) -> Result<()> {
+/// When a call's state change must be on stable storage: before the answer, or soon after it
+/// ([`SmdpTx::commit_deferred`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Durability {
+    BeforeAnswer,
+    Deferred,
+}
+
+async fn save<T: SmdpTx, R>(mut tx: T, out: &Outcome<R>, durability: Durability) -> Result<()> {
     match &out.session {
         SessionChange::Keep => {}
         SessionChange::Put(s) => tx.put_session(s).await?,
@@ -84,7 +92,10 @@ async fn save<T: SmdpTx, R>(mut tx: T, out: &Outcome<R>) -> Result<()> {
     if !out.events.is_empty() {
         tx.push_events(&out.events).await?;
     }
-    tx.commit().await
+    match durability {
+        Durability::BeforeAnswer => tx.commit().await,
+        Durability::Deferred => tx.commit_deferred().await,
+    }
 }
 
 /// The reply of an outcome that changes nothing (nothing is saved).
@@ -97,10 +108,19 @@ fn persist_nothing<R>(out: Outcome<R>) -> Reply<R> {
     }
 }
 
-/// Saves what `out` changed (in `tx`, then commits) and answers with its result.
+/// Saves what `out` changed (in `tx`, then commits durably) and answers with its result.
 async fn persist_reply<T: SmdpTx, R>(tx: T, out: Outcome<R>) -> Reply<R> {
+    persist_reply_with(tx, out, Durability::BeforeAnswer).await
+}
+
+/// As [`persist_reply`], with the commit's durability.
+async fn persist_reply_with<T: SmdpTx, R>(
+    tx: T,
+    out: Outcome<R>,
+    durability: Durability,
+) -> Reply<R> {
     let out = out.about(None);
-    match save(tx, &out).await {
+    match save(tx, &out, durability).await {
         Ok(()) => Reply {
             result: out.result,
             events: out.events,
@@ -304,7 +324,11 @@ impl<S: SmdpStore> Smdp<S> {
                     es9::authenticate_client(auth, profile, &ctx)
                 }
             };
-            Ok(persist_reply(tx, out).await)
+            // Deferred: losing this commit to a power failure is as if the call never
+            // arrived. The LPA's GetBoundProfilePackage then finds no session and starts
+            // again, and the profile is still where it was. GetBoundProfilePackage, which
+            // hands out the profile, commits durably and so covers this commit too.
+            Ok(persist_reply_with(tx, out, Durability::Deferred).await)
         };
         run.await.unwrap_or_else(Reply::failed)
     }
@@ -379,7 +403,11 @@ impl<S: SmdpStore> Smdp<S> {
                 (None, None) => None,
             };
             let out = es9::handle_notification(req, session, profile, &ctx);
-            Ok(persist_reply(tx, out).await)
+            // Deferred: a notification lost to a power failure in the moment after its
+            // answer is a notification that never arrived, which SGP.22 allows for (an LPA
+            // may never send one). The profile stays Downloaded; it is never handed out
+            // again.
+            Ok(persist_reply_with(tx, out, Durability::Deferred).await)
         };
         run.await.unwrap_or_else(Reply::failed)
     }

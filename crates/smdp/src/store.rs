@@ -68,8 +68,20 @@ pub trait SmdpTx: Send {
         &mut self,
         operator: OperatorId,
     ) -> impl Future<Output = Result<Vec<(ProfileState, u64)>>> + Send;
-    /// Commits.
+    /// Commits: atomically, and durably before it returns.
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
+    /// Commits atomically and visibly at once, but returns before the commit is durable: it
+    /// becomes durable with the next durable commit (stores keep commits in order, so a
+    /// durable commit covers every earlier one) or within a short bound of the store's
+    /// (PostgreSQL's `synchronous_commit = off` for one transaction). For a change whose loss on
+    /// power failure equals the call never having arrived, and whose answer promises nothing
+    /// that a later call does not check again. The default commits durably.
+    fn commit_deferred(self) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: Sized,
+    {
+        self.commit()
+    }
 }
 
 /// A store of SM-DP+ state.

@@ -111,7 +111,15 @@ struct SyncState {
     syncing: bool,
     /// The directory's entry of the WAL file was fsync'd.
     dir_synced: bool,
+    /// The latest deferred commit ([`SmdpTx::commit_deferred`]) waiting for the timer.
+    deferred: u64,
+    /// The deferred-commit timer is armed.
+    timer_armed: bool,
 }
+
+/// A deferred commit is on stable storage at most this long after it was written (plus the
+/// fsync's own time): the next durable commit's fsync covers it, or the timer's.
+pub(crate) const DEFERRED_SYNC: Duration = Duration::from_millis(20);
 
 impl GroupSync {
     pub(crate) fn new(db: &Path) -> Self {
@@ -179,6 +187,35 @@ impl GroupSync {
                 .await
                 .map_err(|e| Error::Storage(format!("group commit: {e}")))?;
         }
+    }
+
+    /// Makes commit `seq` durable within [`DEFERRED_SYNC`], without waiting for it. One
+    /// timer at a time, armed by the first deferred commit not yet durable, syncs up to the
+    /// latest deferred commit when it fires, unless a durable commit's fsync has covered it
+    /// by then (under load it has: the timer then costs no fsync).
+    fn sync_soon(self: &std::sync::Arc<Self>, seq: u64) {
+        {
+            let mut st = self.lock();
+            if st.synced >= seq {
+                return;
+            }
+            st.deferred = st.deferred.max(seq);
+            if st.timer_armed {
+                return;
+            }
+            st.timer_armed = true;
+        }
+        let me = self.clone();
+        drop(tokio::spawn(async move {
+            tokio::time::sleep(DEFERRED_SYNC).await;
+            let target = {
+                let mut st = me.lock();
+                st.timer_armed = false;
+                st.deferred
+            };
+            // A failed fsync is recorded (`failed`): the next durable commit reports it.
+            let _ = me.sync_to(target).await;
+        }));
     }
 
     fn round(&self, target: u64, sync_dir: bool) {
@@ -677,7 +714,18 @@ impl SmdpTx for SqliteTx {
         Ok(out)
     }
 
-    async fn commit(mut self) -> Result<(), Error> {
+    async fn commit(self) -> Result<(), Error> {
+        self.finish(true).await
+    }
+
+    async fn commit_deferred(self) -> Result<(), Error> {
+        self.finish(false).await
+    }
+}
+
+impl SqliteTx {
+    /// Commits; with `durable`, returns once the commit is on stable storage (`FULL`).
+    async fn finish(mut self, durable: bool) -> Result<(), Error> {
         let conn = self
             .conn
             .take()
@@ -713,10 +761,13 @@ impl SmdpTx for SqliteTx {
         // transaction sees them), and only when the database changes committed.
         apply(&self.pending);
         drop(conn);
-        if let Some(seq) = seq {
+        match seq {
             // `FULL`: the caller answers once the commit is on stable storage. Other
             // transactions run meanwhile; the fsync is shared with theirs.
-            self.group.sync_to(seq).await?;
+            Some(seq) if durable => self.group.sync_to(seq).await?,
+            // Deferred: durable with the next durable commit or the timer's fsync.
+            Some(seq) if self.dirty => self.group.sync_soon(seq),
+            _ => {}
         }
         Ok(())
     }
@@ -1251,13 +1302,8 @@ mod group_sync_tests {
         assert_eq!(g.dir.as_deref(), Some(Path::new(".")));
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_full_commits_share_fsyncs_and_all_complete() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
-            .await
-            .unwrap();
-        let a = store
+    async fn operator(store: &Store) -> i64 {
+        store
             .create_operator(&crate::NewOperator {
                 name: "a".into(),
                 mcc: "001".into(),
@@ -1269,7 +1315,16 @@ mod group_sync_tests {
             })
             .await
             .unwrap()
-            .id;
+            .id
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_full_commits_share_fsyncs_and_all_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
+            .await
+            .unwrap();
+        let a = operator(&store).await;
         let mut tasks = Vec::new();
         for i in 0..32 {
             let store = store.clone();
@@ -1298,6 +1353,56 @@ mod group_sync_tests {
         }
         assert!(*store.group.rounds.borrow() <= 32);
         assert_eq!(store.outbox_rows(a, 100).await.unwrap().len(), 32);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deferred_commits_are_visible_at_once_and_durable_soon_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
+            .await
+            .unwrap();
+        let a = operator(&store).await;
+        let event = |i: u32| Event::ProfileState {
+            operator_id: a,
+            iccid: format!("{i}"),
+            from: ProfileState::Available,
+            to: ProfileState::Allocated,
+            at: 1,
+        };
+        for i in 0..3 {
+            let mut tx = store.begin().await.unwrap();
+            tx.push_events(&[event(i)]).await.unwrap();
+            tx.commit_deferred().await.unwrap();
+        }
+        // Visible to the next transaction before any fsync.
+        assert_eq!(store.outbox_rows(a, 10).await.unwrap().len(), 3);
+        {
+            let st = store.group.lock();
+            assert_eq!(st.written, 3);
+            assert!(st.timer_armed, "the first deferred commit arms the timer");
+        }
+        // Durable within the bound, by one timer round, with no further commit.
+        tokio::time::sleep(DEFERRED_SYNC * 10).await;
+        {
+            let st = store.group.lock();
+            assert_eq!(st.synced, 3);
+            assert!(!st.timer_armed && !st.syncing);
+        }
+        assert_eq!(*store.group.rounds.borrow(), 1);
+        // A durable commit after deferred ones covers them with its own fsync.
+        let mut tx = store.begin().await.unwrap();
+        tx.push_events(&[event(3)]).await.unwrap();
+        tx.commit_deferred().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.push_events(&[event(4)]).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.group.lock().synced, 5);
+        tokio::time::sleep(DEFERRED_SYNC * 10).await;
+        assert_eq!(
+            *store.group.rounds.borrow(),
+            2,
+            "the timer found the deferred commit durable and synced nothing"
+        );
     }
 }
 
