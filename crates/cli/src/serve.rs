@@ -47,6 +47,8 @@ const DEMO_PROFILE_TYPE: &str = "demo";
 /// How long the server trusts a credential lookup: a revoked key or certificate is refused
 /// at most this long after `simforge operator … --revoke`.
 const CREDENTIAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often expired ES9+ sessions are deleted.
+const SESSION_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -1281,6 +1283,23 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         ),
         metrics: Metrics::default(),
     });
+    // Expired ES9+ sessions (downloads abandoned, install notifications never sent) leave
+    // the store once a minute.
+    let purge = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SESSION_PURGE_INTERVAL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                match state.smdp.purge_expired_sessions(unix_now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(sessions = n, "expired ES9+ sessions deleted"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired ES9+ sessions"),
+                }
+            }
+        })
+    };
     // ES2+ HandleDownloadProgressInfo: deliver the events outbox to the operators' endpoints.
     let callbacks = simforge_server::CallbackWorker::new(
         Arc::new(store.clone()),
@@ -1322,5 +1341,6 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         }
     }
     callbacks.abort();
+    purge.abort();
     Ok(())
 }

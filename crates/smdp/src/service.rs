@@ -441,6 +441,31 @@ impl<S: SmdpStore> Smdp<S> {
         run.await.unwrap_or_else(Reply::failed)
     }
 
+    /// Deletes the ES9+ sessions that expired before `now` (a later call with their
+    /// transactionId fails as it did before, 8.10.1/3.9): sessions whose download never
+    /// finished, or whose install notification never came, would otherwise stay stored.
+    /// In transactions of at most [`Self::PURGE_BATCH`] sessions, so that ES9+ calls go on
+    /// between them; returns how many were deleted.
+    ///
+    /// # Errors
+    /// A storage error (what was deleted before it stays deleted).
+    pub async fn purge_expired_sessions(&self, now: UnixTime) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let n = tx.delete_expired_sessions(now, Self::PURGE_BATCH).await?;
+            // Deferred: a purge lost to a power failure is done again by the next one.
+            tx.commit_deferred().await?;
+            total += n;
+            if n < Self::PURGE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Sessions deleted per transaction by [`Self::purge_expired_sessions`].
+    pub const PURGE_BATCH: usize = 500;
+
     // ----------------------------------------------------------------------- ES2+
 
     /// ES2+.DownloadOrder for the authenticated `operator`.

@@ -16,7 +16,7 @@ use simforge_asn1::{Eid, TransactionId};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Error, Result};
-use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session};
+use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime};
 
 /// One transaction. Dropping it without [`SmdpTx::commit`] rolls back.
 pub trait SmdpTx: Send {
@@ -29,6 +29,12 @@ pub trait SmdpTx: Send {
     fn put_session(&mut self, s: &Session) -> impl Future<Output = Result<()>> + Send;
     /// Deletes a session (no error if absent).
     fn delete_session(&mut self, tid: &TransactionId) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes up to `limit` sessions that expired before `before`; how many it deleted.
+    fn delete_expired_sessions(
+        &mut self,
+        before: UnixTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize>> + Send;
     /// A profile of `operator` by ICCID.
     fn profile(
         &mut self,
@@ -160,6 +166,20 @@ impl SmdpTx for MemoryTx {
     async fn delete_session(&mut self, tid: &TransactionId) -> Result<()> {
         self.work.sessions.remove(tid);
         Ok(())
+    }
+    async fn delete_expired_sessions(&mut self, before: UnixTime, limit: usize) -> Result<usize> {
+        let expired: Vec<TransactionId> = self
+            .work
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.expires_at < before)
+            .map(|(t, _)| t.clone())
+            .take(limit)
+            .collect();
+        for t in &expired {
+            self.work.sessions.remove(t);
+        }
+        Ok(expired.len())
     }
     async fn profile(
         &mut self,

@@ -363,6 +363,38 @@ async fn expired_session() {
     assert_eq!(code(&err), StatusCode::UNKNOWN_TRANSACTION_ID);
 }
 
+/// Sessions past their expiry are deleted by the purge; a call with a purged transactionId
+/// fails as with an expired one (8.10.1/3.9), and a fresh download of the profile works.
+#[tokio::test]
+async fn expired_sessions_are_purged() {
+    let f = fixture(None, true).await;
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    let ac = authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("AC");
+    let ttl = f.smdp.config().session_ttl_secs;
+    assert_eq!(
+        f.smdp
+            .purge_expired_sessions(NOW + ttl)
+            .await
+            .expect("purge"),
+        0
+    );
+    assert_eq!(f.smdp.store().snapshot().await.sessions.len(), 1);
+    let later = NOW + ttl + 1;
+    assert_eq!(
+        f.smdp.purge_expired_sessions(later).await.expect("purge"),
+        1
+    );
+    assert!(f.smdp.store().snapshot().await.sessions.is_empty());
+    let err = f
+        .smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), later)
+        .await
+        .expect_err("purged");
+    assert_eq!(code(&err), StatusCode::UNKNOWN_TRANSACTION_ID);
+}
+
 #[tokio::test]
 async fn bad_euicc_signature1() {
     let f = fixture(None, true).await;

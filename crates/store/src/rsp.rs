@@ -517,6 +517,31 @@ impl SmdpTx for SqliteTx {
         Ok(())
     }
 
+    async fn delete_expired_sessions(&mut self, before: i64, limit: usize) -> Result<usize, Error> {
+        let expired: Vec<String> = lock_pending(&self.pending)
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.expires_at < before)
+            .map(|(k, _)| k.clone())
+            .take(limit)
+            .collect();
+        let in_memory = expired.len();
+        self.staged.extend(expired.into_iter().map(|k| (k, None)));
+        let left = limit - in_memory;
+        if left == 0 {
+            return Ok(in_memory);
+        }
+        self.begin_db().await?;
+        // No index on `expires_at` (every download would write it twice): a scan of the
+        // table, which holds only the sessions with a bound profile not yet finished.
+        let n = self.exec(
+            "DELETE FROM rsp_sessions WHERE transaction_id IN
+                 (SELECT transaction_id FROM rsp_sessions WHERE expires_at < ? LIMIT ?)",
+            rusqlite::params![before, i64::try_from(left).unwrap_or(i64::MAX)],
+        )?;
+        Ok(in_memory + n)
+    }
+
     async fn delete_session(&mut self, tid: &TransactionId) -> Result<(), Error> {
         let key = tid.to_string();
         if let Some(Some(_)) = self.pending_session(&key) {
@@ -1488,6 +1513,62 @@ mod session_tests {
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         assert_eq!(tx.session(&other).await.unwrap(), None);
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn expired_sessions_are_purged_from_memory_and_database_in_batches() {
+        let (_d, store, a, _) = super::tests::store().await;
+        // expires_at: 100 (`session`) or 300.
+        let mut put = Vec::new();
+        for (i, (state, expires_at)) in [
+            (SessionState::Initiated, 100),
+            (SessionState::Initiated, 300),
+            (SessionState::Authenticated, 100),
+            (SessionState::BppDelivered, 100),
+            (SessionState::BppDelivered, 300),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut s = session(&format!("0{i}"), state, Some(a));
+            s.expires_at = expires_at;
+            put.push(s);
+        }
+        let mut tx = store.begin().await.unwrap();
+        for s in &put {
+            tx.put_session(s).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(rows(&store).await, 3);
+
+        // Nothing expired before 100.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.delete_expired_sessions(100, 10).await.unwrap(), 0);
+        tx.commit().await.unwrap();
+        // Three expired before 200, in batches of two: one in memory, two stored.
+        let mut deleted = Vec::new();
+        loop {
+            let mut tx = store.begin().await.unwrap();
+            let n = tx.delete_expired_sessions(200, 2).await.unwrap();
+            tx.commit().await.unwrap();
+            deleted.push(n);
+            if n < 2 {
+                break;
+            }
+        }
+        assert_eq!(deleted.iter().sum::<usize>(), 3, "{deleted:?}");
+        assert_eq!(rows(&store).await, 1);
+        let mut tx = store.begin().await.unwrap();
+        for s in &put {
+            let found = tx.session(&s.transaction_id).await.unwrap();
+            assert_eq!(
+                found.is_some(),
+                s.expires_at == 300,
+                "{:?}",
+                s.transaction_id
+            );
+        }
         tx.commit().await.unwrap();
     }
 
