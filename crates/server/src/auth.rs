@@ -102,6 +102,7 @@ pub struct CredentialCache {
     ttl: Duration,
     cache: Mutex<Cached>,
     names: Mutex<HashMap<OperatorId, (Instant, Option<String>)>>,
+    failures: AuthFailures,
 }
 
 impl std::fmt::Debug for CredentialCache {
@@ -121,6 +122,7 @@ impl CredentialCache {
             ttl,
             cache: Mutex::new(HashMap::new()),
             names: Mutex::new(HashMap::new()),
+            failures: AuthFailures::default(),
         }
     }
 
@@ -148,6 +150,12 @@ impl CredentialCache {
             n.insert(operator, (Instant::now(), name.clone()));
         }
         name
+    }
+
+    /// Failed authentications per peer.
+    #[must_use]
+    pub fn failures(&self) -> &AuthFailures {
+        &self.failures
     }
 
     /// The operator of an active credential.
@@ -184,5 +192,94 @@ impl CredentialCache {
             }
         }
         Ok(found)
+    }
+}
+
+/// The address a request came from (its TCP peer), as the TLS server puts it into each
+/// request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::IpAddr);
+
+/// Failed ES2+ authentications a peer may have in [`FAILURE_WINDOW`] before it is refused
+/// with 429 until the window ends, without a credential lookup.
+pub const MAX_FAILURES: u32 = 20;
+/// The window over which [`MAX_FAILURES`] counts.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Peers tracked at most; beyond, the oldest windows are forgotten.
+const FAILURES_MAX_PEERS: usize = 65_536;
+
+/// Failed ES2+ authentications per peer address, in fixed windows: a peer that keeps
+/// presenting unknown API keys or certificates (guessing, or a misconfigured client in a
+/// loop) is refused before its credentials reach the database.
+#[derive(Debug, Default)]
+pub struct AuthFailures {
+    peers: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+}
+
+impl AuthFailures {
+    /// How long `peer` is still refused, if it is.
+    #[must_use]
+    pub fn refused_for(&self, peer: std::net::IpAddr) -> Option<Duration> {
+        let peers = self.peers.lock().ok()?;
+        let (start, n) = peers.get(&peer)?;
+        let left = FAILURE_WINDOW.checked_sub(start.elapsed())?;
+        (*n >= MAX_FAILURES && !left.is_zero()).then_some(left)
+    }
+
+    /// Counts a failed authentication of `peer`.
+    pub fn failed(&self, peer: std::net::IpAddr) {
+        let Ok(mut peers) = self.peers.lock() else {
+            return;
+        };
+        if peers.len() >= FAILURES_MAX_PEERS && !peers.contains_key(&peer) {
+            peers.retain(|_, (start, _)| start.elapsed() < FAILURE_WINDOW);
+            if peers.len() >= FAILURES_MAX_PEERS {
+                peers.clear();
+            }
+        }
+        let entry = peers.entry(peer).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= FAILURE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_is_refused_after_too_many_failures_and_others_are_not() {
+        let f = AuthFailures::default();
+        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        for _ in 0..MAX_FAILURES - 1 {
+            f.failed(a);
+        }
+        assert_eq!(f.refused_for(a), None);
+        f.failed(a);
+        let left = f.refused_for(a).expect("refused");
+        assert!(left <= FAILURE_WINDOW && left > FAILURE_WINDOW / 2);
+        assert_eq!(f.refused_for(b), None);
+        f.failed(b);
+        assert_eq!(f.refused_for(b), None);
+    }
+
+    #[test]
+    fn the_window_ends() {
+        let f = AuthFailures::default();
+        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        // A window that started long ago.
+        f.peers.lock().unwrap().insert(
+            a,
+            (
+                Instant::now().checked_sub(FAILURE_WINDOW * 2).unwrap(),
+                MAX_FAILURES * 5,
+            ),
+        );
+        assert_eq!(f.refused_for(a), None);
+        f.failed(a);
+        assert_eq!(f.peers.lock().unwrap()[&a].1, 1, "a new window");
     }
 }

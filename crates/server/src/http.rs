@@ -20,7 +20,7 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
 use crate::auth::{
-    ClientCertificate, CredentialCache, CredentialKind, LookupError, OperatorCredential,
+    ClientCertificate, CredentialCache, CredentialKind, LookupError, OperatorCredential, PeerAddr,
     api_key_sha256,
 };
 use crate::metrics::Metrics;
@@ -414,11 +414,13 @@ async fn es2<S: SmdpStore + 'static>(
     State(st): State<Arc<AppState<S>>>,
     Path(function): Path<String>,
     cert: Option<Extension<ClientCertificate>>,
+    peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
     let function = known_function(&function, &ES2_FUNCTIONS);
+    let peer = peer.map(|Extension(PeerAddr(ip))| ip);
     let span = tracing::info_span!(
         "es2",
         function = %function,
@@ -428,9 +430,26 @@ async fn es2<S: SmdpStore + 'static>(
         iccid = Empty,
     );
     let cert = cert.map(|Extension(c)| c);
-    let (response, result) = es2_call(&st, function, &headers, cert.as_ref(), body, &span)
-        .instrument(span.clone())
-        .await;
+    let (response, result) = match peer.and_then(|ip| st.credentials.failures().refused_for(ip)) {
+        // Too many failed authentications from this address: refused before any lookup.
+        Some(left) => {
+            let mut r = (Http::TOO_MANY_REQUESTS, "").into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(left.as_secs().max(1)),
+            );
+            (r, "throttled".to_owned())
+        }
+        None => {
+            let (r, result) = es2_call(&st, function, &headers, cert.as_ref(), body, &span)
+                .instrument(span.clone())
+                .await;
+            if let (Some(ip), "unauthorized") = (peer, result.as_str()) {
+                st.credentials.failures().failed(ip);
+            }
+            (r, result)
+        }
+    };
     let elapsed = started.elapsed();
     st.metrics.observe(function, &result, elapsed);
     span.in_scope(|| {

@@ -21,8 +21,9 @@ mod metrics;
 mod tls;
 
 pub use auth::{
-    BoxFuture, ClientCertificate, CredentialCache, CredentialKind, CredentialSource, LookupError,
-    OperatorCredential, StaticCredentials, api_key_sha256, cert_sha256,
+    AuthFailures, BoxFuture, ClientCertificate, CredentialCache, CredentialKind, CredentialSource,
+    FAILURE_WINDOW, LookupError, MAX_FAILURES, OperatorCredential, PeerAddr, StaticCredentials,
+    api_key_sha256, cert_sha256,
 };
 pub use callbacks::{CallbackConfig, CallbackWorker, RoundStats};
 pub use http::{AppState, router};

@@ -246,12 +246,14 @@ pub async fn serve_tls_with(
                 .map(|c| ClientCertificate {
                     sha256: cert_sha256(c),
                 });
+            let from = crate::auth::PeerAddr(peer.ip());
             let app = tower::ServiceExt::map_request(
                 app,
                 move |mut req: axum::http::Request<hyper::body::Incoming>| {
                     if let Some(c) = &cert {
                         req.extensions_mut().insert(c.clone());
                     }
+                    req.extensions_mut().insert(from);
                     req
                 },
             );

@@ -229,3 +229,55 @@ async fn an_operator_ca_restricts_the_handshake_to_its_certificates() {
     let c = client(&pki, addr, None);
     assert_eq!(order(&c, addr).await.unwrap(), None);
 }
+
+/// A peer that keeps failing ES2+ authentication is refused with 429 (and Retry-After) before
+/// any credential lookup, its valid credentials included, until the window ends; ES9+ is not
+/// concerned.
+#[tokio::test]
+async fn a_peer_with_too_many_failed_authentications_is_refused() {
+    if !have_openssl() {
+        println!("skipped: no openssl");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = generate_lab_pki(&LabPkiOptions::new(Curve::P256, FQDN)).unwrap();
+    let op = make_cert(dir.path(), "op", None);
+    let addr = start(&pki, ClientAuth::Pinned, &op).await;
+    let stranger = client(&pki, addr, None);
+    for _ in 0..simforge_server::MAX_FAILURES {
+        assert_eq!(order(&stranger, addr).await.unwrap(), None, "401");
+    }
+    let url = format!(
+        "https://{FQDN}:{}/gsma/rsp2/es2plus/downloadOrder",
+        addr.port()
+    );
+    for c in [&stranger, &client(&pki, addr, Some(&op))] {
+        let r = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429);
+        let after: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=simforge_server::FAILURE_WINDOW.as_secs()).contains(&after));
+    }
+    // ES9+ from the same address still answers (with its own checks).
+    let r = stranger
+        .post(format!(
+            "https://{FQDN}:{}/gsma/rsp2/es9plus/initiateAuthentication",
+            addr.port()
+        ))
+        .header("content-type", "application/json")
+        .header("x-admin-protocol", "gsma/rsp/v2.2.0")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
