@@ -647,6 +647,46 @@ struct Report {
     /// CPU time of this process (all eUICCs and LPAs) per successful download, milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_cpu_ms_per_download: Option<f64>,
+    /// What the SM-DP+ process did per successful download (with --server-pid): counts, not
+    /// times, so they compare across runs on a noisy machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_per_download: Option<ServerCounts>,
+}
+
+/// Per-download counters of the SM-DP+ process from /proc.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServerCounts {
+    /// Read-family system calls (/proc/<pid>/io `syscr`: read, recv, pread…).
+    read_syscalls: f64,
+    /// Write-family system calls (`syscw`: write, writev, send, pwrite…).
+    write_syscalls: f64,
+    /// Context switches, voluntary and not, of the threads alive at the end of the run.
+    context_switches: f64,
+}
+
+/// The counters behind [`ServerCounts`], as totals.
+fn server_counts(pid: &str) -> Option<[u64; 3]> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let field = |name: &str| {
+        io.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+    };
+    let mut switches = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue;
+        };
+        switches += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Some([field("syscr:")?, field("syscw:")?, switches])
 }
 
 /// utime + stime of a process from /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux).
@@ -854,6 +894,7 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
     let merged = Mutex::new(Samples::default());
     let pid = a.server_pid.map(|p| p.to_string());
     let server_before = pid.as_deref().and_then(cpu_ticks);
+    let counts_before = pid.as_deref().and_then(server_counts);
     if a.server_pid.is_some() && server_before.is_none() {
         eprintln!("warning: cannot read /proc/<server-pid>/stat; no server CPU time");
     }
@@ -924,6 +965,7 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
     });
     let elapsed = started.elapsed().as_secs_f64();
     let server_after = pid.as_deref().and_then(cpu_ticks);
+    let counts_after = pid.as_deref().and_then(server_counts);
     let client_after = cpu_ticks("self");
     bar.finish_and_clear();
     all.merge(merged.into_inner().unwrap_or_default());
@@ -988,6 +1030,19 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         latency_ms: latency,
         server_cpu_ms_per_download: per_download(server_before, server_after),
         client_cpu_ms_per_download: per_download(client_before, client_after),
+        server_per_download: match (counts_before, counts_after) {
+            (Some(b), Some(a)) if succeeded > 0 => {
+                let per = |i: usize| {
+                    (a[i].saturating_sub(b[i]) as f64 / succeeded as f64 * 10.0).round() / 10.0
+                };
+                Some(ServerCounts {
+                    read_syscalls: per(0),
+                    write_syscalls: per(1),
+                    context_switches: per(2),
+                })
+            }
+            _ => None,
+        },
     })
 }
 
@@ -1015,6 +1070,12 @@ fn print_text(r: &Report) {
     );
     if let Some(c) = r.server_cpu_ms_per_download {
         println!("server CPU per download: {c:.3} ms");
+    }
+    if let Some(c) = r.server_per_download {
+        println!(
+            "server per download: {} read and {} write system calls, {} context switches",
+            c.read_syscalls, c.write_syscalls, c.context_switches
+        );
     }
     if let Some(c) = r.client_cpu_ms_per_download {
         println!("client CPU per download (all eUICCs + LPAs): {c:.3} ms");
