@@ -47,8 +47,34 @@ const DEMO_PROFILE_TYPE: &str = "demo";
 /// How long the server trusts a credential lookup: a revoked key or certificate is refused
 /// at most this long after `simforge operator … --revoke`.
 const CREDENTIAL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
-/// How often expired ES9+ sessions are deleted.
-const SESSION_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often expired ES9+ sessions and old outbox events are deleted.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Days an outbox event is kept by default.
+const DEFAULT_EVENT_RETENTION_DAYS: u32 = 90;
+
+/// Deletes the outbox events created before `before`, in batches (each its own short
+/// transaction, so that the SM-DP+'s go on between them).
+async fn purge_events(store: &Store, before: i64) {
+    const BATCH: u32 = 1000;
+    let mut total = 0;
+    loop {
+        match store.delete_events_before(before, BATCH).await {
+            Ok(n) => {
+                total += n;
+                if n < u64::from(BATCH) {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting outbox events past retention");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(events = total, "outbox events past retention deleted");
+    }
+}
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -83,7 +109,7 @@ pub struct ServeArgs {
     oid: Option<String>,
     /// TOML configuration file with any of: listen, fqdn, public_port, pki, sgp26, tls_sgp26,
     /// oid, operator_ca, session_ttl_secs, max_cc_attempts, max_download_attempts,
-    /// order_ttl_secs.
+    /// order_ttl_secs, event_retention_days.
     /// Command-line options and environment variables take precedence.
     #[arg(long, env = "SIMFORGE_CONFIG")]
     config: Option<PathBuf>,
@@ -93,6 +119,10 @@ pub struct ServeArgs {
     /// operator client-cert`) authenticates an operator.
     #[arg(long, env = "SIMFORGE_OPERATOR_CA", conflicts_with = "no_client_certs")]
     operator_ca: Option<PathBuf>,
+    /// Days the ES2+ callback outbox keeps an event, delivered or not (0: for ever). Default
+    /// 90.
+    #[arg(long, env = "SIMFORGE_EVENT_RETENTION_DAYS")]
+    event_retention_days: Option<u32>,
     /// Do not ask TLS clients for certificates (ES2+ by API key only).
     #[arg(long)]
     no_client_certs: bool,
@@ -126,6 +156,7 @@ struct FileConfig {
     max_cc_attempts: Option<u32>,
     max_download_attempts: Option<u32>,
     order_ttl_secs: Option<i64>,
+    event_retention_days: Option<u32>,
 }
 
 fn unix_now() -> i64 {
@@ -1283,19 +1314,29 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         ),
         metrics: Metrics::default(),
     });
-    // Expired ES9+ sessions (downloads abandoned, install notifications never sent) leave
-    // the store once a minute.
+    // Once a minute: expired ES9+ sessions (downloads abandoned, install notifications never
+    // sent) and outbox events past their retention leave the store.
+    let retention_days = a
+        .event_retention_days
+        .or(file.event_retention_days)
+        .unwrap_or(DEFAULT_EVENT_RETENTION_DAYS);
     let purge = {
         let state = state.clone();
+        let store = store.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(SESSION_PURGE_INTERVAL);
+            let mut every = tokio::time::interval(PURGE_INTERVAL);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
-                match state.smdp.purge_expired_sessions(unix_now()).await {
+                let now = unix_now();
+                match state.smdp.purge_expired_sessions(now).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(sessions = n, "expired ES9+ sessions deleted"),
                     Err(e) => tracing::warn!(error = %e, "purging expired ES9+ sessions"),
+                }
+                if retention_days > 0 {
+                    let before = now - i64::from(retention_days) * 86_400;
+                    purge_events(&store, before).await;
                 }
             }
         })

@@ -880,6 +880,24 @@ impl Store {
         Ok(row.map(|r| r.try_get("url")).transpose()?)
     }
 
+    /// Deletes up to `limit` outbox events created before `before` (Unix seconds), delivered
+    /// or not, oldest first; how many it deleted (retention of the ES2+ callback outbox).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn delete_events_before(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        // Ids grow with time: the oldest rows are the first ones the subquery meets.
+        let r = sqlx::query(
+            "DELETE FROM rsp_events WHERE id IN
+                 (SELECT id FROM rsp_events WHERE created_at < ? ORDER BY id LIMIT ?)",
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// An operator's outbox, newest first (at most `limit` rows).
     pub async fn outbox_rows(
         &self,
@@ -1693,6 +1711,41 @@ mod outbox_tests {
 
     fn ids(v: &[OutboxEntry]) -> Vec<(i64, i64)> {
         v.iter().map(|e| (e.operator_id, e.id)).collect()
+    }
+
+    #[tokio::test]
+    async fn events_past_retention_are_deleted_oldest_first() {
+        let (_d, store, a, b) = super::tests::store().await;
+        let ev = |op: i64, at: i64| Event::ProfileState {
+            operator_id: op,
+            iccid: format!("{at}"),
+            from: ProfileState::Available,
+            to: ProfileState::Allocated,
+            at,
+        };
+        push(
+            &store,
+            &[ev(a, 10), ev(b, 20), ev(a, 30), ev(a, 100), ev(b, 200)],
+        )
+        .await;
+        assert_eq!(store.delete_events_before(5, 10).await.unwrap(), 0);
+        assert_eq!(store.delete_events_before(100, 2).await.unwrap(), 2);
+        assert_eq!(store.delete_events_before(100, 2).await.unwrap(), 1);
+        assert_eq!(store.delete_events_before(100, 2).await.unwrap(), 0);
+        let left = |op| {
+            let store = &store;
+            async move {
+                store
+                    .outbox_rows(op, 10)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.created_at)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(left(a).await, vec![100]);
+        assert_eq!(left(b).await, vec![200]);
     }
 
     #[tokio::test]
