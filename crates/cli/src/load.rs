@@ -657,22 +657,23 @@ struct Report {
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ServerCounts {
-    /// Read-family system calls (/proc/<pid>/io `syscr`: read, recv, pread…).
+    /// Reads through the VFS (/proc/<pid>/io `syscr`: read, readv, pread; not recv*).
     read_syscalls: f64,
-    /// Write-family system calls (`syscw`: write, writev, send, pwrite…).
+    /// Writes through the VFS (`syscw`: write, writev, pwrite; not send*).
     write_syscalls: f64,
-    /// Context switches, voluntary and not, of the threads alive at the end of the run.
+    /// Context switches, voluntary and not, of the threads alive at both ends of the run
+    /// (a thread that ended meanwhile is missing).
     context_switches: f64,
 }
 
-/// The counters behind [`ServerCounts`], as totals.
-fn server_counts(pid: &str) -> Option<[u64; 3]> {
+/// The counters behind [`ServerCounts`]: syscr, syscw, and context switches per thread.
+fn server_counts(pid: &str) -> Option<(u64, u64, BTreeMap<String, u64>)> {
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
     let field = |name: &str| {
         io.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
     };
-    let mut switches = 0;
+    let mut switches = BTreeMap::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))
         .ok()?
         .flatten()
@@ -680,13 +681,22 @@ fn server_counts(pid: &str) -> Option<[u64; 3]> {
         let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
             continue;
         };
-        switches += status
+        let n = status
             .lines()
             .filter(|l| l.contains("ctxt_switches:"))
             .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             .sum::<u64>();
+        switches.insert(task.file_name().to_string_lossy().into_owned(), n);
     }
-    Some([field("syscr:")?, field("syscw:")?, switches])
+    Some((field("syscr:")?, field("syscw:")?, switches))
+}
+
+/// Context switches between two [`server_counts`], thread by thread.
+fn switches_between(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> u64 {
+    after
+        .iter()
+        .filter_map(|(tid, a)| Some(a.saturating_sub(*before.get(tid)?)))
+        .sum()
 }
 
 /// utime + stime of a process from /proc/<pid>/stat, in clock ticks (USER_HZ = 100 on Linux).
@@ -1032,13 +1042,11 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         client_cpu_ms_per_download: per_download(client_before, client_after),
         server_per_download: match (counts_before, counts_after) {
             (Some(b), Some(a)) if succeeded > 0 => {
-                let per = |i: usize| {
-                    (a[i].saturating_sub(b[i]) as f64 / succeeded as f64 * 10.0).round() / 10.0
-                };
+                let per = |n: u64| (n as f64 / succeeded as f64 * 10.0).round() / 10.0;
                 Some(ServerCounts {
-                    read_syscalls: per(0),
-                    write_syscalls: per(1),
-                    context_switches: per(2),
+                    read_syscalls: per(a.0.saturating_sub(b.0)),
+                    write_syscalls: per(a.1.saturating_sub(b.1)),
+                    context_switches: per(switches_between(&b.2, &a.2)),
                 })
             }
             _ => None,

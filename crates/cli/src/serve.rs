@@ -1383,5 +1383,10 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
     }
     callbacks.abort();
     purge.abort();
+    // Deferred commits (AuthenticateClient, HandleNotification) of the last moments.
+    store
+        .sync_deferred()
+        .await
+        .map_err(|e| fail(Code::Failure, e))?;
     Ok(())
 }

@@ -208,33 +208,50 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// Peers tracked at most; beyond, the oldest windows are forgotten.
 const FAILURES_MAX_PEERS: usize = 65_536;
 
-/// Failed ES2+ authentications per peer address, in fixed windows: a peer that keeps
-/// presenting unknown API keys or certificates (guessing, or a misconfigured client in a
-/// loop) is refused before its credentials reach the database.
+/// Failed ES2+ authentications per peer, in fixed windows: a peer that keeps presenting
+/// unknown API keys or certificates (guessing, or a misconfigured client in a loop) is refused
+/// before its credentials reach the database. A peer is an IPv4 address or an IPv6 /64 (what
+/// one subscriber line gets, so rotating addresses within it gains nothing).
 #[derive(Debug, Default)]
 pub struct AuthFailures {
     peers: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
 }
 
+/// The peer an address belongs to: itself (IPv4) or its /64 (IPv6).
+fn peer_of(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => std::net::IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !u128::from(u64::MAX),
+            )),
+        },
+        v4 => v4,
+    }
+}
+
 impl AuthFailures {
-    /// How long `peer` is still refused, if it is.
+    /// How long `ip`'s peer is still refused, if it is.
     #[must_use]
-    pub fn refused_for(&self, peer: std::net::IpAddr) -> Option<Duration> {
+    pub fn refused_for(&self, ip: std::net::IpAddr) -> Option<Duration> {
         let peers = self.peers.lock().ok()?;
-        let (start, n) = peers.get(&peer)?;
+        let (start, n) = peers.get(&peer_of(ip))?;
         let left = FAILURE_WINDOW.checked_sub(start.elapsed())?;
         (*n >= MAX_FAILURES && !left.is_zero()).then_some(left)
     }
 
-    /// Counts a failed authentication of `peer`.
-    pub fn failed(&self, peer: std::net::IpAddr) {
+    /// Counts a failed authentication of `ip`'s peer.
+    pub fn failed(&self, ip: std::net::IpAddr) {
+        let peer = peer_of(ip);
         let Ok(mut peers) = self.peers.lock() else {
             return;
         };
         if peers.len() >= FAILURES_MAX_PEERS && !peers.contains_key(&peer) {
             peers.retain(|_, (start, _)| start.elapsed() < FAILURE_WINDOW);
             if peers.len() >= FAILURES_MAX_PEERS {
-                peers.clear();
+                // Full of live windows: the peers already counted (the refused ones among
+                // them) keep theirs; a new peer is not counted until windows end.
+                return;
             }
         }
         let entry = peers.entry(peer).or_insert((Instant::now(), 0));
@@ -264,6 +281,45 @@ mod tests {
         assert_eq!(f.refused_for(b), None);
         f.failed(b);
         assert_eq!(f.refused_for(b), None);
+    }
+
+    #[test]
+    fn an_ipv6_peer_is_its_64() {
+        let f = AuthFailures::default();
+        for i in 0..MAX_FAILURES {
+            f.failed(format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap());
+        }
+        assert!(
+            f.refused_for("2001:db8:1:2:ffff::1".parse().unwrap())
+                .is_some()
+        );
+        assert_eq!(f.refused_for("2001:db8:1:3::1".parse().unwrap()), None);
+        // IPv4-mapped IPv6 is the IPv4 address.
+        for _ in 0..MAX_FAILURES {
+            f.failed("::ffff:192.0.2.7".parse().unwrap());
+        }
+        assert!(f.refused_for("192.0.2.7".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn a_full_table_keeps_the_refused_peers() {
+        let f = AuthFailures::default();
+        let bad: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..MAX_FAILURES {
+            f.failed(bad);
+        }
+        {
+            let mut peers = f.peers.lock().unwrap();
+            for i in 0..FAILURES_MAX_PEERS as u32 {
+                peers.insert(
+                    std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
+                    (Instant::now(), 1),
+                );
+            }
+        }
+        f.failed("198.51.100.1".parse().unwrap());
+        assert!(f.refused_for(bad).is_some());
+        assert_eq!(f.refused_for("198.51.100.1".parse().unwrap()), None);
     }
 
     #[test]

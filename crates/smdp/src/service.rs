@@ -441,19 +441,25 @@ impl<S: SmdpStore> Smdp<S> {
         run.await.unwrap_or_else(Reply::failed)
     }
 
-    /// Deletes the ES9+ sessions that expired before `now` (a later call with their
-    /// transactionId fails as it did before, 8.10.1/3.9): sessions whose download never
-    /// finished, or whose install notification never came, would otherwise stay stored.
-    /// In transactions of at most [`Self::PURGE_BATCH`] sessions, so that ES9+ calls go on
-    /// between them; returns how many were deleted.
+    /// Deletes the ES9+ sessions that expired more than [`Self::SESSION_RETENTION_SECS`]
+    /// before `now`: sessions whose download never finished, or whose install notification
+    /// never came, would otherwise stay stored for ever. An expired session already refuses
+    /// every call but HandleNotification, which needs the session's eUICC key to check a
+    /// late ProfileInstallationResult; after the retention, that notification is refused too
+    /// (8.10.1/3.9) and the profile stays Downloaded. In transactions of at most
+    /// [`Self::PURGE_BATCH`] sessions, so that ES9+ calls go on between them; returns how
+    /// many were deleted.
     ///
     /// # Errors
     /// A storage error (what was deleted before it stays deleted).
     pub async fn purge_expired_sessions(&self, now: UnixTime) -> Result<usize> {
+        let before = now.saturating_sub(Self::SESSION_RETENTION_SECS);
         let mut total = 0;
         loop {
             let mut tx = self.store.begin().await?;
-            let n = tx.delete_expired_sessions(now, Self::PURGE_BATCH).await?;
+            let n = tx
+                .delete_expired_sessions(before, Self::PURGE_BATCH)
+                .await?;
             // Deferred: a purge lost to a power failure is done again by the next one.
             tx.commit_deferred().await?;
             total += n;
@@ -465,6 +471,8 @@ impl<S: SmdpStore> Smdp<S> {
 
     /// Sessions deleted per transaction by [`Self::purge_expired_sessions`].
     pub const PURGE_BATCH: usize = 500;
+    /// How long an expired session is kept for a late install notification: 30 days.
+    pub const SESSION_RETENTION_SECS: UnixTime = 30 * 86_400;
 
     // ----------------------------------------------------------------------- ES2+
 

@@ -105,8 +105,11 @@ struct SyncState {
     written: u64,
     /// Commits known durable.
     synced: u64,
-    /// Commits an fsync failed for (up to).
-    failed: u64,
+    /// An fsync failed: the kernel may have dropped the pages it could not write, so no
+    /// later fsync proves the commits before it durable. Every later durable commit fails
+    /// (as PostgreSQL stops on a failed fsync); the server needs a restart, which recovers
+    /// from what is on disk.
+    failed: bool,
     /// An fsync is running.
     syncing: bool,
     /// The directory's entry of the WAL file was fsync'd.
@@ -164,9 +167,9 @@ impl GroupSync {
                 if st.synced >= seq {
                     return Ok(());
                 }
-                if st.failed >= seq {
+                if st.failed {
                     return Err(Error::Storage(format!(
-                        "fsync of {} failed",
+                        "an fsync of {} failed: commits may be lost; restart the server",
                         self.wal.display()
                     )));
                 }
@@ -213,7 +216,7 @@ impl GroupSync {
                 st.timer_armed = false;
                 st.deferred
             };
-            // A failed fsync is recorded (`failed`): the next durable commit reports it.
+            // A failed fsync is recorded (`failed`): every later durable commit reports it.
             let _ = me.sync_to(target).await;
         }));
     }
@@ -232,7 +235,7 @@ impl GroupSync {
                     st.synced = st.synced.max(target);
                     st.dir_synced |= dir_ok;
                 }
-                Err(_) => st.failed = st.failed.max(target),
+                Err(_) => st.failed = true,
             }
         }
         self.rounds.send_modify(|n| *n += 1);
@@ -880,19 +883,35 @@ impl Store {
         Ok(row.map(|r| r.try_get("url")).transpose()?)
     }
 
+    /// Makes every commit of the SM-DP+ so far durable, the deferred ones included (for a
+    /// clean shutdown: the timer that would have synced them stops with the runtime).
+    ///
+    /// # Errors
+    /// A failed fsync.
+    pub async fn sync_deferred(&self) -> Result<(), Error> {
+        if self.synchronous != Synchronous::Full {
+            return Ok(());
+        }
+        let written = self.group.lock().written;
+        self.group.sync_to(written).await
+    }
+
     /// Deletes up to `limit` outbox events created before `before` (Unix seconds), delivered
     /// or not, oldest first; how many it deleted (retention of the ES2+ callback outbox).
     ///
     /// # Errors
     /// A database error.
     pub async fn delete_events_before(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
-        // Ids grow with time: the oldest rows are the first ones the subquery meets.
+        // Ids grow with time: only the `limit` oldest rows are read (no index on
+        // `created_at`), so the statement holds the write lock for one batch's work however
+        // large the table is.
         let r = sqlx::query(
             "DELETE FROM rsp_events WHERE id IN
-                 (SELECT id FROM rsp_events WHERE created_at < ? ORDER BY id LIMIT ?)",
+                 (SELECT id FROM (SELECT id, created_at FROM rsp_events ORDER BY id LIMIT ?)
+                  WHERE created_at < ?)",
         )
-        .bind(before)
         .bind(limit)
+        .bind(before)
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected())
@@ -1417,22 +1436,19 @@ mod group_sync_tests {
             tx.push_events(&[event(i)]).await.unwrap();
             tx.commit_deferred().await.unwrap();
         }
-        // Visible to the next transaction before any fsync.
+        // Visible to the next transaction (before any fsync, unless the timer was quicker).
         assert_eq!(store.outbox_rows(a, 10).await.unwrap().len(), 3);
-        {
-            let st = store.group.lock();
-            assert_eq!(st.written, 3);
-            assert!(st.timer_armed, "the first deferred commit arms the timer");
-        }
-        // Durable within the bound, by one timer round, with no further commit.
+        assert_eq!(store.group.lock().written, 3);
+        // Durable within the bound, by the timer, with no further commit.
         tokio::time::sleep(DEFERRED_SYNC * 10).await;
         {
             let st = store.group.lock();
             assert_eq!(st.synced, 3);
             assert!(!st.timer_armed && !st.syncing);
         }
-        assert_eq!(*store.group.rounds.borrow(), 1);
-        // A durable commit after deferred ones covers them with its own fsync.
+        assert!((1..=3).contains(&*store.group.rounds.borrow()));
+        // A durable commit after a deferred one covers it with its own fsync; the timer then
+        // finds nothing to do.
         let mut tx = store.begin().await.unwrap();
         tx.push_events(&[event(3)]).await.unwrap();
         tx.commit_deferred().await.unwrap();
@@ -1440,12 +1456,35 @@ mod group_sync_tests {
         tx.push_events(&[event(4)]).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(store.group.lock().synced, 5);
+        let rounds = *store.group.rounds.borrow();
         tokio::time::sleep(DEFERRED_SYNC * 10).await;
         assert_eq!(
             *store.group.rounds.borrow(),
-            2,
+            rounds,
             "the timer found the deferred commit durable and synced nothing"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_failed_fsync_no_commit_is_reported_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
+            .await
+            .unwrap();
+        let a = operator(&store).await;
+        store.group.lock().failed = true;
+        let mut tx = store.begin().await.unwrap();
+        tx.push_events(&[Event::ProfileState {
+            operator_id: a,
+            iccid: "1".into(),
+            from: ProfileState::Available,
+            to: ProfileState::Allocated,
+            at: 1,
+        }])
+        .await
+        .unwrap();
+        let e = tx.commit().await.expect_err("not durable");
+        assert!(e.to_string().contains("restart the server"), "{e}");
     }
 }
 
