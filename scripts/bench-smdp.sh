@@ -4,13 +4,16 @@
 # concurrency C, reporting downloads/s, latency percentiles and the server's CPU per download.
 #
 # usage: scripts/bench-smdp.sh [N] [C] [full|normal] [nist|brainpool]
-# env:   SIMFORGE_BIN (default target/release/simforge), BENCH_PORT (default 18443)
+# env:   SIMFORGE_BIN (default target/release/simforge), BENCH_PORT (default 18443),
+#        SIMFORGE_LOAD_BIN (the load client; default SIMFORGE_BIN: set it to compare servers
+#        with one client)
 set -euo pipefail
 N=${1:-1000}
 C=${2:-8}
 SYNC=${3:-full}
 CURVE=${4:-nist}
 BIN=${SIMFORGE_BIN:-target/release/simforge}
+LOAD_BIN=${SIMFORGE_LOAD_BIN:-$BIN}
 PORT=${BENCH_PORT:-18443}
 
 [ -x "$BIN" ] || { echo "no $BIN: cargo build --release -p simforge" >&2; exit 2; }
@@ -33,6 +36,6 @@ for _ in $(seq 1 240); do
 done
 grep -o '"apiKey":"[^"]*"' "$DIR/serve.json" | cut -d'"' -f4 >"$DIR/api-key"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); synchronous=$SYNC curve=$CURVE"
-"$BIN" load --smdp "localhost:$PORT" --pki "$SIMFORGE_DATA/pki" --curve "$CURVE" \
+"$LOAD_BIN" load --smdp "localhost:$PORT" --pki "$SIMFORGE_DATA/pki" --curve "$CURVE" \
     --api-key-file "$DIR/api-key" --operator demo --profile-type demo \
     -n "$N" -c "$C" --server-pid "$SERVER_PID" --strict
