@@ -52,6 +52,17 @@ const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Days an outbox event is kept by default.
 const DEFAULT_EVENT_RETENTION_DAYS: u32 = 90;
 
+/// Resolves on SIGTERM (how service managers and containers stop a server); never where
+/// the signal cannot be watched.
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        s.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
+}
+
 /// Deletes the outbox events created before `before`, in batches (each its own short
 /// transaction, so that the SM-DP+'s go on between them).
 async fn purge_events(store: &Store, before: i64) {
@@ -1379,6 +1390,9 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         }
         _ = tokio::signal::ctrl_c() => {
             eprintln!("stopping");
+        }
+        () = terminated() => {
+            eprintln!("stopping (SIGTERM)");
         }
     }
     callbacks.abort();

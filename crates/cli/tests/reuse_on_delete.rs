@@ -266,5 +266,29 @@ fn operator_default_reuse_on_delete_returns_a_deleted_profile_to_the_inventory()
     assert_eq!(l["span"]["function"], "getBoundProfilePackage", "{l}");
     assert_eq!(l["span"]["iccid"].as_str(), Some(cc_iccid.as_str()), "{l}");
     assert_eq!(l["span"]["operator"], "demo", "{l}");
-    drop(started);
+
+    // SIGTERM (how a service manager stops it): the server syncs and exits cleanly.
+    let mut started = started;
+    let pid = started.server.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = started.server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(log.contains("stopping (SIGTERM)"), "{log}");
 }
