@@ -29,7 +29,10 @@ pub trait SmdpTx: Send {
     fn put_session(&mut self, s: &Session) -> impl Future<Output = Result<()>> + Send;
     /// Deletes a session (no error if absent).
     fn delete_session(&mut self, tid: &TransactionId) -> impl Future<Output = Result<()>> + Send;
-    /// Deletes up to `limit` sessions that expired before `before`; how many it deleted.
+    /// Deletes up to `limit` sessions that expired before `before`; how many it deleted. A
+    /// store may look at a bounded part of its sessions per call (so that a call is short
+    /// whatever their number) and go on with the next part in the next call: fewer than
+    /// `limit` does not mean none is left.
     fn delete_expired_sessions(
         &mut self,
         before: UnixTime,

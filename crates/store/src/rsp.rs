@@ -256,7 +256,16 @@ struct Loaded {
 #[derive(Debug, Default)]
 pub(crate) struct PendingSessions {
     sessions: std::collections::HashMap<String, Session>,
+    /// Where the purge of stored sessions goes on (`delete_expired_sessions`): the last
+    /// transactionId of the window it scanned, empty to start from the beginning.
+    purge_cursor: String,
 }
+
+/// Stored sessions the purge looks at per call: `rsp_sessions` has no index on `expires_at`
+/// (every download would write it twice), so each call scans one window of the primary key
+/// (a few milliseconds under the write lock) and the next call the following one: a table of
+/// millions of sessions is covered in hours, well within the 30 days sessions are kept.
+const PURGE_WINDOW: i64 = 5_000;
 
 impl PendingSessions {
     /// At most this many (unexpired) sessions are kept in memory; more go to the database.
@@ -534,14 +543,35 @@ impl SmdpTx for SqliteTx {
         if left == 0 {
             return Ok(in_memory);
         }
+        // One window of the primary key after the cursor (see `PURGE_WINDOW`).
+        let cursor = lock_pending(&self.pending).purge_cursor.clone();
+        let window = PURGE_WINDOW.min(i64::try_from(left).unwrap_or(i64::MAX).max(1) * 10);
         self.begin_db().await?;
-        // No index on `expires_at` (every download would write it twice): a scan of the
-        // table, which holds only the sessions with a bound profile not yet finished.
+        let end: Option<String> = self
+            .conn()?
+            .prepare_cached(
+                "SELECT MAX(transaction_id) FROM (SELECT transaction_id FROM rsp_sessions
+                 WHERE transaction_id > ? ORDER BY transaction_id LIMIT ?)",
+            )
+            .map_err(sq)?
+            .query_row(rusqlite::params![cursor, window], |r| r.get(0))
+            .map_err(sq)?;
+        let Some(end) = end else {
+            // Past the last session: the next call starts again from the beginning.
+            lock_pending(&self.pending).purge_cursor.clear();
+            return Ok(in_memory);
+        };
         let n = self.exec(
             "DELETE FROM rsp_sessions WHERE transaction_id IN
-                 (SELECT transaction_id FROM rsp_sessions WHERE expires_at < ? LIMIT ?)",
-            rusqlite::params![before, i64::try_from(left).unwrap_or(i64::MAX)],
+                 (SELECT transaction_id FROM rsp_sessions
+                  WHERE transaction_id > ? AND transaction_id <= ? AND expires_at < ? LIMIT ?)",
+            rusqlite::params![cursor, end, before, i64::try_from(left).unwrap_or(i64::MAX)],
         )?;
+        // The window is done unless the limit stopped the deletion: then the next call
+        // scans it again.
+        if n < left {
+            lock_pending(&self.pending).purge_cursor = end;
+        }
         Ok(in_memory + n)
     }
 
@@ -1603,18 +1633,30 @@ mod session_tests {
         let mut tx = store.begin().await.unwrap();
         assert_eq!(tx.delete_expired_sessions(100, 10).await.unwrap(), 0);
         tx.commit().await.unwrap();
-        // Three expired before 200, in batches of two: one in memory, two stored.
+        // Three expired before 200, at most two per call: one in memory, two stored. The
+        // scan of stored sessions had reached the end of the table (the call above): the
+        // first call wraps around, the next ones find them.
         let mut deleted = Vec::new();
-        loop {
+        for _ in 0..4 {
             let mut tx = store.begin().await.unwrap();
-            let n = tx.delete_expired_sessions(200, 2).await.unwrap();
+            deleted.push(tx.delete_expired_sessions(200, 2).await.unwrap());
             tx.commit().await.unwrap();
-            deleted.push(n);
-            if n < 2 {
-                break;
-            }
         }
-        assert_eq!(deleted.iter().sum::<usize>(), 3, "{deleted:?}");
+        assert_eq!(deleted, vec![1, 2, 0, 0], "{deleted:?}");
+        assert_eq!(rows(&store).await, 1);
+        // A session stored later is found within a pass of the table, wherever the scan is.
+        let mut s = session("00FF", SessionState::BppDelivered, Some(a));
+        s.expires_at = 100;
+        let mut tx = store.begin().await.unwrap();
+        tx.put_session(&s).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut passes = Vec::new();
+        for _ in 0..2 {
+            let mut tx = store.begin().await.unwrap();
+            passes.push(tx.delete_expired_sessions(200, 2).await.unwrap());
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(passes.iter().sum::<usize>(), 1, "{passes:?}");
         assert_eq!(rows(&store).await, 1);
         let mut tx = store.begin().await.unwrap();
         for s in &put {
