@@ -175,14 +175,23 @@ fn have_openssl() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[tokio::test]
-async fn pinned_client_certificates_authenticate_only_when_registered() {
+/// A directory for the certificates and a lab PKI for the server; `None` (the test says
+/// "skipped") without the openssl command.
+fn lab() -> Option<(tempfile::TempDir, LabPki)> {
     if !have_openssl() {
         println!("skipped: no openssl");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let pki = generate_lab_pki(&LabPkiOptions::new(Curve::P256, FQDN)).unwrap();
+    Some((dir, pki))
+}
+
+#[tokio::test]
+async fn pinned_client_certificates_authenticate_only_when_registered() {
+    let Some((dir, pki)) = lab() else {
+        return;
+    };
     let op = make_cert(dir.path(), "op", None);
     let other = make_cert(dir.path(), "other", None);
     let addr = start(&pki, ClientAuth::Pinned, &op).await;
@@ -205,12 +214,9 @@ async fn pinned_client_certificates_authenticate_only_when_registered() {
 
 #[tokio::test]
 async fn an_operator_ca_restricts_the_handshake_to_its_certificates() {
-    if !have_openssl() {
-        println!("skipped: no openssl");
+    let Some((dir, pki)) = lab() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let pki = generate_lab_pki(&LabPkiOptions::new(Curve::P256, FQDN)).unwrap();
+    };
     make_cert(dir.path(), "ca", None);
     let op = make_cert(dir.path(), "op", Some("ca"));
     let sibling = make_cert(dir.path(), "sibling", Some("ca"));
@@ -235,12 +241,9 @@ async fn an_operator_ca_restricts_the_handshake_to_its_certificates() {
 /// concerned.
 #[tokio::test]
 async fn a_peer_with_too_many_failed_authentications_is_refused() {
-    if !have_openssl() {
-        println!("skipped: no openssl");
+    let Some((dir, pki)) = lab() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let pki = generate_lab_pki(&LabPkiOptions::new(Curve::P256, FQDN)).unwrap();
+    };
     let op = make_cert(dir.path(), "op", None);
     let addr = start(&pki, ClientAuth::Pinned, &op).await;
     let stranger = client(&pki, addr, None);

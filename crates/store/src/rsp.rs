@@ -1629,18 +1629,21 @@ mod session_tests {
         tx.commit().await.unwrap();
         assert_eq!(rows(&store).await, 3);
 
+        // One purge transaction: how many sessions it deleted.
+        async fn purge(store: &Store, before: i64, limit: usize) -> usize {
+            let mut tx = store.begin().await.unwrap();
+            let n = tx.delete_expired_sessions(before, limit).await.unwrap();
+            tx.commit().await.unwrap();
+            n
+        }
         // Nothing expired before 100.
-        let mut tx = store.begin().await.unwrap();
-        assert_eq!(tx.delete_expired_sessions(100, 10).await.unwrap(), 0);
-        tx.commit().await.unwrap();
+        assert_eq!(purge(&store, 100, 10).await, 0);
         // Three expired before 200, at most two per call: one in memory, two stored. The
         // scan of stored sessions had reached the end of the table (the call above): the
         // first call wraps around, the next ones find them.
         let mut deleted = Vec::new();
         for _ in 0..4 {
-            let mut tx = store.begin().await.unwrap();
-            deleted.push(tx.delete_expired_sessions(200, 2).await.unwrap());
-            tx.commit().await.unwrap();
+            deleted.push(purge(&store, 200, 2).await);
         }
         assert_eq!(deleted, vec![1, 2, 0, 0], "{deleted:?}");
         assert_eq!(rows(&store).await, 1);
@@ -1650,12 +1653,7 @@ mod session_tests {
         let mut tx = store.begin().await.unwrap();
         tx.put_session(&s).await.unwrap();
         tx.commit().await.unwrap();
-        let mut passes = Vec::new();
-        for _ in 0..2 {
-            let mut tx = store.begin().await.unwrap();
-            passes.push(tx.delete_expired_sessions(200, 2).await.unwrap());
-            tx.commit().await.unwrap();
-        }
+        let passes = [purge(&store, 200, 2).await, purge(&store, 200, 2).await];
         assert_eq!(passes.iter().sum::<usize>(), 1, "{passes:?}");
         assert_eq!(rows(&store).await, 1);
         let mut tx = store.begin().await.unwrap();
