@@ -271,8 +271,9 @@ fn operator_default_reuse_on_delete_returns_a_deleted_profile_to_the_inventory()
     let mut started = started;
     let pid = started.server.child.id().to_string();
     assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
+        // The shell's kill (a builtin: no procps needed).
+        std::process::Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
             .status()
             .unwrap()
             .success()
