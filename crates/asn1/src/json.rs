@@ -6,6 +6,16 @@
 //! what the peer sent. Parse bodies with [`from_json`]: a malformed body
 //! gives [`Error::Json`] naming the field, never a panic.
 
+/// The ES9+ functions (SGP.22 §6.5.2), in the order of a download: the last path segment of
+/// `/gsma/rsp2/es9plus/<function>`.
+pub const ES9_FUNCTIONS: [&str; 5] = [
+    "initiateAuthentication",
+    "authenticateClient",
+    "getBoundProfilePackage",
+    "handleNotification",
+    "cancelSession",
+];
+
 use std::fmt;
 use std::marker::PhantomData;
 

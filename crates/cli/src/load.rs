@@ -22,21 +22,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
+use simforge_asn1::json::ES9_FUNCTIONS;
 use simforge_euicc::{Euicc, EuiccIdentity, EuiccState};
 use simforge_lpa::{Card, Es9Transport, Es10, Lpa, X_ADMIN_PROTOCOL};
 use simforge_pki::{CertSpec, Certificate, Issuer, PrivateKey, Role, oids};
 
 use crate::exit::{CliResult, Code, fail};
 use crate::factory::Ctx;
-
-/// The ES9+ functions timed separately, in report order.
-const ES9_FUNCTIONS: [&str; 5] = [
-    "initiateAuthentication",
-    "authenticateClient",
-    "getBoundProfilePackage",
-    "handleNotification",
-    "cancelSession",
-];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CurveArg {

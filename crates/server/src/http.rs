@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use simforge_asn1::StatusCode;
-use simforge_asn1::json::{self, HeaderOnlyResponse, RequestHeader};
+use simforge_asn1::json::{self, ES9_FUNCTIONS, HeaderOnlyResponse, RequestHeader};
 use simforge_asn1::status::ResponseHeader;
 use simforge_smdp::{Error as SmdpError, Event, OperatorId, Smdp, SmdpStore};
 use tracing::field::Empty;
@@ -173,15 +173,6 @@ async fn record_subject<S>(
         record_operator(st, span, operator).await;
     }
 }
-
-/// The ES9+ functions served (SGP.22 §6.5.2).
-const ES9_FUNCTIONS: [&str; 5] = [
-    "initiateAuthentication",
-    "authenticateClient",
-    "getBoundProfilePackage",
-    "handleNotification",
-    "cancelSession",
-];
 
 /// The ES2+ functions served (SGP.22 §6.5.1).
 const ES2_FUNCTIONS: [&str; 4] = [

@@ -1168,23 +1168,26 @@ pub(crate) mod tests {
         let store = Store::open_sqlite(&dir.path().join("db.sqlite"))
             .await
             .unwrap();
-        let mut ids = Vec::new();
-        for name in ["a", "b"] {
-            let op = store
-                .create_operator(&NewOperator {
-                    name: name.into(),
-                    mcc: "001".into(),
-                    mnc: "01".into(),
-                    iccid_prefix: "894944".into(),
-                    iccid_len: 19,
-                    spn: "Test".into(),
-                    out_columns: None,
-                })
-                .await
-                .unwrap();
-            ids.push(op.id);
-        }
-        (dir, store, ids[0], ids[1])
+        let a = operator(&store, "a").await;
+        let b = operator(&store, "b").await;
+        (dir, store, a, b)
+    }
+
+    /// Creates a test operator `name`; its id.
+    pub(crate) async fn operator(store: &Store, name: &str) -> i64 {
+        store
+            .create_operator(&NewOperator {
+                name: name.into(),
+                mcc: "001".into(),
+                mnc: "01".into(),
+                iccid_prefix: "894944".into(),
+                iccid_len: 19,
+                spn: "Test".into(),
+                out_columns: None,
+            })
+            .await
+            .unwrap()
+            .id
     }
 
     fn record(op: i64, iccid: &str) -> ProfileRecord {
@@ -1394,29 +1397,13 @@ mod group_sync_tests {
         assert_eq!(g.dir.as_deref(), Some(Path::new(".")));
     }
 
-    async fn operator(store: &Store) -> i64 {
-        store
-            .create_operator(&crate::NewOperator {
-                name: "a".into(),
-                mcc: "001".into(),
-                mnc: "01".into(),
-                iccid_prefix: "894944".into(),
-                iccid_len: 19,
-                spn: "Test".into(),
-                out_columns: None,
-            })
-            .await
-            .unwrap()
-            .id
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_full_commits_share_fsyncs_and_all_complete() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
-        let a = operator(&store).await;
+        let a = super::tests::operator(&store, "a").await;
         let mut tasks = Vec::new();
         for i in 0..32 {
             let store = store.clone();
@@ -1453,7 +1440,7 @@ mod group_sync_tests {
         let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
-        let a = operator(&store).await;
+        let a = super::tests::operator(&store, "a").await;
         let event = |i: u32| Event::ProfileState {
             operator_id: a,
             iccid: format!("{i}"),
@@ -1501,7 +1488,7 @@ mod group_sync_tests {
         let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
-        let a = operator(&store).await;
+        let a = super::tests::operator(&store, "a").await;
         store.group.lock().failed = true;
         let mut tx = store.begin().await.unwrap();
         tx.push_events(&[Event::ProfileState {
@@ -1765,7 +1752,6 @@ mod session_tests {
 #[cfg(test)]
 mod outbox_tests {
     use super::*;
-    use crate::NewOperator;
 
     use super::tests::store;
 
@@ -1951,19 +1937,7 @@ mod outbox_tests {
         let path = dir.path().join("db.sqlite");
         let a = {
             let store = Store::open_sqlite(&path).await.unwrap();
-            let a = store
-                .create_operator(&NewOperator {
-                    name: "a".into(),
-                    mcc: "001".into(),
-                    mnc: "01".into(),
-                    iccid_prefix: "894944".into(),
-                    iccid_len: 19,
-                    spn: "Test".into(),
-                    out_columns: None,
-                })
-                .await
-                .unwrap()
-                .id;
+            let a = super::tests::operator(&store, "a").await;
             store
                 .set_callback_url(a, Some("http://a/cb"), 0)
                 .await
