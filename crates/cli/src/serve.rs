@@ -1384,9 +1384,17 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
             ca_pem.display()
         );
     }
+    // The accept loop runs on a worker thread, not on this one (the runtime's `block_on`
+    // thread): each accepted connection's task then starts on the accepting worker's own queue
+    // instead of waking a worker across threads (BENCHMARKS.md, round 5).
+    let mut server = tokio::spawn(simforge_server::serve_tls(
+        listener,
+        tls,
+        simforge_server::router(state),
+    ));
     tokio::select! {
-        r = simforge_server::serve_tls(listener, tls, simforge_server::router(state)) => {
-            r.context("server")?;
+        r = &mut server => {
+            r.context("server task")?.context("server")?;
         }
         _ = tokio::signal::ctrl_c() => {
             eprintln!("stopping");
@@ -1395,6 +1403,7 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
             eprintln!("stopping (SIGTERM)");
         }
     }
+    server.abort();
     callbacks.abort();
     purge.abort();
     // Deferred commits (AuthenticateClient, HandleNotification) of the last moments.
