@@ -9,6 +9,8 @@
 #                       pcsc_scan and scriptor (crates/cli/tests/pcsc_vpcd.rs)
 #   libpcsclite-dev, pkg-config
 #                       to build the pcsc crate (`simforge lpa --reader`)
+#   postgresql          the server binaries (initdb, pg_ctl) for the PostgreSQL store's tests
+#                       (crates/store/tests/postgres.rs starts a private server per test)
 # Idempotent: installs nothing when everything is present. Starts nothing: each test starts
 # its own service on 127.0.0.1 and stops it. Elsewhere it only prints what is missing, and the
 # tests that need it say "skipped".
@@ -27,6 +29,9 @@ if [ ! -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || [ ! -e /etc/reader.con
 fi
 if ! have_cmd pcsc_scan || ! have_cmd scriptor; then
   need+=(pcsc-tools)
+fi
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! have_cmd initdb; then
+  need+=(postgresql)
 fi
 # Build dependencies of the pcsc crate (simforge lpa --reader links libpcsclite).
 if ! pkg-config --exists libpcsclite 2>/dev/null; then

@@ -7,9 +7,11 @@
 //! issued twice, across batches, processes and crashes.
 
 pub mod credentials;
+pub mod pg;
 pub mod rsp;
 
 pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
+pub use pg::PgStore;
 
 use std::path::Path;
 use std::str::FromStr;

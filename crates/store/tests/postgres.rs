@@ -1,0 +1,167 @@
+//! The SM-DP+ on PostgreSQL ([`PgStore`]) against a real PostgreSQL server (a private one per
+//! test, `support::postgres`): the same flows as on SQLite, and what only a shared database
+//! allows — a download whose calls land on different SM-DP+ instances. Each test says
+//! "skipped" when no PostgreSQL is installed.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+#[path = "../../smdp/tests/common/mod.rs"]
+mod common;
+mod support;
+
+use simforge_asn1::json::DownloadOrderRequest;
+use simforge_pki::Curve;
+use simforge_smdp::profile::iccid_to_bcd;
+use simforge_smdp::{ProfileState, Smdp, SmdpStore, SmdpTx};
+use simforge_store::PgStore;
+use support::postgres::Postgres;
+use support::{NOW, TestEuicc, add, header, lab, record, released_order, smdp_on};
+
+async fn connect(pg: &Postgres) -> PgStore {
+    PgStore::connect(&pg.url(), 8).await.unwrap()
+}
+
+#[tokio::test]
+async fn binding_and_last_notification_survive_a_new_connection_pool() {
+    let Some(pg) = Postgres::start("binding_and_last_notification_survive_a_new_connection_pool")
+    else {
+        return;
+    };
+    let pki = lab(Curve::P256, 1);
+    let smdp = smdp_on(connect(&pg).await, &pki);
+    support::binding_and_last_notification_survive_restarts(smdp, 1, &pki, || async {
+        smdp_on(connect(&pg).await, &pki)
+    })
+    .await;
+}
+
+/// Issue 4: two concurrent downloads can never get the same profile. 30 concurrent ES2+
+/// DownloadOrders by profile type over 10 profiles, on 8 pooled connections: exactly 10 get
+/// one, all different, and the inventory adds up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_orders_never_allocate_a_profile_twice() {
+    let Some(pg) = Postgres::start("concurrent_orders_never_allocate_a_profile_twice") else {
+        return;
+    };
+    let pki = lab(Curve::P256, 1);
+    let smdp = std::sync::Arc::new(smdp_on(connect(&pg).await, &pki));
+    for i in 0..10 {
+        add(&smdp, 1, &format!("89494499999999901{i:02}")).await;
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let smdp = smdp.clone();
+        tasks.push(tokio::spawn(async move {
+            let req = DownloadOrderRequest {
+                header: header(),
+                eid: None,
+                iccid: None,
+                profile_type: Some("t".into()),
+            };
+            smdp.download_order(1, &req, NOW).await.ok()?.0.iccid
+        }));
+    }
+    let mut got = Vec::new();
+    for t in tasks {
+        got.extend(t.await.unwrap());
+    }
+    assert_eq!(got.len(), 10, "{got:?}");
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 10, "a profile allocated twice");
+    let mut tx = smdp.store().begin().await.unwrap();
+    let counts = tx.count_by_state(1).await.unwrap();
+    assert!(
+        counts.contains(&(ProfileState::Allocated, 10)),
+        "{counts:?}"
+    );
+    assert!(counts.contains(&(ProfileState::Available, 0)), "{counts:?}");
+}
+
+/// Tenants: operator 2 cannot see, order or load operator 1's profile.
+#[tokio::test]
+async fn one_operator_cannot_touch_another_operators_profile() {
+    let Some(pg) = Postgres::start("one_operator_cannot_touch_another_operators_profile") else {
+        return;
+    };
+    let pki = lab(Curve::P256, 1);
+    let smdp = smdp_on(connect(&pg).await, &pki);
+    add(&smdp, 1, support::ICCID).await;
+    let req = DownloadOrderRequest {
+        header: header(),
+        eid: None,
+        iccid: Some(support::ICCID.into()),
+        profile_type: None,
+    };
+    assert!(smdp.download_order(2, &req, NOW).await.is_err());
+    let mut tx = smdp.store().begin().await.unwrap();
+    assert!(tx.profile(2, support::ICCID).await.unwrap().is_none());
+    assert_eq!(
+        tx.profile(1, support::ICCID).await.unwrap().unwrap().state,
+        ProfileState::Available
+    );
+    // The ICCID is taken whatever the operator.
+    let mut p = tx.profile(1, support::ICCID).await.unwrap().unwrap();
+    p.operator_id = 2;
+    assert!(matches!(
+        tx.insert_profile(&p).await,
+        Err(simforge_smdp::Error::IccidInUse)
+    ));
+}
+
+/// Sessions are rows, Initiated ones included: every call of one download lands on a
+/// different SM-DP+ instance (its own pool), as behind a load balancer without sticky
+/// routing, and the download completes.
+#[tokio::test]
+async fn a_download_goes_on_whichever_instance_gets_the_call() {
+    let Some(pg) = Postgres::start("a_download_goes_on_whichever_instance_gets_the_call") else {
+        return;
+    };
+    let pki = lab(Curve::P256, 2);
+    let a: Smdp<PgStore> = smdp_on(connect(&pg).await, &pki);
+    let b: Smdp<PgStore> = smdp_on(connect(&pg).await, &pki);
+    let mid = released_order(&a, 1).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    let (ia, _) = a
+        .initiate_authentication(&e.initiate(support::ADDR), NOW)
+        .await
+        .unwrap();
+    let (ac, _) = b
+        .authenticate_client(&e.authenticate_server(&ia, Some(&mid)), NOW)
+        .await
+        .unwrap();
+    let (bpp, _) = a
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .unwrap();
+    let loaded = e.load_bpp(&bpp);
+    assert_eq!(
+        loaded.content.profile.as_slice(),
+        support::synthetic_package().as_slice()
+    );
+    b.handle_notification(&e.pir(&iccid_to_bcd(support::ICCID), true), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        record(&a, 1, support::ICCID).await.state,
+        ProfileState::Installed
+    );
+
+    // A second download's session, abandoned after InitiateAuthentication, is purged 30
+    // days after it expired, not before.
+    let e2 = TestEuicc::from_lab(&pki, 1);
+    a.initiate_authentication(&e2.initiate(support::ADDR), NOW)
+        .await
+        .unwrap();
+    let expires = NOW + 600;
+    let retention = Smdp::<PgStore>::SESSION_RETENTION_SECS;
+    assert_eq!(
+        b.purge_expired_sessions(expires + retention).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        b.purge_expired_sessions(expires + retention + 1)
+            .await
+            .unwrap(),
+        1
+    );
+}

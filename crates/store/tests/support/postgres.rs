@@ -1,0 +1,155 @@
+//! A private PostgreSQL server for one test: `initdb` into a temporary directory, `pg_ctl
+//! start` on a free port of 127.0.0.1, stopped and deleted when dropped. The server binaries
+//! come from `SIMFORGE_PG_BIN` (a directory), `initdb` on the PATH, or Debian's
+//! `/usr/lib/postgresql/<version>/bin` (package `postgresql`; `scripts/ci-services.sh`
+//! installs it). As root, the server runs as the `postgres` user (PostgreSQL refuses root).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn bin_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("SIMFORGE_PG_BIN") {
+        let d = PathBuf::from(d);
+        return d.join("initdb").is_file().then_some(d);
+    }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(d) = std::env::split_paths(&path).find(|d| d.join("initdb").is_file())
+    {
+        return Some(d);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, b)| b)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl Postgres {
+    /// Starts the server, or prints "skipped: …" for `test` and returns `None` when no
+    /// PostgreSQL is installed.
+    pub fn start(test: &str) -> Option<Self> {
+        let Some(bin) = bin_dir() else {
+            eprintln!("skipped: {test}: no PostgreSQL server binaries (initdb) installed");
+            return None;
+        };
+        let as_postgres = is_root();
+        let dir = tempfile::tempdir().unwrap();
+        if as_postgres {
+            run(Command::new("chown").arg("postgres").arg(dir.path()));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = Self {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        let data = pg.data();
+        pg.run_pg(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "simforge",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+        );
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=40",
+            pg.port,
+            pg.dir.path().display()
+        );
+        let log = pg.dir.path().join("server.log");
+        pg.run_pg(
+            "pg_ctl",
+            &[
+                "-D",
+                &data,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                &opts,
+                "start",
+            ],
+        );
+        Some(pg)
+    }
+
+    /// The URL of its `postgres` database as the superuser `simforge`.
+    pub fn url(&self) -> String {
+        format!("postgres://simforge@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").to_str().unwrap().to_owned()
+    }
+
+    /// A command running the server's `tool` (as `postgres` when we are root).
+    fn command(&self, tool: &str) -> Command {
+        let exe = self.bin.join(tool);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn run_pg(&self, tool: &str, args: &[&str]) {
+        run(self.command(tool).args(args).current_dir(self.dir.path()));
+    }
+}
+
+fn run(c: &mut Command) {
+    let out = c.output().unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{c:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
+            .current_dir(Path::new("/"))
+            .output();
+    }
+}
