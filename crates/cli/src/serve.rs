@@ -35,7 +35,7 @@ use simforge_smdp::{
     Credentials, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpConfig, SmdpKeys, SmdpStore,
     SmdpTx,
 };
-use simforge_store::{CredentialId, CredentialKind, Operator, Sha256Hex, Store};
+use simforge_store::{CredentialId, CredentialKind, Operator, OutboxAdmin as _, Sha256Hex, Store};
 use simforge_vault::{MasterKey, Vault};
 use zeroize::Zeroizing;
 

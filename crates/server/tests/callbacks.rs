@@ -24,7 +24,7 @@ use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{
     Event, NewProfile, ProfileMetadata, Smdp, SmdpConfig, SmdpKeys, SmdpStore, SmdpTx,
 };
-use simforge_store::{NewOperator, Store};
+use simforge_store::{NewOperator, OutboxAdmin as _, Store};
 use zeroize::Zeroizing;
 
 const ICCID: &str = "8949449999999990023";

@@ -50,3 +50,11 @@ CREATE TABLE rsp_events (
 );
 CREATE INDEX rsp_events_outbox ON rsp_events (operator_id, id)
     WHERE delivered_at IS NULL AND failed_at IS NULL;
+
+-- ES2+ HandleDownloadProgressInfo callbacks: the operator's endpoint. Times: *_at in seconds,
+-- next_try_ms in milliseconds since the Unix epoch (as on SQLite).
+CREATE TABLE operator_callbacks (
+    operator_id   BIGINT PRIMARY KEY,
+    url           TEXT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);

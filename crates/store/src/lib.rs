@@ -12,6 +12,7 @@ pub mod rsp;
 
 pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
 pub use pg::PgStore;
+pub use rsp::OutboxAdmin;
 
 use std::path::Path;
 use std::str::FromStr;

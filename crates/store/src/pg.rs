@@ -22,18 +22,23 @@
 //! - **Lock order.** Calls lock a session before its profile, as the SM-DP+ loads them. A
 //!   deadlock PostgreSQL still detects fails that call with [`Error::Storage`].
 //!
-//! Not here yet: operators, credentials and the outbox's delivery side. The SQLite store owns
-//! those, so `serve` runs on SQLite.
+//! - **The outbox** ([`OutboxStore`], [`OutboxAdmin`]): as on SQLite; a claim takes a
+//!   transaction-scoped advisory lock first, so that the delivery workers of several instances
+//!   never claim the same events.
+//!
+//! Not here yet: operators and their credentials (the SQLite store owns them), so `serve` runs
+//! on SQLite.
 
 use simforge_asn1::{Eid, TransactionId};
 use simforge_smdp::{
-    Error, Event, OperatorId, ProfileRecord, ProfileState, SealedPackage, Session, SmdpStore,
-    SmdpTx, UnixTime,
+    Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord, ProfileState, SealedPackage,
+    Session, SmdpStore, SmdpTx, UnixTime,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::StoreError;
+use crate::rsp::{OutboxAdmin, OutboxRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-pg");
 
@@ -376,5 +381,293 @@ impl SmdpTx for PgTx {
             .await
             .map_err(db)?;
         self.tx.commit().await.map_err(db)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callback endpoints and the outbox
+// ---------------------------------------------------------------------------------------------
+
+/// The due heads of the operators' queues and what follows them (see
+/// [`OutboxStore::claim_outbox`]; the SQLite store's query).
+const CLAIM_SQL: &str = "WITH heads AS (
+        SELECT operator_id, MIN(id) AS head FROM rsp_events
+        WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY operator_id
+    )
+    SELECT e.id, e.operator_id, e.record, e.attempts, c.url
+    FROM heads h
+    JOIN rsp_events hd ON hd.id = h.head
+    JOIN operator_callbacks c ON c.operator_id = h.operator_id
+    JOIN rsp_events e ON e.operator_id = h.operator_id AND e.id >= h.head
+    WHERE hd.next_try_ms <= $1 AND e.delivered_at IS NULL AND e.failed_at IS NULL
+    ORDER BY e.id LIMIT $2";
+
+/// The advisory lock (`pg_advisory_xact_lock`) that serializes outbox claims across instances.
+const CLAIM_LOCK: i64 = 0x5349_4d46_4f52_4745; // "SIMFORGE"
+
+fn secs(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+impl PgStore {
+    async fn due(
+        conn: &mut sqlx::PgConnection,
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, Error> {
+        let rows = sqlx::query(CLAIM_SQL)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(conn)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let record: String = r.try_get("record").map_err(db)?;
+                let attempts: i32 = r.try_get("attempts").map_err(db)?;
+                Ok(OutboxEntry {
+                    id: r.try_get("id").map_err(db)?,
+                    operator_id: r.try_get("operator_id").map_err(db)?,
+                    event: serde_json::from_str(&record).map_err(json_err)?,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                    endpoint: r.try_get("url").map_err(db)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Runs an UPDATE of one event of `operator`: `$1…` are `binds`, then the id and the
+    /// operator. How many rows it changed.
+    async fn event_update(
+        &self,
+        sql: &str,
+        binds: (Option<&str>, Option<i64>),
+        operator: OperatorId,
+        id: i64,
+    ) -> Result<u64, Error> {
+        let mut q = sqlx::query(sql);
+        if let Some(t) = binds.0 {
+            q = q.bind(t);
+        }
+        if let Some(n) = binds.1 {
+            q = q.bind(n);
+        }
+        let r = q
+            .bind(id)
+            .bind(operator)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected())
+    }
+}
+
+fn not_pending(operator: OperatorId, id: i64) -> Error {
+    Error::Storage(format!(
+        "outbox event {id} of operator {operator} is not pending"
+    ))
+}
+
+impl OutboxStore for PgStore {
+    async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, Error> {
+        // Look without the lock first: most polls find nothing.
+        {
+            let mut conn = self.pool.acquire().await.map_err(db)?;
+            if Self::due(&mut conn, now_ms, 1).await?.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CLAIM_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let claimed = Self::due(&mut tx, now_ms, limit).await?;
+        let ids: Vec<i64> = claimed.iter().map(|e| e.id).collect();
+        sqlx::query("UPDATE rsp_events SET next_try_ms = $1 WHERE id = ANY($2)")
+            .bind(now_ms.saturating_add(lease_ms))
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(claimed)
+    }
+
+    async fn outbox_delivered(
+        &self,
+        operator: OperatorId,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let n = self
+            .event_update(
+                "UPDATE rsp_events SET delivered_at = $1, attempts = attempts + 1, last_error = NULL
+                 WHERE id = $2 AND operator_id = $3 AND delivered_at IS NULL",
+                (None, Some(secs(now_ms))),
+                operator,
+                id,
+            )
+            .await?;
+        if n != 1 {
+            return Err(not_pending(operator, id));
+        }
+        Ok(())
+    }
+
+    async fn outbox_skip(
+        &self,
+        operator: OperatorId,
+        ids: &[i64],
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE rsp_events SET delivered_at = $1
+             WHERE id = ANY($2) AND operator_id = $3 AND delivered_at IS NULL",
+        )
+        .bind(secs(now_ms))
+        .bind(ids)
+        .bind(operator)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn outbox_failed(
+        &self,
+        operator: OperatorId,
+        id: i64,
+        error: &str,
+        next_try_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        let n = match next_try_ms {
+            Some(next) => {
+                self.event_update(
+                    "UPDATE rsp_events SET last_error = $1, attempts = attempts + 1, next_try_ms = $2
+                     WHERE id = $3 AND operator_id = $4 AND delivered_at IS NULL AND failed_at IS NULL",
+                    (Some(error), Some(next)),
+                    operator,
+                    id,
+                )
+                .await?
+            }
+            None => {
+                self.event_update(
+                    "UPDATE rsp_events SET last_error = $1, attempts = attempts + 1, failed_at = $2
+                     WHERE id = $3 AND operator_id = $4 AND delivered_at IS NULL AND failed_at IS NULL",
+                    (Some(error), Some(secs(now_ms))),
+                    operator,
+                    id,
+                )
+                .await?
+            }
+        };
+        if n != 1 {
+            return Err(not_pending(operator, id));
+        }
+        Ok(())
+    }
+
+    async fn outbox_release(&self, operator: OperatorId, ids: &[i64]) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE rsp_events SET next_try_ms = 0
+             WHERE id = ANY($1) AND operator_id = $2 AND delivered_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(ids)
+        .bind(operator)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+impl OutboxAdmin for PgStore {
+    async fn set_callback_url(
+        &self,
+        operator_id: i64,
+        url: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        match url {
+            Some(u) => {
+                sqlx::query(
+                    "INSERT INTO operator_callbacks (operator_id, url, updated_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (operator_id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at",
+                )
+                .bind(operator_id)
+                .bind(u)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM operator_callbacks WHERE operator_id = $1")
+                    .bind(operator_id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn callback_url(&self, operator_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT url FROM operator_callbacks WHERE operator_id = $1")
+                .bind(operator_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn delete_events_before(&self, before: i64, limit: u32) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "DELETE FROM rsp_events WHERE id IN
+                 (SELECT id FROM (SELECT id, created_at FROM rsp_events ORDER BY id LIMIT $1) oldest
+                  WHERE created_at < $2)",
+        )
+        .bind(i64::from(limit))
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn outbox_rows(
+        &self,
+        operator_id: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, created_at, attempts, delivered_at, failed_at, next_try_ms, last_error
+             FROM rsp_events WHERE operator_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(operator_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let attempts: i32 = r.try_get("attempts")?;
+                Ok(OutboxRow {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    created_at: r.try_get("created_at")?,
+                    attempts: i64::from(attempts),
+                    delivered_at: r.try_get("delivered_at")?,
+                    failed_at: r.try_get("failed_at")?,
+                    next_try_ms: r.try_get("next_try_ms")?,
+                    last_error: r.try_get("last_error")?,
+                })
+            })
+            .collect()
     }
 }

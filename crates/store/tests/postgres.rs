@@ -13,6 +13,7 @@ use simforge_pki::Curve;
 use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{ProfileState, Smdp, SmdpStore, SmdpTx};
 use simforge_store::PgStore;
+use support::outbox;
 use support::postgres::Postgres;
 use support::{NOW, TestEuicc, add, header, lab, record, released_order, smdp_on};
 
@@ -164,4 +165,20 @@ async fn a_download_goes_on_whichever_instance_gets_the_call() {
             .unwrap(),
         1
     );
+}
+
+/// The outbox scenarios of `support::outbox`, as on SQLite (`outbox.rs`), each on a fresh
+/// database.
+#[tokio::test]
+async fn outbox_claims_deliveries_retries_and_retention() {
+    let Some(pg) = Postgres::start("outbox_claims_deliveries_retries_and_retention") else {
+        return;
+    };
+    let open = |name: &'static str| {
+        let pg = &pg;
+        async move { PgStore::connect(&pg.database(name).await, 4).await.unwrap() }
+    };
+    outbox::events_past_retention_are_deleted_oldest_first(&open("retention").await, 1, 2).await;
+    outbox::callback_urls(&open("callbacks").await, 1, 2).await;
+    outbox::claim_deliver_retry_in_order_per_tenant(&open("claims").await, 1, 2).await;
 }

@@ -3,11 +3,13 @@
 //! the SQLite and the PostgreSQL store must carry through a restart.
 #![allow(dead_code)] // each test file uses its part
 
+pub mod outbox;
 pub mod postgres;
 
 use std::future::Future;
 use std::sync::Arc;
 
+#[allow(unused_imports)] // not every test file uses every one
 pub use crate::common::{FQDN, NOW, TestEuicc, lab, synthetic_package};
 use simforge_asn1::json::{
     AuthenticateClientResponse, ConfirmOrderRequest, DownloadOrderRequest, RequestHeader,

@@ -112,6 +112,17 @@ impl Postgres {
         format!("postgres://simforge@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// A new, empty database `name` on this server; its URL.
+    pub async fn database(&self, name: &str) -> String {
+        use sqlx::Connection as _;
+        let mut c = sqlx::PgConnection::connect(&self.url()).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        format!("postgres://simforge@127.0.0.1:{}/{name}", self.port)
+    }
+
     fn data(&self) -> String {
         self.dir.path().join("data").to_str().unwrap().to_owned()
     }

@@ -1,0 +1,50 @@
+//! The outbox scenarios of `support::outbox` on the SQLite store (the PostgreSQL store runs
+//! the same in `postgres.rs`).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+#[path = "../../smdp/tests/common/mod.rs"]
+mod common;
+mod support;
+
+use simforge_store::{NewOperator, Store};
+use support::outbox;
+
+/// A fresh SQLite store with two operators; their ids.
+async fn store() -> (tempfile::TempDir, Store, i64, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("db.sqlite"))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for name in ["a", "b"] {
+        let op = NewOperator {
+            name: name.into(),
+            mcc: "001".into(),
+            mnc: "01".into(),
+            iccid_prefix: "894944".into(),
+            iccid_len: 19,
+            spn: name.into(),
+            out_columns: None,
+        };
+        ids.push(store.create_operator(&op).await.unwrap().id);
+    }
+    (dir, store, ids[0], ids[1])
+}
+
+#[tokio::test]
+async fn events_past_retention_are_deleted_oldest_first() {
+    let (_d, store, a, b) = store().await;
+    outbox::events_past_retention_are_deleted_oldest_first(&store, a, b).await;
+}
+
+#[tokio::test]
+async fn callback_urls() {
+    let (_d, store, a, b) = store().await;
+    outbox::callback_urls(&store, a, b).await;
+}
+
+#[tokio::test]
+async fn claim_deliver_retry_in_order_per_tenant() {
+    let (_d, store, a, b) = store().await;
+    outbox::claim_deliver_retry_in_order_per_tenant(&store, a, b).await;
+}
