@@ -9,7 +9,7 @@ mod support;
 use simforge_store::{NewOperator, Store};
 use support::outbox;
 
-/// A fresh SQLite store with two operators; their ids.
+/// A fresh SQLite store (`db.sqlite` in the directory) with two operators; their ids.
 async fn store() -> (tempfile::TempDir, Store, i64, i64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite(&dir.path().join("db.sqlite"))
@@ -47,4 +47,14 @@ async fn callback_urls() {
 async fn claim_deliver_retry_in_order_per_tenant() {
     let (_d, store, a, b) = store().await;
     outbox::claim_deliver_retry_in_order_per_tenant(&store, a, b).await;
+}
+
+#[tokio::test]
+async fn claims_survive_a_restart_until_the_lease_ends() {
+    let (dir, store, a, _) = store().await;
+    let path = dir.path().join("db.sqlite");
+    outbox::claims_survive_a_restart_until_the_lease_ends(store, a, || async {
+        Store::open_sqlite(&path).await.unwrap()
+    })
+    .await;
 }

@@ -181,4 +181,10 @@ async fn outbox_claims_deliveries_retries_and_retention() {
     outbox::events_past_retention_are_deleted_oldest_first(&open("retention").await, 1, 2).await;
     outbox::callback_urls(&open("callbacks").await, 1, 2).await;
     outbox::claim_deliver_retry_in_order_per_tenant(&open("claims").await, 1, 2).await;
+    let url = pg.database("restart").await;
+    let store = PgStore::connect(&url, 4).await.unwrap();
+    outbox::claims_survive_a_restart_until_the_lease_ends(store, 1, || async {
+        PgStore::connect(&url, 4).await.unwrap()
+    })
+    .await;
 }

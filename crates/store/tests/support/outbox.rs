@@ -1,6 +1,8 @@
 //! The outbox on either database: the same scenarios for the SQLite store (`outbox.rs`) and
 //! the PostgreSQL store (`postgres.rs`), given a store and two of its operators.
 
+use std::future::Future;
+
 use simforge_smdp::{Event, OutboxEntry, OutboxStore, ProfileState, SmdpStore, SmdpTx};
 use simforge_store::OutboxAdmin;
 
@@ -173,4 +175,35 @@ pub async fn claim_deliver_retry_in_order_per_tenant<S: Outbox>(store: &S, a: i6
             .iter()
             .all(|r| r.attempts == 0 && r.delivered_at == Some(5))
     );
+}
+
+/// A claimed event whose worker died (the store is opened anew by `open`, the same
+/// database) is claimed again once its lease ends, not before. `store` holds operator `a`.
+pub async fn claims_survive_a_restart_until_the_lease_ends<S, F, Fut>(store: S, a: i64, open: F)
+where
+    S: Outbox,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    store
+        .set_callback_url(a, Some("http://a/cb"), 0)
+        .await
+        .unwrap();
+    push(&store, &[progress(a, 1)]).await;
+    // Claimed, then the process "dies" without marking it.
+    assert_eq!(
+        store.claim_outbox(1_000, 30_000, 10).await.unwrap().len(),
+        1
+    );
+    drop(store);
+    let store = open().await;
+    assert!(
+        store
+            .claim_outbox(2_000, 30_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let c = store.claim_outbox(31_000, 30_000, 10).await.unwrap();
+    assert_eq!(ids(&c), vec![(a, 1)]);
 }
