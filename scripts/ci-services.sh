@@ -46,6 +46,11 @@ fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "ci-services: installing ${need[*]}"
   apt-get update -qq
+  # PostgreSQL: the tests start private servers; no system cluster is needed or started.
+  if [[ " ${need[*]} " == *" postgresql "* ]]; then
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/simforge-ci.conf
+  fi
   # In containers without systemd the packages' start scripts may complain; that is harmless.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 else

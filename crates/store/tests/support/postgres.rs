@@ -79,6 +79,7 @@ impl Postgres {
                 "--auth=trust",
                 "-E",
                 "UTF8",
+                "--locale=C",
                 "--no-sync",
                 "--no-instructions",
             ],
