@@ -52,6 +52,13 @@ const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Days an outbox event is kept by default.
 const DEFAULT_EVENT_RETENTION_DAYS: u32 = 90;
 
+/// Stops the accept loop and waits until it has ended (its listener closed), so that no
+/// connection is accepted while the last deferred commits are synced.
+async fn stop(server: tokio::task::JoinHandle<Result<(), simforge_server::Error>>) {
+    server.abort();
+    let _ = server.await;
+}
+
 /// Resolves on SIGTERM (how service managers and containers stop a server); never where
 /// the signal cannot be watched.
 async fn terminated() {
@@ -1398,12 +1405,13 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
         }
         _ = tokio::signal::ctrl_c() => {
             eprintln!("stopping");
+            stop(server).await;
         }
         () = terminated() => {
             eprintln!("stopping (SIGTERM)");
+            stop(server).await;
         }
     }
-    server.abort();
     callbacks.abort();
     purge.abort();
     // Deferred commits (AuthenticateClient, HandleNotification) of the last moments.

@@ -284,8 +284,10 @@ impl<S: SmdpStore> Smdp<S> {
         if out.result.is_err() {
             return persist_nothing(out);
         }
+        // Deferred: an InitiateAuthentication lost to a power failure is one never made (the
+        // LPA starts again); nothing is bound to its session yet.
         match self.store.begin().await {
-            Ok(tx) => persist_reply(tx, out).await,
+            Ok(tx) => persist_reply_with(tx, out, Durability::Deferred).await,
             Err(e) => Reply::failed(e),
         }
     }
@@ -446,7 +448,10 @@ impl<S: SmdpStore> Smdp<S> {
     /// never came, would otherwise stay stored for ever. An expired session already refuses
     /// every call but HandleNotification, which needs the session's eUICC key to check a
     /// late ProfileInstallationResult; after the retention, that notification is refused too
-    /// (8.10.1/3.9) and the profile stays Downloaded. In transactions of at most
+    /// (8.10.1/3.9) and the profile stays Downloaded. A session no profile was bound to
+    /// (InitiateAuthentication without a successful AuthenticateClient) is deleted as soon
+    /// as it expired: no later call can need it, and InitiateAuthentication needs no
+    /// credentials, so such sessions must not pile up for a month. In transactions of at most
     /// [`Self::PURGE_BATCH`] sessions, so that ES9+ calls go on between them; returns how
     /// many were deleted.
     ///
@@ -458,7 +463,7 @@ impl<S: SmdpStore> Smdp<S> {
         loop {
             let mut tx = self.store.begin().await?;
             let n = tx
-                .delete_expired_sessions(before, Self::PURGE_BATCH)
+                .delete_expired_sessions(before, now, Self::PURGE_BATCH)
                 .await?;
             // Deferred: a purge lost to a power failure is done again by the next one.
             tx.commit_deferred().await?;

@@ -29,13 +29,15 @@ pub trait SmdpTx: Send {
     fn put_session(&mut self, s: &Session) -> impl Future<Output = Result<()>> + Send;
     /// Deletes a session (no error if absent).
     fn delete_session(&mut self, tid: &TransactionId) -> impl Future<Output = Result<()>> + Send;
-    /// Deletes up to `limit` sessions that expired before `before`; how many it deleted. A
-    /// store may look at a bounded part of its sessions per call (so that a call is short
-    /// whatever their number) and go on with the next part in the next call: fewer than
-    /// `limit` does not mean none is left.
+    /// Deletes up to `limit` sessions that expired before `before`, or before
+    /// `unbound_before` when no profile is bound to them (`Session::operator_id` is `None`);
+    /// how many it deleted. A store may look at a bounded part of its sessions per call (so
+    /// that a call is short whatever their number) and go on with the next part in the next
+    /// call: fewer than `limit` does not mean none is left.
     fn delete_expired_sessions(
         &mut self,
         before: UnixTime,
+        unbound_before: UnixTime,
         limit: usize,
     ) -> impl Future<Output = Result<usize>> + Send;
     /// A profile of `operator` by ICCID.
@@ -170,12 +172,19 @@ impl SmdpTx for MemoryTx {
         self.work.sessions.remove(tid);
         Ok(())
     }
-    async fn delete_expired_sessions(&mut self, before: UnixTime, limit: usize) -> Result<usize> {
+    async fn delete_expired_sessions(
+        &mut self,
+        before: UnixTime,
+        unbound_before: UnixTime,
+        limit: usize,
+    ) -> Result<usize> {
         let expired: Vec<TransactionId> = self
             .work
             .sessions
             .iter()
-            .filter(|(_, s)| s.expires_at < before)
+            .filter(|(_, s)| {
+                s.expires_at < before || (s.operator_id.is_none() && s.expires_at < unbound_before)
+            })
             .map(|(t, _)| t.clone())
             .take(limit)
             .collect();

@@ -393,6 +393,31 @@ async fn expired_sessions_are_purged() {
     assert_eq!(code(&err), StatusCode::UNKNOWN_TRANSACTION_ID);
 }
 
+/// A session no profile was bound to (InitiateAuthentication only: no credentials needed) is
+/// purged as soon as it expired, not kept for a month like a bound one.
+#[tokio::test]
+async fn sessions_never_bound_are_purged_when_they_expire() {
+    let f = fixture(None, true).await;
+    let e = TestEuicc::from_lab(&f.pki, 0);
+    f.smdp
+        .initiate_authentication(&e.initiate(ADDR), NOW)
+        .await
+        .expect("IA");
+    let expires = NOW + f.smdp.config().session_ttl_secs;
+    assert_eq!(
+        f.smdp.purge_expired_sessions(expires).await.expect("purge"),
+        0
+    );
+    assert_eq!(
+        f.smdp
+            .purge_expired_sessions(expires + 1)
+            .await
+            .expect("purge"),
+        1
+    );
+    assert!(f.smdp.store().snapshot().await.sessions.is_empty());
+}
+
 #[tokio::test]
 async fn bad_euicc_signature1() {
     let f = fixture(None, true).await;

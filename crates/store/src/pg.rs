@@ -19,12 +19,17 @@
 //!   [`SmdpTx::commit_deferred`] commits with `synchronous_commit = off` for that transaction
 //!   alone: visible at once, durable within the WAL writer's delay (3 × `wal_writer_delay`
 //!   at most).
-//! - **Lock order.** Calls lock a session before its profile, as the SM-DP+ loads them. A
-//!   deadlock PostgreSQL still detects fails that call with [`Error::Storage`].
+//! - **Lock order.** Calls lock a session before its profile, as the SM-DP+ loads them.
+//!   ConfirmOrder locks its profile, then whichever profile holds the matchingId it is
+//!   given: two crossed ConfirmOrders can deadlock, and PostgreSQL then fails one of them
+//!   with [`Error::Storage`] (`deadlock_timeout`, 1 s by default). A matchingId taken by a
+//!   concurrent transaction that committed first is [`Error::MatchingIdConflict`], as the
+//!   SM-DP+ would have found it.
 //!
-//! - **The outbox** ([`OutboxStore`], [`OutboxAdmin`]): as on SQLite; a claim takes a
-//!   transaction-scoped advisory lock first, so that the delivery workers of several instances
-//!   never claim the same events.
+//! - **The outbox** ([`OutboxStore`], [`OutboxAdmin`]): a claim takes a transaction-scoped
+//!   advisory lock first, so that the delivery workers of several instances never claim the
+//!   same events; an operator's queue waits while any of its events is leased or waiting for
+//!   a retry (ids are not in commit order across concurrent transactions: see `CLAIM_SQL`).
 //!
 //! Not here yet: operators and their credentials (the SQLite store owns them), so `serve` runs
 //! on SQLite.
@@ -73,6 +78,10 @@ impl PgStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e| StoreError::Config(format!("PostgreSQL URL: {e}")))?;
+        // sqlx builds its certificate verifier (sslmode=verify-ca/verify-full) on rustls'
+        // process-wide provider; several are compiled in (aws-lc-rs, ring), so none is chosen
+        // by default. Keep one installed earlier, if any.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect_with(options)
@@ -192,16 +201,19 @@ impl SmdpTx for PgTx {
     async fn delete_expired_sessions(
         &mut self,
         before: UnixTime,
+        unbound_before: UnixTime,
         limit: usize,
     ) -> Result<usize, Error> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // SKIP LOCKED: a session a live call holds is left for a later purge.
         let r = sqlx::query(
             "DELETE FROM rsp_sessions WHERE transaction_id IN
-                 (SELECT transaction_id FROM rsp_sessions WHERE expires_at < $1
-                  ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                 (SELECT transaction_id FROM rsp_sessions
+                  WHERE expires_at < $1 OR (operator_id IS NULL AND expires_at < $2)
+                  ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)",
         )
         .bind(before)
+        .bind(unbound_before)
         .bind(limit)
         .execute(&mut *self.tx)
         .await
@@ -237,7 +249,7 @@ impl SmdpTx for PgTx {
     async fn pending_profile_for_eid(&mut self, eid: &Eid) -> Result<Option<ProfileRecord>, Error> {
         let sql = format!(
             "SELECT {COLS} FROM {PROFILES} WHERE p.eid = $1 AND p.state IN ('released', 'downloaded')
-             ORDER BY p.updated_at LIMIT 1 FOR UPDATE OF p"
+             ORDER BY p.updated_at, p.iccid LIMIT 1 FOR UPDATE OF p"
         );
         self.one_profile(sqlx::query(&sql).bind(eid.as_str())).await
     }
@@ -308,7 +320,16 @@ impl SmdpTx for PgTx {
         .bind(p.version)
         .execute(&mut *self.tx)
         .await
-        .map_err(db)?;
+        .map_err(|e| {
+            // Another transaction, concurrent with this one, gave the same matchingId to
+            // another profile and committed first (SQLite's serial writes never get here:
+            // the SM-DP+ checked the matchingId was free when it loaded the profile).
+            if is_unique_violation(&e) {
+                Error::MatchingIdConflict
+            } else {
+                db(e)
+            }
+        })?;
         if r.rows_affected() != 1 {
             return Err(Error::Storage(format!(
                 "profile {} changed concurrently",
@@ -388,18 +409,26 @@ impl SmdpTx for PgTx {
 // Callback endpoints and the outbox
 // ---------------------------------------------------------------------------------------------
 
-/// The due heads of the operators' queues and what follows them (see
-/// [`OutboxStore::claim_outbox`]; the SQLite store's query).
-const CLAIM_SQL: &str = "WITH heads AS (
-        SELECT operator_id, MIN(id) AS head FROM rsp_events
+/// The pending events of every operator none of whose pending events is leased or waiting
+/// for a retry (see [`OutboxStore::claim_outbox`]).
+///
+/// Unlike SQLite, whose writes are serial, PostgreSQL hands out `BIGSERIAL` ids at INSERT
+/// time: two concurrent transactions of one operator may commit their events in the other
+/// order than their ids. An operator whose oldest pending event is not leased may then still
+/// have a leased one (a later id that committed first), so the SQLite store's test, "the
+/// head is due", is not enough here: any leased or waiting event holds the operator's queue.
+/// Events of one profile (or of one download) come from transactions that lock that profile
+/// one after the other, so their ids keep their causal order.
+const CLAIM_SQL: &str = "WITH due AS (
+        SELECT operator_id FROM rsp_events
         WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY operator_id
+        HAVING MAX(next_try_ms) <= $1
     )
     SELECT e.id, e.operator_id, e.record, e.attempts, c.url
-    FROM heads h
-    JOIN rsp_events hd ON hd.id = h.head
-    JOIN operator_callbacks c ON c.operator_id = h.operator_id
-    JOIN rsp_events e ON e.operator_id = h.operator_id AND e.id >= h.head
-    WHERE hd.next_try_ms <= $1 AND e.delivered_at IS NULL AND e.failed_at IS NULL
+    FROM due d
+    JOIN operator_callbacks c ON c.operator_id = d.operator_id
+    JOIN rsp_events e ON e.operator_id = d.operator_id
+    WHERE e.delivered_at IS NULL AND e.failed_at IS NULL
     ORDER BY e.id LIMIT $2";
 
 /// The advisory lock (`pg_advisory_xact_lock`) that serializes outbox claims across instances.
@@ -490,12 +519,15 @@ impl OutboxStore for PgStore {
             .map_err(db)?;
         let claimed = Self::due(&mut tx, now_ms, limit).await?;
         let ids: Vec<i64> = claimed.iter().map(|e| e.id).collect();
-        sqlx::query("UPDATE rsp_events SET next_try_ms = $1 WHERE id = ANY($2)")
-            .bind(now_ms.saturating_add(lease_ms))
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "UPDATE rsp_events SET next_try_ms = $1
+             WHERE id = ANY($2) AND delivered_at IS NULL AND failed_at IS NULL",
+        )
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(claimed)
     }

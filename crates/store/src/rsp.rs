@@ -529,11 +529,18 @@ impl SmdpTx for SqliteTx {
         Ok(())
     }
 
-    async fn delete_expired_sessions(&mut self, before: i64, limit: usize) -> Result<usize, Error> {
+    async fn delete_expired_sessions(
+        &mut self,
+        before: i64,
+        unbound_before: i64,
+        limit: usize,
+    ) -> Result<usize, Error> {
         let expired: Vec<String> = lock_pending(&self.pending)
             .sessions
             .iter()
-            .filter(|(_, s)| s.expires_at < before)
+            .filter(|(_, s)| {
+                s.expires_at < before || (s.operator_id.is_none() && s.expires_at < unbound_before)
+            })
             .map(|(k, _)| k.clone())
             .take(limit)
             .collect();
@@ -564,8 +571,15 @@ impl SmdpTx for SqliteTx {
         let n = self.exec(
             "DELETE FROM rsp_sessions WHERE transaction_id IN
                  (SELECT transaction_id FROM rsp_sessions
-                  WHERE transaction_id > ? AND transaction_id <= ? AND expires_at < ? LIMIT ?)",
-            rusqlite::params![cursor, end, before, i64::try_from(left).unwrap_or(i64::MAX)],
+                  WHERE transaction_id > ? AND transaction_id <= ?
+                  AND (expires_at < ? OR (operator_id IS NULL AND expires_at < ?)) LIMIT ?)",
+            rusqlite::params![
+                cursor,
+                end,
+                before,
+                unbound_before,
+                i64::try_from(left).unwrap_or(i64::MAX)
+            ],
         )?;
         // The window is done unless the limit stopped the deletion: then the next call
         // scans it again.
@@ -1635,6 +1649,28 @@ mod session_tests {
     }
 
     #[tokio::test]
+    async fn sessions_never_bound_are_purged_once_expired() {
+        let (_d, store, a, _) = super::tests::store().await;
+        // Both expire at 100: one never bound (in memory), one bound (in the database).
+        let mut tx = store.begin().await.unwrap();
+        tx.put_session(&session("0A", SessionState::Initiated, None))
+            .await
+            .unwrap();
+        tx.put_session(&session("0B", SessionState::Authenticated, Some(a)))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.delete_expired_sessions(0, 100, 10).await.unwrap(), 0);
+        assert_eq!(tx.delete_expired_sessions(0, 101, 10).await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let tid = |h| TransactionId::parse_hex(h).unwrap();
+        assert_eq!(tx.session(&tid("0A")).await.unwrap(), None);
+        assert!(tx.session(&tid("0B")).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
     async fn expired_sessions_are_purged_from_memory_and_database_in_batches() {
         let (_d, store, a, _) = super::tests::store().await;
         // expires_at: 100 (`session`) or 300.
@@ -1663,7 +1699,10 @@ mod session_tests {
         // One purge transaction: how many sessions it deleted.
         async fn purge(store: &Store, before: i64, limit: usize) -> usize {
             let mut tx = store.begin().await.unwrap();
-            let n = tx.delete_expired_sessions(before, limit).await.unwrap();
+            let n = tx
+                .delete_expired_sessions(before, i64::MIN, limit)
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             n
         }
