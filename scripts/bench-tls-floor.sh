@@ -9,33 +9,35 @@
 # side is heavy; only the server's CPU time (/proc/<pid>/stat) is reported.
 #
 # usage: scripts/bench-tls-floor.sh [CONNECTIONS] [PARALLEL]
-# env:   SIMFORGE_BIN (default target/release/simforge)
+# env:   SIMFORGE_BIN (default target/release/simforge), BENCH_PORT (default 18991; nginx uses
+#        the next one)
 set -euo pipefail
 N=${1:-1000}
 PAR=${2:-8}
 BIN=${SIMFORGE_BIN:-target/release/simforge}
-PORT=18991
-NGINX_PORT=18992
+PORT=${BENCH_PORT:-18991}
+NGINX_PORT=$((PORT + 1))
 command -v curl >/dev/null || { echo "needs curl" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no $BIN: cargo build --release -p simforge" >&2; exit 2; }
 DIR=$(mktemp -d)
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -f "$DIR/nginx.pid" ] && kill "$(cat "$DIR/nginx.pid")" 2>/dev/null
+    if [ -f "$DIR/nginx.pid" ]; then kill "$(cat "$DIR/nginx.pid")" 2>/dev/null || true; fi
     rm -rf "$DIR"
 }
 trap cleanup EXIT
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# measure PID URL REQUESTS: server CPU (ms) per connection of REQUESTS requests.
+# measure PID URL REQUESTS: sets MS to the server CPU (ms) per connection of REQUESTS requests.
+# Every request must get an HTTP answer (the 404), or the script stops (set -e).
 measure() {
     local pid=$1 url=$2 reqs=$3 args=() t0 t1
     for _ in $(seq 1 "$reqs"); do args+=("$url" -o /dev/null); done
     t0=$(ticks "$pid")
     seq 1 "$N" | xargs -P "$PAR" -I{} curl -sk --http1.1 "${args[@]}"
     t1=$(ticks "$pid")
-    awk -v d=$((t1 - t0)) -v n="$N" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", d * 1000 / hz / n}'
+    MS=$(awk -v d=$((t1 - t0)) -v n="$N" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", d * 1000 / hz / n}')
 }
 
 SIMFORGE_DATA=$DIR/data "$BIN" --json serve --demo --demo-profiles 1 \
@@ -43,11 +45,15 @@ SIMFORGE_DATA=$DIR/data "$BIN" --json serve --demo --demo-profiles 1 \
 PIDS+=($!)
 for _ in $(seq 1 240); do
     grep -q '"listening"' "$DIR/serve.json" 2>/dev/null && break
+    kill -0 "${PIDS[0]}" 2>/dev/null || { cat "$DIR/serve.err" >&2; exit 1; }
     sleep 0.5
 done
+grep -q '"listening"' "$DIR/serve.json" || { echo "simforge serve did not start" >&2; exit 1; }
 echo "server CPU per TLS connection, $N connections from $PAR parallel curl clients:"
-echo "  simforge serve: 1 request $(measure "${PIDS[0]}" "https://127.0.0.1:$PORT/nothing" 1) ms," \
-    "4 requests $(measure "${PIDS[0]}" "https://127.0.0.1:$PORT/nothing" 4) ms"
+measure "${PIDS[0]}" "https://127.0.0.1:$PORT/nothing" 1
+ONE=$MS
+measure "${PIDS[0]}" "https://127.0.0.1:$PORT/nothing" 4
+echo "  simforge serve: 1 request $ONE ms, 4 requests $MS ms"
 
 if command -v nginx >/dev/null; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$DIR/k.pem" \
@@ -74,8 +80,10 @@ EOF
     nginx -c "$DIR/nginx.conf" -e "$DIR/nginx.err"
     sleep 1
     W=$(pgrep -P "$(cat "$DIR/nginx.pid")" | head -1)
-    echo "  nginx (1 worker): 1 request $(measure "$W" "https://127.0.0.1:$NGINX_PORT/x" 1) ms," \
-        "4 requests $(measure "$W" "https://127.0.0.1:$NGINX_PORT/x" 4) ms"
+    measure "$W" "https://127.0.0.1:$NGINX_PORT/x" 1
+    ONE=$MS
+    measure "$W" "https://127.0.0.1:$NGINX_PORT/x" 4
+    echo "  nginx (1 worker): 1 request $ONE ms, 4 requests $MS ms"
 else
     echo "  nginx: not installed (apt-get install nginx-light), no reference"
 fi

@@ -4,8 +4,8 @@
 //! [`progress_info`] is the pure map from an event to the request body. [`OutboxStore`] is
 //! what a delivery worker needs from the store: claim the due events (in order, per
 //! operator, with the operator's endpoint), and record each delivery, retry or give-up. The
-//! worker itself (HTTP) lives in `simforge-server`; the SQLite implementation in
-//! `simforge-store`.
+//! worker itself (HTTP) lives in `simforge-server`; the SQLite and PostgreSQL implementations
+//! in `simforge-store`.
 //!
 //! Order: an operator's events are delivered one after the other in the order they were
 //! recorded; while the oldest undelivered one waits for a retry, the later ones wait too

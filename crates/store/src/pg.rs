@@ -32,7 +32,10 @@
 //!   a retry (ids are not in commit order across concurrent transactions: see `CLAIM_SQL`).
 //!
 //! Not here yet: operators and their credentials (the SQLite store owns them), so `serve` runs
-//! on SQLite.
+//! on SQLite. Before `serve` uses this store, one more thing: sqlx 0.8.6 can leave a pooled
+//! connection inside a transaction when the future running `BEGIN` is dropped (a client that
+//! disconnects mid-request drops its handler), so store calls will need their own task or a
+//! connection check on acquire.
 
 use simforge_asn1::{Eid, TransactionId};
 use simforge_smdp::{
@@ -44,6 +47,11 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::StoreError;
 use crate::rsp::{OutboxAdmin, OutboxRow};
+
+/// How long a statement waits for a row lock (PostgreSQL's `lock_timeout`): far longer than
+/// any SM-DP+ transaction holds one (milliseconds), short enough that a stuck holder does not
+/// hang every call behind it.
+const LOCK_TIMEOUT: &str = "10s";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-pg");
 
@@ -78,6 +86,9 @@ impl PgStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e| StoreError::Config(format!("PostgreSQL URL: {e}")))?;
+        // A call that waits more than LOCK_TIMEOUT for a row another transaction holds fails
+        // (Error::Storage) instead of hanging behind a stuck holder.
+        let options = options.options([("lock_timeout", LOCK_TIMEOUT)]);
         // sqlx builds its certificate verifier (sslmode=verify-ca/verify-full) on rustls'
         // process-wide provider; several are compiled in (aws-lc-rs, ring), so none is chosen
         // by default. Keep one installed earlier, if any.

@@ -22,18 +22,26 @@ async fn connect(pg: &Postgres) -> PgStore {
     PgStore::connect(&pg.url(), 8).await.unwrap()
 }
 
+/// The restart flow of `support`, with the PostgreSQL server restarted between its phases.
+/// The first restart follows GetBoundProfilePackage (a durable commit) and is a crash
+/// (`pg_ctl -m immediate`: the state comes back from the write-ahead log). The later ones
+/// follow notifications, whose commits are deferred (`synchronous_commit = off`: durable
+/// within the WAL writer's delay), so the server is stopped cleanly there.
 #[tokio::test]
-async fn binding_and_last_notification_survive_a_new_connection_pool() {
-    let Some(pg) = Postgres::start("binding_and_last_notification_survive_a_new_connection_pool")
-    else {
+async fn binding_and_last_notification_survive_server_restarts() {
+    let Some(pg) = Postgres::start("binding_and_last_notification_survive_server_restarts") else {
         return;
     };
     let pki = lab(Curve::P256, 1);
     let smdp = smdp_on(connect(&pg).await, &pki);
+    let restarts = std::sync::atomic::AtomicUsize::new(0);
     support::binding_and_last_notification_survive_restarts(smdp, 1, &pki, || async {
+        let n = restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        pg.restart(n == 0);
         smdp_on(connect(&pg).await, &pki)
     })
     .await;
+    assert_eq!(restarts.into_inner(), 4);
 }
 
 /// Issue 4: two concurrent downloads can never get the same profile. 30 concurrent ES2+

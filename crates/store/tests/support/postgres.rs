@@ -17,10 +17,16 @@ pub struct Postgres {
 fn bin_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("SIMFORGE_PG_BIN") {
         let d = PathBuf::from(d);
-        return d.join("initdb").is_file().then_some(d);
+        assert!(
+            d.join("initdb").is_file() && d.join("pg_ctl").is_file(),
+            "SIMFORGE_PG_BIN={}: no initdb and pg_ctl there",
+            d.display()
+        );
+        return Some(d);
     }
     if let Some(path) = std::env::var_os("PATH")
-        && let Some(d) = std::env::split_paths(&path).find(|d| d.join("initdb").is_file())
+        && let Some(d) = std::env::split_paths(&path)
+            .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
     {
         return Some(d);
     }
@@ -53,19 +59,25 @@ impl Postgres {
             return None;
         };
         let as_postgres = is_root();
+        if as_postgres
+            && !Command::new("id")
+                .arg("postgres")
+                .status()
+                .is_ok_and(|s| s.success())
+        {
+            eprintln!(
+                "skipped: {test}: running as root and there is no `postgres` user to run the server"
+            );
+            return None;
+        }
         let dir = tempfile::tempdir().unwrap();
         if as_postgres {
             run(Command::new("chown").arg("postgres").arg(dir.path()));
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let pg = Self {
+        let mut pg = Self {
             dir,
             bin,
-            port,
+            port: 0,
             as_postgres,
         };
         let data = pg.data();
@@ -84,28 +96,62 @@ impl Postgres {
                 "--no-instructions",
             ],
         );
-        let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=40",
-            pg.port,
-            pg.dir.path().display()
+        // A free port, taken by the time the server binds it: try another one then.
+        for attempt in 1..=5 {
+            pg.port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let opts = format!(
+                "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=40",
+                pg.port,
+                pg.dir.path().display()
+            );
+            let log = pg.log();
+            let started = pg
+                .command("pg_ctl")
+                .args([
+                    "-D", &data, "-l", &log, "-w", "-t", "60", "-o", &opts, "start",
+                ])
+                .current_dir(pg.dir.path())
+                .status()
+                .unwrap();
+            if started.success() {
+                return Some(pg);
+            }
+            eprintln!(
+                "PostgreSQL did not start on port {} (attempt {attempt})",
+                pg.port
+            );
+        }
+        panic!(
+            "PostgreSQL did not start: {}",
+            std::fs::read_to_string(pg.log()).unwrap_or_default()
         );
-        let log = pg.dir.path().join("server.log");
-        pg.run_pg(
+    }
+
+    /// Restarts the server: `immediate` stops it as a crash would (no checkpoint: what is
+    /// found after the restart is recovered from the write-ahead log), otherwise cleanly.
+    pub fn restart(&self, immediate: bool) {
+        let data = self.data();
+        let log = self.log();
+        let mode = if immediate { "immediate" } else { "fast" };
+        self.run_pg(
             "pg_ctl",
             &[
-                "-D",
-                &data,
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                &opts,
-                "start",
+                "-D", &data, "-l", &log, "-m", mode, "-w", "-t", "60", "restart",
             ],
         );
-        Some(pg)
+    }
+
+    fn log(&self) -> String {
+        self.dir
+            .path()
+            .join("server.log")
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The URL of its `postgres` database as the superuser `simforge`.
