@@ -35,7 +35,8 @@ measure() {
     local pid=$1 url=$2 reqs=$3 args=() t0 t1
     for _ in $(seq 1 "$reqs"); do args+=("$url" -o /dev/null); done
     t0=$(ticks "$pid")
-    seq 1 "$N" | xargs -P "$PAR" -I{} curl -sk --http1.1 "${args[@]}"
+    # --fail-early: a failed transfer among several fails curl (a 404 is an answer, not one).
+    seq 1 "$N" | xargs -P "$PAR" -I{} curl -sSk --fail-early --http1.1 "${args[@]}"
     t1=$(ticks "$pid")
     MS=$(awk -v d=$((t1 - t0)) -v n="$N" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", d * 1000 / hz / n}')
 }

@@ -86,18 +86,25 @@ impl PgStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e| StoreError::Config(format!("PostgreSQL URL: {e}")))?;
+        // sqlx builds its sslmode=verify-ca verifier on rustls' process-wide provider; several
+        // are compiled in (aws-lc-rs, ring), so none is chosen by default and that would
+        // panic. Keep one installed earlier, if any.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // The schema first, on a connection of its own: the migrator waits for other
+        // instances' migrations (an advisory lock) as long as they take.
+        {
+            use sqlx::Connection as _;
+            let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+            MIGRATOR.run(&mut conn).await?;
+            conn.close().await?;
+        }
         // A call that waits more than LOCK_TIMEOUT for a row another transaction holds fails
         // (Error::Storage) instead of hanging behind a stuck holder.
         let options = options.options([("lock_timeout", LOCK_TIMEOUT)]);
-        // sqlx builds its certificate verifier (sslmode=verify-ca/verify-full) on rustls'
-        // process-wide provider; several are compiled in (aws-lc-rs, ring), so none is chosen
-        // by default. Keep one installed earlier, if any.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
 
@@ -216,20 +223,38 @@ impl SmdpTx for PgTx {
         limit: usize,
     ) -> Result<usize, Error> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // SKIP LOCKED: a session a live call holds is left for a later purge.
-        let r = sqlx::query(
-            "DELETE FROM rsp_sessions WHERE transaction_id IN
-                 (SELECT transaction_id FROM rsp_sessions
-                  WHERE expires_at < $1 OR (operator_id IS NULL AND expires_at < $2)
-                  ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)",
-        )
-        .bind(before)
-        .bind(unbound_before)
-        .bind(limit)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db)?;
-        Ok(usize::try_from(r.rows_affected()).unwrap_or(usize::MAX))
+        // SKIP LOCKED: a session a live call holds is left for a later purge. The unbound
+        // ones first, then the others: two index ranges (rsp_sessions_unbound_expiry,
+        // rsp_sessions_expiry), each read only as far as it has sessions to delete.
+        let mut deleted = 0;
+        for (sql, before) in [
+            (
+                "DELETE FROM rsp_sessions WHERE transaction_id IN
+                     (SELECT transaction_id FROM rsp_sessions
+                      WHERE operator_id IS NULL AND expires_at < $1
+                      ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                unbound_before,
+            ),
+            (
+                "DELETE FROM rsp_sessions WHERE transaction_id IN
+                     (SELECT transaction_id FROM rsp_sessions WHERE expires_at < $1
+                      ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                before,
+            ),
+        ] {
+            let left = limit - deleted;
+            if left <= 0 {
+                break;
+            }
+            let r = sqlx::query(sql)
+                .bind(before)
+                .bind(left)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db)?;
+            deleted += i64::try_from(r.rows_affected()).unwrap_or(i64::MAX);
+        }
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 
     async fn profile(

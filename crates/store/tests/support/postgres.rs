@@ -4,13 +4,14 @@
 //! `/usr/lib/postgresql/<version>/bin` (package `postgresql`; `scripts/ci-services.sh`
 //! installs it). As root, the server runs as the `postgres` user (PostgreSQL refuses root).
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
-    port: u16,
+    port: Cell<u16>,
     as_postgres: bool,
 }
 
@@ -62,8 +63,8 @@ impl Postgres {
         if as_postgres
             && !Command::new("id")
                 .arg("postgres")
-                .status()
-                .is_ok_and(|s| s.success())
+                .output()
+                .is_ok_and(|o| o.status.success())
         {
             eprintln!(
                 "skipped: {test}: running as root and there is no `postgres` user to run the server"
@@ -74,10 +75,10 @@ impl Postgres {
         if as_postgres {
             run(Command::new("chown").arg("postgres").arg(dir.path()));
         }
-        let mut pg = Self {
+        let pg = Self {
             dir,
             bin,
-            port: 0,
+            port: Cell::new(0),
             as_postgres,
         };
         let data = pg.data();
@@ -96,53 +97,56 @@ impl Postgres {
                 "--no-instructions",
             ],
         );
-        // A free port, taken by the time the server binds it: try another one then.
+        pg.start_on_a_free_port();
+        Some(pg)
+    }
+
+    /// `pg_ctl start` on a free port; another one if that port was taken by the time the
+    /// server bound it.
+    fn start_on_a_free_port(&self) {
+        let data = self.data();
+        let log = self.log();
         for attempt in 1..=5 {
-            pg.port = std::net::TcpListener::bind("127.0.0.1:0")
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
                 .unwrap()
                 .port();
+            self.port.set(port);
             let opts = format!(
-                "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=40",
-                pg.port,
-                pg.dir.path().display()
+                "-p {port} -c listen_addresses=127.0.0.1 -k {} -c max_connections=40",
+                self.dir.path().display()
             );
-            let log = pg.log();
-            let started = pg
+            let started = self
                 .command("pg_ctl")
                 .args([
                     "-D", &data, "-l", &log, "-w", "-t", "60", "-o", &opts, "start",
                 ])
-                .current_dir(pg.dir.path())
-                .status()
+                .current_dir(self.dir.path())
+                .output()
                 .unwrap();
-            if started.success() {
-                return Some(pg);
+            if started.status.success() {
+                return;
             }
-            eprintln!(
-                "PostgreSQL did not start on port {} (attempt {attempt})",
-                pg.port
-            );
+            eprintln!("PostgreSQL did not start on port {port} (attempt {attempt})");
         }
         panic!(
             "PostgreSQL did not start: {}",
-            std::fs::read_to_string(pg.log()).unwrap_or_default()
+            std::fs::read_to_string(&log).unwrap_or_default()
         );
     }
 
-    /// Restarts the server: `immediate` stops it as a crash would (no checkpoint: what is
-    /// found after the restart is recovered from the write-ahead log), otherwise cleanly.
+    /// Restarts the server (on a new port: [`Postgres::url`] changes): `immediate` stops it
+    /// as a crash would (no checkpoint: what is found after the restart is recovered from the
+    /// write-ahead log), otherwise cleanly.
     pub fn restart(&self, immediate: bool) {
         let data = self.data();
-        let log = self.log();
         let mode = if immediate { "immediate" } else { "fast" };
         self.run_pg(
             "pg_ctl",
-            &[
-                "-D", &data, "-l", &log, "-m", mode, "-w", "-t", "60", "restart",
-            ],
+            &["-D", &data, "-m", mode, "-w", "-t", "60", "stop"],
         );
+        self.start_on_a_free_port();
     }
 
     fn log(&self) -> String {
@@ -156,7 +160,7 @@ impl Postgres {
 
     /// The URL of its `postgres` database as the superuser `simforge`.
     pub fn url(&self) -> String {
-        format!("postgres://simforge@127.0.0.1:{}/postgres", self.port)
+        format!("postgres://simforge@127.0.0.1:{}/postgres", self.port.get())
     }
 
     /// A new, empty database `name` on this server; its URL.
@@ -167,7 +171,7 @@ impl Postgres {
             .execute(&mut c)
             .await
             .unwrap();
-        format!("postgres://simforge@127.0.0.1:{}/{name}", self.port)
+        format!("postgres://simforge@127.0.0.1:{}/{name}", self.port.get())
     }
 
     fn data(&self) -> String {
