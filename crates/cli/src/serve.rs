@@ -1414,7 +1414,7 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
     }
     callbacks.abort();
     purge.abort();
-    // Deferred commits (AuthenticateClient, HandleNotification) of the last moments.
+    // Deferred commits (InitiateAuthentication, AuthenticateClient, HandleNotification) of the last moments.
     store
         .sync_deferred()
         .await

@@ -46,7 +46,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::StoreError;
-use crate::rsp::{OutboxAdmin, OutboxRow};
+use crate::rsp::{OutboxAdmin, OutboxRow, db, json_err, profile_json, secs};
 
 /// How long a statement waits for a row lock (PostgreSQL's `lock_timeout`): far longer than
 /// any SM-DP+ transaction holds one (milliseconds), short enough that a stuck holder does not
@@ -54,14 +54,6 @@ use crate::rsp::{OutboxAdmin, OutboxRow};
 const LOCK_TIMEOUT: &str = "10s";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-pg");
-
-fn db(e: sqlx::Error) -> Error {
-    Error::Storage(format!("database: {e}"))
-}
-
-fn json_err(e: serde_json::Error) -> Error {
-    Error::Storage(format!("stored record: {e}"))
-}
 
 /// Whether `e` is PostgreSQL's unique_violation (SQLSTATE 23505).
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -83,6 +75,11 @@ impl PgStore {
     /// [`StoreError::Config`] for a malformed URL, [`StoreError::Db`] if the server cannot be
     /// reached, [`StoreError::Migrate`] if the schema cannot be brought up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Config(
+                "PostgreSQL URL: expected postgres://user@host:port/database".into(),
+            ));
+        }
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e| StoreError::Config(format!("PostgreSQL URL: {e}")))?;
@@ -106,12 +103,6 @@ impl PgStore {
             .connect_with(options)
             .await?;
         Ok(Self { pool })
-    }
-
-    /// The connection pool (for administration and tests).
-    #[must_use]
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 }
 
@@ -144,13 +135,6 @@ impl SmdpStore for PgStore {
 /// The columns [`PgTx::one_profile`] reads, and the tables they come from.
 const COLS: &str = "p.record, k.package, p.version";
 const PROFILES: &str = "rsp_profiles p JOIN rsp_packages k ON k.iccid = p.iccid";
-
-/// The profile's JSON record, without the package (a table of its own).
-fn profile_json(p: &ProfileRecord) -> Result<String, Error> {
-    let mut light = p.clone();
-    light.package = SealedPackage(Vec::new());
-    serde_json::to_string(&light).map_err(json_err)
-}
 
 impl PgTx {
     /// The one profile `query` selects (locked until the transaction ends), if any.
@@ -227,7 +211,7 @@ impl SmdpTx for PgTx {
         // ones first, then the others: two index ranges (rsp_sessions_unbound_expiry,
         // rsp_sessions_expiry), each read only as far as it has sessions to delete.
         let mut deleted = 0;
-        for (sql, before) in [
+        for (sql, expired_before) in [
             (
                 "DELETE FROM rsp_sessions WHERE transaction_id IN
                      (SELECT transaction_id FROM rsp_sessions
@@ -247,7 +231,7 @@ impl SmdpTx for PgTx {
                 break;
             }
             let r = sqlx::query(sql)
-                .bind(before)
+                .bind(expired_before)
                 .bind(left)
                 .execute(&mut *self.tx)
                 .await
@@ -469,10 +453,6 @@ const CLAIM_SQL: &str = "WITH due AS (
 
 /// The advisory lock (`pg_advisory_xact_lock`) that serializes outbox claims across instances.
 const CLAIM_LOCK: i64 = 0x5349_4d46_4f52_4745; // "SIMFORGE"
-
-fn secs(ms: i64) -> i64 {
-    ms.div_euclid(1000)
-}
 
 impl PgStore {
     async fn due(

@@ -39,7 +39,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::{Store, StoreError, Synchronous};
 
-fn db(e: sqlx::Error) -> Error {
+pub(crate) fn db(e: sqlx::Error) -> Error {
     Error::Storage(e.to_string())
 }
 
@@ -47,7 +47,7 @@ fn sq(e: rusqlite::Error) -> Error {
     Error::Storage(e.to_string())
 }
 
-fn json_err(e: serde_json::Error) -> Error {
+pub(crate) fn json_err(e: serde_json::Error) -> Error {
     Error::Storage(format!("record encoding: {e}"))
 }
 
@@ -460,7 +460,7 @@ impl SqliteTx {
 }
 
 /// The profile's JSON record, without the package (a column of its own).
-fn profile_json(p: &ProfileRecord) -> Result<String, Error> {
+pub(crate) fn profile_json(p: &ProfileRecord) -> Result<String, Error> {
     let mut light = p.clone();
     light.package = SealedPackage(Vec::new());
     serde_json::to_string(&light).map_err(json_err)
@@ -926,7 +926,7 @@ const CLAIM_SQL: &str = "WITH heads AS (
     WHERE hd.next_try_ms <= ? AND e.delivered_at IS NULL AND e.failed_at IS NULL
     ORDER BY e.id LIMIT ?";
 
-fn secs(ms: i64) -> i64 {
+pub(crate) fn secs(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 

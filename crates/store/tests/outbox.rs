@@ -6,8 +6,8 @@
 mod common;
 mod support;
 
-use simforge_store::{NewOperator, Store};
-use support::outbox;
+use simforge_store::Store;
+use support::{new_operator, outbox};
 
 /// A fresh SQLite store (`db.sqlite` in the directory) with two operators; their ids.
 async fn store() -> (tempfile::TempDir, Store, i64, i64) {
@@ -17,16 +17,7 @@ async fn store() -> (tempfile::TempDir, Store, i64, i64) {
         .unwrap();
     let mut ids = Vec::new();
     for name in ["a", "b"] {
-        let op = NewOperator {
-            name: name.into(),
-            mcc: "001".into(),
-            mnc: "01".into(),
-            iccid_prefix: "894944".into(),
-            iccid_len: 19,
-            spn: name.into(),
-            out_columns: None,
-        };
-        ids.push(store.create_operator(&op).await.unwrap().id);
+        ids.push(store.create_operator(&new_operator(name)).await.unwrap().id);
     }
     (dir, store, ids[0], ids[1])
 }

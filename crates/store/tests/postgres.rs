@@ -271,3 +271,26 @@ async fn two_instances_never_claim_the_same_event() {
     // event of every operator was claimed.
     assert!(n >= 20, "{n} events claimed");
 }
+
+/// A malformed URL, or a server that is not there, is a clear error (no server needed).
+#[tokio::test]
+async fn a_bad_url_or_an_absent_server_is_an_error() {
+    for bad in [
+        "postgres://simforge@127.0.0.1:notaport/x",
+        "mysql://simforge@127.0.0.1/x",
+    ] {
+        assert!(matches!(
+            PgStore::connect(bad, 1).await,
+            Err(simforge_store::StoreError::Config(_))
+        ));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(matches!(
+        PgStore::connect(&format!("postgres://simforge@127.0.0.1:{port}/x"), 1).await,
+        Err(simforge_store::StoreError::Db(_))
+    ));
+}

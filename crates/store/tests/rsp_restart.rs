@@ -14,20 +14,8 @@ use std::path::Path;
 
 use simforge_pki::{Curve, LabPki};
 use simforge_smdp::Smdp;
-use simforge_store::{NewOperator, Store};
-use support::{lab, smdp_on};
-
-fn new_operator() -> NewOperator {
-    NewOperator {
-        name: "op".into(),
-        mcc: "001".into(),
-        mnc: "01".into(),
-        iccid_prefix: "894944".into(),
-        iccid_len: 19,
-        spn: "Test".into(),
-        out_columns: None,
-    }
-}
+use simforge_store::Store;
+use support::{lab, new_operator, smdp_on};
 
 /// The SM-DP+ over the database at `path`, opened anew.
 async fn open(path: &Path, pki: &LabPki) -> Smdp<Store> {
@@ -42,7 +30,7 @@ async fn binding_and_last_notification_survive_reopening_the_database() {
     let smdp = open(&path, &pki).await;
     let op = smdp
         .store()
-        .create_operator(&new_operator())
+        .create_operator(&new_operator("op"))
         .await
         .unwrap()
         .id;
@@ -55,7 +43,7 @@ async fn operator_reuse_on_delete_default_survives_reopening_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
     let store = Store::open_sqlite(&path).await.unwrap();
-    let op = store.create_operator(&new_operator()).await.unwrap();
+    let op = store.create_operator(&new_operator("op")).await.unwrap();
     assert!(!op.reuse_on_delete, "Unavailable after delete by default");
     assert!(
         store

@@ -27,6 +27,19 @@ use zeroize::Zeroizing;
 pub const ICCID: &str = "8949449999999990023";
 pub const ADDR: &str = "smdp.simforge.test:8443";
 
+/// An operator for the SQLite store (the PostgreSQL store takes tenant numbers as they are).
+pub fn new_operator(name: &str) -> simforge_store::NewOperator {
+    simforge_store::NewOperator {
+        name: name.into(),
+        mcc: "001".into(),
+        mnc: "01".into(),
+        iccid_prefix: "894944".into(),
+        iccid_len: 19,
+        spn: name.into(),
+        out_columns: None,
+    }
+}
+
 pub fn header() -> RequestHeader {
     RequestHeader {
         function_requester_identifier: "op".into(),
