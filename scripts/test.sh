@@ -10,5 +10,6 @@ cd "$(dirname "$0")/.."
 bash scripts/ci-services.sh
 
 cargo fmt --all --check
+bash scripts/deny.sh
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo test --workspace --all-features --locked
