@@ -105,6 +105,47 @@ pub struct LoadArgs {
     /// Exit with status 1 if any download failed.
     #[arg(long)]
     strict: bool,
+    /// Append one JSON line per step to this file (ES2+ orders with their ICCID, each download
+    /// attempt with its EID, matchingId, result and ICCID): the record a soak test explains
+    /// every profile's final state from (scripts/soak.sh).
+    #[arg(long)]
+    event_log: Option<PathBuf>,
+}
+
+/// `--event-log`: JSON lines, each written whole and flushed, so a reader sees every step
+/// finished before the process stopped.
+struct EventLog(Mutex<std::fs::File>);
+
+impl EventLog {
+    fn open(p: &Path) -> anyhow::Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .with_context(|| format!("opening {}", p.display()))?;
+        Ok(Self(Mutex::new(f)))
+    }
+
+    fn write(&self, mut v: serde_json::Value) {
+        use std::io::Write;
+        v["t"] = serde_json::Value::from(unix_now().as_millis() as u64);
+        let mut line = v.to_string();
+        line.push('\n');
+        if let Ok(mut f) = self.0.lock() {
+            // One write(2) per line with O_APPEND: lines of concurrent writers never interleave.
+            if let Err(e) = f.write_all(line.as_bytes()) {
+                eprintln!("warning: --event-log: {e}");
+            }
+        }
+    }
+
+    fn failure(&self, step: &str, f: &Failure, mut extra: serde_json::Value) {
+        extra["step"] = step.into();
+        extra["ok"] = false.into();
+        extra["stage"] = f.stage.clone().into();
+        extra["code"] = f.code.clone().into();
+        self.write(extra);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,6 +418,7 @@ struct Es2<'a> {
     operator: &'a str,
     profile_type: &'a str,
     run_id: u64,
+    events: Option<&'a EventLog>,
 }
 
 impl Es2<'_> {
@@ -435,10 +477,21 @@ impl Es2<'_> {
             n,
         );
         samples.download_order.push(t.elapsed());
-        let iccid = v?["iccid"]
-            .as_str()
-            .ok_or_else(|| Failure::new("ES2+ downloadOrder", "protocol", "no iccid"))?
-            .to_owned();
+        let iccid = v.and_then(|v| {
+            v["iccid"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| Failure::new("ES2+ downloadOrder", "protocol", "no iccid"))
+        });
+        let iccid = match iccid {
+            Ok(i) => i,
+            Err(f) => {
+                if let Some(l) = self.events {
+                    l.failure("downloadOrder", &f, serde_json::json!({ "n": n }));
+                }
+                return Err(f);
+            }
+        };
         let t = Instant::now();
         let v = self.call(
             "confirmOrder",
@@ -446,10 +499,29 @@ impl Es2<'_> {
             n,
         );
         samples.confirm_order.push(t.elapsed());
-        let v = v?;
-        let matching_id = v["matchingId"]
-            .as_str()
-            .ok_or_else(|| Failure::new("ES2+ confirmOrder", "protocol", "no matchingId"))?;
+        let confirmed = v.and_then(|v| match v["matchingId"].as_str() {
+            Some(_) => Ok(v),
+            None => Err(Failure::new("ES2+ confirmOrder", "protocol", "no matchingId")),
+        });
+        let v = match confirmed {
+            Ok(v) => v,
+            Err(f) => {
+                if let Some(l) = self.events {
+                    l.failure(
+                        "confirmOrder",
+                        &f,
+                        serde_json::json!({ "n": n, "iccid": iccid }),
+                    );
+                }
+                return Err(f);
+            }
+        };
+        let matching_id = v["matchingId"].as_str().unwrap_or_default();
+        if let Some(l) = self.events {
+            l.write(serde_json::json!({
+                "step": "order", "ok": true, "n": n, "iccid": iccid, "matchingId": matching_id,
+            }));
+        }
         let address = v["smdpAddress"]
             .as_str()
             .unwrap_or_else(|| self.base.trim_start_matches("https://"));
@@ -502,6 +574,7 @@ struct Worker<'a> {
     ca: Option<&'a [u8]>,
     insecure: bool,
     skip_notification: bool,
+    events: Option<&'a EventLog>,
 }
 
 impl Worker<'_> {
@@ -519,8 +592,37 @@ impl Worker<'_> {
             .identities
             .get(index)
             .map_err(|e| Failure::new("eUICC", "identity", format!("{e:#}")))?;
+        let r = self.download_as(&identity, client, ac, cc, samples);
+        if let Some(l) = self.events {
+            let matching_id = ac.rsplit('$').next().unwrap_or_default();
+            let base = serde_json::json!({
+                "n": index, "eid": identity.eid, "matchingId": matching_id,
+            });
+            match &r {
+                Ok((iccid, sent)) => {
+                    let mut v = base;
+                    v["step"] = "download".into();
+                    v["ok"] = true.into();
+                    v["iccid"] = iccid.clone().into();
+                    v["notification"] = (*sent).into();
+                    l.write(v);
+                }
+                Err(f) => l.failure("download", f, base),
+            }
+        }
+        r
+    }
+
+    fn download_as(
+        &self,
+        identity: &EuiccIdentity,
+        client: &reqwest::blocking::Client,
+        ac: &str,
+        cc: Option<&str>,
+        samples: &mut Samples,
+    ) -> Result<(String, bool), Failure> {
         let mut euicc = Euicc::new(
-            &identity,
+            identity,
             EuiccState::default(),
             Box::new(simforge_crypto::SystemRandom::new()),
             Box::new(simforge_crypto::SystemClock),
@@ -803,6 +905,8 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
     let ca = ca.as_deref();
     let client = https_client(ca, a.insecure)?;
 
+    let events = a.event_log.as_deref().map(EventLog::open).transpose()?;
+
     // 1. The activation codes.
     let run_id = unix_now().as_millis() as u64;
     let mut all = Samples::default();
@@ -838,6 +942,7 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
             operator: &a.operator,
             profile_type,
             run_id,
+            events: events.as_ref(),
         };
         let bar = progress(n as u64, ctx.json, "ordering ");
         let next = AtomicUsize::new(0);
@@ -885,6 +990,7 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         ca,
         insecure: a.insecure,
         skip_notification: a.no_notification,
+        events: events.as_ref(),
     };
     let bar = progress(n as u64, ctx.json, "downloads");
     let next = AtomicUsize::new(0);
