@@ -501,7 +501,11 @@ impl Es2<'_> {
         samples.confirm_order.push(t.elapsed());
         let confirmed = v.and_then(|v| match v["matchingId"].as_str() {
             Some(_) => Ok(v),
-            None => Err(Failure::new("ES2+ confirmOrder", "protocol", "no matchingId")),
+            None => Err(Failure::new(
+                "ES2+ confirmOrder",
+                "protocol",
+                "no matchingId",
+            )),
         });
         let v = match confirmed {
             Ok(v) => v,
