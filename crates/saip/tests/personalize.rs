@@ -626,3 +626,23 @@ fn personalization_errors_hold_no_secret() {
     let hex: String = k.expose().iter().map(|b| format!("{b:02X}")).collect();
     assert!(!text.to_uppercase().contains(&hex), "{text}");
 }
+
+/// Writes every TS.48 template and its personalization into `$SIMFORGE_SAIP_DUMP_DIR` for the
+/// independent asn1tools check `tests/independent/check_personalized.py` (run by hand:
+/// `--ignored`).
+#[test]
+#[ignore = "writes files for tests/independent/check_personalized.py"]
+fn dump_personalized_ts48() {
+    let dir =
+        PathBuf::from(std::env::var_os("SIMFORGE_SAIP_DUMP_DIR").expect("SIMFORGE_SAIP_DUMP_DIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(profiles) = ts48_profiles() else {
+        return;
+    };
+    for (i, (name, der)) in profiles.iter().enumerate() {
+        let stem = name.trim_end_matches(".der");
+        let out = personalize(der, &card(0x5EED + i as u64, i % 2 == 1)).unwrap();
+        std::fs::write(dir.join(format!("{stem}.template.der")), der).unwrap();
+        std::fs::write(dir.join(format!("{stem}.card.der")), out).unwrap();
+    }
+}
