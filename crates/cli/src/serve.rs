@@ -32,8 +32,7 @@ use simforge_server::{
 };
 use simforge_sim as sim;
 use simforge_smdp::{
-    Credentials, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpConfig, SmdpKeys, SmdpStore,
-    SmdpTx,
+    NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpConfig, SmdpKeys, SmdpStore, SmdpTx,
 };
 use simforge_store::{CredentialId, CredentialKind, Operator, OutboxAdmin as _, Sha256Hex, Store};
 use simforge_vault::{MasterKey, Vault};
@@ -152,8 +151,9 @@ pub struct ServeArgs {
     /// Profiles in the demo batch (made only when the demo operator has none available).
     #[arg(long, default_value_t = 5)]
     demo_profiles: u64,
-    /// A SAIP template (unprotected profile package, DER, e.g. TS.48) to personalize for the
-    /// demo profiles instead of building each profile from scratch.
+    /// A SAIP template (unprotected profile package, DER) to personalize completely for the
+    /// demo profiles instead of building each profile from scratch; refused, naming the
+    /// element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
     template: Option<PathBuf>,
 }
@@ -649,7 +649,9 @@ pub struct ImportArgs {
     /// Profile type for ES2+ DownloadOrder by type.
     #[arg(long, default_value = "default")]
     pub profile_type: String,
-    /// A SAIP template (DER, e.g. TS.48) to personalize instead of building each profile.
+    /// A SAIP template (DER) to personalize completely with each card's data instead of
+    /// building each profile; refused (exit 3), naming the element, if it holds a code or key
+    /// the card data cannot replace (the TS.48 test profiles' ADM2 and CDMA credentials do).
     #[arg(long)]
     pub template: Option<PathBuf>,
     /// SM-DP+ address (host[:port]) the eUICC notifies on enable/disable/delete.
@@ -776,33 +778,15 @@ fn package_for(
         16 => sim::Algorithm::Milenage,
         _ => sim::Algorithm::Tuak,
     };
+    let spec = simforge_saip::ProfileSpec::from_card(
+        card,
+        algorithm,
+        spn,
+        simforge_saip::OtaKeyType::Aes,
+    )?;
     match template {
-        Some(t) => {
-            let opc: [u8; 16] = card
-                .opc
-                .expose()
-                .try_into()
-                .map_err(|_| anyhow!("a SAIP template is personalized with MILENAGE only"))?;
-            let creds = Credentials {
-                iccid: card.iccid.to_string(),
-                imsi: card.imsi.to_string(),
-                k: *card.ki.expose(),
-                opc,
-                pin1: Some(card.pin1.digits().to_vec()),
-                puk1: Some(card.puk1.digits().to_vec()),
-                adm1: Some(card.adm1.to_ef().to_vec()),
-            };
-            Ok(simforge_smdp::profile::personalize(t, &creds)?)
-        }
-        None => {
-            let spec = simforge_saip::ProfileSpec::from_card(
-                card,
-                algorithm,
-                spn,
-                simforge_saip::OtaKeyType::Aes,
-            )?;
-            Ok(Zeroizing::new(simforge_saip::build_profile_der(&spec)?))
-        }
+        Some(t) => Ok(simforge_smdp::profile::personalize(t, &spec)?),
+        None => Ok(Zeroizing::new(simforge_saip::build_profile_der(&spec)?)),
     }
 }
 
@@ -853,7 +837,8 @@ async fn import_dir(
             .with_context(|| format!("{}", elec.display()))
             .map_err(|e| fail(Code::Input, e))?;
         let package = package_for(&card, &op.spn, template)
-            .with_context(|| format!("profile for ICCID {}", card.iccid))?;
+            .with_context(|| format!("profile for ICCID {}", card.iccid))
+            .map_err(|e| fail(Code::Input, e))?;
         let iccid = card.iccid.to_string();
         let new = NewProfile {
             iccid: iccid.clone(),

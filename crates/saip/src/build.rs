@@ -324,6 +324,10 @@ pub struct ProfileSpec {
     pub ota_keys: Vec<OtaKeys>,
     /// MSISDN (E.164, `+` optional), written into EF.MSISDN record 1.
     pub msisdn: Option<String>,
+    /// CDMA (CSIM) credentials, for [`crate::personalize`] of a template with a
+    /// `cdmaParameter` PE. The SIM factory makes none ([`Self::from_card`] leaves this `None`),
+    /// and [`build_profile`] builds no CSIM.
+    pub cdma: Option<crate::personalize::CdmaCredentials>,
 }
 
 impl ProfileSpec {
@@ -349,6 +353,7 @@ impl ProfileSpec {
             adm2: None,
             ota_keys: Vec::new(),
             msisdn: None,
+            cdma: None,
         }
     }
 
@@ -404,14 +409,14 @@ impl ProfileSpec {
 // ---------------------------------------------------------------------------------------------
 
 /// The validated identities of a spec.
-struct Ids {
-    iccid: Iccid,
-    imsi: Imsi,
-    plmn: Plmn,
-    msisdn: Option<Msisdn>,
+pub(crate) struct Ids {
+    pub(crate) iccid: Iccid,
+    pub(crate) imsi: Imsi,
+    pub(crate) plmn: Plmn,
+    pub(crate) msisdn: Option<Msisdn>,
 }
 
-fn validate(spec: &ProfileSpec) -> Result<Ids, Error> {
+pub(crate) fn validate(spec: &ProfileSpec) -> Result<Ids, Error> {
     let iccid = Iccid::parse(&spec.iccid).map_err(|e| invalid("iccid", e.to_string()))?;
     if !(spec.mnc_len == 2 || spec.mnc_len == 3) {
         return Err(invalid("mnc_len", "the MNC has 2 or 3 digits"));
@@ -790,7 +795,7 @@ fn plain_bcd(digits: &str, len: usize) -> Vec<u8> {
 
 /// EF.MSISDN record (TS 31.102 4.2.26, `rec_len` octets): no alpha identifier, BCD length,
 /// TON/NPI `91` (international, E.164), the number in swapped BCD, no CCP/extension.
-fn msisdn_record(msisdn: &Msisdn, rec_len: usize) -> Vec<u8> {
+pub(crate) fn msisdn_record(msisdn: &Msisdn, rec_len: usize) -> Vec<u8> {
     let digits = msisdn.to_string();
     let mut bcd = [0xFFu8; 10];
     for (i, c) in digits.bytes().take(20).enumerate() {

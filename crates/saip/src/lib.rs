@@ -13,6 +13,10 @@
 //! * [`elements`]: iterate over element TLV boundaries without decoding.
 //! * [`Profile`]: personalization accessors (ICCID, IMSI, MILENAGE/TUAK keys, SQN options,
 //!   PIN/PUK/ADM, security-domain keys).
+//! * [`personalize()`]: complete personalization of any template with one card's data
+//!   ([`ProfileSpec`]): every NAA's AKA parameters, every PIN/PUK/ADM, every security domain key,
+//!   the identity files and the header's algorithm services; refuses, naming the element, a
+//!   template secret the card data cannot replace.
 //!
 //! ```
 //! use simforge_saip::{Extensions, PeEnd, PeHeader, ProfileElement, decode_profile, encode_profile};
@@ -50,12 +54,14 @@
 
 pub mod build;
 pub mod element;
+pub mod personalize;
 pub mod profile;
 pub mod tlv;
 pub mod types;
 
 pub use build::{AkaAlgorithm, OtaKeyType, OtaKeys, ProfileSpec, build_profile, build_profile_der};
 pub use element::ProfileElement;
+pub use personalize::{CdmaCredentials, personalize};
 pub use profile::Profile;
 pub use tlv::{Elements, RawElement, TagClass, elements};
 pub use types::*;
@@ -102,6 +108,16 @@ pub enum Error {
     /// The profile lacks an element an accessor needs.
     #[error("profile has no {0}")]
     MissingElement(&'static str),
+    /// A template holds a secret, code or algorithm the card data cannot replace
+    /// ([`personalize()`]): the element is named, e.g. `securityDomain #1 (PE 25,
+    /// identification 24) keyList key KVN 0x03 id 0x03 (KIK of set 3)`.
+    #[error("template {element}: {reason}")]
+    Unreplaceable {
+        /// The template element, located by PE name, ordinal and position.
+        element: String,
+        /// Why it cannot be personalized.
+        reason: String,
+    },
 }
 
 /// Decodes a profile package (a concatenation of BER/DER `ProfileElement`s).

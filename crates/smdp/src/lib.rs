@@ -20,7 +20,7 @@
 //! HandleDownloadProgressInfo body; [`OutboxStore`] is what a delivery worker needs from the store.
 //!
 //! Profiles: [`profile::personalize`] fills a SAIP template with a subscriber's
-//! [`profile::Credentials`]; packages are sealed with the vault before they are stored.
+//! [`simforge_saip::ProfileSpec`]; packages are sealed with the vault before they are stored.
 
 pub mod config;
 pub mod error;
@@ -40,6 +40,6 @@ pub use model::{
     SessionState, Subject, UnixTime,
 };
 pub use outbox::{OutboxEntry, OutboxStore};
-pub use profile::{Credentials, NewProfile};
+pub use profile::NewProfile;
 pub use service::{Reply, Smdp};
 pub use store::{MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

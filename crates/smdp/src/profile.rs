@@ -1,13 +1,11 @@
 //! Profiles: personalization of a SAIP template, sealing at rest, and metadata.
 
-use std::fmt;
-
 use simforge_asn1::Extensions;
 use simforge_asn1::rasn::types::OctetString;
 use simforge_asn1::rsp;
-use simforge_saip::{Profile, key_ref};
+use simforge_saip::{Profile, ProfileSpec};
 use simforge_vault::Vault;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::model::{
@@ -15,65 +13,24 @@ use crate::model::{
     UnixTime,
 };
 
-/// A subscriber's credentials, as a SIM factory batch produces them. Zeroized on drop;
-/// `Debug` shows only the ICCID and IMSI.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct Credentials {
-    /// ICCID digits (with the Luhn digit).
-    pub iccid: String,
-    /// IMSI digits.
-    pub imsi: String,
-    /// Subscriber key K.
-    pub k: [u8; 16],
-    /// OPc.
-    pub opc: [u8; 16],
-    /// PIN1 (ASCII digits).
-    pub pin1: Option<Vec<u8>>,
-    /// PUK1 (ASCII digits).
-    pub puk1: Option<Vec<u8>>,
-    /// ADM1 (as on the card: 8 octets, or ASCII digits).
-    pub adm1: Option<Vec<u8>>,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("iccid", &self.iccid)
-            .field("imsi", &self.imsi)
-            .field("secrets", &"<redacted>")
-            .finish()
-    }
-}
-
 fn saip_err(e: simforge_saip::Error) -> Error {
     Error::Profile(e.to_string())
 }
 
-/// Personalizes a SAIP template (unprotected profile package, DER) with `creds`: ICCID
-/// (header and EF.ICCID), IMSI, MILENAGE K/OPc, and PIN1/PUK1/ADM1 when given.
+/// Personalizes a SAIP template (unprotected profile package) completely with one card's data
+/// (`card`, e.g. [`ProfileSpec::from_card`] of a SIM factory batch): ICCID, IMSI, EF.ACC/AD/SPN,
+/// MSISDN, the ISIM identities, every NAA's AKA parameters (the card's algorithm, K, OPc/TOPc,
+/// SQN options) and the header's algorithm services, every PIN/PUK/ADM, every security-domain
+/// key set and CDMA credentials — see [`simforge_saip::personalize()`].
 ///
 /// # Errors
-/// [`Error::Profile`] if the template lacks an element to personalize or a value is invalid.
-pub fn personalize(template: &[u8], creds: &Credentials) -> Result<Zeroizing<Vec<u8>>> {
-    let mut profile = Profile::decode(template).map_err(saip_err)?;
-    profile.set_iccid(&creds.iccid).map_err(saip_err)?;
-    profile.set_imsi(&creds.imsi).map_err(saip_err)?;
-    profile
-        .set_milenage(&creds.k, &creds.opc)
-        .map_err(saip_err)?;
-    if let Some(pin) = &creds.pin1 {
-        profile.set_pin(key_ref::PIN_APPL1, pin).map_err(saip_err)?;
-    }
-    if let Some(puk) = &creds.puk1 {
-        profile.set_puk(key_ref::PIN_APPL1, puk).map_err(saip_err)?;
-    }
-    if let Some(adm) = &creds.adm1 {
-        profile.set_adm1(adm).map_err(saip_err)?;
-    }
-    let out = Zeroizing::new(profile.encode().map_err(saip_err)?);
-    // The decoded profile holds the keys too; overwrite them before it is dropped.
-    let _ = profile.set_milenage(&[0; 16], &[0; 16]);
-    Ok(out)
+/// [`Error::Profile`] naming the template element if the card data cannot replace it (a PIN
+/// or key the card has no value for, more key sets than the card has, a key type the factory
+/// cannot make, …), or if the template is malformed or a value invalid.
+pub fn personalize(template: &[u8], card: &ProfileSpec) -> Result<Zeroizing<Vec<u8>>> {
+    simforge_saip::personalize(template, card)
+        .map(Zeroizing::new)
+        .map_err(saip_err)
 }
 
 fn seal_context(operator_id: OperatorId, iccid: &str) -> String {

@@ -11,7 +11,9 @@ use simforge_asn1::json::{
 use simforge_asn1::rsp::CancelSessionReason;
 use simforge_asn1::{Eid, MatchingId, StatusCode, TransactionId};
 use simforge_pki::Curve as PkiCurve;
-use simforge_smdp::profile::{Credentials, iccid_to_bcd, personalize};
+use simforge_saip::build::{Adm, Key128, OtaKeySet, Pin};
+use simforge_saip::{AkaAlgorithm, CdmaCredentials, OtaKeyType, OtaKeys, ProfileSpec};
+use simforge_smdp::profile::{iccid_to_bcd, personalize};
 use simforge_smdp::{
     Error, Event, MemoryStore, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpStore, SmdpTx,
 };
@@ -28,16 +30,35 @@ fn header() -> RequestHeader {
     }
 }
 
-fn creds(iccid: &str) -> Credentials {
-    Credentials {
-        iccid: iccid.into(),
-        imsi: "001019876543210".into(),
-        k: [0x11; 16],
-        opc: [0x22; 16],
-        pin1: Some(b"1234".to_vec()),
-        puk1: Some(b"12345678".to_vec()),
-        adm1: Some(b"87654321".to_vec()),
-    }
+/// One card's data: everything a TS.48 template needs replaced (ADM2, two OTA key sets, CDMA).
+fn creds(iccid: &str) -> ProfileSpec {
+    let algorithm = AkaAlgorithm::milenage(&[0x11; 16], &[0x22; 16]).expect("milenage");
+    let mut spec = ProfileSpec::new(iccid, "001019876543210", 2, algorithm);
+    spec.pin1 = Pin::parse("1234", "PIN1").expect("pin1");
+    spec.puk1 = Pin::parse("12345678", "PUK1").expect("puk1");
+    spec.pin2 = Pin::parse("4321", "PIN2").expect("pin2");
+    spec.puk2 = Pin::parse("87654321", "PUK2").expect("puk2");
+    spec.adm1 = Adm::parse("87654321").expect("adm1");
+    spec.adm2 = Some(Adm::parse("13572468").expect("adm2"));
+    spec.ota_keys = (1u8..=2)
+        .map(|kvn| OtaKeys {
+            kvn,
+            key_type: OtaKeyType::Aes,
+            keys: OtaKeySet {
+                kic: Key128::from_bytes([0x30 + kvn; 16]),
+                kid: Key128::from_bytes([0x40 + kvn; 16]),
+                kik: Key128::from_bytes([0x50 + kvn; 16]),
+            },
+        })
+        .collect();
+    spec.cdma = Some(CdmaCredentials {
+        authentication_key: [0x61; 8],
+        ssd: Some([0x62; 16]),
+        hrpd_access_authentication_data: Some(vec![0x63; 17]),
+        simple_ip_authentication_data: Some(vec![0x64; 18]),
+        mobile_ip_authentication_data: Some(vec![0x65; 35]),
+    });
+    spec
 }
 
 fn package(iccid: &str) -> Zeroizing<Vec<u8>> {
@@ -165,6 +186,13 @@ async fn happy_path(curve: PkiCurve) {
         assert_eq!(p.imsi().as_deref(), Some("001019876543210"));
         assert_eq!(p.k(), Some(&[0x11; 16][..]));
         assert_eq!(p.opc(), Some(&[0x22; 16][..]));
+        // Every NAA (the TS.48 USIM and ISIM) got the card's MILENAGE keys.
+        assert_eq!(p.aka_parameters().count(), 2);
+        for a in p.aka_parameters() {
+            let x = a.algo_parameter().expect("algoParameter");
+            assert_eq!(x.algorithm_id, simforge_saip::ALGORITHM_MILENAGE);
+            assert_eq!(&x.key[..], &[0x11; 16][..]);
+        }
     } else {
         println!("skipped: TS.48 personalization check (../shared absent)");
     }
