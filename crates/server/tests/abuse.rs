@@ -22,7 +22,7 @@ use simforge_server::{
     MAX_MATCHING_ID_FAILURES, Metrics, OperatorCredential, PeerAddr, SourceLimits,
     StaticCredentials, TrustedProxies, api_key_sha256, router,
 };
-use simforge_smdp::{MemoryStore, NewProfile, ProfileMetadata, SmdpStore};
+use simforge_smdp::{MemoryStore, NewProfile, ProfileMetadata};
 use tower::ServiceExt;
 
 const ADDR: &str = "smdp.simforge.test:8443";
