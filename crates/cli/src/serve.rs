@@ -126,7 +126,8 @@ pub struct ServeArgs {
     oid: Option<String>,
     /// TOML configuration file with any of: listen, fqdn, public_port, pki, sgp26, tls_sgp26,
     /// oid, operator_ca, session_ttl_secs, max_cc_attempts, max_download_attempts,
-    /// order_ttl_secs, event_retention_days.
+    /// order_ttl_secs, event_retention_days, trusted_proxies (a list of CIDR networks),
+    /// min_matching_id_bits (least estimated entropy of an operator-chosen matchingId, 64).
     /// Command-line options and environment variables take precedence.
     #[arg(long, env = "SIMFORGE_CONFIG")]
     config: Option<PathBuf>,
@@ -143,6 +144,16 @@ pub struct ServeArgs {
     /// Do not ask TLS clients for certificates (ES2+ by API key only).
     #[arg(long)]
     no_client_certs: bool,
+    /// A reverse proxy (address or CIDR network, repeatable) whose `X-Forwarded-For` (else
+    /// `Forwarded`) header names the client: per-source limits and logs then use the
+    /// rightmost address in it that is not a trusted proxy. The proxy must append to
+    /// X-Forwarded-For. Default: none, the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SIMFORGE_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxy: Vec<simforge_server::Cidr>,
     /// Also set up a demo: operator `demo` with an ES2+ API key, profiles made from a SIM
     /// factory batch, one of them released; prints its activation code, QR code and the LPA
     /// command that downloads it.
@@ -175,6 +186,8 @@ struct FileConfig {
     max_download_attempts: Option<u32>,
     order_ttl_secs: Option<i64>,
     event_retention_days: Option<u32>,
+    trusted_proxies: Option<Vec<String>>,
+    min_matching_id_bits: Option<u32>,
 }
 
 fn unix_now() -> i64 {
@@ -1272,6 +1285,19 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
     if file.order_ttl_secs.is_some() {
         config.order_ttl_secs = file.order_ttl_secs;
     }
+    if let Some(v) = file.min_matching_id_bits {
+        config.min_matching_id_bits = v;
+    }
+    let trusted_proxies = if a.trusted_proxy.is_empty() {
+        file.trusted_proxies
+            .iter()
+            .flatten()
+            .map(|c| c.parse::<simforge_server::Cidr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(Code::Input, e))?
+    } else {
+        a.trusted_proxy.clone()
+    };
     let refs: Vec<&LabPki> = pkis.iter().chain(&sgp26).collect();
     let keys = SmdpKeys::from_pkis(&refs).map_err(|e| fail(Code::Input, e))?;
     let tls_chain = vec![
@@ -1316,6 +1342,9 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
             CREDENTIAL_CACHE_TTL,
         ),
         metrics: Metrics::default(),
+        limits: simforge_server::SourceLimits::new(simforge_server::TrustedProxies(
+            trusted_proxies,
+        )),
     });
     // Once a minute: expired ES9+ sessions (downloads abandoned, install notifications never
     // sent) and outbox events past their retention leave the store.

@@ -175,6 +175,7 @@ impl CredentialCache {
             return Ok(Some(cred.clone()));
         }
         let found = self.source.lookup(kind, sha256).await?;
+        self.failures.looked_up(key, found.is_some());
         if let Ok(mut c) = self.cache.lock() {
             match &found {
                 Some(cred) if !self.ttl.is_zero() => {
@@ -196,69 +197,111 @@ impl CredentialCache {
 }
 
 /// The address a request came from (its TCP peer), as the TLS server puts it into each
-/// request's extensions.
+/// request's extensions. Behind a trusted proxy, the client's address is taken from the
+/// forwarding headers ([`crate::TrustedProxies::client_addr`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerAddr(pub std::net::IpAddr);
 
-/// Failed ES2+ authentications a peer may have in [`FAILURE_WINDOW`] before it is refused
+/// A credential as a request presents it: its kind and SHA-256.
+pub type CredentialId = (CredentialKind, [u8; 32]);
+
+/// Failed ES2+ authentications a source may have in [`FAILURE_WINDOW`] before it is refused
 /// with 429 until the window ends, without a credential lookup.
 pub const MAX_FAILURES: u32 = 20;
 /// The window over which [`MAX_FAILURES`] counts.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-/// Peers tracked at most; beyond, the oldest windows are forgotten.
-const FAILURES_MAX_PEERS: usize = 65_536;
+/// How long a credential that authenticated stays known as good (unless a lookup finds it
+/// revoked).
+const GOOD_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// Failed ES2+ authentications per peer, in fixed windows: a peer that keeps presenting
-/// unknown API keys or certificates (guessing, or a misconfigured client in a loop) is refused
-/// before its credentials reach the database. A peer is an IPv4 address or an IPv6 /64 (what
-/// one subscriber line gets, so rotating addresses within it gains nothing).
-#[derive(Debug, Default)]
+/// Failed ES2+ authentications, keyed on the source (an IPv4 address or an IPv6 /64,
+/// [`crate::source_of`]) *and* the credential, in fixed windows:
+///
+/// - credentials nobody registered (guessing, a revoked key in a loop) count against the
+///   source: over [`MAX_FAILURES`], the source's requests are refused before any lookup —
+///   unless one of the credentials they present authenticated recently on this server (it is
+///   "known good"): behind a shared proxy or NAT, someone else's failures never lock out a
+///   valid operator;
+/// - a known credential that still fails (an API key and a certificate of different
+///   operators) counts against (source, credential) and locks out only that pair.
+///
+/// A credential seen by no successful lookup yet (a new operator's first call) from a source
+/// that is locked out waits for the window's end. Both tables are bounded.
+#[derive(Debug)]
 pub struct AuthFailures {
-    peers: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+    windows: crate::limits::FixedWindows<(std::net::IpAddr, Option<CredentialId>)>,
+    good: Mutex<HashMap<CredentialId, Instant>>,
 }
 
-/// The peer an address belongs to: itself (IPv4) or its /64 (IPv6).
-fn peer_of(ip: std::net::IpAddr) -> std::net::IpAddr {
-    match ip {
-        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => std::net::IpAddr::V4(v4),
-            None => std::net::IpAddr::V6(std::net::Ipv6Addr::from(
-                u128::from(v6) & !u128::from(u64::MAX),
-            )),
-        },
-        v4 => v4,
+impl Default for AuthFailures {
+    fn default() -> Self {
+        Self {
+            windows: crate::limits::FixedWindows::new(MAX_FAILURES, FAILURE_WINDOW),
+            good: Mutex::new(HashMap::new()),
+        }
     }
 }
 
 impl AuthFailures {
-    /// How long `ip`'s peer is still refused, if it is.
+    /// How long a request from `ip` presenting `presented` is still refused, if it is.
     #[must_use]
-    pub fn refused_for(&self, ip: std::net::IpAddr) -> Option<Duration> {
-        let peers = self.peers.lock().ok()?;
-        let (start, n) = peers.get(&peer_of(ip))?;
-        let left = FAILURE_WINDOW.checked_sub(start.elapsed())?;
-        (*n >= MAX_FAILURES && !left.is_zero()).then_some(left)
+    pub fn refused_for(
+        &self,
+        ip: std::net::IpAddr,
+        presented: &[CredentialId],
+    ) -> Option<Duration> {
+        let source = crate::limits::source_of(ip);
+        if let Some(left) = presented
+            .iter()
+            .find_map(|c| self.windows.refused_for(&(source, Some(*c))))
+        {
+            return Some(left);
+        }
+        if presented.iter().any(|c| self.is_good(c)) {
+            return None;
+        }
+        self.windows.refused_for(&(source, None))
     }
 
-    /// Counts a failed authentication of `ip`'s peer.
-    pub fn failed(&self, ip: std::net::IpAddr) {
-        let peer = peer_of(ip);
-        let Ok(mut peers) = self.peers.lock() else {
+    /// Counts a failed authentication from `ip` presenting `presented`: against the source
+    /// when none of them is known good, else against each known one.
+    pub fn failed(&self, ip: std::net::IpAddr, presented: &[CredentialId]) {
+        let source = crate::limits::source_of(ip);
+        let good: Vec<&CredentialId> = presented.iter().filter(|c| self.is_good(c)).collect();
+        if good.is_empty() {
+            self.windows.add((source, None));
+        }
+        for c in good {
+            self.windows.add((source, Some(*c)));
+        }
+    }
+
+    fn is_good(&self, c: &CredentialId) -> bool {
+        self.good
+            .lock()
+            .ok()
+            .and_then(|g| g.get(c).map(|at| at.elapsed() < GOOD_TTL))
+            .unwrap_or(false)
+    }
+
+    /// A lookup found `c` active (`true`) or not (`false`).
+    fn looked_up(&self, c: CredentialId, active: bool) {
+        let Ok(mut g) = self.good.lock() else {
             return;
         };
-        if peers.len() >= FAILURES_MAX_PEERS && !peers.contains_key(&peer) {
-            peers.retain(|_, (start, _)| start.elapsed() < FAILURE_WINDOW);
-            if peers.len() >= FAILURES_MAX_PEERS {
-                // Full of live windows: the peers already counted (the refused ones among
-                // them) keep theirs; a new peer is not counted until windows end.
-                return;
+        if !active {
+            g.remove(&c);
+            return;
+        }
+        if g.len() >= CACHE_MAX && !g.contains_key(&c) {
+            g.retain(|_, at| at.elapsed() < GOOD_TTL);
+            if g.len() >= CACHE_MAX
+                && let Some(oldest) = g.iter().min_by_key(|(_, at)| **at).map(|(k, _)| *k)
+            {
+                g.remove(&oldest);
             }
         }
-        let entry = peers.entry(peer).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= FAILURE_WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
+        g.insert(c, Instant::now());
     }
 }
 
@@ -266,76 +309,101 @@ impl AuthFailures {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_peer_is_refused_after_too_many_failures_and_others_are_not() {
-        let f = AuthFailures::default();
-        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
-        let b: std::net::IpAddr = "2001:db8::1".parse().unwrap();
-        for _ in 0..MAX_FAILURES - 1 {
-            f.failed(a);
-        }
-        assert_eq!(f.refused_for(a), None);
-        f.failed(a);
-        let left = f.refused_for(a).expect("refused");
-        assert!(left <= FAILURE_WINDOW && left > FAILURE_WINDOW / 2);
-        assert_eq!(f.refused_for(b), None);
-        f.failed(b);
-        assert_eq!(f.refused_for(b), None);
+    const KEY: CredentialId = (CredentialKind::ApiKey, [1; 32]);
+    const GUESS: CredentialId = (CredentialKind::ApiKey, [2; 32]);
+    const CERT: CredentialId = (CredentialKind::ClientCert, [3; 32]);
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
     }
 
     #[test]
-    fn an_ipv6_peer_is_its_64() {
+    fn a_source_guessing_is_refused_and_others_are_not() {
+        let f = AuthFailures::default();
+        let a = ip("192.0.2.1");
+        for _ in 0..MAX_FAILURES - 1 {
+            f.failed(a, &[GUESS]);
+        }
+        assert_eq!(f.refused_for(a, &[GUESS]), None);
+        f.failed(a, &[GUESS]);
+        let left = f.refused_for(a, &[GUESS]).expect("refused");
+        assert!(left <= FAILURE_WINDOW && left > FAILURE_WINDOW / 2);
+        // Any other unknown credential, or none, from the same source: refused too.
+        assert!(f.refused_for(a, &[CERT]).is_some());
+        assert!(f.refused_for(a, &[]).is_some());
+        assert_eq!(f.refused_for(ip("2001:db8::1"), &[GUESS]), None);
+    }
+
+    #[test]
+    fn a_known_good_credential_is_not_locked_out_by_others_failures() {
+        let f = AuthFailures::default();
+        let nat = ip("198.51.100.1");
+        f.looked_up(KEY, true);
+        for _ in 0..MAX_FAILURES * 3 {
+            f.failed(nat, &[GUESS]);
+        }
+        assert!(f.refused_for(nat, &[GUESS]).is_some());
+        assert_eq!(f.refused_for(nat, &[KEY]), None);
+        // With an unregistered certificate beside it, too.
+        assert_eq!(f.refused_for(nat, &[KEY, CERT]), None);
+        // Revoked: no longer good.
+        f.looked_up(KEY, false);
+        assert!(f.refused_for(nat, &[KEY]).is_some());
+    }
+
+    #[test]
+    fn a_known_credential_failing_locks_out_only_itself() {
+        let f = AuthFailures::default();
+        let a = ip("192.0.2.9");
+        f.looked_up(KEY, true);
+        f.looked_up(CERT, true);
+        for _ in 0..MAX_FAILURES {
+            f.failed(a, &[KEY, CERT]);
+        }
+        assert!(f.refused_for(a, &[KEY]).is_some());
+        assert!(f.refused_for(a, &[CERT]).is_some());
+        assert_eq!(f.refused_for(a, &[GUESS]), None, "the source is not locked");
+        assert_eq!(f.refused_for(ip("192.0.2.10"), &[KEY]), None);
+    }
+
+    #[test]
+    fn an_ipv6_source_is_its_64() {
         let f = AuthFailures::default();
         for i in 0..MAX_FAILURES {
-            f.failed(format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap());
+            f.failed(ip(&format!("2001:db8:1:2::{:x}", i + 1)), &[GUESS]);
         }
-        assert!(
-            f.refused_for("2001:db8:1:2:ffff::1".parse().unwrap())
-                .is_some()
-        );
-        assert_eq!(f.refused_for("2001:db8:1:3::1".parse().unwrap()), None);
+        assert!(f.refused_for(ip("2001:db8:1:2:ffff::1"), &[]).is_some());
+        assert_eq!(f.refused_for(ip("2001:db8:1:3::1"), &[]), None);
         // IPv4-mapped IPv6 is the IPv4 address.
         for _ in 0..MAX_FAILURES {
-            f.failed("::ffff:192.0.2.7".parse().unwrap());
+            f.failed(ip("::ffff:192.0.2.7"), &[]);
         }
-        assert!(f.refused_for("192.0.2.7".parse().unwrap()).is_some());
-    }
-
-    #[test]
-    fn a_full_table_keeps_the_refused_peers() {
-        let f = AuthFailures::default();
-        let bad: std::net::IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..MAX_FAILURES {
-            f.failed(bad);
-        }
-        {
-            let mut peers = f.peers.lock().unwrap();
-            for i in 0..FAILURES_MAX_PEERS as u32 {
-                peers.insert(
-                    std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
-                    (Instant::now(), 1),
-                );
-            }
-        }
-        f.failed("198.51.100.1".parse().unwrap());
-        assert!(f.refused_for(bad).is_some());
-        assert_eq!(f.refused_for("198.51.100.1".parse().unwrap()), None);
+        assert!(f.refused_for(ip("192.0.2.7"), &[]).is_some());
     }
 
     #[test]
     fn the_window_ends() {
         let f = AuthFailures::default();
-        let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
-        // A window that started long ago.
-        f.peers.lock().unwrap().insert(
-            a,
-            (
-                Instant::now().checked_sub(FAILURE_WINDOW * 2).unwrap(),
-                MAX_FAILURES * 5,
-            ),
+        let a = ip("192.0.2.1");
+        f.windows.set(
+            (a, None),
+            Instant::now()
+                .checked_sub(FAILURE_WINDOW * 2)
+                .unwrap_or_else(Instant::now),
+            MAX_FAILURES * 5,
         );
-        assert_eq!(f.refused_for(a), None);
-        f.failed(a);
-        assert_eq!(f.peers.lock().unwrap()[&a].1, 1, "a new window");
+        assert_eq!(f.refused_for(a, &[GUESS]), None);
+    }
+
+    #[test]
+    fn the_good_set_is_bounded() {
+        let f = AuthFailures::default();
+        for i in 0..CACHE_MAX + 10 {
+            let mut h = [0u8; 32];
+            h[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            f.looked_up((CredentialKind::ApiKey, h), true);
+        }
+        assert_eq!(f.good.lock().map(|g| g.len()).unwrap_or(0), CACHE_MAX);
     }
 }

@@ -20,9 +20,10 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
 use crate::auth::{
-    ClientCertificate, CredentialCache, CredentialKind, LookupError, OperatorCredential, PeerAddr,
-    api_key_sha256,
+    ClientCertificate, CredentialCache, CredentialId, CredentialKind, LookupError,
+    OperatorCredential, PeerAddr, api_key_sha256,
 };
+use crate::limits::{SourceLimits, matching_id_retries_exceeded};
 use crate::metrics::Metrics;
 
 /// Largest request body accepted (a PrepareDownloadResponse or PIR is a few kB).
@@ -38,6 +39,8 @@ pub struct AppState<S> {
     pub credentials: CredentialCache,
     /// Metrics.
     pub metrics: Metrics,
+    /// Per-source limits of ES9+ and the trusted proxies ([`SourceLimits::default`]: none).
+    pub limits: SourceLimits,
 }
 
 fn now() -> i64 {
@@ -192,24 +195,58 @@ fn known_function(function: &str, known: &[&'static str]) -> &'static str {
         .unwrap_or("unknown")
 }
 
+fn retry_after(mut r: Response, left: std::time::Duration) -> Response {
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(left.as_secs().max(1)),
+    );
+    r
+}
+
 async fn es9<S: SmdpStore + 'static>(
     State(st): State<Arc<AppState<S>>>,
     Path(function): Path<String>,
+    peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
     let function = known_function(&function, &ES9_FUNCTIONS);
+    let client = peer.map(|Extension(PeerAddr(ip))| st.limits.client_addr(ip, &headers));
     let span = tracing::info_span!(
         "es9",
         function = %function,
+        peer = client.map(tracing::field::display),
         transaction_id = Empty,
         iccid = Empty,
         operator = Empty,
     );
-    let (response, result) = es9_call(&st, function, &headers, body, &span)
-        .instrument(span.clone())
-        .await;
+    let throttled = client
+        .filter(|_| function == "authenticateClient")
+        .and_then(|ip| st.limits.matching_id_refused_for(ip));
+    let (response, result) = match throttled {
+        // Too many unknown matchingIds from this source: refused before any lookup.
+        Some(left) => {
+            span.in_scope(|| tracing::info!("too many failed matchingId lookups"));
+            let r = failed(
+                &matching_id_retries_exceeded(),
+                "too many unknown matchingIds from this address; retry later",
+            );
+            (retry_after(r, left), "throttled".to_owned())
+        }
+        None => {
+            let (r, result) = es9_call(&st, function, client, &headers, body, &span)
+                .instrument(span.clone())
+                .await;
+            if function == "authenticateClient"
+                && result == StatusCode::MATCHING_ID_UNKNOWN.to_string()
+                && let Some(ip) = client
+            {
+                st.limits.matching_id_failed(ip);
+            }
+            (r, result)
+        }
+    };
     let elapsed = started.elapsed();
     st.metrics.observe(function, &result, elapsed);
     span.in_scope(|| {
@@ -226,6 +263,7 @@ async fn es9<S: SmdpStore + 'static>(
 async fn es9_call<S: SmdpStore + 'static>(
     st: &AppState<S>,
     function: &str,
+    client: Option<std::net::IpAddr>,
     headers: &HeaderMap,
     body: Body,
     span: &Span,
@@ -235,6 +273,8 @@ async fn es9_call<S: SmdpStore + 'static>(
     }
     let t = now();
     let s = &st.smdp;
+    // Sessions of this source beyond its limit of unauthenticated ones: evicted below.
+    let mut evict = Vec::new();
     macro_rules! call {
         ($req:ty, $method:ident, |$r:ident| $tid:expr, $ok:expr) => {{
             match read_body::<$req>(body).await {
@@ -269,7 +309,7 @@ async fn es9_call<S: SmdpStore + 'static>(
             }
         }};
     }
-    match function {
+    let out = match function {
         "initiateAuthentication" => call!(
             json::InitiateAuthenticationRequest,
             initiate_authentication_reply,
@@ -278,6 +318,12 @@ async fn es9_call<S: SmdpStore + 'static>(
                 if let Some(t) = &r.transaction_id {
                     span.record("transaction_id", tracing::field::display(t));
                     tracing::info!("session initiated");
+                    if let Some(ip) = client {
+                        let ttl = u64::try_from(s.config().session_ttl_secs).unwrap_or(0);
+                        evict =
+                            st.limits
+                                .initiated(ip, t.clone(), std::time::Duration::from_secs(ttl));
+                    }
                 }
                 json_response(Http::OK, &r)
             }
@@ -285,7 +331,12 @@ async fn es9_call<S: SmdpStore + 'static>(
         "authenticateClient" => call!(
             json::AuthenticateClientRequest,
             authenticate_client_reply,
-            |r| Some(&r.transaction_id),
+            |r| {
+                if let Some(ip) = client {
+                    st.limits.authenticated(ip, &r.transaction_id);
+                }
+                Some(&r.transaction_id)
+            },
             |r: json::AuthenticateClientResponse| json_response(Http::OK, &r)
         ),
         "getBoundProfilePackage" => call!(
@@ -316,7 +367,18 @@ async fn es9_call<S: SmdpStore + 'static>(
             (Http::NOT_FOUND, "").into_response(),
             "not_found".to_owned(),
         ),
+    };
+    for tid in evict {
+        match s.evict_initiated_session(&tid).await {
+            Ok(true) => tracing::info!(
+                evicted = %tid,
+                "too many unauthenticated sessions from this source: its oldest evicted"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "evicting an unauthenticated session"),
+        }
     }
+    out
 }
 
 /// What every ES2+ request has.
@@ -344,7 +406,9 @@ async fn authenticate<S>(
     st: &AppState<S>,
     headers: &HeaderMap,
     cert: Option<&ClientCertificate>,
+    client: Option<std::net::IpAddr>,
 ) -> Result<OperatorCredential, (Response, &'static str)> {
+    let peer = client.map(tracing::field::display);
     let unauthorized = || ((Http::UNAUTHORIZED, "").into_response(), "unauthorized");
     let unavailable = |e: LookupError| {
         tracing::error!(error = %e, "credential lookup failed");
@@ -364,7 +428,11 @@ async fn authenticate<S>(
             .await
             .map_err(unavailable)?
             .ok_or_else(|| {
-                tracing::info!(credential = "api_key", "unknown or revoked ES2+ API key");
+                tracing::info!(
+                    peer,
+                    credential = "api_key",
+                    "unknown or revoked ES2+ API key"
+                );
                 unauthorized()
             })?;
         found = Some(c);
@@ -381,7 +449,10 @@ async fn authenticate<S>(
                     .as_ref()
                     .is_some_and(|f| f.operator_id != c.operator_id)
                 {
-                    tracing::info!("API key and client certificate of different operators");
+                    tracing::info!(
+                        peer,
+                        "API key and client certificate of different operators"
+                    );
                     return Err(unauthorized());
                 }
                 found = Some(c);
@@ -391,6 +462,7 @@ async fn authenticate<S>(
             None if found.is_some() => {}
             None => {
                 tracing::info!(
+                    peer,
                     credential = "client_cert",
                     "unregistered or revoked ES2+ client certificate"
                 );
@@ -398,7 +470,22 @@ async fn authenticate<S>(
             }
         }
     }
-    found.ok_or_else(unauthorized)
+    found.ok_or_else(|| {
+        tracing::info!(peer, "ES2+ request without credentials");
+        unauthorized()
+    })
+}
+
+/// The credentials a request presents (an API key that is not text is none).
+fn presented(headers: &HeaderMap, cert: Option<&ClientCertificate>) -> Vec<CredentialId> {
+    let mut v = Vec::with_capacity(2);
+    if let Some(k) = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok()) {
+        v.push((CredentialKind::ApiKey, api_key_sha256(k)));
+    }
+    if let Some(c) = cert {
+        v.push((CredentialKind::ClientCert, c.sha256));
+    }
+    v
 }
 
 async fn es2<S: SmdpStore + 'static>(
@@ -411,32 +498,33 @@ async fn es2<S: SmdpStore + 'static>(
 ) -> Response {
     let started = Instant::now();
     let function = known_function(&function, &ES2_FUNCTIONS);
-    let peer = peer.map(|Extension(PeerAddr(ip))| ip);
+    let client = peer.map(|Extension(PeerAddr(ip))| st.limits.client_addr(ip, &headers));
     let span = tracing::info_span!(
         "es2",
         function = %function,
+        peer = client.map(tracing::field::display),
         operator = Empty,
         requester = Empty,
         function_call_id = Empty,
         iccid = Empty,
     );
     let cert = cert.map(|Extension(c)| c);
-    let (response, result) = match peer.and_then(|ip| st.credentials.failures().refused_for(ip)) {
-        // Too many failed authentications from this address: refused before any lookup.
+    let presented = presented(&headers, cert.as_ref());
+    let refused = client.and_then(|ip| st.credentials.failures().refused_for(ip, &presented));
+    let (response, result) = match refused {
+        // Too many failed authentications from this source (with credentials not known to
+        // be good) or with this credential: refused before any lookup.
         Some(left) => {
-            let mut r = (Http::TOO_MANY_REQUESTS, "").into_response();
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(left.as_secs().max(1)),
-            );
-            (r, "throttled".to_owned())
+            span.in_scope(|| tracing::info!("too many failed ES2+ authentications"));
+            let r = (Http::TOO_MANY_REQUESTS, "").into_response();
+            (retry_after(r, left), "throttled".to_owned())
         }
         None => {
-            let (r, result) = es2_call(&st, function, &headers, cert.as_ref(), body, &span)
+            let (r, result) = es2_call(&st, function, &headers, cert.as_ref(), client, body, &span)
                 .instrument(span.clone())
                 .await;
-            if let (Some(ip), "unauthorized") = (peer, result.as_str()) {
-                st.credentials.failures().failed(ip);
+            if let (Some(ip), "unauthorized") = (client, result.as_str()) {
+                st.credentials.failures().failed(ip, &presented);
             }
             (r, result)
         }
@@ -458,10 +546,11 @@ async fn es2_call<S: SmdpStore + 'static>(
     function: &str,
     headers: &HeaderMap,
     cert: Option<&ClientCertificate>,
+    client: Option<std::net::IpAddr>,
     body: Body,
     span: &Span,
 ) -> (Response, String) {
-    let cred = match authenticate(st, headers, cert).await {
+    let cred = match authenticate(st, headers, cert, client).await {
         Ok(c) => c,
         Err((r, label)) => return (r, label.to_owned()),
     };

@@ -17,16 +17,21 @@
 mod auth;
 mod callbacks;
 mod http;
+mod limits;
 mod metrics;
 mod tls;
 
 pub use auth::{
-    AuthFailures, BoxFuture, ClientCertificate, CredentialCache, CredentialKind, CredentialSource,
-    FAILURE_WINDOW, LookupError, MAX_FAILURES, OperatorCredential, PeerAddr, StaticCredentials,
-    api_key_sha256, cert_sha256,
+    AuthFailures, BoxFuture, ClientCertificate, CredentialCache, CredentialId, CredentialKind,
+    CredentialSource, FAILURE_WINDOW, LookupError, MAX_FAILURES, OperatorCredential, PeerAddr,
+    StaticCredentials, api_key_sha256, cert_sha256,
 };
 pub use callbacks::{CallbackConfig, CallbackWorker, RoundStats};
 pub use http::{AppState, router};
+pub use limits::{
+    Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,
+    SourceLimits, TrustedProxies, matching_id_retries_exceeded, source_of,
+};
 pub use metrics::Metrics;
 pub use tls::{
     ClientAuth, Timeouts, read_certificates, serve_tls, serve_tls_with, tls_config,

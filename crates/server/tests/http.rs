@@ -40,6 +40,7 @@ fn app_with(source: Arc<dyn CredentialSource>) -> axum::Router {
         smdp,
         credentials: CredentialCache::new(source, Duration::from_secs(60)),
         metrics: Metrics::default(),
+        limits: simforge_server::SourceLimits::default(),
     }))
 }
 

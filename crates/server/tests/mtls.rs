@@ -121,6 +121,7 @@ async fn start(pki: &LabPki, auth: ClientAuth, registered: &[u8]) -> SocketAddr 
             Duration::from_secs(1),
         ),
         metrics: Metrics::default(),
+        limits: simforge_server::SourceLimits::default(),
     }));
     let chain = vec![pki.smdp.tls.cert.der().to_vec(), pki.ci.der().to_vec()];
     let key = pki.smdp.tls.key.to_pkcs8_der().unwrap().to_vec();

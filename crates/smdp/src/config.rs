@@ -29,11 +29,23 @@ pub struct SmdpConfig {
     pub max_download_attempts: u32,
     /// Order lifetime from ConfirmOrder, in seconds (`None`: never expires).
     pub order_ttl_secs: Option<i64>,
+    /// Least estimated entropy, in bits, of a matchingId the operator chooses in ConfirmOrder
+    /// ([`crate::es2::matching_id_entropy_bits`]); generated ones have 100 bits.
+    #[serde(default = "default_min_matching_id_bits")]
+    pub min_matching_id_bits: u32,
+}
+
+/// The default of [`SmdpConfig::min_matching_id_bits`].
+pub const DEFAULT_MIN_MATCHING_ID_BITS: u32 = 64;
+
+fn default_min_matching_id_bits() -> u32 {
+    DEFAULT_MIN_MATCHING_ID_BITS
 }
 
 impl SmdpConfig {
     /// Defaults for `fqdn`: port 443, lab OID 2.999.10, 10-minute sessions, 3 confirmation
-    /// code attempts, 3 downloads, orders valid 30 days.
+    /// code attempts, 3 downloads, orders valid 30 days, operator-chosen matchingIds of at
+    /// least 64 bits.
     #[must_use]
     pub fn new(fqdn: &str) -> Self {
         Self {
@@ -44,6 +56,7 @@ impl SmdpConfig {
             max_cc_attempts: 3,
             max_download_attempts: 3,
             order_ttl_secs: Some(30 * 24 * 3600),
+            min_matching_id_bits: DEFAULT_MIN_MATCHING_ID_BITS,
         }
     }
 

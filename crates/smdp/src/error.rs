@@ -66,9 +66,22 @@ pub enum Error {
     /// The matchingId is already used by another order (8.2.6 / 3.3).
     #[error("matchingId conflicting")]
     MatchingIdConflict,
-    /// The matchingId (or its absence) is refused (8.2.6 / 3.8).
+    /// The matchingId (or its absence) is refused (8.2.6 / 3.8). Also ConfirmOrder's answer
+    /// when another operator's order uses the matchingId chosen: that it exists is not the
+    /// caller's business.
     #[error("matchingId refused")]
     MatchingIdRefused,
+    /// An operator-chosen matchingId is too easy to guess (8.2.6 / 3.8): its estimated
+    /// entropy ([`crate::es2::matching_id_entropy_bits`]) is below the configured minimum.
+    #[error(
+        "matchingId refused: about {bits} bits of entropy, at least {min} required (or omit it to have one generated)"
+    )]
+    MatchingIdWeak {
+        /// The estimate, in whole bits.
+        bits: u32,
+        /// The minimum ([`crate::SmdpConfig::min_matching_id_bits`]).
+        min: u32,
+    },
     /// The profile is not released (8.2 / 1.2).
     #[error("profile not released")]
     ProfileNotReleased,
@@ -154,7 +167,7 @@ impl Error {
             E::EidRefused => StatusCode::EID_REFUSED,
             E::MatchingIdUnknown => StatusCode::MATCHING_ID_UNKNOWN,
             E::MatchingIdConflict => StatusCode::MATCHING_ID_CONFLICT,
-            E::MatchingIdRefused => StatusCode::MATCHING_ID_REFUSED,
+            E::MatchingIdRefused | E::MatchingIdWeak { .. } => StatusCode::MATCHING_ID_REFUSED,
             E::ProfileNotReleased => StatusCode::PROFILE_NOT_RELEASED,
             E::BppNotAvailable => StatusCode::BPP_NOT_AVAILABLE,
             E::IccidNotAllowed => StatusCode::ICCID_NOT_ALLOWED,

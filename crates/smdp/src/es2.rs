@@ -121,20 +121,78 @@ pub fn generate_matching_id(ctx: &Ctx<'_>) -> Result<MatchingId> {
     MatchingId::parse(&s).map_err(|e| Error::Crypto(e.to_string()))
 }
 
+/// Estimated entropy, in bits, of an operator-chosen matchingId (`A-Z`, `0-9`, `-`): each
+/// character counts `log2` of the alphabet its classes span (digits 10, letters 26, both 36),
+/// hyphens nothing, and a character that repeats or steps from the one before (`AA`, `12`,
+/// `CB`) or ends a three-character run already seen (`ORDER1ORDER1`) one bit only. A
+/// deliberately simple, conservative estimate: `ORDER1` has 27 bits, a generated matchingId
+/// ([`generate_matching_id`]) about 95 (at most 100), 24 random digits about 64.
+#[must_use]
+pub fn matching_id_entropy_bits(m: &str) -> f64 {
+    let chars: Vec<u8> = m.bytes().filter(|b| *b != b'-').collect();
+    let digits = chars.iter().any(u8::is_ascii_digit);
+    let letters = chars.iter().any(|b| !b.is_ascii_digit());
+    let alphabet = match (digits, letters) {
+        (true, true) => 36.0_f64,
+        (false, true) => 26.0,
+        _ => 10.0,
+    };
+    let per_char = alphabet.log2();
+    let mut seen = std::collections::HashSet::new();
+    let mut bits = 0.0;
+    for (i, c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let stepped = prev.is_some_and(|p| p.abs_diff(*c) <= 1);
+        let repeated = i >= 2 && !seen.insert([chars[i - 2], chars[i - 1], *c]);
+        bits += if stepped || repeated { 1.0 } else { per_char };
+    }
+    bits
+}
+
+/// Refuses an operator-chosen matchingId whose estimated entropy is below `min_bits`.
+///
+/// # Errors
+/// [`Error::MatchingIdWeak`] (8.2.6 / 3.8).
+pub fn check_matching_id_entropy(m: &MatchingId, min_bits: u32) -> Result<()> {
+    let bits = matching_id_entropy_bits(m.as_str());
+    if bits < f64::from(min_bits) {
+        return Err(Error::MatchingIdWeak {
+            // Whole bits, rounded down; the estimate is at most 255 × log2(36).
+            bits: bits.floor() as u32,
+            min: min_bits,
+        });
+    }
+    Ok(())
+}
+
+/// Who else uses the matchingId a ConfirmOrder asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatchingIdUse {
+    /// Nobody (or the order's own profile).
+    Free,
+    /// Another profile of the same operator: 8.2.6 / 3.3, conflicting.
+    SameOperator,
+    /// A profile of another operator: 8.2.6 / 3.8, refused, as any other refusal — the
+    /// caller does not learn that another tenant uses it (the entropy minimum makes such a
+    /// collision a guess of at least 2^64).
+    OtherOperator,
+}
+
 /// SHA-256 of a confirmation code: what the SM-DP+ keeps (never the code).
 #[must_use]
 pub fn cc_hash(code: &str) -> Vec<u8> {
     Sha256::digest(code.as_bytes()).to_vec()
 }
 
-/// ES2+.ConfirmOrder: links the EID, sets the matchingId (given or generated; the caller
-/// reports with `matching_id_taken` whether another profile already uses the given one),
-/// the hashed confirmation code and the order expiry; Released with `releaseFlag`.
+/// ES2+.ConfirmOrder: links the EID, sets the matchingId (given — with at least
+/// [`crate::SmdpConfig::min_matching_id_bits`] of estimated entropy — or generated; the
+/// caller reports with `matching_id_use` whether another profile already uses the given
+/// one), the hashed confirmation code and the order expiry; Released with `releaseFlag`.
 pub fn confirm_order(
     operator: OperatorId,
     req: &ConfirmOrderRequest,
     profile: Option<ProfileRecord>,
-    matching_id_taken: bool,
+    matching_id_use: MatchingIdUse,
     ctx: &Ctx<'_>,
 ) -> Outcome<ConfirmOrderResponse> {
     if let Err(e) = check_iccid(&req.iccid) {
@@ -153,8 +211,16 @@ pub fn confirm_order(
         _ => {}
     }
     let matching_id = match &req.matching_id {
-        Some(_) if matching_id_taken => return Outcome::fail(Error::MatchingIdConflict),
-        Some(m) => m.clone(),
+        Some(m) => {
+            if let Err(e) = check_matching_id_entropy(m, ctx.config.min_matching_id_bits) {
+                return Outcome::fail(e);
+            }
+            match matching_id_use {
+                MatchingIdUse::Free => m.clone(),
+                MatchingIdUse::SameOperator => return Outcome::fail(Error::MatchingIdConflict),
+                MatchingIdUse::OtherOperator => return Outcome::fail(Error::MatchingIdRefused),
+            }
+        }
         None => match generate_matching_id(ctx) {
             Ok(m) => m,
             Err(e) => return Outcome::fail(e),

@@ -474,6 +474,32 @@ impl<S: SmdpStore> Smdp<S> {
         }
     }
 
+    /// Deletes the session `tid` if it is still in state Initiated (nothing bound to it:
+    /// InitiateAuthentication only); a session that went on is left alone. For callers that
+    /// bound how many unauthenticated sessions one source may hold (the server evicts a
+    /// source's oldest); its AuthenticateClient then answers 8.10.1 / 3.9. Returns whether
+    /// it was deleted.
+    ///
+    /// # Errors
+    /// A storage error.
+    pub async fn evict_initiated_session(
+        &self,
+        tid: &simforge_asn1::TransactionId,
+    ) -> Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let initiated = tx
+            .session(tid)
+            .await?
+            .is_some_and(|s| s.state == crate::model::SessionState::Initiated);
+        if initiated {
+            tx.delete_session(tid).await?;
+        }
+        // Deferred: an eviction lost to a power failure loses the session anyway (on
+        // SQLite it lives in memory) or leaves it to expire.
+        tx.commit_deferred().await?;
+        Ok(initiated)
+    }
+
     /// Sessions deleted per transaction by [`Self::purge_expired_sessions`].
     pub const PURGE_BATCH: usize = 500;
     /// How long an expired session is kept for a late install notification: 30 days.
@@ -517,15 +543,23 @@ impl<S: SmdpStore> Smdp<S> {
         let mut tx = self.store.begin().await?;
         let profile = tx.profile(operator, &req.iccid).await?;
         let taken = match &req.matching_id {
-            Some(m) => tx
-                .profile_by_matching_id(m.as_str())
-                .await?
-                .is_some_and(|p| p.iccid != req.iccid),
-            None => false,
+            Some(m) => match tx.profile_by_matching_id(m.as_str()).await? {
+                Some(p) if p.operator_id != operator => es2::MatchingIdUse::OtherOperator,
+                Some(p) if p.iccid != req.iccid => es2::MatchingIdUse::SameOperator,
+                _ => es2::MatchingIdUse::Free,
+            },
+            None => es2::MatchingIdUse::Free,
         };
         let out = es2::confirm_order(operator, req, profile, taken, &ctx);
         let (r, ev) = persist(tx, out).await?;
-        r.map(|r| (r, ev))
+        match r {
+            // A concurrent ConfirmOrder committed the same matchingId first (the store's
+            // unique index): whose it is stays unsaid, as above.
+            Err(crate::Error::MatchingIdConflict) if taken == es2::MatchingIdUse::Free => {
+                Err(crate::Error::MatchingIdRefused)
+            }
+            r => r.map(|r| (r, ev)),
+        }
     }
 
     /// ES2+.CancelOrder for the authenticated `operator`.
