@@ -304,3 +304,55 @@ fn ts48_profile_authenticates_with_the_3gpp_test_algorithm() {
     ]);
     assert_eq!(peer["SQN.MS"], "64", "the peer recovers the card's SQN_MS");
 }
+
+/// A profile that does not fit in the free non-volatile memory is refused with SGP.22's
+/// installFailedDueToInsufficientMemoryForProfile (10) on loadProfileElements (5), and
+/// nothing of it is installed.
+#[test]
+fn a_profile_larger_than_the_free_memory_is_refused() {
+    let Some(upp) = ts48_template() else { return };
+    let pki = lab_pki();
+    let mut smdp = TestSmdp::new(pki.clone(), upp.clone());
+    let mut euicc = euicc(&pki, EuiccState::default());
+    let before = {
+        let mut card = InProc::new(&mut euicc);
+        let mut es10 = Es10::open(&mut card).expect("open ISD-R");
+        let info = es10
+            .transceive(&[0xBF, 0x22, 0x00], "GetEUICCInfo2")
+            .expect("EUICCInfo2");
+        es10.close();
+        read_info2(&info)
+    };
+    // Another profile already takes all but (package size - 1) bytes.
+    let mut state = EuiccState::default();
+    state.profiles.push(simforge_euicc::InstalledProfile {
+        iccid: vec![0x98, 0x10, 0x32, 0x54, 0x76, 0x98, 0x10, 0x32, 0x54, 0xF6],
+        isdp_aid: vec![
+            0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00,
+            0x1F, 0x00,
+        ],
+        enabled: false,
+        nickname: None,
+        metadata: Vec::new(),
+        configure_isdp: Vec::new(),
+        usim: None,
+        nvm_size: before.free_nvm - (upp.len() as u64 - 1),
+    });
+    let mut euicc = common::euicc(&pki, state);
+    let mut card = InProc::new(&mut euicc);
+    let es10 = Es10::open(&mut card).expect("open ISD-R");
+    let mut lpa = Lpa::new(es10, &mut smdp);
+    let ac = lpa.es9.activation_code();
+    match lpa.download(&ac, None).expect_err("does not fit") {
+        simforge_lpa::Error::Install {
+            bpp_command_id,
+            error_reason,
+        } => assert_eq!((bpp_command_id, error_reason), (5, 10)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        lpa.list_profiles().expect("list").len(),
+        1,
+        "only the first one"
+    );
+}
