@@ -17,6 +17,7 @@ use crate::milenage::{Milenage, MilenageConstants};
 use crate::octets::{Autn, Auts, Mac, Res};
 use crate::secret::ct_eq;
 use crate::tuak::{KeccakIterations, Tuak, TuakLengths};
+use crate::xor::{self, Xdout};
 use crate::{AkaError, Amf, K, Kc, Opc, Rand, SessionKey, Sqn, Topc};
 
 /// The AMF used in the resynchronisation MAC-S: all zeros (TS 33.102 §6.3.3).
@@ -43,6 +44,12 @@ pub enum Algorithm {
         iterations: KeccakIterations,
         /// Output lengths.
         lengths: TuakLengths,
+    },
+    /// The 3GPP test algorithm (TS 34.108 §8.1.2, "XOR"), of test USIMs and test networks
+    /// only: K is 128 bits, there are no operator parameters. See [`crate::xor`].
+    TestXor {
+        /// RES length in bytes, 4 ..= 16 ([`Algorithm::test_xor`]: 16, the whole XDOUT).
+        res_bytes: u8,
     },
 }
 
@@ -152,6 +159,11 @@ pub enum SqnCheck {
 enum Keyed {
     Milenage(Milenage),
     Tuak(Tuak),
+    /// The test algorithm is keyed by (K, RAND) together: K alone, and the RES length.
+    Xor {
+        k: K,
+        res_bytes: u8,
+    },
 }
 
 struct F2345 {
@@ -162,22 +174,24 @@ struct F2345 {
 }
 
 impl Keyed {
-    fn f1(&self, rand: &Rand, sqn: &Sqn, amf: &Amf) -> Mac {
-        match self {
+    fn f1(&self, rand: &Rand, sqn: &Sqn, amf: &Amf) -> Result<Mac, AkaError> {
+        Ok(match self {
             Self::Milenage(m) => Mac::concat(&[&m.f1(rand, sqn, amf)]),
             Self::Tuak(t) => t.f1(rand, sqn, amf),
-        }
+            Self::Xor { k, .. } => Mac::concat(&[&Xdout::new(k, rand)?.f1(sqn, amf)]),
+        })
     }
 
-    fn f1star(&self, rand: &Rand, sqn: &Sqn, amf: &Amf) -> Mac {
-        match self {
+    fn f1star(&self, rand: &Rand, sqn: &Sqn, amf: &Amf) -> Result<Mac, AkaError> {
+        Ok(match self {
             Self::Milenage(m) => Mac::concat(&[&m.f1star(rand, sqn, amf)]),
             Self::Tuak(t) => t.f1star(rand, sqn, amf),
-        }
+            Self::Xor { k, .. } => Mac::concat(&[&Xdout::new(k, rand)?.f1star(sqn, amf)]),
+        })
     }
 
-    fn f2345(&self, rand: &Rand) -> F2345 {
-        match self {
+    fn f2345(&self, rand: &Rand) -> Result<F2345, AkaError> {
+        Ok(match self {
             Self::Milenage(m) => {
                 let o = m.f2345(rand);
                 F2345 {
@@ -196,19 +210,29 @@ impl Keyed {
                     ak: o.ak,
                 }
             }
-        }
+            Self::Xor { k, res_bytes } => {
+                let x = Xdout::new(k, rand)?;
+                F2345 {
+                    res: Res::concat(&[x.f2(*res_bytes)?]),
+                    ck: SessionKey::from_valid(&x.f3()),
+                    ik: SessionKey::from_valid(&x.f4()),
+                    ak: x.f5(),
+                }
+            }
+        })
     }
 
-    fn f5star(&self, rand: &Rand) -> [u8; 6] {
-        match self {
+    fn f5star(&self, rand: &Rand) -> Result<[u8; 6], AkaError> {
+        Ok(match self {
             Self::Milenage(m) => m.f5star(rand),
             Self::Tuak(t) => t.f5star(rand),
-        }
+            Self::Xor { k, .. } => Xdout::new(k, rand)?.f5star(),
+        })
     }
 
     fn mac_len(&self) -> usize {
         match self {
-            Self::Milenage(_) => 8,
+            Self::Milenage(_) | Self::Xor { .. } => 8,
             Self::Tuak(t) => t.lengths().mac.bytes(),
         }
     }
@@ -232,6 +256,15 @@ impl Algorithm {
         }
     }
 
+    /// The 3GPP test algorithm (TS 34.108 §8.1.2) with a 128-bit RES (all of XDOUT, as
+    /// libosmocore's and test networks' AuCs give it).
+    #[must_use]
+    pub fn test_xor() -> Self {
+        Self::TestXor {
+            res_bytes: xor::RES_MAX_BYTES,
+        }
+    }
+
     /// TUAK with one Keccak iteration and the default lengths (MAC 64, RES 64, CK/IK 128).
     #[must_use]
     pub fn tuak(topc: Topc) -> Self {
@@ -252,6 +285,25 @@ impl Algorithm {
                 iterations,
                 lengths,
             } => Ok(Keyed::Tuak(Tuak::new(k, topc, *iterations, *lengths))),
+            Self::TestXor { res_bytes } => {
+                if k.as_128().is_none() {
+                    return Err(AkaError::InvalidLength {
+                        what: "K (the 3GPP test algorithm needs 128 bits)",
+                        expected: "16 bytes",
+                        actual: k.as_bytes().len(),
+                    });
+                }
+                if !(xor::RES_MIN_BYTES..=xor::RES_MAX_BYTES).contains(res_bytes) {
+                    return Err(AkaError::UnsupportedLength {
+                        what: "test algorithm RES",
+                        bits: u32::from(*res_bytes) * 8,
+                    });
+                }
+                Ok(Keyed::Xor {
+                    k: k.clone(),
+                    res_bytes: *res_bytes,
+                })
+            }
         }
     }
 
@@ -269,7 +321,7 @@ impl Algorithm {
 
     fn mac_len(&self) -> usize {
         match self {
-            Self::Milenage { .. } => 8,
+            Self::Milenage { .. } | Self::TestXor { .. } => 8,
             Self::Tuak { lengths, .. } => lengths.mac.bytes(),
         }
     }
@@ -285,8 +337,8 @@ impl Algorithm {
         amf: &Amf,
     ) -> Result<AuthVector, AkaError> {
         let f = self.keyed(k)?;
-        let mac = f.f1(rand, sqn, amf);
-        let o = f.f2345(rand);
+        let mac = f.f1(rand, sqn, amf)?;
+        let o = f.f2345(rand)?;
         let conc = xor6(sqn, &o.ak);
         Ok(AuthVector {
             rand: *rand,
@@ -328,10 +380,10 @@ impl Algorithm {
                 actual: autn.len(),
             }));
         }
-        let o = f.f2345(rand);
+        let o = f.f2345(rand)?;
         let sqn = xor6(&autn[0..6], &o.ak);
         let amf: Amf = [autn[6], autn[7]];
-        let xmac = f.f1(rand, &sqn, &amf);
+        let xmac = f.f1(rand, &sqn, &amf)?;
         if !ct_eq(&xmac, &autn[8..]) {
             return Err(AuthFailure::MacFailure);
         }
@@ -344,7 +396,7 @@ impl Algorithm {
                 amf,
             }),
             SqnCheck::Resync { sqn_ms } => Err(AuthFailure::SyncFailure {
-                auts: auts_with(&f, rand, &sqn_ms),
+                auts: auts_with(&f, rand, &sqn_ms)?,
             }),
         }
     }
@@ -352,7 +404,7 @@ impl Algorithm {
     /// USIM side: AUTS = SQN_MS ⊕ f5*(RAND) ‖ f1*(SQN_MS, RAND, AMF = 0000) for a
     /// resynchronisation (TS 33.102 §6.3.3).
     pub fn auts(&self, k: &K, rand: &Rand, sqn_ms: &Sqn) -> Result<Auts, AkaError> {
-        Ok(auts_with(&self.keyed(k)?, rand, sqn_ms))
+        auts_with(&self.keyed(k)?, rand, sqn_ms)
     }
 
     /// Network side (HLR/AuC) of a resynchronisation (TS 33.102 §6.3.5): recovers SQN_MS from
@@ -366,8 +418,8 @@ impl Algorithm {
                 actual: auts.len(),
             });
         }
-        let sqn_ms = xor6(&auts[0..6], &f.f5star(rand));
-        let xmac_s = f.f1star(rand, &sqn_ms, &RESYNC_AMF);
+        let sqn_ms = xor6(&auts[0..6], &f.f5star(rand)?);
+        let xmac_s = f.f1star(rand, &sqn_ms, &RESYNC_AMF)?;
         if ct_eq(&xmac_s, &auts[6..]) {
             Ok(sqn_ms)
         } else {
@@ -376,8 +428,8 @@ impl Algorithm {
     }
 }
 
-fn auts_with(f: &Keyed, rand: &Rand, sqn_ms: &Sqn) -> Auts {
-    let conc = xor6(sqn_ms, &f.f5star(rand));
-    let mac_s = f.f1star(rand, sqn_ms, &RESYNC_AMF);
-    Auts::concat(&[&conc, &mac_s])
+fn auts_with(f: &Keyed, rand: &Rand, sqn_ms: &Sqn) -> Result<Auts, AkaError> {
+    let conc = xor6(sqn_ms, &f.f5star(rand)?);
+    let mac_s = f.f1star(rand, sqn_ms, &RESYNC_AMF)?;
+    Ok(Auts::concat(&[&conc, &mac_s]))
 }

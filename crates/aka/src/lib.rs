@@ -6,7 +6,9 @@
 //!   TS 35.208), with the standard or operator-chosen constants.
 //! * [`tuak`] — TUAK f1, f1*, f2, f3, f4, f5, f5* and TOPc (3GPP TS 35.231; test data
 //!   TS 35.233), 128/256-bit K, every output length, any number of Keccak iterations.
-//! * [`aka`] — the AKA procedure of TS 33.102 §6.3 on top of either: [`Algorithm`] with
+//! * [`xor`] — the 3GPP test algorithm of test USIMs and test networks (TS 34.108 §8.1.2,
+//!   "XOR"; `algorithmID` 3 of SAIP / TS.48 profiles), no cryptographic strength.
+//! * [`aka`] — the AKA procedure of TS 33.102 §6.3 on top of any of them: [`Algorithm`] with
 //!   [`Algorithm::generate_vector`] (HLR/AuC), [`Algorithm::authenticate`] /
 //!   [`Algorithm::authenticate_with`] (USIM), [`Algorithm::auts`] and [`Algorithm::resync`].
 //! * [`gsm`] — the conversion functions c2 (SRES) and c3 (Kc), TS 33.102 §6.8.1.2.
@@ -37,6 +39,7 @@ pub mod milenage;
 mod octets;
 mod secret;
 pub mod tuak;
+pub mod xor;
 
 pub use aka::{Algorithm, AuthFailure, AuthSuccess, AuthVector, SqnCheck};
 pub use error::AkaError;

@@ -178,17 +178,51 @@ fn euicc_info1(e: &Euicc) -> EuiccInfo1 {
     }
 }
 
+/// The eUICC's non-volatile memory for profiles, in bytes (what free NVM starts from).
+pub(crate) const NVM_CAPACITY: u64 = 0x10_0000;
+/// Free volatile memory announced in extCardResource, in bytes.
+const FREE_RAM: u64 = 0x4000;
+
+/// Free non-volatile memory: the capacity less what the installed profiles take.
+pub(crate) fn free_nvm(e: &Euicc) -> u64 {
+    let used = e
+        .state
+        .profiles
+        .iter()
+        .fold(0u64, |acc, p| acc.saturating_add(p.nvm_size));
+    NVM_CAPACITY.saturating_sub(used)
+}
+
+/// A TS 102 226 unsigned integer: big-endian, no leading zero bytes, at least one byte.
+fn uint_bytes(v: u64) -> Vec<u8> {
+    let b = v.to_be_bytes();
+    let first = b.iter().position(|x| *x != 0).unwrap_or(b.len() - 1);
+    b[first..].to_vec()
+}
+
+/// ETSI TS 102 226 §8.2.1.7.2 extended card resource information: `81` number of installed
+/// applications, `82` free non-volatile memory, `83` free volatile memory.
+fn ext_card_resource(e: &Euicc) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (tag, v) in [
+        (0x81u8, e.state.profiles.len() as u64),
+        (0x82, free_nvm(e)),
+        (0x83, FREE_RAM),
+    ] {
+        let bytes = uint_bytes(v);
+        out.push(tag);
+        out.push(u8::try_from(bytes.len()).unwrap_or(8));
+        out.extend_from_slice(&bytes);
+    }
+    out
+}
+
 fn euicc_info2(e: &Euicc) -> EuiccInfo2 {
-    let installed = u8::try_from(e.state.profiles.len()).unwrap_or(u8::MAX);
-    // TS 102 226 extended card resource: installed applications, free NVM, free RAM.
-    let ext_card_resource = vec![
-        0x81, 0x01, installed, 0x82, 0x03, 0x10, 0x00, 0x00, 0x83, 0x02, 0x40, 0x00,
-    ];
     EuiccInfo2 {
         profile_version: VersionType::new(2, 3, 1),
         svn: VersionType::new(2, 2, 2),
         euicc_firmware_ver: VersionType::new(1, 0, 0),
-        ext_card_resource: ext_card_resource.into(),
+        ext_card_resource: ext_card_resource(e).into(),
         uicc_capability: UiccCapability::from_bits(&[
             UiccCapability::USIM_SUPPORT,
             UiccCapability::ISIM_SUPPORT,
@@ -197,7 +231,8 @@ fn euicc_info2(e: &Euicc) -> EuiccInfo2 {
             UiccCapability::AKA_TUAK256,
             UiccCapability::BER_TLV_FILE_SUPPORT,
         ]),
-        javacard_version: None,
+        // ts102241Version [6] (javacardVersion in SGP.22 v2.1): the UICC API for Java Card.
+        javacard_version: Some(VersionType::new(9, 2, 0)),
         globalplatform_version: Some(VersionType::new(2, 3, 0)),
         rsp_capability: RspCapability::from_bits(&[
             RspCapability::ADDITIONAL_PROFILE,
@@ -673,6 +708,24 @@ fn install(e: &mut Euicc, p: &Prepared, parsed: ParsedBpp) -> Res {
             ),
         );
     }
+    let nvm_size = [
+        content.profile.len(),
+        content.store_metadata.len(),
+        content.configure_isdp.len(),
+    ]
+    .iter()
+    .fold(0u64, |acc, n| acc.saturating_add(*n as u64));
+    if nvm_size > free_nvm(e) {
+        return pir(
+            e,
+            p,
+            Some(iccid),
+            error_result(
+                BppCommandId::LOAD_PROFILE_ELEMENTS,
+                ErrorReason::INSTALL_FAILED_DUE_TO_INSUFFICIENT_MEMORY_FOR_PROFILE,
+            ),
+        );
+    }
     let usim = usim::from_profile(&profile);
     let Some(aid) = next_isdp_aid(e) else {
         return pir(
@@ -693,6 +746,7 @@ fn install(e: &mut Euicc, p: &Prepared, parsed: ParsedBpp) -> Res {
         metadata: content.store_metadata.clone(),
         configure_isdp: content.configure_isdp.clone(),
         usim,
+        nvm_size,
     });
     // EUICCResponse ::= SEQUENCE { peStatus [0] SEQUENCE OF PEStatus { status [0] ok } }
     let sima = vec![0x30, 0x07, 0xA0, 0x05, 0x30, 0x03, 0x80, 0x01, 0x00];

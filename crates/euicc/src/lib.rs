@@ -22,7 +22,8 @@
 //!   GetRAT, SetNickname, EuiccMemoryReset.
 //! * **USIM** of the enabled profile (TS 31.102): SELECT / READ BINARY of the files the profile
 //!   package defines (EF.ICCID, EF.IMSI, EF.AD, EF.SPN, EF.UST, …), STATUS, and AUTHENTICATE in
-//!   the 3G context with MILENAGE or TUAK ([`simforge_aka`]), with the SQN array check of
+//!   the 3G context with MILENAGE, TUAK or the 3GPP test algorithm of TS.48 test profiles
+//!   (TS 34.108 §8.1.2) ([`simforge_aka`]), with the SQN array check of
 //!   TS 33.102 Annex C and the synchronisation-failure response (AUTS).
 //!
 //! Fail-closed: a BPP that fails any check ends the session with a signed

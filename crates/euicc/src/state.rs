@@ -146,6 +146,11 @@ pub struct InstalledProfile {
     pub configure_isdp: Vec<u8>,
     /// The USIM of the profile, if it has one.
     pub usim: Option<UsimState>,
+    /// Non-volatile memory the profile takes, in bytes: its profile package, metadata and
+    /// ISD-P configuration as received (what EUICCInfo2's free NVM is reduced by). 0 in
+    /// states written before this was recorded.
+    #[serde(default)]
+    pub nvm_size: u64,
 }
 
 /// The USIM application of a profile: files and AKA parameters.
@@ -156,7 +161,7 @@ pub struct UsimState {
     pub aid: Vec<u8>,
     /// Transparent EFs by file identifier (MF-level EF.ICCID included as `2FE2`).
     pub files: Vec<UsimFile>,
-    /// `algorithmID`: 1 MILENAGE, 2 TUAK.
+    /// `algorithmID`: 1 MILENAGE, 2 TUAK, 3 the 3GPP test algorithm (TS 34.108 §8.1.2).
     pub algorithm: u8,
     /// K.
     pub k: Secret,

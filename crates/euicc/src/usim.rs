@@ -281,6 +281,8 @@ fn algorithm(u: &UsimState) -> Result<Algorithm, u16> {
                 lengths,
             })
         }
+        // TS 34.108 §8.1.2: K only (a profile's OPc field, if any, is not used).
+        simforge_saip::ALGORITHM_USIM_TEST => Ok(Algorithm::test_xor()),
         _ => Err(sw::CONDITIONS),
     }
 }

@@ -65,17 +65,6 @@ pub enum Error {
         found: String,
     },
 
-    /// The issuer name does not equal the issuing certificate's subject name.
-    #[error("{role} certificate's issuer '{found}' is not its issuer's subject '{expected}'")]
-    IssuerMismatch {
-        /// The certificate that failed.
-        role: Role,
-        /// The issuer certificate's subject.
-        expected: String,
-        /// The certificate's issuer field.
-        found: String,
-    },
-
     /// The signature does not verify under the issuer's public key.
     #[error("{role} certificate signature does not verify")]
     BadSignature {
@@ -229,7 +218,6 @@ impl Error {
         match self {
             Error::MissingKeyIdentifier { role, .. }
             | Error::KeyIdentifierMismatch { role, .. }
-            | Error::IssuerMismatch { role, .. }
             | Error::BadSignature { role }
             | Error::Expired { role, .. }
             | Error::NotYetValid { role, .. }

@@ -31,6 +31,8 @@ pub use generate::{
 };
 pub use keys::{Curve, PrivateKey, verify_der_signature, verify_raw_signature};
 pub use sgp26::{load_sgp26, load_sgp26_curve};
-pub use verify::{CiStore, VerifiedDp, VerifiedEuicc, verify_dp_cert, verify_euicc_chain};
+pub use verify::{
+    CiStore, IssuerNameMismatch, VerifiedDp, VerifiedEuicc, verify_dp_cert, verify_euicc_chain,
+};
 
 pub use x509_cert::ext::pkix::KeyUsages;

@@ -29,9 +29,12 @@ pub struct CiStore {
 /// How many verified EUM certificates a [`CiStore`] remembers (it forgets them all when full).
 const EUM_CACHE_MAX: usize = 256;
 
+/// A verified EUM certificate and the issuer-name mismatch accepted when it was verified.
+type VerifiedEum = (Arc<Certificate>, Option<IssuerNameMismatch>);
+
 /// Verified EUM certificates by DER.
 #[derive(Default)]
-struct EumCache(Mutex<HashMap<Vec<u8>, Arc<Certificate>>>);
+struct EumCache(Mutex<HashMap<Vec<u8>, VerifiedEum>>);
 
 impl std::fmt::Debug for EumCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,16 +44,16 @@ impl std::fmt::Debug for EumCache {
 }
 
 impl EumCache {
-    fn get(&self, der: &[u8]) -> Option<Arc<Certificate>> {
+    fn get(&self, der: &[u8]) -> Option<VerifiedEum> {
         self.0.lock().ok()?.get(der).cloned()
     }
 
-    fn insert(&self, der: &[u8], cert: Arc<Certificate>) {
+    fn insert(&self, der: &[u8], eum: VerifiedEum) {
         if let Ok(mut m) = self.0.lock() {
             if m.len() >= EUM_CACHE_MAX {
                 m.clear();
             }
-            m.insert(der.to_vec(), cert);
+            m.insert(der.to_vec(), eum);
         }
     }
 }
@@ -131,6 +134,36 @@ impl CiStore {
     }
 }
 
+/// A certificate whose issuer name is not its issuer's subject name, accepted because its
+/// authority key identifier is the issuer's subject key identifier and its signature verifies
+/// under the issuer's key (see [`verify_euicc_chain`]).
+///
+/// The case in the field: the SGP.26 v1 test EUM certificates name their issuer
+/// "CN=GSMA Test CI,…", while the SGP.26 v3 CI certificate of the same key and key identifier
+/// is named "CN=Test CI,…". The verifier reports every such acceptance so that the caller can
+/// log it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerNameMismatch {
+    /// The certificate whose issuer name differs.
+    pub role: Role,
+    /// Its issuer name, RFC 4514.
+    pub issuer_name: String,
+    /// The subject name of the certificate that issued it (by key identifier), RFC 4514.
+    pub issuer_subject: String,
+    /// The key identifier that links them, hex.
+    pub key_id: String,
+}
+
+impl std::fmt::Display for IssuerNameMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} certificate names its issuer '{}' but was issued (key id {}, signature verified) by '{}'",
+            self.role, self.issuer_name, self.key_id, self.issuer_subject
+        )
+    }
+}
+
 /// The result of a successful eUICC chain verification.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedEuicc {
@@ -142,6 +175,9 @@ pub struct VerifiedEuicc {
     pub curve: Curve,
     /// The PKID (subject key identifier) of the CI the chain ends in.
     pub ci_pkid: Vec<u8>,
+    /// Links of the chain accepted although the issuer name differs from the issuer's
+    /// subject (EUM first, then eUICC); empty for a chain whose names match.
+    pub issuer_name_mismatches: Vec<IssuerNameMismatch>,
 }
 
 /// The result of a successful SM-DP+ certificate verification.
@@ -157,12 +193,22 @@ pub struct VerifiedDp {
     pub ci_pkid: Vec<u8>,
     /// subjectAltName dNSNames (the SM-DP+ FQDN for DPtls).
     pub dns_names: Vec<String>,
+    /// Set when the certificate was accepted although its issuer name differs from the CI's
+    /// subject (see [`IssuerNameMismatch`]).
+    pub issuer_name_mismatch: Option<IssuerNameMismatch>,
 }
 
 /// Verifies an eUICC certificate chain CI → EUM → eUICC at the injected time `now`.
 ///
-/// Checks, for each link: issuer name = issuer's subject, authority key id = issuer's
-/// subject key id, ECDSA-SHA256 signature, validity at `now` (CI included), SGP.22 policy
+/// Chains as deployed SM-DP+s and eUICCs do, by key: each link's issuer is found by its
+/// authority key identifier (= the issuer's subject key identifier) and proven by the
+/// ECDSA-SHA256 signature under the issuer's key. An issuer *name* that differs from the
+/// issuer's subject is accepted when the key identifier matches and the signature verifies,
+/// and reported in [`VerifiedEuicc::issuer_name_mismatches`] (SGP.26 v1 EUMs name their CI
+/// "GSMA Test CI", the SGP.26 v3 CI of the same key is "Test CI").
+///
+/// Checks, for each link: authority key id = issuer's subject key id, ECDSA-SHA256
+/// signature, validity at `now` (CI included), SGP.22 policy
 /// (critical), keyUsage and basicConstraints, no unknown critical extension; then that the
 /// EID (eUICC subject serialNumber) is valid (SGP.29 check digits) and permitted by the EUM:
 /// it must start with one of the prefixes of *each* constraint the EUM carries
@@ -177,19 +223,23 @@ pub fn verify_euicc_chain(
     // An EUM verified before (against this store's CIs) needs only its validity checked.
     let known_eum = ci_store.eums.get(eum_der);
     let eum = match &known_eum {
-        Some(eum) => Arc::clone(eum),
+        Some((eum, _)) => Arc::clone(eum),
         None => Arc::new(Certificate::from_der(eum_der)?),
     };
     let euicc = Certificate::from_der(euicc_der)?;
     let ci = ci_store.issuer_of(&eum)?;
     check_validity(ci, Role::Ci, now)?;
-    if known_eum.is_some() {
+    let eum_mismatch = if let Some((_, mismatch)) = known_eum {
         check_validity(&eum, Role::Eum, now)?;
+        mismatch
     } else {
-        check_link(&eum, ci, Role::Eum, now)?;
-        ci_store.eums.insert(eum_der, Arc::clone(&eum));
-    }
-    check_link(&euicc, &eum, Role::Euicc, now)?;
+        let mismatch = check_link(&eum, ci, Role::Eum, now)?;
+        ci_store
+            .eums
+            .insert(eum_der, (Arc::clone(&eum), mismatch.clone()));
+        mismatch
+    };
+    let euicc_mismatch = check_link(&euicc, &eum, Role::Euicc, now)?;
 
     let eid = euicc.eid().ok_or(Error::MissingEid)?;
     if !is_valid_eid(&eid) {
@@ -202,12 +252,15 @@ pub fn verify_euicc_chain(
         public_key: euicc.public_key_sec1().to_vec(),
         curve: euicc.curve(),
         ci_pkid: ci.subject_key_id().unwrap_or_default().to_vec(),
+        issuer_name_mismatches: eum_mismatch.into_iter().chain(euicc_mismatch).collect(),
     })
 }
 
 /// Verifies an SM-DP+ certificate (`role` = DPauth, DPpb or DPtls) against the trusted CIs
-/// at the injected time `now`: linkage, signature, validity, policy, keyUsage
-/// (digitalSignature), no cA; for DPtls also extendedKeyUsage serverAuth and a dNSName.
+/// at the injected time `now`: linkage (by key identifier, as [`verify_euicc_chain`]; an
+/// issuer-name mismatch is accepted and reported in [`VerifiedDp::issuer_name_mismatch`]),
+/// signature, validity, policy, keyUsage (digitalSignature), no cA; for DPtls also
+/// extendedKeyUsage serverAuth and a dNSName.
 pub fn verify_dp_cert(
     ci_store: &CiStore,
     der: &[u8],
@@ -220,18 +273,26 @@ pub fn verify_dp_cert(
     let cert = Certificate::from_der(der)?;
     let ci = ci_store.issuer_of(&cert)?;
     check_validity(ci, Role::Ci, now)?;
-    check_link(&cert, ci, role, now)?;
+    let issuer_name_mismatch = check_link(&cert, ci, role, now)?;
     Ok(VerifiedDp {
         role,
         public_key: cert.public_key_sec1().to_vec(),
         curve: cert.curve(),
         ci_pkid: ci.subject_key_id().unwrap_or_default().to_vec(),
         dns_names: cert.dns_names().to_vec(),
+        issuer_name_mismatch,
     })
 }
 
-/// Checks one certificate against its issuer.
-fn check_link(cert: &Certificate, issuer: &Certificate, role: Role, now: SystemTime) -> Result<()> {
+/// Checks one certificate against its issuer (found by key identifier): the key identifiers
+/// must match and the signature verify; an issuer name that differs from the issuer's subject
+/// is then accepted and returned as a note, never on its own.
+fn check_link(
+    cert: &Certificate,
+    issuer: &Certificate,
+    role: Role,
+    now: SystemTime,
+) -> Result<Option<IssuerNameMismatch>> {
     let issuer_ski = issuer.subject_key_id().ok_or(Error::MissingKeyIdentifier {
         role: issuer_role(role),
         which: "subject",
@@ -247,18 +308,19 @@ fn check_link(cert: &Certificate, issuer: &Certificate, role: Role, now: SystemT
             found: hex(aki),
         });
     }
-    if !cert.issuer_name_matches(issuer) {
-        return Err(Error::IssuerMismatch {
-            role,
-            expected: issuer.subject(),
-            found: cert.issuer(),
-        });
-    }
     if !cert.signature_verifies_with(issuer) {
         return Err(Error::BadSignature { role });
     }
     check_validity(cert, role, now)?;
-    check_role_extensions(cert, role)
+    check_role_extensions(cert, role)?;
+    Ok(
+        (!cert.issuer_name_matches(issuer)).then(|| IssuerNameMismatch {
+            role,
+            issuer_name: cert.issuer(),
+            issuer_subject: issuer.subject(),
+            key_id: hex(aki),
+        }),
+    )
 }
 
 fn issuer_role(role: Role) -> Role {

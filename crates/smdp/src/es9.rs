@@ -339,6 +339,17 @@ pub fn verify_client(
         ctx.system_time(),
     )
     .map_err(|e| Error::from_euicc_chain(&e))?;
+    // Chains are built by key identifier and signature; a differing issuer name (SGP.26 v1
+    // EUMs under the v3 CI) is accepted, and said.
+    for m in &verified.issuer_name_mismatches {
+        tracing::warn!(
+            role = %m.role,
+            issuer_name = %m.issuer_name,
+            issuer_subject = %m.issuer_subject,
+            key_id = %m.key_id,
+            "eUICC chain accepted by key identifier and signature despite an issuer name mismatch"
+        );
+    }
     if !session.signing_ci_pkids.contains(&verified.ci_pkid) {
         return Err(Error::UnknownCiPublicKey);
     }

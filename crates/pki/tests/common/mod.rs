@@ -19,7 +19,7 @@ pub fn at(unix: u64) -> SystemTime {
 }
 
 /// The SGP.26 folder of the shared reference material, or `None` (after printing
-/// "skipped: …") when it is absent.
+/// "skipped: …") when it is absent. Under `CI` its absence fails the test.
 pub fn sgp26_dir(test: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("SIMFORGE_SHARED")
         .map(PathBuf::from)
@@ -28,6 +28,11 @@ pub fn sgp26_dir(test: &str) -> Option<PathBuf> {
     if dir.join("CertificateIssuer").is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: SGP.26 material not found at {} (CI is set: no skipping)",
+            dir.display()
+        );
         println!(
             "skipped: {test}: SGP.26 material not found at {}",
             dir.display()
