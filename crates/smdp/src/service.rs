@@ -495,7 +495,7 @@ impl<S: SmdpStore> Smdp<S> {
         let target = es2::order_target(req)?;
         let mut tx = self.store.begin().await?;
         let profile = match &target {
-            OrderTarget::Iccid(i) => tx.profile(operator, i).await?,
+            OrderTarget::Iccid(i) => tx.profile(operator, i.as_str()).await?,
             OrderTarget::ProfileType(t) => tx.available_profile(operator, t).await?,
         };
         let out = es2::download_order(operator, req, profile, &ctx);
@@ -514,13 +514,14 @@ impl<S: SmdpStore> Smdp<S> {
         now: UnixTime,
     ) -> Result<(ConfirmOrderResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
+        let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, &req.iccid).await?;
+        let profile = tx.profile(operator, iccid.as_str()).await?;
         let taken = match &req.matching_id {
             Some(m) => tx
                 .profile_by_matching_id(m.as_str())
                 .await?
-                .is_some_and(|p| p.iccid != req.iccid),
+                .is_some_and(|p| p.iccid != iccid.as_str()),
             None => false,
         };
         let out = es2::confirm_order(operator, req, profile, taken, &ctx);
@@ -539,8 +540,9 @@ impl<S: SmdpStore> Smdp<S> {
         now: UnixTime,
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
+        let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, &req.iccid).await?;
+        let profile = tx.profile(operator, iccid.as_str()).await?;
         let out = es2::cancel_order(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
@@ -557,8 +559,9 @@ impl<S: SmdpStore> Smdp<S> {
         now: UnixTime,
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
+        let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, &req.iccid).await?;
+        let profile = tx.profile(operator, iccid.as_str()).await?;
         let out = es2::release_profile(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
