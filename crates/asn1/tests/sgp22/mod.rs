@@ -295,7 +295,7 @@ pub const ALL: &[Function] = &[
 fn b64_decode(s: &str) -> Option<Vec<u8>> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let bytes = s.as_bytes();
-    if bytes.is_empty() || bytes.len() % 4 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
         return None;
     }
     let pad = bytes.iter().rev().take_while(|b| **b == b'=').count();
@@ -339,7 +339,7 @@ fn check_value(path: &str, enc: Enc, v: &Value, problems: &mut Vec<String>) {
         Enc::HexUpper => match v.as_str() {
             Some(s)
                 if (2..=32).contains(&s.len())
-                    && s.len() % 2 == 0
+                    && s.len().is_multiple_of(2)
                     && s.bytes()
                         .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)) => {}
             _ => bad("not upper-case hex of 1 to 16 octets".into()),
