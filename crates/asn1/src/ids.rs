@@ -1,5 +1,15 @@
 //! Identifier newtypes that can only be built by parsing and checking:
-//! [`Eid`], [`TransactionId`] and [`MatchingId`].
+//! [`Eid`], [`Iccid`], [`TransactionId`] and [`MatchingId`].
+//!
+//! Each accepts on input every form SGP.22 (and the deployed peers that matter) allow and keeps
+//! one canonical form, which is what it prints and serialises:
+//!
+//! | identifier | accepted | canonical |
+//! |---|---|---|
+//! | EID | 32 decimal digits (SGP.29 check digits) | the 32 digits |
+//! | ICCID (ES2+ `iccid`) | 19 or 20 digits; 19 digits padded with `F` or `f` to 20 characters; 18 digits | the digits, no padding |
+//! | transactionId | 2 to 32 hex digits, either case | upper-case hex |
+//! | matchingId | 1 to 255 of `A-Z`, `0-9`, `-` | as given |
 
 use std::fmt;
 use std::str::FromStr;
@@ -108,6 +118,82 @@ impl Serialize for Eid {
 }
 
 impl<'de> Deserialize<'de> for Eid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A profile's ICCID as ES2+ carries it (SGP.22 §5.3, JSON binding §6.5.2.1–5): its digits.
+///
+/// SGP.22 gives the ICCID as 19 or 20 digits; a 19-digit ICCID may be padded to 20 characters
+/// with `F`, as EF.ICCID pads it (pySim's ES2+ client sends it so, either case accepted). 18
+/// digits (older numbering plans; pySim accepts them) are accepted too. The canonical form is
+/// the digits alone: `"8949449999999990023F"`, `"8949449999999990023f"` and
+/// `"8949449999999990023"` are the same ICCID, printed and serialised as the last.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Iccid(String);
+
+impl Iccid {
+    /// Parses any accepted form (see the type's documentation) into the digits.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIccid`] for anything else: another length, a non-digit, an `F` that is
+    /// not the padding of a 19-digit ICCID.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let digits = match s.as_bytes() {
+            [body @ .., b'F' | b'f'] if body.len() == 19 => body,
+            all => all,
+        };
+        if let Some(i) = digits.iter().position(|b| !b.is_ascii_digit()) {
+            return Err(Error::InvalidIccid(format!(
+                "character {} is not a digit (19 or 20 digits, or 19 digits and F)",
+                i + 1
+            )));
+        }
+        if !(18..=20).contains(&digits.len()) {
+            return Err(Error::InvalidIccid(format!(
+                "{} digits, expected 19 or 20 (or 19 digits and F)",
+                digits.len()
+            )));
+        }
+        // Only ASCII digits here.
+        Ok(Self(String::from_utf8_lossy(digits).into_owned()))
+    }
+
+    /// The digits, without padding.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Iccid {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Iccid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Iccid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Iccid({})", self.0)
+    }
+}
+
+impl Serialize for Iccid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Iccid {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Self::parse(&s).map_err(serde::de::Error::custom)

@@ -7,7 +7,8 @@
 //!   BoundProfilePackage container, DER encoding and BER decoding (including
 //!   indefinite lengths) through [`to_der`] / [`from_ber`]. Unknown extension
 //!   fields and CHOICE alternatives from newer peers are kept, not fatal.
-//! - [`ids`]: [`Eid`], [`TransactionId`], [`MatchingId`], built only by parsing.
+//! - [`ids`]: [`Eid`], [`Iccid`], [`TransactionId`], [`MatchingId`], built only by parsing,
+//!   each accepting every form SGP.22 allows and keeping one canonical form.
 //! - [`json`]: the ES9+/ES11 (SGP.22 §6.5) and ES2+ (§5.3) JSON bodies.
 //! - [`status`]: [`StatusCode`] with the SGP.22 subject/reason codes.
 //! - [`activation`]: activation codes (SGP.22 §4.1) and their QR codes.
@@ -47,7 +48,7 @@ pub use codec::{Extensions, Tlv, from_ber, to_der};
 pub use rasn;
 
 pub use activation::ActivationCode;
-pub use ids::{Eid, MatchingId, TransactionId};
+pub use ids::{Eid, Iccid, MatchingId, TransactionId};
 pub use status::StatusCode;
 
 /// Every error this crate returns.
@@ -70,6 +71,9 @@ pub enum Error {
     /// Not a valid EID.
     #[error("invalid EID: {0}")]
     InvalidEid(String),
+    /// Not a valid ICCID.
+    #[error("invalid ICCID: {0}")]
+    InvalidIccid(String),
     /// Not a valid TransactionID.
     #[error("invalid transactionId: {0}")]
     InvalidTransactionId(String),

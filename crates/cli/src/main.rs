@@ -91,7 +91,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
+        // The request span's fields once per line, under `span` (the span list would repeat them).
+        LogFormat::Json => logs.json().with_span_list(false).init(),
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -361,6 +361,11 @@ fn es2_mutual_tls_live_api_keys_and_request_logs() {
             assert!(l["fields"]["latency_ms"].is_number(), "{l}");
         }
     }
+    // Each line carries each span field once (`--log-format json` writes the request's span
+    // under `span`, without a span list repeating it).
+    for l in log.lines() {
+        assert!(l.matches("\"iccid\"").count() <= 1, "iccid twice: {l}");
+    }
     // ES2+ lines carry the operator and the ICCID once known.
     let confirmed = lines
         .iter()

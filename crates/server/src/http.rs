@@ -1,6 +1,7 @@
 //! The HTTP binding of ES9+ and ES2+ (SGP.22 §6.5).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Extension;
@@ -157,11 +158,20 @@ async fn record_operator<S>(st: &AppState<S>, span: &Span, operator: OperatorId)
     };
 }
 
+/// Records the ICCID on the request's span unless `recorded` says it already is: a span
+/// field recorded twice is printed twice on every line of the text log format.
+fn record_iccid(span: &Span, recorded: &AtomicBool, iccid: &str) {
+    if !recorded.swap(true, Ordering::Relaxed) {
+        span.record("iccid", iccid);
+    }
+}
+
 /// Records what a call revealed about the profile it concerned (ICCID, operator) on the
 /// request's span, whatever its result: the reply's subject, else its events.
 async fn record_subject<S>(
     st: &AppState<S>,
     span: &Span,
+    iccid_recorded: &AtomicBool,
     subject: Option<&(OperatorId, String)>,
     events: &[Event],
 ) {
@@ -172,7 +182,7 @@ async fn record_subject<S>(
         (e.operator_id(), iccid.clone())
     });
     if let Some((operator, iccid)) = subject.cloned().or(from_events) {
-        span.record("iccid", iccid.as_str());
+        record_iccid(span, iccid_recorded, &iccid);
         record_operator(st, span, operator).await;
     }
 }
@@ -275,6 +285,7 @@ async fn es9_call<S: SmdpStore + 'static>(
     let s = &st.smdp;
     // Sessions of this source beyond its limit of unauthenticated ones: evicted below.
     let mut evict = Vec::new();
+    let iccid_recorded = AtomicBool::new(false);
     macro_rules! call {
         ($req:ty, $method:ident, |$r:ident| $tid:expr, $ok:expr) => {{
             match read_body::<$req>(body).await {
@@ -284,7 +295,7 @@ async fn es9_call<S: SmdpStore + 'static>(
                         span.record("transaction_id", tracing::field::display(t));
                     }
                     let reply = s.$method(&$r, t).await;
-                    record_subject(st, span, reply.subject.as_ref(), &reply.events).await;
+                    record_subject(st, span, &iccid_recorded, reply.subject.as_ref(), &reply.events).await;
                     match reply.result {
                         Ok(resp) => {
                             let events = reply.events;
@@ -351,7 +362,7 @@ async fn es9_call<S: SmdpStore + 'static>(
             |r| {
                 let target = simforge_smdp::es9::notification_target(&r);
                 if let Some(i) = &target.iccid {
-                    span.record("iccid", i.as_str());
+                    record_iccid(span, &iccid_recorded, i);
                 }
                 target.transaction_id
             },
@@ -562,6 +573,7 @@ async fn es2_call<S: SmdpStore + 'static>(
     let t = now();
     let s = &st.smdp;
     let op = cred.operator_id;
+    let iccid_recorded = AtomicBool::new(false);
     macro_rules! call {
         ($req:ty, $method:ident) => {{
             match read_body::<$req>(body).await {
@@ -571,8 +583,9 @@ async fn es2_call<S: SmdpStore + 'static>(
                         "function_call_id",
                         req.header().function_call_identifier.as_str(),
                     );
-                    if let Some(i) = req.iccid() {
-                        span.record("iccid", i);
+                    // The canonical form (no `F` padding), as the events and the store have it.
+                    if let Some(i) = req.iccid().and_then(|i| simforge_asn1::Iccid::parse(i).ok()) {
+                        record_iccid(span, &iccid_recorded, i.as_str());
                     }
                     if req.header().function_requester_identifier != cred.requester_id {
                         let code = StatusCode::parse("1.2", "1.2")
@@ -594,7 +607,7 @@ async fn es2_call<S: SmdpStore + 'static>(
                                         Event::DownloadProgress { iccid, .. }
                                         | Event::ProfileState { iccid, .. } => iccid,
                                     };
-                                    span.record("iccid", iccid.as_str());
+                                    record_iccid(span, &iccid_recorded, iccid);
                                 }
                                 (json_response(Http::OK, &resp), "success".to_owned())
                             }

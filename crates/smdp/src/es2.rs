@@ -2,17 +2,16 @@
 //! tenant; profiles of other operators are never found (they answer "ICCID unknown").
 
 use sha2::{Digest, Sha256};
-use simforge_asn1::MatchingId;
 use simforge_asn1::json::{
     CancelOrderRequest, ConfirmOrderRequest, ConfirmOrderResponse, DownloadOrderRequest,
     DownloadOrderResponse, FinalProfileStatus, HeaderOnlyResponse, ReleaseProfileRequest,
 };
 use simforge_asn1::status::ResponseHeader;
+use simforge_asn1::{Iccid, MatchingId};
 
 use crate::config::Ctx;
 use crate::error::{Error, Result};
 use crate::model::{Event, OperatorId, Outcome, ProfileRecord, ProfileState, SessionChange};
-use crate::profile::check_iccid;
 
 fn done<R>(
     result: Result<R>,
@@ -44,11 +43,21 @@ fn owned(p: Option<ProfileRecord>, operator: OperatorId) -> Result<ProfileRecord
         .ok_or(Error::IccidUnknown)
 }
 
+/// The ICCID an ES2+ request names, in the canonical form the SM-DP+ stores (digits, no
+/// padding): the one parse of every ES2+ function's `iccid`. Accepts 19 or 20 digits and a
+/// 19-digit ICCID padded with `F`/`f` (SGP.22; pySim sends it so), and 18 digits.
+///
+/// # Errors
+/// [`Error::IccidInvalid`] (8.2.1 / 3.1) for anything else.
+pub fn request_iccid(raw: &str) -> Result<Iccid> {
+    Iccid::parse(raw).map_err(|_| Error::IccidInvalid)
+}
+
 /// How DownloadOrder picks its profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderTarget {
     /// A specific ICCID.
-    Iccid(String),
+    Iccid(Iccid),
     /// Any available profile of this type.
     ProfileType(String),
 }
@@ -59,10 +68,7 @@ pub enum OrderTarget {
 /// [`Error::IccidInvalid`] or [`Error::MandatoryElement`].
 pub fn order_target(req: &DownloadOrderRequest) -> Result<OrderTarget> {
     match (&req.iccid, &req.profile_type) {
-        (Some(i), _) => {
-            check_iccid(i)?;
-            Ok(OrderTarget::Iccid(i.clone()))
-        }
+        (Some(i), _) => Ok(OrderTarget::Iccid(request_iccid(i)?)),
         (None, Some(t)) if !t.is_empty() => Ok(OrderTarget::ProfileType(t.clone())),
         _ => Err(Error::MandatoryElement("iccid or profileType")),
     }
@@ -195,7 +201,7 @@ pub fn confirm_order(
     matching_id_use: MatchingIdUse,
     ctx: &Ctx<'_>,
 ) -> Outcome<ConfirmOrderResponse> {
-    if let Err(e) = check_iccid(&req.iccid) {
+    if let Err(e) = request_iccid(&req.iccid) {
         return Outcome::fail(e);
     }
     let mut p = match owned(profile, operator) {
@@ -259,7 +265,7 @@ pub fn cancel_order(
     profile: Option<ProfileRecord>,
     ctx: &Ctx<'_>,
 ) -> Outcome<HeaderOnlyResponse> {
-    if let Err(e) = check_iccid(&req.iccid) {
+    if let Err(e) = request_iccid(&req.iccid) {
         return Outcome::fail(e);
     }
     let mut p = match owned(profile, operator) {
@@ -301,7 +307,7 @@ pub fn release_profile(
     profile: Option<ProfileRecord>,
     ctx: &Ctx<'_>,
 ) -> Outcome<HeaderOnlyResponse> {
-    if let Err(e) = check_iccid(&req.iccid) {
+    if let Err(e) = request_iccid(&req.iccid) {
         return Outcome::fail(e);
     }
     let mut p = match owned(profile, operator) {

@@ -521,7 +521,7 @@ impl<S: SmdpStore> Smdp<S> {
         let target = es2::order_target(req)?;
         let mut tx = self.store.begin().await?;
         let profile = match &target {
-            OrderTarget::Iccid(i) => tx.profile(operator, i).await?,
+            OrderTarget::Iccid(i) => tx.profile(operator, i.as_str()).await?,
             OrderTarget::ProfileType(t) => tx.available_profile(operator, t).await?,
         };
         let out = es2::download_order(operator, req, profile, &ctx);
@@ -540,12 +540,13 @@ impl<S: SmdpStore> Smdp<S> {
         now: UnixTime,
     ) -> Result<(ConfirmOrderResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
+        let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, &req.iccid).await?;
+        let profile = tx.profile(operator, iccid.as_str()).await?;
         let taken = match &req.matching_id {
             Some(m) => match tx.profile_by_matching_id(m.as_str()).await? {
                 Some(p) if p.operator_id != operator => es2::MatchingIdUse::OtherOperator,
-                Some(p) if p.iccid != req.iccid => es2::MatchingIdUse::SameOperator,
+                Some(p) if p.iccid != iccid.as_str() => es2::MatchingIdUse::SameOperator,
                 _ => es2::MatchingIdUse::Free,
             },
             None => es2::MatchingIdUse::Free,
@@ -573,8 +574,9 @@ impl<S: SmdpStore> Smdp<S> {
         now: UnixTime,
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
+        let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, &req.iccid).await?;
+        let profile = tx.profile(operator, iccid.as_str()).await?;
         let out = es2::cancel_order(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
@@ -591,8 +593,9 @@ impl<S: SmdpStore> Smdp<S> {
         now: UnixTime,
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
         let ctx = self.ctx(now);
+        let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, &req.iccid).await?;
+        let profile = tx.profile(operator, iccid.as_str()).await?;
         let out = es2::release_profile(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))

@@ -1,0 +1,90 @@
+//! The LPA's ES9+ JSON against SGP.22's member table (`asn1/tests/sgp22`): every request it
+//! sends has exactly the specification's members (§6.5.2.6–10), and it downloads a profile
+//! from responses re-written member by member under the specification's names — so a member
+//! the LPA looked for under another spelling (as `euiccCiPkIdToBeUsed` once) fails the
+//! download.
+
+mod common;
+
+#[path = "../../asn1/tests/sgp22/mod.rs"]
+mod sgp22;
+
+use common::*;
+use simforge_euicc::EuiccState;
+use simforge_lpa::{Error, Es9Transport, Es10, Lpa};
+
+/// Checks the LPA's requests against the table; re-writes every JSON response of the test
+/// SM-DP+ with the table's member names (values matched by name, ignoring case), so that
+/// only the specification's spelling reaches the LPA.
+struct SpecNames<'a> {
+    inner: &'a mut TestSmdp,
+    checked: Vec<String>,
+}
+
+impl Es9Transport for SpecNames<'_> {
+    fn post(
+        &mut self,
+        address: &str,
+        function: &str,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), Error> {
+        let f = sgp22::es9(function);
+        sgp22::check(&format!("LPA §{} request", f.section), f.request, body);
+        self.checked.push(function.to_owned());
+        let (status, resp) = self.inner.post(address, function, body)?;
+        let Some(members) = f.response else {
+            assert_eq!(status, 204, "{function}");
+            return Ok((status, resp));
+        };
+        let v: serde_json::Value = serde_json::from_slice(&resp).expect("JSON response");
+        let obj = v.as_object().expect("object");
+        let mut out = serde_json::Map::new();
+        for m in members {
+            if let Some((_, value)) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(m.name)) {
+                out.insert(m.name.to_owned(), value.clone());
+            }
+        }
+        // What a deployed SM-DP+ may add: a member SGP.22 does not define is ignored.
+        out.insert("vendorExtension".into(), serde_json::json!({"x": 1}));
+        let text = serde_json::to_vec(&serde_json::Value::Object(out)).expect("json");
+        Ok((status, text))
+    }
+}
+
+#[test]
+fn lpa_requests_and_spec_named_responses() {
+    let Some(upp) = test_profile() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "../shared/profiles/ts48 is required under CI"
+        );
+        return;
+    };
+    let pki = lab_pki();
+    let mut smdp = TestSmdp::new(pki.clone(), upp);
+    let ac = smdp.activation_code();
+    let iccid = smdp.iccid.clone();
+    let mut euicc = euicc(&pki, EuiccState::default());
+    let mut card = InProc::new(&mut euicc);
+    let es10 = Es10::open(&mut card).expect("open ISD-R");
+    let mut spec = SpecNames {
+        inner: &mut smdp,
+        checked: Vec::new(),
+    };
+    let mut lpa = Lpa::new(es10, &mut spec);
+    let out = lpa
+        .download(&ac, None)
+        .expect("download from spec-named responses");
+    assert_eq!(out.iccid, iccid);
+    assert!(out.notification_sent);
+    drop(lpa);
+    assert_eq!(
+        spec.checked,
+        [
+            "initiateAuthentication",
+            "authenticateClient",
+            "getBoundProfilePackage",
+            "handleNotification"
+        ]
+    );
+}
