@@ -1156,7 +1156,11 @@ async fn demo(
     Ok(info)
 }
 
-pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
+pub async fn serve(
+    ctx: Ctx,
+    a: ServeArgs,
+    log_errors: simforge_server::LogWriteErrors,
+) -> CliResult {
     let file: FileConfig = match &a.config {
         Some(p) => {
             let t =
@@ -1330,7 +1334,7 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
             Arc::new(StoreCredentials(store.clone())),
             CREDENTIAL_CACHE_TTL,
         ),
-        metrics: Metrics::default(),
+        metrics: Metrics::with_log_write_errors(log_errors),
     });
     // Once a minute: expired ES9+ sessions (downloads abandoned, install notifications never
     // sent) and outbox events past their retention leave the store.
