@@ -437,6 +437,7 @@ impl Es2<'_> {
             .client
             .post(format!("{}/gsma/rsp2/es2plus/{function}", self.base))
             .header("Content-Type", "application/json")
+            .header("X-Admin-Protocol", X_ADMIN_PROTOCOL)
             .header("X-Api-Key", self.api_key)
             .body(body.to_string())
             .send()

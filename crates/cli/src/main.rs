@@ -85,10 +85,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIMFORGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A log line that cannot be written (stderr on a full disk, a closed pipe) is dropped and
+    // counted (`/metrics`), never a panic in the request that logged it.
+    let log_errors = simforge_server::LogWriteErrors::default();
+    let writer = {
+        let errors = log_errors.clone();
+        move || simforge_server::LossyWriter::new(std::io::stderr(), errors.clone())
+    };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(writer)
+        .log_internal_errors(false);
     match cli.log_format {
         LogFormat::Text => logs.init(),
         // The request span's fields once per line, under `span` (the span list would repeat them).
@@ -104,7 +112,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, log_errors)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {:#}", e.error);
@@ -113,7 +121,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> CliResult {
+async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult {
     let ctx = factory::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
     match cli.command {
         Command::Operator(c) => factory::operator(ctx, c).await,
@@ -124,7 +132,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::Pki(c) => pki::pki(ctx, c).await,
         Command::Euicc(c) => euicc::euicc(ctx, c).await,
         Command::Lpa(a) => lpa::lpa(ctx, a).await,
-        Command::Serve(a) => serve::serve(ctx, a).await,
+        Command::Serve(a) => serve::serve(ctx, a, log_errors).await,
         Command::Load(a) => load::load(ctx, a).await,
     }
 }

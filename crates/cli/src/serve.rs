@@ -1154,7 +1154,11 @@ async fn demo(
     Ok(info)
 }
 
-pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
+pub async fn serve(
+    ctx: Ctx,
+    a: ServeArgs,
+    log_errors: simforge_server::LogWriteErrors,
+) -> CliResult {
     let file: FileConfig = match &a.config {
         Some(p) => {
             let t =
@@ -1341,7 +1345,7 @@ pub async fn serve(ctx: Ctx, a: ServeArgs) -> CliResult {
             Arc::new(StoreCredentials(store.clone())),
             CREDENTIAL_CACHE_TTL,
         ),
-        metrics: Metrics::default(),
+        metrics: Metrics::with_log_write_errors(log_errors),
         limits: simforge_server::SourceLimits::new(simforge_server::TrustedProxies(
             trusted_proxies,
         )),

@@ -66,7 +66,8 @@ fn call(
         "--cacert",
     ])
     .arg(&es2.ca)
-    .args(["-H", "Content-Type: application/json", "--data-binary"])
+    .args(["-H", "Content-Type: application/json"])
+    .args(["-H", "X-Admin-Protocol: gsma/rsp/v2.2.0", "--data-binary"])
     .arg(body.to_string());
     if let Some((cert, key)) = cert {
         c.arg("--cert").arg(cert).arg("--key").arg(key);

@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Extension;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode as Http, header};
 use axum::response::{IntoResponse, Response};
@@ -91,8 +91,25 @@ fn error_response(e: &SmdpError) -> Response {
     }
 }
 
+/// Whether `value` is an X-Admin-Protocol this SM-DP+ speaks: `gsma/rsp/v2.<y>.<z>` (SGP.22
+/// §6.5.1: `gsma/rsp/v<x.y.z>`, mandatory), numbers only. Deployed LPAs and operator systems
+/// send v2.0.0 to v2.5.0 (lpac v2.2.2, this project's LPA v2.2.0); every SGP.22 v2 release
+/// uses the same ES9+/ES2+ JSON, so any 2.y.z is accepted and v1, v3 or anything else is not.
+fn supported_admin_protocol(value: &str) -> bool {
+    let Some(version) = value.trim().strip_prefix("gsma/rsp/v") else {
+        return false;
+    };
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() == 3
+        && parts[0] == "2"
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The Content-Type and X-Admin-Protocol checks every ES9+ and ES2+ request goes through.
 #[allow(clippy::result_large_err)] // built only on the error path
-fn check_headers(headers: &HeaderMap, need_admin: bool) -> Result<(), Response> {
+fn check_headers(headers: &HeaderMap) -> Result<(), Response> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -107,31 +124,189 @@ fn check_headers(headers: &HeaderMap, need_admin: bool) -> Result<(), Response> 
             "Content-Type must be application/json",
         ));
     }
-    if need_admin {
-        let ap = headers
-            .get("x-admin-protocol")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !ap.starts_with("gsma/rsp/v2.") {
-            return Err(failed(
-                &StatusCode::UNSUPPORTED_ADMIN_PROTOCOL,
-                "unsupported X-Admin-Protocol",
-            ));
+    match headers.get("x-admin-protocol").map(HeaderValue::to_str) {
+        None => Err(failed(
+            &StatusCode::UNSUPPORTED_ADMIN_PROTOCOL,
+            "X-Admin-Protocol missing (gsma/rsp/v2.y.z expected)",
+        )),
+        Some(Ok(v)) if supported_admin_protocol(v) => Ok(()),
+        Some(_) => Err(failed(
+            &StatusCode::UNSUPPORTED_ADMIN_PROTOCOL,
+            "unsupported X-Admin-Protocol (gsma/rsp/v2.y.z expected)",
+        )),
+    }
+}
+
+/// A body larger than [`MAX_BODY`] is still read (and dropped) up to this size, so that the
+/// client, which sends its whole body before it reads, gets the answer instead of a reset.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Why a request body was not read.
+enum BodyError {
+    /// Over [`MAX_BODY`].
+    TooLarge,
+    /// Not complete within the connection's body deadline.
+    TimedOut,
+    /// The connection failed.
+    Broken,
+}
+
+/// Whether `e` (or an error it wraps) is a timeout.
+fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Reads a request body of at most [`MAX_BODY`] bytes. A larger one (by its Content-Length,
+/// or as it arrives) is read to its end and dropped when it is at most [`DRAIN_LIMIT`] bytes.
+async fn collect_body(headers: &HeaderMap, mut body: Body) -> Result<Vec<u8>, BodyError> {
+    use hyper::body::Body as _;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = Vec::new();
+    let mut seen: u64 = 0;
+    loop {
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Err(e)) => {
+                return Err(if is_timeout(&e) {
+                    BodyError::TimedOut
+                } else {
+                    BodyError::Broken
+                });
+            }
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                seen = seen.saturating_add(data.len() as u64);
+                if seen > DRAIN_LIMIT {
+                    return Err(BodyError::TooLarge);
+                }
+                if seen <= MAX_BODY as u64 {
+                    buf.extend_from_slice(&data);
+                }
+            }
         }
     }
-    Ok(())
+    if seen > MAX_BODY as u64 || declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(buf)
+}
+
+/// What a peer is told about a malformed JSON body: the JSON member (its SGP.22 name, with
+/// its path) and what is wrong with it, never a Rust type or field name nor a decoder's
+/// internal value.
+fn malformed_message(e: &simforge_asn1::Error) -> String {
+    let simforge_asn1::Error::Json { field, reason } = e else {
+        return "request body: malformed".to_owned();
+    };
+    let at = |member: &str| {
+        if field == "$" || field.is_empty() {
+            member.to_owned()
+        } else {
+            format!("{field}.{member}")
+        }
+    };
+    let member_in = |reason: &str, prefix: &str| {
+        reason
+            .strip_prefix(prefix)
+            .and_then(|r| r.split('`').next())
+            .map(str::to_owned)
+    };
+    let (member, what) = if let Some(m) = member_in(reason, "missing field `") {
+        (at(&m), "mandatory element missing".to_owned())
+    } else if let Some(m) = member_in(reason, "unknown field `") {
+        (at(&m), "unknown member".to_owned())
+    } else if reason.starts_with("invalid base64") {
+        (field.clone(), "not valid base64".to_owned())
+    } else if reason.contains("ASN.1 decoding") || reason.contains("malformed TLV") {
+        (
+            field.clone(),
+            "not a valid BER/DER encoding of this element".to_owned(),
+        )
+    } else if reason.starts_with("invalid type") || reason.starts_with("invalid value") {
+        let expected = if reason.contains("expected struct") || reason.contains("expected a map") {
+            "a JSON object"
+        } else if reason.contains("expected a sequence") {
+            "a JSON array"
+        } else if reason.contains("expected a string")
+            || reason.contains("expected a base64 string")
+        {
+            "a string"
+        } else if reason.contains("integer") {
+            "a number"
+        } else {
+            "another type"
+        };
+        (field.clone(), format!("wrong type, {expected} expected"))
+    } else if reason.starts_with("invalid ") || !reason.contains(" at line ") {
+        // Our identifiers' own errors (transactionId, EID, matchingId, ICCID …) and the like.
+        (field.clone(), "invalid value".to_owned())
+    } else {
+        // serde_json's syntax errors (`expected value`, `EOF while parsing` …).
+        ("request body".to_owned(), "not valid JSON".to_owned())
+    };
+    let member = if member == "$" || member.is_empty() {
+        "request body".to_owned()
+    } else {
+        member
+    };
+    format!("{member}: {what}")
 }
 
 #[allow(clippy::result_large_err)]
-async fn read_body<T: DeserializeOwned>(body: Body) -> Result<T, Response> {
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+async fn read_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, Response> {
+    let bytes = match collect_body(headers, body).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            let mut r = failed(
+                &StatusCode::MANDATORY_ELEMENT_MISSING,
+                &format!("request body larger than {MAX_BODY} bytes"),
+            );
+            *r.status_mut() = Http::PAYLOAD_TOO_LARGE;
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Err(r);
+        }
+        Err(BodyError::TimedOut) => {
+            let mut r = failed(
+                &StatusCode::MANDATORY_ELEMENT_MISSING,
+                "request body not received within the time limit",
+            );
+            *r.status_mut() = Http::REQUEST_TIMEOUT;
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Err(r);
+        }
+        Err(BodyError::Broken) => {
+            return Err(failed(
+                &StatusCode::MANDATORY_ELEMENT_MISSING,
+                "request body unreadable",
+            ));
+        }
+    };
+    json::from_json(&bytes).map_err(|e| {
         failed(
             &StatusCode::MANDATORY_ELEMENT_MISSING,
-            "request body too large or unreadable",
+            &malformed_message(&e),
         )
-    })?;
-    json::from_json(&bytes)
-        .map_err(|e| failed(&StatusCode::MANDATORY_ELEMENT_MISSING, &e.to_string()))
+    })
 }
 
 fn events_to_metrics(metrics: &Metrics, events: &[Event]) {
@@ -278,7 +453,7 @@ async fn es9_call<S: SmdpStore + 'static>(
     body: Body,
     span: &Span,
 ) -> (Response, String) {
-    if let Err(r) = check_headers(headers, true) {
+    if let Err(r) = check_headers(headers) {
         return (r, "bad_request".to_owned());
     }
     let t = now();
@@ -288,7 +463,7 @@ async fn es9_call<S: SmdpStore + 'static>(
     let iccid_recorded = AtomicBool::new(false);
     macro_rules! call {
         ($req:ty, $method:ident, |$r:ident| $tid:expr, $ok:expr) => {{
-            match read_body::<$req>(body).await {
+            match read_body::<$req>(headers, body).await {
                 Err(r) => (r, "malformed".to_owned()),
                 Ok($r) => {
                     if let Some(t) = $tid {
@@ -411,6 +586,12 @@ es2_req!(
     json::ReleaseProfileRequest => |r| Some(r.iccid.as_str())
 );
 
+/// 1.1 / 1.1, Function Requester / Unauthorized (SGP.22 §5.2.6, the codes common to every
+/// function): the ES2+ request's credentials are missing, unknown, revoked or disagree.
+fn unauthenticated() -> StatusCode {
+    StatusCode::parse("1.1", "1.1").unwrap_or(StatusCode::MANDATORY_ELEMENT_MISSING)
+}
+
 /// The operator behind an ES2+ request: its API key and/or its TLS client certificate. Each
 /// credential presented must be an active one, and both must name the same operator.
 async fn authenticate<S>(
@@ -420,7 +601,14 @@ async fn authenticate<S>(
     client: Option<std::net::IpAddr>,
 ) -> Result<OperatorCredential, (Response, &'static str)> {
     let peer = client.map(tracing::field::display);
-    let unauthorized = || ((Http::UNAUTHORIZED, "").into_response(), "unauthorized");
+    let unauthorized = || {
+        let mut r = failed(
+            &unauthenticated(),
+            "the request's credentials are not accepted",
+        );
+        *r.status_mut() = Http::UNAUTHORIZED;
+        (r, "unauthorized")
+    };
     let unavailable = |e: LookupError| {
         tracing::error!(error = %e, "credential lookup failed");
         let mut r = failed(
@@ -567,7 +755,7 @@ async fn es2_call<S: SmdpStore + 'static>(
     };
     record_operator(st, span, cred.operator_id).await;
     span.record("requester", cred.requester_id.as_str());
-    if let Err(r) = check_headers(headers, false) {
+    if let Err(r) = check_headers(headers) {
         return (r, "bad_request".to_owned());
     }
     let t = now();
@@ -576,7 +764,7 @@ async fn es2_call<S: SmdpStore + 'static>(
     let iccid_recorded = AtomicBool::new(false);
     macro_rules! call {
         ($req:ty, $method:ident) => {{
-            match read_body::<$req>(body).await {
+            match read_body::<$req>(headers, body).await {
                 Err(r) => (r, "malformed".to_owned()),
                 Ok(req) => {
                     span.record(

@@ -5,7 +5,13 @@
 //! (looked up per request, [`CredentialSource`]), `/metrics` in Prometheus
 //! text format, and a rustls TLS front (TLS 1.2 with ECDHE-ECDSA-AES128-GCM-SHA256 and TLS
 //! 1.3) serving the DPtls chain. All protocol logic lives in `simforge-smdp`; this crate only
-//! maps HTTP to it. Malformed input is answered with SGP.22 status codes, never a 500.
+//! maps HTTP to it. Malformed input is answered with SGP.22 status codes, never a 500, and
+//! named by its JSON member, never by a Rust type.
+//!
+//! No peer is waited on without a limit ([`Timeouts`]): the TLS handshake, each request header
+//! and each request body have a deadline, every read and write of a socket an idle limit, and
+//! the connections held open are capped (overall, below the file descriptor limit, and per
+//! source address), the one that made progress least recently making room for a new one.
 //!
 //! Every request runs in a tracing span (`es9` or `es2`) carrying the function and, as soon as
 //! they are known, the transactionId, ICCID and operator; its last line has the result and the
@@ -16,8 +22,10 @@
 
 mod auth;
 mod callbacks;
+mod conn;
 mod http;
 mod limits;
+mod log;
 mod metrics;
 mod tls;
 
@@ -32,6 +40,7 @@ pub use limits::{
     Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,
     SourceLimits, TrustedProxies, matching_id_retries_exceeded, source_of,
 };
+pub use log::{LogWriteErrors, LossyWriter};
 pub use metrics::Metrics;
 pub use tls::{
     ClientAuth, Timeouts, read_certificates, serve_tls, serve_tls_with, tls_config,

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::log::LogWriteErrors;
+
 const BUCKETS_MS: [f64; 8] = [1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 500.0];
 
 #[derive(Default, Debug)]
@@ -18,6 +20,7 @@ struct Histogram {
 #[derive(Default, Debug)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    log_write_errors: LogWriteErrors,
 }
 
 #[derive(Default, Debug)]
@@ -28,6 +31,16 @@ struct Inner {
 }
 
 impl Metrics {
+    /// Metrics that also expose `log_write_errors` (the log lines that could not be written)
+    /// as `simforge_log_write_errors_total`.
+    #[must_use]
+    pub fn with_log_write_errors(log_write_errors: LogWriteErrors) -> Self {
+        Self {
+            inner: Mutex::default(),
+            log_write_errors,
+        }
+    }
+
     /// Records one call of `function` with `result` (`success` or `subject/reason`).
     pub fn observe(&self, function: &str, result: &str, elapsed: Duration) {
         let Ok(mut m) = self.inner.lock() else { return };
@@ -70,6 +83,12 @@ impl Metrics {
         for (r, n) in &m.downloads {
             let _ = writeln!(s, "simforge_smdp_downloads_total{{result=\"{r}\"}} {n}");
         }
+        s.push_str("# TYPE simforge_log_write_errors_total counter\n");
+        let _ = writeln!(
+            s,
+            "simforge_log_write_errors_total {}",
+            self.log_write_errors.count()
+        );
         s.push_str("# TYPE simforge_smdp_request_seconds histogram\n");
         for (f, h) in &m.latency {
             for (i, b) in BUCKETS_MS.iter().enumerate() {

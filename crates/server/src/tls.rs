@@ -1,6 +1,8 @@
 //! TLS: rustls with the suites SGP.22 asks for, serving the axum router.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -12,11 +14,14 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use crate::Error;
 use crate::auth::{ClientCertificate, cert_sha256};
+use crate::conn::{
+    Admission, Conn, DeadlineBody, IdleIo, RateLimitedLog, Registered, Registry, RequestMark,
+};
 
 /// Whether and how the listener asks for TLS client certificates. ES2+ operators may
 /// authenticate with one; ES9+ LPAs have none, so a certificate is requested, never required.
@@ -158,36 +163,82 @@ pub fn tls_config_with_client_auth(
 
 /// How long a client may take to complete its TLS handshake before the connection is dropped
 /// (a peer that connects and stays silent must not hold a socket and a task for ever).
-pub(crate) const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may take to send a request's header once its connection is up (a peer
 /// that completes the handshake, or starts a header, and then stalls is dropped).
-pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The time limits [`serve_tls_with`] puts on each connection.
+/// How long a client may take to send a request's body, from the end of its header.
+pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long any single read from, or write to, a peer may wait without a byte moving.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connections held open at most (further capped by the process's file descriptor limit).
+pub(crate) const MAX_CONNECTIONS: usize = 4096;
+
+/// Connections held open at most from one source address (many LPAs may share one address
+/// behind a carrier NAT).
+pub(crate) const MAX_CONNECTIONS_PER_SOURCE: usize = 1024;
+
+/// File descriptors kept free for everything but client connections (database, log, files,
+/// callbacks).
+const FD_RESERVE: usize = 64;
+
+/// How often at most the accept loop logs that accepting failed.
+const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The limits [`serve_tls_with`] puts on each connection: time limits on every phase and
+/// every read or write, and caps on the connections held open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// The TLS handshake, from the TCP accept.
-    pub handshake: std::time::Duration,
+    pub handshake: Duration,
     /// A request's header (HTTP/1.1), from when the connection is ready to read it.
-    pub header_read: std::time::Duration,
+    pub header_read: Duration,
+    /// A request's body, from the end of its header: a body not complete by then is answered
+    /// with an error (HTTP 408) and the connection closed.
+    pub body_read: Duration,
+    /// Any single read from or write to the peer (TCP level, handshake included) that makes
+    /// no progress for this long fails and ends the connection (a client that stops reading
+    /// its answer).
+    pub idle: Duration,
+    /// Connections held open at most; the accept loop never goes above it nor above the
+    /// process's file descriptor limit minus a reserve. At the cap, the connection that made
+    /// progress least recently, and is not being answered, is closed to admit the new one.
+    pub max_connections: usize,
+    /// Connections held open at most from one IP address, with the same eviction.
+    pub max_connections_per_source: usize,
 }
 
 impl Default for Timeouts {
-    /// 10 s for the handshake, 30 s for a request header.
+    /// 10 s for the handshake, 30 s for a request header, 30 s for its body, 60 s for any
+    /// read or write without progress; 4096 connections (1024 per source address).
     fn default() -> Self {
         Self {
             handshake: HANDSHAKE_TIMEOUT,
             header_read: HEADER_READ_TIMEOUT,
+            body_read: BODY_READ_TIMEOUT,
+            idle: IDLE_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+            max_connections_per_source: MAX_CONNECTIONS_PER_SOURCE,
         }
     }
 }
 
-/// Serves `app` over TLS on `listener` until the task is dropped. The client certificate of a
-/// connection, if any, goes into each of its requests' extensions as a [`ClientCertificate`].
-/// A failed `accept` (e.g. out of file descriptors) is logged and retried after a short pause,
-/// never the end of the server; a handshake not done within 10 s, or a request header not
-/// received within 30 s, drops the connection ([`Timeouts::default`]).
+/// The soft limit on open file descriptors of this process (Linux `/proc/self/limits`).
+fn fd_limit() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Serves `app` over TLS on `listener` until the task is dropped, with the default
+/// [`Timeouts`]. The client certificate of a connection, if any, goes into each of its
+/// requests' extensions as a [`ClientCertificate`]. A failed `accept` (e.g. out of file
+/// descriptors) frees a connection slot, is logged (at most once per 10 s, with a count) and
+/// retried after a short pause, never the end of the server.
 ///
 /// # Errors
 /// None in practice (the loop runs until the task is dropped); kept for the signature.
@@ -199,8 +250,7 @@ pub async fn serve_tls(
     serve_tls_with(listener, config, app, Timeouts::default()).await
 }
 
-/// [`serve_tls`] with other time limits (a handshake not done within `timeouts.handshake`, or
-/// a request header not received within `timeouts.header_read`, drops the connection).
+/// [`serve_tls`] with other limits (see [`Timeouts`]).
 ///
 /// # Errors
 /// None in practice (the loop runs until the task is dropped); kept for the signature.
@@ -211,12 +261,54 @@ pub async fn serve_tls_with(
     timeouts: Timeouts,
 ) -> Result<(), Error> {
     let acceptor = TlsAcceptor::from(Arc::new(config));
+    let max_total = match fd_limit() {
+        Some(fds) => timeouts
+            .max_connections
+            .min(fds.saturating_sub(FD_RESERVE).max(1)),
+        None => timeouts.max_connections,
+    };
+    let registry = Arc::new(Registry::new(
+        max_total,
+        timeouts.max_connections_per_source,
+    ));
+    let mut accept_errors = RateLimitedLog::new(ACCEPT_ERROR_LOG_EVERY);
+    let mut refusals = RateLimitedLog::new(ACCEPT_ERROR_LOG_EVERY);
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(error = %e, "accepting a connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                // Out of file descriptors (or another transient failure): close the
+                // connection that has waited on its peer longest, so the next accept can work.
+                let freed = registry.evict_one();
+                if let Some(n) = accept_errors.hit(Instant::now()) {
+                    tracing::warn!(
+                        error = %e,
+                        failures = n,
+                        connections = registry.len(),
+                        freed_one = freed,
+                        "accepting a connection failed"
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let conn = match registry.admit(peer.ip()) {
+            Admission::Admitted { conn, evicted } => {
+                if evicted > 0 {
+                    tracing::debug!(%peer, "connection cap reached: closed the one idle longest");
+                }
+                conn
+            }
+            Admission::Refused => {
+                if let Some(n) = refusals.hit(Instant::now()) {
+                    tracing::warn!(
+                        refused = n,
+                        connections = registry.len(),
+                        "connection cap reached and every connection busy: refusing"
+                    );
+                }
+                drop(tcp);
                 continue;
             }
         };
@@ -226,48 +318,82 @@ pub async fn serve_tls_with(
         }
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let registered = Registered {
+            registry: registry.clone(),
+            conn,
+        };
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)).await {
-                Ok(Ok(t)) => t,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
+            let conn = registered.conn.clone();
+            tokio::select! {
+                () = serve_connection(acceptor, tcp, peer, app, timeouts, conn.clone()) => {}
+                () = conn.close.notified() => {
+                    tracing::debug!(%peer, "connection closed to make room");
                 }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let cert = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| ClientCertificate {
-                    sha256: cert_sha256(c),
-                });
-            let from = crate::auth::PeerAddr(peer.ip());
-            let app = tower::ServiceExt::map_request(
-                app,
-                move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                    if let Some(c) = &cert {
-                        req.extensions_mut().insert(c.clone());
-                    }
-                    req.extensions_mut().insert(from);
-                    req
-                },
-            );
-            let svc = TowerToHyperService::new(app);
-            // HTTP/1.1 only (what ES9+ and ES2+ use), so the header-read limit also covers a
-            // connection that stays silent after its handshake.
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(timeouts.header_read);
-            if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
-                tracing::debug!(%peer, error = %e, "connection ended");
             }
+            drop(registered);
         });
+    }
+}
+
+/// One connection: the TLS handshake, then HTTP/1.1 until the peer or a limit ends it.
+async fn serve_connection(
+    acceptor: TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    timeouts: Timeouts,
+    conn: Arc<Conn>,
+) {
+    let io = IdleIo::new(tcp, timeouts.idle, conn.clone());
+    let tls = match tokio::time::timeout(timeouts.handshake, acceptor.accept(io)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let cert = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| ClientCertificate {
+            sha256: cert_sha256(c),
+        });
+    let from = crate::auth::PeerAddr(peer.ip());
+    let body_read = timeouts.body_read;
+    let svc = tower::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
+        let mark = RequestMark::new(conn.clone());
+        let (mut parts, body) = req.into_parts();
+        if let Some(c) = &cert {
+            parts.extensions.insert(c.clone());
+        }
+        parts.extensions.insert(from);
+        let req = axum::http::Request::from_parts(
+            parts,
+            DeadlineBody::new(body, body_read, mark.clone()),
+        );
+        let answer = tower::ServiceExt::oneshot(app.clone(), req);
+        async move {
+            let r = answer.await;
+            // The answer is made: the connection waits on its peer again.
+            drop(mark);
+            r
+        }
+    });
+    let svc = TowerToHyperService::new(svc);
+    // HTTP/1.1 only (what ES9+ and ES2+ use), so the header-read limit also covers a
+    // connection that stays silent after its handshake.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read);
+    if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
+        tracing::debug!(%peer, error = %e, "connection ended");
     }
 }
 

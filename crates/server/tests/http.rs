@@ -122,11 +122,16 @@ async fn es9_header_and_body_errors_use_sgp22_codes() {
     for body in [
         b"{not json".to_vec(),
         br#"{"euiccChallenge":"!!notbase64","euiccInfo1":"AA==","smdpAddress":"x"}"#.to_vec(),
-        vec![b' '; 100_000],
     ] {
         let (s, v) = post(&app, IA, ct, true, None, body).await;
         assert_eq!((s, code(&v)), (Http::OK, ("1.3.1".into(), "2.2".into())));
     }
+    // Over the 64 KiB limit: 413, with the SGP.22 header.
+    let (s, v) = post(&app, IA, ct, true, None, vec![b' '; 100_000]).await;
+    assert_eq!(
+        (s, code(&v)),
+        (Http::PAYLOAD_TOO_LARGE, ("1.3.1".into(), "2.2".into()))
+    );
     let (s, v) = post(
         &app,
         "/gsma/rsp2/es9plus/authenticateClient",
@@ -149,7 +154,7 @@ async fn es2_needs_the_operator_key_and_its_requester_id() {
         &app,
         "/gsma/rsp2/es2plus/downloadOrder",
         ct,
-        false,
+        true,
         None,
         body.clone(),
     )
@@ -159,7 +164,7 @@ async fn es2_needs_the_operator_key_and_its_requester_id() {
         &app,
         "/gsma/rsp2/es2plus/downloadOrder",
         ct,
-        false,
+        true,
         Some("wrong"),
         body.clone(),
     )
@@ -169,7 +174,7 @@ async fn es2_needs_the_operator_key_and_its_requester_id() {
         &app,
         "/gsma/rsp2/es2plus/downloadOrder",
         ct,
-        false,
+        true,
         Some("secret-key"),
         body,
     )
@@ -180,7 +185,7 @@ async fn es2_needs_the_operator_key_and_its_requester_id() {
         &app,
         "/gsma/rsp2/es2plus/downloadOrder",
         ct,
-        false,
+        true,
         Some("secret-key"),
         other,
     )
@@ -208,20 +213,20 @@ async fn es2_client_certificate_authenticates_its_operator_only() {
     let app = app();
     let ct = "application/json";
     // A registered certificate alone authenticates operator 1 (the ICCID is unknown: 8.2.1).
-    let (s, v) = post_cert(&app, DO, ct, false, None, Some(CERT1), order("op1")).await;
+    let (s, v) = post_cert(&app, DO, ct, true, None, Some(CERT1), order("op1")).await;
     assert_eq!((s, code(&v)), (Http::OK, ("8.2.1".into(), "3.9".into())));
     // … bound to its functionRequesterIdentifier.
-    let (s, v) = post_cert(&app, DO, ct, false, None, Some(CERT1), order("op2")).await;
+    let (s, v) = post_cert(&app, DO, ct, true, None, Some(CERT1), order("op2")).await;
     assert_eq!((s, code(&v)), (Http::OK, ("1.2".into(), "1.2".into())));
     // An unregistered certificate: the same answer as a wrong API key.
-    let (s, _) = post_cert(&app, DO, ct, false, None, Some([0xEE; 32]), order("op1")).await;
+    let (s, _) = post_cert(&app, DO, ct, true, None, Some([0xEE; 32]), order("op1")).await;
     assert_eq!(s, Http::UNAUTHORIZED);
     // API key and certificate of different operators: refused.
     let (s, _) = post_cert(
         &app,
         DO,
         ct,
-        false,
+        true,
         Some("secret-key"),
         Some(CERT2),
         order("op1"),
@@ -234,7 +239,7 @@ async fn es2_client_certificate_authenticates_its_operator_only() {
         &app,
         DO,
         ct,
-        false,
+        true,
         Some("secret-key"),
         Some([0xEE; 32]),
         order("op1"),
@@ -242,7 +247,7 @@ async fn es2_client_certificate_authenticates_its_operator_only() {
     .await;
     assert_eq!((s, code(&v)), (Http::OK, ("8.2.1".into(), "3.9".into())));
     // A wrong API key is refused even with a registered certificate.
-    let (s, _) = post_cert(&app, DO, ct, false, Some("nope"), Some(CERT1), order("op1")).await;
+    let (s, _) = post_cert(&app, DO, ct, true, Some("nope"), Some(CERT1), order("op1")).await;
     assert_eq!(s, Http::UNAUTHORIZED);
 }
 

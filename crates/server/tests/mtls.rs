@@ -154,6 +154,7 @@ async fn order(c: &reqwest::Client, addr: SocketAddr) -> Result<Option<String>, 
             addr.port()
         ))
         .header("content-type", "application/json")
+        .header("x-admin-protocol", "gsma/rsp/v2.2.0")
         .body(body)
         .send()
         .await?;

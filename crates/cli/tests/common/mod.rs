@@ -329,6 +329,7 @@ pub fn es2_post(
     let r = client
         .post(format!("{base}/gsma/rsp2/es2plus/{function}"))
         .header("Content-Type", "application/json")
+        .header("X-Admin-Protocol", "gsma/rsp/v2.2.0")
         .header("X-Api-Key", key)
         .body(body.to_string())
         .send()
