@@ -811,12 +811,8 @@ ICC-ID                IMSI (Local)
         use std::io::Read;
         // The header, then a pair line that never ends.
         let endless = std::io::repeat(b'9');
-        let mut counted = Counted(
-            ZONG_ORDER[..ZONG_ORDER.find("899204411111000001\t").unwrap()]
-                .as_bytes()
-                .chain(endless),
-            0,
-        );
+        let header = &ZONG_ORDER.as_bytes()[..ZONG_ORDER.find("899204411111000001\t").unwrap()];
+        let mut counted = Counted(header.chain(endless), 0);
         let started = std::time::Instant::now();
         let e = parse_order_file(
             std::io::BufReader::new(&mut counted),
