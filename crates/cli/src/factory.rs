@@ -1,7 +1,7 @@
 //! Factory commands: operators, keys, batches, demo.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -133,7 +133,9 @@ pub struct OperatorCreate {
     #[arg(long)]
     pub spn: String,
     /// Columns of the server/HLR (.out) file, space- or comma-separated
-    /// (default: IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC KIC1 KID1 KIK1 …).
+    /// (default: IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC EKIC1 EKID1 EKIK1 …: OTA keys
+    /// encrypted under the transport key; KIC1 KID1 KIK1 … put them in clear; KCV adds the check
+    /// value of each clear Ki, so that the receiver can check its decryption of EKI).
     #[arg(long)]
     pub out_columns: Option<String>,
     /// SM-DP+ default for profiles imported without --reuse-on-delete/--no-reuse-on-delete:
@@ -224,12 +226,15 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                 op = store.set_operator_reuse_on_delete(&op.name, true).await?;
             }
             if ctx.json {
-                println!("{}", serde_json::to_string(&op)?);
+                out!("{}", serde_json::to_string(&op)?)?;
             } else {
-                println!(
+                out!(
                     "created operator {} (PLMN {}-{}, ICCID prefix {})",
-                    op.name, op.mcc, op.mnc, op.iccid_prefix
-                );
+                    op.name,
+                    op.mcc,
+                    op.mnc,
+                    op.iccid_prefix
+                )?;
             }
         }
         OperatorCmd::Update(a) => {
@@ -241,9 +246,9 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                 store.operator(&a.name).await?
             };
             if ctx.json {
-                println!("{}", serde_json::to_string(&op)?);
+                out!("{}", serde_json::to_string(&op)?)?;
             } else {
-                println!(
+                out!(
                     "operator {}: profiles imported without an explicit choice become {} after a delete notification",
                     op.name,
                     if op.reuse_on_delete {
@@ -251,27 +256,30 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                     } else {
                         "unavailable"
                     }
-                );
+                )?;
             }
         }
         OperatorCmd::List => {
             let ops = store.operators().await?;
             if ctx.json {
-                println!("{}", serde_json::to_string(&ops)?);
+                out!("{}", serde_json::to_string(&ops)?)?;
             } else {
-                println!(
+                out!(
                     "{:<20} {:<8} {:<12} {:<6} SPN",
-                    "NAME", "PLMN", "ICCID PREFIX", "LEN"
-                );
+                    "NAME",
+                    "PLMN",
+                    "ICCID PREFIX",
+                    "LEN"
+                )?;
                 for o in ops {
-                    println!(
+                    out!(
                         "{:<20} {:<8} {:<12} {:<6} {}",
                         o.name,
                         format!("{}-{}", o.mcc, o.mnc),
                         o.iccid_prefix,
                         o.iccid_len,
                         o.spn
-                    );
+                    )?;
                 }
             }
         }
@@ -319,6 +327,17 @@ pub enum KeyCmd {
     },
 }
 
+/// The largest key file read (bytes).
+const MAX_KEY_FILE: usize = 4096;
+
+/// Reads a small text file (TOML/JSON order, card profile): at most [`sim::text::MAX_TEXT`]
+/// bytes, without a byte order mark. Too large or not UTF-8 is invalid input (exit code 3).
+pub fn read_small_text(p: &Path) -> CliResult<Zeroizing<String>> {
+    let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+    sim::text::read_text(f, sim::text::MAX_TEXT)
+        .map_err(|e| fail(Code::Input, anyhow!("{}: {e}", p.display())))
+}
+
 pub fn key_context(operator_id: i64, kind: KeyKind, index: i64) -> String {
     let k = match kind {
         KeyKind::Transport => "transport",
@@ -338,19 +357,17 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
             replace,
         } => {
             let op = store.operator(&operator).await?;
-            let mut text = Zeroizing::new(String::new());
-            match file.as_deref() {
+            // A key is at most 64 hex digits: a few KiB leave room for comments and line breaks.
+            let text = match file.as_deref() {
                 Some(p) if p != Path::new("-") => {
-                    File::open(p)
-                        .and_then(|mut f| f.read_to_string(&mut text))
+                    let f = File::open(p)
                         .with_context(|| format!("cannot read key file {}", p.display()))?;
+                    sim::text::read_text(f, MAX_KEY_FILE)
+                        .map_err(|e| fail(Code::Input, anyhow!("key file {}: {e}", p.display())))?
                 }
-                _ => {
-                    std::io::stdin()
-                        .read_to_string(&mut text)
-                        .context("cannot read the key from standard input")?;
-                }
-            }
+                _ => sim::text::read_text(std::io::stdin().lock(), MAX_KEY_FILE)
+                    .map_err(|e| fail(Code::Input, anyhow!("key from standard input: {e}")))?,
+            };
             let (kind, bits, bytes) = match kind {
                 KindArg::Transport => {
                     let k = sim::TransportKey::from_hex(&text).context("key file")?;
@@ -373,7 +390,7 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
                 .put_key(op.id, kind, i64::from(index), bits as i64, &sealed, replace)
                 .await?;
             if !ctx.json {
-                println!(
+                out!(
                     "imported {bits}-bit {} key {index} for operator {}",
                     if kind == KeyKind::Op {
                         "OP/TOP"
@@ -381,24 +398,24 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
                         "transport"
                     },
                     op.name
-                );
+                )?;
             }
         }
         KeyCmd::List { operator } => {
             let op = store.operator(&operator).await?;
             let keys = store.keys(op.id).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string(&keys)?);
+                out!("{}", serde_json::to_string(&keys)?)?;
             } else {
-                println!("{:<10} {:>6} {:>5} IMPORTED", "KIND", "INDEX", "BITS");
+                out!("{:<10} {:>6} {:>5} IMPORTED", "KIND", "INDEX", "BITS")?;
                 for k in keys {
-                    println!(
+                    out!(
                         "{:<10} {:>6} {:>5} {}",
                         format!("{:?}", k.kind).to_lowercase(),
                         k.index,
                         k.bits,
                         k.created_at
-                    );
+                    )?;
                 }
             }
         }
@@ -562,14 +579,19 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             let store = ctx.store().await?;
             let batches = store.batches(operator.as_deref()).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string(&batches)?);
+                out!("{}", serde_json::to_string(&batches)?)?;
             } else {
-                println!(
+                out!(
                     "{:>4} {:<12} {:<24} {:>10} {:<11} {:<20} OUTPUT",
-                    "ID", "OPERATOR", "NAME", "CARDS", "STATE", "FIRST ICCID"
-                );
+                    "ID",
+                    "OPERATOR",
+                    "NAME",
+                    "CARDS",
+                    "STATE",
+                    "FIRST ICCID"
+                )?;
                 for b in batches {
-                    println!(
+                    out!(
                         "{:>4} {:<12} {:<24} {:>10} {:<11} {:<20} {}",
                         b.id,
                         b.operator,
@@ -578,7 +600,7 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
                         format!("{:?}", b.state).to_lowercase(),
                         b.iccid.first,
                         b.output_dir
-                    );
+                    )?;
                 }
             }
             Ok(())
@@ -589,10 +611,10 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             let b = store.batch(id).await?;
             store.release_batch(id).await?;
             let _ = std::fs::remove_dir_all(partial_dir(Path::new(&b.output_dir)));
-            println!(
+            out!(
                 "released batch {id} ({}): its ICCID and IMSI ranges are free again",
                 b.name
-            );
+            )?;
             Ok(())
         }
     }
@@ -629,9 +651,7 @@ pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
-    };
+    let read = read_small_text;
     let (spec, plan) = if ext == "toml" || ext == "json" {
         let text = read(&a.order)?;
         let spec: sim::OrderSpec = if ext == "toml" {
@@ -864,9 +884,9 @@ async fn run_batch(
         cards_per_second: plan.quantity as f64 / seconds.max(1e-9),
     };
     if json {
-        println!("{}", serde_json::to_string(&g)?);
+        out!("{}", serde_json::to_string(&g)?)?;
     } else {
-        println!(
+        out!(
             "batch {} ({}): {} cards in {:.2} s ({:.0} cards/s) -> {}",
             g.batch_id,
             g.name,
@@ -874,9 +894,9 @@ async fn run_batch(
             g.seconds,
             g.cards_per_second,
             g.dir.display()
-        );
+        )?;
         for f in &g.files {
-            println!("  {}", f.display());
+            out!("  {}", f.display())?;
         }
     }
     Ok(g)
@@ -1055,7 +1075,7 @@ pub async fn demo(ctx: Ctx, a: DemoArgs) -> CliResult {
         format!("quantity = {}\nkid = 1\nopid = 1\n\n[profile]\nalgorithm = \"milenage\"\nota_key_sets = 3\n", a.quantity),
     )
     .context("cannot write the demo order")?;
-    println!("order: {}", order.display());
+    out!("order: {}", order.display())?;
     let g = generate(
         &ctx,
         GenerateArgs {
@@ -1071,10 +1091,10 @@ pub async fn demo(ctx: Ctx, a: DemoArgs) -> CliResult {
         },
     )
     .await?;
-    println!(
+    out!(
         "\nnext: `simforge verify --operator demo {}` checks the delivered .out file",
         g.files[0].display()
-    );
+    )?;
     Ok(())
 }
 
@@ -1106,9 +1126,9 @@ pub async fn demo_operator(
                     .put_key(op.id, kind, 1, (len * 8) as i64, &sealed, false)
                     .await?;
             }
-            println!(
+            out!(
                 "created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)"
-            );
+            )?;
             op
         }
     })

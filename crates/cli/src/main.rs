@@ -1,5 +1,9 @@
 //! `simforge`: the command-line tool of the simforge platform.
 
+// First: its `println!`/`eprintln!` replace std's in every module below (they never panic).
+#[macro_use]
+mod output;
+
 mod euicc;
 mod exit;
 mod factory;

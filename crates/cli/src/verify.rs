@@ -1,11 +1,20 @@
-//! `simforge verify`: checks a delivered server/HLR (.out) file against the operator's keys —
-//! every EKI decrypts, ICCIDs carry valid Luhn digits and stay in the header's ranges, nothing is
-//! duplicated, counts match — and, given the electrical file, that each Ki is the card's and each
-//! OPc is MILENAGE-OPc(Ki, OP) (or TUAK TOPc).
+//! `simforge verify`: checks a delivered server/HLR (.out) file against the operator's keys and
+//! says exactly what it checked.
+//!
+//! Always: the header is a valid order for the operator, every line has the `var_out:` columns,
+//! ICCIDs (Luhn) and IMSIs (PLMN) are well formed, in the header's ranges and unique, ACC
+//! matches the IMSI, the count is the header's Quantity, EKI/EOPC/EKICn… are hex of the right
+//! size. Against the operator's transport key (KID): the `Transport Key KCV` header line, if the
+//! file has one; every EKI against its `KCV` column (the check value of the clear Ki), if the
+//! file has one; every EOPC against OPc(decrypted EKI, OP), if the file has that column. Given the
+//! electrical file: each card's EF.IMSI/EF.ICCID, Ki, OPc (= OPc(Ki, OP)) and OTA keys; when the
+//! two files disagree, the one at fault is named (the electrical file's Ki and OPc check each
+//! other through OP). Without a KCV column and without the electrical file, an EKI cannot be
+//! checked (AES decrypts any block): the report says so instead of claiming it.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::Args;
@@ -36,6 +45,10 @@ struct Report {
     kid: u32,
     opid: u32,
     checked_against_electrical: bool,
+    /// What was checked (and held, if `problem_count` is 0).
+    checked: Vec<String>,
+    /// What could not be checked with the files given.
+    not_checked: Vec<String>,
     problems: Vec<String>,
     problem_count: u64,
 }
@@ -64,27 +77,77 @@ fn unhex16(s: &str) -> Option<[u8; 16]> {
     Some(b)
 }
 
+/// Decodes whole AES blocks of hex and decrypts them; `None` unless `s` is `len` bytes of hex.
+fn decrypt_hex(t: &dyn BlockCipher, s: &str, len: usize) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let mut v = sim::secret::decode_hex(s).ok()?;
+    if v.len() != len || !len.is_multiple_of(16) {
+        return None;
+    }
+    for chunk in v.chunks_exact_mut(16) {
+        let block: &mut [u8; 16] = chunk.try_into().ok()?;
+        t.decrypt_block(block);
+    }
+    Some(v)
+}
+
+/// Lines of a file, bounded ([`sim::text::MAX_LINE`]), without a byte order mark.
+fn lines_of(p: &Path) -> CliResult<sim::BoundedLines<BufReader<File>>> {
+    let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+    Ok(sim::BoundedLines::new(
+        BufReader::new(f),
+        sim::text::MAX_LINE,
+    ))
+}
+
+/// Where the electrical file keeps each value.
+struct ElecColumns {
+    imsi: usize,
+    iccid: usize,
+    ki: usize,
+    opc: usize,
+    /// KICn/KIDn/KIKn by the `.out` column they match.
+    ota: Vec<(sim::Column, usize)>,
+}
+
+/// The OTA key set number and kind of a `.out` column, with whether it is encrypted.
+fn ota_column(c: sim::Column) -> Option<(u8, &'static str, bool)> {
+    use sim::Column as C;
+    Some(match c {
+        C::Kic(n) => (n, "KIC", false),
+        C::Kid(n) => (n, "KID", false),
+        C::Kik(n) => (n, "KIK", false),
+        C::Ekic(n) => (n, "KIC", true),
+        C::Ekid(n) => (n, "KID", true),
+        C::Ekik(n) => (n, "KIK", true),
+        _ => return None,
+    })
+}
+
 pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
     let store = ctx.store().await?;
     let op = store.operator(&a.operator).await?;
     let profile = operator_profile(&op)?;
-    let f =
-        File::open(&a.out_file).with_context(|| format!("cannot read {}", a.out_file.display()))?;
-    let mut lines = BufReader::new(f).lines();
+    let out_name = a.out_file.display().to_string();
+    let bad = |e: anyhow::Error| fail(Code::Verify, e);
+    let mut lines = lines_of(&a.out_file)?;
     let mut header = String::new();
-    let mut header_lines = 0usize;
+    let mut header_kcv: Option<(String, usize)> = None;
     let columns = loop {
         let Some(line) = lines.next() else {
-            return Err(fail(
-                Code::Verify,
-                anyhow!("{}: no `var_out:` line", a.out_file.display()),
-            ));
+            return Err(bad(anyhow!("{out_name}: no `var_out:` line")));
         };
-        let line = line.context("read error")?;
-        header_lines += 1;
+        let line = line.map_err(|e| bad(anyhow!("{out_name}: {e}")))?;
+        let n = lines.line_number();
         if let Some(cols) = line.strip_prefix("var_out:") {
             break sim::Column::parse_list(cols)
-                .map_err(|e| fail(Code::Verify, anyhow!("line {header_lines}: var_out: {e}")))?;
+                .map_err(|e| bad(anyhow!("{out_name}: line {n}: var_out: {e}")))?;
+        }
+        if let Some((label, value)) = line.split_once(':')
+            && label
+                .trim()
+                .eq_ignore_ascii_case(sim::formats::TRANSPORT_KCV_LABEL)
+        {
+            header_kcv = Some((value.trim().to_ascii_uppercase(), n));
         }
         header.push_str(&line);
         header.push('\n');
@@ -96,43 +159,25 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
         &sim::CardProfile::default(),
         "verify",
     )
-    .map_err(|e| fail(Code::Verify, anyhow!("header: {e}")))?;
+    .map_err(|e| bad(anyhow!("{out_name}: header: {e}")))?;
     let vault = ctx.vault()?;
     let (transport, variant) = load_keys(&store, &vault, op.id, plan.kid, plan.opid).await?;
+    let kid = plan.kid;
 
     let col = |c: sim::Column| columns.iter().position(|x| *x == c);
-    let (c_imsi, c_iccid, c_eki, c_acc, c_eopc) = (
+    let (c_imsi, c_iccid, c_eki, c_acc, c_eopc, c_opc, c_kcv) = (
         col(sim::Column::Imsi),
-        col(sim::Column::Iccid),
+        col(sim::Column::Iccid).or_else(|| col(sim::Column::IccidFull)),
         col(sim::Column::Eki),
         col(sim::Column::Acc),
         col(sim::Column::Eopc),
+        col(sim::Column::Opc),
+        col(sim::Column::Kcv),
     );
-    if c_imsi.is_none() || c_iccid.is_none() || c_eki.is_none() {
-        return Err(fail(
-            Code::Verify,
-            anyhow!("var_out must name IMSI, ICCID and EKI"),
-        ));
-    }
-
-    let mut elec = match &a.electrical {
-        Some(p) => {
-            let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
-            let mut l = BufReader::new(f).lines();
-            let head = l.next().transpose()?.unwrap_or_default();
-            let names: Vec<&str> = head.split(',').collect();
-            let find = |n: &str| names.iter().position(|x| *x == n);
-            let (Some(i), Some(c), Some(k), Some(o)) =
-                (find("IMSI"), find("ICCID"), find("KI"), find("OPC"))
-            else {
-                return Err(fail(
-                    Code::Verify,
-                    anyhow!("{}: header lacks IMSI, ICCID, KI or OPC", p.display()),
-                ));
-            };
-            Some((l, [i, c, k, o]))
-        }
-        None => None,
+    let (Some(c_imsi), Some(c_iccid), Some(c_eki)) = (c_imsi, c_iccid, c_eki) else {
+        return Err(bad(anyhow!(
+            "{out_name}: var_out must name IMSI, ICCID and EKI"
+        )));
     };
 
     let mut problems = Vec::new();
@@ -143,56 +188,139 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
             problems.push(msg);
         }
     };
+
+    // The transport key against the file's KCV: with another key every decryption is noise.
+    let our_kcv = sim::secret::to_hex(&sim::kcv(&transport));
+    let key_matches = match &header_kcv {
+        Some((kcv, n)) if *kcv != our_kcv => {
+            report(format!(
+                "{out_name}: line {n}: the file's transport key KCV {kcv} is not that of KID {kid} ({our_kcv}): it was encrypted under another transport key (or the line is damaged); EKIs not decrypted"
+            ));
+            false
+        }
+        _ => true,
+    };
+
+    let elec_name = a
+        .electrical
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut elec = match &a.electrical {
+        Some(p) => {
+            let mut l = lines_of(p)?;
+            let head = l
+                .next()
+                .transpose()
+                .map_err(|e| bad(anyhow!("{elec_name}: {e}")))?
+                .unwrap_or_default();
+            let names: Vec<&str> = head.split(',').map(str::trim).collect();
+            let find = |n: &str| names.iter().position(|x| x.eq_ignore_ascii_case(n));
+            let (Some(imsi), Some(iccid), Some(ki), Some(opc)) =
+                (find("IMSI"), find("ICCID"), find("KI"), find("OPC"))
+            else {
+                return Err(bad(anyhow!(
+                    "{elec_name}: header lacks IMSI, ICCID, KI or OPC"
+                )));
+            };
+            let ota = columns
+                .iter()
+                .filter_map(|c| {
+                    let (n, kind, _) = ota_column(*c)?;
+                    Some((*c, find(&format!("{kind}{n}"))?))
+                })
+                .collect();
+            Some((
+                l,
+                ElecColumns {
+                    imsi,
+                    iccid,
+                    ki,
+                    opc,
+                    ota,
+                },
+            ))
+        }
+        None => None,
+    };
+
     let q = plan.quantity;
     let mut seen_iccid = Bitmap::new(q);
     let mut seen_imsi = Bitmap::new(q);
     let mut cards = 0u64;
-    for (i, line) in lines.enumerate() {
-        let n = header_lines + i + 1;
-        let line = line.context("read error")?;
+    // Cards whose EKI failed a check (KCV column, EOPC, electrical Ki).
+    let mut eki_failures = 0u64;
+    let mut eki_checked = 0u64;
+    loop {
+        let line = match lines.next() {
+            None => break,
+            Some(Ok(l)) => l,
+            Some(Err(e)) => {
+                report(format!("{out_name}: {e}; the rest of the file is not read"));
+                break;
+            }
+        };
+        let n = lines.line_number();
         if line.trim().is_empty() {
             continue;
         }
         cards += 1;
         let f: Vec<&str> = line.split_whitespace().collect();
+        // The electrical file's line for this card, read in step.
+        let eline = match elec.as_mut() {
+            Some((el, _)) => match el.next() {
+                Some(Ok(l)) => Some((l, el.line_number())),
+                Some(Err(e)) => {
+                    report(format!("{elec_name}: {e}"));
+                    None
+                }
+                None => {
+                    report(format!(
+                        "{out_name}: line {n}: the electrical file has no line for this card (it has fewer cards)"
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
         if f.len() != columns.len() {
             report(format!(
-                "line {n}: {} fields, var_out names {}",
+                "{out_name}: line {n}: {} fields, var_out names {}",
                 f.len(),
                 columns.len()
             ));
             continue;
         }
-        let imsi_s = c_imsi.map_or("", |c| f[c]);
-        let iccid_s = c_iccid.map_or("", |c| f[c]);
-        let imsi = match sim::Imsi::parse(imsi_s, &profile.plmn) {
+        let imsi = match sim::Imsi::parse(f[c_imsi], &profile.plmn) {
             Ok(v) => Some(v),
             Err(e) => {
-                report(format!("line {n}: IMSI: {e}"));
+                report(format!("{out_name}: line {n}: IMSI: {e}"));
                 None
             }
         };
         if let Some(imsi) = &imsi {
             let off = imsi.value().wrapping_sub(plan.first_imsi.value());
             if off >= q {
-                report(format!("line {n}: IMSI {imsi} outside the header range"));
+                report(format!(
+                    "{out_name}: line {n}: IMSI {imsi} outside the header range"
+                ));
             } else if !seen_imsi.insert(off) {
-                report(format!("line {n}: IMSI {imsi} appears twice"));
+                report(format!("{out_name}: line {n}: IMSI {imsi} appears twice"));
             }
             if let Some(c) = c_acc {
                 let want = sim::ef::acc(imsi);
                 if f[c] != format!("{:02X}{:02X}", want[0], want[1]) {
                     report(format!(
-                        "line {n}: ACC {} does not match the IMSI's access class",
+                        "{out_name}: line {n}: ACC {} does not match the IMSI's access class",
                         f[c]
                     ));
                 }
             }
         }
-        let iccid = match sim::Iccid::parse_either(iccid_s, profile.iccid_len) {
+        let iccid = match sim::Iccid::parse_either(f[c_iccid], profile.iccid_len) {
             Ok(v) => Some(v),
             Err(e) => {
-                report(format!("line {n}: ICCID: {e}"));
+                report(format!("{out_name}: line {n}: ICCID: {e}"));
                 None
             }
         };
@@ -202,103 +330,281 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
                 .wrapping_sub(plan.first_iccid.body_value());
             if off >= q || iccid.len() != plan.first_iccid.len() {
                 report(format!(
-                    "line {n}: ICCID {} outside the header range",
+                    "{out_name}: line {n}: ICCID {} outside the header range",
                     iccid.body()
                 ));
             } else if !seen_iccid.insert(off) {
-                report(format!("line {n}: ICCID {} appears twice", iccid.body()));
+                report(format!(
+                    "{out_name}: line {n}: ICCID {} appears twice",
+                    iccid.body()
+                ));
             }
         }
-        let Some(mut ki) = c_eki.and_then(|c| unhex16(f[c])) else {
-            report(format!("line {n}: EKI is not 32 hex digits"));
+        let Some(mut ki) = unhex16(f[c_eki]) else {
+            report(format!("{out_name}: line {n}: EKI is not 32 hex digits"));
             continue;
         };
-        transport.decrypt_block(&mut ki);
-        let ki_key = sim::Key128::from_bytes(ki);
-        zeroize::Zeroize::zeroize(&mut ki);
-        let opc = sim::card::derive_opc(&variant, &ki_key).map_err(|e| fail(Code::Failure, e))?;
-        if let Some(c) = c_eopc {
-            match unhex16(f[c]) {
-                Some(mut e) => {
-                    transport.decrypt_block(&mut e);
-                    if e[..] != opc.expose()[..16.min(opc.expose().len())] {
-                        report(format!("line {n}: EOPC is not OPc(Ki, OP)"));
-                    }
-                    zeroize::Zeroize::zeroize(&mut e);
+        let kcv = match c_kcv.map(|c| sim::secret::decode_hex(f[c])) {
+            None => None,
+            Some(Ok(v)) if v.len() == 3 => Some([v[0], v[1], v[2]]),
+            Some(_) => {
+                report(format!("{out_name}: line {n}: KCV is not 6 hex digits"));
+                None
+            }
+        };
+        // Each value is checked for its form even when the key is wrong.
+        let opc_len = match &variant {
+            sim::OperatorVariant::Op(_) => 16,
+            sim::OperatorVariant::Top(_) => 32,
+        };
+        let eopc = c_eopc.map(|c| decrypt_hex(&transport, f[c], opc_len));
+        if matches!(eopc, Some(None)) {
+            report(format!(
+                "{out_name}: line {n}: EOPC is not {} hex digits",
+                opc_len * 2
+            ));
+        }
+        let mut ota_values = Vec::new();
+        for (i, c) in columns.iter().enumerate() {
+            if let Some((_, _, encrypted)) = ota_column(*c) {
+                let v = if encrypted {
+                    decrypt_hex(&transport, f[i], 16)
+                } else {
+                    sim::secret::decode_hex(f[i]).ok().filter(|v| v.len() == 16)
+                };
+                match v {
+                    Some(v) => ota_values.push((*c, v)),
+                    None => report(format!(
+                        "{out_name}: line {n}: {} is not 32 hex digits",
+                        c.name()
+                    )),
                 }
-                None => report(format!("line {n}: EOPC is not 32 hex digits")),
             }
         }
-        if let Some((el, [ci, cc, ck, co])) = elec.as_mut() {
-            let Some(eline) = el.next().transpose()? else {
-                report(format!("line {n}: the electrical file has fewer cards"));
-                continue;
-            };
-            let e: Vec<&str> = eline.split(',').collect();
-            let get = |i: usize| e.get(i).copied().unwrap_or("");
-            if let Some(imsi) = &imsi
-                && !get(*ci).eq_ignore_ascii_case(&sim::secret::to_hex(&imsi.to_ef()))
-            {
+        if !key_matches {
+            ki.fill(0);
+            // Only what does not depend on the transport key: the electrical file itself.
+            if let (Some((_, ec)), Some((eline, m))) = (elec.as_ref(), &eline) {
+                let e: Vec<&str> = eline.split(',').collect();
+                let get = |i: usize| e.get(i).copied().unwrap_or("");
+                if let Some(el_ki) = unhex16(get(ec.ki)).map(sim::Key128::from_bytes) {
+                    let el_opc = sim::card::derive_opc(&variant, &el_ki)
+                        .map_err(|e| fail(Code::Failure, e))?;
+                    let given = sim::secret::decode_hex(get(ec.opc)).ok();
+                    if given.as_deref().map(Vec::as_slice) != Some(el_opc.expose()) {
+                        report(format!(
+                            "{elec_name}: line {m}: OPc is not OPc(Ki, OP {})",
+                            plan.opid
+                        ));
+                    }
+                }
+            }
+            continue;
+        }
+        transport.decrypt_block(&mut ki);
+        let ki_key = sim::Key128::from_bytes(ki);
+        ki.fill(0);
+        let opc = sim::card::derive_opc(&variant, &ki_key).map_err(|e| fail(Code::Failure, e))?;
+        let mut eki_bad = false;
+        let mut eki_tested = false;
+        if let Some(kcv) = kcv {
+            eki_tested = true;
+            if sim::kcv128(ki_key.expose()) != kcv {
+                eki_bad = true;
                 report(format!(
-                    "line {n}: the electrical file's EF.IMSI is not IMSI {imsi}"
+                    "{out_name}: line {n}: EKI does not decrypt to a Ki with the line's KCV {} (EKI or KCV damaged)",
+                    f[c_kcv.unwrap_or_default()]
                 ));
             }
-            if let Some(iccid) = &iccid
-                && !get(*cc).eq_ignore_ascii_case(&sim::secret::to_hex(&iccid.to_ef()))
-            {
+        }
+        if let Some(Some(e)) = &eopc {
+            eki_tested = true;
+            if e.as_slice() != opc.expose() {
+                eki_bad = true;
                 report(format!(
-                    "line {n}: the electrical file's EF.ICCID is not ICCID {iccid}"
-                ));
-            }
-            // Compare without printing either value.
-            if unhex16(get(*ck)).map(sim::Key128::from_bytes).as_ref() != Some(&ki_key) {
-                report(format!(
-                    "line {n}: decrypted EKI is not the electrical file's Ki"
-                ));
-            }
-            let el_opc = sim::secret::decode_hex(get(*co)).ok();
-            if el_opc.as_deref().map(Vec::as_slice) != Some(opc.expose()) {
-                report(format!(
-                    "line {n}: the electrical file's OPc is not OPc(Ki, OP {})",
+                    "{out_name}: line {n}: EOPC is not OPc(decrypted EKI, OP {}): EKI or EOPC damaged",
                     plan.opid
                 ));
             }
         }
+        if let Some(c) = c_opc {
+            let given = sim::secret::decode_hex(f[c]).ok();
+            if given.as_deref().map(Vec::as_slice) != Some(opc.expose()) {
+                eki_tested = true;
+                eki_bad = true;
+                report(format!(
+                    "{out_name}: line {n}: OPC is not OPc(decrypted EKI, OP {}): EKI or OPC damaged",
+                    plan.opid
+                ));
+            }
+        }
+        if let (Some((_, ec)), Some((eline, m))) = (elec.as_ref(), &eline) {
+            let e: Vec<&str> = eline.split(',').collect();
+            let get = |i: usize| e.get(i).copied().unwrap_or("");
+            if let Some(imsi) = &imsi
+                && !get(ec.imsi).eq_ignore_ascii_case(&sim::secret::to_hex(&imsi.to_ef()))
+            {
+                report(format!(
+                    "{elec_name}: line {m}: EF.IMSI is not that of IMSI {imsi} ({out_name} line {n}): the files list different cards"
+                ));
+            }
+            if let Some(iccid) = &iccid
+                && !get(ec.iccid).eq_ignore_ascii_case(&sim::secret::to_hex(&iccid.to_ef()))
+            {
+                report(format!(
+                    "{elec_name}: line {m}: EF.ICCID is not that of ICCID {iccid} ({out_name} line {n}): the files list different cards"
+                ));
+            }
+            // Compare without printing any value. The electrical file's Ki and OPc check each
+            // other through OP, which tells which file is wrong when they disagree with the EKI.
+            let el_ki = unhex16(get(ec.ki)).map(sim::Key128::from_bytes);
+            let el_opc = sim::secret::decode_hex(get(ec.opc)).ok();
+            let el_opc = el_opc.as_deref().map(Vec::as_slice);
+            let el_consistent = match &el_ki {
+                Some(k) => {
+                    let want =
+                        sim::card::derive_opc(&variant, k).map_err(|e| fail(Code::Failure, e))?;
+                    el_opc == Some(want.expose())
+                }
+                None => false,
+            };
+            eki_tested = true;
+            if el_ki.as_ref() == Some(&ki_key) {
+                if !el_consistent {
+                    report(format!(
+                        "{elec_name}: line {m}: OPc is not OPc(Ki, OP {})",
+                        plan.opid
+                    ));
+                }
+            } else if el_consistent {
+                eki_bad = true;
+                report(format!(
+                    "{out_name}: line {n}: EKI does not decrypt to the card's Ki (the electrical file's Ki and OPc agree with each other and OP {})",
+                    plan.opid
+                ));
+            } else if el_opc == Some(opc.expose()) {
+                report(format!(
+                    "{elec_name}: line {m}: Ki is not the card's (the decrypted EKI of {out_name} line {n} and this line's OPc agree)"
+                ));
+            } else if el_ki.is_none() {
+                report(format!("{elec_name}: line {m}: KI is not 32 hex digits"));
+            } else {
+                eki_bad = true;
+                report(format!(
+                    "{out_name}: line {n} and {elec_name}: line {m} disagree on Ki, and the electrical OPc fits neither Ki"
+                ));
+            }
+            for (c, i) in &ec.ota {
+                let Some((_, v)) = ota_values.iter().find(|(x, _)| x == c) else {
+                    continue;
+                };
+                let given = sim::secret::decode_hex(get(*i)).ok();
+                if given.as_deref().map(Vec::as_slice) != Some(v.as_slice()) {
+                    report(format!(
+                        "{out_name}: line {n}: {} is not the electrical file's key (line {m})",
+                        c.name()
+                    ));
+                }
+            }
+        }
+        if eki_tested {
+            eki_checked += 1;
+        }
+        if eki_bad {
+            eki_failures += 1;
+        }
+    }
+    if let Some((el, _)) = elec.as_mut()
+        && let Some(extra) = el.next()
+    {
+        match extra {
+            Ok(_) => report(format!(
+                "{elec_name}: line {}: more cards than {out_name}",
+                el.line_number()
+            )),
+            Err(e) => report(format!("{elec_name}: {e}")),
+        }
     }
     if cards != q {
         report(format!(
-            "{cards} cards listed, the header's Quantity is {q}"
+            "{out_name}: {cards} cards listed, the header's Quantity is {q}"
+        ));
+    }
+    if eki_failures > 1 && eki_failures == eki_checked && header_kcv.is_none() {
+        // First, so that it is seen before the card-by-card list.
+        problem_count += 1;
+        problems.insert(0, format!(
+            "{out_name}: every EKI checked fails: the file was probably encrypted under another transport key than KID {kid}"
         ));
     }
     let ok = problem_count == 0;
+
+    // What was (and was not) checked, in words.
+    let mut checked = vec!["header, formats, ICCID/IMSI ranges, uniqueness and count".to_owned()];
+    let mut not_checked = Vec::new();
+    match &header_kcv {
+        Some(_) => checked.push(format!("transport key KID {kid} against the file's KCV")),
+        None => not_checked.push("the transport key (the file has no KCV line)".to_owned()),
+    }
+    if key_matches {
+        let mut eki_by = Vec::new();
+        if c_kcv.is_some() {
+            eki_by.push("its KCV");
+        }
+        if c_eopc.is_some() || c_opc.is_some() {
+            eki_by.push("the OPc column");
+        }
+        if a.electrical.is_some() {
+            eki_by.push("the electrical file's Ki");
+        }
+        if eki_by.is_empty() {
+            not_checked.push(
+                "EKIs (no KCV column and no --electrical: any 32 hex digits decrypt to some Ki)"
+                    .to_owned(),
+            );
+        } else {
+            checked.push(format!("every EKI against {}", eki_by.join(", ")));
+        }
+    }
+    if a.electrical.is_some() {
+        checked.push(format!(
+            "the electrical file: same cards, Ki, OPc = OPc(Ki, OP {}), OTA keys",
+            plan.opid
+        ));
+    }
     let r = Report {
         file: a.out_file.clone(),
         cards,
         quantity: q,
-        kid: plan.kid,
+        kid,
         opid: plan.opid,
         checked_against_electrical: a.electrical.is_some(),
+        checked,
+        not_checked,
         problems,
         problem_count,
     };
     if ctx.json {
-        println!("{}", serde_json::to_string(&r)?);
+        out!("{}", serde_json::to_string(&r)?)?;
     } else if ok {
-        println!(
-            "OK: {} cards; every EKI decrypts under KID {}, ICCIDs and IMSIs are unique and in range{}",
+        out!(
+            "OK: {} cards; checked: {}{}",
             r.cards,
-            r.kid,
-            if r.checked_against_electrical {
-                "; Ki and OPc match the electrical file"
+            r.checked.join("; "),
+            if r.not_checked.is_empty() {
+                String::new()
             } else {
-                ""
+                format!("; NOT checked: {}", r.not_checked.join("; "))
             }
-        );
+        )?;
     } else {
         for p in &r.problems {
-            println!("{p}");
+            out!("{p}")?;
         }
-        println!("FAILED: {} problems in {} cards", r.problem_count, r.cards);
+        if r.problem_count > r.problems.len() as u64 {
+            out!("… and {} more", r.problem_count - r.problems.len() as u64)?;
+        }
+        out!("FAILED: {} problems in {} cards", r.problem_count, r.cards)?;
     }
     if ok {
         Ok(())

@@ -70,10 +70,14 @@ fn an_operator_order_file_becomes_a_verified_batch() {
     let dir = lab.path().join("data/batches/lab/LAB1");
     let out = file(&dir, ".out");
     let text = std::fs::read_to_string(&out).unwrap();
-    // The order header is echoed, then var_out, then one line per card.
+    // The order header is echoed, then the transport key's KCV, var_out, one line per card;
+    // OTA keys encrypted under the transport key by default.
     assert!(text.starts_with("File Name             : LAB1.i01\n"));
-    assert!(text.contains("\nvar_out:IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC KIC1 KID1 KIK1"));
-    assert_eq!(text.lines().count(), 9 + 1 + 50);
+    assert!(text.contains("\nTransport Key KCV     : "));
+    assert!(
+        text.contains("\nvar_out:IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC EKIC1 EKID1 EKIK1")
+    );
+    assert_eq!(text.lines().count(), 9 + 1 + 1 + 50);
     #[cfg(unix)]
     for f in std::fs::read_dir(&dir).unwrap() {
         use std::os::unix::fs::PermissionsExt;
@@ -89,6 +93,174 @@ fn an_operator_order_file_becomes_a_verified_batch() {
         file(&dir, ".elec.csv").to_str().unwrap(),
     ]);
     assert!(v.starts_with("OK: 50 cards"), "{v}");
+    assert!(
+        v.contains("transport key KID 1 against the file's KCV"),
+        "{v}"
+    );
+    assert!(
+        v.contains("every EKI against the electrical file's Ki"),
+        "{v}"
+    );
+    assert!(!v.contains("NOT checked"), "{v}");
+}
+
+/// An operator order file (and everything else the CLI reads) may start with a UTF-8 byte order
+/// mark and use CRLF line breaks (Windows editors): the header is read, nothing of the BOM is copied.
+#[test]
+fn a_byte_order_mark_is_dropped_from_orders_profiles_and_key_files() {
+    let lab = Lab::new();
+    lab.operator("lab");
+    let bom = "\u{feff}";
+    let order = lab.write(
+        "BOM.i01",
+        &format!("{bom}{}", order_file(7, 3, 1, 1).replace('\n', "\r\n")),
+    );
+    let profile = lab.write("profile.toml", &format!("{bom}ota_key_sets = 1\n"));
+    lab.ok(&[
+        "batch",
+        "generate",
+        "--operator",
+        "lab",
+        order.to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--quiet",
+    ]);
+    // The File Name was read: the batch is named after it.
+    let dir = lab.path().join("data/batches/lab/LAB7");
+    let out = std::fs::read(file(&dir, ".out")).unwrap();
+    assert!(out.starts_with(b"File Name             : LAB7.i01\n"));
+    assert!(!out.windows(3).any(|w| w == b"\xEF\xBB\xBF"));
+    assert!(!out.contains(&b'\r'));
+    let toml = lab.write(
+        "o.toml",
+        &format!("{bom}name = \"T1\"\nquantity = 2\nkid = 1\nopid = 1\n"),
+    );
+    lab.ok(&[
+        "batch",
+        "generate",
+        "--operator",
+        "lab",
+        toml.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let json = lab.write(
+        "o.json",
+        &format!("{bom}{{\"name\": \"J1\", \"quantity\": 2, \"kid\": 1, \"opid\": 1}}"),
+    );
+    lab.ok(&[
+        "batch",
+        "generate",
+        "--operator",
+        "lab",
+        json.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let key = lab.write("k.hex", &format!("{bom}{TRANSPORT_HEX}\r\n"));
+    lab.ok(&[
+        "key",
+        "import",
+        "--operator",
+        "lab",
+        "--kind",
+        "transport",
+        "--index",
+        "2",
+        "--file",
+        key.to_str().unwrap(),
+    ]);
+    // verify reads the .out and the electrical file the same way.
+    let out_bom = lab.write(
+        "bom.out",
+        &format!(
+            "{bom}{}",
+            String::from_utf8(out).unwrap().replace('\n', "\r\n")
+        ),
+    );
+    let v = lab.ok(&[
+        "verify",
+        "--operator",
+        "lab",
+        out_bom.to_str().unwrap(),
+        "--electrical",
+        file(&dir, ".elec.csv").to_str().unwrap(),
+    ]);
+    assert!(v.starts_with("OK: 3 cards"), "{v}");
+}
+
+/// Text inputs are read in bounded lines / bounded sizes: an overlong line or file is refused
+/// with its line number, quickly, before any range is reserved.
+#[test]
+fn overlong_lines_and_files_are_refused() {
+    let lab = Lab::new();
+    lab.operator("lab");
+    let good = order_file(300, 3, 1, 1);
+    let at = good.find("8988211000000000300\t").unwrap();
+    let long = format!("{}{}\n{}", &good[..at], "9".repeat(300_000), &good[at..]);
+    let p = lab.write("long.i01", &long);
+    let started = Instant::now();
+    let o = lab.run(&[
+        "batch",
+        "generate",
+        "--operator",
+        "lab",
+        p.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("line 13 longer than 65536 bytes"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(batches(&lab).is_empty());
+    let big = lab.write(
+        "big.toml",
+        &format!(
+            "quantity = 1\nkid = 1\nopid = 1\n#{}\n",
+            "x".repeat(1 << 20)
+        ),
+    );
+    let o = lab.run(&[
+        "batch",
+        "generate",
+        "--operator",
+        "lab",
+        big.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("longer than 1048576 bytes"), "{err}");
+    let key = lab.write(
+        "big.hex",
+        &format!("{TRANSPORT_HEX}\n{}", " ".repeat(10_000)),
+    );
+    let o = lab.run(&[
+        "key",
+        "import",
+        "--operator",
+        "lab",
+        "--kind",
+        "transport",
+        "--index",
+        "5",
+        "--file",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    // A delivered .out with an overlong line fails verification (6), naming the line.
+    let dir = lab.batch("lab", "quantity = 5\nkid = 1\nopid = 1\n", &[]);
+    let text = std::fs::read_to_string(file(&dir, ".out")).unwrap();
+    let p = lab.write("long.out", &format!("{text}{}\n", "A".repeat(100_000)));
+    let o = lab.run(&["verify", "--operator", "lab", p.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(6), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "line {} longer than 65536 bytes",
+            text.lines().count() + 1
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -401,8 +573,16 @@ fn verify_catches_tampering() {
     ]);
     assert_eq!(o.status.code(), Some(6));
     let stdout = String::from_utf8_lossy(&o.stdout);
+    // The .out changed, so the .out is blamed, not the electrical file's OPc.
     assert!(
-        stdout.contains("decrypted EKI is not the electrical file's Ki"),
+        stdout.contains(
+            "EKI does not decrypt to the card's Ki (the electrical file's Ki and OPc agree"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("OPc is not OPc"), "{stdout}");
+    assert!(
+        stdout.lines().next().unwrap().contains("swap.out: line"),
         "{stdout}"
     );
     // A missing card.
@@ -492,4 +672,225 @@ fn a_batch_killed_half_way_leaves_no_output_and_can_be_resumed_or_released() {
             lab.batch("lab", &format!("name = \"again\"\nquantity = 10\nkid = 1\nopid = 1\niccid_start = \"{iccid}\"\nimsi_start = \"{imsi}\"\n"), &[]);
         }
     }
+}
+
+/// Creates operator `name` like `Lab::operator`, with its own `.out` columns.
+fn operator_with_columns(lab: &Lab, name: &str, columns: &str) {
+    lab.ok(&[
+        "operator",
+        "create",
+        name,
+        "--mcc",
+        "001",
+        "--mnc",
+        "01",
+        "--iccid-prefix",
+        "8988211",
+        "--iccid-length",
+        "20",
+        "--spn",
+        "Lab",
+        "--out-columns",
+        columns,
+    ]);
+    let key = lab.write("transport.hex", TRANSPORT_HEX);
+    lab.ok(&[
+        "key",
+        "import",
+        "--operator",
+        name,
+        "--kind",
+        "transport",
+        "--index",
+        "1",
+        "--file",
+        key.to_str().unwrap(),
+    ]);
+    let op = lab.write("op.hex", OP_HEX);
+    lab.ok(&[
+        "key",
+        "import",
+        "--operator",
+        name,
+        "--kind",
+        "op",
+        "--index",
+        "1",
+        "--file",
+        op.to_str().unwrap(),
+    ]);
+}
+
+/// The .out with card line `card` (0-based) changed by `f`.
+fn tampered(text: &str, card: usize, f: impl Fn(&str) -> String) -> String {
+    let first = text
+        .lines()
+        .position(|l| l.starts_with("var_out:"))
+        .unwrap()
+        + 1;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[first + card] = f(&lines[first + card]);
+    lines.join("\n") + "\n"
+}
+
+/// Flips the last hex digit of field `i` of a card line.
+fn flip_field(line: &str, i: usize) -> String {
+    let mut f: Vec<String> = line.split(' ').map(str::to_owned).collect();
+    let last = f[i].pop().unwrap();
+    f[i].push(if last == '0' { '1' } else { '0' });
+    f.join(" ")
+}
+
+struct Verdict {
+    code: Option<i32>,
+    stdout: String,
+}
+
+fn verify(lab: &Lab, operator: &str, out: &Path, elec: Option<&Path>) -> Verdict {
+    let mut args = vec!["verify", "--operator", operator, out.to_str().unwrap()];
+    if let Some(e) = elec {
+        args.extend(["--electrical", e.to_str().unwrap()]);
+    }
+    let o = lab.run(&args);
+    Verdict {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+    }
+}
+
+/// Issue 15: verify says what it checked and blames the file that is wrong.
+#[test]
+fn verify_checks_ekis_only_against_what_can_check_them() {
+    let lab = Lab::new();
+    lab.operator("lab");
+    let dir = lab.batch("lab", "quantity = 20\nkid = 1\nopid = 1\n", &[]);
+    let text = std::fs::read_to_string(file(&dir, ".out")).unwrap();
+    let elec = file(&dir, ".elec.csv");
+    // Default columns (no KCV column): a corrupted EKI cannot be detected without the
+    // electrical file, and the report says so instead of "every EKI decrypts".
+    let bad = lab.write("bad-eki.out", &tampered(&text, 4, |l| flip_field(l, 1)));
+    let v = verify(&lab, "lab", &bad, None);
+    assert_eq!(v.code, Some(0), "{}", v.stdout);
+    assert!(v.stdout.contains("NOT checked: EKIs"), "{}", v.stdout);
+    assert!(!v.stdout.contains("every EKI"), "{}", v.stdout);
+    // With it: caught, and the .out is blamed, at the card's line.
+    let v = verify(&lab, "lab", &bad, Some(&elec));
+    assert_eq!(v.code, Some(6), "{}", v.stdout);
+    let first = text
+        .lines()
+        .position(|l| l.starts_with("var_out:"))
+        .unwrap()
+        + 1;
+    assert!(
+        v.stdout.contains(&format!(
+            "bad-eki.out: line {}: EKI does not decrypt to the card's Ki",
+            first + 5
+        )),
+        "{}",
+        v.stdout
+    );
+    assert!(!v.stdout.contains("elec.csv: line"), "{}", v.stdout);
+    // A damaged OPc in the electrical file: the electrical file is blamed.
+    let etext = std::fs::read_to_string(&elec).unwrap();
+    let mut elines: Vec<String> = etext.lines().map(str::to_owned).collect();
+    let mut f: Vec<String> = elines[3].split(',').map(str::to_owned).collect();
+    f[8] = format!(
+        "{}{}",
+        &f[8][..31],
+        if f[8].ends_with('0') { '1' } else { '0' }
+    );
+    elines[3] = f.join(",");
+    let bad_elec = lab.write("bad.elec.csv", &(elines.join("\n") + "\n"));
+    let v = verify(&lab, "lab", &file(&dir, ".out"), Some(&bad_elec));
+    assert_eq!(v.code, Some(6), "{}", v.stdout);
+    assert!(
+        v.stdout
+            .contains("bad.elec.csv: line 4: OPc is not OPc(Ki, OP 1)"),
+        "{}",
+        v.stdout
+    );
+    assert!(!v.stdout.contains(".out: line"), "{}", v.stdout);
+    // A damaged OTA key (encrypted by default) is caught against the electrical file.
+    let bad_ota = lab.write("bad-ota.out", &tampered(&text, 2, |l| flip_field(l, 9)));
+    let v = verify(&lab, "lab", &bad_ota, Some(&elec));
+    assert_eq!(v.code, Some(6), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("EKIC1 is not the electrical file's key"),
+        "{}",
+        v.stdout
+    );
+}
+
+#[test]
+fn a_kcv_column_catches_a_corrupted_eki_without_the_electrical_file() {
+    let lab = Lab::new();
+    operator_with_columns(&lab, "kcv", "IMSI EKI KCV ICCID ACC");
+    let dir = lab.batch("kcv", "quantity = 10\nkid = 1\nopid = 1\n", &[]);
+    let out = file(&dir, ".out");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let v = verify(&lab, "kcv", &out, None);
+    assert_eq!(v.code, Some(0), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("every EKI against its KCV"),
+        "{}",
+        v.stdout
+    );
+    assert!(!v.stdout.contains("NOT checked"), "{}", v.stdout);
+    let bad = lab.write("bad.out", &tampered(&text, 7, |l| flip_field(l, 1)));
+    for elec in [None, Some(file(&dir, ".elec.csv"))] {
+        let v = verify(&lab, "kcv", &bad, elec.as_deref());
+        assert_eq!(v.code, Some(6), "{}", v.stdout);
+        assert!(v.stdout.contains("bad.out: line"), "{}", v.stdout);
+        assert!(
+            v.stdout
+                .contains("EKI does not decrypt to a Ki with the line's KCV"),
+            "{}",
+            v.stdout
+        );
+        assert!(v.stdout.contains("FAILED: "), "{}", v.stdout);
+    }
+}
+
+#[test]
+fn a_wrong_transport_key_is_caught_by_the_kcv_line() {
+    let lab = Lab::new();
+    lab.operator("lab");
+    let dir = lab.batch("lab", "quantity = 10\nkid = 1\nopid = 1\n", &[]);
+    let out = file(&dir, ".out");
+    // The verifier's KID 1 is not the key the file was made with.
+    let other = lab.write("other.hex", &"5a".repeat(32));
+    lab.ok(&[
+        "key",
+        "import",
+        "--operator",
+        "lab",
+        "--kind",
+        "transport",
+        "--index",
+        "1",
+        "--file",
+        other.to_str().unwrap(),
+        "--replace",
+    ]);
+    let v = verify(&lab, "lab", &out, None);
+    assert_eq!(v.code, Some(6), "{}", v.stdout);
+    assert!(v.stdout.contains("transport key KCV"), "{}", v.stdout);
+    assert!(v.stdout.contains("is not that of KID 1"), "{}", v.stdout);
+    // Not one complaint per card about EKIs decrypted under the wrong key.
+    assert!(!v.stdout.contains("EKI does not"), "{}", v.stdout);
+    // Without the KCV line, the electrical file shows every EKI failing and names the likely cause.
+    let text = std::fs::read_to_string(&out).unwrap();
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.starts_with("Transport Key KCV"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let p = lab.write("nokcv.out", &stripped);
+    let v = verify(&lab, "lab", &p, Some(&file(&dir, ".elec.csv")));
+    assert_eq!(v.code, Some(6), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("another transport key than KID 1"),
+        "{}",
+        v.stdout
+    );
 }

@@ -134,7 +134,9 @@ impl VtyClient {
     }
 
     /// Runs a script: one command per line; blank lines and lines starting with `#` or `!`
-    /// are skipped.
+    /// are skipped, and so are `enable` lines before the first command: the client is in
+    /// `enable` mode already, where `enable` is an unknown command, and a script written for a
+    /// plain telnet session (such as the factory's `.osmo-hlr.vty`) starts with one.
     ///
     /// Every command is executed, even after a failing one (the commands are pipelined). If
     /// any failed, the result is [`Error::VtyCommand`] naming the first failing line (1-based
@@ -147,6 +149,9 @@ impl VtyClient {
         for (idx, raw) in script.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            if lines.is_empty() && line == "enable" {
                 continue;
             }
             check_line(idx + 1, line)?;

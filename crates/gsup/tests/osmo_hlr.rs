@@ -372,3 +372,29 @@ fn bulk_provisioning_is_fast() {
         .expect("vector for the last subscriber");
     assert_eq!(v.len(), 1);
 }
+
+/// A script written for a plain telnet session starts with `enable` (the VTY starts in view
+/// mode); the client, already in enable mode (where `enable` is an unknown command), skips a
+/// leading one instead of failing on it.
+#[test]
+fn a_leading_enable_in_a_script_is_skipped() {
+    if !OsmoHlr::available() {
+        if std::env::var_os("CI").is_some() {
+            panic!("osmo-hlr not installed (CI is set)");
+        }
+        println!("skipped: osmo-hlr not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hlr = OsmoHlr::start_with(dir.path(), HlrDatabase::InMemory).expect("start osmo-hlr");
+    let mut vty = hlr.vty().expect("VTY connect");
+    let report = vty
+        .run_script("! telnet script\nenable\nsubscriber imsi 001010000000088 create\n")
+        .expect("script with a leading enable");
+    assert_eq!(report.commands, 1);
+    // Only a leading one: later, `enable` is a command like any other (and unknown here).
+    let err = vty
+        .run_script("subscriber imsi 001010000000089 create\nenable\n")
+        .expect_err("enable after a command");
+    assert!(matches!(err, Error::VtyCommand { line: 2, .. }), "{err}");
+}

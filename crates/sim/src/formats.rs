@@ -2,7 +2,7 @@
 //!
 //! | format | for | secrets in it |
 //! |---|---|---|
-//! | [`OutFile`] (`.out`) | the operator's HLR/AuC and OTA servers | Ki only as EKI = AES(transport, Ki); others per column choice |
+//! | [`OutFile`] (`.out`) | the operator's HLR/AuC and OTA servers | Ki only as EKI = AES(transport, Ki), OTA keys encrypted the same way (`EKICn`…) unless the operator's columns ask for them in clear; others per column choice |
 //! | [`ElectricalFile`] | the card personalization machines | Ki, OPc, codes, OTA keys in clear (EF-encoded) |
 //! | [`LaserFile`] | the graphical personalization (print) line | PIN1/PUK1/PIN2/PUK2 for the scratch area |
 //! | [`PysimCsv`] | labs: `pySim-prog` | Ki, OPc, ADM in clear |
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::card::Card;
 use crate::ef;
-use crate::keys::BlockCipher;
+use crate::keys::{BlockCipher, kcv, kcv128};
 use crate::order::BatchPlan;
 use crate::secret::push_hex;
 
@@ -67,6 +67,9 @@ pub enum Column {
     Ekid(u8),
     /// OTA KIK of set n, encrypted.
     Ekik(u8),
+    /// Key check value of the card's Ki in clear (6 hex digits, [`kcv128`]): lets the receiver
+    /// check its decryption of EKI.
+    Kcv,
 }
 
 impl Column {
@@ -92,6 +95,7 @@ impl Column {
             "PUK2" => Self::Puk2,
             "ADM1" | "ADM_CODE" => Self::Adm1,
             "ACC" => Self::Acc,
+            "KCV" => Self::Kcv,
             _ => {
                 if let Some(n) = indexed("EKIC") {
                     Self::Ekic(n)
@@ -135,11 +139,13 @@ impl Column {
             Self::Ekic(n) => format!("EKIC{n}"),
             Self::Ekid(n) => format!("EKID{n}"),
             Self::Ekik(n) => format!("EKIK{n}"),
+            Self::Kcv => "KCV".into(),
         }
     }
 
-    /// The default column set: `IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC` then `KICn KIDn KIKn`
-    /// for each OTA key set.
+    /// The default column set: `IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC` then `EKICn EKIDn
+    /// EKIKn` for each OTA key set: OTA keys leave the factory encrypted under the transport key,
+    /// like Ki; an operator that wants them in clear names `KICn KIDn KIKn` in its columns.
     #[must_use]
     pub fn defaults(ota_sets: u8) -> Vec<Self> {
         let mut v = vec![
@@ -154,7 +160,7 @@ impl Column {
             Self::Acc,
         ];
         for n in 1..=ota_sets {
-            v.extend([Self::Kic(n), Self::Kid(n), Self::Kik(n)]);
+            v.extend([Self::Ekic(n), Self::Ekid(n), Self::Ekik(n)]);
         }
         v
     }
@@ -178,8 +184,12 @@ fn encrypted(cipher: &dyn BlockCipher, data: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// The operator's server/HLR file (`.out`): the order header, a `var_out:` line naming the
-/// columns, then one space-separated line per card.
+/// The label of the `.out` header line that carries the transport key's check value.
+pub const TRANSPORT_KCV_LABEL: &str = "Transport Key KCV";
+
+/// The operator's server/HLR file (`.out`): the order header, a `Transport Key KCV : XXXXXX`
+/// line (the [`kcv`] of the transport key the file's encrypted columns are under), a `var_out:`
+/// line naming the columns, then one space-separated line per card.
 pub struct OutFile {
     header: Vec<String>,
     columns: Vec<Column>,
@@ -208,6 +218,9 @@ impl CardFormat for OutFile {
             out.extend_from_slice(h.as_bytes());
             out.push(b'\n');
         }
+        out.extend_from_slice(format!("{TRANSPORT_KCV_LABEL:<22}: ").as_bytes());
+        push_hex(out, &kcv(self.transport.as_ref()));
+        out.push(b'\n');
         out.extend_from_slice(b"var_out:");
         let names: Vec<String> = self.columns.iter().map(Column::name).collect();
         out.extend_from_slice(names.join(" ").as_bytes());
@@ -269,6 +282,7 @@ impl CardFormat for OutFile {
                         encrypted(t, s.kik.expose(), out)
                     }
                 }
+                Column::Kcv => push_hex(out, &kcv128(c.ki.expose())),
             }
         }
         out.push(b'\n');
@@ -446,8 +460,11 @@ impl CardFormat for PysimCsv {
     }
 }
 
-/// An osmo-hlr VTY script that provisions every card of the batch (`subscriber imsi … create`,
-/// `… update aud3g milenage k … opc …`, `… update msisdn …`). Feed it to the VTY (port 4258).
+/// An osmo-hlr VTY script that provisions every card of the batch (`enable`, then per card
+/// `subscriber imsi … create`, `… update aud3g milenage k … opc …`, `… update msisdn …`), to be
+/// fed as it is to osmo-hlr's VTY (telnet, port 4258, e.g. through `nc`):
+/// the VTY starts in view mode, where the subscriber commands do not exist, hence `enable` first.
+/// The `!` lines are comments to the VTY.
 pub struct OsmoHlrScript {
     tuak: bool,
     batch: String,
@@ -472,7 +489,7 @@ impl CardFormat for OsmoHlrScript {
     fn header(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(
             format!(
-                "! simforge batch {}: osmo-hlr VTY provisioning script.\n! It holds subscriber keys in clear: keep it as secret as the keys.\n",
+                "! simforge batch {}: osmo-hlr VTY provisioning script.\n! It holds subscriber keys in clear: keep it as secret as the keys.\n! Feed it as it is to the osmo-hlr VTY (telnet, port 4258).\nenable\n",
                 self.batch
             )
             .as_bytes(),

@@ -93,6 +93,26 @@ impl BlockCipher for TransportKey {
     }
 }
 
+/// The key check value of an AES key: the first 3 bytes of AES(key, 16 bytes of 0x01), as
+/// GlobalPlatform Card Specification v2.2 Amendment D (SCP03, GPC_SPE_014) defines it for AES
+/// keys (PUT KEY's check value). Tells a receiver that it holds the same key without revealing it.
+#[must_use]
+pub fn kcv(key: &dyn BlockCipher) -> [u8; 3] {
+    let mut block = [0x01u8; 16];
+    key.encrypt_block(&mut block);
+    let out = [block[0], block[1], block[2]];
+    block.zeroize();
+    out
+}
+
+/// The [`kcv`] of a 128-bit key given as bytes (a card's Ki).
+#[must_use]
+pub fn kcv128(key: &[u8; 16]) -> [u8; 3] {
+    kcv(&TransportKey::Aes128(aes::Aes128::new(
+        GenericArray::from_slice(key),
+    )))
+}
+
 impl fmt::Debug for TransportKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TransportKey(AES-{}, <redacted>)", self.bits())
@@ -152,6 +172,26 @@ impl fmt::Debug for OperatorVariant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_check_values() {
+        // Expected values from openssl (a peer, not this code):
+        // 16 x 01 | openssl enc -aes-{128,256}-ecb -K <key> -nopad, first 3 bytes.
+        let k = TransportKey::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(kcv(&k), [0xC3, 0x52, 0x80]);
+        assert_eq!(
+            kcv128(&[
+                0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d,
+                0x4e, 0x4f
+            ]),
+            [0x50, 0x4A, 0x77]
+        );
+        let k = TransportKey::from_hex(
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        )
+        .unwrap();
+        assert_eq!(kcv(&k), [0x75, 0xE2, 0x08]);
+    }
 
     #[test]
     fn aes_fips197_vectors() {

@@ -16,16 +16,18 @@ pub mod luhn;
 pub mod order;
 pub mod pipeline;
 pub mod secret;
+pub mod text;
 
 pub use card::{Card, CardError, CardMaker, OtaKeySet, VarKey};
 pub use formats::{
     CardFormat, Column, ElectricalFile, LaserFile, OsmoHlrScript, OutFile, PysimCsv,
 };
 pub use ids::{Iccid, IdError, Imsi, Msisdn, Plmn};
-pub use keys::{BlockCipher, OperatorVariant, TransportKey};
+pub use keys::{BlockCipher, OperatorVariant, TransportKey, kcv, kcv128};
 pub use order::{
     Algorithm, BatchPlan, CardProfile, CheckedProfile, CodePolicy, CodePolicyText, OperatorProfile,
     OrderError, OrderSpec, Start, parse_order_file,
 };
 pub use pipeline::{OsRandom, PipelineError, run};
 pub use secret::{Adm, Key128, Pin, SecretError};
+pub use text::{BoundedLines, TextError};

@@ -461,7 +461,8 @@ fn check_iccid_prefix(
 /// Reads an operator order file (`.i01`) and checks it against the operator, line by line.
 ///
 /// The pairs table must list exactly `Quantity` pairs, each the next ICCID and IMSI of the header
-/// ranges, in order.
+/// ranges, in order. Lines are read bounded ([`crate::text::MAX_LINE`] bytes: a longer line is an
+/// error before more of it is read) and a UTF-8 byte order mark at the start is dropped.
 pub fn parse_order_file(
     input: impl BufRead,
     op: &OperatorProfile,
@@ -472,14 +473,14 @@ pub fn parse_order_file(
     let mut dashes = 0;
     let mut in_table = false;
     let mut pairs: u64 = 0;
-    let lines = input.lines().enumerate();
+    let lines = crate::text::BoundedLines::new(input, crate::text::MAX_LINE).enumerate();
     let mut plan: Option<BatchPlan> = None;
     let mut last_line = 0;
 
     for (i, line) in lines {
         let n = i + 1;
         last_line = n;
-        let line = line.map_err(|e| OrderError::new(n, "file", format!("cannot read: {e}")))?;
+        let line = line.map_err(|e| OrderError::new(e.line().max(n), "file", e.to_string()))?;
         let t = line.trim();
         if !in_table {
             if t.is_empty() {
@@ -791,6 +792,57 @@ ICC-ID                IMSI (Local)
             "899204411111000002\t\t410041111143703",
         ));
         assert_eq!((e.line, e.field.as_str()), (14, "IMSI"));
+    }
+
+    #[test]
+    fn a_bom_is_dropped_and_the_file_name_read() {
+        let p = parse(&format!("\u{feff}{ZONG_ORDER}")).unwrap();
+        assert_eq!(p.name, "N20230311111111111");
+        assert!(p.header[0].starts_with("File Name"), "{:?}", p.header[0]);
+        assert!(p.header.iter().all(|h| !h.contains('\u{feff}')));
+        // Windows line breaks too.
+        let p = parse(&ZONG_ORDER.replace('\n', "\r\n")).unwrap();
+        assert_eq!(p.quantity, 5);
+        assert!(p.header.iter().all(|h| !h.contains('\r')));
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_with_bounded_memory() {
+        use std::io::Read;
+        // The header, then a pair line that never ends.
+        let endless = std::io::repeat(b'9');
+        let header = &ZONG_ORDER.as_bytes()[..ZONG_ORDER.find("899204411111000001\t").unwrap()];
+        let mut counted = Counted(header.chain(endless), 0);
+        let started = std::time::Instant::now();
+        let e = parse_order_file(
+            std::io::BufReader::new(&mut counted),
+            &zong(),
+            &CardProfile::default(),
+            "b1",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (13, "file"));
+        assert_eq!(
+            e.message,
+            format!("line 13 longer than {} bytes", crate::text::MAX_LINE)
+        );
+        assert!(
+            counted.1 < 2 * crate::text::MAX_LINE as u64,
+            "read {} bytes",
+            counted.1
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// A reader that counts the bytes it hands out.
+    struct Counted<R>(R, u64);
+
+    impl<R: std::io::Read> std::io::Read for Counted<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1 += n as u64;
+            Ok(n)
+        }
     }
 
     #[test]

@@ -88,10 +88,14 @@ fn files_agree_and_secrets_check_out() {
     let (out, elec, laser, pysim, hlr) = (&files[0], &files[1], &files[2], &files[3], &files[4]);
     let transport = TransportKey::from_hex(TRANSPORT).unwrap();
 
-    let out_lines: Vec<&str> = out.lines().skip(plan.header.len()).collect();
+    let mut out_lines: Vec<&str> = out.lines().skip(plan.header.len()).collect();
+    // The transport key's check value, AES(key, 16 x 01)[..3] (GP Card Spec v2.2 Amd D); the
+    // expected value is openssl's: 16 x 01 | openssl enc -aes-256-ecb -K <TRANSPORT> -nopad.
+    assert_eq!(out_lines.remove(0), "Transport Key KCV     : 75E208");
+    // OTA keys leave the factory encrypted under the transport key, like Ki.
     assert_eq!(
         out_lines[0],
-        "var_out:IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC KIC1 KID1 KIK1 KIC2 KID2 KIK2 KIC3 KID3 KIK3"
+        "var_out:IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC EKIC1 EKID1 EKIK1 EKIC2 EKID2 EKIK2 EKIC3 EKID3 EKIK3"
     );
     let elec_lines: Vec<&str> = elec.lines().skip(1).collect();
     assert_eq!(out_lines.len() - 1, 5000);
@@ -141,6 +145,12 @@ fn files_agree_and_secrets_check_out() {
         );
         let last = o[0].as_bytes()[14] - b'0';
         assert_eq!(o[8], format!("{:04X}", 1u16 << last));
+        // Every OTA key of the .out decrypts to the electrical file's key.
+        for (j, field) in o[9..].iter().enumerate() {
+            let mut k: [u8; 16] = unhex(field).try_into().unwrap();
+            transport.decrypt_block(&mut k);
+            assert_eq!(k.to_vec(), unhex(e[10 + j]), "card {i} OTA key {j}");
+        }
         assert_eq!(o.len(), 18);
     }
     // Random codes really vary.
@@ -165,7 +175,7 @@ fn output_is_independent_of_thread_count_and_fixed_codes_apply() {
     // Same seeds, one thread vs several: only chunk-to-RNG assignment differs, so compare structure.
     let b = generate(&plan, &variant, 3);
     assert_eq!(a[0].lines().count(), b[0].lines().count());
-    for l in a[0].lines().skip(plan.header.len() + 1) {
+    for l in a[0].lines().skip(plan.header.len() + 2) {
         let c: Vec<&str> = l.split(' ').collect();
         assert_eq!(c[3], "0000");
         assert_eq!(c[7], "3838383838383838");
@@ -205,4 +215,55 @@ fn no_secret_in_debug_output() {
     assert!(!dbg.to_uppercase().contains(&ki), "{dbg}");
     assert!(!dbg.to_lowercase().contains(OP));
     assert!(dbg.contains("redacted"));
+}
+
+#[test]
+fn a_kcv_column_carries_the_check_value_of_each_clear_ki() {
+    let plan = plan(20, CardProfile::default());
+    let variant = OperatorVariant::from_hex(OP).unwrap();
+    let transport: Arc<dyn BlockCipher> = Arc::new(TransportKey::from_hex(TRANSPORT).unwrap());
+    let out = OutFile::new(
+        &plan,
+        Column::parse_list("IMSI EKI KCV KIC1").unwrap(),
+        transport,
+    );
+    let elec = ElectricalFile::new(&plan);
+    let formats: Vec<&dyn CardFormat> = vec![&out, &elec];
+    let mut sinks = vec![Vec::new(); 2];
+    let maker = CardMaker::new(&plan, &variant).unwrap();
+    run(
+        &maker,
+        plan.quantity,
+        &formats,
+        &mut sinks,
+        1,
+        || Ok(ChaCha20Rng::seed_from_u64(3)),
+        |_| {},
+    )
+    .unwrap();
+    let out = String::from_utf8(sinks[0].clone()).unwrap();
+    let elec = String::from_utf8(sinks[1].clone()).unwrap();
+    let lines: Vec<&str> = out.lines().skip(plan.header.len() + 2).collect();
+    assert_eq!(lines.len(), 20);
+    for (o, e) in lines.iter().zip(elec.lines().skip(1)) {
+        let o: Vec<&str> = o.split(' ').collect();
+        let e: Vec<&str> = e.split(',').collect();
+        let ki: [u8; 16] = unhex(e[7]).try_into().unwrap();
+        // The KCV of the clear Ki, and the OTA key in clear because the columns ask for it.
+        assert_eq!(unhex(o[2]), kcv128(&ki).to_vec());
+        assert_eq!(o[3], e[10]);
+    }
+}
+
+#[test]
+fn the_osmo_hlr_script_enters_enable_mode_first() {
+    let plan = plan(2, CardProfile::default());
+    let variant = OperatorVariant::from_hex(OP).unwrap();
+    let files = generate(&plan, &variant, 1);
+    let commands: Vec<&str> = files[4]
+        .lines()
+        .filter(|l| !l.starts_with('!') && !l.trim().is_empty())
+        .collect();
+    assert_eq!(commands[0], "enable");
+    assert!(commands[1].starts_with("subscriber imsi 001010000000001 create"));
 }

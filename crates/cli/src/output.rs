@@ -1,0 +1,93 @@
+//! Standard output and standard error that never panic.
+//!
+//! `std::println!` panics when standard output is a closed pipe (EPIPE: `simforge batch list |
+//! true`) or a full device (ENOSPC: `… > /dev/full`), which would end the process with exit code
+//! 101, outside the documented ones. Here:
+//! - a reader that went away (EPIPE) ends the output quietly: the rest of it is dropped and the
+//!   command finishes with the exit code of what it did (0, or 6 for a failed `verify`);
+//! - any other write error (ENOSPC, EIO) is a failure: exit code 1 with
+//!   `error: cannot write to standard output: …` on standard error.
+//!
+//! The factory commands print with [`out!`], which returns the error to the command (`out!(…)?`)
+//! so it ends like any other error. This module also replaces `println!` and `eprintln!` for the
+//! whole binary (the macros below are declared before every other module of `main.rs`, so theirs
+//! are these): `println!` drops output after EPIPE and, on any other error, reports it and exits
+//! with code 1 at once; `eprintln!` ignores errors (there is nowhere left to report them).
+
+use std::fmt;
+use std::io::{ErrorKind, Write};
+
+/// Standard output could not be written (other than a closed reader).
+#[derive(Debug)]
+pub struct StdoutError(pub std::io::Error);
+
+impl fmt::Display for StdoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot write to standard output: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Writes one line to standard output. A closed reader (EPIPE) is not an error: the line is
+/// dropped.
+pub fn write_line(args: fmt::Arguments<'_>) -> Result<(), StdoutError> {
+    let mut line = args.to_string();
+    line.push('\n');
+    let mut out = std::io::stdout().lock();
+    match out.write_all(line.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(StdoutError(e)),
+    }
+}
+
+/// [`write_line`] for `println!`, which cannot return an error: on one, reports it and exits
+/// with code 1 (the documented code for I/O failures).
+pub fn write_line_or_exit(args: fmt::Arguments<'_>) {
+    if let Err(e) = write_line(args) {
+        write_err_line(format_args!("error: {e}"));
+        std::process::exit(1);
+    }
+}
+
+/// Writes one line to standard error, ignoring errors.
+pub fn write_err_line(args: fmt::Arguments<'_>) {
+    let mut line = args.to_string();
+    line.push('\n');
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// Prints a line to standard output; evaluates to `Result<(), StdoutError>` (EPIPE is `Ok`).
+macro_rules! out {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+
+/// `std::println!` without the panic: see the module documentation.
+macro_rules! println {
+    () => {
+        $crate::output::write_line_or_exit(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line_or_exit(format_args!($($arg)*))
+    };
+}
+
+/// `std::eprintln!` without the panic: errors writing standard error are ignored.
+macro_rules! eprintln {
+    () => {
+        $crate::output::write_err_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_err_line(format_args!($($arg)*))
+    };
+}
