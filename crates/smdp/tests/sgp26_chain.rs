@@ -16,11 +16,10 @@ use simforge_pki::{
     CertSpec, Certificate, Curve as PkiCurve, Issued, Issuer, LabPki, PrivateKey, Role,
     issue_certificate, oids,
 };
-use simforge_smdp::profile::{Credentials, iccid_to_bcd, personalize};
+use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{
     MemoryStore, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpStore, SmdpTx,
 };
-use zeroize::Zeroizing;
 
 const OP: i64 = 1;
 const ICCID: &str = "8949449999999990031";
@@ -49,22 +48,6 @@ fn header() -> RequestHeader {
     }
 }
 
-fn package() -> Zeroizing<Vec<u8>> {
-    let creds = Credentials {
-        iccid: ICCID.into(),
-        imsi: "001019876543210".into(),
-        k: [0x11; 16],
-        opc: [0x22; 16],
-        pin1: None,
-        puk1: None,
-        adm1: None,
-    };
-    match ts48_template() {
-        Some(t) => personalize(&t, &creds).expect("personalize"),
-        None => Zeroizing::new(synthetic_package()),
-    }
-}
-
 async fn released_profile(smdp: &Smdp<MemoryStore>) -> String {
     smdp.add_profile(
         OP,
@@ -77,7 +60,7 @@ async fn released_profile(smdp: &Smdp<MemoryStore>) -> String {
                 profile_class: 2,
                 notification_address: Some(FQDN.into()),
             },
-            package: package(),
+            package: package(ICCID),
             reuse_on_delete: true,
         },
         NOW,
@@ -213,7 +196,7 @@ async fn sgp26_v1_named_eum_is_accepted_by_key_identifier() {
         .await
         .expect("GetBoundProfilePackage");
     let parsed = e.load_bpp(&bpp);
-    assert_eq!(parsed.content.profile.as_slice(), package().as_slice());
+    assert_eq!(parsed.content.profile.as_slice(), package(ICCID).as_slice());
     smdp.handle_notification(&e.pir(&iccid_to_bcd(ICCID), true), NOW)
         .await
         .expect("PIR");
