@@ -1,10 +1,12 @@
 //! `simforge`: the command-line tool of the simforge platform.
 
+mod datadir;
 mod euicc;
 mod exit;
 mod factory;
 mod load;
 mod lpa;
+mod operator_ops;
 mod pki;
 mod serve;
 mod verify;

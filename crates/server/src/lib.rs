@@ -25,7 +25,9 @@ pub use auth::{
     FAILURE_WINDOW, LookupError, MAX_FAILURES, OperatorCredential, PeerAddr, StaticCredentials,
     api_key_sha256, cert_sha256,
 };
-pub use callbacks::{CallbackConfig, CallbackWorker, RoundStats};
+pub use callbacks::{
+    CallbackConfig, CallbackWorker, EndpointFuture, EndpointSettings, OperatorEndpoint, RoundStats,
+};
 pub use http::{AppState, router};
 pub use metrics::Metrics;
 pub use tls::{
