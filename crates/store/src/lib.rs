@@ -491,9 +491,8 @@ impl Store {
         let row = sqlx::query("SELECT fingerprint, sealed FROM vault_check WHERE id = 1")
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row
-            .map(|r| Ok::<_, StoreError>((r.try_get("fingerprint")?, r.try_get("sealed")?)))
-            .transpose()?)
+        row.map(|r| Ok::<_, StoreError>((r.try_get("fingerprint")?, r.try_get("sealed")?)))
+            .transpose()
     }
 
     /// Stores the master key check unless one is stored; the one stored afterwards.
