@@ -32,12 +32,22 @@ impl Ctx {
     }
 
     pub async fn store(&self) -> CliResult<Store> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
+        crate::datadir::private_dir(&self.data_dir)?;
         Ok(Store::open_sqlite(&self.data_dir.join("simforge.sqlite")).await?)
     }
 
+    /// The master key, checked against the check value sealed in `store` (refused if it is
+    /// not the key the database was sealed with).
+    pub async fn checked_vault(&self, store: &Store) -> CliResult<MasterKey> {
+        let key = self.vault()?;
+        crate::datadir::check_master_key(store, &key).await?;
+        Ok(key)
+    }
+
     pub fn vault(&self) -> CliResult<MasterKey> {
+        if self.master_key_file.is_none() {
+            crate::datadir::private_dir(&self.data_dir)?;
+        }
         let path = self
             .master_key_file
             .clone()
@@ -100,17 +110,13 @@ pub enum OperatorCmd {
         /// Operator name.
         name: String,
     },
-    /// Set, clear or show the ES2+ HandleDownloadProgressInfo callback endpoint.
-    Callback {
-        /// Operator name.
-        name: String,
-        /// Endpoint URL (https://…).
-        #[arg(long, conflicts_with = "clear")]
-        url: Option<String>,
-        /// Remove the endpoint.
-        #[arg(long)]
-        clear: bool,
-    },
+    /// Set, clear or show the ES2+ HandleDownloadProgressInfo callback endpoint and its
+    /// settings (client certificate, CA bundle, retry horizon); list or redeliver given-up
+    /// events.
+    Callback(crate::operator_ops::CallbackArgs),
+    /// Take a profile out of Error: back to Released with its order (the same activation
+    /// code works again), or to Available.
+    ResetProfile(crate::operator_ops::ResetProfileArgs),
 }
 
 #[derive(Args)]
@@ -157,6 +163,15 @@ pub struct OperatorUpdate {
     /// delete notification (the default).
     #[arg(long)]
     pub no_reuse_on_delete: bool,
+    /// What ES9+.CancelSession does to the operator's profiles, from the next cancellation
+    /// on: `default`, or comma-separated REASON=ACTION changing the default, REASON one of
+    /// end-user-rejection, postponed, timeout, ppr-not-allowed, metadata-mismatch,
+    /// load-bpp-execution-error, undefined-reason, all; ACTION release (back to Released),
+    /// error, or retry (Released while download attempts remain). Default:
+    /// end-user-rejection, postponed, timeout release; load-bpp-execution-error retry; the
+    /// others error.
+    #[arg(long, value_name = "POLICY")]
+    pub cancel_session_policy: Option<String>,
 }
 
 pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
@@ -177,8 +192,11 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
         OperatorCmd::Inventory { name } => {
             return crate::serve::inventory_cmd(&ctx, &store, &name).await;
         }
-        OperatorCmd::Callback { name, url, clear } => {
-            return crate::serve::callback_cmd(&ctx, &store, &name, url, clear).await;
+        OperatorCmd::Callback(a) => {
+            return crate::operator_ops::callback_cmd(&ctx, &store, a).await;
+        }
+        OperatorCmd::ResetProfile(a) => {
+            return crate::operator_ops::reset_profile_cmd(&ctx, &store, a).await;
         }
         OperatorCmd::Create(a) => {
             sim::Plmn::new(&a.mcc, &a.mnc)?;
@@ -238,6 +256,10 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             }
         }
         OperatorCmd::Update(a) => {
+            if let Some(p) = &a.cancel_session_policy {
+                let op = store.operator(&a.name).await?;
+                crate::operator_ops::set_cancel_session_policy(&store, op.id, p).await?;
+            }
             let op = if a.reuse_on_delete || a.no_reuse_on_delete {
                 store
                     .set_operator_reuse_on_delete(&a.name, a.reuse_on_delete)
@@ -256,6 +278,13 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                     } else {
                         "unavailable"
                     }
+                )?;
+                out!(
+                    "operator {}: CancelSession policy {}",
+                    op.name,
+                    op.cancel_session_policy.clone().unwrap_or_else(|| {
+                        simforge_smdp::CancelSessionPolicy::default().to_string()
+                    })
                 )?;
             }
         }
@@ -384,7 +413,7 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
                     )
                 }
             };
-            let vault = ctx.vault()?;
+            let vault = ctx.checked_vault(&store).await?;
             let sealed = vault.seal(&key_context(op.id, kind, i64::from(index)), &bytes)?;
             store
                 .put_key(op.id, kind, i64::from(index), bits as i64, &sealed, replace)
@@ -917,7 +946,12 @@ fn write_files(
         // Left by a run that died: nothing in it was ever delivered.
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
-    std::fs::create_dir_all(dir.parent().unwrap_or(Path::new(".")))
+    let mut parents = std::fs::DirBuilder::new();
+    parents.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut parents, 0o700);
+    parents
+        .create(dir.parent().unwrap_or(Path::new(".")))
         .context("cannot create the output directory")?;
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]

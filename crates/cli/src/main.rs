@@ -4,11 +4,13 @@
 #[macro_use]
 mod output;
 
+mod datadir;
 mod euicc;
 mod exit;
 mod factory;
 mod load;
 mod lpa;
+mod operator_ops;
 mod pki;
 mod serve;
 mod verify;

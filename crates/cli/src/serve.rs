@@ -596,58 +596,6 @@ pub async fn client_cert_cmd(
 /// that receives the operator's ES2+ HandleDownloadProgressInfo requests. A running `simforge
 /// serve` picks a change up at its next delivery (no restart); events recorded while no
 /// endpoint was set are delivered once one is.
-pub async fn callback_cmd(
-    ctx: &Ctx,
-    store: &Store,
-    name: &str,
-    url: Option<String>,
-    clear: bool,
-) -> CliResult {
-    let op = store.operator(name).await?;
-    if let Some(u) = &url {
-        let parsed = reqwest::Url::parse(u)
-            .map_err(|e| fail(Code::Input, anyhow!("callback URL {u}: {e}")))?;
-        if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
-            return Err(fail(
-                Code::Input,
-                anyhow!("callback URL {u}: must be https://host[:port]/path"),
-            ));
-        }
-        if parsed.scheme() == "http" {
-            eprintln!("warning: {u} is plain HTTP: ES2+ callbacks carry EIDs and ICCIDs");
-        }
-        store
-            .set_callback_url(op.id, Some(parsed.as_str()), unix_now())
-            .await?;
-    } else if clear {
-        store.set_callback_url(op.id, None, unix_now()).await?;
-    }
-    let current = store.callback_url(op.id).await?;
-    let recent = store.outbox_rows(op.id, 1000).await?;
-    let pending = recent
-        .iter()
-        .filter(|r| r.delivered_at.is_none() && r.failed_at.is_none())
-        .count();
-    let failed = recent.iter().filter(|r| r.failed_at.is_some()).count();
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({"operator": op.name, "url": current, "pending": pending, "givenUp": failed})
-        );
-    } else {
-        match &current {
-            Some(u) => println!("{u}"),
-            None => println!("(no callback endpoint)"),
-        }
-        eprintln!(
-            "operator {}: {pending} event(s) pending, {failed} given up (of the last {})",
-            op.name,
-            recent.len()
-        );
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Profile inventory from a factory batch
 // ---------------------------------------------------------------------------------------------
@@ -1191,7 +1139,7 @@ pub async fn serve(
     };
 
     let store = ctx.store().await?;
-    let vault = Arc::new(ctx.vault()?);
+    let vault = Arc::new(ctx.checked_vault(&store).await?);
     migrate_api_key_file(&ctx, &store).await?;
 
     if pki_dirs(&pki_root).is_empty() {
@@ -1309,6 +1257,17 @@ pub async fn serve(
         tls_pki.ci.der().to_vec(),
     ];
     let tls_key = tls_pki.smdp.tls.key.to_pkcs8_der()?.to_vec();
+    // `operator callback NAME --use-server-identity`: the DPtls chain and key as PEM.
+    let server_identity_pem = {
+        let key = tls_pki.smdp.tls.key.to_pkcs8_pem()?;
+        let pem = format!(
+            "{}{}{}",
+            tls_pki.smdp.tls.cert.to_pem(),
+            tls_pki.ci.to_pem(),
+            key.as_str()
+        );
+        Zeroizing::new(pem.into_bytes())
+    };
 
     let template = match &a.template {
         Some(p) => Some(Zeroizing::new(
@@ -1383,6 +1342,11 @@ pub async fn serve(
         simforge_server::CallbackConfig::new(&address),
     )
     .map_err(|e| fail(Code::Input, e))?
+    .with_settings(Arc::new(crate::operator_ops::StoreEndpoints {
+        store: store.clone(),
+        vault: vault.clone(),
+        server_identity_pem,
+    }))
     .spawn();
     let client_auth = match a.operator_ca.clone().or(file.operator_ca.clone()) {
         _ if a.no_client_certs => ClientAuth::None,

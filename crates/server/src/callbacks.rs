@@ -8,9 +8,19 @@
 //! are persisted, so a restart continues where the last run stopped; an event being sent when
 //! the process died is sent again after its lease (at least once: its functionCallIdentifier
 //! `<prefix>-<outbox id>` is the same on every attempt, for the operator to drop duplicates).
+//!
+//! Per operator ([`EndpointSettings`], e.g. from the store): the TLS client identity the
+//! SM-DP+ presents (ES2+ is mutually authenticated: the SM-DP+ authenticates to the operator
+//! too), the CA bundle the operator's endpoint is verified against (besides the web PKI and
+//! [`CallbackConfig::extra_roots_pem`]) and a retry horizon (an event is given up once its
+//! next attempt would fall after the horizon, counted from the event, instead of after
+//! [`CallbackConfig::max_attempts`]). Given-up events stay in the outbox for the operator's
+//! administrator to redeliver.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use simforge_asn1::json;
@@ -77,11 +87,62 @@ impl CallbackConfig {
     }
 }
 
+/// One operator's delivery settings, resolved (the client key unsealed) by the caller.
+#[derive(Clone, Default)]
+pub struct OperatorEndpoint {
+    /// The TLS client identity: the certificate chain and its private key (PKCS#8, SEC1 or
+    /// PKCS#1), PEM, in one buffer.
+    pub identity_pem: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Trust anchors (PEM) for the endpoint, besides the web PKI.
+    pub ca_bundle_pem: Option<Vec<u8>>,
+    /// How long after the event it is retried before it is given up (`None`:
+    /// [`CallbackConfig::max_attempts`]).
+    pub retry_horizon: Option<Duration>,
+}
+
+impl std::fmt::Debug for OperatorEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorEndpoint")
+            .field(
+                "identity",
+                &self.identity_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field("ca_bundle", &self.ca_bundle_pem.is_some())
+            .field("retry_horizon", &self.retry_horizon)
+            .finish()
+    }
+}
+
+/// The future [`EndpointSettings::endpoint`] returns.
+pub type EndpointFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<OperatorEndpoint, String>> + Send + 'a>>;
+
+/// Where the worker finds each operator's delivery settings (looked up again after
+/// [`SETTINGS_TTL`]).
+pub trait EndpointSettings: Send + Sync {
+    /// The settings of `operator`; `Err` says why they cannot be used (e.g. the client key
+    /// does not unseal), and counts as a failed attempt.
+    fn endpoint(&self, operator: OperatorId) -> EndpointFuture<'_>;
+}
+
+/// How long the worker keeps an operator's settings (and HTTP client) before it looks again.
+pub const SETTINGS_TTL: Duration = Duration::from_secs(10);
+
+/// An operator's HTTP client and retry horizon, as built from its settings.
+#[derive(Clone)]
+struct OperatorClient {
+    client: reqwest::Client,
+    retry_horizon: Option<Duration>,
+    at: Instant,
+}
+
 /// The delivery worker.
 pub struct CallbackWorker<S> {
     store: Arc<S>,
     client: reqwest::Client,
     config: Arc<CallbackConfig>,
+    settings: Option<Arc<dyn EndpointSettings>>,
+    clients: Arc<Mutex<HashMap<OperatorId, OperatorClient>>>,
 }
 
 impl<S> std::fmt::Debug for CallbackWorker<S> {
@@ -119,24 +180,50 @@ impl<S: OutboxStore + 'static> CallbackWorker<S> {
     /// # Errors
     /// [`Error::Tls`] if the HTTP client cannot be built (bad extra roots).
     pub fn new(store: Arc<S>, config: CallbackConfig) -> Result<Self, Error> {
-        let mut b = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(pem) = &config.extra_roots_pem {
-            for c in reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::Tls(format!("callback CA bundle: {e}")))?
-            {
-                b = b.add_root_certificate(c);
-            }
-        }
-        let client = b
-            .build()
-            .map_err(|e| Error::Tls(format!("callback HTTP client: {e}")))?;
+        let client = build_client(&config, &OperatorEndpoint::default())?;
         Ok(Self {
             store,
             client,
             config: Arc::new(config),
+            settings: None,
+            clients: Arc::default(),
         })
+    }
+
+    /// Delivers with each operator's own settings (client identity, CA bundle, retry
+    /// horizon) from `settings`.
+    #[must_use]
+    pub fn with_settings(mut self, settings: Arc<dyn EndpointSettings>) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// The HTTP client and retry horizon for `op`: the shared client without settings,
+    /// else one built from the operator's settings (kept for [`SETTINGS_TTL`]).
+    async fn client_for(
+        &self,
+        op: OperatorId,
+    ) -> Result<(reqwest::Client, Option<Duration>), String> {
+        let Some(settings) = &self.settings else {
+            return Ok((self.client.clone(), None));
+        };
+        if let Some(c) = lock(&self.clients).get(&op)
+            && c.at.elapsed() < SETTINGS_TTL
+        {
+            return Ok((c.client.clone(), c.retry_horizon));
+        }
+        let endpoint = settings.endpoint(op).await?;
+        let client =
+            build_client(&self.config, &endpoint).map_err(|e| format!("callback settings: {e}"))?;
+        lock(&self.clients).insert(
+            op,
+            OperatorClient {
+                client: client.clone(),
+                retry_horizon: endpoint.retry_horizon,
+                at: Instant::now(),
+            },
+        );
+        Ok((client, endpoint.retry_horizon))
     }
 
     /// Starts the worker on the current tokio runtime (it runs until aborted).
@@ -173,10 +260,10 @@ impl<S: OutboxStore + 'static> CallbackWorker<S> {
         let mut set = JoinSet::new();
         for (op, events) in by_op {
             let store = Arc::clone(&self.store);
-            let client = self.client.clone();
             let config = Arc::clone(&self.config);
+            let client = self.client_for(op).await;
             set.spawn(async move {
-                deliver_operator(&*store, &client, &config, op, events, started).await
+                deliver_operator(&*store, client, &config, op, events, started).await
             });
         }
         let mut total = RoundStats::default();
@@ -194,6 +281,44 @@ impl<S: OutboxStore + 'static> CallbackWorker<S> {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The HTTP client for an operator: the worker's defaults, plus the operator's CA bundle and
+/// client identity.
+fn build_client(config: &CallbackConfig, ep: &OperatorEndpoint) -> Result<reqwest::Client, Error> {
+    let mut b = reqwest::Client::builder()
+        .timeout(config.request_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    for pem in [&config.extra_roots_pem, &ep.ca_bundle_pem]
+        .into_iter()
+        .flatten()
+    {
+        for c in reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| Error::Tls(format!("callback CA bundle: {e}")))?
+        {
+            b = b.add_root_certificate(c);
+        }
+    }
+    if let Some(pem) = &ep.identity_pem {
+        // The error names what is wrong with the PEM, never its content.
+        let id = reqwest::Identity::from_pem(pem)
+            .map_err(|e| Error::Tls(format!("callback client identity: {}", e.without_url())))?;
+        b = b.identity(id);
+    }
+    b.build()
+        .map_err(|e| Error::Tls(format!("callback HTTP client: {e}")))
+}
+
+/// When the event happened, milliseconds since the Unix epoch.
+fn event_at_ms(e: &Event) -> i64 {
+    let at = match e {
+        Event::DownloadProgress { at, .. } | Event::ProfileState { at, .. } => *at,
+    };
+    at.saturating_mul(1000)
+}
+
 fn iccid(e: &Event) -> &str {
     match e {
         Event::DownloadProgress { iccid, .. } | Event::ProfileState { iccid, .. } => iccid,
@@ -203,12 +328,19 @@ fn iccid(e: &Event) -> &str {
 /// Delivers one operator's claimed events in order, stopping at the first failure.
 async fn deliver_operator<S: OutboxStore>(
     store: &S,
-    client: &reqwest::Client,
+    client: Result<(reqwest::Client, Option<Duration>), String>,
     config: &CallbackConfig,
     op: OperatorId,
     events: Vec<OutboxEntry>,
     started: Instant,
 ) -> RoundStats {
+    let (client, horizon) = match client {
+        Ok((c, h)) => (Some(c), h),
+        Err(why) => {
+            tracing::warn!(operator = op, error = %why, "operator callback settings unusable");
+            (None, None)
+        }
+    };
     let mut stats = RoundStats::default();
     let mut pending = events.into_iter();
     let mut skipped = Vec::new();
@@ -239,7 +371,11 @@ async fn deliver_operator<S: OutboxStore>(
         if !skipped.is_empty() {
             flush_skipped(store, op, &mut skipped, &mut stats).await;
         }
-        match post(client, &entry.endpoint, body).await {
+        let sent = match &client {
+            Some(c) => post(c, &entry.endpoint, body).await,
+            None => Err("operator callback settings unusable (see the log)".to_owned()),
+        };
+        match sent {
             Ok(()) => {
                 stats.delivered += 1;
                 tracing::info!(
@@ -258,8 +394,12 @@ async fn deliver_operator<S: OutboxStore>(
             Err(why) => {
                 stats.failed += 1;
                 let failures = entry.attempts + 1;
-                let next = (failures < config.max_attempts)
-                    .then(|| now_ms().saturating_add(ms(config.backoff(failures))));
+                let next_at = now_ms().saturating_add(ms(config.backoff(failures)));
+                let retry = match horizon {
+                    Some(h) => next_at <= event_at_ms(&entry.event).saturating_add(ms(h)),
+                    None => failures < config.max_attempts,
+                };
+                let next = retry.then_some(next_at);
                 if next.is_some() {
                     tracing::info!(operator = op, event = entry.id, iccid = iccid(&entry.event), attempts = failures, error = %why, "HandleDownloadProgressInfo failed, will retry");
                 } else {

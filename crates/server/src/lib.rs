@@ -34,7 +34,9 @@ pub use auth::{
     CredentialSource, FAILURE_WINDOW, LookupError, MAX_FAILURES, OperatorCredential, PeerAddr,
     StaticCredentials, api_key_sha256, cert_sha256,
 };
-pub use callbacks::{CallbackConfig, CallbackWorker, RoundStats};
+pub use callbacks::{
+    CallbackConfig, CallbackWorker, EndpointFuture, EndpointSettings, OperatorEndpoint, RoundStats,
+};
 pub use http::{AppState, router};
 pub use limits::{
     Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,

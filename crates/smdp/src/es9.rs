@@ -25,6 +25,7 @@ use simforge_crypto::{
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::cancel::{CancelAction, CancelSessionPolicy};
 use crate::config::Ctx;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -1213,21 +1214,35 @@ fn other_notification(
 // -------------------------------------------------------------------- CancelSession
 
 /// ES9+.CancelSession: verifies the eUICC's signed cancellation (transactionId, SM-DP+
-/// OID, signature), ends the session and releases or fails the profile by reason.
+/// OID, signature), ends the session and releases or fails the profile by reason, under the
+/// default [`CancelSessionPolicy`].
 pub fn cancel_session(
     req: &CancelSessionRequest,
     session: Option<Session>,
     profile: Option<ProfileRecord>,
     ctx: &Ctx<'_>,
 ) -> Outcome<HeaderOnlyResponse> {
+    cancel_session_with(req, session, profile, &CancelSessionPolicy::default(), ctx)
+}
+
+/// ES9+.CancelSession under the profile's operator's `policy` (SGP.22 §3.1.5, §5.6.5: what
+/// becomes of the order is the SM-DP+'s decision; see [`crate::cancel`]).
+pub fn cancel_session_with(
+    req: &CancelSessionRequest,
+    session: Option<Session>,
+    profile: Option<ProfileRecord>,
+    policy: &CancelSessionPolicy,
+    ctx: &Ctx<'_>,
+) -> Outcome<HeaderOnlyResponse> {
     let subject = session.as_ref().and_then(Session::subject);
-    cancel_session_inner(req, session, profile, ctx).about(subject)
+    cancel_session_inner(req, session, profile, policy, ctx).about(subject)
 }
 
 fn cancel_session_inner(
     req: &CancelSessionRequest,
     session: Option<Session>,
     profile: Option<ProfileRecord>,
+    policy: &CancelSessionPolicy,
     ctx: &Ctx<'_>,
 ) -> Outcome<HeaderOnlyResponse> {
     let session = match live_session(session, ctx.now) {
@@ -1245,11 +1260,11 @@ fn cancel_session_inner(
         .map(|mut p| {
             let from = p.state;
             p.unlock();
-            let retry = matches!(
-                reason,
-                rsp::CancelSessionReason::POSTPONED | rsp::CancelSessionReason::TIMEOUT
-            ) || (reason == rsp::CancelSessionReason::LOAD_BPP_EXECUTION_ERROR
-                && p.download_attempts < ctx.config.max_download_attempts);
+            let retry = match policy.action(reason) {
+                CancelAction::Release => true,
+                CancelAction::Error => false,
+                CancelAction::Retry => p.download_attempts < ctx.config.max_download_attempts,
+            };
             if matches!(p.state, ProfileState::Released | ProfileState::Downloaded) {
                 p.state = if retry {
                     ProfileState::Released

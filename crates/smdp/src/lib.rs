@@ -22,6 +22,7 @@
 //! Profiles: [`profile::personalize`] fills a SAIP template with a subscriber's
 //! [`simforge_saip::ProfileSpec`]; packages are sealed with the vault before they are stored.
 
+pub mod cancel;
 pub mod config;
 pub mod error;
 pub mod es2;
@@ -32,6 +33,7 @@ pub mod profile;
 pub mod service;
 pub mod store;
 
+pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
 pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
 pub use error::{Error, Result};
 pub use model::{

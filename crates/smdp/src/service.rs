@@ -437,7 +437,11 @@ impl<S: SmdpStore> Smdp<S> {
             let mut tx = self.store.begin().await?;
             let (session, profile) =
                 session_and_bound_profile(&mut tx, &req.transaction_id).await?;
-            let out = es9::cancel_session(req, session, profile, &ctx);
+            let policy = match &profile {
+                Some(p) => tx.cancel_session_policy(p.operator_id).await?,
+                None => crate::cancel::CancelSessionPolicy::default(),
+            };
+            let out = es9::cancel_session_with(req, session, profile, &policy, &ctx);
             Ok(persist_reply(tx, out).await)
         };
         run.await.unwrap_or_else(Reply::failed)

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use simforge_asn1::{Eid, TransactionId};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::cancel::CancelSessionPolicy;
 use crate::error::{Error, Result};
 use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime};
 
@@ -79,6 +80,15 @@ pub trait SmdpTx: Send {
         &mut self,
         operator: OperatorId,
     ) -> impl Future<Output = Result<Vec<(ProfileState, u64)>>> + Send;
+    /// What ES9+.CancelSession does to `operator`'s profiles (its setting, else the default).
+    /// The default implementation knows no settings.
+    fn cancel_session_policy(
+        &mut self,
+        operator: OperatorId,
+    ) -> impl Future<Output = Result<CancelSessionPolicy>> + Send {
+        let _ = operator;
+        async { Ok(CancelSessionPolicy::default()) }
+    }
     /// Commits: atomically, and durably before it returns.
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
     /// Commits atomically and visibly at once, but returns before the commit is durable: it
@@ -118,6 +128,8 @@ pub struct MemData {
     pub profiles: BTreeMap<String, ProfileRecord>,
     /// The outbox.
     pub events: Vec<Event>,
+    /// Operators' CancelSession policies (absent: the default).
+    pub cancel_policies: BTreeMap<OperatorId, CancelSessionPolicy>,
 }
 
 impl MemoryStore {
@@ -134,6 +146,19 @@ impl MemoryStore {
         Self {
             data: Arc::new(Mutex::new(data)),
         }
+    }
+
+    /// Sets an operator's CancelSession policy.
+    pub async fn set_cancel_session_policy(
+        &self,
+        operator: OperatorId,
+        policy: CancelSessionPolicy,
+    ) {
+        self.data
+            .lock()
+            .await
+            .cancel_policies
+            .insert(operator, policy);
     }
 
     /// A copy of the current content.
@@ -281,6 +306,14 @@ impl SmdpTx for MemoryTx {
             out.push((st, n as u64));
         }
         Ok(out)
+    }
+    async fn cancel_session_policy(&mut self, operator: OperatorId) -> Result<CancelSessionPolicy> {
+        Ok(self
+            .work
+            .cancel_policies
+            .get(&operator)
+            .copied()
+            .unwrap_or_default())
     }
     async fn commit(mut self) -> Result<()> {
         *self.guard = std::mem::take(&mut self.work);

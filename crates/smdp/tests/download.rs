@@ -706,12 +706,113 @@ async fn cancel_session_checks_oid_and_ends_session() {
         .expect("AC again");
     f.smdp
         .cancel_session(
+            &e.cancel(CancelSessionReason::METADATA_MISMATCH, &[2, 999, 10]),
+            NOW,
+        )
+        .await
+        .expect("cancel");
+    assert_eq!(state(&f.smdp, ICCID).await, ProfileState::Error);
+}
+
+/// SGP.22 §3.1.5 / §5.6.5 ES9+.CancelSession with reason endUserRejection (what lpac sends
+/// after any local failure, e.g. a missing confirmation code): by default the order stays
+/// (Released, the same activation code downloads it again); an operator whose policy says
+/// `end-user-rejection=error` gets Error, and resets the profile to Released.
+#[tokio::test]
+async fn cancel_session_policy_end_user_rejection_keeps_the_order_unless_the_operator_says_otherwise()
+ {
+    let f = fixture(Some("1234"), true).await;
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("AC");
+    f.smdp
+        .cancel_session(
+            &e.cancel(CancelSessionReason::END_USER_REJECTION, &[2, 999, 10]),
+            NOW,
+        )
+        .await
+        .expect("cancel");
+    assert_eq!(state(&f.smdp, ICCID).await, ProfileState::Released);
+    // The same activation code works again.
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("AC after endUserRejection");
+
+    // The operator's policy: endUserRejection fails the order.
+    f.smdp
+        .store()
+        .set_cancel_session_policy(OP, "end-user-rejection=error".parse().expect("policy"))
+        .await;
+    f.smdp
+        .cancel_session(
             &e.cancel(CancelSessionReason::END_USER_REJECTION, &[2, 999, 10]),
             NOW,
         )
         .await
         .expect("cancel");
     assert_eq!(state(&f.smdp, ICCID).await, ProfileState::Error);
+    let last = f.smdp.store().snapshot().await.events.pop().expect("event");
+    assert!(
+        matches!(
+            last,
+            Event::ProfileState {
+                from: ProfileState::Released,
+                to: ProfileState::Error,
+                ..
+            }
+        ),
+        "{last:?}"
+    );
+    // Another operator cannot reset it; a profile not in Error is not reset.
+    assert_eq!(
+        simforge_smdp::reset_profile(
+            f.smdp.store(),
+            2,
+            ICCID,
+            simforge_smdp::ResetTarget::Released,
+            NOW
+        )
+        .await,
+        Err(Error::IccidUnknown)
+    );
+    // The operator resets it: Released with its order, the activation code works again.
+    assert_eq!(
+        simforge_smdp::reset_profile(
+            f.smdp.store(),
+            OP,
+            ICCID,
+            simforge_smdp::ResetTarget::Released,
+            NOW
+        )
+        .await,
+        Ok(ProfileState::Error)
+    );
+    assert_eq!(state(&f.smdp, ICCID).await, ProfileState::Released);
+    assert!(matches!(
+        simforge_smdp::reset_profile(
+            f.smdp.store(),
+            OP,
+            ICCID,
+            simforge_smdp::ResetTarget::Released,
+            NOW
+        )
+        .await,
+        Err(Error::IccidInvalidState("released"))
+    ));
+    let mut e = TestEuicc::from_lab(&f.pki, 0);
+    authenticate(&f, &mut e, Some(f.mid.as_str()))
+        .await
+        .expect("AC after reset");
+    f.smdp
+        .cancel_session(
+            &e.cancel(CancelSessionReason::POSTPONED, &[2, 999, 10]),
+            NOW,
+        )
+        .await
+        .expect("cancel");
+    assert_eq!(state(&f.smdp, ICCID).await, ProfileState::Released);
 }
 
 // ------------------------------------------------------------------------- ES2+

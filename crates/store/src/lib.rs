@@ -9,10 +9,12 @@
 pub mod credentials;
 pub mod pg;
 pub mod rsp;
+pub mod settings;
 
 pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
 pub use pg::PgStore;
 pub use rsp::OutboxAdmin;
+pub use settings::{CallbackSettings, OperatorAdmin, callback_key_context};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -25,13 +27,39 @@ use sqlx::{Row, SqlitePool};
 pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     /// Schema migration failed.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The SM-DP+ connection failed.
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The database's file system is full (SQLITE_FULL, or a shared-memory file that could
+    /// not grow): said once, in words, instead of SQLite's code.
+    #[error("{0}")]
+    DiskFull(&'static str),
+    /// A database file (or the master key's) can be read by others than its owner.
+    #[error(
+        "{path} has mode {mode:04o}: it must be readable by its owner only (it holds released profiles' matchingIds and sealed keys); fix: {fix}"
+    )]
+    InsecureMode {
+        /// The file or directory.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+        /// The command that fixes it.
+        fix: String,
+    },
+    /// The master key is not the one that sealed this database.
+    #[error(
+        "the master key (fingerprint {given}) is not the one this database was sealed with (fingerprint {stored}): start with the master key file or SIMFORGE_MASTER_KEY the database was created with"
+    )]
+    WrongMasterKey {
+        /// Fingerprint of the key given.
+        given: String,
+        /// Fingerprint of the key that sealed the database.
+        stored: String,
+    },
     /// A database setting is invalid.
     #[error("{0}")]
     Config(String),
@@ -47,6 +75,105 @@ pub enum StoreError {
     /// The operation does not apply to the batch in its current state.
     #[error("batch {0} is {1}: {2}")]
     State(i64, String, &'static str),
+}
+
+/// SQLite's (extended) result codes that mean the disk is full, in words: SQLITE_FULL (13,
+/// what a write that meets ENOSPC returns) and SQLITE_IOERR_SHMSIZE (4874, the WAL index
+/// `-shm` could not grow: on a full file system that is where a write fails first).
+#[must_use]
+pub fn disk_full_message(extended_code: i32) -> Option<&'static str> {
+    match extended_code {
+        13 => Some(
+            "disk full: the database could not be written (SQLITE_FULL); free space on the data directory's file system",
+        ),
+        4874 => Some(
+            "disk full: the database's shared-memory file could not grow (SQLITE_IOERR_SHMSIZE); free space on the data directory's file system",
+        ),
+        _ => None,
+    }
+}
+
+/// The disk-full message of an sqlx error, if it is one.
+pub(crate) fn sqlx_disk_full(e: &sqlx::Error) -> Option<&'static str> {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .and_then(disk_full_message),
+        _ => None,
+    }
+}
+
+/// The disk-full message of a rusqlite error, if it is one.
+pub(crate) fn rusqlite_disk_full(e: &rusqlite::Error) -> Option<&'static str> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => disk_full_message(f.extended_code),
+        _ => None,
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        sqlx_disk_full(&e).map_or(Self::Db(e), Self::DiskFull)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        rusqlite_disk_full(&e).map_or(Self::Sqlite(e), Self::DiskFull)
+    }
+}
+
+/// Creates the database file (mode 0600) if it does not exist, and refuses the database, its
+/// `-wal` and its `-shm` when others than the owner may read them. SQLite creates `-wal` and
+/// `-shm` with the database file's mode.
+fn prepare_db_files(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::Config(format!("{}: {e}", path.display()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
+        let name = path.as_os_str().to_owned();
+        let files: Vec<std::path::PathBuf> = ["", "-wal", "-shm"]
+            .iter()
+            .map(|suffix| {
+                let mut n = name.clone();
+                n.push(suffix);
+                std::path::PathBuf::from(n)
+            })
+            .collect();
+        for f in &files {
+            let mode = match std::fs::metadata(f) {
+                Ok(m) => m.permissions().mode() & 0o7777,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e)),
+            };
+            if mode & 0o077 != 0 {
+                let all: Vec<String> = files
+                    .iter()
+                    .filter(|f| f.exists())
+                    .map(|f| f.display().to_string())
+                    .collect();
+                return Err(StoreError::InsecureMode {
+                    path: f.display().to_string(),
+                    mode,
+                    fix: format!("chmod 600 {}", all.join(" ")),
+                });
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// A range that overlaps one already reserved, and who holds it.
@@ -95,6 +222,9 @@ pub struct Operator {
     /// SM-DP+ default for profiles imported without an explicit choice: after a delete
     /// notification, back to Available (`true`) or Unavailable.
     pub reuse_on_delete: bool,
+    /// What ES9+.CancelSession does to the operator's profiles
+    /// (`simforge_smdp::CancelSessionPolicy` as text); `None`: the default policy.
+    pub cancel_session_policy: Option<String>,
 }
 
 /// A new operator.
@@ -326,6 +456,7 @@ impl Store {
         path: &Path,
         synchronous: Synchronous,
     ) -> Result<Self, StoreError> {
+        prepare_db_files(path)?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -349,6 +480,71 @@ impl Store {
             group: std::sync::Arc::new(rsp::GroupSync::new(path)),
             synchronous,
         })
+    }
+
+    /// The master key check: the value sealed under the master key when the database was
+    /// first opened with one, and that key's fingerprint; `None` before.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn vault_check(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let row = sqlx::query("SELECT fingerprint, sealed FROM vault_check WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok::<_, StoreError>((r.try_get("fingerprint")?, r.try_get("sealed")?)))
+            .transpose()
+    }
+
+    /// Stores the master key check unless one is stored; the one stored afterwards.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn init_vault_check(
+        &self,
+        fingerprint: &str,
+        sealed: &[u8],
+    ) -> Result<(String, Vec<u8>), StoreError> {
+        sqlx::query(
+            "INSERT INTO vault_check (id, fingerprint, sealed, created_at) VALUES (1, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(fingerprint)
+        .bind(sealed)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        self.vault_check()
+            .await?
+            .ok_or_else(|| StoreError::NotFound("master key check".into()))
+    }
+
+    /// Checks that the master key is the one this database was sealed with: `unseals` is
+    /// whether the stored check value unseals under it. The first time (no check value yet),
+    /// stores `seal()`'s value. A wrong key is [`StoreError::WrongMasterKey`].
+    ///
+    /// # Errors
+    /// [`StoreError::WrongMasterKey`], a database error.
+    pub async fn check_master_key(
+        &self,
+        fingerprint: &str,
+        seal: impl FnOnce() -> Option<Vec<u8>>,
+        unseals: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        let (stored, sealed) = match self.vault_check().await? {
+            Some(c) => c,
+            None => match seal() {
+                Some(v) => self.init_vault_check(fingerprint, &v).await?,
+                None => return Ok(()),
+            },
+        };
+        if unseals(&sealed) {
+            Ok(())
+        } else {
+            Err(StoreError::WrongMasterKey {
+                given: fingerprint.to_owned(),
+                stored,
+            })
+        }
     }
 
     /// The durability this store was opened with.
@@ -385,6 +581,7 @@ impl Store {
                 out_columns: op.out_columns.clone(),
                 created_at,
                 reuse_on_delete: false,
+                cancel_session_policy: None,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::Exists(format!("operator {}", op.name)))
@@ -405,6 +602,7 @@ impl Store {
             out_columns: r.try_get("out_columns")?,
             created_at: r.try_get("created_at")?,
             reuse_on_delete: r.try_get("reuse_on_delete")?,
+            cancel_session_policy: r.try_get("cancel_session_policy")?,
         })
     }
 
@@ -800,6 +998,76 @@ mod tests {
             Err(StoreError::State(..))
         ));
         assert_eq!(s.batches(Some("a")).await.unwrap().len(), 2);
+    }
+
+    /// Issue 16 item 3: the database, its -wal and -shm were created 0644.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_created_owner_only_and_refused_otherwise() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, s, _) = store().await;
+        let db = dir.path().join("db.sqlite");
+        for f in ["db.sqlite", "db.sqlite-wal", "db.sqlite-shm"] {
+            let mode = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}: {mode:o}");
+        }
+        drop(s);
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Store::open_sqlite(&db).await.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, StoreError::InsecureMode { mode: 0o644, .. }),
+            "{msg}"
+        );
+        assert!(msg.contains("0644") && msg.contains("chmod 600"), "{msg}");
+        assert!(msg.contains(&db.display().to_string()), "{msg}");
+    }
+
+    /// Issue 16 item 9: disk-full errors read "(code: 4874) disk I/O error".
+    #[test]
+    fn disk_full_codes_are_named() {
+        assert!(disk_full_message(13).unwrap().starts_with("disk full"));
+        assert!(disk_full_message(4874).unwrap().starts_with("disk full"));
+        assert_eq!(disk_full_message(10), None);
+        assert_eq!(disk_full_message(778), None);
+        let e: StoreError = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error {
+                code: rusqlite::ErrorCode::SystemIoFailure,
+                extended_code: 4874,
+            },
+            None,
+        )
+        .into();
+        assert!(matches!(e, StoreError::DiskFull(_)), "{e}");
+        assert_eq!(e.to_string().matches("disk full").count(), 1, "{e}");
+    }
+
+    /// Issue 16 item 9: a wrong master key was noticed only at the first download.
+    #[tokio::test]
+    async fn master_key_check_refuses_another_key() {
+        let (_d, s, _) = store().await;
+        assert!(s.vault_check().await.unwrap().is_none());
+        s.check_master_key(
+            "aa",
+            || Some(b"sealed-by-aa".to_vec()),
+            |v| v == b"sealed-by-aa",
+        )
+        .await
+        .unwrap();
+        // Again with the right key: nothing new is stored.
+        s.check_master_key("aa", || panic!("sealed again"), |v| v == b"sealed-by-aa")
+            .await
+            .unwrap();
+        let e = s
+            .check_master_key("bb", || None, |_| false)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::WrongMasterKey { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("bb") && msg.contains("aa"), "{msg}");
     }
 
     #[tokio::test]

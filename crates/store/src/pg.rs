@@ -39,14 +39,14 @@
 
 use simforge_asn1::{Eid, TransactionId};
 use simforge_smdp::{
-    Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord, ProfileState, SealedPackage,
-    Session, SmdpStore, SmdpTx, UnixTime,
+    CancelSessionPolicy, Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord,
+    ProfileState, SealedPackage, Session, SmdpStore, SmdpTx, UnixTime,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::StoreError;
-use crate::rsp::{OutboxAdmin, OutboxRow, db, json_err, profile_json, secs};
+use crate::rsp::{OutboxAdmin, OutboxRow, db, json_err, parse_policy, profile_json, secs};
 
 /// How long a statement waits for a row lock (PostgreSQL's `lock_timeout`): far longer than
 /// any SM-DP+ transaction holds one (milliseconds), short enough that a stuck holder does not
@@ -63,7 +63,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// The SM-DP+ state in a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgStore {
@@ -410,6 +410,20 @@ impl SmdpTx for PgTx {
             }
         }
         Ok(out)
+    }
+
+    async fn cancel_session_policy(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<CancelSessionPolicy, Error> {
+        let text: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT cancel_session_policy FROM operator_settings WHERE operator_id = $1",
+        )
+        .bind(operator)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db)?;
+        parse_policy(text.flatten().as_deref())
     }
 
     async fn commit(self) -> Result<(), Error> {

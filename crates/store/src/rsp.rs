@@ -27,8 +27,8 @@
 
 use simforge_asn1::{Eid, TransactionId};
 use simforge_smdp::{
-    Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord, ProfileState, SealedPackage,
-    Session, SmdpStore, SmdpTx,
+    CancelSessionPolicy, Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord,
+    ProfileState, SealedPackage, Session, SmdpStore, SmdpTx,
 };
 use std::path::Path;
 use std::time::Duration;
@@ -40,11 +40,18 @@ use tokio::sync::OwnedMutexGuard;
 use crate::{Store, StoreError, Synchronous};
 
 pub(crate) fn db(e: sqlx::Error) -> Error {
-    Error::Storage(e.to_string())
+    Error::Storage(crate::sqlx_disk_full(&e).map_or_else(|| e.to_string(), str::to_owned))
 }
 
 fn sq(e: rusqlite::Error) -> Error {
-    Error::Storage(e.to_string())
+    Error::Storage(crate::rusqlite_disk_full(&e).map_or_else(|| e.to_string(), str::to_owned))
+}
+
+/// A stored CancelSession policy (`None`: the default).
+pub(crate) fn parse_policy(text: Option<&str>) -> Result<CancelSessionPolicy, Error> {
+    text.map_or(Ok(CancelSessionPolicy::default()), |t| {
+        t.parse().map_err(|e| Error::Storage(format!("stored {e}")))
+    })
 }
 
 pub(crate) fn json_err(e: serde_json::Error) -> Error {
@@ -784,6 +791,22 @@ impl SmdpTx for SqliteTx {
             }
         }
         Ok(out)
+    }
+
+    async fn cancel_session_policy(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<CancelSessionPolicy, Error> {
+        self.begin_db().await?;
+        let text: Option<String> = self
+            .conn()?
+            .prepare_cached("SELECT cancel_session_policy FROM operators WHERE id = ?")
+            .map_err(sq)?
+            .query_row([operator], |r| r.get(0))
+            .optional()
+            .map_err(sq)?
+            .flatten();
+        parse_policy(text.as_deref())
     }
 
     async fn commit(self) -> Result<(), Error> {

@@ -7,7 +7,7 @@ mod common;
 mod support;
 
 use simforge_store::Store;
-use support::{new_operator, outbox};
+use support::{new_operator, outbox, settings};
 
 /// A fresh SQLite store (`db.sqlite` in the directory) with two operators; their ids.
 async fn store() -> (tempfile::TempDir, Store, i64, i64) {
@@ -48,4 +48,18 @@ async fn claims_survive_a_restart_until_the_lease_ends() {
         Store::open_sqlite(&path).await.unwrap()
     })
     .await;
+}
+
+#[tokio::test]
+async fn callback_settings_and_redelivery() {
+    let (_d, store, a, b) = store().await;
+    settings::callback_settings_and_redelivery(&store, a, b).await;
+}
+
+#[tokio::test]
+async fn cancel_session_policy_per_operator() {
+    let (_d, store, a, b) = store().await;
+    let pki = support::lab(simforge_pki::Curve::P256, 1);
+    let smdp = support::smdp_on(store, &pki);
+    settings::cancel_session_policy_per_operator(&smdp, &pki, a, b).await;
 }

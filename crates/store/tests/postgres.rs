@@ -14,9 +14,9 @@ use simforge_smdp::OutboxStore as _;
 use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{ProfileState, Smdp, SmdpStore, SmdpTx};
 use simforge_store::{OutboxAdmin as _, PgStore};
-use support::outbox;
 use support::postgres::Postgres;
 use support::{NOW, TestEuicc, add, header, lab, record, released_order, smdp_on};
+use support::{outbox, settings};
 
 async fn connect(pg: &Postgres) -> PgStore {
     PgStore::connect(&pg.url(), 8).await.unwrap()
@@ -191,6 +191,10 @@ async fn outbox_claims_deliveries_retries_and_retention() {
     outbox::events_past_retention_are_deleted_oldest_first(&open("retention").await, 1, 2).await;
     outbox::callback_urls(&open("callbacks").await, 1, 2).await;
     outbox::claim_deliver_retry_in_order_per_tenant(&open("claims").await, 1, 2).await;
+    settings::callback_settings_and_redelivery(&open("redelivery").await, 1, 2).await;
+    let pki = support::lab(simforge_pki::Curve::P256, 1);
+    let smdp = support::smdp_on(open("cancel_policy").await, &pki);
+    settings::cancel_session_policy_per_operator(&smdp, &pki, 1, 2).await;
     let url = pg.database("restart").await;
     let store = PgStore::connect(&url, 4).await.unwrap();
     outbox::claims_survive_a_restart_until_the_lease_ends(store, 1, || async {

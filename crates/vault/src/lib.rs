@@ -36,6 +36,16 @@ pub enum VaultError {
     /// The random source failed.
     #[error("random source failed")]
     Random,
+    /// The master key file can be read or written by others than its owner.
+    #[error(
+        "master key file {path} has mode {mode:04o}: it must be readable by its owner only; fix: chmod 600 {path}"
+    )]
+    InsecureMode {
+        /// The file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
 }
 
 /// Seals and unseals small secrets (keys). Implementations keep their own key out of reach.
@@ -107,6 +117,7 @@ impl MasterKey {
         match std::fs::read(path) {
             Ok(data) => {
                 let data = Zeroizing::new(data);
+                check_owner_only(path)?;
                 Ok((Self::parse(&data)?, false))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -119,6 +130,54 @@ impl MasterKey {
             }
             Err(e) => Err(io(e)),
         }
+    }
+}
+
+/// Refuses a key file that its group or others may read or write (mode & 0o077).
+fn check_owner_only(path: &Path) -> Result<(), VaultError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|source| VaultError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(VaultError::InsecureMode {
+                path: path.display().to_string(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// The vault context of the check value [`seal_check`] makes.
+pub const CHECK_CONTEXT: &str = "simforge-vault-check";
+const CHECK_PLAINTEXT: &[u8] = b"simforge master key check v1";
+
+/// A check value sealed by `vault`, to be stored next to what it seals: [`verify_check`]
+/// tells later whether a vault is the one that sealed the data.
+///
+/// # Errors
+/// As [`Vault::seal`].
+pub fn seal_check(vault: &dyn Vault) -> Result<Vec<u8>, VaultError> {
+    vault.seal(CHECK_CONTEXT, CHECK_PLAINTEXT)
+}
+
+/// Whether `sealed` (from [`seal_check`]) unseals under `vault`.
+///
+/// # Errors
+/// [`VaultError::Unseal`] if it does not: another master key sealed the data.
+pub fn verify_check(vault: &dyn Vault, sealed: &[u8]) -> Result<(), VaultError> {
+    let plain = vault.unseal(CHECK_CONTEXT, sealed)?;
+    if plain.as_slice() == CHECK_PLAINTEXT {
+        Ok(())
+    } else {
+        Err(VaultError::Unseal)
     }
 }
 
@@ -243,10 +302,43 @@ mod tests {
         let (b, created) = MasterKey::load_or_create(&p).unwrap();
         assert!(!created);
         assert_eq!(a.fingerprint(), b.fingerprint());
-        std::fs::write(&p, b"short").unwrap();
+        write_secret_file(&p, b"short").unwrap();
         assert!(matches!(
             MasterKey::load_or_create(&p),
             Err(VaultError::BadMasterKey(_))
         ));
+    }
+
+    /// Issue 16 item 3: a master key file others can read was accepted silently.
+    #[cfg(unix)]
+    #[test]
+    fn master_key_file_readable_by_others_is_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("master.key");
+        MasterKey::load_or_create(&p).unwrap();
+        for mode in [0o644, 0o640, 0o606] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = MasterKey::load_or_create(&p).unwrap_err();
+            assert!(
+                matches!(e, VaultError::InsecureMode { mode: m, .. } if m == mode),
+                "{e}"
+            );
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("{mode:04o}")), "{msg}");
+            assert!(msg.contains(&format!("chmod 600 {}", p.display())), "{msg}");
+        }
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o400)).unwrap();
+        MasterKey::load_or_create(&p).unwrap();
+    }
+
+    #[test]
+    fn check_value_tells_the_sealing_key() {
+        let a = MasterKey::from_bytes([1; 32]);
+        let b = MasterKey::from_bytes([2; 32]);
+        let c = seal_check(&a).unwrap();
+        verify_check(&a, &c).unwrap();
+        assert!(matches!(verify_check(&b, &c), Err(VaultError::Unseal)));
+        assert!(verify_check(&a, b"garbage").is_err());
     }
 }

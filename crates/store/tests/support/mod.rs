@@ -5,6 +5,7 @@
 
 pub mod outbox;
 pub mod postgres;
+pub mod settings;
 
 use std::future::Future;
 use std::sync::Arc;
