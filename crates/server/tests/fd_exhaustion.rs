@@ -46,6 +46,7 @@ async fn server_process_for_fd_exhaustion() {
             Duration::from_secs(60),
         ),
         metrics: Metrics::default(),
+        limits: simforge_server::SourceLimits::default(),
     }));
     std::fs::write(dir.join("ci.der"), pki.ci.der()).unwrap();
     let chain = vec![pki.smdp.tls.cert.der().to_vec(), pki.ci.der().to_vec()];

@@ -75,6 +75,7 @@ async fn app(pki: &LabPki) -> axum::Router {
         smdp,
         credentials: CredentialCache::new(Arc::new(StaticCredentials(m)), Duration::from_secs(60)),
         metrics: Metrics::default(),
+        limits: simforge_server::SourceLimits::default(),
     }))
 }
 

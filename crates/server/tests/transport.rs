@@ -52,6 +52,7 @@ async fn start(timeouts: Timeouts) -> Server {
             Duration::from_secs(60),
         ),
         metrics: Metrics::default(),
+        limits: simforge_server::SourceLimits::default(),
     }));
     let chain = vec![pki.smdp.tls.cert.der().to_vec(), pki.ci.der().to_vec()];
     let key = pki.smdp.tls.key.to_pkcs8_der().unwrap().to_vec();

@@ -1,8 +1,10 @@
 //! Full downloads against the SM-DP+ logic with the sans-IO test client, and one test per
 //! error code: each asserts the exact SGP.22 subject/reason code.
 
+mod card;
 mod common;
 
+use card::package;
 use common::*;
 use simforge_asn1::json::{
     CancelOrderRequest, ConfirmOrderRequest, DownloadOrderRequest, FinalProfileStatus,
@@ -15,7 +17,6 @@ use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{
     Error, Event, MemoryStore, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpStore, SmdpTx,
 };
-use zeroize::Zeroizing;
 
 const OP: i64 = 1;
 const ICCID: &str = "8949449999999990023";
@@ -27,7 +28,6 @@ fn header() -> RequestHeader {
         function_call_identifier: "call-1".into(),
     }
 }
-
 
 async fn add(smdp: &Smdp<MemoryStore>, op: i64, iccid: &str) {
     smdp.add_profile(

@@ -5,10 +5,12 @@
 //! eUICC certificates are issued in the test with the genuine SGP.26 CI private key
 //! (../shared/sgp26; skipped without it, a failure under `CI`).
 
+mod card;
 mod common;
 
 use std::path::PathBuf;
 
+use card::package;
 use common::*;
 use simforge_asn1::StatusCode;
 use simforge_asn1::json::{ConfirmOrderRequest, DownloadOrderRequest, RequestHeader};
