@@ -715,7 +715,13 @@ async fn es2<S: SmdpStore + 'static>(
         // be good) or with this credential: refused before any lookup.
         Some(left) => {
             span.in_scope(|| tracing::info!("too many failed ES2+ authentications"));
-            let r = (Http::TOO_MANY_REQUESTS, "").into_response();
+            // 1.1 / 6.4: the function requester, maximum number of retries exceeded.
+            let code = StatusCode::parse("1.1", "6.4").unwrap_or_else(|_| unauthenticated());
+            let mut r = failed(
+                &code,
+                "too many failed authentications from this address: retry later",
+            );
+            *r.status_mut() = Http::TOO_MANY_REQUESTS;
             (retry_after(r, left), "throttled".to_owned())
         }
         None => {

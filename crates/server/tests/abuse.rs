@@ -139,6 +139,9 @@ async fn es2_failures_of_others_never_lock_out_a_valid_key() {
         "guessing is still limited"
     );
     assert!(a.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+    // The refusal is an SGP.22 answer too (it was an empty body): function requester, maximum
+    // number of retries exceeded.
+    assert_eq!(a.code(), Some(("1.1".to_owned(), "6.4".to_owned())));
     // Before: the operator's valid key got 429 too, for the rest of the minute.
     let a = es2(&st, nat, &[], KEY).await;
     assert_eq!(a.status, Http::OK, "the valid key still works");

@@ -205,12 +205,12 @@ async fn es2_flow_with_f_padded_iccids() {
         &app,
         "confirmOrder",
         &format!(
-            r#"{{"header":{},"iccid":"{iccid}f","matchingId":"ABCDE-FGHIJ","confirmationCode":"12345678","releaseFlag":true}}"#,
+            r#"{{"header":{},"iccid":"{iccid}f","matchingId":"K7QM2-XW9PD-R4TJH-B6NCV","confirmationCode":"12345678","releaseFlag":true}}"#,
             header(6)
         ),
     )
     .await;
-    assert_eq!(v["matchingId"], "ABCDE-FGHIJ");
+    assert_eq!(v["matchingId"], "K7QM2-XW9PD-R4TJH-B6NCV");
 
     // Every other form is an invalid ICCID (8.2.1 / 3.1), never another profile.
     for bad in [
