@@ -323,6 +323,10 @@ fn sgp26_certificate_carried_verbatim() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/sgp26/DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der");
     let Ok(der) = std::fs::read(&path) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a missing peer or ../shared fails the test instead of skipping it"
+        );
         println!("skipped: {} not present", path.display());
         return;
     };

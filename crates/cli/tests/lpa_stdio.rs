@@ -216,6 +216,10 @@ fn init_from_files(
 #[test]
 fn openssl_issued_identity_downloads_a_profile_over_the_stdio_transport() {
     if !have_openssl() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set: a missing peer or ../shared fails the test instead of skipping it"
+        );
         println!("skipped: no openssl on PATH");
         return;
     }
