@@ -893,6 +893,39 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+impl OutboxRow {
+    /// One `rsp_events` row of the SQLite store.
+    pub(crate) fn from_sqlite(r: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+        use sqlx::Row;
+        Ok(Self {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            created_at: r.try_get("created_at")?,
+            attempts: r.try_get("attempts")?,
+            delivered_at: r.try_get("delivered_at")?,
+            failed_at: r.try_get("failed_at")?,
+            next_try_ms: r.try_get("next_try_ms")?,
+            last_error: r.try_get("last_error")?,
+        })
+    }
+
+    /// One `rsp_events` row of the PostgreSQL store (`attempts` is an INTEGER there).
+    pub(crate) fn from_pg(r: &sqlx::postgres::PgRow) -> Result<Self, StoreError> {
+        use sqlx::Row;
+        let attempts: i32 = r.try_get("attempts")?;
+        Ok(Self {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            created_at: r.try_get("created_at")?,
+            attempts: i64::from(attempts),
+            delivered_at: r.try_get("delivered_at")?,
+            failed_at: r.try_get("failed_at")?,
+            next_try_ms: r.try_get("next_try_ms")?,
+            last_error: r.try_get("last_error")?,
+        })
+    }
+}
+
 /// The operators' callback endpoints and the outbox's administration, on either database
 /// ([`Store`], [`crate::PgStore`]); the delivery side is [`OutboxStore`].
 pub trait OutboxAdmin: Send + Sync {
@@ -1027,20 +1060,7 @@ impl OutboxAdmin for Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OutboxRow {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    created_at: r.try_get("created_at")?,
-                    attempts: r.try_get("attempts")?,
-                    delivered_at: r.try_get("delivered_at")?,
-                    failed_at: r.try_get("failed_at")?,
-                    next_try_ms: r.try_get("next_try_ms")?,
-                    last_error: r.try_get("last_error")?,
-                })
-            })
-            .collect()
+        rows.iter().map(OutboxRow::from_sqlite).collect()
     }
 }
 

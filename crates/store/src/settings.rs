@@ -221,20 +221,7 @@ impl OperatorAdmin for Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OutboxRow {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    created_at: r.try_get("created_at")?,
-                    attempts: r.try_get("attempts")?,
-                    delivered_at: r.try_get("delivered_at")?,
-                    failed_at: r.try_get("failed_at")?,
-                    next_try_ms: r.try_get("next_try_ms")?,
-                    last_error: r.try_get("last_error")?,
-                })
-            })
-            .collect()
+        rows.iter().map(OutboxRow::from_sqlite).collect()
     }
 
     async fn redeliver_events(
@@ -356,21 +343,7 @@ impl OperatorAdmin for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let attempts: i32 = r.try_get("attempts")?;
-                Ok(OutboxRow {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    created_at: r.try_get("created_at")?,
-                    attempts: i64::from(attempts),
-                    delivered_at: r.try_get("delivered_at")?,
-                    failed_at: r.try_get("failed_at")?,
-                    next_try_ms: r.try_get("next_try_ms")?,
-                    last_error: r.try_get("last_error")?,
-                })
-            })
-            .collect()
+        rows.iter().map(OutboxRow::from_pg).collect()
     }
 
     async fn redeliver_events(
