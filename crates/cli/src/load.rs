@@ -118,9 +118,12 @@ struct EventLog(Mutex<std::fs::File>);
 
 impl EventLog {
     fn open(p: &Path) -> anyhow::Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
+        // It holds matchingIds (activation codes): owner-only, like every file with secrets.
         let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(p)
             .with_context(|| format!("opening {}", p.display()))?;
         Ok(Self(Mutex::new(f)))

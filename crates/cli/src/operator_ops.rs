@@ -56,8 +56,8 @@ pub struct CallbackArgs {
     #[arg(long)]
     pub ca_bundle: Option<PathBuf>,
     /// Retry an event for this many hours before giving it up (default: 12 attempts with
-    /// backoff, about an hour); `0` goes back to the default.
-    #[arg(long, value_name = "N")]
+    /// backoff, about an hour); `0` goes back to the default; at most 87,600 (ten years).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=87_600))]
     pub retry_hours: Option<u32>,
     /// List the operator's given-up events.
     #[arg(long, conflicts_with_all = ["redeliver", "redeliver_all"])]

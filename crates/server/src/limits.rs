@@ -57,12 +57,15 @@ pub fn matching_id_retries_exceeded() -> StatusCode {
     StatusCode::parse("8.2.6", "6.4").unwrap_or(StatusCode::MATCHING_ID_UNKNOWN)
 }
 
-/// Counts per key in fixed windows, for at most [`SOURCES_MAX`] keys.
+/// Counts per key in fixed windows, for at most [`SOURCES_MAX`] keys; keys that find the table
+/// full of live windows share one overflow window, so that they are limited together rather
+/// than not at all (an attacker with many sources cannot escape the limit by filling the table).
 #[derive(Debug)]
 pub(crate) struct FixedWindows<K> {
     max: u32,
     window: Duration,
     counts: Mutex<HashMap<K, (Instant, u32)>>,
+    overflow: Mutex<(Instant, u32)>,
 }
 
 impl<K: std::hash::Hash + Eq + Clone> FixedWindows<K> {
@@ -71,19 +74,27 @@ impl<K: std::hash::Hash + Eq + Clone> FixedWindows<K> {
             max,
             window,
             counts: Mutex::new(HashMap::new()),
+            overflow: Mutex::new((Instant::now(), 0)),
         }
     }
 
-    /// How long `key` is still refused, if it is (its count reached the maximum).
+    /// How long `key` is still refused, if it is (its count, or for a key the table does not
+    /// hold the shared overflow count, reached the maximum).
     pub(crate) fn refused_for(&self, key: &K) -> Option<Duration> {
-        let counts = self.counts.lock().ok()?;
-        let (start, n) = counts.get(key)?;
+        let (start, n) = {
+            let counts = self.counts.lock().ok()?;
+            match counts.get(key) {
+                Some(w) => *w,
+                None => *self.overflow.lock().ok()?,
+            }
+        };
         let left = self.window.checked_sub(start.elapsed())?;
-        (*n >= self.max && !left.is_zero()).then_some(left)
+        (n >= self.max && !left.is_zero()).then_some(left)
     }
 
     /// Counts one more for `key`. A full table of live windows keeps the keys it counts
-    /// (the refused ones among them); a new key is not counted until windows end.
+    /// (the refused ones among them); a new key is counted in the shared overflow window until
+    /// windows end.
     pub(crate) fn add(&self, key: K) {
         let Ok(mut counts) = self.counts.lock() else {
             return;
@@ -92,6 +103,13 @@ impl<K: std::hash::Hash + Eq + Clone> FixedWindows<K> {
             let window = self.window;
             counts.retain(|_, (start, _)| start.elapsed() < window);
             if counts.len() >= SOURCES_MAX {
+                drop(counts);
+                if let Ok(mut o) = self.overflow.lock() {
+                    if o.0.elapsed() >= self.window {
+                        *o = (Instant::now(), 0);
+                    }
+                    o.1 = o.1.saturating_add(1);
+                }
                 return;
             }
         }
@@ -236,11 +254,14 @@ fn forwarded_hops(
     let mut any = false;
     for v in headers.get_all(name) {
         any = true;
-        let Ok(v) = v.to_str() else {
-            hops.push(None);
-            continue;
-        };
-        hops.extend(v.split(',').map(|h| parse(h.trim())));
+        // Split the raw bytes, not a `to_str()` of the whole line: a client's non-ASCII junk
+        // in front of the hop its proxy appended must not hide that hop (the request would
+        // then count as the proxy's own, and lock out everyone behind it).
+        hops.extend(
+            v.as_bytes()
+                .split(|&b| b == b',')
+                .map(|h| std::str::from_utf8(h).ok().and_then(|h| parse(h.trim()))),
+        );
     }
     any.then_some(hops)
 }
@@ -335,7 +356,9 @@ impl SourceLimits {
 
     /// Records a session `ip` initiated; returns the sessions to evict, the source's oldest
     /// beyond [`MAX_INITIATED_PER_SOURCE`]. Entries older than `ttl` (the session lifetime)
-    /// are forgotten. A full table (all sources together) does not track new sources.
+    /// are forgotten. When the table (all sources together) is full of live entries, a new
+    /// source's session is evicted at once: under such a flood new sessions fail closed
+    /// (AuthenticateClient answers 8.10.1/3.9) instead of growing the server's state.
     pub fn initiated(&self, ip: IpAddr, tid: TransactionId, ttl: Duration) -> Vec<TransactionId> {
         let source = source_of(ip);
         let Ok(mut t) = self.initiated.lock() else {
@@ -349,7 +372,7 @@ impl SourceLimits {
             });
             t.total = t.by_source.values().map(VecDeque::len).sum();
             if t.total >= INITIATED_MAX {
-                return Vec::new();
+                return vec![tid];
             }
         }
         let q = t.by_source.entry(source).or_default();
@@ -534,6 +557,45 @@ mod tests {
             MAX_MATCHING_ID_FAILURES * 9,
         );
         assert_eq!(l.matching_id_refused_for(a), None);
+    }
+
+    #[test]
+    fn non_ascii_junk_before_the_proxys_hop_does_not_hide_it() {
+        // nginx's $proxy_add_x_forwarded_for appends the real address to the client's own
+        // line; junk bytes (>= 0x80) the client put there must not make the request the
+        // proxy's own (review finding: `to_str()` of the whole line failed).
+        let t = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]);
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff\xfe, 192.0.2.1").unwrap(),
+        );
+        assert_eq!(t.client_addr(ip("10.1.2.3"), &h), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn sources_that_find_the_table_full_share_one_window() {
+        // Review finding: a new source used to go uncounted (unlimited) once the table was
+        // full of live windows, e.g. from an IPv6 /48 (65,536 /64s).
+        let w = FixedWindows::new(3, Duration::from_secs(60));
+        for i in 0..SOURCES_MAX as u32 {
+            w.add(IpAddr::from(std::net::Ipv4Addr::from(i)));
+        }
+        let newcomer = ip("2001:db8::1");
+        assert_eq!(w.refused_for(&newcomer), None);
+        for _ in 0..3 {
+            w.add(newcomer);
+        }
+        assert!(w.refused_for(&newcomer).is_some());
+        assert!(
+            w.refused_for(&ip("2001:db8:1::1")).is_some(),
+            "shared window"
+        );
+        // A source the table holds keeps its own count.
+        assert_eq!(
+            w.refused_for(&IpAddr::from(std::net::Ipv4Addr::from(7))),
+            None
+        );
     }
 
     #[test]

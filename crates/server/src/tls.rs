@@ -293,7 +293,7 @@ pub async fn serve_tls_with(
                 continue;
             }
         };
-        let conn = match registry.admit(peer.ip()) {
+        let conn = match registry.admit(crate::limits::source_of(peer.ip())) {
             Admission::Admitted { conn, evicted } => {
                 if evicted > 0 {
                     tracing::debug!(%peer, "connection cap reached: closed the one idle longest");

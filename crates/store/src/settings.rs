@@ -298,7 +298,7 @@ impl OperatorAdmin for PgStore {
         .bind(&s.client_key_sealed)
         .bind(s.use_server_identity)
         .bind(&s.ca_bundle_pem)
-        .bind(s.retry_hours.and_then(|h| i32::try_from(h).ok()))
+        .bind(s.retry_hours.map(|h| i32::try_from(h).unwrap_or(i32::MAX)))
         .execute(&self.pool)
         .await?;
         Ok(())
