@@ -10,7 +10,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
@@ -87,14 +87,49 @@ fn feed_vty(addr: SocketAddr, script: Vec<u8>) -> String {
     let mut conn = TcpStream::connect(addr).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(120)))
         .unwrap();
-    let mut writer = conn.try_clone().unwrap();
+    // Wait for the VTY's first prompt, as a person at a terminal would.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"> ") {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "the VTY closed before its prompt");
+        answer.extend_from_slice(&buf[..n]);
+    }
     // Written from another thread while this one reads, as the VTY answers while it reads.
+    // The connection is not shut down after the script (osmo-hlr's VTY closes at the end of
+    // its input without answering what it has not processed yet, which loses the answers to a
+    // short script): the answer is read until the VTY has been silent for 3 s after the
+    // whole script was written, as `(cat script; sleep 3) | nc …` does.
+    let mut writer = conn.try_clone().unwrap();
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = written.clone();
     let feeder = std::thread::spawn(move || {
         writer.write_all(&script).unwrap();
-        writer.shutdown(Shutdown::Write).unwrap();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
     });
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if written.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(120),
+                    "the VTY did not take the script within 120 s"
+                );
+            }
+            Err(e) => panic!("reading the VTY: {e}"),
+        }
+    }
     feeder.join().unwrap();
     String::from_utf8_lossy(&answer).into_owned()
 }
@@ -206,7 +241,11 @@ fn a_script_without_enable_is_refused_line_by_line() {
         hlr.vty_addr(),
         b"! no enable\nsubscriber imsi 001010000000001 create\n".to_vec(),
     );
-    assert_eq!(vty_errors(&answer), vec!["% Unknown command.".to_owned()]);
+    assert_eq!(
+        vty_errors(&answer),
+        vec!["% Unknown command.".to_owned()],
+        "{answer:?}"
+    );
 }
 
 #[test]
