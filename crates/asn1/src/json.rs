@@ -7,7 +7,7 @@
 //! gives [`Error::Json`] naming the field, never a panic.
 
 /// The ES9+ functions (SGP.22 §6.5.2), in the order of a download: the last path segment of
-/// `/gsma/rsp2/es9plus/<function>`.
+/// `/gsma/rsp2/es9plus/<function>`. The same names as [`Es9Function::name`].
 pub const ES9_FUNCTIONS: [&str; 5] = [
     "initiateAuthentication",
     "authenticateClient",
@@ -15,6 +15,76 @@ pub const ES9_FUNCTIONS: [&str; 5] = [
     "handleNotification",
     "cancelSession",
 ];
+
+macro_rules! functions {
+    ($(#[$doc:meta])* $ty:ident, $base:literal, $($(#[$m:meta])* $v:ident = $name:literal,)*) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $ty {
+            $($(#[$m])* $v,)*
+        }
+
+        impl $ty {
+            /// Every function, in the order of the specification's list.
+            pub const ALL: &'static [Self] = &[$(Self::$v,)*];
+
+            /// The function's name as SGP.22 spells it: the last segment of its path.
+            #[must_use]
+            pub const fn name(self) -> &'static str {
+                match self { $(Self::$v => $name,)* }
+            }
+
+            /// The function named by a path's last segment (exact, case-sensitive).
+            #[must_use]
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { $($name => Some(Self::$v),)* _ => None }
+            }
+
+            /// The function's path (`/gsma/rsp2/…/<name>`).
+            #[must_use]
+            pub fn path(self) -> String {
+                format!("{}{}", $base, self.name())
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+functions!(
+    /// An ES9+ function (SGP.22 §6.5.2.6–10), served at `/gsma/rsp2/es9plus/<name>`.
+    Es9Function, "/gsma/rsp2/es9plus/",
+    /// `initiateAuthentication` (§6.5.2.6).
+    InitiateAuthentication = "initiateAuthentication",
+    /// `authenticateClient` (§6.5.2.7).
+    AuthenticateClient = "authenticateClient",
+    /// `getBoundProfilePackage` (§6.5.2.8).
+    GetBoundProfilePackage = "getBoundProfilePackage",
+    /// `handleNotification` (§6.5.2.9).
+    HandleNotification = "handleNotification",
+    /// `cancelSession` (§6.5.2.10).
+    CancelSession = "cancelSession",
+);
+
+functions!(
+    /// An ES2+ function (SGP.22 §6.5.2.1–5), served at `/gsma/rsp2/es2plus/<name>`. The
+    /// SM-DP+ calls the operator's `handleDownloadProgressInfo`; it does not serve it.
+    Es2Function, "/gsma/rsp2/es2plus/",
+    /// `downloadOrder` (§6.5.2.1).
+    DownloadOrder = "downloadOrder",
+    /// `confirmOrder` (§6.5.2.2).
+    ConfirmOrder = "confirmOrder",
+    /// `cancelOrder` (§6.5.2.3).
+    CancelOrder = "cancelOrder",
+    /// `releaseProfile` (§6.5.2.4).
+    ReleaseProfile = "releaseProfile",
+    /// `handleDownloadProgressInfo` (§6.5.2.5), the operator's function.
+    HandleDownloadProgressInfo = "handleDownloadProgressInfo",
+);
 
 use std::fmt;
 use std::marker::PhantomData;

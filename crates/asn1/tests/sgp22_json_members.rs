@@ -619,3 +619,42 @@ fn eid_and_transaction_id_forms() {
         assert!(TransactionId::parse_hex(bad).is_err(), "{bad:?}");
     }
 }
+
+/// The typed ES9+/ES2+ functions name exactly the paths of SGP.22's function definitions
+/// (the fixture table), and every path of the table is one of them.
+#[test]
+fn typed_functions_have_the_specifications_paths() {
+    use simforge_asn1::json::{ES9_FUNCTIONS, Es2Function, Es9Function};
+    let es9 = [
+        sgp22::INITIATE_AUTHENTICATION,
+        sgp22::AUTHENTICATE_CLIENT,
+        sgp22::GET_BOUND_PROFILE_PACKAGE,
+        sgp22::HANDLE_NOTIFICATION,
+        sgp22::CANCEL_SESSION,
+    ];
+    let typed: Vec<String> = Es9Function::ALL.iter().map(|f| f.path()).collect();
+    let spec: Vec<&str> = es9.iter().map(|f| f.path).collect();
+    assert_eq!(typed, spec);
+    assert_eq!(
+        Es9Function::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>(),
+        ES9_FUNCTIONS
+    );
+    let es2 = [
+        sgp22::DOWNLOAD_ORDER,
+        sgp22::CONFIRM_ORDER,
+        sgp22::CANCEL_ORDER,
+        sgp22::RELEASE_PROFILE,
+        sgp22::HANDLE_DOWNLOAD_PROGRESS_INFO,
+    ];
+    let typed: Vec<String> = Es2Function::ALL.iter().map(|f| f.path()).collect();
+    let spec: Vec<&str> = es2.iter().map(|f| f.path).collect();
+    assert_eq!(typed, spec);
+    for f in Es9Function::ALL {
+        assert_eq!(Es9Function::from_name(f.name()), Some(*f));
+        assert_eq!(Es9Function::from_name(&f.name().to_uppercase()), None);
+    }
+    assert_eq!(Es2Function::from_name("getBoundProfilePackage"), None);
+}

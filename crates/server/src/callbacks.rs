@@ -296,7 +296,7 @@ fn build_client(config: &CallbackConfig, ep: &OperatorEndpoint) -> Result<reqwes
         .flatten()
     {
         for c in reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| Error::Tls(format!("callback CA bundle: {e}")))?
+            .map_err(|e| Error::tls("callback CA bundle", e))?
         {
             b = b.add_root_certificate(c);
         }
@@ -304,11 +304,10 @@ fn build_client(config: &CallbackConfig, ep: &OperatorEndpoint) -> Result<reqwes
     if let Some(pem) = &ep.identity_pem {
         // The error names what is wrong with the PEM, never its content.
         let id = reqwest::Identity::from_pem(pem)
-            .map_err(|e| Error::Tls(format!("callback client identity: {}", e.without_url())))?;
+            .map_err(|e| Error::tls("callback client identity", e.without_url()))?;
         b = b.identity(id);
     }
-    b.build()
-        .map_err(|e| Error::Tls(format!("callback HTTP client: {e}")))
+    b.build().map_err(|e| Error::tls("callback HTTP client", e))
 }
 
 /// When the event happened, milliseconds since the Unix epoch.

@@ -14,17 +14,18 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use simforge_asn1::StatusCode;
-use simforge_asn1::json::{self, ES9_FUNCTIONS, HeaderOnlyResponse, RequestHeader};
+use simforge_asn1::json::{self, Es2Function, Es9Function, HeaderOnlyResponse, RequestHeader};
 use simforge_asn1::status::ResponseHeader;
-use simforge_smdp::{Error as SmdpError, Event, OperatorId, Smdp, SmdpStore};
+use simforge_smdp::{Event, OperatorId, Smdp, SmdpStore};
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
+use crate::Error;
 use crate::auth::{
-    ClientCertificate, CredentialCache, CredentialId, CredentialKind, LookupError,
-    OperatorCredential, PeerAddr, api_key_sha256,
+    ClientCertificate, CredentialCache, CredentialId, CredentialKind, OperatorCredential, PeerAddr,
+    api_key_sha256,
 };
-use crate::limits::{SourceLimits, matching_id_retries_exceeded};
+use crate::limits::SourceLimits;
 use crate::metrics::Metrics;
 
 /// Largest request body accepted (a PrepareDownloadResponse or PIR is a few kB).
@@ -71,23 +72,40 @@ fn failed(code: &StatusCode, message: &str) -> Response {
     )
 }
 
-fn result_label(e: &SmdpError) -> String {
-    e.status_code()
-        .map_or_else(|| "internal".to_owned(), |c| c.to_string())
+/// The answer to a refused or failed request: its HTTP status, an SGP.22 header (but for a
+/// 404), Retry-After and `Connection: close` where they apply. An internal failure is logged
+/// here with its source chain, and answered as an execution error without its text.
+pub(crate) fn error_response(e: &Error) -> Response {
+    if e.is_internal() {
+        tracing::error!(error = %ErrorChain(e), "internal error");
+    }
+    let Some(code) = e.status_code() else {
+        return (e.http_status(), "").into_response();
+    };
+    let mut r = failed(&code, &e.peer_message());
+    *r.status_mut() = e.http_status();
+    if let Some(left) = e.retry_after() {
+        r = retry_after(r, left);
+    }
+    if e.closes_connection() {
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    r
 }
 
-fn error_response(e: &SmdpError) -> Response {
-    match e.status_code() {
-        Some(c) => failed(&c, &e.to_string()),
-        None => {
-            tracing::error!(error = %e, "internal error");
-            let mut r = failed(
-                &StatusCode::MANDATORY_ELEMENT_MISSING,
-                "temporarily unavailable",
-            );
-            *r.status_mut() = Http::SERVICE_UNAVAILABLE;
-            r
+/// An error and its sources, `: `-separated, for the log.
+struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cur = self.0.source();
+        while let Some(e) = cur {
+            write!(f, ": {e}")?;
+            cur = e.source();
         }
+        Ok(())
     }
 }
 
@@ -108,8 +126,7 @@ fn supported_admin_protocol(value: &str) -> bool {
 }
 
 /// The Content-Type and X-Admin-Protocol checks every ES9+ and ES2+ request goes through.
-#[allow(clippy::result_large_err)] // built only on the error path
-fn check_headers(headers: &HeaderMap) -> Result<(), Response> {
+fn check_headers(headers: &HeaderMap) -> Result<(), Error> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -119,21 +136,12 @@ fn check_headers(headers: &HeaderMap) -> Result<(), Response> {
         .to_ascii_lowercase()
         .starts_with("application/json")
     {
-        return Err(failed(
-            &StatusCode::BAD_CONTENT_TYPE,
-            "Content-Type must be application/json",
-        ));
+        return Err(Error::ContentType);
     }
     match headers.get("x-admin-protocol").map(HeaderValue::to_str) {
-        None => Err(failed(
-            &StatusCode::UNSUPPORTED_ADMIN_PROTOCOL,
-            "X-Admin-Protocol missing (gsma/rsp/v2.y.z expected)",
-        )),
+        None => Err(Error::AdminProtocolMissing),
         Some(Ok(v)) if supported_admin_protocol(v) => Ok(()),
-        Some(_) => Err(failed(
-            &StatusCode::UNSUPPORTED_ADMIN_PROTOCOL,
-            "unsupported X-Admin-Protocol (gsma/rsp/v2.y.z expected)",
-        )),
+        Some(_) => Err(Error::AdminProtocolUnsupported),
     }
 }
 
@@ -270,42 +278,15 @@ fn malformed_message(e: &simforge_asn1::Error) -> String {
     format!("{member}: {what}")
 }
 
-#[allow(clippy::result_large_err)]
-async fn read_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, Response> {
-    let bytes = match collect_body(headers, body).await {
-        Ok(b) => b,
-        Err(BodyError::TooLarge) => {
-            let mut r = failed(
-                &StatusCode::MANDATORY_ELEMENT_MISSING,
-                &format!("request body larger than {MAX_BODY} bytes"),
-            );
-            *r.status_mut() = Http::PAYLOAD_TOO_LARGE;
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return Err(r);
-        }
-        Err(BodyError::TimedOut) => {
-            let mut r = failed(
-                &StatusCode::MANDATORY_ELEMENT_MISSING,
-                "request body not received within the time limit",
-            );
-            *r.status_mut() = Http::REQUEST_TIMEOUT;
-            r.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return Err(r);
-        }
-        Err(BodyError::Broken) => {
-            return Err(failed(
-                &StatusCode::MANDATORY_ELEMENT_MISSING,
-                "request body unreadable",
-            ));
-        }
-    };
-    json::from_json(&bytes).map_err(|e| {
-        failed(
-            &StatusCode::MANDATORY_ELEMENT_MISSING,
-            &malformed_message(&e),
-        )
+async fn read_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, Error> {
+    let bytes = collect_body(headers, body).await.map_err(|e| match e {
+        BodyError::TooLarge => Error::BodyTooLarge { limit: MAX_BODY },
+        BodyError::TimedOut => Error::BodyTimedOut,
+        BodyError::Broken => Error::BodyUnreadable,
+    })?;
+    json::from_json(&bytes).map_err(|source| Error::Malformed {
+        message: malformed_message(&source),
+        source,
     })
 }
 
@@ -362,22 +343,10 @@ async fn record_subject<S>(
     }
 }
 
-/// The ES2+ functions served (SGP.22 §6.5.1).
-const ES2_FUNCTIONS: [&str; 4] = [
-    "downloadOrder",
-    "confirmOrder",
-    "cancelOrder",
-    "releaseProfile",
-];
-
-/// The function named by a request path, as a label for metrics and logs: one of `known`,
-/// else `unknown` — a client must not be able to mint metric series or log text at will.
-fn known_function(function: &str, known: &[&'static str]) -> &'static str {
-    known
-        .iter()
-        .find(|f| **f == function)
-        .copied()
-        .unwrap_or("unknown")
+/// The label of a function for metrics and logs: its name, or `unknown` — a client must not
+/// be able to mint metric series or log text at will.
+fn function_label<F: Copy>(function: Option<F>, name: impl Fn(F) -> &'static str) -> &'static str {
+    function.map_or("unknown", name)
 }
 
 fn retry_after(mut r: Response, left: std::time::Duration) -> Response {
@@ -396,34 +365,40 @@ async fn es9<S: SmdpStore + 'static>(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let function = known_function(&function, &ES9_FUNCTIONS);
+    let function = Es9Function::from_name(&function);
+    let label = function_label(function, Es9Function::name);
     let client = peer.map(|Extension(PeerAddr(ip))| st.limits.client_addr(ip, &headers));
     let span = tracing::info_span!(
         "es9",
-        function = %function,
+        function = %label,
         peer = client.map(tracing::field::display),
         transaction_id = Empty,
         iccid = Empty,
         operator = Empty,
     );
+    let authenticate_client = function == Some(Es9Function::AuthenticateClient);
     let throttled = client
-        .filter(|_| function == "authenticateClient")
+        .filter(|_| authenticate_client)
         .and_then(|ip| st.limits.matching_id_refused_for(ip));
-    let (response, result) = match throttled {
+    let (response, result) = match (throttled, function) {
         // Too many unknown matchingIds from this source: refused before any lookup.
-        Some(left) => {
+        (Some(left), _) => {
             span.in_scope(|| tracing::info!("too many failed matchingId lookups"));
-            let r = failed(
-                &matching_id_retries_exceeded(),
-                "too many unknown matchingIds from this address; retry later",
-            );
-            (retry_after(r, left), "throttled".to_owned())
+            let e = Error::MatchingIdThrottled { retry_after: left };
+            (error_response(&e), e.result_label())
         }
-        None => {
+        (None, None) => {
+            // The headers are checked first, as for a known function.
+            let e = check_headers(&headers)
+                .err()
+                .unwrap_or(Error::UnknownFunction);
+            (error_response(&e), e.result_label())
+        }
+        (None, Some(function)) => {
             let (r, result) = es9_call(&st, function, client, &headers, body, &span)
                 .instrument(span.clone())
                 .await;
-            if function == "authenticateClient"
+            if authenticate_client
                 && result == StatusCode::MATCHING_ID_UNKNOWN.to_string()
                 && let Some(ip) = client
             {
@@ -433,7 +408,7 @@ async fn es9<S: SmdpStore + 'static>(
         }
     };
     let elapsed = started.elapsed();
-    st.metrics.observe(function, &result, elapsed);
+    st.metrics.observe(label, &result, elapsed);
     span.in_scope(|| {
         tracing::info!(
             result = %result,
@@ -447,14 +422,14 @@ async fn es9<S: SmdpStore + 'static>(
 /// One ES9+ call: the response and its result label (`success` or `subject/reason`).
 async fn es9_call<S: SmdpStore + 'static>(
     st: &AppState<S>,
-    function: &str,
+    function: Es9Function,
     client: Option<std::net::IpAddr>,
     headers: &HeaderMap,
     body: Body,
     span: &Span,
 ) -> (Response, String) {
-    if let Err(r) = check_headers(headers) {
-        return (r, "bad_request".to_owned());
+    if let Err(e) = check_headers(headers) {
+        return (error_response(&e), e.result_label());
     }
     let t = now();
     let s = &st.smdp;
@@ -464,7 +439,7 @@ async fn es9_call<S: SmdpStore + 'static>(
     macro_rules! call {
         ($req:ty, $method:ident, |$r:ident| $tid:expr, $ok:expr) => {{
             match read_body::<$req>(headers, body).await {
-                Err(r) => (r, "malformed".to_owned()),
+                Err(e) => (error_response(&e), e.result_label()),
                 Ok($r) => {
                     if let Some(t) = $tid {
                         span.record("transaction_id", tracing::field::display(t));
@@ -479,12 +454,17 @@ async fn es9_call<S: SmdpStore + 'static>(
                             (($ok)(resp), "success".to_owned())
                         }
                         Err(e) => {
-                            tracing::info!(error = %e, "ES9+ call failed");
-                            let label = result_label(&e);
-                            if function == "getBoundProfilePackage" || function == "authenticateClient" {
+                            let e = Error::Smdp(e);
+                            if !e.is_internal() {
+                                tracing::info!(error = %e, "ES9+ call failed");
+                            }
+                            let label = e.result_label();
+                            if matches!(function, Es9Function::GetBoundProfilePackage | Es9Function::AuthenticateClient) {
                                 st.metrics.download(&label);
                             }
-                            if function == "handleNotification" && e.status_code().is_some() {
+                            if function == Es9Function::HandleNotification && !e.is_internal() {
+                                // SGP.22 §6.5.2.9: a notification is acknowledged whatever
+                                // the SM-DP+ makes of it.
                                 (Http::NO_CONTENT.into_response(), label)
                             } else {
                                 (error_response(&e), label)
@@ -496,7 +476,7 @@ async fn es9_call<S: SmdpStore + 'static>(
         }};
     }
     let out = match function {
-        "initiateAuthentication" => call!(
+        Es9Function::InitiateAuthentication => call!(
             json::InitiateAuthenticationRequest,
             initiate_authentication_reply,
             |_r| None::<&simforge_asn1::TransactionId>,
@@ -514,7 +494,7 @@ async fn es9_call<S: SmdpStore + 'static>(
                 json_response(Http::OK, &r)
             }
         ),
-        "authenticateClient" => call!(
+        Es9Function::AuthenticateClient => call!(
             json::AuthenticateClientRequest,
             authenticate_client_reply,
             |r| {
@@ -525,13 +505,13 @@ async fn es9_call<S: SmdpStore + 'static>(
             },
             |r: json::AuthenticateClientResponse| json_response(Http::OK, &r)
         ),
-        "getBoundProfilePackage" => call!(
+        Es9Function::GetBoundProfilePackage => call!(
             json::GetBoundProfilePackageRequest,
             get_bound_profile_package_reply,
             |r| Some(&r.transaction_id),
             |r: json::GetBoundProfilePackageResponse| json_response(Http::OK, &r)
         ),
-        "handleNotification" => call!(
+        Es9Function::HandleNotification => call!(
             json::HandleNotificationRequest,
             handle_notification_reply,
             |r| {
@@ -543,15 +523,11 @@ async fn es9_call<S: SmdpStore + 'static>(
             },
             |(): ()| Http::NO_CONTENT.into_response()
         ),
-        "cancelSession" => call!(
+        Es9Function::CancelSession => call!(
             json::CancelSessionRequest,
             cancel_session_reply,
             |r| Some(&r.transaction_id),
             |r: HeaderOnlyResponse| json_response(Http::OK, &r)
-        ),
-        _ => (
-            (Http::NOT_FOUND, "").into_response(),
-            "not_found".to_owned(),
         ),
     };
     for tid in evict {
@@ -586,12 +562,6 @@ es2_req!(
     json::ReleaseProfileRequest => |r| Some(r.iccid.as_str())
 );
 
-/// 1.1 / 1.1, Function Requester / Unauthorized (SGP.22 §5.2.6, the codes common to every
-/// function): the ES2+ request's credentials are missing, unknown, revoked or disagree.
-fn unauthenticated() -> StatusCode {
-    StatusCode::parse("1.1", "1.1").unwrap_or(StatusCode::MANDATORY_ELEMENT_MISSING)
-}
-
 /// The operator behind an ES2+ request: its API key and/or its TLS client certificate. Each
 /// credential presented must be an active one, and both must name the same operator.
 async fn authenticate<S>(
@@ -599,40 +569,23 @@ async fn authenticate<S>(
     headers: &HeaderMap,
     cert: Option<&ClientCertificate>,
     client: Option<std::net::IpAddr>,
-) -> Result<OperatorCredential, (Response, &'static str)> {
+) -> Result<OperatorCredential, Error> {
     let peer = client.map(tracing::field::display);
-    let unauthorized = || {
-        let mut r = failed(
-            &unauthenticated(),
-            "the request's credentials are not accepted",
-        );
-        *r.status_mut() = Http::UNAUTHORIZED;
-        (r, "unauthorized")
-    };
-    let unavailable = |e: LookupError| {
-        tracing::error!(error = %e, "credential lookup failed");
-        let mut r = failed(
-            &StatusCode::MANDATORY_ELEMENT_MISSING,
-            "temporarily unavailable",
-        );
-        *r.status_mut() = Http::SERVICE_UNAVAILABLE;
-        (r, "internal")
-    };
     let mut found: Option<OperatorCredential> = None;
     if let Some(v) = headers.get(API_KEY_HEADER) {
-        let key = v.to_str().map_err(|_| unauthorized())?;
+        let key = v.to_str().map_err(|_| Error::Unauthorized)?;
         let c = st
             .credentials
             .lookup(CredentialKind::ApiKey, api_key_sha256(key))
             .await
-            .map_err(unavailable)?
+            .map_err(Error::CredentialLookup)?
             .ok_or_else(|| {
                 tracing::info!(
                     peer,
                     credential = "api_key",
                     "unknown or revoked ES2+ API key"
                 );
-                unauthorized()
+                Error::Unauthorized
             })?;
         found = Some(c);
     }
@@ -641,7 +594,7 @@ async fn authenticate<S>(
             .credentials
             .lookup(CredentialKind::ClientCert, cert.sha256)
             .await
-            .map_err(unavailable)?
+            .map_err(Error::CredentialLookup)?
         {
             Some(c) => {
                 if found
@@ -652,7 +605,7 @@ async fn authenticate<S>(
                         peer,
                         "API key and client certificate of different operators"
                     );
-                    return Err(unauthorized());
+                    return Err(Error::Unauthorized);
                 }
                 found = Some(c);
             }
@@ -665,13 +618,13 @@ async fn authenticate<S>(
                     credential = "client_cert",
                     "unregistered or revoked ES2+ client certificate"
                 );
-                return Err(unauthorized());
+                return Err(Error::Unauthorized);
             }
         }
     }
     found.ok_or_else(|| {
         tracing::info!(peer, "ES2+ request without credentials");
-        unauthorized()
+        Error::Unauthorized
     })
 }
 
@@ -696,11 +649,14 @@ async fn es2<S: SmdpStore + 'static>(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let function = known_function(&function, &ES2_FUNCTIONS);
+    // The SM-DP+ serves every ES2+ function but the operator's own.
+    let function =
+        Es2Function::from_name(&function).filter(|f| *f != Es2Function::HandleDownloadProgressInfo);
+    let label = function_label(function, Es2Function::name);
     let client = peer.map(|Extension(PeerAddr(ip))| st.limits.client_addr(ip, &headers));
     let span = tracing::info_span!(
         "es2",
-        function = %function,
+        function = %label,
         peer = client.map(tracing::field::display),
         operator = Empty,
         requester = Empty,
@@ -715,19 +671,22 @@ async fn es2<S: SmdpStore + 'static>(
         // be good) or with this credential: refused before any lookup.
         Some(left) => {
             span.in_scope(|| tracing::info!("too many failed ES2+ authentications"));
-            // 1.1 / 6.4: the function requester, maximum number of retries exceeded.
-            let code = StatusCode::parse("1.1", "6.4").unwrap_or_else(|_| unauthenticated());
-            let mut r = failed(
-                &code,
-                "too many failed authentications from this address: retry later",
-            );
-            *r.status_mut() = Http::TOO_MANY_REQUESTS;
-            (retry_after(r, left), "throttled".to_owned())
+            let e = Error::AuthThrottled { retry_after: left };
+            (error_response(&e), e.result_label())
         }
         None => {
-            let (r, result) = es2_call(&st, function, &headers, cert.as_ref(), client, body, &span)
+            let r = es2_call(&st, function, &headers, cert.as_ref(), client, body, &span)
                 .instrument(span.clone())
                 .await;
+            let (r, result) = match r {
+                Ok(r) => (r, "success".to_owned()),
+                Err(e) => {
+                    if !e.is_internal() && e.status_code().is_some() {
+                        span.in_scope(|| tracing::info!(error = %e, "ES2+ call failed"));
+                    }
+                    (error_response(&e), e.result_label())
+                }
+            };
             if let (Some(ip), "unauthorized") = (client, result.as_str()) {
                 st.credentials.failures().failed(ip, &presented);
             }
@@ -735,7 +694,7 @@ async fn es2<S: SmdpStore + 'static>(
         }
     };
     let elapsed = started.elapsed();
-    st.metrics.observe(function, &result, elapsed);
+    st.metrics.observe(label, &result, elapsed);
     span.in_scope(|| {
         tracing::info!(
             result = %result,
@@ -748,82 +707,57 @@ async fn es2<S: SmdpStore + 'static>(
 
 async fn es2_call<S: SmdpStore + 'static>(
     st: &AppState<S>,
-    function: &str,
+    function: Option<Es2Function>,
     headers: &HeaderMap,
     cert: Option<&ClientCertificate>,
     client: Option<std::net::IpAddr>,
     body: Body,
     span: &Span,
-) -> (Response, String) {
-    let cred = match authenticate(st, headers, cert, client).await {
-        Ok(c) => c,
-        Err((r, label)) => return (r, label.to_owned()),
-    };
+) -> Result<Response, Error> {
+    let cred = authenticate(st, headers, cert, client).await?;
     record_operator(st, span, cred.operator_id).await;
     span.record("requester", cred.requester_id.as_str());
-    if let Err(r) = check_headers(headers) {
-        return (r, "bad_request".to_owned());
-    }
+    check_headers(headers)?;
     let t = now();
     let s = &st.smdp;
     let op = cred.operator_id;
     let iccid_recorded = AtomicBool::new(false);
     macro_rules! call {
         ($req:ty, $method:ident) => {{
-            match read_body::<$req>(headers, body).await {
-                Err(r) => (r, "malformed".to_owned()),
-                Ok(req) => {
-                    span.record(
-                        "function_call_id",
-                        req.header().function_call_identifier.as_str(),
-                    );
-                    // The canonical form (no `F` padding), as the events and the store have it.
-                    if let Some(i) = req.iccid().and_then(|i| simforge_asn1::Iccid::parse(i).ok()) {
-                        record_iccid(span, &iccid_recorded, i.as_str());
-                    }
-                    if req.header().function_requester_identifier != cred.requester_id {
-                        let code = StatusCode::parse("1.2", "1.2")
-                            .unwrap_or(StatusCode::ICCID_NOT_ALLOWED);
-                        tracing::info!("functionRequesterIdentifier is not the authenticated operator's");
-                        let label = code.to_string();
-                        (
-                            failed(
-                                &code,
-                                "functionRequesterIdentifier does not match the authenticated operator",
-                            ),
-                            label,
-                        )
-                    } else {
-                        match s.$method(op, &req, t).await {
-                            Ok((resp, events)) => {
-                                if let Some(e) = events.last() {
-                                    let iccid = match e {
-                                        Event::DownloadProgress { iccid, .. }
-                                        | Event::ProfileState { iccid, .. } => iccid,
-                                    };
-                                    record_iccid(span, &iccid_recorded, iccid);
-                                }
-                                (json_response(Http::OK, &resp), "success".to_owned())
-                            }
-                            Err(e) => {
-                                tracing::info!(error = %e, "ES2+ call failed");
-                                (error_response(&e), result_label(&e))
-                            }
-                        }
-                    }
-                }
+            let req = read_body::<$req>(headers, body).await?;
+            span.record(
+                "function_call_id",
+                req.header().function_call_identifier.as_str(),
+            );
+            // The canonical form (no `F` padding), as the events and the store have it.
+            if let Some(i) = req
+                .iccid()
+                .and_then(|i| simforge_asn1::Iccid::parse(i).ok())
+            {
+                record_iccid(span, &iccid_recorded, i.as_str());
             }
+            if req.header().function_requester_identifier != cred.requester_id {
+                tracing::info!("functionRequesterIdentifier is not the authenticated operator's");
+                return Err(Error::RequesterMismatch);
+            }
+            let (resp, events) = s.$method(op, &req, t).await?;
+            if let Some(e) = events.last() {
+                let iccid = match e {
+                    Event::DownloadProgress { iccid, .. } | Event::ProfileState { iccid, .. } => {
+                        iccid
+                    }
+                };
+                record_iccid(span, &iccid_recorded, iccid);
+            }
+            Ok(json_response(Http::OK, &resp))
         }};
     }
     match function {
-        "downloadOrder" => call!(json::DownloadOrderRequest, download_order),
-        "confirmOrder" => call!(json::ConfirmOrderRequest, confirm_order),
-        "cancelOrder" => call!(json::CancelOrderRequest, cancel_order),
-        "releaseProfile" => call!(json::ReleaseProfileRequest, release_profile),
-        _ => (
-            (Http::NOT_FOUND, "").into_response(),
-            "not_found".to_owned(),
-        ),
+        Some(Es2Function::DownloadOrder) => call!(json::DownloadOrderRequest, download_order),
+        Some(Es2Function::ConfirmOrder) => call!(json::ConfirmOrderRequest, confirm_order),
+        Some(Es2Function::CancelOrder) => call!(json::CancelOrderRequest, cancel_order),
+        Some(Es2Function::ReleaseProfile) => call!(json::ReleaseProfileRequest, release_profile),
+        Some(Es2Function::HandleDownloadProgressInfo) | None => Err(Error::UnknownFunction),
     }
 }
 

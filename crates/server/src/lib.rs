@@ -23,6 +23,7 @@
 mod auth;
 mod callbacks;
 mod conn;
+mod error;
 mod http;
 mod limits;
 mod log;
@@ -37,6 +38,7 @@ pub use auth::{
 pub use callbacks::{
     CallbackConfig, CallbackWorker, EndpointFuture, EndpointSettings, OperatorEndpoint, RoundStats,
 };
+pub use error::{BoxError, Error, execution_error};
 pub use http::{AppState, router};
 pub use limits::{
     Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,
@@ -48,14 +50,3 @@ pub use tls::{
     ClientAuth, Timeouts, read_certificates, serve_tls, serve_tls_with, tls_config,
     tls_config_with_client_auth,
 };
-
-/// Errors of this crate.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// TLS configuration failed (bad certificate or key).
-    #[error("TLS: {0}")]
-    Tls(String),
-    /// Socket error.
-    #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
-}

@@ -126,7 +126,7 @@ pub fn tls_config_with_client_auth(
     let p = Arc::new(p);
     let builder = rustls::ServerConfig::builder_with_provider(p.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(|e| Error::tls("server configuration", e))?;
     let builder = match client_auth {
         ClientAuth::None => builder.with_no_client_auth(),
         ClientAuth::Pinned => builder.with_client_cert_verifier(Arc::new(PinnedClientCert {
@@ -137,18 +137,18 @@ pub fn tls_config_with_client_auth(
             for ca in cas {
                 roots
                     .add(CertificateDer::from(ca))
-                    .map_err(|e| Error::Tls(format!("operator CA certificate: {e}")))?;
+                    .map_err(|e| Error::tls("operator CA certificate", e))?;
             }
             let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), p.clone())
                 .allow_unauthenticated()
                 .build()
-                .map_err(|e| Error::Tls(e.to_string()))?;
+                .map_err(|e| Error::tls("server configuration", e))?;
             builder.with_client_cert_verifier(v)
         }
     };
     let mut cfg = builder
         .with_single_cert(certs, key)
-        .map_err(|e| Error::Tls(e.to_string()))?;
+        .map_err(|e| Error::tls("server configuration", e))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     // The server's order of the suites above, not the client's: AES-128-GCM with SHA-256 (what
     // SGP.22 names, and SHA-256 runs on the CPU's SHA extensions where SHA-384 does not) even
@@ -409,14 +409,17 @@ pub fn read_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         CertificateDer::pem_slice_iter(bytes)
             .map(|c| c.map(|c| c.to_vec()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Tls(format!("PEM: {e}")))?
+            .map_err(|e| Error::tls("PEM", e))?
     } else if bytes.first() == Some(&0x30) {
         vec![bytes.to_vec()]
     } else {
         Vec::new()
     };
     if certs.is_empty() {
-        return Err(Error::Tls("no certificate (PEM or DER) found".into()));
+        return Err(Error::Tls {
+            context: "no certificate (PEM or DER) found".into(),
+            source: None,
+        });
     }
     Ok(certs)
 }

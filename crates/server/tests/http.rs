@@ -453,3 +453,34 @@ async fn a_client_that_stalls_after_the_handshake_is_dropped() {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     connector.connect(name, tcp).await.unwrap();
 }
+
+/// A credential store that is down.
+struct Down;
+
+impl CredentialSource for Down {
+    fn lookup(
+        &self,
+        _kind: CredentialKind,
+        _sha256: [u8; 32],
+    ) -> BoxFuture<'_, Result<Option<OperatorCredential>, LookupError>> {
+        Box::pin(async { Err("connection pool timed out: secret-key-material".into()) })
+    }
+}
+
+/// An internal failure is the SM-DP+'s, not the caller's: 503 with SGP.22's "execution error"
+/// (1.2 / 4.2), never "mandatory element missing", and its text is not sent.
+#[tokio::test]
+async fn an_internal_failure_is_answered_as_an_execution_error() {
+    let app = app_with(Arc::new(Down));
+    let body = br#"{"header":{"functionRequesterIdentifier":"op1","functionCallIdentifier":"1"},"iccid":"8949449999999990023"}"#.to_vec();
+    let (s, v) = post(&app, DO, "application/json", true, Some("k"), body).await;
+    assert_eq!(s, Http::SERVICE_UNAVAILABLE);
+    assert_eq!(code(&v), ("1.2".into(), "4.2".into()));
+    assert_eq!(
+        v["header"]["functionExecutionStatus"]["status"].as_str(),
+        Some("Failed")
+    );
+    let text = v.to_string();
+    assert!(text.contains("temporarily unavailable"), "{text}");
+    assert!(!text.contains("secret-key-material"), "{text}");
+}
