@@ -11,8 +11,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "sgp22/mod.rs"]
-mod sgp22;
+use simforge_testkit::sgp22;
 
 use simforge_asn1::json::{self, Asn1B64, B64Bytes};
 use simforge_asn1::status::{FunctionExecutionStatus, ResponseHeader};

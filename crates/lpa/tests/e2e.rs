@@ -1,12 +1,12 @@
 //! eUICC ⟷ LPA through real APDU bytes in-process, with a test ES9+ responder.
 
-mod common;
-
-use common::*;
 use simforge_aka::{Algorithm, K as AkaK, Opc};
 use simforge_asn1::rsp::{FinalResult, PendingNotification, ProfileInstallationResult};
 use simforge_euicc::EuiccState;
 use simforge_lpa::{Card, Error, Es10, Lpa};
+use simforge_testkit::card::{self, InProc, euicc};
+use simforge_testkit::profiles::{K, OPC, test_profile};
+use simforge_testkit::stand_in::*;
 
 fn transmit(card: &mut impl Card, apdu: &[u8]) -> Vec<u8> {
     card.transmit(apdu).expect("transmit")
@@ -153,7 +153,7 @@ fn download_list_enable_authenticate_and_persist() {
     let saved = serde_json::to_string(euicc.state()).expect("save");
     let state: EuiccState = serde_json::from_str(&saved).expect("load");
     state.check_consistency().expect("consistent");
-    let mut euicc2 = common::euicc(&pki, state);
+    let mut euicc2 = card::euicc(&pki, state);
     let mut card2 = InProc::new(&mut euicc2);
     let av = alg
         .generate_vector(&k, &rand, &simforge_aka::sqn_from_u64(65), &[0x80, 0x00])

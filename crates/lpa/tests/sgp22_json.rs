@@ -4,14 +4,13 @@
 //! the LPA looked for under another spelling (as `euiccCiPkIdToBeUsed` once) fails the
 //! download.
 
-mod common;
+use simforge_testkit::sgp22;
 
-#[path = "../../asn1/tests/sgp22/mod.rs"]
-mod sgp22;
-
-use common::*;
 use simforge_euicc::EuiccState;
 use simforge_lpa::{Error, Es9Transport, Es10, Lpa};
+use simforge_testkit::card::{InProc, euicc};
+use simforge_testkit::profiles::test_profile;
+use simforge_testkit::stand_in::*;
 
 /// Checks the LPA's requests against the table; re-writes every JSON response of the test
 /// SM-DP+ with the table's member names (values matched by name, ignoring case), so that

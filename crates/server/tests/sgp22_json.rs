@@ -5,8 +5,7 @@
 //! field once.
 #![allow(clippy::unwrap_used)] // test helpers
 
-#[path = "../../asn1/tests/sgp22/mod.rs"]
-mod sgp22;
+use simforge_testkit::sgp22;
 
 use std::collections::HashMap;
 use std::io::Write;
