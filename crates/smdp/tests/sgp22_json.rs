@@ -1,4 +1,4 @@
-//! The SM-DP+ logic against SGP.22's JSON member table (`asn1/tests/sgp22`): a whole
+//! The SM-DP+ logic against SGP.22's JSON member table (`simforge_testkit::sgp22`): a whole
 //! download whose every ES9+ request and response, serialised as the server sends it, has
 //! exactly the specification's members (§6.5.2.6–10); ES2+ with ICCIDs padded with `F`
 //! (§6.5.2.1–4), through the service functions.

@@ -76,24 +76,6 @@ pub fn package(iccid: &str) -> Zeroizing<Vec<u8>> {
     }
 }
 
-/// The TS.48 v4 test profile personalised with [`K`]/[`OPC`]; `None` (after printing
-/// "skipped: …") when `../shared` is absent — and a failure when `CI` is set.
-pub fn test_profile() -> Option<Vec<u8>> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/profiles/ts48/TS48v4_SAIP2.3_NoBERTLV.der");
-    let Ok(der) = std::fs::read(&p) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a missing peer or ../shared fails the test instead of skipping it"
-        );
-        println!("skipped: {} not found (../shared absent)", p.display());
-        return None;
-    };
-    let mut profile = simforge_saip::Profile::decode(&der).expect("TS.48 profile decodes");
-    profile.set_milenage(&K, &OPC).expect("set MILENAGE");
-    Some(profile.encode().expect("encode"))
-}
-
 /// The `n`-th ICCID of the test range (19 digits: `8949449999999` ‖ 5 digits of `n` ‖ the
 /// Luhn check digit).
 pub fn iccid(n: u32) -> String {
