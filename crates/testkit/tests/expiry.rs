@@ -6,6 +6,7 @@ use std::time::Duration;
 use simforge_lpa::Error;
 use simforge_smdp::ProfileState;
 use simforge_testkit::Pair;
+use simforge_testkit::lab::{FQDN, NOW};
 use simforge_testkit::profiles::iccid;
 
 fn status(e: &Error) -> (&str, &str) {
@@ -31,11 +32,9 @@ fn an_order_expires_with_time() {
     let order = pair.order(Some(&id), None, None).expect("order");
     let ttl = pair.smdp.config().order_ttl_secs.expect("orders expire");
     pair.advance(secs(ttl - 1));
-    let order2 = {
-        // Still valid a second before: proven by a second profile ordered now, not touched.
-        pair.add_profiles(&[&iccid(11)], true);
-        pair.order(Some(&iccid(11)), None, None).expect("order 2")
-    };
+    // A second order, made a second before the first expires, outlives it.
+    pair.add_profiles(&[&iccid(11)], true);
+    let order2 = pair.order(Some(&iccid(11)), None, None).expect("order 2");
     pair.advance(secs(2));
     let err = pair
         .drive_download(0, &order.activation_code(), None)
@@ -102,5 +101,42 @@ fn expired_sessions_are_purged_as_time_passes() {
         pair.block_on(pair.smdp.store().snapshot())
             .sessions
             .is_empty()
+    );
+}
+
+/// The eUICCs read the same clock: once the SM-DP+'s certificates have expired, the eUICC
+/// refuses the server (ES10b.AuthenticateServer) — before that, downloads go through.
+#[test]
+fn the_euicc_sees_certificates_expire() {
+    let mut o = simforge_pki::LabPkiOptions::new(simforge_pki::Curve::P256, FQDN);
+    o.not_after = std::time::UNIX_EPOCH + secs(NOW + 86_400);
+    let mut pair = Pair::with(simforge_pki::generate_lab_pki(&o).expect("pki"), |_| {});
+    pair.add_profiles(&[&iccid(14), &iccid(15)], true);
+    let first = pair.order(Some(&iccid(14)), None, None).expect("order");
+    let second = pair.order(Some(&iccid(15)), None, None).expect("order");
+    pair.drive_download(0, &first.activation_code(), None)
+        .expect("download while the certificates are valid");
+    pair.advance(secs(2 * 86_400));
+    let err = pair
+        .drive_download(0, &second.activation_code(), None)
+        .expect_err("expired DPauth certificate");
+    assert!(
+        matches!(
+            err,
+            Error::Euicc {
+                function: "AuthenticateServer",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Refused before AuthenticateClient: the profile stays released for its order.
+    assert_eq!(
+        pair.es9.calls.last().map(String::as_str),
+        Some("initiateAuthentication")
+    );
+    assert_eq!(
+        pair.profile(&iccid(15)).expect("profile").state,
+        ProfileState::Released
     );
 }
