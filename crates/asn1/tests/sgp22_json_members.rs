@@ -1,6 +1,7 @@
 //! SGP.22 JSON member names, optionality and encodings (§6.5.1.3/4 headers, §6.5.2.1–5 ES2+,
-//! §6.5.2.6–10 ES9+, §6.5.2.11 ES11), checked against the fixture table of `sgp22/mod.rs`
-//! (literal strings written from the specification, not our serde types):
+//! §6.5.2.6–10 ES9+, §6.5.2.11 ES11), checked against the fixture table of
+//! `simforge_testkit::sgp22` (literal strings written from the specification, not our serde
+//! types):
 //!
 //! - golden request texts, written from the specification and as deployed peers send them,
 //!   are accepted by the types the SM-DP+ parses requests with;
@@ -11,8 +12,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "sgp22/mod.rs"]
-mod sgp22;
+use simforge_testkit::sgp22;
 
 use simforge_asn1::json::{self, Asn1B64, B64Bytes};
 use simforge_asn1::status::{FunctionExecutionStatus, ResponseHeader};

@@ -1,12 +1,13 @@
-//! eUICC ⟷ LPA through real APDU bytes in-process, with a test ES9+ responder.
+//! eUICC ⟷ LPA through real APDU bytes in-process, with the stand-in ES9+ responder of the
+//! test kit and a profile built by the project (`simforge_testkit::profiles::built`).
 
-mod common;
-
-use common::*;
 use simforge_aka::{Algorithm, K as AkaK, Opc};
 use simforge_asn1::rsp::{FinalResult, PendingNotification, ProfileInstallationResult};
 use simforge_euicc::EuiccState;
 use simforge_lpa::{Card, Error, Es10, Lpa};
+use simforge_testkit::card::{self, InProc, euicc};
+use simforge_testkit::profiles::{K, OPC, built, iccid};
+use simforge_testkit::stand_in::*;
 
 fn transmit(card: &mut impl Card, apdu: &[u8]) -> Vec<u8> {
     card.transmit(apdu).expect("transmit")
@@ -35,7 +36,7 @@ fn milenage() -> Algorithm {
 
 #[test]
 fn download_list_enable_authenticate_and_persist() {
-    let Some(upp) = test_profile() else { return };
+    let upp = built(&iccid(1)).to_vec();
     let pki = lab_pki();
     let mut smdp = TestSmdp::new(pki.clone(), upp.clone());
     let mut euicc = euicc(&pki, EuiccState::default());
@@ -153,7 +154,7 @@ fn download_list_enable_authenticate_and_persist() {
     let saved = serde_json::to_string(euicc.state()).expect("save");
     let state: EuiccState = serde_json::from_str(&saved).expect("load");
     state.check_consistency().expect("consistent");
-    let mut euicc2 = common::euicc(&pki, state);
+    let mut euicc2 = card::euicc(&pki, state);
     let mut card2 = InProc::new(&mut euicc2);
     let av = alg
         .generate_vector(&k, &rand, &simforge_aka::sqn_from_u64(65), &[0x80, 0x00])
@@ -180,7 +181,7 @@ fn download_list_enable_authenticate_and_persist() {
 
 #[test]
 fn confirmation_code() {
-    let Some(upp) = test_profile() else { return };
+    let upp = built(&iccid(1)).to_vec();
     let pki = lab_pki();
     let mut smdp = TestSmdp::new(pki.clone(), upp);
     smdp.cc = Some("1234".into());
@@ -215,7 +216,7 @@ fn confirmation_code() {
 
 /// Runs a download with `tamper`; returns the error and checks nothing was installed.
 fn failing_download(tamper: Tamper) -> Option<(Error, TestSmdp)> {
-    let upp = test_profile()?;
+    let upp = built(&iccid(1)).to_vec();
     let pki = lab_pki();
     let mut smdp = TestSmdp::new(pki.clone(), upp);
     smdp.tamper = tamper;

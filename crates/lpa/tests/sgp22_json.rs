@@ -1,17 +1,16 @@
-//! The LPA's ES9+ JSON against SGP.22's member table (`asn1/tests/sgp22`): every request it
+//! The LPA's ES9+ JSON against SGP.22's member table (`simforge_testkit::sgp22`): every request it
 //! sends has exactly the specification's members (§6.5.2.6–10), and it downloads a profile
 //! from responses re-written member by member under the specification's names — so a member
 //! the LPA looked for under another spelling (as `euiccCiPkIdToBeUsed` once) fails the
 //! download.
 
-mod common;
+use simforge_testkit::sgp22;
 
-#[path = "../../asn1/tests/sgp22/mod.rs"]
-mod sgp22;
-
-use common::*;
 use simforge_euicc::EuiccState;
 use simforge_lpa::{Error, Es9Transport, Es10, Lpa};
+use simforge_testkit::card::{InProc, euicc};
+use simforge_testkit::profiles::{built, iccid};
+use simforge_testkit::stand_in::*;
 
 /// Checks the LPA's requests against the table; re-writes every JSON response of the test
 /// SM-DP+ with the table's member names (values matched by name, ignoring case), so that
@@ -53,13 +52,7 @@ impl Es9Transport for SpecNames<'_> {
 
 #[test]
 fn lpa_requests_and_spec_named_responses() {
-    let Some(upp) = test_profile() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "../shared/profiles/ts48 is required under CI"
-        );
-        return;
-    };
+    let upp = built(&iccid(1)).to_vec();
     let pki = lab_pki();
     let mut smdp = TestSmdp::new(pki.clone(), upp);
     let ac = smdp.activation_code();

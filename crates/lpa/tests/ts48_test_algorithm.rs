@@ -5,15 +5,14 @@
 //! the profile takes and carries ts102241Version, read with a BER walk written from the ASN.1
 //! module (and `openssl asn1parse` when installed), not with the project's own types.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
 use simforge_euicc::EuiccState;
 use simforge_lpa::{Card, Es10, Lpa};
+use simforge_testkit::card::{self, InProc, euicc};
+use simforge_testkit::stand_in::*;
 
 /// The TS.48 profile's key (`000102…0F`, as in every TS.48 profile's AKA parameters).
 const TS48_K: [u8; 16] = [
@@ -338,7 +337,7 @@ fn a_profile_larger_than_the_free_memory_is_refused() {
         usim: None,
         nvm_size: before.free_nvm - (upp.len() as u64 - 1),
     });
-    let mut euicc = common::euicc(&pki, state);
+    let mut euicc = card::euicc(&pki, state);
     let mut card = InProc::new(&mut euicc);
     let es10 = Es10::open(&mut card).expect("open ISD-R");
     let mut lpa = Lpa::new(es10, &mut smdp);

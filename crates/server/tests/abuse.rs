@@ -4,8 +4,7 @@
 //! unauthenticated ES9+ sessions per source, and the peer address in auth-failure logs.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../smdp/tests/common/mod.rs"]
-mod common;
+use simforge_testkit::prelude as common;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

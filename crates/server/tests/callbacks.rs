@@ -5,8 +5,7 @@
 //! retries.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../../smdp/tests/common/mod.rs"]
-mod common;
+use simforge_testkit::prelude as common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

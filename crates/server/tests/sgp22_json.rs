@@ -1,12 +1,11 @@
-//! The SM-DP+'s HTTP binding against SGP.22's JSON member table (`asn1/tests/sgp22`), without
+//! The SM-DP+'s HTTP binding against SGP.22's JSON member table (`simforge_testkit::sgp22`), without
 //! sockets: golden requests written from the specification (and as deployed peers send them)
 //! are accepted, every response has exactly the specification's members; ES2+ with ICCIDs
 //! padded with `F` (SGP.22 §6.5.2.1–4, as pySim sends them); request log lines carry each
 //! field once.
 #![allow(clippy::unwrap_used)] // test helpers
 
-#[path = "../../asn1/tests/sgp22/mod.rs"]
-mod sgp22;
+use simforge_testkit::sgp22;
 
 use std::collections::HashMap;
 use std::io::Write;

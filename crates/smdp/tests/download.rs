@@ -1,11 +1,6 @@
 //! Full downloads against the SM-DP+ logic with the sans-IO test client, and one test per
 //! error code: each asserts the exact SGP.22 subject/reason code.
 
-mod card;
-mod common;
-
-use card::package;
-use common::*;
 use simforge_asn1::json::{
     CancelOrderRequest, ConfirmOrderRequest, DownloadOrderRequest, FinalProfileStatus,
     ReleaseProfileRequest, RequestHeader,
@@ -17,6 +12,7 @@ use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{
     Error, Event, MemoryStore, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpStore, SmdpTx,
 };
+use simforge_testkit::prelude::*;
 
 const OP: i64 = 1;
 const ICCID: &str = "8949449999999990023";

@@ -2,13 +2,11 @@
 //! guess (SGP.22 §5.3.2: a refused one is 8.2.6 / 3.8), generated ones have 100 bits, and
 //! ConfirmOrder does not tell an operator that another tenant uses a matchingId.
 
-mod common;
-
-use common::*;
 use simforge_asn1::json::{ConfirmOrderRequest, DownloadOrderRequest, RequestHeader};
 use simforge_asn1::{MatchingId, StatusCode};
 use simforge_smdp::es2::{check_matching_id_entropy, matching_id_entropy_bits};
 use simforge_smdp::{MemoryStore, NewProfile, ProfileMetadata, Smdp};
+use simforge_testkit::prelude::*;
 use zeroize::Zeroizing;
 
 fn header(op: i64) -> RequestHeader {

@@ -1,14 +1,10 @@
-//! The SM-DP+ logic against SGP.22's JSON member table (`asn1/tests/sgp22`): a whole
+//! The SM-DP+ logic against SGP.22's JSON member table (`simforge_testkit::sgp22`): a whole
 //! download whose every ES9+ request and response, serialised as the server sends it, has
 //! exactly the specification's members (§6.5.2.6–10); ES2+ with ICCIDs padded with `F`
 //! (§6.5.2.1–4), through the service functions.
 
-mod common;
+use simforge_testkit::sgp22;
 
-#[path = "../../asn1/tests/sgp22/mod.rs"]
-mod sgp22;
-
-use common::*;
 use simforge_asn1::json::{
     self, CancelOrderRequest, ConfirmOrderRequest, DownloadOrderRequest, FinalProfileStatus,
     ReleaseProfileRequest, RequestHeader,
@@ -19,6 +15,7 @@ use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{
     MemoryStore, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpStore, SmdpTx,
 };
+use simforge_testkit::prelude::*;
 use zeroize::Zeroizing;
 
 const OP: i64 = 1;

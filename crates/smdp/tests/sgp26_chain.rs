@@ -5,13 +5,8 @@
 //! eUICC certificates are issued in the test with the genuine SGP.26 CI private key
 //! (../shared/sgp26; skipped without it, a failure under `CI`).
 
-mod card;
-mod common;
-
 use std::path::PathBuf;
 
-use card::package;
-use common::*;
 use simforge_asn1::StatusCode;
 use simforge_asn1::json::{ConfirmOrderRequest, DownloadOrderRequest, RequestHeader};
 use simforge_pki::{
@@ -22,6 +17,7 @@ use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{
     MemoryStore, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpStore, SmdpTx,
 };
+use simforge_testkit::prelude::*;
 
 const OP: i64 = 1;
 const ICCID: &str = "8949449999999990031";

@@ -2,8 +2,7 @@
 //! the same in `postgres.rs`).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[path = "../../smdp/tests/common/mod.rs"]
-mod common;
+use simforge_testkit::prelude as common;
 mod support;
 
 use simforge_store::Store;

@@ -4,8 +4,7 @@
 //! "skipped" when no PostgreSQL is installed.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[path = "../../smdp/tests/common/mod.rs"]
-mod common;
+use simforge_testkit::prelude as common;
 mod support;
 
 use simforge_asn1::json::DownloadOrderRequest;

@@ -6,8 +6,7 @@
 //! PostgreSQL store's tests in `postgres.rs`).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-#[path = "../../smdp/tests/common/mod.rs"]
-mod common;
+use simforge_testkit::prelude as common;
 mod support;
 
 use std::path::Path;

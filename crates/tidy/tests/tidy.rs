@@ -366,3 +366,35 @@ fn no_silent_skips() {
         errors.join("\n")
     );
 }
+
+/// Tests share code through `crates/testkit`, never by including another crate's files.
+#[test]
+fn no_test_includes_another_crates_files() {
+    let mut errors = Vec::new();
+    for dir in fs::read_dir(root().join("crates")).unwrap().flatten() {
+        for file in rust_files(&dir.path()) {
+            let text = fs::read_to_string(&file).unwrap();
+            for (i, l) in text.lines().enumerate() {
+                if l.trim_start().starts_with("#[path") && l.contains("../../") {
+                    errors.push(format!("{}:{}: {}", file.display(), i + 1, l.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "use simforge-testkit instead:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// The test kit is a dev-dependency only: nothing shipped links it.
+#[test]
+fn the_test_kit_is_never_a_normal_dependency() {
+    for (k, p) in packages() {
+        assert!(
+            !p.deps.contains("simforge-testkit"),
+            "`{k}` depends on simforge-testkit outside [dev-dependencies]"
+        );
+    }
+}

@@ -1,8 +1,6 @@
 //! A sans-IO test client playing LPA + eUICC against the SM-DP+ (built only on asn1, crypto
-//! and pki: it shares no code with the SM-DP+ logic under test).
-#![allow(dead_code)]
-
-use std::sync::Arc;
+//! and pki: it shares no code with the SM-DP+ logic under test), step by step, so that tests
+//! can tamper with or replay any message.
 
 use sha2::{Digest, Sha256};
 use simforge_asn1::json::{
@@ -17,28 +15,9 @@ use simforge_crypto::{
     BppVerifyParams, Curve, EphemeralKeyHandle, KeyAgreement, ParsedBpp, Random, Signer,
     SoftwareKeyAgreement, SoftwareSigner, SystemRandom, parse_bpp,
 };
-use simforge_pki::{
-    CertSpec, Issuer, LabPki, LabPkiOptions, PrivateKey, Role, generate_lab_pki, issue_certificate,
-    oids,
-};
-use simforge_smdp::{MemoryStore, Smdp, SmdpConfig, SmdpKeys};
-use simforge_vault::MasterKey;
+use simforge_pki::{CertSpec, Issuer, LabPki, PrivateKey, Role, issue_certificate, oids};
 
-pub const FQDN: &str = "smdp.simforge.test";
-pub const NOW: i64 = 1_800_000_000;
-
-pub fn crypto_curve(c: simforge_pki::Curve) -> Curve {
-    match c {
-        simforge_pki::Curve::BrainpoolP256r1 => Curve::BrainpoolP256r1,
-        _ => Curve::NistP256,
-    }
-}
-
-pub fn lab(curve: simforge_pki::Curve, eids: u64) -> LabPki {
-    let mut o = LabPkiOptions::new(curve, FQDN);
-    o.euicc_count = eids;
-    generate_lab_pki(&o).expect("lab pki")
-}
+use crate::lab::{FQDN, crypto_curve};
 
 /// Issues an extra eUICC certificate from `pki`'s EUM.
 pub fn issue_euicc(pki: &LabPki, eid: &str, not_after: Option<std::time::SystemTime>) -> TestEuicc {
@@ -65,37 +44,6 @@ pub fn issue_euicc(pki: &LabPki, eid: &str, not_after: Option<std::time::SystemT
     )
     .expect("issue");
     TestEuicc::new(pki, eid, cert.der().to_vec(), &key)
-}
-
-pub fn service(pkis: &[&LabPki]) -> Smdp<MemoryStore> {
-    service_on(pkis, MemoryStore::new())
-}
-
-/// The SM-DP+ over `store` (a restarted server: nothing but what the store kept).
-pub fn service_on(pkis: &[&LabPki], store: MemoryStore) -> Smdp<MemoryStore> {
-    service_with(pkis, store, |_| {})
-}
-
-/// The SM-DP+ over `store` with a changed configuration.
-pub fn service_with(
-    pkis: &[&LabPki],
-    store: MemoryStore,
-    configure: impl FnOnce(&mut SmdpConfig),
-) -> Smdp<MemoryStore> {
-    let keys = SmdpKeys::from_pkis(pkis).expect("keys");
-    let mut cfg = SmdpConfig::new(FQDN);
-    cfg.port = 8443;
-    configure(&mut cfg);
-    let rng: Arc<dyn Random> = Arc::new(SystemRandom::new());
-    let ka: Arc<dyn KeyAgreement> = Arc::new(SoftwareKeyAgreement::new(SystemRandom::new()));
-    Smdp::new(
-        store,
-        cfg,
-        keys,
-        rng,
-        ka,
-        Arc::new(MasterKey::from_bytes([7; 32])),
-    )
 }
 
 /// The eUICC (with its LPA) under test.
@@ -474,16 +422,4 @@ impl TestEuicc {
             .expect("csr"),
         }
     }
-}
-
-/// The TS.48 template directory, if `../shared` is present.
-pub fn ts48_template() -> Option<Vec<u8>> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/profiles/ts48/TS48v5_SAIP2.3_NoBERTLV.der");
-    std::fs::read(p).ok()
-}
-
-/// A minimal valid package (header-less PE-End) when TS.48 is not available.
-pub fn synthetic_package() -> Vec<u8> {
-    vec![0xAA, 0x05, 0xA0, 0x03, 0x81, 0x01, 0x01]
 }

@@ -1,8 +1,7 @@
-//! Test-only ES9+ responder (a minimal SM-DP+ built on asn1 + crypto + pki) and an
-//! in-process card around the virtual eUICC.
-#![allow(dead_code)]
-
-use std::path::PathBuf;
+//! A stand-in SM-DP+ (ES9+ only, built on asn1 + crypto + pki, sharing no code with
+//! `simforge_smdp`) whose answers can be tampered with ([`Tamper`]): the LPA's tests of what
+//! the real SM-DP+ never sends (an untrusted CI, bad signatures and MACs, another EID,
+//! swapped segments).
 
 use simforge_asn1::json::{self, Asn1B64, B64Bytes};
 use simforge_asn1::rsp::*;
@@ -12,77 +11,20 @@ use simforge_crypto::{
     BppBuildParams, ProfileSource, Random, SoftwareKeyAgreement, SoftwareSigner, SystemRandom,
     build_bpp, segment_bpp,
 };
-use simforge_euicc::{Euicc, EuiccIdentity, EuiccState};
-use simforge_lpa::{Card, Error, Es9Transport};
+use simforge_lpa::{Error, Es9Transport};
 use simforge_pki::{Certificate, LabPki, LabPkiOptions, generate_lab_pki};
 
-pub const K: [u8; 16] = [0x11; 16];
-pub const OPC: [u8; 16] = [0x22; 16];
+/// The stand-in's address.
 pub const ADDRESS: &str = "smdp.test.example:8443";
 
-/// The TS.48 test profile used by the tests, personalised with K/OPc; `None` (after printing
-/// "skipped: …") when ../shared is absent.
-pub fn test_profile() -> Option<Vec<u8>> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/profiles/ts48/TS48v4_SAIP2.3_NoBERTLV.der");
-    let Ok(der) = std::fs::read(&p) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set: a missing peer or ../shared fails the test instead of skipping it"
-        );
-        println!("skipped: {} not found (../shared absent)", p.display());
-        return None;
-    };
-    let mut profile = simforge_saip::Profile::decode(&der).expect("TS.48 profile decodes");
-    profile.set_milenage(&K, &OPC).expect("set MILENAGE");
-    Some(profile.encode().expect("encode"))
-}
-
+/// A lab PKI for the stand-in's host with one eUICC.
 pub fn lab_pki() -> LabPki {
     let mut o = LabPkiOptions::new(simforge_pki::Curve::P256, "smdp.test.example");
     o.euicc_count = 1;
     generate_lab_pki(&o).expect("lab PKI")
 }
 
-/// A fresh virtual eUICC of the lab PKI.
-pub fn euicc(pki: &LabPki, state: EuiccState) -> Euicc {
-    let id = EuiccIdentity::from_lab_pki(pki, 0).expect("identity");
-    Euicc::new(
-        &id,
-        state,
-        Box::new(SystemRandom::new()),
-        Box::new(simforge_crypto::FixedClock(1_800_000_000)),
-    )
-    .expect("eUICC")
-}
-
-/// The eUICC as a card, in-process through APDU bytes; counts GET RESPONSEs.
-pub struct InProc<'a> {
-    pub euicc: &'a mut Euicc,
-    pub get_responses: usize,
-    pub apdus: usize,
-}
-
-impl<'a> InProc<'a> {
-    pub fn new(euicc: &'a mut Euicc) -> Self {
-        Self {
-            euicc,
-            get_responses: 0,
-            apdus: 0,
-        }
-    }
-}
-
-impl Card for InProc<'_> {
-    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, Error> {
-        self.apdus += 1;
-        if apdu.get(1) == Some(&0xC0) {
-            self.get_responses += 1;
-        }
-        Ok(self.euicc.process(apdu))
-    }
-}
-
+/// What the stand-in spoils.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tamper {
     None,

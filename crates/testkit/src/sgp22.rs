@@ -4,8 +4,7 @@
 //! `shared/json-bindings.md`) — literal strings, not our serde types. One boundary, one
 //! helper: [`check`] compares a JSON text (decoded as `serde_json::Value`) with a table.
 //!
-//! Shared by the tests of several crates (`#[path = "../../asn1/tests/sgp22/mod.rs"] mod sgp22;`).
-#![allow(dead_code, clippy::unwrap_used)]
+//! Shared by the tests of several crates (`simforge_testkit::sgp22`).
 
 use serde_json::Value;
 
