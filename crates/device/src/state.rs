@@ -206,6 +206,10 @@ impl VirtualEuicc {
         };
         let served = self.serve_lines(&mut BufReader::new(stdout), &mut input, line);
         drop(input);
+        if served.is_err() {
+            // Its pipes failed: it is not waited for to end by itself.
+            let _ = child.kill();
+        }
         let status = child.wait().map_err(Error::io("waiting for", program))?;
         served?;
         if !status.success() {

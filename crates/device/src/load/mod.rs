@@ -471,11 +471,11 @@ impl Es2<'_> {
             .header("X-Api-Key", self.api_key)
             .body(body.to_string())
             .send()
-            .map_err(|e| Failure::new(&stage, "transport", error_chain(&e)))?;
+            .map_err(|e| Failure::new(&stage, "transport", e.to_string()))?;
         let http = r.status().as_u16();
         let bytes = r
             .bytes()
-            .map_err(|e| Failure::new(&stage, "transport", error_chain(&e)))?;
+            .map_err(|e| Failure::new(&stage, "transport", e.to_string()))?;
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         let status = &v["header"]["functionExecutionStatus"];
         if http == 200 && status["status"].as_str() == Some("Executed-Success") {
