@@ -325,6 +325,51 @@ mod tests {
     }
 
     #[test]
+    fn a_program_is_served_lpacs_stdio_protocol_and_its_exit_status_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        lab_pki(&pki);
+        let path = dir.path().join("euicc.json");
+        VirtualEuicc::create(
+            &path,
+            &IdentitySource::Pki {
+                dir: pki,
+                eid: None,
+            },
+        )
+        .unwrap();
+        let mut v = VirtualEuicc::open(&path).unwrap();
+        // An lpac stand-in: connect, a log line, open a channel to the ISD-R, print the reply.
+        let script = r#"echo '{"type":"apdu","payload":{"func":"connect","param":null}}'
+            read reply; echo "connect: $reply"
+            echo 'a log line'
+            echo '{"type":"apdu","payload":{"func":"logic_channel_open","param":"A0000005591010FFFFFFFF8900000100"}}'
+            read reply; echo "open: $reply"
+            exit "$1""#;
+        let sh = |code: &str| {
+            vec![
+                "-c".to_owned(),
+                script.to_owned(),
+                "lpac".to_owned(),
+                code.to_owned(),
+            ]
+        };
+        let mut lines = Vec::new();
+        v.run_program("sh", &sh("0"), &mut |l| lines.push(l.to_owned()))
+            .unwrap();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].starts_with("connect: ") && lines[0].contains(r#""ecode":0"#));
+        assert_eq!(lines[1], "a log line");
+        assert!(lines[2].starts_with("open: ") && !lines[2].contains(r#""ecode":-1"#));
+        let e = v.run_program("sh", &sh("3"), &mut |_| ()).unwrap_err();
+        assert!(e.to_string().contains("exited with"), "{e}");
+        let e = v
+            .run_program("/nonexistent/lpac", &[], &mut |_| ())
+            .unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    }
+
+    #[test]
     fn a_missing_or_broken_state_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("euicc.json");
