@@ -28,8 +28,10 @@ impl EuiccFile {
     /// # Errors
     /// [`Error::Io`], [`Error::Json`].
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text =
-            std::fs::read_to_string(path).map_err(Error::io("reading the eUICC file", path))?;
+        // It holds the eUICC's private key.
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).map_err(Error::io("reading the eUICC file", path))?,
+        );
         serde_json::from_str(&text).map_err(|source| Error::Json {
             path: path.to_owned(),
             source,
