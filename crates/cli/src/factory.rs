@@ -883,7 +883,15 @@ async fn run_batch(
     let started = std::time::Instant::now();
     let partial = partial_dir(final_dir);
     let result = write_files(
-        plan, op, formats, columns, transport, variant, &partial, run,
+        plan,
+        op,
+        formats,
+        columns,
+        transport,
+        variant,
+        &partial,
+        run,
+        || Ok(sim::OsRandom::new()),
     );
     let files = match result {
         Ok(f) => f,
@@ -932,7 +940,7 @@ async fn run_batch(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_files(
+fn write_files<R: rand_core::TryCryptoRng>(
     plan: &sim::BatchPlan,
     op: &sim::OperatorProfile,
     formats: &[FormatArg],
@@ -941,6 +949,7 @@ fn write_files(
     variant: &sim::OperatorVariant,
     dir: &Path,
     run: &RunArgs,
+    make_rng: impl Fn() -> Result<R, sim::CardError> + Sync,
 ) -> CliResult<Vec<String>> {
     if dir.exists() {
         // Left by a run that died: nothing in it was ever delivered.
@@ -1015,7 +1024,7 @@ fn write_files(
         &chosen,
         &mut sinks,
         threads,
-        || Ok(sim::OsRandom::new()),
+        make_rng,
         |n| bar.set_position(n),
     )?;
     bar.finish_and_clear();
@@ -1029,9 +1038,11 @@ fn write_files(
 }
 
 fn time_stamp() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    time_stamp_at(std::time::SystemTime::now())
+}
+
+fn time_stamp_at(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     format!("{}{:03}", d.as_secs(), d.subsec_millis())
 }
 
@@ -1177,4 +1188,86 @@ fn getrandom_fill(b: &mut [u8]) -> CliResult {
 
 fn rand_fill(r: &mut sim::OsRandom, b: &mut [u8]) -> Result<(), sim::CardError> {
     rand_core::TryRngCore::try_fill_bytes(r, b).map_err(|e| sim::CardError::Random(e.to_string()))
+}
+
+/// Pre-move golden harness (issue 10): writes two fixed-seed batches with every format to
+/// `$SIMFORGE_GOLDEN_DIR` so that their SHA-256 can be recorded before the code moves.
+#[cfg(test)]
+mod golden_premove {
+    use super::*;
+
+    #[test]
+    fn write_golden_batches() {
+        let Ok(root) = std::env::var("SIMFORGE_GOLDEN_DIR") else {
+            return;
+        };
+        let root = PathBuf::from(root);
+        let op = sim::OperatorProfile {
+            name: "golden".into(),
+            plmn: sim::Plmn::new("001", "01").expect("plmn"),
+            iccid_prefix: "8988211".into(),
+            iccid_len: 20,
+            spn: "simforge".into(),
+        };
+        let name = format!(
+            "B{}",
+            time_stamp_at(
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123)
+            )
+        );
+        let all = [
+            FormatArg::Out,
+            FormatArg::Elec,
+            FormatArg::Laser,
+            FormatArg::Pysim,
+            FormatArg::Hlr,
+        ];
+        let transport = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        let cases = [
+            (
+                "milenage",
+                "quantity = 300\niccid_start = \"8988211000000000001\"\nimsi_start = \"001010000000001\"\nkid = 1\nopid = 1\n\n[profile]\nalgorithm = \"milenage\"\nota_key_sets = 3\n",
+                "00112233445566778899aabbccddeeff",
+                None,
+            ),
+            (
+                "tuak",
+                "quantity = 257\niccid_start = \"8988211000000001000\"\nimsi_start = \"001010000001000\"\nmsisdn_start = \"4915100000000\"\nkid = 1\nopid = 2\n\n[profile]\nalgorithm = \"tuak\"\nota_key_sets = 2\n",
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                Some(
+                    "IMSI ICCID EKI KCV OPC EOPC PIN1 PUK1 PIN2 PUK2 ADM1 ACC KIC1 KID1 KIK1 EKIC2 EKID2 EKIK2",
+                ),
+            ),
+        ];
+        for (case, order, opv, cols) in cases {
+            let spec: sim::OrderSpec = toml::from_str(order).expect("order");
+            let (sim::Start::At(i), sim::Start::At(m)) = (&spec.iccid_start, &spec.imsi_start)
+            else {
+                panic!("fixed starts")
+            };
+            let plan = spec.plan(&op, i, m, &name).expect("plan");
+            let columns = match cols {
+                Some(c) => sim::Column::parse_list(c).expect("columns"),
+                None => sim::Column::defaults(plan.profile.ota_key_sets),
+            };
+            let t = sim::TransportKey::from_hex(transport).expect("transport");
+            let v = sim::OperatorVariant::from_hex(opv).expect("op");
+            let dir = root.join(case);
+            write_files(
+                &plan,
+                &op,
+                &all,
+                columns,
+                t,
+                &v,
+                &dir,
+                &RunArgs {
+                    threads: Some(1),
+                    quiet: true,
+                },
+                || Ok(<rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::from_seed([7u8; 32])),
+            )
+            .expect("write");
+        }
+    }
 }
