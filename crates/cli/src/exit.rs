@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use simforge_factory::ErrorKind;
 use simforge_store::StoreError;
 
 /// The documented exit codes (README "Exit codes").
@@ -37,23 +38,36 @@ impl fmt::Debug for CliError {
 impl<E: Into<anyhow::Error>> From<E> for CliError {
     fn from(e: E) -> Self {
         let error: anyhow::Error = e.into();
-        let code = error
+        let factory = error
             .chain()
-            .find_map(|c| c.downcast_ref::<StoreError>())
-            .map(|s| match s {
-                StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
-                    Code::Conflict
-                }
-                StoreError::NotFound(_) => Code::NotFound,
-                _ => Code::Failure,
-            })
+            .find_map(|c| c.downcast_ref::<simforge_factory::Error>())
+            .map(|f| match f.kind() {
+                ErrorKind::Input => Code::Input,
+                ErrorKind::Conflict => Code::Conflict,
+                ErrorKind::NotFound => Code::NotFound,
+                ErrorKind::Verify => Code::Verify,
+                ErrorKind::Failure => Code::Failure,
+            });
+        let code = factory
             .or_else(|| {
-                error.chain().find_map(|c| {
-                    (c.is::<simforge_sim::OrderError>()
-                        || c.is::<simforge_sim::SecretError>()
-                        || c.is::<simforge_sim::IdError>())
-                    .then_some(Code::Input)
-                })
+                error
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<StoreError>())
+                    .map(|s| match s {
+                        StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
+                            Code::Conflict
+                        }
+                        StoreError::NotFound(_) => Code::NotFound,
+                        _ => Code::Failure,
+                    })
+                    .or_else(|| {
+                        error.chain().find_map(|c| {
+                            (c.is::<simforge_sim::OrderError>()
+                                || c.is::<simforge_sim::SecretError>()
+                                || c.is::<simforge_sim::IdError>())
+                            .then_some(Code::Input)
+                        })
+                    })
             })
             .unwrap_or(Code::Failure);
         Self { code, error }
