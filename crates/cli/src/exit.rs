@@ -38,40 +38,44 @@ impl fmt::Debug for CliError {
 impl<E: Into<anyhow::Error>> From<E> for CliError {
     fn from(e: E) -> Self {
         let error: anyhow::Error = e.into();
-        let factory = error
+        if let Some(code) = factory_code(&error) {
+            return Self { code, error };
+        }
+        let code = error
             .chain()
-            .find_map(|c| c.downcast_ref::<simforge_factory::Error>())
-            .map(|f| match f.kind() {
-                ErrorKind::Input => Code::Input,
-                ErrorKind::Conflict => Code::Conflict,
-                ErrorKind::NotFound => Code::NotFound,
-                ErrorKind::Verify => Code::Verify,
-                ErrorKind::Failure => Code::Failure,
-            });
-        let code = factory
+            .find_map(|c| c.downcast_ref::<StoreError>())
+            .map(|s| match s {
+                StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
+                    Code::Conflict
+                }
+                StoreError::NotFound(_) => Code::NotFound,
+                _ => Code::Failure,
+            })
             .or_else(|| {
-                error
-                    .chain()
-                    .find_map(|c| c.downcast_ref::<StoreError>())
-                    .map(|s| match s {
-                        StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
-                            Code::Conflict
-                        }
-                        StoreError::NotFound(_) => Code::NotFound,
-                        _ => Code::Failure,
-                    })
-                    .or_else(|| {
-                        error.chain().find_map(|c| {
-                            (c.is::<simforge_sim::OrderError>()
-                                || c.is::<simforge_sim::SecretError>()
-                                || c.is::<simforge_sim::IdError>())
-                            .then_some(Code::Input)
-                        })
-                    })
+                error.chain().find_map(|c| {
+                    (c.is::<simforge_sim::OrderError>()
+                        || c.is::<simforge_sim::SecretError>()
+                        || c.is::<simforge_sim::IdError>())
+                    .then_some(Code::Input)
+                })
             })
             .unwrap_or(Code::Failure);
         Self { code, error }
     }
+}
+
+/// The code of a `simforge_factory` error in the chain, by its kind.
+fn factory_code(error: &anyhow::Error) -> Option<Code> {
+    let e = error
+        .chain()
+        .find_map(|c| c.downcast_ref::<simforge_factory::Error>())?;
+    Some(match e.kind() {
+        ErrorKind::Input => Code::Input,
+        ErrorKind::Conflict => Code::Conflict,
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::Verify => Code::Verify,
+        ErrorKind::Failure => Code::Failure,
+    })
 }
 
 /// Result of a command.
