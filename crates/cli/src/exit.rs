@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use simforge_factory::ErrorKind;
 use simforge_store::StoreError;
 
 /// The documented exit codes (README "Exit codes").
@@ -37,6 +38,9 @@ impl fmt::Debug for CliError {
 impl<E: Into<anyhow::Error>> From<E> for CliError {
     fn from(e: E) -> Self {
         let error: anyhow::Error = e.into();
+        if let Some(code) = factory_code(&error) {
+            return Self { code, error };
+        }
         let code = error
             .chain()
             .find_map(|c| c.downcast_ref::<StoreError>())
@@ -58,6 +62,20 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
             .unwrap_or(Code::Failure);
         Self { code, error }
     }
+}
+
+/// The code of a `simforge_factory` error in the chain, by its kind.
+fn factory_code(error: &anyhow::Error) -> Option<Code> {
+    let e = error
+        .chain()
+        .find_map(|c| c.downcast_ref::<simforge_factory::Error>())?;
+    Some(match e.kind() {
+        ErrorKind::Input => Code::Input,
+        ErrorKind::Conflict => Code::Conflict,
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::Verify => Code::Verify,
+        ErrorKind::Failure => Code::Failure,
+    })
 }
 
 /// Result of a command.

@@ -1,17 +1,15 @@
-//! Factory commands: operators, keys, batches, demo.
+//! Factory commands (operators, keys, batches, demo): arguments, printing and exit codes. The
+//! workflows are `simforge_factory`'s.
 
-use std::fs::File;
-use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use serde::{Deserialize, Serialize};
-use simforge_sim as sim;
-use simforge_store::{KeyKind, NewBatch, NewOperator, Range, Store};
-use simforge_vault::{MasterKey, Vault};
-use zeroize::Zeroizing;
+use serde::Serialize;
+use simforge_factory::{self as factory, Error as FactoryError, batch, keys, operators};
+use simforge_store::{KeyKind, Store};
+use simforge_vault::MasterKey;
 
 use crate::exit::{CliResult, Code, fail};
 
@@ -199,50 +197,24 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             return crate::operator_ops::reset_profile_cmd(&ctx, &store, a).await;
         }
         OperatorCmd::Create(a) => {
-            sim::Plmn::new(&a.mcc, &a.mnc)?;
-            let prefix_ok = a.iccid_prefix.len() >= 2
-                && (a.iccid_prefix.len() as i64) < a.iccid_length - 2
-                && a.iccid_prefix.starts_with("89")
-                && a.iccid_prefix.bytes().all(|b| b.is_ascii_digit());
-            if !prefix_ok {
-                return Err(fail(
+            let req = operators::NewOperatorRequest {
+                name: a.name,
+                mcc: a.mcc,
+                mnc: a.mnc,
+                iccid_prefix: a.iccid_prefix,
+                iccid_len: a.iccid_length,
+                spn: a.spn,
+                out_columns: a.out_columns,
+                reuse_on_delete: a.reuse_on_delete,
+            };
+            let op = operators::create(&store, req).await.map_err(|e| match e {
+                FactoryError::IccidPrefix => fail(
                     Code::Input,
-                    anyhow!(
-                        "--iccid-prefix must be digits starting with 89, shorter than the ICCID body"
-                    ),
-                ));
-            }
-            sim::ef::spn(&a.spn, 0).map_err(|e| fail(Code::Input, e))?;
-            if let Some(c) = &a.out_columns {
-                sim::Column::parse_list(c)
-                    .map_err(|e| fail(Code::Input, anyhow!("--out-columns: {e}")))?;
-            }
-            let name_ok = !a.name.is_empty()
-                && a.name.len() <= 64
-                && a.name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-                && !a.name.starts_with('.');
-            if !name_ok {
-                return Err(fail(
-                    Code::Input,
-                    anyhow!("operator name: 1 to 64 characters from A-Z a-z 0-9 - _ ."),
-                ));
-            }
-            let mut op = store
-                .create_operator(&NewOperator {
-                    name: a.name,
-                    mcc: a.mcc,
-                    mnc: a.mnc,
-                    iccid_prefix: a.iccid_prefix,
-                    iccid_len: a.iccid_length,
-                    spn: a.spn,
-                    out_columns: a.out_columns,
-                })
-                .await?;
-            if a.reuse_on_delete {
-                op = store.set_operator_reuse_on_delete(&op.name, true).await?;
-            }
+                    anyhow!("--iccid-prefix must be digits starting with 89, shorter than the ICCID body"),
+                ),
+                FactoryError::OutColumns(c) => fail(Code::Input, anyhow!("--out-columns: {c}")),
+                e => e.into(),
+            })?;
             if ctx.json {
                 out!("{}", serde_json::to_string(&op)?)?;
             } else {
@@ -260,13 +232,8 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                 let op = store.operator(&a.name).await?;
                 crate::operator_ops::set_cancel_session_policy(&store, op.id, p).await?;
             }
-            let op = if a.reuse_on_delete || a.no_reuse_on_delete {
-                store
-                    .set_operator_reuse_on_delete(&a.name, a.reuse_on_delete)
-                    .await?
-            } else {
-                store.operator(&a.name).await?
-            };
+            let reuse = (a.reuse_on_delete || a.no_reuse_on_delete).then_some(a.reuse_on_delete);
+            let op = operators::update(&store, &a.name, reuse).await?;
             if ctx.json {
                 out!("{}", serde_json::to_string(&op)?)?;
             } else {
@@ -356,25 +323,6 @@ pub enum KeyCmd {
     },
 }
 
-/// The largest key file read (bytes).
-const MAX_KEY_FILE: usize = 4096;
-
-/// Reads a small text file (TOML/JSON order, card profile): at most [`sim::text::MAX_TEXT`]
-/// bytes, without a byte order mark. Too large or not UTF-8 is invalid input (exit code 3).
-pub fn read_small_text(p: &Path) -> CliResult<Zeroizing<String>> {
-    let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
-    sim::text::read_text(f, sim::text::MAX_TEXT)
-        .map_err(|e| fail(Code::Input, anyhow!("{}: {e}", p.display())))
-}
-
-pub fn key_context(operator_id: i64, kind: KeyKind, index: i64) -> String {
-    let k = match kind {
-        KeyKind::Transport => "transport",
-        KeyKind::Op => "op",
-    };
-    format!("simforge/operator/{operator_id}/{k}/{index}")
-}
-
 pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
     let store = ctx.store().await?;
     match cmd {
@@ -386,46 +334,30 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
             replace,
         } => {
             let op = store.operator(&operator).await?;
-            // A key is at most 64 hex digits: a few KiB leave room for comments and line breaks.
             let text = match file.as_deref() {
                 Some(p) if p != Path::new("-") => {
-                    let f = File::open(p)
+                    let f = std::fs::File::open(p)
                         .with_context(|| format!("cannot read key file {}", p.display()))?;
-                    sim::text::read_text(f, MAX_KEY_FILE)
-                        .map_err(|e| fail(Code::Input, anyhow!("key file {}: {e}", p.display())))?
+                    keys::read_key_text(f, &format!("key file {}", p.display()))?
                 }
-                _ => sim::text::read_text(std::io::stdin().lock(), MAX_KEY_FILE)
-                    .map_err(|e| fail(Code::Input, anyhow!("key from standard input: {e}")))?,
+                _ => keys::read_key_text(std::io::stdin().lock(), "key from standard input")?,
             };
-            let (kind, bits, bytes) = match kind {
-                KindArg::Transport => {
-                    let k = sim::TransportKey::from_hex(&text).context("key file")?;
-                    let mut b = Zeroizing::new(vec![0u8; k.bits() / 8]);
-                    sim::secret::decode_hex_into(text.trim(), &mut b)?;
-                    (KeyKind::Transport, k.bits(), b)
-                }
-                KindArg::Op => {
-                    let v = sim::OperatorVariant::from_hex(&text).context("key file")?;
-                    (
-                        KeyKind::Op,
-                        v.expose().len() * 8,
-                        Zeroizing::new(v.expose().to_vec()),
-                    )
-                }
+            let kind = match kind {
+                KindArg::Transport => KeyKind::Transport,
+                KindArg::Op => KeyKind::Op,
             };
+            let key = keys::parse_key(kind, &text)?;
             let vault = ctx.checked_vault(&store).await?;
-            let sealed = vault.seal(&key_context(op.id, kind, i64::from(index)), &bytes)?;
-            store
-                .put_key(op.id, kind, i64::from(index), bits as i64, &sealed, replace)
-                .await?;
+            keys::store_key(&store, &vault, &op, &key, index, replace).await?;
             if !ctx.json {
+                let what = if kind == KeyKind::Op {
+                    "OP/TOP"
+                } else {
+                    "transport"
+                };
                 out!(
-                    "imported {bits}-bit {} key {index} for operator {}",
-                    if kind == KeyKind::Op {
-                        "OP/TOP"
-                    } else {
-                        "transport"
-                    },
+                    "imported {}-bit {what} key {index} for operator {}",
+                    key.bits,
                     op.name
                 )?;
             }
@@ -450,61 +382,6 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
         }
     }
     Ok(())
-}
-
-/// Loads and unseals the operator's transport key and OP/TOP for a batch.
-pub async fn load_keys(
-    store: &Store,
-    vault: &dyn Vault,
-    operator_id: i64,
-    kid: u32,
-    opid: u32,
-) -> CliResult<(sim::TransportKey, sim::OperatorVariant)> {
-    let sealed_t = store
-        .sealed_key(operator_id, KeyKind::Transport, i64::from(kid))
-        .await
-        .with_context(|| format!("unknown KID {kid}: import it with `simforge key import --kind transport --index {kid}`"))?;
-    let t = vault.unseal(
-        &key_context(operator_id, KeyKind::Transport, i64::from(kid)),
-        &sealed_t,
-    )?;
-    let sealed_o = store
-        .sealed_key(operator_id, KeyKind::Op, i64::from(opid))
-        .await
-        .with_context(|| {
-            format!(
-                "unknown OPID {opid}: import it with `simforge key import --kind op --index {opid}`"
-            )
-        })?;
-    let o = vault.unseal(
-        &key_context(operator_id, KeyKind::Op, i64::from(opid)),
-        &sealed_o,
-    )?;
-    let transport = sim::TransportKey::from_bytes(&t)?;
-    let variant = match o.len() {
-        16 => sim::OperatorVariant::Op(
-            o[..]
-                .try_into()
-                .map_err(|_| anyhow!("stored OP is damaged"))?,
-        ),
-        32 => sim::OperatorVariant::Top(
-            o[..]
-                .try_into()
-                .map_err(|_| anyhow!("stored TOP is damaged"))?,
-        ),
-        _ => return Err(anyhow!("stored OP/TOP {opid} has an unexpected size").into()),
-    };
-    Ok((transport, variant))
-}
-
-pub fn operator_profile(op: &simforge_store::Operator) -> CliResult<sim::OperatorProfile> {
-    Ok(sim::OperatorProfile {
-        name: op.name.clone(),
-        plmn: sim::Plmn::new(&op.mcc, &op.mnc)?,
-        iccid_prefix: op.iccid_prefix.clone(),
-        iccid_len: op.iccid_len as usize,
-        spn: op.spn.clone(),
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -581,24 +458,16 @@ pub struct GenerateArgs {
     pub run: RunArgs,
 }
 
-/// What is kept (sealed) in the database to resume a batch.
-#[derive(Serialize, Deserialize)]
-struct StoredPlan {
-    spec: sim::OrderSpec,
-    first_iccid: String,
-    first_imsi: String,
-    header: Vec<String>,
-    formats: Vec<String>,
-}
-
-fn format_names(f: &[FormatArg]) -> Vec<String> {
-    f.iter().map(|f| format!("{f:?}").to_lowercase()).collect()
-}
-
-fn parse_formats(v: &[String]) -> Vec<FormatArg> {
-    v.iter()
-        .filter_map(|s| FormatArg::from_str(s, true).ok())
-        .collect()
+impl From<FormatArg> for factory::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Out => Self::Out,
+            FormatArg::Elec => Self::Elec,
+            FormatArg::Laser => Self::Laser,
+            FormatArg::Pysim => Self::Pysim,
+            FormatArg::Hlr => Self::Hlr,
+        }
+    }
 }
 
 pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
@@ -634,12 +503,23 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             }
             Ok(())
         }
-        BatchCmd::Resume { id, run } => resume(&ctx, id, run).await,
+        BatchCmd::Resume { id, run } => {
+            let store = ctx.store().await?;
+            let vault = ctx.vault()?;
+            let started = Instant::now();
+            let mut bar = Bar::new(run.quiet);
+            let g = batch::resume(
+                &store,
+                &vault,
+                id,
+                factory::Run::os(threads(&run), &mut bar),
+            )
+            .await?;
+            print_generated(&ctx, g, started).map(|_| ())
+        }
         BatchCmd::Release { id } => {
             let store = ctx.store().await?;
-            let b = store.batch(id).await?;
-            store.release_batch(id).await?;
-            let _ = std::fs::remove_dir_all(partial_dir(Path::new(&b.output_dir)));
+            let b = factory::release(&store, id).await?;
             out!(
                 "released batch {id} ({}): its ICCID and IMSI ranges are free again",
                 b.name
@@ -647,14 +527,6 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             Ok(())
         }
     }
-}
-
-fn partial_dir(final_dir: &Path) -> PathBuf {
-    let name = final_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    final_dir.with_file_name(format!(".{name}.partial"))
 }
 
 /// The summary of a finished batch.
@@ -669,250 +541,58 @@ pub struct Generated {
     pub cards_per_second: f64,
 }
 
-pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
-    let store = ctx.store().await?;
-    let op = store.operator(&a.operator).await?;
-    let profile_op = operator_profile(&op)?;
-    let default_name = format!("B{}", time_stamp());
-    let ext = a
-        .order
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let read = read_small_text;
-    let (spec, plan) = if ext == "toml" || ext == "json" {
-        let text = read(&a.order)?;
-        let spec: sim::OrderSpec = if ext == "toml" {
-            toml::from_str(&text)
-                .map_err(|e| fail(Code::Input, anyhow!("order {}: {e}", a.order.display())))?
-        } else {
-            serde_json::from_str(&text)
-                .map_err(|e| fail(Code::Input, anyhow!("order {}: {e}", a.order.display())))?
-        };
-        let first_iccid = match &spec.iccid_start {
-            sim::Start::At(v) => v.clone(),
-            sim::Start::Next => next_free_iccid(&store, &profile_op).await?,
-        };
-        let first_imsi = match &spec.imsi_start {
-            sim::Start::At(v) => v.clone(),
-            sim::Start::Next => next_free_imsi(&store, &profile_op).await?,
-        };
-        let plan = spec
-            .plan(&profile_op, &first_iccid, &first_imsi, &default_name)
-            .with_context(|| format!("order {}", a.order.display()))?;
-        (spec, plan)
-    } else {
-        let profile: sim::CardProfile = match &a.profile {
-            Some(p) => toml::from_str(&read(p)?)
-                .map_err(|e| fail(Code::Input, anyhow!("profile {}: {e}", p.display())))?,
-            None => sim::CardProfile::default(),
-        };
-        let f =
-            File::open(&a.order).with_context(|| format!("cannot read {}", a.order.display()))?;
-        let plan = sim::parse_order_file(BufReader::new(f), &profile_op, &profile, &default_name)
-            .with_context(|| format!("order {}", a.order.display()))?;
-        let spec = sim::OrderSpec {
-            quantity: plan.quantity,
-            iccid_start: sim::Start::At(plan.first_iccid.to_string()),
-            imsi_start: sim::Start::At(plan.first_imsi.to_string()),
-            msisdn_start: None,
-            kid: plan.kid,
-            opid: plan.opid,
-            profile,
-            name: Some(plan.name.clone()),
-        };
-        (spec, plan)
-    };
-    let formats = a.formats.clone().unwrap_or_else(|| {
-        vec![
-            FormatArg::Out,
-            FormatArg::Elec,
-            FormatArg::Laser,
-            FormatArg::Pysim,
-            FormatArg::Hlr,
-        ]
-    });
-    // Keys must exist and unseal before anything is reserved or written.
-    let vault = ctx.vault()?;
-    let (transport, variant) = load_keys(&store, &vault, op.id, plan.kid, plan.opid).await?;
-    sim::CardMaker::new(&plan, &variant).map_err(|e| fail(Code::Input, e))?;
-    let columns = out_columns(&op, &plan)?;
+fn threads(run: &RunArgs) -> usize {
+    run.threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
 
-    let out_root = a
-        .out
-        .clone()
-        .unwrap_or_else(|| ctx.data_dir.join("batches").join(&op.name));
-    let final_dir = out_root.join(&plan.name);
-    if final_dir.exists() {
-        return Err(fail(
-            Code::Conflict,
-            anyhow!("{} already exists", final_dir.display()),
-        ));
-    }
-    let stored = StoredPlan {
-        spec,
-        first_iccid: plan.first_iccid.to_string(),
-        first_imsi: plan.first_imsi.to_string(),
-        header: plan.header.clone(),
-        formats: format_names(&formats),
-    };
-    let plan_json = Zeroizing::new(serde_json::to_vec(&stored)?);
-    let sealed_plan = vault.seal(&plan_context(op.id, &plan.name), &plan_json)?;
-    let last_iccid = plan.last_iccid()?;
-    let last_imsi = plan.last_imsi()?;
-    let id = store
-        .reserve_batch(&NewBatch {
-            operator_id: op.id,
-            name: plan.name.clone(),
-            quantity: plan.quantity as i64,
-            iccid: Range {
-                len: plan.first_iccid.len() as i64,
-                first: plan.first_iccid.body_value() as i64,
-                last: last_iccid.body_value() as i64,
+/// The progress bar on standard error (hidden with --quiet or when it is not a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new(quiet: bool) -> Self {
+        Self(
+            if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                indicatif::ProgressBar::hidden()
+            } else {
+                let b = indicatif::ProgressBar::new(0);
+                b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cards ({per_sec}, eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+                b
             },
-            imsi: Range {
-                len: plan.first_imsi.len() as i64,
-                first: plan.first_imsi.value() as i64,
-                last: last_imsi.value() as i64,
-            },
-            kid: i64::from(plan.kid),
-            opid: i64::from(plan.opid),
-            plan: sim::secret::to_hex(&sealed_plan),
-            output_dir: final_dir.display().to_string(),
-        })
-        .await?;
-    run_batch(
-        &store,
-        id,
-        &plan,
-        &profile_op,
-        &formats,
-        columns,
-        transport,
-        &variant,
-        &final_dir,
-        &a.run,
-        ctx.json,
-    )
-    .await
-}
-
-/// The operator's `.out` columns, or the defaults for the plan's OTA key sets.
-fn out_columns(
-    op: &simforge_store::Operator,
-    plan: &sim::BatchPlan,
-) -> CliResult<Vec<sim::Column>> {
-    Ok(match &op.out_columns {
-        Some(c) => sim::Column::parse_list(c).map_err(|e| anyhow!("operator .out columns: {e}"))?,
-        None => sim::Column::defaults(plan.profile.ota_key_sets),
-    })
-}
-
-fn plan_context(operator_id: i64, name: &str) -> String {
-    format!("simforge/operator/{operator_id}/batch-plan/{name}")
-}
-
-async fn resume(ctx: &Ctx, id: i64, run: RunArgs) -> CliResult {
-    let store = ctx.store().await?;
-    let b = store.batch(id).await?;
-    if b.state != simforge_store::BatchState::Generating {
-        return Err(fail(
-            Code::Conflict,
-            anyhow!(
-                "batch {id} is {:?}: only an interrupted batch can be resumed",
-                b.state
-            ),
-        ));
+        )
     }
-    let op = store
-        .operators()
-        .await?
-        .into_iter()
-        .find(|o| o.name == b.operator)
-        .ok_or_else(|| fail(Code::NotFound, anyhow!("operator {}", b.operator)))?;
-    let vault = ctx.vault()?;
-    let sealed = sim::secret::decode_hex(&b.plan)
-        .ok()
-        .ok_or_else(|| anyhow!("stored plan of batch {id} is damaged"))?;
-    let json = vault.unseal(&plan_context(op.id, &b.name), &sealed)?;
-    let stored: StoredPlan = serde_json::from_slice(&json).context("stored plan")?;
-    let profile_op = operator_profile(&op)?;
-    let mut plan = stored.spec.plan(
-        &profile_op,
-        &stored.first_iccid,
-        &stored.first_imsi,
-        &b.name,
-    )?;
-    plan.header = stored.header.clone();
-    let (transport, variant) = load_keys(&store, &vault, op.id, plan.kid, plan.opid).await?;
-    let columns = out_columns(&op, &plan)?;
-    let formats = parse_formats(&stored.formats);
-    let g = run_batch(
-        &store,
-        id,
-        &plan,
-        &profile_op,
-        &formats,
-        columns,
-        transport,
-        &variant,
-        Path::new(&b.output_dir),
-        &run,
-        ctx.json,
-    )
-    .await?;
-    let _ = g;
-    Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_batch(
-    store: &Store,
-    id: i64,
-    plan: &sim::BatchPlan,
-    op: &sim::OperatorProfile,
-    formats: &[FormatArg],
-    columns: Vec<sim::Column>,
-    transport: sim::TransportKey,
-    variant: &sim::OperatorVariant,
-    final_dir: &Path,
-    run: &RunArgs,
-    json: bool,
-) -> CliResult<Generated> {
-    let started = std::time::Instant::now();
-    let partial = partial_dir(final_dir);
-    let result = write_files(
-        plan, op, formats, columns, transport, variant, &partial, run,
-    );
-    let files = match result {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&partial);
-            let _ = store.release_batch(id).await;
-            return Err(e);
-        }
-    };
-    // Every file is complete and synced: make them appear at once.
-    std::fs::rename(&partial, final_dir)
-        .with_context(|| format!("cannot move the finished batch to {}", final_dir.display()))?;
-    if let Some(parent) = final_dir.parent()
-        && let Ok(d) = File::open(parent)
-    {
-        let _ = d.sync_all();
+impl factory::Progress for Bar {
+    fn start(&mut self, cards: u64) {
+        self.0.set_length(cards);
+        self.0.reset_elapsed();
     }
-    store.complete_batch(id).await?;
+    fn cards(&mut self, done: u64) {
+        self.0.set_position(done);
+    }
+    fn finish(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn print_generated(ctx: &Ctx, g: factory::Generated, started: Instant) -> CliResult<Generated> {
     let seconds = started.elapsed().as_secs_f64();
     let g = Generated {
-        batch_id: id,
-        name: plan.name.clone(),
-        quantity: plan.quantity,
-        dir: final_dir.to_owned(),
-        files: files.iter().map(|f| final_dir.join(f)).collect(),
+        cards_per_second: g.quantity as f64 / seconds.max(1e-9),
         seconds,
-        cards_per_second: plan.quantity as f64 / seconds.max(1e-9),
+        batch_id: g.batch_id,
+        name: g.name,
+        quantity: g.quantity,
+        dir: g.dir,
+        files: g.files,
     };
-    if json {
+    if ctx.json {
         out!("{}", serde_json::to_string(&g)?)?;
     } else {
         out!(
@@ -931,161 +611,25 @@ async fn run_batch(
     Ok(g)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_files(
-    plan: &sim::BatchPlan,
-    op: &sim::OperatorProfile,
-    formats: &[FormatArg],
-    columns: Vec<sim::Column>,
-    transport: sim::TransportKey,
-    variant: &sim::OperatorVariant,
-    dir: &Path,
-    run: &RunArgs,
-) -> CliResult<Vec<String>> {
-    if dir.exists() {
-        // Left by a run that died: nothing in it was ever delivered.
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-    }
-    let mut parents = std::fs::DirBuilder::new();
-    parents.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut parents, 0o700);
-    parents
-        .create(dir.parent().unwrap_or(Path::new(".")))
-        .context("cannot create the output directory")?;
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-
-    let transport: Arc<dyn sim::BlockCipher> = Arc::new(transport);
-    let out = sim::OutFile::new(plan, columns, transport);
-    let elec = sim::ElectricalFile::new(plan);
-    let laser = sim::LaserFile::new(plan);
-    let pysim = sim::PysimCsv::new(&op.plmn);
-    let hlr = sim::OsmoHlrScript::new(plan);
-    let chosen: Vec<&dyn sim::CardFormat> = formats
-        .iter()
-        .map(|f| -> &dyn sim::CardFormat {
-            match f {
-                FormatArg::Out => &out,
-                FormatArg::Elec => &elec,
-                FormatArg::Laser => &laser,
-                FormatArg::Pysim => &pysim,
-                FormatArg::Hlr => &hlr,
-            }
-        })
-        .collect();
-    let names: Vec<String> = chosen
-        .iter()
-        .map(|f| format!("{}{}", plan.name, f.suffix()))
-        .collect();
-    let mut sinks = Vec::new();
-    for n in &names {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let f = opts
-            .open(dir.join(n))
-            .with_context(|| format!("cannot create {n}"))?;
-        sinks.push(BufWriter::with_capacity(1 << 20, f));
-    }
-    let maker = sim::CardMaker::new(plan, variant)?;
-    let threads = run
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let bar = if run.quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        indicatif::ProgressBar::hidden()
-    } else {
-        let b = indicatif::ProgressBar::new(plan.quantity);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cards ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
+pub async fn generate(ctx: &Ctx, a: GenerateArgs) -> CliResult<Generated> {
+    let store = ctx.store().await?;
+    let op = store.operator(&a.operator).await?;
+    let order = factory::read_order(&a.order, a.profile.as_deref())?;
+    let label = a.order.display().to_string();
+    let planned = factory::plan(&store, &op, order, &label, SystemTime::now()).await?;
+    let formats: Vec<factory::Format> = match a.formats {
+        Some(f) => f.into_iter().map(Into::into).collect(),
+        None => factory::Format::ALL.to_vec(),
     };
-    sim::run(
-        &maker,
-        plan.quantity,
-        &chosen,
-        &mut sinks,
-        threads,
-        || Ok(sim::OsRandom::new()),
-        |n| bar.set_position(n),
-    )?;
-    bar.finish_and_clear();
-    for (s, n) in sinks.into_iter().zip(&names) {
-        let f = s
-            .into_inner()
-            .map_err(|e| anyhow!("writing {n}: {}", e.error()))?;
-        f.sync_all().with_context(|| format!("cannot sync {n}"))?;
-    }
-    Ok(names)
-}
-
-fn time_stamp() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}{:03}", d.as_secs(), d.subsec_millis())
-}
-
-/// Largest body value of `len`-digit ICCIDs under `prefix`, as (low, high).
-fn prefix_bounds(prefix: &str, body_len: usize) -> Option<(u64, u64)> {
-    let rest = body_len.checked_sub(prefix.len())?;
-    let p: u64 = prefix.parse().ok()?;
-    let scale = 10u64.checked_pow(rest as u32)?;
-    Some((
-        p.checked_mul(scale)?,
-        p.checked_mul(scale)?.checked_add(scale - 1)?,
-    ))
-}
-
-async fn next_free_iccid(store: &Store, op: &sim::OperatorProfile) -> CliResult<String> {
-    let body_len = op.iccid_len - 1;
-    let (lo, hi) =
-        prefix_bounds(&op.iccid_prefix, body_len).ok_or_else(|| anyhow!("bad ICCID prefix"))?;
-    let next = match store
-        .highest_reserved(true, op.iccid_len as i64, lo as i64, hi as i64)
-        .await?
-    {
-        Some(m) => m as u64 + 1,
-        None => lo + 1,
-    };
-    if next > hi {
-        return Err(fail(
-            Code::Conflict,
-            anyhow!(
-                "the operator's ICCID prefix {} is exhausted",
-                op.iccid_prefix
-            ),
-        ));
-    }
-    Ok(format!("{next:0body_len$}"))
-}
-
-async fn next_free_imsi(store: &Store, op: &sim::OperatorProfile) -> CliResult<String> {
-    let prefix = format!("{}{}", op.plmn.mcc(), op.plmn.mnc());
-    let (lo, hi) = prefix_bounds(&prefix, 15).ok_or_else(|| anyhow!("bad PLMN"))?;
-    let next = match store
-        .highest_reserved(false, 15, lo as i64, hi as i64)
-        .await?
-    {
-        Some(m) => m as u64 + 1,
-        None => lo + 1,
-    };
-    if next > hi {
-        return Err(fail(
-            Code::Conflict,
-            anyhow!("the operator's IMSI range is exhausted"),
-        ));
-    }
-    Ok(format!("{next:015}"))
+    let vault = ctx.vault()?;
+    let out_root = a
+        .out
+        .unwrap_or_else(|| ctx.data_dir.join("batches").join(&op.name));
+    let started = Instant::now();
+    let mut bar = Bar::new(a.run.quiet);
+    let run = factory::Run::os(threads(&a.run), &mut bar);
+    let g = factory::generate(&store, &vault, &planned, &out_root, &formats, run).await?;
+    print_generated(ctx, g, started)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1104,11 +648,8 @@ pub async fn demo(ctx: Ctx, a: DemoArgs) -> CliResult {
     let vault = ctx.vault()?;
     let op = demo_operator(&store, &vault).await?;
     let order = ctx.data_dir.join("demo-order.toml");
-    std::fs::write(
-        &order,
-        format!("quantity = {}\nkid = 1\nopid = 1\n\n[profile]\nalgorithm = \"milenage\"\nota_key_sets = 3\n", a.quantity),
-    )
-    .context("cannot write the demo order")?;
+    std::fs::write(&order, factory::demo::demo_order(a.quantity, 3))
+        .context("cannot write the demo order")?;
     out!("order: {}", order.display())?;
     let g = generate(
         &ctx,
@@ -1138,43 +679,12 @@ pub async fn demo_operator(
     store: &Store,
     vault: &MasterKey,
 ) -> CliResult<simforge_store::Operator> {
-    Ok(match store.operator("demo").await {
-        Ok(op) => op,
-        Err(_) => {
-            let op = store
-                .create_operator(&NewOperator {
-                    name: "demo".into(),
-                    mcc: "001".into(),
-                    mnc: "01".into(),
-                    iccid_prefix: "8988211".into(),
-                    iccid_len: 20,
-                    spn: "simforge".into(),
-                    out_columns: None,
-                })
-                .await?;
-            for (kind, len) in [(KeyKind::Transport, 32usize), (KeyKind::Op, 16)] {
-                let mut k = Zeroizing::new(vec![0u8; len]);
-                getrandom_fill(&mut k)?;
-                let sealed = vault.seal(&key_context(op.id, kind, 1), &k)?;
-                store
-                    .put_key(op.id, kind, 1, (len * 8) as i64, &sealed, false)
-                    .await?;
-            }
-            out!(
-                "created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)"
-            )?;
-            op
-        }
-    })
-}
-
-fn getrandom_fill(b: &mut [u8]) -> CliResult {
-    use sim::pipeline::OsRandom;
-    use simforge_sim::CardError;
-    let mut r = OsRandom::new();
-    rand_fill(&mut r, b).map_err(|e: CardError| fail(Code::Failure, e))
-}
-
-fn rand_fill(r: &mut sim::OsRandom, b: &mut [u8]) -> Result<(), sim::CardError> {
-    rand_core::TryRngCore::try_fill_bytes(r, b).map_err(|e| sim::CardError::Random(e.to_string()))
+    let mut rng = simforge_sim::OsRandom::new();
+    let (op, created) = factory::demo::demo_operator(store, vault, &mut rng).await?;
+    if created {
+        out!(
+            "created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)"
+        )?;
+    }
+    Ok(op)
 }

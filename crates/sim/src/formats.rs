@@ -10,6 +10,10 @@
 
 use std::sync::Arc;
 
+mod electrical;
+
+pub use electrical::{ElectricalColumns, ElectricalError, ElectricalReader, ElectricalRecord};
+
 use crate::card::Card;
 use crate::ef;
 use crate::keys::{BlockCipher, kcv, kcv128};

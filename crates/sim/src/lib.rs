@@ -20,7 +20,8 @@ pub mod text;
 
 pub use card::{Card, CardError, CardMaker, OtaKeySet, VarKey};
 pub use formats::{
-    CardFormat, Column, ElectricalFile, LaserFile, OsmoHlrScript, OutFile, PysimCsv,
+    CardFormat, Column, ElectricalColumns, ElectricalError, ElectricalFile, ElectricalReader,
+    ElectricalRecord, LaserFile, OsmoHlrScript, OutFile, PysimCsv,
 };
 pub use ids::{Iccid, IdError, Imsi, Msisdn, Plmn};
 pub use keys::{BlockCipher, OperatorVariant, TransportKey, kcv, kcv128};

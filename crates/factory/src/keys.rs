@@ -1,0 +1,154 @@
+//! Operator keys: transport keys (KID) and OP/TOP values (OPID), sealed in the vault.
+
+use std::io::Read;
+
+use simforge_sim as sim;
+use simforge_store::{KeyKind, Operator, Store};
+use simforge_vault::Vault;
+use zeroize::Zeroizing;
+
+use crate::{Error, Result};
+
+/// The largest key file read (bytes): a key is at most 64 hex digits, a few KiB leave room for
+/// comments and line breaks.
+pub const MAX_KEY_TEXT: usize = 4096;
+
+/// The vault slot of an operator key.
+#[must_use]
+pub fn key_context(operator_id: i64, kind: KeyKind, index: i64) -> String {
+    let k = match kind {
+        KeyKind::Transport => "transport",
+        KeyKind::Op => "op",
+    };
+    format!("simforge/operator/{operator_id}/{k}/{index}")
+}
+
+/// A key read from its hex text, ready to be sealed.
+pub struct ParsedKey {
+    /// Transport or OP/TOP.
+    pub kind: KeyKind,
+    /// Its size in bits.
+    pub bits: usize,
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+/// Reads key text (hex) from `input`, at most [`MAX_KEY_TEXT`] bytes; `what` names the input.
+pub fn read_key_text(input: impl Read, what: &str) -> Result<Zeroizing<String>> {
+    sim::text::read_text(input, MAX_KEY_TEXT).map_err(Error::invalid(what))
+}
+
+/// Parses a key of `kind` from hex text (an AES-128/192/256 transport key, or a 128-bit OP /
+/// 256-bit TOP).
+pub fn parse_key(kind: KeyKind, text: &str) -> Result<ParsedKey> {
+    Ok(match kind {
+        KeyKind::Transport => {
+            let k = sim::TransportKey::from_hex(text).map_err(Error::invalid("key file"))?;
+            let mut b = Zeroizing::new(vec![0u8; k.bits() / 8]);
+            sim::secret::decode_hex_into(text.trim(), &mut b)
+                .map_err(Error::invalid("key file"))?;
+            ParsedKey {
+                kind,
+                bits: k.bits(),
+                bytes: b,
+            }
+        }
+        KeyKind::Op => {
+            let v = sim::OperatorVariant::from_hex(text).map_err(Error::invalid("key file"))?;
+            ParsedKey {
+                kind,
+                bits: v.expose().len() * 8,
+                bytes: Zeroizing::new(v.expose().to_vec()),
+            }
+        }
+    })
+}
+
+/// Seals and stores `key` at `index` for `op` (`replace`: over an existing key).
+pub async fn store_key(
+    store: &Store,
+    vault: &dyn Vault,
+    op: &Operator,
+    key: &ParsedKey,
+    index: u32,
+    replace: bool,
+) -> Result<()> {
+    let sealed = vault.seal(&key_context(op.id, key.kind, i64::from(index)), &key.bytes)?;
+    store
+        .put_key(
+            op.id,
+            key.kind,
+            i64::from(index),
+            key.bits as i64,
+            &sealed,
+            replace,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Loads and unseals the operator's transport key and OP/TOP for a batch.
+pub async fn load_keys(
+    store: &Store,
+    vault: &dyn Vault,
+    operator_id: i64,
+    kid: u32,
+    opid: u32,
+) -> Result<(sim::TransportKey, sim::OperatorVariant)> {
+    let sealed_t = store
+        .sealed_key(operator_id, KeyKind::Transport, i64::from(kid))
+        .await
+        .map_err(|source| Error::UnknownKey {
+            what: format!(
+                "unknown KID {kid}: import it with `simforge key import --kind transport --index {kid}`"
+            ),
+            source,
+        })?;
+    let t = vault.unseal(
+        &key_context(operator_id, KeyKind::Transport, i64::from(kid)),
+        &sealed_t,
+    )?;
+    let sealed_o = store
+        .sealed_key(operator_id, KeyKind::Op, i64::from(opid))
+        .await
+        .map_err(|source| Error::UnknownKey {
+            what: format!(
+                "unknown OPID {opid}: import it with `simforge key import --kind op --index {opid}`"
+            ),
+            source,
+        })?;
+    let o = vault.unseal(
+        &key_context(operator_id, KeyKind::Op, i64::from(opid)),
+        &sealed_o,
+    )?;
+    let transport = sim::TransportKey::from_bytes(&t)
+        .map_err(|_| Error::Damaged(format!("stored transport key {kid} is damaged")))?;
+    let variant = match o.len() {
+        16 => sim::OperatorVariant::Op(
+            o[..]
+                .try_into()
+                .map_err(|_| Error::Damaged("stored OP is damaged".into()))?,
+        ),
+        32 => sim::OperatorVariant::Top(
+            o[..]
+                .try_into()
+                .map_err(|_| Error::Damaged("stored TOP is damaged".into()))?,
+        ),
+        _ => {
+            return Err(Error::Damaged(format!(
+                "stored OP/TOP {opid} has an unexpected size"
+            )));
+        }
+    };
+    Ok((transport, variant))
+}
+
+/// The generator's view of a stored operator.
+pub fn operator_profile(op: &Operator) -> Result<sim::OperatorProfile> {
+    Ok(sim::OperatorProfile {
+        name: op.name.clone(),
+        plmn: sim::Plmn::new(&op.mcc, &op.mnc)?,
+        iccid_prefix: op.iccid_prefix.clone(),
+        iccid_len: op.iccid_len as usize,
+        spn: op.spn.clone(),
+    })
+}
