@@ -183,6 +183,18 @@ impl SmdpStore for MemoryStore {
     }
 }
 
+impl MemoryTx {
+    /// Whether another profile holds `p`'s matchingId (unique, as in the SQL stores).
+    fn matching_id_taken(&self, p: &ProfileRecord) -> bool {
+        p.matching_id.as_ref().is_some_and(|m| {
+            self.work
+                .profiles
+                .values()
+                .any(|o| o.iccid != p.iccid && o.matching_id.as_ref() == Some(m))
+        })
+    }
+}
+
 impl SmdpTx for MemoryTx {
     async fn session(&mut self, tid: &TransactionId) -> Result<Option<Session>> {
         Ok(self.work.sessions.get(tid).cloned())
@@ -273,10 +285,19 @@ impl SmdpTx for MemoryTx {
         if self.work.profiles.contains_key(&p.iccid) {
             return Err(Error::IccidInUse);
         }
+        if self.matching_id_taken(p) {
+            return Err(Error::Storage(format!(
+                "profile {}: matchingId in use",
+                p.iccid
+            )));
+        }
         self.work.profiles.insert(p.iccid.clone(), p.clone());
         Ok(())
     }
     async fn put_profile(&mut self, p: &ProfileRecord) -> Result<()> {
+        if self.matching_id_taken(p) {
+            return Err(Error::MatchingIdConflict);
+        }
         let Some(cur) = self.work.profiles.get_mut(&p.iccid) else {
             return Err(Error::Storage(format!("profile {} vanished", p.iccid)));
         };

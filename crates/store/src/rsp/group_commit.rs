@@ -183,6 +183,9 @@ impl Store {
 #[cfg(test)]
 mod group_sync_tests {
     use super::*;
+    use crate::OutboxAdmin as _;
+    use crate::rsp::tests;
+    use simforge_smdp::{Event, ProfileState, SmdpStore as _, SmdpTx as _};
 
     #[test]
     fn a_bare_file_name_syncs_the_current_directory() {
@@ -197,7 +200,7 @@ mod group_sync_tests {
         let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
-        let a = super::tests::operator(&store, "a").await;
+        let a = tests::operator(&store, "a").await;
         let mut tasks = Vec::new();
         for i in 0..32 {
             let store = store.clone();
@@ -234,7 +237,7 @@ mod group_sync_tests {
         let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
-        let a = super::tests::operator(&store, "a").await;
+        let a = tests::operator(&store, "a").await;
         let event = |i: u32| Event::ProfileState {
             operator_id: a,
             iccid: format!("{i}"),
@@ -282,7 +285,7 @@ mod group_sync_tests {
         let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
-        let a = super::tests::operator(&store, "a").await;
+        let a = tests::operator(&store, "a").await;
         store.group.lock().failed = true;
         let mut tx = store.begin().await.unwrap();
         tx.push_events(&[Event::ProfileState {

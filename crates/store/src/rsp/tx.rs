@@ -331,7 +331,7 @@ impl SmdpTx for SqliteTx {
         self.one_profile(
             &format!(
                 "SELECT {COLS} FROM {PROFILES} WHERE eid = ? AND state IN ('released', 'downloaded')
-                 ORDER BY updated_at, iccid LIMIT 1"
+                 ORDER BY updated_at, rsp_profiles.iccid LIMIT 1"
             ),
             [eid.as_str()],
         )
@@ -416,7 +416,22 @@ impl SmdpTx for SqliteTx {
              WHERE iccid = ? AND operator_id = ? AND version = ?",
         );
         params.extend_from_slice(&[&p.updated_at, &record, &p.iccid, &p.operator_id, &p.version]);
-        let n = self.exec(&sql, params.as_slice())?;
+        let n = match self
+            .conn()?
+            .prepare_cached(&sql)
+            .map_err(sq)?
+            .execute(params.as_slice())
+        {
+            Ok(n) => n,
+            // `matching_id` is UNIQUE: another profile holds it (as PostgreSQL reports it).
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                return Err(Error::MatchingIdConflict);
+            }
+            Err(e) => return Err(sq(e)),
+        };
+        if n > 0 {
+            self.dirty = true;
+        }
         if n == 1 && !unchanged {
             self.exec(
                 "UPDATE rsp_packages SET package = ? WHERE iccid = ?",
@@ -538,7 +553,7 @@ impl SqliteTx {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::NewOperator;
+    use crate::{NewOperator, OutboxAdmin as _};
     use simforge_smdp::ProfileMetadata;
 
     /// A fresh SQLite store with two operators, `a` and `b` (their ids): the crate's one
