@@ -190,7 +190,7 @@ pub async fn the_pending_order_of_an_eid_is_the_oldest<S: SmdpStore>(store: S) {
     let eid = simforge_asn1::Eid::parse("89049032123451234512345678901235").unwrap();
     let order = |iccid: &str, state, updated_at| {
         let mut p = profile(A, iccid);
-        p.eid = Some(eid.clone());
+        p.eid = Some(eid);
         p.state = state;
         p.updated_at = updated_at;
         p
