@@ -4,19 +4,20 @@
 //! - `tx`: the transactions ([`SqliteTx`]). Every transaction starts with `BEGIN IMMEDIATE`:
 //!   it holds the write lock from its first read, so a load → decide → save sequence cannot
 //!   interleave with another writer and two concurrent downloads can never bind the same
-//!   profile. Profiles also carry a version that [`simforge_smdp::SmdpTx::put_profile`] checks. Every row
-//!   carries its operator (tenant). The SM-DP+'s transactions run on one dedicated connection:
-//!   its statements execute on the calling task (no thread hop per statement), the
-//!   transactions of the process queue for it in order. Sealed profile packages live in
-//!   `rsp_packages`, apart from the profile rows that change on every call. Every session is
-//!   a row of `rsp_sessions`, the `Initiated` ones included, as on PostgreSQL; the in-memory
-//!   cache of those is a wrapper above any store ([`crate::SessionCache`]).
-//! - `group_commit`: durability follows [`crate::Synchronous`] (`FULL` by default, kept by group
-//!   commit: `GroupSync`).
+//!   profile. Profiles also carry a version that [`simforge_smdp::SmdpTx::put_profile`]
+//!   checks. Every row carries its operator (tenant). The SM-DP+'s transactions run on one
+//!   dedicated connection: its statements execute on the calling task (no thread hop per
+//!   statement), the transactions of the process queue for it in order. Sealed profile
+//!   packages live in `rsp_packages`, apart from the profile rows that change on every call.
+//!   Every session is a row of `rsp_sessions`, the `Initiated` ones included, as on
+//!   PostgreSQL; the in-memory cache of those is a wrapper above any store
+//!   ([`crate::SessionCache`]).
+//! - `group_commit`: durability follows [`crate::Synchronous`] (`FULL` by default, kept by
+//!   group commit: `GroupSync`).
 //! - `outbox`: the events outbox (`rsp_events`) is delivered to the operators' callback
 //!   endpoints (`operator_callbacks`, [`OutboxAdmin::set_callback_url`]) through
-//!   [`simforge_smdp::OutboxStore`]: claims take the write lock and lease what they return; every change is
-//!   scoped to the event's operator.
+//!   [`simforge_smdp::OutboxStore`]: claims take the write lock and lease what they return;
+//!   every change is scoped to the event's operator.
 //!
 //! Operator settings ([`crate::OperatorAdmin`]) are in `crate::settings`.
 
