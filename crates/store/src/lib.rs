@@ -7,6 +7,7 @@
 //! issued twice, across batches, processes and crashes.
 
 pub mod credentials;
+mod memory;
 pub mod pg;
 pub mod rsp;
 pub mod session_cache;

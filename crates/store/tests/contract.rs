@@ -9,9 +9,8 @@
 //! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
 //!
 //! The scenarios (`support::smdp`, `support::outbox`, `support::settings`) get a fresh
-//! database holding operators 1 and 2. The outbox and operator settings are the SQL stores'
-//! (`MemoryStore` has neither). Below the instantiations, the few tests that only one backend
-//! can run.
+//! database holding operators 1 and 2. The operator settings (`OperatorAdmin`) are the SQL
+//! stores' only. Below the instantiations, the few tests that only one backend can run.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 #[path = "../../smdp/tests/common/mod.rs"]
@@ -96,26 +95,37 @@ macro_rules! cached_contract {
     };
 }
 
-/// The outbox and operator settings of the SQL stores.
-macro_rules! sql_contract {
-    ($module:ident: $backend:ty) => {
+/// The outbox, on every store.
+macro_rules! outbox_contract {
+    ($module:ident: $backend:ty { $($kind:ident: [$($group:ident::$scenario:ident),* $(,)?]),* $(,)? }) => {
         plain_contract!($module: $backend {
             store: [
                 outbox::events_past_retention_are_deleted_oldest_first,
                 outbox::callback_urls,
                 outbox::claim_deliver_retry_in_order_per_tenant,
-                settings::callback_settings_and_redelivery,
-                settings::cancel_session_policy_per_operator,
             ],
             backend: [
                 outbox::claims_survive_a_restart_until_the_lease_ends,
                 outbox::two_instances_never_claim_the_same_event,
             ],
+            $($kind: [$($group::$scenario),*]),*
         });
     };
 }
 
-plain_contract!(memory: Memory {});
+/// And the operator settings of the SQL stores.
+macro_rules! sql_contract {
+    ($module:ident: $backend:ty) => {
+        outbox_contract!($module: $backend {
+            store: [
+                settings::callback_settings_and_redelivery,
+                settings::cancel_session_policy_per_operator,
+            ],
+        });
+    };
+}
+
+outbox_contract!(memory: Memory {});
 cached_contract!(memory_cached: Cached<Memory> {});
 sql_contract!(sqlite: Sqlite);
 // The cache passes the outbox and settings through: one scenario that uses them all.
