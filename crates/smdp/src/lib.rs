@@ -27,6 +27,7 @@ pub mod config;
 pub mod error;
 pub mod es2;
 pub mod es9;
+mod memory_outbox;
 pub mod model;
 pub mod outbox;
 pub mod profile;
@@ -44,4 +45,4 @@ pub use model::{
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::NewProfile;
 pub use service::{Reply, Smdp};
-pub use store::{MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};
+pub use store::{Delivery, MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

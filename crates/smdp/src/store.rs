@@ -17,6 +17,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::cancel::CancelSessionPolicy;
 use crate::error::{Error, Result};
+pub use crate::memory_outbox::Delivery;
 use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime};
 
 /// One transaction. Dropping it without [`SmdpTx::commit`] rolls back.
@@ -113,10 +114,11 @@ pub trait SmdpStore: Send + Sync {
     fn begin(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
 }
 
-/// An in-memory store, for tests and demos: one transaction at a time.
+/// An in-memory store, for tests and demos: one transaction at a time; its outbox too
+/// ([`crate::OutboxStore`], in `memory_outbox`).
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
-    data: Arc<Mutex<MemData>>,
+    pub(crate) data: Arc<Mutex<MemData>>,
 }
 
 /// The content of a [`MemoryStore`].
@@ -128,6 +130,14 @@ pub struct MemData {
     pub profiles: BTreeMap<String, ProfileRecord>,
     /// The outbox.
     pub events: Vec<Event>,
+    /// The delivery state of each event of `events` (same index; see [`OutboxStore`]).
+    ///
+    /// [`OutboxStore`]: crate::OutboxStore
+    pub deliveries: Vec<Delivery>,
+    /// The last outbox id given.
+    pub last_event_id: i64,
+    /// Operators' callback endpoints (URLs).
+    pub callback_urls: BTreeMap<OperatorId, String>,
     /// Operators' CancelSession policies (absent: the default).
     pub cancel_policies: BTreeMap<OperatorId, CancelSessionPolicy>,
 }
@@ -180,6 +190,18 @@ impl SmdpStore for MemoryStore {
         let guard = Arc::clone(&self.data).lock_owned().await;
         let work = guard.clone();
         Ok(MemoryTx { guard, work })
+    }
+}
+
+impl MemoryTx {
+    /// Whether another profile holds `p`'s matchingId (unique, as in the SQL stores).
+    fn matching_id_taken(&self, p: &ProfileRecord) -> bool {
+        p.matching_id.as_ref().is_some_and(|m| {
+            self.work
+                .profiles
+                .values()
+                .any(|o| o.iccid != p.iccid && o.matching_id.as_ref() == Some(m))
+        })
     }
 }
 
@@ -273,10 +295,19 @@ impl SmdpTx for MemoryTx {
         if self.work.profiles.contains_key(&p.iccid) {
             return Err(Error::IccidInUse);
         }
+        if self.matching_id_taken(p) {
+            return Err(Error::Storage(format!(
+                "profile {}: matchingId in use",
+                p.iccid
+            )));
+        }
         self.work.profiles.insert(p.iccid.clone(), p.clone());
         Ok(())
     }
     async fn put_profile(&mut self, p: &ProfileRecord) -> Result<()> {
+        if self.matching_id_taken(p) {
+            return Err(Error::MatchingIdConflict);
+        }
         let Some(cur) = self.work.profiles.get_mut(&p.iccid) else {
             return Err(Error::Storage(format!("profile {} vanished", p.iccid)));
         };
@@ -291,7 +322,14 @@ impl SmdpTx for MemoryTx {
         Ok(())
     }
     async fn push_events(&mut self, events: &[Event]) -> Result<()> {
-        self.work.events.extend_from_slice(events);
+        for e in events {
+            self.work.last_event_id += 1;
+            self.work.events.push(e.clone());
+            self.work.deliveries.push(Delivery {
+                id: self.work.last_event_id,
+                ..Delivery::default()
+            });
+        }
         Ok(())
     }
     async fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>> {

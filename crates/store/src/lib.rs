@@ -7,13 +7,16 @@
 //! issued twice, across batches, processes and crashes.
 
 pub mod credentials;
+mod memory;
 pub mod pg;
 pub mod rsp;
+pub mod session_cache;
 pub mod settings;
 
 pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
 pub use pg::PgStore;
 pub use rsp::OutboxAdmin;
+pub use session_cache::SessionCache;
 pub use settings::{CallbackSettings, OperatorAdmin, callback_key_context};
 
 use std::path::Path;
@@ -384,8 +387,8 @@ fn now() -> String {
 pub struct Store {
     pool: SqlitePool,
     rsp: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
-    /// RSP sessions after InitiateAuthentication, kept in memory (see [`rsp`]).
-    pending: std::sync::Arc<std::sync::Mutex<rsp::PendingSessions>>,
+    /// Where the purge of expired sessions goes on (see [`rsp`]).
+    purge_cursor: std::sync::Arc<std::sync::Mutex<String>>,
     /// Group commit of the SM-DP+ connection under `synchronous = FULL`.
     group: std::sync::Arc<rsp::GroupSync>,
     synchronous: Synchronous,
@@ -476,7 +479,7 @@ impl Store {
         Ok(Self {
             pool,
             rsp: std::sync::Arc::new(tokio::sync::Mutex::new(rsp)),
-            pending: std::sync::Arc::default(),
+            purge_cursor: std::sync::Arc::default(),
             group: std::sync::Arc::new(rsp::GroupSync::new(path)),
             synchronous,
         })

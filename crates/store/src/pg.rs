@@ -11,9 +11,9 @@
 //!   transaction holds (`FOR UPDATE SKIP LOCKED`), so concurrent allocations take different
 //!   profiles instead of queueing on one. [`SmdpTx::put_profile`] still checks the version
 //!   loaded.
-//! - **Sessions.** Sessions are rows here, the `Initiated` ones included. Unlike the SQLite
-//!   store, which keeps those in one process's memory, any instance can serve any call of a
-//!   download: no sticky routing.
+//! - **Sessions.** Sessions are rows here, the `Initiated` ones included (as on SQLite), so
+//!   any instance can serve any call of a download: no sticky routing. (A single instance may
+//!   keep the `Initiated` ones in memory with [`crate::SessionCache`].)
 //! - **Durability.** [`SmdpTx::commit`] returns once PostgreSQL has flushed the commit
 //!   (`synchronous_commit` as the server is configured, `on` by default).
 //!   [`SmdpTx::commit_deferred`] commits with `synchronous_commit = off` for that transaction

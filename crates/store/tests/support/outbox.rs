@@ -1,10 +1,10 @@
-//! The outbox on either database: the same scenarios for the SQLite store (`outbox.rs`) and
-//! the PostgreSQL store (`postgres.rs`), given a store and two of its operators.
-
-use std::future::Future;
+//! The outbox contract ([`OutboxStore`], [`OutboxAdmin`]) of the SQL stores: each scenario
+//! gets a fresh database holding operators [`A`] and [`B`] (or its [`Backend`]).
 
 use simforge_smdp::{Event, OutboxEntry, OutboxStore, ProfileState, SmdpStore, SmdpTx};
 use simforge_store::OutboxAdmin;
+
+use super::backends::{A, B, Backend};
 
 /// What the scenarios need of a store.
 pub trait Outbox: SmdpStore + OutboxStore + OutboxAdmin {}
@@ -33,7 +33,8 @@ pub fn ids(v: &[OutboxEntry]) -> Vec<(i64, i64)> {
     v.iter().map(|e| (e.operator_id, e.id)).collect()
 }
 
-pub async fn events_past_retention_are_deleted_oldest_first<S: Outbox>(store: &S, a: i64, b: i64) {
+pub async fn events_past_retention_are_deleted_oldest_first<S: Outbox>(store: S) {
+    let (store, a, b) = (&store, A, B);
     let ev = |op: i64, at: i64| Event::ProfileState {
         operator_id: op,
         iccid: format!("{at}"),
@@ -63,7 +64,8 @@ pub async fn events_past_retention_are_deleted_oldest_first<S: Outbox>(store: &S
     assert_eq!(left(b).await, vec![200]);
 }
 
-pub async fn callback_urls<S: Outbox>(store: &S, a: i64, b: i64) {
+pub async fn callback_urls<S: Outbox>(store: S) {
+    let (store, a, b) = (&store, A, B);
     assert_eq!(store.callback_url(a).await.unwrap(), None);
     store
         .set_callback_url(a, Some("https://op-a.test/es2"), 1)
@@ -82,7 +84,8 @@ pub async fn callback_urls<S: Outbox>(store: &S, a: i64, b: i64) {
     assert_eq!(store.callback_url(a).await.unwrap(), None);
 }
 
-pub async fn claim_deliver_retry_in_order_per_tenant<S: Outbox>(store: &S, a: i64, b: i64) {
+pub async fn claim_deliver_retry_in_order_per_tenant<S: Outbox>(store: S) {
+    let (store, a, b) = (&store, A, B);
     // Interleaved events of two operators; no endpoint yet: nothing to claim.
     push(store, &[progress(a, 1), progress(b, 1), progress(a, 3)]).await;
     push(store, &[progress(b, 3), progress(a, 4)]).await;
@@ -177,14 +180,13 @@ pub async fn claim_deliver_retry_in_order_per_tenant<S: Outbox>(store: &S, a: i6
     );
 }
 
-/// A claimed event whose worker died (the store is opened anew by `open`, the same
-/// database) is claimed again once its lease ends, not before. `store` holds operator `a`.
-pub async fn claims_survive_a_restart_until_the_lease_ends<S, F, Fut>(store: S, a: i64, open: F)
+/// A claimed event whose worker died (the store is opened anew, the same database) is
+/// claimed again once its lease ends, not before.
+pub async fn claims_survive_a_restart_until_the_lease_ends<K: Backend>(k: K)
 where
-    S: Outbox,
-    F: Fn() -> Fut,
-    Fut: Future<Output = S>,
+    K::Store: Outbox,
 {
+    let (store, a) = (k.open().await, A);
     store
         .set_callback_url(a, Some("http://a/cb"), 0)
         .await
@@ -196,7 +198,8 @@ where
         1
     );
     drop(store);
-    let store = open().await;
+    k.restart(true).await;
+    let store = k.open().await;
     assert!(
         store
             .claim_outbox(2_000, 30_000, 10)
@@ -206,4 +209,46 @@ where
     );
     let c = store.claim_outbox(31_000, 30_000, 10).await.unwrap();
     assert_eq!(ids(&c), vec![(a, 1)]);
+}
+
+/// The delivery workers of two instances claiming at the same time never get the same event.
+pub async fn two_instances_never_claim_the_same_event<K: Backend>(k: K)
+where
+    K::Store: Outbox,
+{
+    let store = k.open().await;
+    for op in [A, B] {
+        store
+            .set_callback_url(op, Some("http://op/cb"), 0)
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            push(&store, &[progress(op, 1), progress(op, 3)]).await;
+        }
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let s = k.open().await;
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..20 {
+                got.extend(ids(&s.claim_outbox(1_000, 60_000, 3).await.unwrap()));
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let n = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), n, "an event claimed twice");
+    // A claim of 3 may cut an operator's queue; the rest waits for the lease: at least one
+    // event of every operator was claimed.
+    assert!(
+        all.iter().any(|(op, _)| *op == A) && all.iter().any(|(op, _)| *op == B),
+        "{all:?}"
+    );
 }

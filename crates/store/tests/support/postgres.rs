@@ -4,14 +4,14 @@
 //! `/usr/lib/postgresql/<version>/bin` (package `postgresql`; `scripts/ci-services.sh`
 //! installs it). As root, the server runs as the `postgres` user (PostgreSQL refuses root).
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 pub struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
-    port: Cell<u16>,
+    port: AtomicU16,
     as_postgres: bool,
 }
 
@@ -86,7 +86,7 @@ impl Postgres {
         let pg = Self {
             dir,
             bin,
-            port: Cell::new(0),
+            port: AtomicU16::new(0),
             as_postgres,
         };
         let data = pg.data();
@@ -120,7 +120,7 @@ impl Postgres {
                 .local_addr()
                 .unwrap()
                 .port();
-            self.port.set(port);
+            self.port.store(port, Ordering::Relaxed);
             let opts = format!(
                 "-p {port} -c listen_addresses=127.0.0.1 -k {} -c max_connections=40",
                 self.dir.path().display()
@@ -168,18 +168,10 @@ impl Postgres {
 
     /// The URL of its `postgres` database as the superuser `simforge`.
     pub fn url(&self) -> String {
-        format!("postgres://simforge@127.0.0.1:{}/postgres", self.port.get())
-    }
-
-    /// A new, empty database `name` on this server; its URL.
-    pub async fn database(&self, name: &str) -> String {
-        use sqlx::Connection as _;
-        let mut c = sqlx::PgConnection::connect(&self.url()).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        format!("postgres://simforge@127.0.0.1:{}/{name}", self.port.get())
+        format!(
+            "postgres://simforge@127.0.0.1:{}/postgres",
+            self.port.load(Ordering::Relaxed)
+        )
     }
 
     fn data(&self) -> String {

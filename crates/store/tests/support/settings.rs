@@ -1,23 +1,22 @@
-//! Operator settings on either database: the CancelSession policy (through a real ES9+
-//! cancellation on the store) and the callback settings with the redelivery of given-up
-//! events; the same scenarios for the SQLite store (`outbox.rs`) and PostgreSQL (`postgres.rs`).
+//! The operator settings contract ([`OperatorAdmin`]) of the SQL stores: the CancelSession
+//! policy (through a real ES9+ cancellation on the store) and the callback settings with the
+//! redelivery of given-up events.
 
 use simforge_asn1::rsp::CancelSessionReason;
 use simforge_smdp::{CancelSessionPolicy, OutboxStore, ProfileState, Smdp, SmdpStore};
 use simforge_store::{CallbackSettings, OperatorAdmin, OutboxAdmin};
 
+use super::backends::{A, B};
 use super::outbox::{progress, push};
-use super::{NOW, TestEuicc, auth, record, released_order};
+use super::{NOW, TestEuicc, auth, lab, record, released_order, smdp_on};
 
 /// SGP.22 §3.1.5 / §5.6.5: a cancellation with endUserRejection keeps the order under the
-/// default policy; operator `op`'s policy `end-user-rejection=error` (stored in this
-/// database) fails it; the other operator `other` keeps the default.
-pub async fn cancel_session_policy_per_operator<S: SmdpStore + OperatorAdmin>(
-    smdp: &Smdp<S>,
-    pki: &simforge_pki::LabPki,
-    op: i64,
-    other: i64,
-) {
+/// default policy; operator A's policy `end-user-rejection=error` (stored in this
+/// database) fails it; the other operator B keeps the default.
+pub async fn cancel_session_policy_per_operator<S: SmdpStore + OperatorAdmin>(store: S) {
+    let pki = &lab(simforge_pki::Curve::P256, 1);
+    let smdp: &Smdp<S> = &smdp_on(store, pki);
+    let (op, other) = (A, B);
     let store = smdp.store();
     assert_eq!(
         store.cancel_session_policy(op).await.unwrap(),
@@ -71,10 +70,11 @@ pub async fn cancel_session_policy_per_operator<S: SmdpStore + OperatorAdmin>(
 
 /// Callback settings are stored whole and per operator (the sealed key as given); a
 /// given-up event is listed and redelivered (one by id, or all), only the operator's own.
-pub async fn callback_settings_and_redelivery<S>(store: &S, a: i64, b: i64)
+pub async fn callback_settings_and_redelivery<S>(store: S)
 where
     S: SmdpStore + OutboxStore + OutboxAdmin + OperatorAdmin,
 {
+    let (store, a, b) = (&store, A, B);
     assert_eq!(store.callback_settings(a).await.unwrap(), None);
     let s = CallbackSettings {
         url: "https://op-a.test/es2".into(),

@@ -1,0 +1,234 @@
+//! The storage contract: one behavioural suite for every store of the SM-DP+, run on each
+//! backend (atuin's shape: a scenario is one generic `async fn`, `contract!` makes a
+//! `#[tokio::test]` of it per backend).
+//!
+//! - `memory`: [`simforge_smdp::MemoryStore`];
+//! - `sqlite`: the SQLite [`simforge_store::Store`];
+//! - `postgres`: [`simforge_store::PgStore`] on a private PostgreSQL server per test
+//!   (`support::postgres`; "skipped" without PostgreSQL installed, a failure when `CI` is set);
+//! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
+//!
+//! The scenarios (`support::smdp`, `support::outbox`, `support::settings`) get a fresh
+//! database holding operators 1 and 2. The operator settings (`OperatorAdmin`) are the SQL
+//! stores' only. Below the instantiations, the few tests that only one backend can run.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use simforge_testkit::prelude as common;
+mod support;
+
+use support::backends::{Backend, Cached, Memory, Pg, Sqlite};
+
+/// `contract!(module: Backend { store: [scenario…], backend: [scenario…] })`: a test per
+/// scenario in `module`; `store` scenarios get a handle on a fresh database
+/// ([`Backend::open`]), `backend` scenarios the backend itself (to restart it or open more
+/// handles).
+macro_rules! contract {
+    ($module:ident: $backend:ty { $($kind:ident: [$($group:ident::$scenario:ident),* $(,)?]),* $(,)? }) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $($(contract!(@$kind $backend, $group::$scenario);)*)*
+        }
+    };
+    (@store $backend:ty, $group:ident::$scenario:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $scenario() {
+            let Some(backend) = <$backend as Backend>::start(stringify!($scenario)).await else {
+                return;
+            };
+            crate::support::$group::$scenario(backend.open().await).await;
+        }
+    };
+    (@backend $backend:ty, $group:ident::$scenario:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $scenario() {
+            let Some(backend) = <$backend as Backend>::start(stringify!($scenario)).await else {
+                return;
+            };
+            crate::support::$group::$scenario(backend).await;
+        }
+    };
+}
+
+/// The SM-DP+ store scenarios every backend runs.
+macro_rules! smdp_contract {
+    ($module:ident: $backend:ty { $($kind:ident: [$($group:ident::$scenario:ident),* $(,)?]),* $(,)? }) => {
+        contract!($module: $backend {
+            store: [
+                smdp::round_trip_and_tenant_isolation,
+                smdp::a_matching_id_names_one_profile,
+                smdp::the_pending_order_of_an_eid_is_the_oldest,
+                smdp::allocation_takes_the_lowest_available_iccid,
+                smdp::concurrent_allocation_never_hands_out_a_profile_twice,
+                smdp::concurrent_orders_never_allocate_a_profile_twice,
+                smdp::one_operator_cannot_order_another_operators_profile,
+                smdp::sessions_round_trip,
+                smdp::expired_sessions_are_purged,
+            ],
+            backend: [smdp::binding_and_last_notification_survive_restarts],
+            $($kind: [$($group::$scenario),*]),*
+        });
+    };
+}
+
+/// Without a cache, every session is in the database: another instance goes on with it.
+macro_rules! plain_contract {
+    ($module:ident: $backend:ty { $($kind:ident: [$($group:ident::$scenario:ident),* $(,)?]),* $(,)? }) => {
+        smdp_contract!($module: $backend {
+            backend: [
+                smdp::a_download_goes_on_whichever_instance_gets_the_call,
+                smdp::every_session_survives_a_restart,
+            ],
+            $($kind: [$($group::$scenario),*]),*
+        });
+    };
+}
+
+/// With a cache, an Initiated session lives in the instance that started it.
+macro_rules! cached_contract {
+    ($module:ident: $backend:ty { $($kind:ident: [$($group:ident::$scenario:ident),* $(,)?]),* $(,)? }) => {
+        smdp_contract!($module: $backend {
+            backend: [smdp::initiated_sessions_live_in_the_instance_that_started_them],
+            $($kind: [$($group::$scenario),*]),*
+        });
+    };
+}
+
+/// The outbox, on every store.
+macro_rules! outbox_contract {
+    ($module:ident: $backend:ty { $($kind:ident: [$($group:ident::$scenario:ident),* $(,)?]),* $(,)? }) => {
+        plain_contract!($module: $backend {
+            store: [
+                outbox::events_past_retention_are_deleted_oldest_first,
+                outbox::callback_urls,
+                outbox::claim_deliver_retry_in_order_per_tenant,
+            ],
+            backend: [
+                outbox::claims_survive_a_restart_until_the_lease_ends,
+                outbox::two_instances_never_claim_the_same_event,
+            ],
+            $($kind: [$($group::$scenario),*]),*
+        });
+    };
+}
+
+/// And the operator settings of the SQL stores.
+macro_rules! sql_contract {
+    ($module:ident: $backend:ty) => {
+        outbox_contract!($module: $backend {
+            store: [
+                settings::callback_settings_and_redelivery,
+                settings::cancel_session_policy_per_operator,
+            ],
+        });
+    };
+}
+
+outbox_contract!(memory: Memory {});
+cached_contract!(memory_cached: Cached<Memory> {});
+sql_contract!(sqlite: Sqlite);
+// The cache passes the outbox and settings through: one scenario that uses them all.
+cached_contract!(sqlite_cached: Cached<Sqlite> {
+    store: [settings::callback_settings_and_redelivery],
+});
+sql_contract!(postgres: Pg);
+cached_contract!(postgres_cached: Cached<Pg> {
+    store: [settings::callback_settings_and_redelivery],
+});
+
+/// What only the SQLite store has: the platform's operators.
+mod sqlite_only {
+    use super::*;
+    use simforge_store::{Store, StoreError};
+
+    #[tokio::test]
+    async fn operator_reuse_on_delete_default_survives_reopening_the_database() {
+        let sqlite = Sqlite::start("").await.unwrap();
+        let store: Store = sqlite.open().await;
+        let op = store
+            .create_operator(&support::new_operator("op"))
+            .await
+            .unwrap();
+        assert!(!op.reuse_on_delete, "Unavailable after delete by default");
+        assert!(
+            store
+                .set_operator_reuse_on_delete("op", true)
+                .await
+                .unwrap()
+                .reuse_on_delete
+        );
+        assert!(matches!(
+            store.set_operator_reuse_on_delete("nobody", true).await,
+            Err(StoreError::NotFound(_))
+        ));
+        drop(store);
+        let store = sqlite.open().await;
+        assert!(store.operator("op").await.unwrap().reuse_on_delete);
+        assert_eq!(store.operator_by_id(op.id).await.unwrap().name, "op");
+    }
+}
+
+/// What only PostgreSQL allows: concurrent transactions (ids not in commit order), and its
+/// connection errors.
+mod postgres_only {
+    use super::*;
+    use simforge_smdp::{OutboxStore as _, SmdpStore as _, SmdpTx as _};
+    use simforge_store::{OutboxAdmin as _, PgStore};
+    use support::outbox;
+
+    /// Ids are not in commit order across concurrent transactions on PostgreSQL: an event
+    /// with a lower id that commits after a higher one was claimed must not make the claimed
+    /// (leased) one claimable again.
+    #[tokio::test]
+    async fn a_leased_event_is_not_claimed_again_when_an_older_id_commits_later() {
+        let Some(pg) =
+            Pg::start("a_leased_event_is_not_claimed_again_when_an_older_id_commits_later").await
+        else {
+            return;
+        };
+        let store = pg.open().await;
+        store
+            .set_callback_url(1, Some("http://a/cb"), 0)
+            .await
+            .unwrap();
+        let mut slow = store.begin().await.unwrap();
+        slow.push_events(&[outbox::progress(1, 1)]).await.unwrap(); // id 1, not committed yet
+        outbox::push(&store, &[outbox::progress(1, 3)]).await; // id 2, committed
+        let first = store.claim_outbox(1_000, 60_000, 10).await.unwrap();
+        assert_eq!(outbox::ids(&first), vec![(1, 2)]);
+        slow.commit().await.unwrap();
+        // Event 2 is leased until 61 s: nothing of this operator is claimed before.
+        assert!(
+            store
+                .claim_outbox(2_000, 60_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let later = store.claim_outbox(61_000, 60_000, 10).await.unwrap();
+        assert_eq!(outbox::ids(&later), vec![(1, 1), (1, 2)]);
+    }
+
+    /// A malformed URL, or a server that is not there, is a clear error (no server needed).
+    #[tokio::test]
+    async fn a_bad_url_or_an_absent_server_is_an_error() {
+        for bad in [
+            "postgres://simforge@127.0.0.1:notaport/x",
+            "mysql://simforge@127.0.0.1/x",
+        ] {
+            assert!(matches!(
+                PgStore::connect(bad, 1).await,
+                Err(simforge_store::StoreError::Config(_))
+            ));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        assert!(matches!(
+            PgStore::connect(&format!("postgres://simforge@127.0.0.1:{port}/x"), 1).await,
+            Err(simforge_store::StoreError::Db(_))
+        ));
+    }
+}

@@ -1,0 +1,106 @@
+//! The backends the contract runs on: each gives a fresh, empty database holding operators
+//! [`A`] and [`B`], handles on it ([`Backend::open`]: another SM-DP+ instance, or the same
+//! one after a restart), and a restart of its server.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use simforge_smdp::{MemoryStore, SmdpStore};
+use simforge_store::{PgStore, SessionCache, Store};
+
+use super::new_operator;
+use super::postgres::Postgres;
+
+/// The two operators every backend's database holds.
+pub const A: i64 = 1;
+/// The second operator.
+pub const B: i64 = 2;
+
+/// A database the contract runs on.
+pub trait Backend: Sized {
+    /// Its store.
+    type Store: SmdpStore + Clone + 'static;
+    /// A fresh, empty database with operators [`A`] and [`B`]; `None` when this backend is
+    /// not available here (the test says "skipped", and fails when `CI` is set).
+    fn start(test: &str) -> impl Future<Output = Option<Self>>;
+    /// A new handle on the database: what another SM-DP+ instance, or the same one after a
+    /// restart, opens (a [`SessionCache`] above it starts empty).
+    fn open(&self) -> impl Future<Output = Self::Store>;
+    /// Restarts the database server (`crash`: as a crash would, what comes back is recovered
+    /// from its log). Without a server, nothing: the next [`Backend::open`] is the restart.
+    fn restart(&self, crash: bool) -> impl Future<Output = ()> {
+        let _ = crash;
+        async {}
+    }
+}
+
+/// [`MemoryStore`]: a handle is a clone (it shares the data, as a database would).
+pub struct Memory(MemoryStore);
+
+impl Backend for Memory {
+    type Store = MemoryStore;
+    async fn start(_: &str) -> Option<Self> {
+        Some(Self(MemoryStore::new()))
+    }
+    async fn open(&self) -> MemoryStore {
+        self.0.clone()
+    }
+}
+
+/// The SQLite [`Store`] in a temporary directory.
+pub struct Sqlite {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Backend for Sqlite {
+    type Store = Store;
+    async fn start(_: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let store = Store::open_sqlite(&path).await.unwrap();
+        for (name, id) in [("a", A), ("b", B)] {
+            assert_eq!(
+                store.create_operator(&new_operator(name)).await.unwrap().id,
+                id
+            );
+        }
+        Some(Self { _dir: dir, path })
+    }
+    async fn open(&self) -> Store {
+        Store::open_sqlite(&self.path).await.unwrap()
+    }
+}
+
+/// [`PgStore`] on a private PostgreSQL server (`support::postgres`); operators are tenant
+/// numbers there, nothing to create.
+pub struct Pg(Postgres);
+
+impl Backend for Pg {
+    type Store = PgStore;
+    async fn start(test: &str) -> Option<Self> {
+        Postgres::start(test).map(Self)
+    }
+    async fn open(&self) -> PgStore {
+        PgStore::connect(&self.0.url(), 8).await.unwrap()
+    }
+    async fn restart(&self, crash: bool) {
+        self.0.restart(crash);
+    }
+}
+
+/// Backend `B` with a [`SessionCache`] above each handle.
+pub struct Cached<B>(pub B);
+
+impl<B: Backend> Backend for Cached<B> {
+    type Store = SessionCache<B::Store>;
+    async fn start(test: &str) -> Option<Self> {
+        B::start(test).await.map(Self)
+    }
+    async fn open(&self) -> Self::Store {
+        SessionCache::new(self.0.open().await)
+    }
+    async fn restart(&self, crash: bool) {
+        self.0.restart(crash).await;
+    }
+}
