@@ -811,6 +811,7 @@ async fn import_dir(
                 notification_address: opts.notification_address.clone(),
             },
             package,
+            radio_access: opts.radio_access.clone(),
             reuse_on_delete: opts.reuse_on_delete.unwrap_or(op.reuse_on_delete),
         };
         let mut record = simforge_smdp::profile::new_record(op.id, new, vault, now)?;

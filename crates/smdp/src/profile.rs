@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    OperatorId, ProfileMetadata, ProfileRecord, ProfileRequirements, ProfileState, SealedPackage,
-    UnixTime,
+    OperatorId, ProfileMetadata, ProfileRecord, ProfileRequirements, ProfileState, RadioAccess,
+    SealedPackage, UnixTime,
 };
 
 fn saip_err(e: simforge_saip::Error) -> Error {
@@ -76,6 +76,9 @@ pub struct NewProfile {
     pub package: Zeroizing<Vec<u8>>,
     /// Delete notification: back to Available (true) or Unavailable.
     pub reuse_on_delete: bool,
+    /// The radio access technologies the profile's network serves: a device supporting none
+    /// of them is not eligible (SGP.22 8.2.5 / 4.3). Empty: any device.
+    pub radio_access: Vec<RadioAccess>,
 }
 
 /// Checks ICCID digits (18 to 20 decimal digits).
@@ -101,7 +104,10 @@ pub fn new_record(
     now: UnixTime,
 ) -> Result<ProfileRecord> {
     check_iccid(&new.iccid)?;
-    let requirements = requirements_of(&new.package);
+    let requirements = ProfileRequirements {
+        radio_access: new.radio_access,
+        ..requirements_of(&new.package)
+    };
     let package = seal(vault, operator_id, &new.iccid, &new.package)?;
     Ok(ProfileRecord {
         operator_id,
