@@ -129,7 +129,10 @@ pub async fn update<S: OperatorAdmin>(
     update: CallbackUpdate,
     now: i64,
 ) -> Result<()> {
-    let mut s = store.callback_settings(operator.id).await?.unwrap_or_default();
+    let mut s = store
+        .callback_settings(operator.id)
+        .await?
+        .unwrap_or_default();
     match &update.url {
         Some(u) => s.url = check_url(u)?.url,
         None if s.url.is_empty() => {

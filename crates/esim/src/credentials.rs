@@ -87,7 +87,11 @@ pub async fn ensure_api_key<R: TryCryptoRng + ?Sized>(
 ///
 /// # Errors
 /// [`Error::Store`].
-pub async fn list(store: &Store, operator: &Operator, kind: CredentialKind) -> Result<Vec<Credential>> {
+pub async fn list(
+    store: &Store,
+    operator: &Operator,
+    kind: CredentialKind,
+) -> Result<Vec<Credential>> {
     Ok(store
         .credentials(operator.id)
         .await?
@@ -144,7 +148,13 @@ pub async fn register_client_cert(
         .unwrap_or_default();
     let sha256 = Sha256Hex::from_digest(simforge_server::cert_sha256(der));
     let id = store
-        .add_credential(operator.id, CredentialKind::ClientCert, &sha256, &subject, now)
+        .add_credential(
+            operator.id,
+            CredentialKind::ClientCert,
+            &sha256,
+            &subject,
+            now,
+        )
         .await?;
     Ok(RegisteredCert {
         id,

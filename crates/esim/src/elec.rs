@@ -38,10 +38,8 @@ pub fn cards_from_elec_csv(
 fn card(head: &[&str], line: &str, index: u64, plmn: &sim::Plmn) -> Result<sim::Card, ElecError> {
     let n = index + 2;
     let field = |what: String| ElecError::Field { line: n, what };
-    let value = |e: Box<dyn std::error::Error + Send + Sync>| ElecError::Value {
-        line: n,
-        source: e,
-    };
+    let value =
+        |e: Box<dyn std::error::Error + Send + Sync>| ElecError::Value { line: n, source: e };
     let fields: Vec<&str> = line.split(',').collect();
     let get = |name: &str| -> Result<Zeroizing<Vec<u8>>, ElecError> {
         let i = head

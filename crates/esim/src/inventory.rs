@@ -55,8 +55,15 @@ impl ImportOptions {
     }
 
     /// The inventory entry of one profile package of `operator`.
-    fn new_profile(&self, operator: &Operator, iccid: String, package: Zeroizing<Vec<u8>>) -> NewProfile {
-        let tail = iccid.get(iccid.len().saturating_sub(4)..).unwrap_or_default();
+    fn new_profile(
+        &self,
+        operator: &Operator,
+        iccid: String,
+        package: Zeroizing<Vec<u8>>,
+    ) -> NewProfile {
+        let tail = iccid
+            .get(iccid.len().saturating_sub(4)..)
+            .unwrap_or_default();
         NewProfile {
             profile_type: self.profile_type.clone(),
             metadata: ProfileMetadata {
@@ -220,7 +227,10 @@ fn first_element(upp: &[u8]) -> Option<&[u8]> {
 ///
 /// # Errors
 /// [`Error::Smdp`] (storage).
-pub async fn counts<S: SmdpStore>(store: &S, operator: &Operator) -> Result<Vec<(ProfileState, u64)>> {
+pub async fn counts<S: SmdpStore>(
+    store: &S,
+    operator: &Operator,
+) -> Result<Vec<(ProfileState, u64)>> {
     let mut tx = store.begin().await?;
     let c = tx.count_by_state(operator.id).await?;
     tx.commit().await?;

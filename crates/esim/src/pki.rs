@@ -35,8 +35,7 @@ pub fn pki_dirs(root: &Path) -> Vec<PathBuf> {
 }
 
 fn read_certificate(path: &Path) -> Result<Certificate> {
-    let der = std::fs::read(path)
-        .map_err(|e| pki_err(format!("reading {}", path.display()), e))?;
+    let der = std::fs::read(path).map_err(|e| pki_err(format!("reading {}", path.display()), e))?;
     Certificate::from_der(&der).map_err(|e| pki_err(format!("parsing {}", path.display()), e))
 }
 
@@ -209,12 +208,15 @@ impl SmdpPkis {
     pub fn tls_identity(&self, sgp26_tls: bool) -> Result<TlsIdentity> {
         let (pki, source, ca_pem) = match (&self.sgp26, sgp26_tls) {
             (Some((d, pkis)), true) => {
-                let p = pkis.iter().find(|p| p.curve == Curve::P256).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "--tls-sgp26: no NIST P-256 DPtls in {}",
-                        d.display()
-                    ))
-                })?;
+                let p = pkis
+                    .iter()
+                    .find(|p| p.curve == Curve::P256)
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "--tls-sgp26: no NIST P-256 DPtls in {}",
+                            d.display()
+                        ))
+                    })?;
                 let ca = d.join("CertificateIssuer").join("CERT_CI_ECDSA_NIST.pem");
                 (p, d.clone(), ca)
             }
@@ -224,17 +226,28 @@ impl SmdpPkis {
                 ));
             }
             _ => {
-                let (d, p) = self.lab.first().ok_or_else(|| {
-                    Error::invalid("no lab PKI")
-                })?;
+                let (d, p) = self
+                    .lab
+                    .first()
+                    .ok_or_else(|| Error::invalid("no lab PKI"))?;
                 (p, d.clone(), d.join("smdp").join("dptls-chain.pem"))
             }
         };
         let tls = &pki.smdp.tls;
-        let key_err = |e| pki_err("DPtls key", Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
+        let key_err = |e| {
+            pki_err(
+                "DPtls key",
+                Box::new(e) as Box<dyn std::error::Error + Send + Sync>,
+            )
+        };
         let key_pkcs8 = Zeroizing::new(tls.key.to_pkcs8_der().map_err(key_err)?.to_vec());
         let key_pem = tls.key.to_pkcs8_pem().map_err(key_err)?;
-        let pem = format!("{}{}{}", tls.cert.to_pem(), pki.ci.to_pem(), key_pem.as_str());
+        let pem = format!(
+            "{}{}{}",
+            tls.cert.to_pem(),
+            pki.ci.to_pem(),
+            key_pem.as_str()
+        );
         Ok(TlsIdentity {
             chain: vec![tls.cert.der().to_vec(), pki.ci.der().to_vec()],
             key_pkcs8,

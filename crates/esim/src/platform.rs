@@ -29,7 +29,12 @@ pub const DEFAULT_EVENT_RETENTION_DAYS: u32 = 90;
 
 /// The SM-DP+ service over `store` with the software crypto providers.
 #[must_use]
-pub fn smdp(store: Store, config: SmdpConfig, keys: SmdpKeys, vault: Arc<dyn Vault>) -> Smdp<Store> {
+pub fn smdp(
+    store: Store,
+    config: SmdpConfig,
+    keys: SmdpKeys,
+    vault: Arc<dyn Vault>,
+) -> Smdp<Store> {
     Smdp::new(
         store,
         config,
@@ -150,7 +155,11 @@ impl Server {
     ///
     /// # Errors
     /// [`Error::Server`], [`Error::ServerTask`], [`Error::Smdp`] (the final sync).
-    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
         let purge = {
             let state = self.state.clone();
             let store = self.store.clone();

@@ -15,9 +15,9 @@ pub async fn set_cancel_session_policy<S: OperatorAdmin>(
     operator_id: i64,
     text: &str,
 ) -> Result<()> {
-    let policy: CancelSessionPolicy = text.parse().map_err(|e| {
-        Error::invalid_because(format!("--cancel-session-policy {text:?}"), e)
-    })?;
+    let policy: CancelSessionPolicy = text
+        .parse()
+        .map_err(|e| Error::invalid_because(format!("--cancel-session-policy {text:?}"), e))?;
     let stored = (policy != CancelSessionPolicy::default()).then_some(policy);
     store
         .set_cancel_session_policy(operator_id, stored.as_ref())
