@@ -20,12 +20,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use simforge_esim::inventory::ImportOptions;
 use simforge_esim::pki::{SmdpPkis, pki_dirs};
 use simforge_esim::{credentials, demo::DEMO_PROFILE_TYPE, inventory, platform};
 use simforge_server::ClientAuth;
-use simforge_smdp::{Smdp, SmdpConfig};
+use simforge_smdp::Smdp;
 use simforge_store::{CredentialKind, Operator, Store};
 use simforge_vault::MasterKey;
 use zeroize::Zeroizing;
@@ -127,27 +127,6 @@ pub struct ServeArgs {
     /// element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
     template: Option<PathBuf>,
-}
-
-/// The TOML configuration file.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    listen: Option<SocketAddr>,
-    fqdn: Option<String>,
-    public_port: Option<u16>,
-    pki: Option<PathBuf>,
-    sgp26: Option<PathBuf>,
-    tls_sgp26: Option<bool>,
-    oid: Option<String>,
-    operator_ca: Option<PathBuf>,
-    session_ttl_secs: Option<i64>,
-    max_cc_attempts: Option<u32>,
-    max_download_attempts: Option<u32>,
-    order_ttl_secs: Option<i64>,
-    event_retention_days: Option<u32>,
-    trusted_proxies: Option<Vec<String>>,
-    min_matching_id_bits: Option<u32>,
 }
 
 fn unix_now() -> i64 {
@@ -488,28 +467,28 @@ async fn demo(
     euicc_pki: &Path,
 ) -> CliResult {
     let op = factory::demo_operator(store, vault).await?;
-    let mut batch_dir = None;
-    if inventory::available(store, &op).await? == 0 {
-        let (batch_id, dir) = generate_demo_batch(ctx, &op, count).await?;
-        let opts = ImportOptions {
-            template,
-            notification_address: Some(smdp.config().address()),
-            ..ImportOptions::of_type(DEMO_PROFILE_TYPE)
-        };
-        let added =
-            inventory::import_batch_dir(store, smdp.vault(), &op, &dir, &opts, unix_now()).await?;
-        if !ctx.json {
-            println!(
-                "demo: {} profile(s) of type {DEMO_PROFILE_TYPE} from batch {batch_id} ({})",
-                added.len(),
-                dir.display()
-            );
-        }
-        batch_dir = Some(dir);
+    let batch = match simforge_esim::demo::needs_batch(store, &op).await? {
+        true => Some(generate_demo_batch(ctx, &op, count).await?),
+        false => None,
+    };
+    let d = simforge_esim::demo::setup(
+        smdp,
+        &op,
+        batch,
+        template,
+        &mut rand_core::OsRng,
+        unix_now(),
+    )
+    .await?;
+    if let (Some(b), false) = (&d.batch, ctx.json) {
+        println!(
+            "demo: {} profile(s) of type {DEMO_PROFILE_TYPE} from batch {} ({})",
+            b.added.len(),
+            b.id,
+            b.dir.display()
+        );
     }
-    let now = unix_now();
-    let api_key = credentials::ensure_api_key(store, &op, &mut rand_core::OsRng, now).await?;
-    let r = simforge_esim::demo::release_one(smdp, &op, DEMO_PROFILE_TYPE, now).await?;
+    let r = d.released;
     let ac = &r.activation_code;
     let qr_png = ctx
         .data_dir
@@ -524,8 +503,8 @@ async fn demo(
     );
     let info = DemoInfo {
         operator: op.name,
-        api_key: api_key.map(|k| k.key.as_str().to_owned()),
-        batch_dir,
+        api_key: d.api_key.map(|k| k.key.as_str().to_owned()),
+        batch_dir: d.batch.map(|b| b.dir),
         iccid: r.iccid,
         matching_id: r.matching_id,
         activation_code,
@@ -554,44 +533,15 @@ async fn demo(
     Ok(())
 }
 
-/// The SM-DP+ configuration: the file's values over the defaults.
-fn smdp_config(fqdn: &str, port: u16, oid: Option<String>, file: &FileConfig) -> SmdpConfig {
-    let mut config = SmdpConfig::new(fqdn);
-    config.port = port;
-    if let Some(oid) = oid {
-        config.oid = oid;
-    }
-    if let Some(v) = file.session_ttl_secs {
-        config.session_ttl_secs = v;
-    }
-    if let Some(v) = file.max_cc_attempts {
-        config.max_cc_attempts = v;
-    }
-    if let Some(v) = file.max_download_attempts {
-        config.max_download_attempts = v;
-    }
-    if file.order_ttl_secs.is_some() {
-        config.order_ttl_secs = file.order_ttl_secs;
-    }
-    if let Some(v) = file.min_matching_id_bits {
-        config.min_matching_id_bits = v;
-    }
-    config
-}
-
 /// `simforge serve`.
 pub async fn serve(
     ctx: Ctx,
     a: ServeArgs,
     log_errors: simforge_server::LogWriteErrors,
 ) -> CliResult {
-    let file: FileConfig = match &a.config {
-        Some(p) => {
-            let t =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            toml::from_str(&t).map_err(|e| fail(Code::Input, anyhow!("{}: {e}", p.display())))?
-        }
-        None => FileConfig::default(),
+    let file = match &a.config {
+        Some(p) => platform::ConfigFile::read(p)?,
+        None => platform::ConfigFile::default(),
     };
     let listen = a.listen.or(file.listen).unwrap_or_else(|| {
         DEFAULT_LISTEN
@@ -672,14 +622,9 @@ pub async fn serve(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let port = a.public_port.or(file.public_port).unwrap_or(local.port());
-    let config = smdp_config(&fqdn, port, a.oid.clone().or(file.oid.clone()), &file);
+    let config = file.smdp_config(&fqdn, port, a.oid.clone().or(file.oid.clone()));
     let trusted_proxies = if a.trusted_proxy.is_empty() {
-        file.trusted_proxies
-            .iter()
-            .flatten()
-            .map(|c| c.parse::<simforge_server::Cidr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fail(Code::Input, e))?
+        file.trusted_proxies()?
     } else {
         a.trusted_proxy.clone()
     };

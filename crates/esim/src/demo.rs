@@ -1,13 +1,87 @@
-//! The `serve --demo` steps that are the SM-DP+'s: ordering and releasing one profile with
-//! the ES2+ logic, as an operator would over HTTPS, and its activation code. (The operator,
-//! its batch, the import and its API key are the other services' calls.)
+//! `serve --demo`: the demo operator's profiles imported from a SIM factory batch (made by
+//! the caller when [`needs_batch`] says so), an ES2+ API key, and one profile ordered and
+//! released with the ES2+ logic, as an operator would over HTTPS ([`setup`]).
 
+use std::path::PathBuf;
+
+use rand_core::TryCryptoRng;
 use simforge_asn1::ActivationCode;
 use simforge_asn1::json::{ConfirmOrderRequest, DownloadOrderRequest, RequestHeader};
 use simforge_smdp::{Smdp, SmdpStore};
-use simforge_store::Operator;
+use simforge_store::{Operator, Store};
+use zeroize::Zeroizing;
 
+use crate::credentials::{self, NewApiKey};
 use crate::error::{Error, Result};
+use crate::inventory::{self, ImportOptions};
+
+/// Whether the demo needs a new batch: `operator` has no Available profile.
+///
+/// # Errors
+/// [`Error::Smdp`] (storage).
+pub async fn needs_batch(store: &Store, operator: &Operator) -> Result<bool> {
+    Ok(inventory::available(store, operator).await? == 0)
+}
+
+/// A batch imported by [`setup`].
+#[derive(Debug, Clone)]
+pub struct ImportedBatch {
+    /// The batch id.
+    pub id: i64,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// The ICCIDs added.
+    pub added: Vec<String>,
+}
+
+/// What [`setup`] did.
+#[derive(Debug)]
+pub struct DemoSetup {
+    /// The batch imported, if one was given.
+    pub batch: Option<ImportedBatch>,
+    /// A new API key, if the operator had no active one.
+    pub api_key: Option<NewApiKey>,
+    /// The profile released.
+    pub released: Released,
+}
+
+/// The demo's SM-DP+ side for `operator`: `batch` (id and directory, when the caller made
+/// one) imported as profiles of type [`DEMO_PROFILE_TYPE`] (`template` personalized, or
+/// built) notifying this SM-DP+; an API key unless it has one; one profile released.
+///
+/// # Errors
+/// As [`inventory::import_batch_dir`], [`credentials::ensure_api_key`], [`release_one`].
+pub async fn setup<R: TryCryptoRng + ?Sized>(
+    smdp: &Smdp<Store>,
+    operator: &Operator,
+    batch: Option<(i64, PathBuf)>,
+    template: Option<Zeroizing<Vec<u8>>>,
+    rng: &mut R,
+    now: i64,
+) -> Result<DemoSetup> {
+    let store = smdp.store();
+    let batch = match batch {
+        Some((id, dir)) => {
+            let opts = ImportOptions {
+                template,
+                notification_address: Some(smdp.config().address()),
+                ..ImportOptions::of_type(DEMO_PROFILE_TYPE)
+            };
+            let added =
+                inventory::import_batch_dir(store, smdp.vault(), operator, &dir, &opts, now)
+                    .await?;
+            Some(ImportedBatch { id, dir, added })
+        }
+        None => None,
+    };
+    let api_key = credentials::ensure_api_key(store, operator, rng, now).await?;
+    let released = release_one(smdp, operator, DEMO_PROFILE_TYPE, now).await?;
+    Ok(DemoSetup {
+        batch,
+        api_key,
+        released,
+    })
+}
 
 /// The profile type of the demo's profiles.
 pub const DEMO_PROFILE_TYPE: &str = "demo";

@@ -4,6 +4,7 @@
 //! delivers the outbox to the operators' endpoints.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,6 +27,84 @@ pub const CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(1);
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 /// Days an outbox event is kept by default.
 pub const DEFAULT_EVENT_RETENTION_DAYS: u32 = 90;
+
+/// The server's TOML configuration file (`simforge serve --config`): every field optional;
+/// command-line options and environment variables take precedence over it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ConfigFile {
+    pub listen: Option<std::net::SocketAddr>,
+    pub fqdn: Option<String>,
+    pub public_port: Option<u16>,
+    pub pki: Option<PathBuf>,
+    pub sgp26: Option<PathBuf>,
+    pub tls_sgp26: Option<bool>,
+    pub oid: Option<String>,
+    pub operator_ca: Option<PathBuf>,
+    pub session_ttl_secs: Option<i64>,
+    pub max_cc_attempts: Option<u32>,
+    pub max_download_attempts: Option<u32>,
+    pub order_ttl_secs: Option<i64>,
+    pub event_retention_days: Option<u32>,
+    /// CIDR networks of trusted reverse proxies.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Least estimated entropy of an operator-chosen matchingId (64).
+    pub min_matching_id_bits: Option<u32>,
+}
+
+impl ConfigFile {
+    /// Reads and parses the file at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Read`], [`Error::Invalid`] (naming the file) if it does not parse.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::invalid_because(path.display().to_string(), e))
+    }
+
+    /// The SM-DP+ configuration for `fqdn:port` (and `oid`, when given), with this file's
+    /// values over the defaults.
+    #[must_use]
+    pub fn smdp_config(&self, fqdn: &str, port: u16, oid: Option<String>) -> SmdpConfig {
+        let mut config = SmdpConfig::new(fqdn);
+        config.port = port;
+        if let Some(oid) = oid {
+            config.oid = oid;
+        }
+        if let Some(v) = self.session_ttl_secs {
+            config.session_ttl_secs = v;
+        }
+        if let Some(v) = self.max_cc_attempts {
+            config.max_cc_attempts = v;
+        }
+        if let Some(v) = self.max_download_attempts {
+            config.max_download_attempts = v;
+        }
+        if self.order_ttl_secs.is_some() {
+            config.order_ttl_secs = self.order_ttl_secs;
+        }
+        if let Some(v) = self.min_matching_id_bits {
+            config.min_matching_id_bits = v;
+        }
+        config
+    }
+
+    /// The trusted proxies of the file.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an entry that is not an address or CIDR network.
+    pub fn trusted_proxies(&self) -> Result<Vec<simforge_server::Cidr>> {
+        self.trusted_proxies
+            .iter()
+            .flatten()
+            .map(|c| {
+                c.parse::<simforge_server::Cidr>()
+                    .map_err(|e| Error::invalid_because(format!("trusted proxy {c}"), e))
+            })
+            .collect()
+    }
+}
 
 /// The SM-DP+ service over `store` with the software crypto providers.
 #[must_use]
