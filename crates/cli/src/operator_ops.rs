@@ -170,6 +170,7 @@ pub async fn callback_cmd(ctx: &Ctx, store: &Store, a: CallbackArgs) -> CliResul
         {
             eprintln!("warning: {u} is plain HTTP: ES2+ callbacks carry EIDs and ICCIDs");
         }
+        callbacks::check_endpoint(store, &op, a.url.as_deref()).await?;
         let update = settings_update(ctx, store, op.id, &a).await?;
         callbacks::update(store, &op, update, unix_now()).await?;
     }

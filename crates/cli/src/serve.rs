@@ -13,6 +13,7 @@
 //! proves is let through TLS and only registered ones authenticate an operator (pinning, which
 //! suits self-signed operator certificates); with `--operator-ca` only certificates issued by
 //! those CAs pass the handshake, and they too must be registered.
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -119,6 +119,35 @@ pub struct CallbackUpdate {
     pub retry_hours: Option<u32>,
 }
 
+/// Checks, before anything else is read or sealed, that a change of settings will have an
+/// endpoint: `url` (checked), or the one `operator` has.
+///
+/// # Errors
+/// [`Error::Invalid`], [`Error::Store`].
+pub async fn check_endpoint<S: OperatorAdmin>(
+    store: &S,
+    operator: &Operator,
+    url: Option<&str>,
+) -> Result<()> {
+    if let Some(u) = url {
+        check_url(u)?;
+    } else if store
+        .callback_settings(operator.id)
+        .await?
+        .is_none_or(|s| s.url.is_empty())
+    {
+        return Err(no_endpoint(operator));
+    }
+    Ok(())
+}
+
+fn no_endpoint(operator: &Operator) -> Error {
+    Error::invalid(format!(
+        "operator {} has no callback endpoint: give --url",
+        operator.name
+    ))
+}
+
 /// Applies `update` to `operator`'s callback settings (creating them with its URL).
 ///
 /// # Errors
@@ -135,12 +164,7 @@ pub async fn update<S: OperatorAdmin>(
         .unwrap_or_default();
     match &update.url {
         Some(u) => s.url = check_url(u)?.url,
-        None if s.url.is_empty() => {
-            return Err(Error::invalid(format!(
-                "operator {} has no callback endpoint: give --url",
-                operator.name
-            )));
-        }
+        None if s.url.is_empty() => return Err(no_endpoint(operator)),
         None => {}
     }
     match update.client_identity {

@@ -340,7 +340,14 @@ async fn callback_settings_round_trip_with_the_client_key_sealed() {
     let key_pem = pki.smdp.tls.key.to_pkcs8_pem().unwrap();
     let key_body = key_pem.lines().nth(1).unwrap().to_owned();
 
-    // No endpoint yet: settings alone are refused.
+    // No endpoint yet: settings alone are refused (checked first, and again by `update`).
+    let e = callbacks::check_endpoint(&l.store, &l.op, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Invalid);
+    callbacks::check_endpoint(&l.store, &l.op, Some("https://bss.example/es2"))
+        .await
+        .unwrap();
     let e = callbacks::update(
         &l.store,
         &l.op,
