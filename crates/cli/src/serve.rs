@@ -23,8 +23,7 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use serde::Serialize;
 use simforge_esim::inventory::ImportOptions;
-use simforge_esim::pki::{SmdpPkis, pki_dirs};
-use simforge_esim::{credentials, demo::DEMO_PROFILE_TYPE, inventory, platform};
+use simforge_esim::{credentials, demo::DEMO_PROFILE_TYPE, inventory, pki, platform};
 use simforge_server::ClientAuth;
 use simforge_smdp::Smdp;
 use simforge_store::{CredentialKind, Operator, Store};
@@ -557,7 +556,7 @@ pub async fn serve(
     let tls_sgp26 = a.tls_sgp26 || file.tls_sgp26.unwrap_or(false);
     let sgp26 = match a.sgp26.clone().or(file.sgp26.clone()) {
         Some(d) => {
-            let pkis = simforge_esim::pki::load_sgp26(&d, SystemTime::now())?;
+            let pkis = pki::load_sgp26(&d, SystemTime::now())?;
             for p in &pkis {
                 eprintln!(
                     "note: SGP.26 {:?} DPauth/DPpb served to eUICCs that trust CI {}",
@@ -582,40 +581,44 @@ pub async fn serve(
     let vault = Arc::new(ctx.checked_vault(&store).await?);
     migrate_api_key_file(&ctx, &store).await?;
 
-    if pki_dirs(&pki_root).is_empty() && configured_pki.is_none() {
-        let fqdn = fqdn_arg.as_deref().unwrap_or("localhost");
-        for p in simforge_esim::pki::create_lab_pkis(&pki_root, fqdn)? {
-            eprintln!(
-                "note: created a {:?} lab PKI for {fqdn} in {} (eUICC {})",
-                p.curve,
-                p.dir.display(),
-                p.eid.as_deref().unwrap_or("-")
-            );
+    let create = configured_pki.is_none();
+    let p = pki::prepare(
+        &pki_root,
+        create,
+        fqdn_arg,
+        sgp26,
+        tls_sgp26,
+        SystemTime::now(),
+    )?;
+    for n in &p.notices {
+        match n {
+            pki::Notice::Created(c) => eprintln!(
+                "note: created a {:?} lab PKI for {} in {} (eUICC {})",
+                c.curve,
+                p.fqdn,
+                c.dir.display(),
+                c.eid.as_deref().unwrap_or("-")
+            ),
+            pki::Notice::TlsExpired { source, not_after } => eprintln!(
+                "warning: the DPtls certificate in {} expired at {}: LPAs that check TLS certificates refuse it (lpac and `simforge lpa --insecure` do not check)",
+                source.display(),
+                rfc3339(
+                    not_after
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| { i64::try_from(d.as_secs()).unwrap_or(i64::MAX) })
+                )
+            ),
+            pki::Notice::TlsNameMismatch {
+                source,
+                names,
+                fqdn,
+            } => eprintln!(
+                "warning: the DPtls certificate in {} is for {names:?}, not {fqdn}: LPAs will refuse the TLS connection",
+                source.display()
+            ),
         }
     }
-    let pkis = SmdpPkis::load_with(&pki_root, sgp26)?;
-    let tls = pkis.tls_identity(tls_sgp26)?;
-    if tls.not_after < SystemTime::now() {
-        let t = tls
-            .not_after
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        eprintln!(
-            "warning: the DPtls certificate in {} expired at {}: LPAs that check TLS certificates refuse it (lpac and `simforge lpa --insecure` do not check)",
-            tls.source.display(),
-            rfc3339(i64::try_from(t).unwrap_or(i64::MAX))
-        );
-    }
-    let fqdn = fqdn_arg
-        .or_else(|| tls.names.first().cloned())
-        .unwrap_or_else(|| "localhost".to_owned());
-    if !tls.names.iter().any(|n| n.eq_ignore_ascii_case(&fqdn)) {
-        eprintln!(
-            "warning: the DPtls certificate in {} is for {:?}, not {fqdn}: LPAs will refuse the TLS connection",
-            tls.source.display(),
-            tls.names
-        );
-    }
+    let (pkis, tls, fqdn) = (p.pkis, p.tls, p.fqdn);
     // Bind first: the SM-DP+ address carries the real port (`--listen 127.0.0.1:0` works), and
     // the demo releases nothing when the port is taken.
     let listener = tokio::net::TcpListener::bind(listen)

@@ -289,3 +289,85 @@ impl std::fmt::Debug for TlsIdentity {
             .finish_non_exhaustive()
     }
 }
+
+/// Something [`prepare`] did or found that an operator should hear about.
+#[derive(Debug)]
+pub enum Notice {
+    /// A lab PKI was created (first start).
+    Created(CreatedPki),
+    /// The DPtls certificate served has expired: LPAs that check TLS certificates refuse it.
+    TlsExpired {
+        /// Its PKI directory.
+        source: PathBuf,
+        /// Its expiry.
+        not_after: SystemTime,
+    },
+    /// The DPtls certificate served is not for the SM-DP+'s FQDN: LPAs refuse the connection.
+    TlsNameMismatch {
+        /// Its PKI directory.
+        source: PathBuf,
+        /// Its DNS names.
+        names: Vec<String>,
+        /// The FQDN.
+        fqdn: String,
+    },
+}
+
+/// The PKIs, TLS identity and FQDN an SM-DP+ starts with.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The PKIs.
+    pub pkis: SmdpPkis,
+    /// The TLS identity served.
+    pub tls: TlsIdentity,
+    /// The SM-DP+'s FQDN: the one given, else the DPtls certificate's first name, else
+    /// `localhost`.
+    pub fqdn: String,
+    /// What an operator should hear about.
+    pub notices: Vec<Notice>,
+}
+
+/// Prepares an SM-DP+'s PKIs: under `root` (created, one per curve, for `fqdn` or
+/// `localhost`, when `create_if_missing` and it holds none), beside `sgp26` (from
+/// [`load_sgp26`]), the TLS identity (the SGP.26 one with `tls_sgp26`), checked at `now`.
+///
+/// # Errors
+/// As [`create_lab_pkis`], [`SmdpPkis::load_with`] and [`SmdpPkis::tls_identity`].
+pub fn prepare(
+    root: &Path,
+    create_if_missing: bool,
+    fqdn: Option<String>,
+    sgp26: Option<(PathBuf, Vec<LabPki>)>,
+    tls_sgp26: bool,
+    now: SystemTime,
+) -> Result<Prepared> {
+    let mut notices = Vec::new();
+    if create_if_missing && pki_dirs(root).is_empty() {
+        let created = create_lab_pkis(root, fqdn.as_deref().unwrap_or("localhost"))?;
+        notices.extend(created.into_iter().map(Notice::Created));
+    }
+    let pkis = SmdpPkis::load_with(root, sgp26)?;
+    let tls = pkis.tls_identity(tls_sgp26)?;
+    if tls.not_after < now {
+        notices.push(Notice::TlsExpired {
+            source: tls.source.clone(),
+            not_after: tls.not_after,
+        });
+    }
+    let fqdn = fqdn
+        .or_else(|| tls.names.first().cloned())
+        .unwrap_or_else(|| "localhost".to_owned());
+    if !tls.names.iter().any(|n| n.eq_ignore_ascii_case(&fqdn)) {
+        notices.push(Notice::TlsNameMismatch {
+            source: tls.source.clone(),
+            names: tls.names.clone(),
+            fqdn: fqdn.clone(),
+        });
+    }
+    Ok(Prepared {
+        pkis,
+        tls,
+        fqdn,
+        notices,
+    })
+}
