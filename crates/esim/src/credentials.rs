@@ -125,22 +125,16 @@ pub struct RegisteredCert {
 /// of `operator`.
 ///
 /// # Errors
-/// [`Error::Certificate`] if it holds none; [`Error::Store`] (`Exists` if already active).
+/// [`Error::Certificates`] if it does not parse, [`Error::NoCertificate`] if it holds none; [`Error::Store`] (`Exists` if already active).
 pub async fn register_client_cert(
     store: &Store,
     operator: &Operator,
     cert: &[u8],
     now: i64,
 ) -> Result<RegisteredCert> {
-    let certs = simforge_server::read_certificates(cert).map_err(|e| Error::Certificate {
-        what: "not a certificate".to_owned(),
-        source: Some(e),
-    })?;
+    let certs = simforge_server::read_certificates(cert).map_err(Error::Certificates)?;
     let Some(der) = certs.first() else {
-        return Err(Error::Certificate {
-            what: "no certificate".to_owned(),
-            source: None,
-        });
+        return Err(Error::NoCertificate);
     };
     // The subject is a label only (this parser knows ECDSA certificates; others get none).
     let subject = Certificate::from_der(der)

@@ -74,15 +74,12 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A certificate (file or upload) holds no usable certificate.
-    #[error("{what}")]
-    Certificate {
-        /// What is wrong.
-        what: String,
-        /// Why, when a parser said so.
-        #[source]
-        source: Option<simforge_server::Error>,
-    },
+    /// A certificate file (or upload) holds no certificate.
+    #[error("no certificate")]
+    NoCertificate,
+    /// Certificates (a file or an upload) do not parse.
+    #[error(transparent)]
+    Certificates(simforge_server::Error),
     /// A value is malformed (a URL, a policy, a PEM text).
     #[error("{what}")]
     Invalid {
@@ -208,7 +205,8 @@ impl Error {
         match self {
             Self::Pki { .. }
             | Self::Config { .. }
-            | Self::Certificate { .. }
+            | Self::NoCertificate
+            | Self::Certificates(_)
             | Self::Invalid { .. }
             | Self::ElecFile { .. }
             | Self::Package { .. }

@@ -127,14 +127,11 @@ pub fn smdp(
 /// Client certificates limited to those issued by the CAs in `bundle` (PEM bundle or DER).
 ///
 /// # Errors
-/// [`Error::Certificate`] if it holds no certificate.
+/// [`Error::Certificates`] if they do not parse.
 pub fn client_auth_roots(bundle: &[u8]) -> Result<ClientAuth> {
     simforge_server::read_certificates(bundle)
         .map(ClientAuth::Roots)
-        .map_err(|e| Error::Certificate {
-            what: "operator CA certificates".to_owned(),
-            source: Some(e),
-        })
+        .map_err(Error::Certificates)
 }
 
 /// How the server runs.

@@ -67,6 +67,10 @@ async fn add_profiles_keeps_every_field_and_skips_known_iccids() {
     );
     assert_eq!(p.updated_at, 100);
     assert_ne!(p.package.0, vec![0xA0, 0x01, 0x00], "sealed at rest");
+    let mut secret = new(b, Vec::new());
+    secret.package = Zeroizing::new(b"KI-0123456789abcdef".to_vec());
+    assert!(!format!("{secret:?}").contains("75, 73"), "{secret:?}");
+    assert!(format!("{secret:?}").contains("<redacted>"));
 
     // One invalid ICCID: nothing is added.
     let c = "8988211000000000037";
