@@ -189,7 +189,7 @@ pub struct Migration {
 /// database and renames the file to `es2-api-keys.json.migrated`; `None` without the file.
 ///
 /// # Errors
-/// [`Error::Read`], [`Error::ApiKeyFile`], [`Error::Write`] (the rename), [`Error::Store`].
+/// [`Error::Read`], [`Error::ApiKeyFile`], [`Error::Rename`], [`Error::Store`].
 pub async fn migrate_api_key_file(store: &Store, data_dir: &Path) -> Result<Option<Migration>> {
     let p = data_dir.join(API_KEY_FILE);
     let text = match std::fs::read_to_string(&p) {
@@ -227,8 +227,9 @@ pub async fn migrate_api_key_file(store: &Store, data_dir: &Path) -> Result<Opti
         }
     }
     let done = p.with_extension("json.migrated");
-    std::fs::rename(&p, &done).map_err(|source| Error::Write {
-        path: done.clone(),
+    std::fs::rename(&p, &done).map_err(|source| Error::Rename {
+        from: p.clone(),
+        to: done.clone(),
         source,
     })?;
     Ok(Some(Migration {

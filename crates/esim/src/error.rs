@@ -32,11 +32,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A file could not be written or renamed.
-    #[error("writing {}", path.display())]
-    Write {
+    /// A file could not be renamed.
+    #[error("renaming {} to {}", from.display(), to.display())]
+    Rename {
         /// The file.
-        path: PathBuf,
+        from: PathBuf,
+        /// Its new name.
+        to: PathBuf,
         /// Why.
         #[source]
         source: std::io::Error,
@@ -227,7 +229,7 @@ impl Error {
                 _ => ErrorKind::Failure,
             },
             Self::Read { .. }
-            | Self::Write { .. }
+            | Self::Rename { .. }
             | Self::ApiKeyFile { .. }
             | Self::Smdp(_)
             | Self::Vault(_)

@@ -20,7 +20,7 @@ pub struct ImportOptions {
     /// A SAIP template (unprotected profile package, DER) personalized completely with each
     /// card's data instead of building each profile.
     pub template: Option<Zeroizing<Vec<u8>>>,
-    /// SM-DP+ address (host[:port]) the eUICC notifies on enable/disable/delete.
+    /// SM-DP+ address (`host[:port]`) the eUICC notifies on enable/disable/delete.
     pub notification_address: Option<String>,
     /// Import at most this many cards.
     pub limit: Option<usize>,
