@@ -43,13 +43,24 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
         }
         let code = error
             .chain()
-            .find_map(|c| c.downcast_ref::<StoreError>())
-            .map(|s| match s {
-                StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
-                    Code::Conflict
-                }
-                StoreError::NotFound(_) => Code::NotFound,
-                _ => Code::Failure,
+            .find_map(|c| c.downcast_ref::<simforge_esim::Error>())
+            .map(|e| match e.kind() {
+                simforge_esim::ErrorKind::Invalid => Code::Input,
+                simforge_esim::ErrorKind::NotFound => Code::NotFound,
+                simforge_esim::ErrorKind::Conflict => Code::Conflict,
+                simforge_esim::ErrorKind::Failure => Code::Failure,
+            })
+            .or_else(|| {
+                error
+                    .chain()
+                    .find_map(|c| c.downcast_ref::<StoreError>())
+                    .map(|s| match s {
+                        StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
+                            Code::Conflict
+                        }
+                        StoreError::NotFound(_) => Code::NotFound,
+                        _ => Code::Failure,
+                    })
             })
             .or_else(|| {
                 error.chain().find_map(|c| {

@@ -1,19 +1,18 @@
 //! Operator settings of the SM-DP+: the ES2+ callback (endpoint, client identity, CA bundle,
 //! retry horizon; given-up events listed and redelivered), the CancelSession policy, and the
-//! reset of a profile in Error.
+//! reset of a profile in Error — the command line over `simforge_esim::{callbacks, policy}`.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
-use simforge_smdp::{CancelSessionPolicy, ResetTarget};
-use simforge_store::{CallbackSettings, OperatorAdmin as _, OutboxAdmin as _, Store};
-use simforge_vault::Vault;
+use simforge_esim::callbacks::{self, CallbackUpdate, ClientIdentity};
+use simforge_smdp::ResetTarget;
+use simforge_store::Store;
 use zeroize::Zeroizing;
 
-use crate::exit::{CliResult, Code, fail};
+use crate::exit::CliResult;
 use crate::factory::Ctx;
 
 fn unix_now() -> i64 {
@@ -70,67 +69,80 @@ pub struct CallbackArgs {
     pub redeliver_all: bool,
 }
 
-fn read_text(p: &PathBuf, what: &str) -> CliResult<Zeroizing<String>> {
-    let bytes = Zeroizing::new(
-        std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))?,
-    );
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| fail(Code::Input, anyhow!("{what} {}: not PEM text", p.display())))?;
-    Ok(Zeroizing::new(text.to_owned()))
+fn read(p: &Path, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
+    Ok(Zeroizing::new(std::fs::read(p).with_context(|| {
+        format!("cannot read {what} {}", p.display())
+    })?))
 }
 
-fn check_url(u: &str) -> CliResult<String> {
-    let parsed =
-        reqwest::Url::parse(u).map_err(|e| fail(Code::Input, anyhow!("callback URL {u}: {e}")))?;
-    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
-        return Err(fail(
-            Code::Input,
-            anyhow!("callback URL {u}: must be https://host[:port]/path"),
-        ));
-    }
-    if parsed.scheme() == "http" {
-        eprintln!("warning: {u} is plain HTTP: ES2+ callbacks carry EIDs and ICCIDs");
-    }
-    Ok(parsed.as_str().to_owned())
+/// An error of the service about the file(s) named by `what`.
+fn about(e: simforge_esim::Error, what: String) -> anyhow::Error {
+    anyhow::Error::new(e).context(what)
 }
 
+/// The change of settings the options ask for (the client key sealed by the checked vault).
+async fn settings_update(
+    ctx: &Ctx,
+    store: &Store,
+    op_id: i64,
+    a: &CallbackArgs,
+) -> CliResult<CallbackUpdate> {
+    let client_identity = match (&a.client_cert, &a.client_key) {
+        (Some(cert), Some(key)) => {
+            let (cert_pem, key_pem) = (read(cert, "client certificate")?, read(key, "client key")?);
+            let vault = ctx.checked_vault(store).await?;
+            let sealed = callbacks::seal_client_identity(&vault, op_id, &cert_pem, &key_pem)
+                .map_err(|e| {
+                    let what = format!(
+                        "--client-cert {} / --client-key {}",
+                        cert.display(),
+                        key.display()
+                    );
+                    about(e, what)
+                })?;
+            Some(ClientIdentity::Certificate(sealed))
+        }
+        _ if a.use_server_identity => Some(ClientIdentity::Server),
+        _ if a.no_client_cert => Some(ClientIdentity::None),
+        _ => None,
+    };
+    let ca_bundle_pem = match &a.ca_bundle {
+        Some(p) => Some(read(p, "CA bundle")?.to_vec()),
+        None => None,
+    };
+    Ok(CallbackUpdate {
+        url: a.url.clone(),
+        client_identity,
+        ca_bundle_pem,
+        retry_hours: a.retry_hours,
+    })
+}
+
+/// `simforge operator callback`.
 pub async fn callback_cmd(ctx: &Ctx, store: &Store, a: CallbackArgs) -> CliResult {
     let op = store.operator(&a.name).await?;
     if a.failed {
-        let rows = store.failed_events(op.id, 1000).await?;
+        let rows = callbacks::failed_events(store, &op).await?;
         if ctx.json {
             println!("{}", serde_json::to_string(&rows)?);
-        } else {
-            println!(
-                "{:<8} {:<18} {:<12} {:<9} LAST ERROR",
-                "ID", "KIND", "CREATED", "ATTEMPTS"
-            );
-            for r in &rows {
-                println!(
-                    "{:<8} {:<18} {:<12} {:<9} {}",
-                    r.id,
-                    r.kind,
-                    r.created_at,
-                    r.attempts,
-                    r.last_error.as_deref().unwrap_or("-")
-                );
-            }
-            eprintln!("operator {}: {} event(s) given up", op.name, rows.len());
+            return Ok(());
         }
+        println!(
+            "{:<8} {:<18} {:<12} {:<9} LAST ERROR",
+            "ID", "KIND", "CREATED", "ATTEMPTS"
+        );
+        for r in &rows {
+            let last = r.last_error.as_deref().unwrap_or("-");
+            println!(
+                "{:<8} {:<18} {:<12} {:<9} {last}",
+                r.id, r.kind, r.created_at, r.attempts
+            );
+        }
+        eprintln!("operator {}: {} event(s) given up", op.name, rows.len());
         return Ok(());
     }
     if a.redeliver.is_some() || a.redeliver_all {
-        let n = store.redeliver_events(op.id, a.redeliver, now_ms()).await?;
-        if let (Some(id), 0) = (a.redeliver, n) {
-            return Err(fail(
-                Code::NotFound,
-                anyhow!(
-                    "operator {}: no given-up event {id} (see `simforge operator callback {} --failed`)",
-                    op.name,
-                    op.name
-                ),
-            ));
-        }
+        let n = callbacks::redeliver(store, &op, a.redeliver, now_ms()).await?;
         if ctx.json {
             println!(
                 "{}",
@@ -151,142 +163,65 @@ pub async fn callback_cmd(ctx: &Ctx, store: &Store, a: CallbackArgs) -> CliResul
         || a.ca_bundle.is_some()
         || a.retry_hours.is_some();
     if a.clear {
-        store.set_callback_url(op.id, None, unix_now()).await?;
+        callbacks::clear(store, &op, unix_now()).await?;
     } else if a.url.is_some() || changes_settings {
-        let mut s = store.callback_settings(op.id).await?.unwrap_or_default();
-        match &a.url {
-            Some(u) => s.url = check_url(u)?,
-            None if s.url.is_empty() => {
-                return Err(fail(
-                    Code::Input,
-                    anyhow!("operator {} has no callback endpoint: give --url", op.name),
-                ));
-            }
-            None => {}
+        if let Some(u) = &a.url
+            && callbacks::check_url(u)?.plain_http
+        {
+            eprintln!("warning: {u} is plain HTTP: ES2+ callbacks carry EIDs and ICCIDs");
         }
-        if let (Some(cert), Some(key)) = (&a.client_cert, &a.client_key) {
-            let cert_pem = read_text(cert, "client certificate")?;
-            let key_pem = read_text(key, "client key")?;
-            // The pair must make a TLS client identity (the error never shows the key).
-            let mut both = Zeroizing::new(cert_pem.as_bytes().to_vec());
-            both.extend_from_slice(b"\n");
-            both.extend_from_slice(key_pem.as_bytes());
-            reqwest::Identity::from_pem(&both).map_err(|e| {
-                fail(
-                    Code::Input,
-                    anyhow!(
-                        "--client-cert {} / --client-key {}: not a certificate and private key in PEM ({})",
-                        cert.display(),
-                        key.display(),
-                        e.without_url()
-                    ),
-                )
-            })?;
-            let vault = ctx.checked_vault(store).await?;
-            let sealed = vault.seal(
-                &simforge_store::callback_key_context(op.id),
-                key_pem.as_bytes(),
-            )?;
-            s.client_cert_pem = Some(cert_pem.as_str().to_owned());
-            s.client_key_sealed = Some(sealed);
-            s.use_server_identity = false;
-        }
-        if a.use_server_identity {
-            s.client_cert_pem = None;
-            s.client_key_sealed = None;
-            s.use_server_identity = true;
-        }
-        if a.no_client_cert {
-            s.client_cert_pem = None;
-            s.client_key_sealed = None;
-            s.use_server_identity = false;
-        }
-        if let Some(p) = &a.ca_bundle {
-            let pem = read_text(p, "CA bundle")?;
-            if !reqwest::Certificate::from_pem_bundle(pem.as_bytes()).is_ok_and(|c| !c.is_empty()) {
-                return Err(fail(
-                    Code::Input,
-                    anyhow!("--ca-bundle {}: no PEM certificate in it", p.display()),
-                ));
-            }
-            s.ca_bundle_pem = Some(pem.as_str().to_owned());
-        }
-        if let Some(h) = a.retry_hours {
-            s.retry_hours = (h > 0).then_some(h);
-        }
-        store.set_callback_settings(op.id, &s, unix_now()).await?;
+        callbacks::check_endpoint(store, &op, a.url.as_deref()).await?;
+        let update = settings_update(ctx, store, op.id, &a).await?;
+        callbacks::update(store, &op, update, unix_now()).await?;
     }
 
-    let current = store.callback_settings(op.id).await?;
-    let recent = store.outbox_rows(op.id, 1000).await?;
-    let pending = recent
-        .iter()
-        .filter(|r| r.delivered_at.is_none() && r.failed_at.is_none())
-        .count();
-    let failed = recent.iter().filter(|r| r.failed_at.is_some()).count();
-    let identity = current.as_ref().map(|s| {
-        if s.use_server_identity {
-            "server"
-        } else if s.client_cert_pem.is_some() {
-            "certificate"
-        } else {
-            "none"
-        }
-    });
+    let st = callbacks::status(store, &op).await?;
     if ctx.json {
+        let s = st.settings.as_ref();
         println!(
             "{}",
             serde_json::json!({
                 "operator": op.name,
-                "url": current.as_ref().map(|s| s.url.clone()),
-                "clientIdentity": identity,
-                "caBundle": current.as_ref().is_some_and(|s| s.ca_bundle_pem.is_some()),
-                "retryHours": current.as_ref().and_then(|s| s.retry_hours),
-                "pending": pending,
-                "givenUp": failed,
+                "url": s.map(|s| s.url.clone()),
+                "clientIdentity": st.identity(),
+                "caBundle": s.is_some_and(|s| s.ca_bundle_pem.is_some()),
+                "retryHours": s.and_then(|s| s.retry_hours),
+                "pending": st.pending,
+                "givenUp": st.given_up,
             })
         );
-    } else {
-        match &current {
-            Some(s) => {
-                println!("{}", s.url);
-                eprintln!(
-                    "client identity: {}; CA bundle: {}; retry: {}",
-                    identity.unwrap_or("none"),
-                    if s.ca_bundle_pem.is_some() {
-                        "yes"
-                    } else {
-                        "web PKI only"
-                    },
-                    s.retry_hours
-                        .map_or("12 attempts (about an hour)".to_owned(), |h| format!(
-                            "{h} hours"
-                        ))
-                );
-            }
-            None => println!("(no callback endpoint)"),
-        }
-        eprintln!(
-            "operator {}: {pending} event(s) pending, {failed} given up (of the last {})",
-            op.name,
-            recent.len()
-        );
+        return Ok(());
     }
+    match &st.settings {
+        Some(s) => {
+            println!("{}", s.url);
+            let ca = if s.ca_bundle_pem.is_some() {
+                "yes"
+            } else {
+                "web PKI only"
+            };
+            let retry = s
+                .retry_hours
+                .map_or("12 attempts (about an hour)".to_owned(), |h| {
+                    format!("{h} hours")
+                });
+            eprintln!(
+                "client identity: {}; CA bundle: {ca}; retry: {retry}",
+                st.identity().unwrap_or("none")
+            );
+        }
+        None => println!("(no callback endpoint)"),
+    }
+    eprintln!(
+        "operator {}: {} event(s) pending, {} given up (of the last {})",
+        op.name, st.pending, st.given_up, st.recent
+    );
     Ok(())
 }
 
 /// Sets the operator's CancelSession policy (`default` resets it).
 pub async fn set_cancel_session_policy(store: &Store, op_id: i64, text: &str) -> CliResult {
-    let policy: CancelSessionPolicy = text.parse().map_err(|e| {
-        fail(
-            Code::Input,
-            anyhow!("--cancel-session-policy {text:?}: {e}"),
-        )
-    })?;
-    let stored = (policy != CancelSessionPolicy::default()).then_some(policy);
-    store
-        .set_cancel_session_policy(op_id, stored.as_ref())
-        .await?;
+    simforge_esim::policy::set_cancel_session_policy(store, op_id, text).await?;
     Ok(())
 }
 
@@ -312,30 +247,15 @@ pub struct ResetProfileArgs {
     pub to: ResetTo,
 }
 
+/// `simforge operator reset-profile`.
 pub async fn reset_profile_cmd(ctx: &Ctx, store: &Store, a: ResetProfileArgs) -> CliResult {
     let op = store.operator(&a.name).await?;
-    let target = match a.to {
-        ResetTo::Released => ResetTarget::Released,
-        ResetTo::Available => ResetTarget::Available,
+    let (target, to) = match a.to {
+        ResetTo::Released => (ResetTarget::Released, "released"),
+        ResetTo::Available => (ResetTarget::Available, "available"),
     };
     let iccid = a.iccid.trim().to_owned();
-    let from = simforge_smdp::reset_profile(store, op.id, &iccid, target, unix_now())
-        .await
-        .map_err(|e| match e {
-            simforge_smdp::Error::IccidUnknown => fail(
-                Code::NotFound,
-                anyhow!("operator {}: no profile {iccid}", op.name),
-            ),
-            simforge_smdp::Error::IccidInvalidState(s) => fail(
-                Code::Conflict,
-                anyhow!("profile {iccid} is {s}: only a profile in error can be reset"),
-            ),
-            other => fail(Code::Failure, anyhow!("reset profile {iccid}: {other}")),
-        })?;
-    let to = match a.to {
-        ResetTo::Released => "released",
-        ResetTo::Available => "available",
-    };
+    let from = simforge_esim::policy::reset_profile(store, &op, &iccid, target, unix_now()).await?;
     if ctx.json {
         println!(
             "{}",
@@ -345,46 +265,4 @@ pub async fn reset_profile_cmd(ctx: &Ctx, store: &Store, a: ResetProfileArgs) ->
         println!("profile {iccid} of {}: {} -> {to}", op.name, from.as_str());
     }
     Ok(())
-}
-
-/// The callback settings of each operator from the store, the client key unsealed by the
-/// vault; `server_identity_pem` is the SM-DP+'s DPtls chain and key (PEM).
-pub struct StoreEndpoints {
-    pub store: Store,
-    pub vault: Arc<dyn Vault>,
-    pub server_identity_pem: Zeroizing<Vec<u8>>,
-}
-
-impl simforge_server::EndpointSettings for StoreEndpoints {
-    fn endpoint(&self, operator: i64) -> simforge_server::EndpointFuture<'_> {
-        Box::pin(async move {
-            let s: CallbackSettings = self
-                .store
-                .callback_settings(operator)
-                .await
-                .map_err(|e| e.to_string())?
-                .unwrap_or_default();
-            let identity_pem = if s.use_server_identity {
-                Some(self.server_identity_pem.clone())
-            } else if let (Some(cert), Some(sealed)) = (&s.client_cert_pem, &s.client_key_sealed) {
-                let key = self
-                    .vault
-                    .unseal(&simforge_store::callback_key_context(operator), sealed)
-                    .map_err(|e| format!("client key: {e}"))?;
-                let mut pem = Zeroizing::new(cert.as_bytes().to_vec());
-                pem.extend_from_slice(b"\n");
-                pem.extend_from_slice(&key);
-                Some(pem)
-            } else {
-                None
-            };
-            Ok(simforge_server::OperatorEndpoint {
-                identity_pem,
-                ca_bundle_pem: s.ca_bundle_pem.map(String::into_bytes),
-                retry_horizon: s
-                    .retry_hours
-                    .map(|h| Duration::from_secs(u64::from(h) * 3600)),
-            })
-        })
-    }
 }

@@ -213,6 +213,7 @@ async fn add_profile(st: &State, iccid: &str) {
                 },
                 package: zeroize::Zeroizing::new(common::synthetic_package()),
                 reuse_on_delete: true,
+                radio_access: Vec::new(),
             },
             NOW,
         )

@@ -185,6 +185,7 @@ async fn every_notification_point_reaches_the_operator_in_order() {
             },
             package: Zeroizing::new(synthetic_package()),
             reuse_on_delete: true,
+            radio_access: Vec::new(),
         },
         NOW,
     )

@@ -56,6 +56,7 @@ async fn app(pki: &LabPki) -> axum::Router {
                 },
                 package: zeroize::Zeroizing::new(vec![0x30, 0x00]),
                 reuse_on_delete: true,
+                radio_access: Vec::new(),
             },
             1_800_000_000,
         )

@@ -44,5 +44,5 @@ pub use model::{
 };
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::NewProfile;
-pub use service::{Reply, Smdp};
+pub use service::{Reply, Smdp, add_profiles};
 pub use store::{Delivery, MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

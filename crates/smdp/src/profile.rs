@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    OperatorId, ProfileMetadata, ProfileRecord, ProfileRequirements, ProfileState, SealedPackage,
-    UnixTime,
+    OperatorId, ProfileMetadata, ProfileRecord, ProfileRequirements, ProfileState, RadioAccess,
+    SealedPackage, UnixTime,
 };
 
 fn saip_err(e: simforge_saip::Error) -> Error {
@@ -63,8 +63,8 @@ pub fn unseal(p: &ProfileRecord, vault: &dyn Vault) -> Result<Zeroizing<Vec<u8>>
         .map_err(|e| Error::Profile(format!("unsealing: {e}")))
 }
 
-/// A profile to add to an operator's inventory.
-#[derive(Debug)]
+/// A profile to add to an operator's inventory. Its `Debug` leaves the package out (it holds
+/// the card's secrets).
 pub struct NewProfile {
     /// ICCID digits.
     pub iccid: String,
@@ -76,6 +76,22 @@ pub struct NewProfile {
     pub package: Zeroizing<Vec<u8>>,
     /// Delete notification: back to Available (true) or Unavailable.
     pub reuse_on_delete: bool,
+    /// The radio access technologies the profile's network serves: a device supporting none
+    /// of them is not eligible (SGP.22 8.2.5 / 4.3). Empty: any device.
+    pub radio_access: Vec<RadioAccess>,
+}
+
+impl std::fmt::Debug for NewProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewProfile")
+            .field("iccid", &self.iccid)
+            .field("profile_type", &self.profile_type)
+            .field("metadata", &self.metadata)
+            .field("package", &"<redacted>")
+            .field("reuse_on_delete", &self.reuse_on_delete)
+            .field("radio_access", &self.radio_access)
+            .finish()
+    }
 }
 
 /// Checks ICCID digits (18 to 20 decimal digits).
@@ -101,7 +117,10 @@ pub fn new_record(
     now: UnixTime,
 ) -> Result<ProfileRecord> {
     check_iccid(&new.iccid)?;
-    let requirements = requirements_of(&new.package);
+    let requirements = ProfileRequirements {
+        radio_access: new.radio_access,
+        ..requirements_of(&new.package)
+    };
     let package = seal(vault, operator_id, &new.iccid, &new.package)?;
     Ok(ProfileRecord {
         operator_id,

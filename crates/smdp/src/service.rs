@@ -214,6 +214,21 @@ impl<S: SmdpStore> Smdp<S> {
         Ok(rec)
     }
 
+    /// Adds profiles (state Available) to `operator`'s inventory, in one transaction; those
+    /// whose ICCID is already in an inventory (any operator's) are skipped. Returns the
+    /// ICCIDs added, in order.
+    ///
+    /// # Errors
+    /// As [`add_profiles`].
+    pub async fn add_profiles(
+        &self,
+        operator: OperatorId,
+        profiles: Vec<NewProfile>,
+        now: UnixTime,
+    ) -> Result<Vec<String>> {
+        add_profiles(&self.store, self.vault.as_ref(), operator, profiles, now).await
+    }
+
     /// Sets the Profile Policy Rules of `operator`'s profile (PprIds bit numbers 0–2), while it
     /// is Available: they go into its metadata and the eligibility check.
     ///
@@ -620,4 +635,36 @@ async fn session_and_bound_profile<T: SmdpTx>(
         None => None,
     };
     Ok((session, profile))
+}
+
+/// Adds profiles (state Available) to `operator`'s inventory in `store`, their packages sealed
+/// by `vault`, in one transaction; those whose ICCID is already in an inventory (any
+/// operator's) are skipped. Every record is built (and checked) before anything is stored:
+/// one bad profile adds none. Returns the ICCIDs added, in order. For tools that load the
+/// inventory without running the SM-DP+ (no keys needed); [`Smdp::add_profiles`] is the same.
+///
+/// # Errors
+/// [`crate::Error::IccidInvalid`], vault or storage errors.
+pub async fn add_profiles<S: SmdpStore>(
+    store: &S,
+    vault: &dyn Vault,
+    operator: OperatorId,
+    profiles: Vec<NewProfile>,
+    now: UnixTime,
+) -> Result<Vec<String>> {
+    let records = profiles
+        .into_iter()
+        .map(|p| profile::new_record(operator, p, vault, now))
+        .collect::<Result<Vec<_>>>()?;
+    let mut tx = store.begin().await?;
+    let mut added = Vec::new();
+    for r in &records {
+        if tx.profile_any_operator(&r.iccid).await?.is_some() {
+            continue;
+        }
+        tx.insert_profile(r).await?;
+        added.push(r.iccid.clone());
+    }
+    tx.commit().await?;
+    Ok(added)
 }

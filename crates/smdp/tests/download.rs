@@ -39,6 +39,7 @@ async fn add(smdp: &Smdp<MemoryStore>, op: i64, iccid: &str) {
             },
             package: package(iccid),
             reuse_on_delete: true,
+            radio_access: Vec::new(),
         },
         NOW,
     )
@@ -1412,6 +1413,7 @@ async fn sgp22_5_6_4_delete_notification_and_idempotency() {
             },
             package: package(ICCID2),
             reuse_on_delete: false,
+            radio_access: Vec::new(),
         },
         NOW,
     )

@@ -30,6 +30,7 @@ async fn add(smdp: &Smdp<MemoryStore>, op: i64, iccid: &str) {
             },
             package: Zeroizing::new(synthetic_package()),
             reuse_on_delete: true,
+            radio_access: Vec::new(),
         },
         NOW,
     )

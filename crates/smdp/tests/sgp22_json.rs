@@ -43,6 +43,7 @@ async fn add(smdp: &Smdp<MemoryStore>, iccid: &str) {
             },
             package: Zeroizing::new(synthetic_package()),
             reuse_on_delete: true,
+            radio_access: Vec::new(),
         },
         NOW,
     )

@@ -60,6 +60,7 @@ async fn released_profile(smdp: &Smdp<MemoryStore>) -> String {
             },
             package: package(ICCID),
             reuse_on_delete: true,
+            radio_access: Vec::new(),
         },
         NOW,
     )

@@ -153,6 +153,7 @@ impl Pair {
                 },
                 package: built(iccid),
                 reuse_on_delete,
+                radio_access: Vec::new(),
             };
             self.block_on(self.smdp.add_profile(OPERATOR, new, self.now()))
                 .expect("add profile");

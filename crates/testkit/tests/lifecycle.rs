@@ -173,6 +173,7 @@ fn download_through_the_router_in_memory() {
             },
             package: built(&id),
             reuse_on_delete: true,
+            radio_access: Vec::new(),
         },
         now.now(),
     ))

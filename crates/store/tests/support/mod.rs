@@ -100,6 +100,7 @@ pub async fn add<S: SmdpStore>(smdp: &Smdp<S>, op: i64, iccid: &str) {
             },
             package: Zeroizing::new(synthetic_package()),
             reuse_on_delete: true,
+            radio_access: Vec::new(),
         },
         NOW,
     )

@@ -1,0 +1,330 @@
+//! The SM-DP+ server assembled: the store, the vault and the [`Smdp`] behind the HTTPS edge
+//! (ES9+, ES2+ with credentials looked up per request, `/metrics`), with its background
+//! jobs: the purge of expired sessions and old outbox events, and the callback worker that
+//! delivers the outbox to the operators' endpoints.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use simforge_crypto::{SoftwareKeyAgreement, SystemRandom};
+use simforge_server::{AppState, ClientAuth, CredentialCache, Metrics};
+use simforge_smdp::{Smdp, SmdpConfig, SmdpKeys};
+use simforge_store::{OutboxAdmin as _, SessionCache, Store};
+use simforge_vault::Vault;
+use tokio::net::TcpListener;
+
+use crate::callbacks::StoreEndpoints;
+use crate::credentials::StoreCredentials;
+use crate::error::{Error, Result};
+use crate::pki::TlsIdentity;
+
+/// How long the server trusts a credential lookup: a revoked key or certificate is refused
+/// at most this long after its revocation.
+pub const CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(1);
+/// How often expired ES9+ sessions and old outbox events are deleted.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+/// Days an outbox event is kept by default.
+pub const DEFAULT_EVENT_RETENTION_DAYS: u32 = 90;
+
+/// The server's TOML configuration file (`simforge serve --config`): every field optional;
+/// command-line options and environment variables take precedence over it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ConfigFile {
+    pub listen: Option<std::net::SocketAddr>,
+    pub fqdn: Option<String>,
+    pub public_port: Option<u16>,
+    pub pki: Option<PathBuf>,
+    pub sgp26: Option<PathBuf>,
+    pub tls_sgp26: Option<bool>,
+    pub oid: Option<String>,
+    pub operator_ca: Option<PathBuf>,
+    pub session_ttl_secs: Option<i64>,
+    pub max_cc_attempts: Option<u32>,
+    pub max_download_attempts: Option<u32>,
+    pub order_ttl_secs: Option<i64>,
+    pub event_retention_days: Option<u32>,
+    /// CIDR networks of trusted reverse proxies.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Least estimated entropy of an operator-chosen matchingId (64).
+    pub min_matching_id_bits: Option<u32>,
+}
+
+impl ConfigFile {
+    /// Reads and parses the file at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Read`], [`Error::Invalid`] (naming the file) if it does not parse.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::invalid_because(path.display().to_string(), e))
+    }
+
+    /// The SM-DP+ configuration for `fqdn:port` (and `oid`, when given), with this file's
+    /// values over the defaults.
+    #[must_use]
+    pub fn smdp_config(&self, fqdn: &str, port: u16, oid: Option<String>) -> SmdpConfig {
+        let mut config = SmdpConfig::new(fqdn);
+        config.port = port;
+        if let Some(oid) = oid {
+            config.oid = oid;
+        }
+        if let Some(v) = self.session_ttl_secs {
+            config.session_ttl_secs = v;
+        }
+        if let Some(v) = self.max_cc_attempts {
+            config.max_cc_attempts = v;
+        }
+        if let Some(v) = self.max_download_attempts {
+            config.max_download_attempts = v;
+        }
+        if self.order_ttl_secs.is_some() {
+            config.order_ttl_secs = self.order_ttl_secs;
+        }
+        if let Some(v) = self.min_matching_id_bits {
+            config.min_matching_id_bits = v;
+        }
+        config
+    }
+
+    /// The trusted proxies of the file.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an entry that is not an address or CIDR network.
+    pub fn trusted_proxies(&self) -> Result<Vec<simforge_server::Cidr>> {
+        self.trusted_proxies
+            .iter()
+            .flatten()
+            .map(|c| {
+                c.parse::<simforge_server::Cidr>()
+                    .map_err(|e| Error::invalid_because(format!("trusted proxy {c}"), e))
+            })
+            .collect()
+    }
+}
+
+/// The platform's SM-DP+: over the store, with the sessions that have only been through
+/// InitiateAuthentication kept in this process's memory (`SessionCache`).
+pub type PlatformSmdp = Smdp<SessionCache<Store>>;
+
+/// The SM-DP+ service over `store` with the software crypto providers.
+#[must_use]
+pub fn smdp(
+    store: Store,
+    config: SmdpConfig,
+    keys: SmdpKeys,
+    vault: Arc<dyn Vault>,
+) -> PlatformSmdp {
+    Smdp::new(
+        SessionCache::new(store),
+        config,
+        keys,
+        Arc::new(SystemRandom::new()),
+        Arc::new(SoftwareKeyAgreement::new(SystemRandom::new())),
+        vault,
+    )
+}
+
+/// Client certificates limited to those issued by the CAs in `bundle` (PEM bundle or DER).
+///
+/// # Errors
+/// [`Error::Certificates`] if they do not parse.
+pub fn client_auth_roots(bundle: &[u8]) -> Result<ClientAuth> {
+    simforge_server::read_certificates(bundle)
+        .map(ClientAuth::Roots)
+        .map_err(Error::Certificates)
+}
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<simforge_server::Cidr>,
+    /// Days an outbox event is kept (0: for ever).
+    pub event_retention_days: u32,
+    /// Which TLS client certificates the listener asks for.
+    pub client_auth: ClientAuth,
+    /// The counter of log lines that could not be written (shown in `/metrics`).
+    pub log_errors: simforge_server::LogWriteErrors,
+}
+
+/// The SM-DP+ server, ready to run.
+pub struct Server {
+    state: Arc<AppState<SessionCache<Store>>>,
+    store: Store,
+    tls: rustls::ServerConfig,
+    callbacks: simforge_server::CallbackWorker<Store>,
+    retention_days: u32,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("address", &self.state.smdp.config().address())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Assembles the server: the SM-DP+, the credentials from `store`, the callback worker
+    /// (client keys unsealed by `vault`) and the TLS configuration of `tls`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the callback worker or the TLS configuration cannot be built.
+    pub fn new(
+        store: Store,
+        vault: Arc<dyn Vault>,
+        smdp: PlatformSmdp,
+        tls: &TlsIdentity,
+        opts: ServerOptions,
+    ) -> Result<Self> {
+        let config_err = |context, e: simforge_server::Error| Error::Config {
+            context,
+            source: Box::new(e),
+        };
+        let address = smdp.config().address();
+        // ES2+ HandleDownloadProgressInfo: the events outbox to the operators' endpoints.
+        let callbacks = simforge_server::CallbackWorker::new(
+            Arc::new(store.clone()),
+            simforge_server::CallbackConfig::new(&address),
+        )
+        .map_err(|e| config_err("callback worker", e))?
+        .with_settings(Arc::new(StoreEndpoints {
+            store: store.clone(),
+            vault,
+            server_identity_pem: tls.server_identity_pem.clone(),
+        }));
+        let tls = simforge_server::tls_config_with_client_auth(
+            tls.chain.clone(),
+            tls.key_pkcs8.to_vec(),
+            opts.client_auth,
+        )
+        .map_err(|e| config_err("TLS configuration", e))?;
+        let state = Arc::new(AppState {
+            smdp,
+            credentials: CredentialCache::new(
+                Arc::new(StoreCredentials(store.clone())),
+                CREDENTIAL_CACHE_TTL,
+            ),
+            metrics: Metrics::with_log_write_errors(opts.log_errors),
+            limits: simforge_server::SourceLimits::new(simforge_server::TrustedProxies(
+                opts.trusted_proxies,
+            )),
+        });
+        Ok(Self {
+            state,
+            store,
+            tls,
+            callbacks,
+            retention_days: opts.event_retention_days,
+        })
+    }
+
+    /// The SM-DP+ address (host:port).
+    #[must_use]
+    pub fn address(&self) -> String {
+        self.state.smdp.config().address()
+    }
+
+    /// Serves on `listener` until `shutdown` resolves (or the server fails), with the purge
+    /// (every [`PURGE_INTERVAL`]) and the callback worker running; then stops accepting and
+    /// syncs the deferred commits of the last moments.
+    ///
+    /// # Errors
+    /// [`Error::Server`], [`Error::ServerTask`], [`Error::Smdp`] (the final sync).
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        let purge = {
+            let state = self.state.clone();
+            let store = self.store.clone();
+            let retention_days = self.retention_days;
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(PURGE_INTERVAL);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    purge(&state.smdp, &store, unix_now(), retention_days).await;
+                }
+            })
+        };
+        let callbacks = self.callbacks.spawn();
+        // The accept loop runs on a worker thread, not on the caller's (the runtime's
+        // `block_on` thread): each accepted connection's task then starts on the accepting
+        // worker's own queue instead of waking a worker across threads (BENCHMARKS.md,
+        // round 5).
+        let mut server = tokio::spawn(simforge_server::serve_tls(
+            listener,
+            self.tls,
+            simforge_server::router(self.state),
+        ));
+        let ended = tokio::select! {
+            r = &mut server => Some(r),
+            () = shutdown => None,
+        };
+        if let Some(r) = ended {
+            callbacks.abort();
+            purge.abort();
+            r.map_err(Error::ServerTask)?.map_err(Error::Server)?;
+        } else {
+            // Stop the accept loop and wait until it has ended (its listener closed), so that
+            // no connection is accepted while the last deferred commits are synced.
+            server.abort();
+            let _ = server.await;
+            callbacks.abort();
+            purge.abort();
+        }
+        // Deferred commits (InitiateAuthentication, AuthenticateClient, HandleNotification).
+        self.store.sync_deferred().await?;
+        Ok(())
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// One purge at `now`: expired ES9+ sessions (downloads abandoned, install notifications
+/// never sent) and, with a retention, outbox events older than `retention_days`. Failures
+/// are logged (the next round tries again).
+pub async fn purge(smdp: &PlatformSmdp, store: &Store, now: i64, retention_days: u32) {
+    match smdp.purge_expired_sessions(now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "expired ES9+ sessions deleted"),
+        Err(e) => tracing::warn!(error = %e, "purging expired ES9+ sessions"),
+    }
+    if retention_days > 0 {
+        purge_events(store, now - i64::from(retention_days) * 86_400).await;
+    }
+}
+
+/// Deletes the outbox events created before `before`, in batches (each its own short
+/// transaction, so that the SM-DP+'s go on between them).
+async fn purge_events(store: &Store, before: i64) {
+    const BATCH: u32 = 1000;
+    let mut total = 0;
+    loop {
+        match store.delete_events_before(before, BATCH).await {
+            Ok(n) => {
+                total += n;
+                if n < u64::from(BATCH) {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting outbox events past retention");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(events = total, "outbox events past retention deleted");
+    }
+}

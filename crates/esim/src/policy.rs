@@ -1,0 +1,54 @@
+//! Operator policies of the SM-DP+: what ES9+.CancelSession does to the operator's profiles,
+//! and the reset of a profile in Error.
+
+use simforge_smdp::{CancelSessionPolicy, ProfileState, ResetTarget, SmdpStore};
+use simforge_store::{Operator, OperatorAdmin};
+
+use crate::error::{Error, Result};
+
+/// Sets `operator_id`'s CancelSession policy from its text form (`default` resets it).
+///
+/// # Errors
+/// [`Error::Invalid`] if the text does not parse, [`Error::Store`].
+pub async fn set_cancel_session_policy<S: OperatorAdmin>(
+    store: &S,
+    operator_id: i64,
+    text: &str,
+) -> Result<()> {
+    let policy: CancelSessionPolicy = text
+        .parse()
+        .map_err(|e| Error::invalid_because(format!("--cancel-session-policy {text:?}"), e))?;
+    let stored = (policy != CancelSessionPolicy::default()).then_some(policy);
+    store
+        .set_cancel_session_policy(operator_id, stored.as_ref())
+        .await?;
+    Ok(())
+}
+
+/// Takes `operator`'s profile `iccid` out of Error, to `target`; the state it was in.
+///
+/// # Errors
+/// [`Error::Reset`]: not found (unknown ICCID or another operator's), conflict (not in
+/// Error, or no order to release again), or a storage failure.
+pub async fn reset_profile<S: SmdpStore>(
+    store: &S,
+    operator: &Operator,
+    iccid: &str,
+    target: ResetTarget,
+    now: i64,
+) -> Result<ProfileState> {
+    simforge_smdp::reset_profile(store, operator.id, iccid, target, now)
+        .await
+        .map_err(|source| Error::Reset {
+            what: match &source {
+                simforge_smdp::Error::IccidUnknown => {
+                    format!("operator {}: no profile {iccid}", operator.name)
+                }
+                simforge_smdp::Error::IccidInvalidState(s) => {
+                    format!("profile {iccid} is {s}: only a profile in error can be reset")
+                }
+                _ => format!("reset profile {iccid}"),
+            },
+            source,
+        })
+}

@@ -1,0 +1,88 @@
+//! Inventory additions: every piece of a `NewProfile` (radio access included) reaches the
+//! stored record; `add_profiles` adds all in one transaction, skipping ICCIDs already in an
+//! inventory, and adds nothing when one profile is invalid.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use simforge_smdp::{
+    MemoryStore, NewProfile, ProfileMetadata, ProfileState, RadioAccess, add_profiles,
+};
+use simforge_vault::MasterKey;
+use zeroize::Zeroizing;
+
+fn new(iccid: &str, radio_access: Vec<RadioAccess>) -> NewProfile {
+    NewProfile {
+        iccid: iccid.into(),
+        profile_type: "iot".into(),
+        metadata: ProfileMetadata {
+            service_provider_name: "Acme".into(),
+            profile_name: "Acme 0001".into(),
+            profile_class: 2,
+            notification_address: Some("smdp.example".into()),
+        },
+        package: Zeroizing::new(vec![0xA0, 0x01, 0x00]),
+        reuse_on_delete: false,
+        radio_access,
+    }
+}
+
+#[tokio::test]
+async fn add_profiles_keeps_every_field_and_skips_known_iccids() {
+    let store = MemoryStore::new();
+    let vault = MasterKey::from_bytes([1; 32]);
+    let a = "8988211000000000011";
+    let b = "8988211000000000029";
+    let added = add_profiles(
+        &store,
+        &vault,
+        7,
+        vec![new(a, vec![RadioAccess::Nr5gc])],
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!(added, vec![a.to_owned()]);
+    // Again with one more: only the new one is added (another operator's ICCID too is known).
+    let added = add_profiles(
+        &store,
+        &vault,
+        8,
+        vec![new(a, Vec::new()), new(b, Vec::new())],
+        101,
+    )
+    .await
+    .unwrap();
+    assert_eq!(added, vec![b.to_owned()]);
+    let data = store.snapshot().await;
+    let p = &data.profiles[a];
+    assert_eq!(p.operator_id, 7);
+    assert_eq!(p.state, ProfileState::Available);
+    assert_eq!(p.profile_type, "iot");
+    assert!(!p.reuse_on_delete);
+    assert_eq!(p.requirements.radio_access, vec![RadioAccess::Nr5gc]);
+    assert_eq!(p.requirements.package_size, Some(3));
+    assert_eq!(
+        p.metadata.notification_address.as_deref(),
+        Some("smdp.example")
+    );
+    assert_eq!(p.updated_at, 100);
+    assert_ne!(p.package.0, vec![0xA0, 0x01, 0x00], "sealed at rest");
+    let mut secret = new(b, Vec::new());
+    secret.package = Zeroizing::new(b"KI-0123456789abcdef".to_vec());
+    assert!(!format!("{secret:?}").contains("75, 73"), "{secret:?}");
+    assert!(format!("{secret:?}").contains("<redacted>"));
+
+    // One invalid ICCID: nothing is added.
+    let c = "8988211000000000037";
+    let e = add_profiles(
+        &store,
+        &vault,
+        7,
+        vec![new(c, Vec::new()), new("12", Vec::new())],
+        102,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, simforge_smdp::Error::IccidInvalid), "{e:?}");
+    assert!(!store.snapshot().await.profiles.contains_key(c));
+}
