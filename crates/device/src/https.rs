@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use simforge_asn1::json::Es9Function;
 use simforge_lpa::{Es9Transport, X_ADMIN_PROTOCOL};
 
 use crate::Error;
@@ -110,9 +111,9 @@ impl Es9Transport for Https {
     fn post(
         &mut self,
         server_address: &str,
-        function: &str,
+        function: Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), simforge_lpa::Error> {
-        self.post_es9(server_address, function, body)
+        self.post_es9(server_address, function.name(), body)
     }
 }

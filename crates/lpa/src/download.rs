@@ -15,7 +15,7 @@ use simforge_asn1::status::ResponseHeader;
 use simforge_asn1::{ActivationCode, Extensions, TransactionId, from_ber, to_der};
 use simforge_crypto::tlv;
 
-use crate::{Card, Error, Es9Transport, Lpa, iccid_digits};
+use crate::{Card, Error, Es9Function, Es9Transport, Lpa, iccid_digits};
 
 /// Path prefix of the ES9+ functions.
 pub const ES9_PATH: &str = "/gsma/rsp2/es9plus/";
@@ -66,11 +66,12 @@ pub fn hash_confirmation_code(code: &str, transaction_id: &[u8]) -> [u8; 32] {
 fn post_json<R: serde::de::DeserializeOwned>(
     es9: &mut dyn Es9Transport,
     address: &str,
-    function: &'static str,
+    function: Es9Function,
     body: &[u8],
     header: impl Fn(&R) -> &ResponseHeader,
 ) -> Result<R, Error> {
     let (status, resp) = es9.post(address, function, body)?;
+    let function = function.name();
     if status != 200 {
         // A failure may still carry a JSON header.
         if let Ok(h) = json::from_json::<HeaderOnlyResponse>(&resp) {
@@ -116,7 +117,7 @@ pub(crate) fn handle_notification(
         pending_notification: b64asn1(pending_raw)?,
     })
     .map_err(|e| Error::Asn1(e.to_string()))?;
-    let (status, _) = es9.post(address, "handleNotification", &body)?;
+    let (status, _) = es9.post(address, Es9Function::HandleNotification, &body)?;
     if status == 204 || status == 200 {
         Ok(())
     } else {
@@ -161,7 +162,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
         }) else {
             return;
         };
-        let _ = self.es9.post(address, "cancelSession", &body);
+        let _ = self.es9.post(address, Es9Function::CancelSession, &body);
     }
 
     /// Downloads and installs the profile an activation code points to (`LPA:` prefix
@@ -197,7 +198,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
         let ia: InitiateAuthenticationResponse = post_json(
             &mut self.es9,
             &address,
-            "initiateAuthentication",
+            Es9Function::InitiateAuthentication,
             &body,
             |r: &InitiateAuthenticationResponse| &r.header,
         )?;
@@ -264,7 +265,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
         let ac_resp: AuthenticateClientResponse = match post_json(
             &mut self.es9,
             &address,
-            "authenticateClient",
+            Es9Function::AuthenticateClient,
             &body,
             |r: &AuthenticateClientResponse| &r.header,
         ) {
@@ -330,7 +331,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
         let gbpp: GetBoundProfilePackageResponse = match post_json(
             &mut self.es9,
             &address,
-            "getBoundProfilePackage",
+            Es9Function::GetBoundProfilePackage,
             &body,
             |r: &GetBoundProfilePackageResponse| &r.header,
         ) {

@@ -22,6 +22,7 @@ pub use download::{DownloadOutcome, ES9_PATH, X_ADMIN_PROTOCOL, hash_confirmatio
 pub use es10::{AID_ISD_R, Es10};
 
 use serde::Serialize;
+pub use simforge_asn1::json::Es9Function;
 use simforge_asn1::rsp::{
     Iccid, IsdpAid, NotificationEvent, PendingNotification, ProfileClass, ProfileIdentifier,
     ProfileInfo, ProfileState, ResultCode,
@@ -119,13 +120,13 @@ pub trait Es9Transport {
     fn post(
         &mut self,
         server_address: &str,
-        function: &str,
+        function: Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), Error>;
 }
 
 impl<T: Es9Transport + ?Sized> Es9Transport for &mut T {
-    fn post(&mut self, a: &str, f: &str, b: &[u8]) -> Result<(u16, Vec<u8>), Error> {
+    fn post(&mut self, a: &str, f: Es9Function, b: &[u8]) -> Result<(u16, Vec<u8>), Error> {
         (**self).post(a, f, b)
     }
 }

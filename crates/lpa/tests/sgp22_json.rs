@@ -24,13 +24,16 @@ impl Es9Transport for SpecNames<'_> {
     fn post(
         &mut self,
         address: &str,
-        function: &str,
+        typed: simforge_lpa::Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), Error> {
+        let function = typed.name();
         let f = sgp22::es9(function);
+        // The path the LPA posts to is the one SGP.22's function definition names.
+        assert_eq!(typed.path(), f.path);
         sgp22::check(&format!("LPA §{} request", f.section), f.request, body);
         self.checked.push(function.to_owned());
-        let (status, resp) = self.inner.post(address, function, body)?;
+        let (status, resp) = self.inner.post(address, typed, body)?;
         let Some(members) = f.response else {
             assert_eq!(status, 204, "{function}");
             return Ok((status, resp));

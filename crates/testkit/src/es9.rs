@@ -9,6 +9,7 @@
 //! - [`GatedEs9`] hands every call to a scheduler ([`crate::Pair::interleave`]), which
 //!   decides which of several LPAs' pending calls runs next.
 
+use simforge_asn1::json::Es9Function;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, mpsc};
@@ -135,9 +136,10 @@ impl Es9Transport for DirectEs9 {
     fn post(
         &mut self,
         address: &str,
-        function: &str,
+        function: Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), Error> {
+        let function = function.name();
         if !self.smdp.config().accepts_address(address) {
             return Err(Error::Transport(format!("no SM-DP+ at {address}")));
         }
@@ -207,9 +209,10 @@ impl Es9Transport for RouterEs9 {
     fn post(
         &mut self,
         _address: &str,
-        function: &str,
+        function: Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), Error> {
+        let function = function.name();
         self.calls.push(function.to_owned());
         let mut req = Request::post(format!("{ES9_PATH}{function}"))
             .header(header::CONTENT_TYPE, "application/json;charset=UTF-8")
@@ -261,9 +264,10 @@ impl Es9Transport for GatedEs9 {
     fn post(
         &mut self,
         _address: &str,
-        function: &str,
+        function: Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), Error> {
+        let function = function.name();
         let (reply, rx) = mpsc::channel();
         self.tx
             .send(Msg::Call(Pending {

@@ -3,6 +3,7 @@
 //! the real SM-DP+ never sends (an untrusted CI, bad signatures and MACs, another EID,
 //! swapped segments).
 
+use simforge_asn1::json::Es9Function;
 use simforge_asn1::json::{self, Asn1B64, B64Bytes};
 use simforge_asn1::rsp::*;
 use simforge_asn1::status::{ResponseHeader, StatusCode};
@@ -316,9 +317,10 @@ impl Es9Transport for TestSmdp {
     fn post(
         &mut self,
         address: &str,
-        function: &str,
+        function: Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), Error> {
+        let function = function.name();
         assert_eq!(address, ADDRESS);
         self.calls.push(function.to_owned());
         Ok(match function {

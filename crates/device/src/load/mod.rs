@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use simforge_asn1::json::ES9_FUNCTIONS;
+use simforge_asn1::json::Es9Function;
 use simforge_euicc::{Euicc, EuiccIdentity, EuiccState};
 use simforge_lpa::{Es9Transport, Es10, Lpa, X_ADMIN_PROTOCOL};
 use simforge_pki::{CertSpec, Certificate, Issuer, PrivateKey, Role, oids};
@@ -406,17 +406,17 @@ impl Es9Transport for Timed<'_> {
     fn post(
         &mut self,
         server_address: &str,
-        function: &str,
+        function: Es9Function,
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), simforge_lpa::Error> {
-        if self.skip_notification && function == "handleNotification" {
+        if self.skip_notification && function == Es9Function::HandleNotification {
             return Err(simforge_lpa::Error::Transport(
                 "install notification not sent (--no-notification)".into(),
             ));
         }
         let started = Instant::now();
-        let r = self.https.post_es9(server_address, function, body);
-        if let Some(i) = ES9_FUNCTIONS.iter().position(|f| *f == function) {
+        let r = self.https.post_es9(server_address, function.name(), body);
+        if let Some(i) = Es9Function::ALL.iter().position(|f| *f == function) {
             self.samples.es9[i].push(started.elapsed());
         }
         r
