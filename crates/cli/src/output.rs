@@ -16,6 +16,9 @@
 
 use std::fmt;
 use std::io::{ErrorKind, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
 
 /// Standard output could not be written (other than a closed reader).
 #[derive(Debug)]
@@ -90,4 +93,63 @@ macro_rules! eprintln {
     ($($arg:tt)*) => {
         $crate::output::write_err_line(format_args!($($arg)*))
     };
+}
+
+/// The summary of a finished batch, as printed.
+#[derive(Serialize)]
+pub struct Generated {
+    pub batch_id: i64,
+    pub name: String,
+    pub quantity: u64,
+    pub dir: PathBuf,
+    pub files: Vec<PathBuf>,
+    pub seconds: f64,
+    pub cards_per_second: f64,
+}
+
+impl Generated {
+    /// `g`, made in `seconds`.
+    pub fn new(g: simforge_factory::Generated, seconds: f64) -> Self {
+        Self {
+            cards_per_second: g.quantity as f64 / seconds.max(1e-9),
+            seconds,
+            batch_id: g.batch_id,
+            name: g.name,
+            quantity: g.quantity,
+            dir: g.dir,
+            files: g.files,
+        }
+    }
+}
+
+/// The progress bar of a batch on standard error (hidden with --quiet or off a terminal).
+pub struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    pub fn new(quiet: bool) -> Self {
+        if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return Self(indicatif::ProgressBar::hidden());
+        }
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cards ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Self(b)
+    }
+}
+
+impl simforge_factory::Progress for Bar {
+    fn start(&mut self, cards: u64) {
+        self.0.set_length(cards);
+        self.0.reset_elapsed();
+    }
+    fn cards(&mut self, done: u64) {
+        self.0.set_position(done);
+    }
+    fn finish(&mut self) {
+        self.0.finish_and_clear();
+    }
 }

@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use simforge_pki::{Curve, LabPkiOptions, Role};
 
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Code, fail};
-use crate::factory::Ctx;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum CurveArg {

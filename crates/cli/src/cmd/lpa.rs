@@ -12,8 +12,8 @@ use clap::{Args, Subcommand};
 use simforge_device::{CardSpec, Https, HttpsConfig};
 use simforge_lpa::{Card, Lpa};
 
+use crate::ctx::Ctx;
 use crate::exit::CliResult;
-use crate::factory::Ctx;
 
 #[derive(Args)]
 pub struct LpaArgs {

@@ -10,8 +10,8 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
 use simforge_device::load::{Curve, LoadConfig, LoadTest, Orders, Phase, Progress, Report};
 
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Code, fail};
-use crate::factory::Ctx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CurveArg {

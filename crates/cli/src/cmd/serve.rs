@@ -1,9 +1,7 @@
 //! `simforge serve`: the SM-DP+ (ES9+ for LPAs, ES2+ for operators, `/metrics`) over HTTPS on
 //! the embedded defaults — SQLite and the master key in the data directory, a lab PKI created
-//! under `<data-dir>/pki` on first start — plus the operator-side helpers it needs: ES2+ API
-//! keys (`simforge operator api-key`), loading a SIM-factory batch into the profile inventory
-//! (`simforge operator import-profiles`) and the inventory counts (`simforge operator
-//! inventory`).
+//! under `<data-dir>/pki` on first start — assembled by `simforge_esim::platform`; with
+//! `--demo`, the demo's batch (`simforge_factory`) and profiles (`simforge_esim::demo`).
 //!
 //! ES2+ operators authenticate with an API key (printed once; only its SHA-256 is kept) or a
 //! TLS client certificate (its SHA-256 fingerprint registered with `simforge operator
@@ -17,20 +15,19 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
 use serde::Serialize;
-use simforge_esim::inventory::ImportOptions;
-use simforge_esim::{credentials, demo::DEMO_PROFILE_TYPE, inventory, pki, platform};
+use simforge_esim::{demo::DEMO_PROFILE_TYPE, pki, platform};
 use simforge_server::ClientAuth;
-use simforge_store::{CredentialKind, Operator, Store};
+use simforge_store::{Operator, Store};
 use simforge_vault::MasterKey;
 use zeroize::Zeroizing;
 
+use crate::ctx::{Ctx, read_file, rfc3339, unix, unix_now};
 use crate::exit::{CliResult, Code, fail};
-use crate::factory::{self, Ctx};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 
@@ -128,279 +125,6 @@ pub struct ServeArgs {
     template: Option<PathBuf>,
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
-}
-
-fn read_file(p: &Path) -> CliResult<Zeroizing<Vec<u8>>> {
-    Ok(Zeroizing::new(
-        std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
-    ))
-}
-
-/// Moves the API key hashes of an `es2-api-keys.json` (older versions) into the database.
-async fn migrate_api_key_file(ctx: &Ctx, store: &Store) -> CliResult {
-    if let Some(m) = credentials::migrate_api_key_file(store, &ctx.data_dir).await? {
-        for op in &m.skipped {
-            eprintln!(
-                "warning: {}: API key of operator {op} skipped (unknown operator or bad hash)",
-                m.file.display()
-            );
-        }
-        eprintln!(
-            "note: moved {} ES2+ API key hash(es) from {} into the database",
-            m.moved,
-            m.file.display()
-        );
-    }
-    Ok(())
-}
-
-/// Prints an operator's credentials of one kind.
-async fn list_credentials(
-    ctx: &Ctx,
-    store: &Store,
-    op: &Operator,
-    kind: CredentialKind,
-) -> CliResult {
-    let all = credentials::list(store, op, kind).await?;
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({"operator": op.name, "credentials": all})
-        );
-        return Ok(());
-    }
-    for c in &all {
-        let state = c.revoked_at.map_or_else(
-            || "active".to_owned(),
-            |t| format!("revoked {}", rfc3339(t)),
-        );
-        println!(
-            "{:<6} {}  {}  created {}  {}",
-            c.id,
-            c.sha256.as_str(),
-            c.label,
-            rfc3339(c.created_at),
-            state
-        );
-    }
-    if all.is_empty() {
-        eprintln!("operator {} has no {}", op.name, kind.as_str());
-    }
-    Ok(())
-}
-
-async fn revoke(ctx: &Ctx, store: &Store, op: &Operator, id: i64) -> CliResult {
-    credentials::revoke(store, op, simforge_store::CredentialId(id), unix_now()).await?;
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({"operator": op.name, "revoked": id})
-        );
-    } else {
-        eprintln!(
-            "revoked credential {id} of operator {}: a running `simforge serve` refuses it within a second",
-            op.name
-        );
-    }
-    Ok(())
-}
-
-/// `simforge operator api-key NAME [--list | --revoke ID]`.
-pub async fn api_key_cmd(
-    ctx: &Ctx,
-    store: &Store,
-    name: &str,
-    list: bool,
-    revoke_id: Option<i64>,
-) -> CliResult {
-    let op = store.operator(name).await?;
-    migrate_api_key_file(ctx, store).await?;
-    if list {
-        return list_credentials(ctx, store, &op, CredentialKind::ApiKey).await;
-    }
-    if let Some(id) = revoke_id {
-        return revoke(ctx, store, &op, id).await;
-    }
-    let k = credentials::create_api_key(store, &op, &mut rand_core::OsRng, unix_now()).await?;
-    let (key, id) = (k.key.as_str(), k.id);
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({"operator": op.name, "id": id, "apiKey": key, "functionRequesterIdentifier": op.name})
-        );
-    } else {
-        println!("{key}");
-        eprintln!(
-            "ES2+ API key {id} for operator {} (shown only now): send it as X-Api-Key, with functionRequesterIdentifier \"{}\". A running `simforge serve` accepts it at once.",
-            op.name, op.name
-        );
-    }
-    Ok(())
-}
-
-/// `simforge operator client-cert NAME --cert FILE | --list | --revoke ID`.
-pub async fn client_cert_cmd(
-    ctx: &Ctx,
-    store: &Store,
-    name: &str,
-    cert: Option<PathBuf>,
-    list: bool,
-    revoke_id: Option<i64>,
-) -> CliResult {
-    let op = store.operator(name).await?;
-    if let Some(id) = revoke_id {
-        return revoke(ctx, store, &op, id).await;
-    }
-    let Some(path) = cert.filter(|_| !list) else {
-        return list_credentials(ctx, store, &op, CredentialKind::ClientCert).await;
-    };
-    let bytes = read_file(&path)?;
-    let c = credentials::register_client_cert(store, &op, &bytes, unix_now())
-        .await
-        .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
-    let (id, subject) = (c.id, &c.subject);
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({"operator": op.name, "id": id, "sha256": c.sha256, "subject": subject})
-        );
-    } else {
-        println!("{id} {}", c.sha256.as_str());
-        eprintln!(
-            "client certificate {id} ({subject}) registered for operator {}: ES2+ requests over a TLS connection with it are the operator's (functionRequesterIdentifier \"{}\"); a running `simforge serve` accepts it at once",
-            op.name, op.name
-        );
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Profile inventory from a factory batch
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Args)]
-pub struct ImportArgs {
-    /// Operator name.
-    pub name: String,
-    /// Batch id (`simforge batch list`): its electrical personalization file is read.
-    #[arg(long)]
-    pub batch: i64,
-    /// Profile type for ES2+ DownloadOrder by type.
-    #[arg(long, default_value = "default")]
-    pub profile_type: String,
-    /// A SAIP template (DER) to personalize completely with each card's data instead of
-    /// building each profile; refused (exit 3), naming the element, if it holds a code or key
-    /// the card data cannot replace (the TS.48 test profiles' ADM2 and CDMA credentials do).
-    #[arg(long)]
-    pub template: Option<PathBuf>,
-    /// SM-DP+ address (host[:port]) the eUICC notifies on enable/disable/delete.
-    #[arg(long)]
-    pub notification_address: Option<String>,
-    /// Import at most this many cards.
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// After a delete notification, return the profile to Available (reuse) instead of
-    /// Unavailable. Neither this nor --no-reuse-on-delete: the operator's default
-    /// (`simforge operator update NAME --reuse-on-delete`).
-    #[arg(long, conflicts_with = "no_reuse_on_delete")]
-    pub reuse_on_delete: bool,
-    /// After a delete notification, make the profile Unavailable, whatever the operator's
-    /// default.
-    #[arg(long)]
-    pub no_reuse_on_delete: bool,
-    /// The radio access technologies the profile's network serves (repeatable or
-    /// comma-separated: gsm, utran, eutran-epc, nr-epc, nr5gc, eutran5gc, cdma2000-onex,
-    /// cdma2000-hrpd, cdma2000-ehrpd): a device supporting none of them is not eligible
-    /// (SGP.22 8.2.5 / 4.3). Default: any device.
-    #[arg(long = "radio-access", value_delimiter = ',', value_parser = parse_radio_access)]
-    pub radio_access: Vec<simforge_smdp::RadioAccess>,
-}
-
-fn parse_radio_access(s: &str) -> Result<simforge_smdp::RadioAccess, String> {
-    simforge_smdp::RadioAccess::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = simforge_smdp::RadioAccess::ALL
-            .iter()
-            .map(|r| r.as_str())
-            .collect();
-        format!(
-            "unknown radio access technology {s:?}: one of {}",
-            all.join(", ")
-        )
-    })
-}
-
-/// `simforge operator import-profiles`.
-pub async fn import_cmd(ctx: &Ctx, store: &Store, a: ImportArgs) -> CliResult {
-    let op = store.operator(&a.name).await?;
-    let b = inventory::completed_batch(store, &op, a.batch).await?;
-    let template = a.template.as_deref().map(read_file).transpose()?;
-    let vault = ctx.vault()?;
-    let opts = ImportOptions {
-        profile_type: a.profile_type.clone(),
-        template,
-        notification_address: a.notification_address,
-        limit: a.limit,
-        reuse_on_delete: match (a.reuse_on_delete, a.no_reuse_on_delete) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
-        },
-        radio_access: a.radio_access,
-    };
-    let dir = Path::new(&b.output_dir);
-    let added = inventory::import_batch_dir(store, &vault, &op, dir, &opts, unix_now()).await?;
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({"operator": op.name, "batch": a.batch, "profileType": a.profile_type, "added": added})
-        );
-    } else {
-        println!(
-            "added {} profile(s) of type {} to operator {}'s SM-DP+ inventory",
-            added.len(),
-            a.profile_type,
-            op.name
-        );
-    }
-    Ok(())
-}
-
-/// `simforge operator inventory NAME`.
-pub async fn inventory_cmd(ctx: &Ctx, store: &Store, name: &str) -> CliResult {
-    let op = store.operator(name).await?;
-    let c = inventory::counts(store, &op).await?;
-    if ctx.json {
-        let m: serde_json::Map<String, serde_json::Value> = c
-            .iter()
-            .map(|(s, n)| (s.as_str().to_owned(), serde_json::Value::from(*n)))
-            .collect();
-        println!("{}", serde_json::Value::Object(m));
-    } else {
-        for (s, n) in c {
-            println!("{:<12} {n}", s.as_str());
-        }
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// serve
-// ---------------------------------------------------------------------------------------------
-
 /// What the demo set up.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -419,36 +143,19 @@ struct DemoInfo {
 
 /// The demo's SIM factory batch of `count` cards for `op` (formats out, elec, hlr): its id
 /// and directory.
-async fn generate_demo_batch(ctx: &Ctx, op: &Operator, count: u64) -> CliResult<(i64, PathBuf)> {
-    let order = ctx.data_dir.join("demo-esim-order.toml");
-    std::fs::write(
-        &order,
-        format!(
-            "quantity = {count}\nkid = 1\nopid = 1\n\n[profile]\nalgorithm = \"milenage\"\nota_key_sets = 1\n"
-        ),
-    )
-    .context("cannot write the demo order")?;
-    let formats = vec![
-        factory::FormatArg::Out,
-        factory::FormatArg::Elec,
-        factory::FormatArg::Hlr,
-    ];
-    let run = factory::RunArgs {
-        threads: Some(1),
-        quiet: true,
-    };
-    let g = factory::generate(
-        ctx,
-        factory::GenerateArgs {
-            operator: op.name.clone(),
-            order,
-            profile: None,
-            out: None,
-            formats: Some(formats),
-            run,
-        },
-    )
-    .await?;
+async fn demo_batch(
+    ctx: &Ctx,
+    sv: (&Store, &MasterKey),
+    op: &Operator,
+    count: u64,
+) -> CliResult<(i64, PathBuf)> {
+    use simforge_factory::{self as factory, Format};
+    let order = factory::demo::demo_order_spec(count, 1)?;
+    let planned = factory::plan(sv.0, op, order, "demo", SystemTime::now()).await?;
+    let formats = vec![Format::Out, Format::Elec, Format::Hlr];
+    let g = ctx
+        .generate(sv, &planned, None, Some(formats), (Some(1), true))
+        .await?;
     Ok((g.batch_id, g.dir))
 }
 
@@ -465,9 +172,9 @@ async fn demo(
     ca: &Path,
     euicc_pki: &Path,
 ) -> CliResult {
-    let op = factory::demo_operator(store, vault).await?;
+    let op = ctx.demo_operator(store, vault).await?;
     let batch = match simforge_esim::demo::needs_batch(store, &op).await? {
-        true => Some(generate_demo_batch(ctx, &op, count).await?),
+        true => Some(demo_batch(ctx, (store, vault), &op, count).await?),
         false => None,
     };
     let d = simforge_esim::demo::setup(
@@ -578,7 +285,7 @@ pub async fn serve(
 
     let store = ctx.store().await?;
     let vault = Arc::new(ctx.checked_vault(&store).await?);
-    migrate_api_key_file(&ctx, &store).await?;
+    ctx.migrate_api_key_file(&store).await?;
 
     let create = configured_pki.is_none();
     let p = pki::prepare(
@@ -601,11 +308,7 @@ pub async fn serve(
             pki::Notice::TlsExpired { source, not_after } => eprintln!(
                 "warning: the DPtls certificate in {} expired at {}: LPAs that check TLS certificates refuse it (lpac and `simforge lpa --insecure` do not check)",
                 source.display(),
-                rfc3339(
-                    not_after
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| { i64::try_from(d.as_secs()).unwrap_or(i64::MAX) })
-                )
+                rfc3339(unix(*not_after))
             ),
             pki::Notice::TlsNameMismatch {
                 source,
@@ -631,7 +334,11 @@ pub async fn serve(
     } else {
         a.trusted_proxy.clone()
     };
-    let template = a.template.as_deref().map(read_file).transpose()?;
+    let template = a
+        .template
+        .as_deref()
+        .map(|p| read_file(p, "reading"))
+        .transpose()?;
     let smdp = platform::smdp(store.clone(), config, pkis.keys()?, vault.clone());
     let euicc_pki = pkis.first_dir().unwrap_or(&pki_root).to_owned();
     if a.demo {
@@ -649,7 +356,7 @@ pub async fn serve(
     }
     let client_auth = match a.operator_ca.clone().or(file.operator_ca.clone()) {
         _ if a.no_client_certs => ClientAuth::None,
-        Some(p) => platform::client_auth_roots(&read_file(&p)?)
+        Some(p) => platform::client_auth_roots(&read_file(&p, "reading")?)
             .map_err(|e| anyhow::Error::new(e).context(p.display().to_string()))?,
         None => ClientAuth::Pinned,
     };

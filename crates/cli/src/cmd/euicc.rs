@@ -9,8 +9,8 @@ use clap::Subcommand;
 use simforge_device::identity::IdentitySource;
 use simforge_device::{EuiccFile, VirtualEuicc};
 
+use crate::ctx::Ctx;
 use crate::exit::CliResult;
-use crate::factory::Ctx;
 
 #[derive(Subcommand)]
 pub enum EuiccCmd {
