@@ -19,7 +19,6 @@ use std::time::SystemTime;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use serde::Serialize;
 use simforge_esim::{demo::DEMO_PROFILE_TYPE, pki, platform};
 use simforge_server::ClientAuth;
 use simforge_store::{Operator, Store};
@@ -125,22 +124,6 @@ pub struct ServeArgs {
     template: Option<PathBuf>,
 }
 
-/// What the demo set up.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DemoInfo {
-    operator: String,
-    api_key: Option<String>,
-    batch_dir: Option<PathBuf>,
-    iccid: String,
-    matching_id: String,
-    activation_code: String,
-    qr_png: PathBuf,
-    ca: PathBuf,
-    euicc_pki: PathBuf,
-    lpa_command: String,
-}
-
 /// The demo's SIM factory batch of `count` cards for `op` (formats out, elec, hlr): its id
 /// and directory.
 async fn demo_batch(
@@ -194,31 +177,13 @@ async fn demo(
             b.dir.display()
         );
     }
-    let r = d.released;
-    let ac = &r.activation_code;
     let qr_png = ctx
         .data_dir
-        .join(format!("demo-activation-{}.png", r.iccid));
+        .join(format!("demo-activation-{}.png", d.released.iccid));
+    let ac = &d.released.activation_code;
     std::fs::write(&qr_png, ac.to_png(8)?)
         .with_context(|| format!("writing {}", qr_png.display()))?;
-    let activation_code = ac.to_qr_text();
-    let lpa_command = format!(
-        "simforge euicc init --pki {pki} --file euicc.json && simforge lpa --euicc euicc.json --ca {ca} download '{activation_code}'",
-        pki = euicc_pki.display(),
-        ca = ca.display()
-    );
-    let info = DemoInfo {
-        operator: op.name,
-        api_key: d.api_key.map(|k| k.key.as_str().to_owned()),
-        batch_dir: d.batch.map(|b| b.dir),
-        iccid: r.iccid,
-        matching_id: r.matching_id,
-        activation_code,
-        qr_png,
-        ca: ca.to_owned(),
-        euicc_pki: euicc_pki.to_owned(),
-        lpa_command,
-    };
+    let info = d.info(&op.name, qr_png, ca, euicc_pki);
     if ctx.json {
         println!("{}", serde_json::json!({ "demo": &info }));
         return Ok(());
