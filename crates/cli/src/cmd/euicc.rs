@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use serde_json::json;
 use simforge_device::identity::IdentitySource;
 use simforge_device::{EuiccFile, VirtualEuicc};
+use simforge_sim::secret::to_hex;
 
 use crate::ctx::Ctx;
 use crate::exit::CliResult;
@@ -107,11 +109,10 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
                 _ => bail!("give --pki, or --euicc-cert, --euicc-key, --eum-cert and --ci-cert"),
             };
             let eid = VirtualEuicc::create(&file, &source)?;
-            if ctx.json {
-                println!("{}", serde_json::json!({"eid": eid, "file": file}));
-            } else {
-                println!("virtual eUICC {eid} created in {}", file.display());
-            }
+            let j = json!({"eid": eid, "file": file});
+            ctx.print(&j, || {
+                format!("virtual eUICC {eid} created in {}", file.display())
+            });
         }
         EuiccCmd::Vpcd { file, host, port } => {
             VirtualEuicc::open(&file)?.serve_vpcd(&host, port, |e| {
@@ -128,35 +129,17 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
         }
         EuiccCmd::Show { file } => {
             let f = EuiccFile::load(&file)?;
-            let profiles: Vec<serde_json::Value> = f
-                .state
-                .profiles
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "iccid": simforge_lpa::iccid_digits(&p.iccid),
-                        "isdpAid": hex_upper(&p.isdp_aid),
-                        "enabled": p.enabled,
-                        "nickname": p.nickname,
-                    })
-                })
-                .collect();
-            if ctx.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"eid": f.identity.eid, "profiles": profiles,
-                        "pendingNotifications": f.state.notifications.len()})
-                );
-            } else {
-                println!("EID {}", f.identity.eid);
-                for p in &profiles {
-                    println!("  {p}");
-                }
-                println!("{} pending notification(s)", f.state.notifications.len());
-            }
+            let profiles: Vec<serde_json::Value> = f.state.profiles.iter().map(|p| {
+                let (iccid, aid) = (simforge_lpa::iccid_digits(&p.iccid), to_hex(&p.isdp_aid));
+                json!({"iccid": iccid, "isdpAid": aid, "enabled": p.enabled, "nickname": p.nickname})
+            }).collect();
+            let (eid, pending) = (&f.identity.eid, f.state.notifications.len());
+            let j = json!({"eid": eid, "profiles": profiles, "pendingNotifications": pending});
+            ctx.print(&j, || {
+                let p: String = profiles.iter().map(|p| format!("\n  {p}")).collect();
+                format!("EID {eid}{p}\n{pending} pending notification(s)")
+            });
         }
     }
     Ok(())
 }
-
-use simforge_sim::secret::to_hex as hex_upper;

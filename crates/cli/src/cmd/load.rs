@@ -101,21 +101,14 @@ fn progress_bar(len: u64, json: bool, what: &str) -> indicatif::ProgressBar {
 }
 
 pub async fn load(ctx: Ctx, args: LoadArgs) -> CliResult {
-    let json = ctx.json;
     let strict = args.strict;
-    let report = tokio::task::spawn_blocking(move || run(&ctx, args))
+    let (ctx, r) = tokio::task::spawn_blocking(move || run(&ctx, args).map(|r| (ctx, r)))
         .await
         .context("load task")??;
-    if json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
-    } else {
-        print_text(&report);
-    }
-    if strict && report.failed > 0 {
-        return Err(fail(
-            Code::Failure,
-            anyhow!("{} of {} downloads failed", report.failed, report.downloads),
-        ));
+    ctx.print(&r, || text(&r));
+    if strict && r.failed > 0 {
+        let e = anyhow!("{} of {} downloads failed", r.failed, r.downloads);
+        return Err(fail(Code::Failure, e));
     }
     Ok(())
 }
@@ -226,8 +219,8 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
     Ok(test.run(orders, &progress)?)
 }
 
-fn print_text(r: &Report) {
-    println!(
+fn text(r: &Report) -> String {
+    let mut s = format!(
         "{} downloads ({}) against {} at concurrency {}: {} succeeded ({} distinct ICCIDs), {} failed, {} install notifications sent",
         r.downloads,
         r.curve,
@@ -238,42 +231,37 @@ fn print_text(r: &Report) {
         r.failed,
         r.notifications_sent
     );
-    println!(
-        "download phase {:.3} s: {:.1} downloads/s{}",
-        r.elapsed_secs,
-        r.downloads_per_sec,
-        if r.ordering_secs > 0.0 {
-            format!(" (ES2+ ordering before it: {:.3} s)", r.ordering_secs)
-        } else {
-            String::new()
-        }
-    );
+    let ordering = match r.ordering_secs > 0.0 {
+        true => format!(" (ES2+ ordering before it: {:.3} s)", r.ordering_secs),
+        false => String::new(),
+    };
+    let (secs, rate) = (r.elapsed_secs, r.downloads_per_sec);
+    s += &format!("\ndownload phase {secs:.3} s: {rate:.1} downloads/s{ordering}");
     if let Some(c) = r.server_cpu_ms_per_download {
-        println!("server CPU per download: {c:.3} ms");
+        s += &format!("\nserver CPU per download: {c:.3} ms");
     }
     if let Some(c) = r.server_per_download {
-        println!(
-            "server per download: {} read and {} write system calls, {} context switches",
-            c.read_syscalls, c.write_syscalls, c.context_switches
+        let (r, w, cs) = (c.read_syscalls, c.write_syscalls, c.context_switches);
+        s += &format!(
+            "\nserver per download: {r} read and {w} write system calls, {cs} context switches"
         );
     }
     if let Some(c) = r.client_cpu_ms_per_download {
-        println!("client CPU per download (all eUICCs + LPAs): {c:.3} ms");
+        s += &format!("\nclient CPU per download (all eUICCs + LPAs): {c:.3} ms");
     }
     if !r.errors.is_empty() {
-        println!("errors:");
-        for e in &r.errors {
-            println!(
-                "  {:6}  {:28} {:24} {}",
-                e.count, e.stage, e.code, e.message
-            );
-        }
+        s += "\nerrors:";
     }
-    println!("latency (ms)                  count      p50      p90      p99      max");
-    for (name, p) in &r.latency_ms {
-        println!(
-            "  {name:26} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-            p.count, p.p50, p.p90, p.p99, p.max
+    for e in &r.errors {
+        s += &format!(
+            "\n  {:6}  {:28} {:24} {}",
+            e.count, e.stage, e.code, e.message
         );
     }
+    s += "\nlatency (ms)                  count      p50      p90      p99      max";
+    for (name, p) in &r.latency_ms {
+        let (n, p50, p90, p99, max) = (p.count, p.p50, p.p90, p.p99, p.max);
+        s += &format!("\n  {name:26} {n:>8} {p50:>8.2} {p90:>8.2} {p99:>8.2} {max:>8.2}");
+    }
+    s
 }

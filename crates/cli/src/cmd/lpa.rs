@@ -76,14 +76,6 @@ pub async fn lpa(ctx: Ctx, args: LpaArgs) -> CliResult {
     Ok(())
 }
 
-fn print<T: serde::Serialize>(ctx: &Ctx, v: &T, text: impl FnOnce(&T) -> String) {
-    if ctx.json {
-        println!("{}", serde_json::to_string(v).unwrap_or_default());
-    } else {
-        println!("{}", text(v));
-    }
-}
-
 fn run(ctx: &Ctx, args: LpaArgs) -> anyhow::Result<()> {
     let mut tls = HttpsConfig::new(concat!("simforge-lpa/", env!("CARGO_PKG_VERSION")));
     tls.ca_pem = args
@@ -95,117 +87,86 @@ fn run(ctx: &Ctx, args: LpaArgs) -> anyhow::Result<()> {
     let es9 = Https::new(&tls)?;
     let spec = match (args.reader, args.stdio) {
         (Some(want), _) => CardSpec::Reader(want),
-        (None, Some(command)) => CardSpec::Stdio {
-            command,
-            timeout: Duration::from_secs(args.stdio_timeout),
-        },
+        (None, Some(command)) => {
+            let timeout = Duration::from_secs(args.stdio_timeout);
+            CardSpec::Stdio { command, timeout }
+        }
         (None, None) => CardSpec::Virtual(args.euicc),
     };
     simforge_device::with_card(&spec, es9, |lpa| command(ctx, lpa, args.cmd))
 }
 
+/// One line per item.
+fn lines<T>(items: &[T], line: impl Fn(&T) -> String) -> String {
+    items.iter().map(line).collect::<Vec<_>>().join("\n")
+}
+
 fn command<C: Card>(ctx: &Ctx, lpa: &mut Lpa<C, Https>, cmd: LpaCmd) -> anyhow::Result<()> {
-    match cmd {
+    let (done, id) = match cmd {
         LpaCmd::Download {
             activation_code,
             confirmation_code,
         } => {
-            let out = lpa.download(&activation_code, confirmation_code.as_deref())?;
-            print(ctx, &out, |o| {
-                format!(
-                    "installed ICCID {} ({} / {}), ISD-P {}{}",
-                    o.iccid,
-                    o.service_provider_name,
-                    o.profile_name,
-                    o.isdp_aid,
-                    if o.notification_sent {
-                        ""
-                    } else {
-                        "; install notification still pending"
-                    }
-                )
+            let o = lpa.download(&activation_code, confirmation_code.as_deref())?;
+            let pending = if o.notification_sent {
+                ""
+            } else {
+                "; install notification still pending"
+            };
+            ctx.print(&o, || {
+                let (iccid, spn, name, aid) = (
+                    &o.iccid,
+                    &o.service_provider_name,
+                    &o.profile_name,
+                    &o.isdp_aid,
+                );
+                format!("installed ICCID {iccid} ({spn} / {name}), ISD-P {aid}{pending}")
             });
+            return Ok(());
         }
         LpaCmd::List => {
             let l = lpa.list_profiles()?;
-            print(ctx, &l, |l| {
-                if l.is_empty() {
-                    return "no profiles".into();
-                }
-                l.iter()
-                    .map(|p| {
-                        format!(
-                            "{}  {:8}  {:12}  {}  {}{}",
-                            p.iccid,
-                            p.state,
-                            p.class,
-                            p.service_provider_name.as_deref().unwrap_or("-"),
-                            p.profile_name.as_deref().unwrap_or("-"),
-                            p.nickname
-                                .as_deref()
-                                .map(|n| format!(" ({n})"))
-                                .unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
+            ctx.print(&l, || match l.is_empty() {
+                true => "no profiles".into(),
+                false => lines(&l, |p| {
+                    let nick = p
+                        .nickname
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
+                    let spn = p.service_provider_name.as_deref().unwrap_or("-");
+                    let name = p.profile_name.as_deref().unwrap_or("-");
+                    format!(
+                        "{}  {:8}  {:12}  {spn}  {name}{nick}",
+                        p.iccid, p.state, p.class
+                    )
+                }),
             });
+            return Ok(());
         }
-        LpaCmd::Enable { id } => {
-            lpa.enable(&id)?;
-            print(ctx, &serde_json::json!({"enabled": id}), |_| {
-                format!("enabled {id}")
+        LpaCmd::Notifications { process: true } => {
+            let d = lpa.process_notifications()?;
+            ctx.print(&d, || {
+                lines(&d, |x| {
+                    let result = x.error.as_deref().unwrap_or("delivered");
+                    format!("#{} to {}: {result}", x.seq_number, x.address)
+                })
             });
+            return Ok(());
         }
-        LpaCmd::Disable { id } => {
-            lpa.disable(&id)?;
-            print(ctx, &serde_json::json!({"disabled": id}), |_| {
-                format!("disabled {id}")
+        LpaCmd::Notifications { process: false } => {
+            let n = lpa.list_notifications()?;
+            ctx.print(&n, || {
+                lines(&n, |x| {
+                    let iccid = x.iccid.as_deref().unwrap_or("-");
+                    format!("#{} {} {iccid} {}", x.seq_number, x.operation, x.address)
+                })
             });
-        }
-        LpaCmd::Delete { id } => {
-            lpa.delete(&id)?;
-            print(ctx, &serde_json::json!({"deleted": id}), |_| {
-                format!("deleted {id}")
-            });
-        }
-        LpaCmd::Notifications { process } => {
-            if process {
-                let d = lpa.process_notifications()?;
-                print(ctx, &d, |d| {
-                    d.iter()
-                        .map(|x| {
-                            format!(
-                                "#{} to {}: {}",
-                                x.seq_number,
-                                x.address,
-                                x.error.as_deref().unwrap_or("delivered")
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                });
-            } else {
-                let n = lpa.list_notifications()?;
-                print(ctx, &n, |n| {
-                    n.iter()
-                        .map(|x| {
-                            format!(
-                                "#{} {} {} {}",
-                                x.seq_number,
-                                x.operation,
-                                x.iccid.as_deref().unwrap_or("-"),
-                                x.address
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                });
-            }
+            return Ok(());
         }
         LpaCmd::Info => {
             let i = lpa.chip_info()?;
-            print(ctx, &i, |i| {
+            ctx.print(&i, || {
                 format!(
                     "EID {}\nSGP.22 {} / SAIP {} / firmware {}\nCI keys {}\ndefault SM-DP+ {}\nroot SM-DS {}\nprofiles {}",
                     i.eid,
@@ -218,7 +179,14 @@ fn command<C: Card>(ctx: &Ctx, lpa: &mut Lpa<C, Https>, cmd: LpaCmd) -> anyhow::
                     i.profiles
                 )
             });
+            return Ok(());
         }
-    }
+        LpaCmd::Enable { id } => (lpa.enable(&id).map(|()| "enabled")?, id),
+        LpaCmd::Disable { id } => (lpa.disable(&id).map(|()| "disabled")?, id),
+        LpaCmd::Delete { id } => (lpa.delete(&id).map(|()| "deleted")?, id),
+    };
+    let mut j = serde_json::Map::new();
+    j.insert(done.to_owned(), id.clone().into());
+    ctx.print(&j, || format!("{done} {id}"));
     Ok(())
 }
