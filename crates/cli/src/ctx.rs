@@ -13,7 +13,7 @@ use simforge_vault::{MasterKey, Vault};
 use zeroize::Zeroizing;
 
 use crate::exit::{CliResult, Code, fail};
-use crate::output::{Bar, Generated};
+use crate::output::Bar;
 
 /// Shared command context: where things live, and how to print.
 pub struct Ctx {
@@ -92,7 +92,7 @@ impl Ctx {
         out_root: Option<PathBuf>,
         formats: Option<Vec<factory::Format>>,
         (threads, quiet): (Option<usize>, bool),
-    ) -> CliResult<Generated> {
+    ) -> CliResult<factory::Generated> {
         let formats = formats.unwrap_or_else(|| factory::Format::ALL.to_vec());
         let name = &planned.operator.name;
         let out_root = out_root.unwrap_or_else(|| self.data_dir.join("batches").join(name));
@@ -104,24 +104,29 @@ impl Ctx {
     }
 
     /// Prints a finished batch's summary.
-    pub fn print_generated(&self, g: factory::Generated, started: Instant) -> CliResult<Generated> {
-        let g = Generated::new(g, started.elapsed().as_secs_f64());
-        self.out(&g, || {
-            let mut s = format!(
+    pub fn print_generated(
+        &self,
+        g: factory::Generated,
+        started: Instant,
+    ) -> CliResult<factory::Generated> {
+        let s = g.summary(started.elapsed().as_secs_f64());
+        self.out(&s, || {
+            let g = &s.batch;
+            let mut t = format!(
                 "batch {} ({}): {} cards in {:.2} s ({:.0} cards/s) -> {}",
                 g.batch_id,
                 g.name,
                 g.quantity,
-                g.seconds,
-                g.cards_per_second,
+                s.seconds,
+                s.cards_per_second,
                 g.dir.display()
             );
             g.files
                 .iter()
-                .for_each(|f| s += &format!("\n  {}", f.display()));
-            s
+                .for_each(|f| t += &format!("\n  {}", f.display()));
+            t
         })?;
-        Ok(g)
+        Ok(s.batch)
     }
 
     /// Moves the API key hashes of an `es2-api-keys.json` (older versions) into the database.

@@ -16,9 +16,6 @@
 
 use std::fmt;
 use std::io::{ErrorKind, Write};
-use std::path::PathBuf;
-
-use serde::Serialize;
 
 /// Standard output could not be written (other than a closed reader).
 #[derive(Debug)]
@@ -93,33 +90,6 @@ macro_rules! eprintln {
     ($($arg:tt)*) => {
         $crate::output::write_err_line(format_args!($($arg)*))
     };
-}
-
-/// The summary of a finished batch, as printed.
-#[derive(Serialize)]
-pub struct Generated {
-    pub batch_id: i64,
-    pub name: String,
-    pub quantity: u64,
-    pub dir: PathBuf,
-    pub files: Vec<PathBuf>,
-    pub seconds: f64,
-    pub cards_per_second: f64,
-}
-
-impl Generated {
-    /// `g`, made in `seconds`.
-    pub fn new(g: simforge_factory::Generated, seconds: f64) -> Self {
-        Self {
-            cards_per_second: g.quantity as f64 / seconds.max(1e-9),
-            seconds,
-            batch_id: g.batch_id,
-            name: g.name,
-            quantity: g.quantity,
-            dir: g.dir,
-            files: g.files,
-        }
-    }
 }
 
 /// The progress bar of a batch on standard error (hidden with --quiet or off a terminal).
