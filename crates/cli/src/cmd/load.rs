@@ -86,20 +86,6 @@ pub struct LoadArgs {
     event_log: Option<PathBuf>,
 }
 
-fn progress_bar(len: u64, json: bool, what: &str) -> indicatif::ProgressBar {
-    let b = indicatif::ProgressBar::new(len);
-    if json {
-        b.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    b.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} {{msg}}"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    b
-}
-
 pub async fn load(ctx: Ctx, args: LoadArgs) -> CliResult {
     let strict = args.strict;
     let (ctx, r) = tokio::task::spawn_blocking(move || run(&ctx, args).map(|r| (ctx, r)))
@@ -157,19 +143,14 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         event_log: a.event_log,
     })?;
     let orders = if let Some(file) = &a.activation_codes {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let name = file.display();
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
         let codes = simforge_device::load::parse_codes(&text);
+        let (n, len) = (a.downloads.unwrap_or(codes.len()), codes.len());
         if codes.is_empty() {
-            bail!("no activation code in {}", file.display());
-        }
-        let n = a.downloads.unwrap_or(codes.len());
-        if n > codes.len() {
-            bail!(
-                "--downloads {n} but only {} activation codes in {}",
-                codes.len(),
-                file.display()
-            );
+            bail!("no activation code in {name}");
+        } else if n > len {
+            bail!("--downloads {n} but only {len} activation codes in {name}");
         }
         Orders::Codes(codes.into_iter().take(n).collect())
     } else {
@@ -198,7 +179,14 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
                     Phase::Ordering => "ordering ",
                     Phase::Downloads => "downloads",
                 };
-                *bar = Some(progress_bar(total as u64, ctx.json, what));
+                let b = indicatif::ProgressBar::new(total as u64);
+                if ctx.json {
+                    b.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                }
+                let style = format!("{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} {{msg}}");
+                let style = indicatif::ProgressStyle::with_template(&style);
+                b.set_style(style.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+                *bar = Some(b);
             }
             Progress::Step { phase, ok, failed } => {
                 if let Some(b) = &*bar {

@@ -1,16 +1,9 @@
-//! `simforge serve`: the SM-DP+ (ES9+ for LPAs, ES2+ for operators, `/metrics`) over HTTPS on
-//! the embedded defaults — SQLite and the master key in the data directory, a lab PKI created
-//! under `<data-dir>/pki` on first start — assembled by `simforge_esim::platform`; with
-//! `--demo`, the demo's batch (`simforge_factory`) and profiles (`simforge_esim::demo`).
-//!
-//! ES2+ operators authenticate with an API key (printed once; only its SHA-256 is kept) or a
-//! TLS client certificate (its SHA-256 fingerprint registered with `simforge operator
-//! client-cert`). Both live in the database and are looked up per request, so adding or
-//! revoking one needs no restart. The listener asks every client for a certificate (without
-//! requiring one: LPAs have none); by default any certificate whose private key the client
-//! proves is let through TLS and only registered ones authenticate an operator (pinning, which
-//! suits self-signed operator certificates); with `--operator-ca` only certificates issued by
-//! those CAs pass the handshake, and they too must be registered.
+//! `simforge serve`: the SM-DP+ (ES9+, ES2+, `/metrics`) over HTTPS on the embedded defaults
+//! (SQLite and the master key in the data directory, a lab PKI created under `<data-dir>/pki`
+//! on first start), assembled by `simforge_esim::platform`; `--demo` adds the demo's batch
+//! (`simforge_factory`) and profiles (`simforge_esim::demo`). ES2+ operators authenticate with
+//! an API key or a registered TLS client certificate (pinned; with `--operator-ca` also
+//! issued by those CAs), looked up per request: no restart needed.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
