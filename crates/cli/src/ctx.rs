@@ -36,8 +36,7 @@ impl Ctx {
         Ok(Store::open_sqlite(&self.data_dir.join("simforge.sqlite")).await?)
     }
 
-    /// The master key, refused if it is not the key `store` was sealed with (the first start
-    /// with a key stores a check value sealed under it).
+    /// The master key, refused if it did not seal `store` (checked against a sealed value).
     pub async fn checked_vault(&self, store: &Store) -> CliResult<MasterKey> {
         let key = self.vault()?;
         store
@@ -84,7 +83,7 @@ impl Ctx {
     }
 
     /// Writes the planned batch (`formats`, default all) under `out_root` (default
-    /// `<data-dir>/batches/<operator>`) with a progress bar, and prints its summary.
+    /// `<data-dir>/batches/<operator>`) with a progress bar; prints its summary.
     pub async fn generate(
         &self,
         (store, vault): (&Store, &MasterKey),

@@ -28,15 +28,14 @@ struct Cli {
         default_value = "simforge-data"
     )]
     data_dir: PathBuf,
-    /// Master key file (64 hex digits). Default: <data-dir>/master.key, created on first use.
-    /// The SIMFORGE_MASTER_KEY environment variable, if set, takes precedence.
+    /// Master key file (64 hex digits; default <data-dir>/master.key, created on first use).
+    /// SIMFORGE_MASTER_KEY, if set, takes precedence.
     #[arg(long, global = true, env = "SIMFORGE_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Format of the log lines on standard error (level from SIMFORGE_LOG, e.g. `info`):
-    /// `text`, or `json` (one object per line, with the request span's fields).
+    /// Format of the log lines on standard error (level from SIMFORGE_LOG, e.g. `info`).
     #[arg(long, global = true, env = "SIMFORGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]

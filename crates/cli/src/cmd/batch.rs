@@ -69,8 +69,8 @@ pub struct GenerateArgs {
     /// Card profile (TOML) for operator order files: algorithm, PIN policy, OTA key sets, AMF, SQN.
     #[arg(long)]
     profile: Option<PathBuf>,
-    /// Output directory (default: <data-dir>/batches/<operator>). The batch's files go to
-    /// <out>/<batch name>/, which appears only when every file is complete.
+    /// Output directory (default: <data-dir>/batches/<operator>); <out>/<batch name>/ appears
+    /// when every file is complete.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Which files to write (default: all).

@@ -22,8 +22,7 @@ pub enum EuiccCmd {
         /// The PKI directory (with ci/, eum/, euicc/).
         #[arg(long, required_unless_present = "euicc_cert", conflicts_with_all = ["euicc_cert", "euicc_key", "eum_cert"])]
         pki: Option<PathBuf>,
-        /// EID of the eUICC certificate to use (default: the first in euicc/; with
-        /// --euicc-cert the EID is that certificate's subject serialNumber).
+        /// EID of the eUICC certificate to use (default: the first in euicc/).
         #[arg(long)]
         eid: Option<String>,
         /// The eUICC certificate (CERT.EUICC.ECDSA), PEM or DER; its subject serialNumber is the EID.
@@ -35,13 +34,12 @@ pub enum EuiccCmd {
         /// The EUM certificate that issued the eUICC certificate, PEM or DER.
         #[arg(long, requires = "euicc_cert")]
         eum_cert: Option<PathBuf>,
-        /// A trusted CI certificate, PEM or DER (repeat for several). The EUM must be issued by
-        /// one of them; SM-DP+ certificates are verified against all of them.
+        /// A trusted CI certificate, PEM or DER (repeatable): issuer of the EUM; SM-DP+
+        /// certificates are verified against all of them.
         #[arg(long, requires = "euicc_cert")]
         ci_cert: Vec<PathBuf>,
-        /// The CI that issued the EUM certificate, when it is not one of the trusted CIs: it
-        /// checks the chain (the eUICC signs under it) but SM-DP+ certificates are verified
-        /// against the --ci-cert list only (SGP.22 keeps the two lists apart).
+        /// The CI of the EUM certificate when it is not a trusted one: it checks the chain, but
+        /// SM-DP+ certificates are verified against --ci-cert only (SGP.22 keeps them apart).
         #[arg(long, requires = "euicc_cert")]
         chain_ci: Option<PathBuf>,
         /// The eUICC file to create.
@@ -57,10 +55,9 @@ pub enum EuiccCmd {
         #[arg(long, default_value_t = simforge_euicc::transport::vpcd::DEFAULT_PORT)]
         port: u16,
     },
-    /// Run lpac (or any program speaking lpac's stdio APDU protocol) against the eUICC:
-    /// `simforge euicc stdio -- lpac chip info`. Without a program, serve that protocol on
-    /// this process's own standard input/output (the card side for an LPA that runs us as its
-    /// child: `simforge lpa --stdio "simforge euicc stdio --file euicc.json" …`).
+    /// Run lpac (or another program of lpac's stdio APDU protocol) against the eUICC:
+    /// `simforge euicc stdio -- lpac chip info`; without a program, serve that protocol on
+    /// standard input/output (for `simforge lpa --stdio "simforge euicc stdio" …`).
     Stdio {
         #[arg(long, default_value = "euicc.json")]
         file: PathBuf,

@@ -1,6 +1,5 @@
-//! `simforge load`: many virtual eUICCs and LPAs in one process, downloading concurrently from
-//! an SM-DP+ — the load test of issues 4 and 5. The engine is `simforge_device::load`; here are
-//! the arguments, the progress bars and the printing.
+//! `simforge load`: many virtual eUICCs and LPAs downloading concurrently from an SM-DP+; the
+//! engine is `simforge_device::load`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -30,16 +29,14 @@ pub struct LoadArgs {
     /// Accept any TLS certificate (lab use only).
     #[arg(long)]
     insecure: bool,
-    /// Lab PKI directory with the EUM (eum/eum.der, eum/eum.key.pem) and CI (ci/ci.der), or
-    /// pre-issued eUICCs (euicc/<EID>.der + .key.pem); one PKI or one per curve (nist/,
-    /// brainpool/). Default: <data-dir>/pki.
+    /// Lab PKI directory with the EUM and CI, or pre-issued eUICCs (euicc/<EID>.der + .key.pem);
+    /// one PKI or one per curve (nist/, brainpool/). Default: <data-dir>/pki.
     #[arg(long)]
     pki: Option<PathBuf>,
     /// Curve of the eUICCs when the PKI directory holds one PKI per curve.
     #[arg(long, value_enum, default_value_t = CurveArg::Nist)]
     curve: CurveArg,
-    /// First EID index under the EUM's prefix for eUICCs issued in memory (default: from the
-    /// clock, so that successive runs use new EIDs).
+    /// First EID index under the EUM's prefix (default: from the clock: new EIDs every run).
     #[arg(long)]
     eid_start: Option<u64>,
     /// Use the PKI's pre-issued eUICCs (`pki init --euiccs N`) even when the EUM key is there.
@@ -51,12 +48,11 @@ pub struct LoadArgs {
     /// Number of downloads (default: 100, or one per activation code of --activation-codes).
     #[arg(long, short = 'n')]
     downloads: Option<usize>,
-    /// Activation codes, one per line (`LPA:1$host$matchingId`, optionally followed by
-    /// whitespace and a confirmation code), instead of ordering them over ES2+.
+    /// Activation codes, one per line (`LPA:1$host$matchingId` [confirmation code]), instead
+    /// of ordering them over ES2+.
     #[arg(long, conflicts_with_all = ["api_key_file", "profile_type"])]
     activation_codes: Option<PathBuf>,
-    /// File holding the operator's ES2+ API key (`-` for standard input). The environment
-    /// variable SIMFORGE_ES2_API_KEY may hold it instead.
+    /// File holding the ES2+ API key (`-`: standard input; else SIMFORGE_ES2_API_KEY).
     #[arg(long)]
     api_key_file: Option<PathBuf>,
     /// ES2+ functionRequesterIdentifier (the operator's name).
@@ -65,12 +61,10 @@ pub struct LoadArgs {
     /// ES2+ DownloadOrder by this profile type.
     #[arg(long)]
     profile_type: Option<String>,
-    /// Do not send the install notification (ES9+ HandleNotification): the profile stays
-    /// Downloaded on the SM-DP+ and the notification pending on the eUICC.
+    /// Do not send the install notification (the profile stays Downloaded on the SM-DP+).
     #[arg(long)]
     no_notification: bool,
-    /// Keep one TLS connection per worker across downloads (default: every download opens its
-    /// own connection, as a new device would).
+    /// Keep one TLS connection per worker (default: one per download, as a new device).
     #[arg(long)]
     reuse_connections: bool,
     /// PID of the SM-DP+ process on this machine: report its CPU time per download (Linux).
@@ -79,9 +73,8 @@ pub struct LoadArgs {
     /// Exit with status 1 if any download failed.
     #[arg(long)]
     strict: bool,
-    /// Append one JSON line per step to this file (ES2+ orders with their ICCID, each download
-    /// attempt with its EID, matchingId, result and ICCID): the record a soak test explains
-    /// every profile's final state from (scripts/soak.sh).
+    /// Append one JSON line per step to this file (orders, each download attempt with its EID,
+    /// matchingId, result and ICCID), for scripts/soak.sh.
     #[arg(long)]
     event_log: Option<PathBuf>,
 }

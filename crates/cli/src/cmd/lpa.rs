@@ -17,21 +17,17 @@ use crate::exit::CliResult;
 
 #[derive(Args)]
 pub struct LpaArgs {
-    /// The virtual eUICC file (`simforge euicc init`), driven in-process (unless --reader or
-    /// --stdio is given).
+    /// The virtual eUICC file (`simforge euicc init`), driven in-process.
     #[arg(long, global = true, default_value = "euicc.json")]
     euicc: PathBuf,
-    /// Use the eUICC in this PC/SC reader instead: a (case-insensitive) part of the reader's
-    /// name, or `auto` for the first reader holding a card. The state stays in the card.
+    /// Use the eUICC in this PC/SC reader instead: part of its name (any case), or `auto`.
     #[arg(long, global = true, conflicts_with = "stdio")]
     reader: Option<String>,
-    /// Use the eUICC behind this command instead: it is run by `sh -c` and driven with lpac's
-    /// stdio APDU protocol (JSON lines on its standard input/output), e.g.
-    /// `--stdio "simforge euicc stdio --file euicc.json"`. The state stays with that program.
+    /// Use the eUICC behind this command (run by `sh -c`, lpac's stdio APDU protocol) instead,
+    /// e.g. `--stdio "simforge euicc stdio --file euicc.json"`.
     #[arg(long, global = true)]
     stdio: Option<String>,
-    /// With --stdio: how long to wait for each of the program's replies, in seconds; a
-    /// program silent for longer is stopped and the command fails.
+    /// With --stdio: seconds to wait for each reply before stopping the program and failing.
     #[arg(long, global = true, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     stdio_timeout: u64,
     /// PEM file of certificates to trust for the SM-DP+ TLS (e.g. a lab CI / DPtls chain).

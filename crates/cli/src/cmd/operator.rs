@@ -25,9 +25,8 @@ pub enum OperatorCmd {
     Update(OperatorUpdate),
     /// List operators.
     List,
-    /// Issue a new ES2+ API key for an operator (printed once, only its SHA-256 is stored),
-    /// list the operator's keys, or revoke one. A running `simforge serve` accepts a new key at
-    /// once and refuses a revoked one within a second.
+    /// Issue an ES2+ API key (printed once; only its SHA-256 is kept), list them or revoke one;
+    /// a running `simforge serve` sees the change within a second.
     ApiKey {
         /// Operator name.
         name: String,
@@ -60,12 +59,10 @@ pub enum OperatorCmd {
         /// Operator name.
         name: String,
     },
-    /// Set, clear or show the ES2+ HandleDownloadProgressInfo callback endpoint and its
-    /// settings (client certificate, CA bundle, retry horizon); list or redeliver given-up
-    /// events.
+    /// Set, clear or show the ES2+ callback endpoint (client certificate, CA bundle, retries);
+    /// list or redeliver given-up events.
     Callback(CallbackArgs),
-    /// Take a profile out of Error: back to Released with its order (the same activation
-    /// code works again), or to Available.
+    /// Take a profile out of Error: back to Released (same activation code) or Available.
     ResetProfile(ResetProfileArgs),
 }
 
@@ -88,15 +85,13 @@ pub struct OperatorCreate {
     /// Service provider name (EF.SPN).
     #[arg(long)]
     spn: String,
-    /// Columns of the server/HLR (.out) file, space- or comma-separated
-    /// (default: IMSI EKI ICCID PIN1 PUK1 PIN2 PUK2 ADM1 ACC EKIC1 EKID1 EKIK1 …: OTA keys
-    /// encrypted under the transport key; KIC1 KID1 KIK1 … put them in clear; KCV adds the check
-    /// value of each clear Ki, so that the receiver can check its decryption of EKI).
+    /// Columns of the .out file, space- or comma-separated (default: IMSI EKI ICCID PIN1 PUK1
+    /// PIN2 PUK2 ADM1 ACC EKIC1 EKID1 EKIK1 …, encrypted under the transport key; KIC1 KID1
+    /// KIK1 … in clear; KCV: the check value of each clear Ki).
     #[arg(long)]
     out_columns: Option<String>,
-    /// SM-DP+ default for profiles imported without --reuse-on-delete/--no-reuse-on-delete:
-    /// after a delete notification the profile returns to Available (reused) instead of
-    /// Unavailable.
+    /// SM-DP+ default for imported profiles: a delete notification returns them to Available
+    /// (reused) instead of Unavailable.
     #[arg(long)]
     reuse_on_delete: bool,
 }
@@ -105,21 +100,17 @@ pub struct OperatorCreate {
 pub struct OperatorUpdate {
     /// Operator name.
     name: String,
-    /// Profiles imported from now on without an explicit choice return to Available after a
-    /// delete notification.
+    /// Profiles imported from now on return to Available after a delete notification.
     #[arg(long, conflicts_with = "no_reuse_on_delete")]
     reuse_on_delete: bool,
-    /// Profiles imported from now on without an explicit choice become Unavailable after a
-    /// delete notification (the default).
+    /// Profiles imported from now on become Unavailable after one (the default).
     #[arg(long)]
     no_reuse_on_delete: bool,
-    /// What ES9+.CancelSession does to the operator's profiles, from the next cancellation
-    /// on: `default`, or comma-separated REASON=ACTION changing the default, REASON one of
-    /// end-user-rejection, postponed, timeout, ppr-not-allowed, metadata-mismatch,
-    /// load-bpp-execution-error, undefined-reason, all; ACTION release (back to Released),
-    /// error, or retry (Released while download attempts remain). Default:
-    /// end-user-rejection, postponed, timeout release; load-bpp-execution-error retry; the
-    /// others error.
+    /// What ES9+.CancelSession does to the profiles: `default`, or comma-separated
+    /// REASON=ACTION; REASON end-user-rejection, postponed, timeout, ppr-not-allowed,
+    /// metadata-mismatch, load-bpp-execution-error, undefined-reason or all; ACTION release,
+    /// error, or retry (Released while download attempts remain). Default: release for the
+    /// first three, retry for load-bpp-execution-error, error for the others.
     #[arg(long, value_name = "POLICY")]
     cancel_session_policy: Option<String>,
 }
@@ -134,9 +125,9 @@ pub struct ImportArgs {
     /// Profile type for ES2+ DownloadOrder by type.
     #[arg(long, default_value = "default")]
     profile_type: String,
-    /// A SAIP template (DER) to personalize completely with each card's data instead of
-    /// building each profile; refused (exit 3), naming the element, if it holds a code or key
-    /// the card data cannot replace (the TS.48 test profiles' ADM2 and CDMA credentials do).
+    /// A SAIP template (DER) to personalize with each card's data instead of building each
+    /// profile; refused (exit 3), naming the element, if it holds a code or key the card data
+    /// cannot replace (as the TS.48 test profiles' ADM2 and CDMA credentials).
     #[arg(long)]
     template: Option<PathBuf>,
     /// SM-DP+ address (host[:port]) the eUICC notifies on enable/disable/delete.
@@ -145,18 +136,15 @@ pub struct ImportArgs {
     /// Import at most this many cards.
     #[arg(long)]
     limit: Option<usize>,
-    /// After a delete notification, return the profile to Available (reuse) instead of
-    /// making it Unavailable, whatever the operator's default.
+    /// After a delete notification, the profile returns to Available (operator default aside).
     #[arg(long, conflicts_with = "no_reuse_on_delete")]
     reuse_on_delete: bool,
-    /// After a delete notification, make the profile Unavailable, whatever the operator's
-    /// default.
+    /// After a delete notification, the profile becomes Unavailable (operator default aside).
     #[arg(long)]
     no_reuse_on_delete: bool,
-    /// The radio access technologies the profile's network serves (repeatable or
-    /// comma-separated: gsm, utran, eutran-epc, nr-epc, nr5gc, eutran5gc, cdma2000-onex,
-    /// cdma2000-hrpd, cdma2000-ehrpd): a device supporting none of them is not eligible
-    /// (SGP.22 8.2.5 / 4.3). Default: any device.
+    /// Radio access technologies of the network (gsm, utran, eutran-epc, nr-epc, nr5gc,
+    /// eutran5gc, cdma2000-onex, cdma2000-hrpd, cdma2000-ehrpd; repeatable or comma-separated):
+    /// a device supporting none is not eligible (SGP.22 8.2.5). Default: any device.
     #[arg(long = "radio-access", value_delimiter = ',', value_parser = parse_radio_access)]
     radio_access: Vec<RadioAccess>,
 }
@@ -181,8 +169,7 @@ pub struct CallbackArgs {
     /// Remove the endpoint (and its settings).
     #[arg(long)]
     clear: bool,
-    /// TLS client certificate (chain, PEM) the SM-DP+ presents to the endpoint (ES2+ is
-    /// mutually authenticated). Needs --client-key.
+    /// TLS client certificate (chain, PEM) the SM-DP+ presents to the endpoint; needs --client-key.
     #[arg(long, requires = "client_key", conflicts_with = "use_server_identity")]
     client_cert: Option<PathBuf>,
     /// Its private key (PEM); stored sealed by the vault, never shown.
@@ -197,8 +184,8 @@ pub struct CallbackArgs {
     /// CA bundle (PEM) the endpoint's certificate is verified against, besides the web PKI.
     #[arg(long)]
     ca_bundle: Option<PathBuf>,
-    /// Retry an event for this many hours before giving it up (default: 12 attempts with
-    /// backoff, about an hour); `0` goes back to the default; at most 87,600 (ten years).
+    /// Hours to retry an event before giving it up (default, or 0: 12 attempts, about an hour;
+    /// at most 87,600).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=87_600))]
     retry_hours: Option<u32>,
     /// List the operator's given-up events.

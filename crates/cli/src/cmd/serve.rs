@@ -23,8 +23,7 @@ use crate::exit::{CliResult, Code, fail};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
 
-/// Resolves on Ctrl-C or SIGTERM (how service managers and containers stop a server; never
-/// where that signal cannot be watched), saying so.
+/// Resolves on Ctrl-C or SIGTERM (where it can be watched), saying so.
 async fn shutdown() {
     let terminated = async {
         #[cfg(unix)]
@@ -46,8 +45,8 @@ pub struct ServeArgs {
     /// Address and port to listen on (HTTPS). Default 127.0.0.1:8443.
     #[arg(long, env = "SIMFORGE_LISTEN")]
     listen: Option<SocketAddr>,
-    /// The SM-DP+ FQDN, as in activation codes and the DPtls certificate. Default: the DPtls
-    /// certificate's name; `localhost` for a PKI created on first start.
+    /// The SM-DP+ FQDN (activation codes, DPtls). Default: the DPtls certificate's name;
+    /// `localhost` for a PKI created on first start.
     #[arg(long, env = "SIMFORGE_FQDN")]
     fqdn: Option<String>,
     /// The port of the SM-DP+ address (default: the listening port; set it behind a proxy).
@@ -57,19 +56,15 @@ pub struct ServeArgs {
     /// (nist/, brainpool/). Default: <data-dir>/pki, created on first start.
     #[arg(long, env = "SIMFORGE_PKI")]
     pki: Option<PathBuf>,
-    /// GSMA SGP.26 test PKI directory (CertificateIssuer/, DPauth/, DPpb/, DPtls/, as in
-    /// `simforge pki sgp26`): its DPauth/DPpb keys are added next to the lab PKI's, for eUICCs
-    /// that list an SGP.26 CI in euiccCiPKIdListForVerification, and eUICC chains under the
-    /// SGP.26 CIs are accepted.
+    /// GSMA SGP.26 test PKI directory (as in `simforge pki sgp26`): its DPauth/DPpb serve eUICCs
+    /// that trust an SGP.26 CI, and eUICC chains under the SGP.26 CIs are accepted.
     #[arg(long, env = "SIMFORGE_SGP26")]
     sgp26: Option<PathBuf>,
-    /// Serve the SGP.26 DPtls certificate (NIST; its name is testsmdpplus1.example.com, it
-    /// expired 2026-08-02) over TLS instead of the lab PKI's; needs --sgp26. LPAs then need to
-    /// skip TLS checks (`simforge lpa --insecure`, as lpac does), or resolve that name here.
+    /// Serve the SGP.26 DPtls certificate (NIST, testsmdpplus1.example.com, expired 2026-08-02)
+    /// instead of the lab PKI's; needs --sgp26. LPAs then skip TLS checks (`lpa --insecure`).
     #[arg(long)]
     tls_sgp26: bool,
-    /// The SM-DP+ OID, used only if the DPauth certificate carries no subjectAltName
-    /// registeredID (the certificate's OID wins). Default 2.999.10, the lab PKI's.
+    /// The SM-DP+ OID if the DPauth certificate has no registeredID (default 2.999.10).
     #[arg(long, env = "SIMFORGE_SMDP_OID")]
     oid: Option<String>,
     /// TOML configuration file with any of: listen, fqdn, public_port, pki, sgp26, tls_sgp26,
@@ -79,46 +74,39 @@ pub struct ServeArgs {
     /// Command-line options and environment variables take precedence.
     #[arg(long, env = "SIMFORGE_CONFIG")]
     config: Option<PathBuf>,
-    /// CA certificates (PEM bundle or DER) that issue the operators' ES2+ client
-    /// certificates: the TLS handshake then refuses client certificates from other issuers.
-    /// Default: any client certificate passes the handshake and only a registered one (`simforge
-    /// operator client-cert`) authenticates an operator.
+    /// CA certificates (PEM bundle or DER) issuing the operators' ES2+ client certificates: TLS
+    /// refuses others. Default: any passes TLS; only registered ones (`operator client-cert`)
+    /// authenticate an operator.
     #[arg(long, env = "SIMFORGE_OPERATOR_CA", conflicts_with = "no_client_certs")]
     operator_ca: Option<PathBuf>,
-    /// Days the ES2+ callback outbox keeps an event, delivered or not (0: for ever). Default
-    /// 90.
+    /// Days the ES2+ callback outbox keeps an event (0: for ever). Default 90.
     #[arg(long, env = "SIMFORGE_EVENT_RETENTION_DAYS")]
     event_retention_days: Option<u32>,
     /// Do not ask TLS clients for certificates (ES2+ by API key only).
     #[arg(long)]
     no_client_certs: bool,
-    /// A reverse proxy (address or CIDR network, repeatable) whose `X-Forwarded-For` (else
-    /// `Forwarded`) header names the client: per-source limits and logs then use the
-    /// rightmost address in it that is not a trusted proxy. The proxy must append to
-    /// X-Forwarded-For. Default: none, the TCP peer is the client.
+    /// A reverse proxy (address or CIDR, repeatable) appending to `X-Forwarded-For` (else
+    /// `Forwarded`): limits and logs use its rightmost untrusted address. Default: the TCP peer.
     #[arg(
         long = "trusted-proxy",
         env = "SIMFORGE_TRUSTED_PROXY",
         value_delimiter = ','
     )]
     trusted_proxy: Vec<simforge_server::Cidr>,
-    /// Also set up a demo: operator `demo` with an ES2+ API key, profiles made from a SIM
-    /// factory batch, one of them released; prints its activation code, QR code and the LPA
-    /// command that downloads it.
+    /// Also set up a demo: operator `demo`, an ES2+ API key, profiles from a factory batch, one
+    /// released; prints its activation code, QR code and the LPA command that downloads it.
     #[arg(long)]
     demo: bool,
     /// Profiles in the demo batch (made only when the demo operator has none available).
     #[arg(long, default_value_t = 5)]
     demo_profiles: u64,
-    /// A SAIP template (unprotected profile package, DER) to personalize completely for the
-    /// demo profiles instead of building each profile from scratch; refused, naming the
-    /// element, if it holds a code or key the card data cannot replace.
+    /// A SAIP template (DER) to personalize for the demo profiles instead of building them;
+    /// refused, naming the element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
     template: Option<PathBuf>,
 }
 
-/// The demo's SIM factory batch of `count` cards for `op` (formats out, elec, hlr): its id
-/// and directory.
+/// The demo's factory batch of `count` cards (out, elec, hlr): its id and directory.
 async fn demo_batch(
     ctx: &Ctx,
     sv: (&Store, &MasterKey),
@@ -135,8 +123,8 @@ async fn demo_batch(
     Ok((g.batch_id, g.dir))
 }
 
-/// `serve --demo`: operator `demo` with profiles from a factory batch (made when it has none
-/// available) and an API key; one profile released, its activation code printed.
+/// `serve --demo`: operator `demo`, a batch if it has no profile left, an API key; one
+/// profile released, its activation code printed.
 #[allow(clippy::too_many_arguments)]
 async fn demo(
     ctx: &Ctx,
