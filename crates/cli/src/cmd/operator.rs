@@ -345,13 +345,9 @@ async fn update(ctx: &Ctx, store: &Store, a: OperatorUpdate) -> CliResult {
 async fn api_key(ctx: &Ctx, store: &Store, op: &Operator) -> CliResult {
     let k = credentials::create_api_key(store, op, &mut rand_core::OsRng, unix_now()).await?;
     let (key, id, name) = (k.key.as_str(), k.id, &op.name);
-    if ctx.json {
-        println!(
-            "{}",
-            json!({"operator": name, "id": id, "apiKey": key, "functionRequesterIdentifier": name})
-        );
-    } else {
-        println!("{key}");
+    let j = json!({"operator": name, "id": id, "apiKey": key, "functionRequesterIdentifier": name});
+    ctx.print(&j, || key.to_owned());
+    if !ctx.json {
         eprintln!(
             "ES2+ API key {id} for operator {name} (shown only now): send it as X-Api-Key, with functionRequesterIdentifier \"{name}\". A running `simforge serve` accepts it at once."
         );
@@ -365,13 +361,9 @@ async fn client_cert(ctx: &Ctx, store: &Store, op: &Operator, path: PathBuf) -> 
         .await
         .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
     let (id, subject, sha256, name) = (c.id, &c.subject, &c.sha256, &op.name);
-    if ctx.json {
-        println!(
-            "{}",
-            json!({"operator": name, "id": id, "sha256": sha256, "subject": subject})
-        );
-    } else {
-        println!("{id} {}", sha256.as_str());
+    let j = json!({"operator": name, "id": id, "sha256": sha256, "subject": subject});
+    ctx.print(&j, || format!("{id} {}", sha256.as_str()));
+    if !ctx.json {
         eprintln!(
             "client certificate {id} ({subject}) registered for operator {name}: ES2+ requests over a TLS connection with it are the operator's (functionRequesterIdentifier \"{name}\"); a running `simforge serve` accepts it at once"
         );

@@ -5,7 +5,7 @@
 //! an API key or a registered TLS client certificate (pinned; with `--operator-ca` also
 //! issued by those CAs), looked up per request: no restart needed.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -21,7 +21,7 @@ use zeroize::Zeroizing;
 use crate::ctx::{Ctx, read_file, rfc3339, unix, unix_now};
 use crate::exit::{CliResult, Code, fail};
 
-const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443);
 
 /// Resolves on Ctrl-C or SIGTERM (where it can be watched), saying so.
 async fn shutdown() {
@@ -195,11 +195,7 @@ pub async fn serve(
         Some(p) => platform::ConfigFile::read(p)?,
         None => platform::ConfigFile::default(),
     };
-    let listen = a.listen.or(file.listen).unwrap_or_else(|| {
-        DEFAULT_LISTEN
-            .parse()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8443)))
-    });
+    let listen = a.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
     let configured_pki = a.pki.clone().or(file.pki.clone());
     let pki_root = configured_pki
         .clone()
@@ -210,21 +206,15 @@ pub async fn serve(
         Some(d) => {
             let pkis = pki::load_sgp26(&d, SystemTime::now())?;
             for p in &pkis {
-                eprintln!(
-                    "note: SGP.26 {:?} DPauth/DPpb served to eUICCs that trust CI {}",
-                    p.curve,
-                    p.ci.subject_key_id()
-                        .map(simforge_sim::secret::to_hex)
-                        .unwrap_or_default()
-                );
+                let ci = p.ci.subject_key_id().map(simforge_sim::secret::to_hex);
+                let (curve, ci) = (p.curve, ci.unwrap_or_default());
+                eprintln!("note: SGP.26 {curve:?} DPauth/DPpb served to eUICCs that trust CI {ci}");
             }
             Some((d, pkis))
         }
         None if tls_sgp26 => {
-            return Err(fail(
-                Code::Input,
-                anyhow!("--tls-sgp26 needs the SGP.26 directory (--sgp26 DIR)"),
-            ));
+            let e = anyhow!("--tls-sgp26 needs the SGP.26 directory (--sgp26 DIR)");
+            return Err(fail(Code::Input, e));
         }
         None => None,
     };
@@ -233,15 +223,8 @@ pub async fn serve(
     let vault = Arc::new(ctx.checked_vault(&store).await?);
     ctx.migrate_api_key_file(&store).await?;
 
-    let create = configured_pki.is_none();
-    let p = pki::prepare(
-        &pki_root,
-        create,
-        fqdn_arg,
-        sgp26,
-        tls_sgp26,
-        SystemTime::now(),
-    )?;
+    let (create, now) = (configured_pki.is_none(), SystemTime::now());
+    let p = pki::prepare(&pki_root, create, fqdn_arg, sgp26, tls_sgp26, now)?;
     for n in &p.notices {
         match n {
             pki::Notice::Created(c) => eprintln!(
@@ -280,11 +263,8 @@ pub async fn serve(
     } else {
         a.trusted_proxy.clone()
     };
-    let template = a
-        .template
-        .as_deref()
-        .map(|p| read_file(p, "reading"))
-        .transpose()?;
+    let template = a.template.as_deref().map(|p| read_file(p, "reading"));
+    let template = template.transpose()?;
     let smdp = platform::smdp(store.clone(), config, pkis.keys()?, vault.clone());
     let euicc_pki = pkis.first_dir().unwrap_or(&pki_root).to_owned();
     if a.demo {
@@ -306,28 +286,22 @@ pub async fn serve(
             .map_err(|e| anyhow::Error::new(e).context(p.display().to_string()))?,
         None => ClientAuth::Pinned,
     };
+    let days = a.event_retention_days.or(file.event_retention_days);
     let opts = platform::ServerOptions {
         trusted_proxies,
-        event_retention_days: a
-            .event_retention_days
-            .or(file.event_retention_days)
-            .unwrap_or(platform::DEFAULT_EVENT_RETENTION_DAYS),
+        event_retention_days: days.unwrap_or(platform::DEFAULT_EVENT_RETENTION_DAYS),
         client_auth,
         log_errors,
     };
     let server = platform::Server::new(store, vault, smdp, &tls, opts)?;
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
-    if ctx.json {
-        println!(
-            "{}",
-            serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root})
-        );
-    } else {
-        println!(
+    let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root});
+    ctx.print(&j, || {
+        format!(
             "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…, /metrics); TLS chain {}",
             ca_pem.display()
-        );
-    }
+        )
+    });
     server.run(listener, shutdown()).await?;
     Ok(())
 }
