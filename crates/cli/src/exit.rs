@@ -3,16 +3,12 @@
 use std::fmt;
 
 use simforge_factory::ErrorKind;
-use simforge_store::StoreError;
 
-/// The documented exit codes (README "Exit codes").
+/// The documented exit codes (README "Exit codes"); 2 is clap's, for a bad command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     /// 1: anything else (I/O, database, internal).
     Failure = 1,
-    /// 2: bad command line (clap's own code).
-    #[allow(dead_code)]
-    Usage = 2,
     /// 3: invalid input: an order, key file or option value is malformed.
     Input = 3,
     /// 4: conflict: a range overlaps a reserved one, a name or key index is taken, or the object is in the wrong state.
@@ -36,57 +32,40 @@ impl fmt::Debug for CliError {
 }
 
 impl<E: Into<anyhow::Error>> From<E> for CliError {
+    /// The code of the first library error in the chain, by its kind; else 1.
     fn from(e: E) -> Self {
         let error: anyhow::Error = e.into();
-        if let Some(code) = factory_code(&error) {
-            return Self { code, error };
-        }
-        let code = error
-            .chain()
-            .find_map(|c| c.downcast_ref::<simforge_esim::Error>())
-            .map(|e| match e.kind() {
-                simforge_esim::ErrorKind::Invalid => Code::Input,
-                simforge_esim::ErrorKind::NotFound => Code::NotFound,
-                simforge_esim::ErrorKind::Conflict => Code::Conflict,
-                simforge_esim::ErrorKind::Failure => Code::Failure,
+        let code = error.chain().find_map(|c| {
+            let kind = if let Some(e) = c.downcast_ref::<simforge_factory::Error>() {
+                e.kind()
+            } else if let Some(e) = c.downcast_ref::<simforge_esim::Error>() {
+                match e.kind() {
+                    simforge_esim::ErrorKind::Invalid => ErrorKind::Input,
+                    simforge_esim::ErrorKind::NotFound => ErrorKind::NotFound,
+                    simforge_esim::ErrorKind::Conflict => ErrorKind::Conflict,
+                    simforge_esim::ErrorKind::Failure => ErrorKind::Failure,
+                }
+            } else if let Some(s) = c.downcast_ref::<simforge_store::StoreError>() {
+                simforge_factory::store_kind(s)
+            } else if c.is::<simforge_sim::OrderError>()
+                || c.is::<simforge_sim::SecretError>()
+                || c.is::<simforge_sim::IdError>()
+            {
+                ErrorKind::Input
+            } else {
+                return None;
+            };
+            Some(match kind {
+                ErrorKind::Input => Code::Input,
+                ErrorKind::Conflict => Code::Conflict,
+                ErrorKind::NotFound => Code::NotFound,
+                ErrorKind::Verify => Code::Verify,
+                ErrorKind::Failure => Code::Failure,
             })
-            .or_else(|| {
-                error
-                    .chain()
-                    .find_map(|c| c.downcast_ref::<StoreError>())
-                    .map(|s| match s {
-                        StoreError::Exists(_) | StoreError::Overlap(_) | StoreError::State(..) => {
-                            Code::Conflict
-                        }
-                        StoreError::NotFound(_) => Code::NotFound,
-                        _ => Code::Failure,
-                    })
-            })
-            .or_else(|| {
-                error.chain().find_map(|c| {
-                    (c.is::<simforge_sim::OrderError>()
-                        || c.is::<simforge_sim::SecretError>()
-                        || c.is::<simforge_sim::IdError>())
-                    .then_some(Code::Input)
-                })
-            })
-            .unwrap_or(Code::Failure);
+        });
+        let code = code.unwrap_or(Code::Failure);
         Self { code, error }
     }
-}
-
-/// The code of a `simforge_factory` error in the chain, by its kind.
-fn factory_code(error: &anyhow::Error) -> Option<Code> {
-    let e = error
-        .chain()
-        .find_map(|c| c.downcast_ref::<simforge_factory::Error>())?;
-    Some(match e.kind() {
-        ErrorKind::Input => Code::Input,
-        ErrorKind::Conflict => Code::Conflict,
-        ErrorKind::NotFound => Code::NotFound,
-        ErrorKind::Verify => Code::Verify,
-        ErrorKind::Failure => Code::Failure,
-    })
 }
 
 /// Result of a command.

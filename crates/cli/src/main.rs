@@ -4,22 +4,16 @@
 #[macro_use]
 mod output;
 
-mod datadir;
-mod euicc;
+mod cmd;
+mod ctx;
 mod exit;
-mod factory;
-mod load;
-mod lpa;
-mod operator_ops;
-mod pki;
-mod serve;
-mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use cmd::{batch, demo, euicc, key, load, lpa, operator, pki, serve, verify};
 use exit::CliResult;
 
 /// simforge — SIM factory data preparation and eSIM platform.
@@ -34,15 +28,14 @@ struct Cli {
         default_value = "simforge-data"
     )]
     data_dir: PathBuf,
-    /// Master key file (64 hex digits). Default: <data-dir>/master.key, created on first use.
-    /// The SIMFORGE_MASTER_KEY environment variable, if set, takes precedence.
+    /// Master key file (64 hex digits; default <data-dir>/master.key, created on first use).
+    /// SIMFORGE_MASTER_KEY, if set, takes precedence.
     #[arg(long, global = true, env = "SIMFORGE_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
-    /// Format of the log lines on standard error (level from SIMFORGE_LOG, e.g. `info`):
-    /// `text`, or `json` (one object per line, with the request span's fields).
+    /// Format of the log lines on standard error (level from SIMFORGE_LOG, e.g. `info`).
     #[arg(long, global = true, env = "SIMFORGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
@@ -62,17 +55,17 @@ enum LogFormat {
 enum Command {
     /// Operators (tenants).
     #[command(subcommand)]
-    Operator(factory::OperatorCmd),
+    Operator(operator::OperatorCmd),
     /// Operator keys: transport keys (KID) and OP/TOP values (OPID).
     #[command(subcommand)]
-    Key(factory::KeyCmd),
+    Key(key::KeyCmd),
     /// SIM batches: generate from an order, list, resume, release.
     #[command(subcommand)]
-    Batch(factory::BatchCmd),
+    Batch(batch::BatchCmd),
     /// Verify a delivered server/HLR (.out) file against the operator's keys.
     Verify(verify::VerifyArgs),
     /// Set up a demo operator with lab keys and generate a small batch.
-    Demo(factory::DemoArgs),
+    Demo(demo::DemoArgs),
     /// Lab PKIs for the eSIM platform: create one, or load the GSMA SGP.26 test PKI.
     #[command(subcommand)]
     Pki(pki::PkiCmd),
@@ -128,13 +121,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult {
-    let ctx = factory::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
+    let ctx = ctx::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
     match cli.command {
-        Command::Operator(c) => factory::operator(ctx, c).await,
-        Command::Key(c) => factory::key(ctx, c).await,
-        Command::Batch(c) => factory::batch(ctx, c).await,
+        Command::Operator(c) => operator::operator(ctx, c).await,
+        Command::Key(c) => key::key(ctx, c).await,
+        Command::Batch(c) => batch::batch(ctx, c).await,
         Command::Verify(a) => verify::verify(ctx, a).await,
-        Command::Demo(a) => factory::demo(ctx, a).await,
+        Command::Demo(a) => demo::demo(ctx, a).await,
         Command::Pki(c) => pki::pki(ctx, c).await,
         Command::Euicc(c) => euicc::euicc(ctx, c).await,
         Command::Lpa(a) => lpa::lpa(ctx, a).await,

@@ -1,18 +1,10 @@
-//! Standard output and standard error that never panic.
-//!
-//! `std::println!` panics when standard output is a closed pipe (EPIPE: `simforge batch list |
-//! true`) or a full device (ENOSPC: `… > /dev/full`), which would end the process with exit code
-//! 101, outside the documented ones. Here:
-//! - a reader that went away (EPIPE) ends the output quietly: the rest of it is dropped and the
-//!   command finishes with the exit code of what it did (0, or 6 for a failed `verify`);
-//! - any other write error (ENOSPC, EIO) is a failure: exit code 1 with
-//!   `error: cannot write to standard output: …` on standard error.
-//!
-//! The factory commands print with [`out!`], which returns the error to the command (`out!(…)?`)
-//! so it ends like any other error. This module also replaces `println!` and `eprintln!` for the
-//! whole binary (the macros below are declared before every other module of `main.rs`, so theirs
-//! are these): `println!` drops output after EPIPE and, on any other error, reports it and exits
-//! with code 1 at once; `eprintln!` ignores errors (there is nowhere left to report them).
+//! Standard output and error that never panic (`std::println!` does on EPIPE or ENOSPC, exit
+//! code 101). A reader that went away (EPIPE: `simforge batch list | true`) ends the output
+//! quietly, the command keeping its exit code; any other write error is exit code 1 with
+//! `error: cannot write to standard output: …`. [`out!`] returns that error (`out!(…)?`); the
+//! `println!` and `eprintln!` below replace std's in the whole binary (declared before every
+//! other module of `main.rs`): `println!` exits with code 1 at once, `eprintln!` ignores errors.
+//! Also the batch progress bar.
 
 use std::fmt;
 use std::io::{ErrorKind, Write};
@@ -33,8 +25,7 @@ impl std::error::Error for StdoutError {
     }
 }
 
-/// Writes one line to standard output. A closed reader (EPIPE) is not an error: the line is
-/// dropped.
+/// Writes one line to standard output; after EPIPE the line is dropped.
 pub fn write_line(args: fmt::Arguments<'_>) -> Result<(), StdoutError> {
     let mut line = args.to_string();
     line.push('\n');
@@ -46,8 +37,7 @@ pub fn write_line(args: fmt::Arguments<'_>) -> Result<(), StdoutError> {
     }
 }
 
-/// [`write_line`] for `println!`, which cannot return an error: on one, reports it and exits
-/// with code 1 (the documented code for I/O failures).
+/// [`write_line`] for `println!`: on an error, reports it and exits with code 1.
 pub fn write_line_or_exit(args: fmt::Arguments<'_>) {
     if let Err(e) = write_line(args) {
         write_err_line(format_args!("error: {e}"));
@@ -64,9 +54,6 @@ pub fn write_err_line(args: fmt::Arguments<'_>) {
 
 /// Prints a line to standard output; evaluates to `Result<(), StdoutError>` (EPIPE is `Ok`).
 macro_rules! out {
-    () => {
-        $crate::output::write_line(format_args!(""))
-    };
     ($($arg:tt)*) => {
         $crate::output::write_line(format_args!($($arg)*))
     };
@@ -74,9 +61,6 @@ macro_rules! out {
 
 /// `std::println!` without the panic: see the module documentation.
 macro_rules! println {
-    () => {
-        $crate::output::write_line_or_exit(format_args!(""))
-    };
     ($($arg:tt)*) => {
         $crate::output::write_line_or_exit(format_args!($($arg)*))
     };
@@ -84,10 +68,39 @@ macro_rules! println {
 
 /// `std::eprintln!` without the panic: errors writing standard error are ignored.
 macro_rules! eprintln {
-    () => {
-        $crate::output::write_err_line(format_args!(""))
-    };
     ($($arg:tt)*) => {
         $crate::output::write_err_line(format_args!($($arg)*))
     };
+}
+
+/// The progress bar of a batch on standard error (hidden with --quiet or off a terminal).
+pub struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    pub fn new(quiet: bool) -> Self {
+        if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return Self(indicatif::ProgressBar::hidden());
+        }
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cards ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Self(b)
+    }
+}
+
+impl simforge_factory::Progress for Bar {
+    fn start(&mut self, cards: u64) {
+        self.0.set_length(cards);
+        self.0.reset_elapsed();
+    }
+    fn cards(&mut self, done: u64) {
+        self.0.set_position(done);
+    }
+    fn finish(&mut self) {
+        self.0.finish_and_clear();
+    }
 }

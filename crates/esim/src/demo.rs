@@ -2,9 +2,10 @@
 //! the caller when [`needs_batch`] says so), an ES2+ API key, and one profile ordered and
 //! released with the ES2+ logic, as an operator would over HTTPS ([`setup`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rand_core::TryCryptoRng;
+use serde::Serialize;
 use simforge_asn1::ActivationCode;
 use simforge_asn1::json::{ConfirmOrderRequest, DownloadOrderRequest, RequestHeader};
 use simforge_smdp::{Smdp, SmdpStore};
@@ -43,6 +44,60 @@ pub struct DemoSetup {
     pub api_key: Option<NewApiKey>,
     /// The profile released.
     pub released: Released,
+}
+
+impl DemoSetup {
+    /// What to show of it: `qr_png`, where the caller wrote the activation code's QR code, and
+    /// the project's commands that download the profile into a virtual eUICC of the lab PKI
+    /// `euicc_pki`, trusting the TLS chain `ca`.
+    #[must_use]
+    pub fn info(&self, operator: &str, qr_png: PathBuf, ca: &Path, euicc_pki: &Path) -> DemoInfo {
+        let r = &self.released;
+        let activation_code = r.activation_code.to_qr_text();
+        let lpa_command = format!(
+            "simforge euicc init --pki {pki} --file euicc.json && simforge lpa --euicc euicc.json --ca {ca} download '{activation_code}'",
+            pki = euicc_pki.display(),
+            ca = ca.display()
+        );
+        DemoInfo {
+            operator: operator.to_owned(),
+            api_key: self.api_key.as_ref().map(|k| k.key.as_str().to_owned()),
+            batch_dir: self.batch.as_ref().map(|b| b.dir.clone()),
+            iccid: r.iccid.clone(),
+            matching_id: r.matching_id.clone(),
+            activation_code,
+            qr_png,
+            ca: ca.to_owned(),
+            euicc_pki: euicc_pki.to_owned(),
+            lpa_command,
+        }
+    }
+}
+
+/// What the demo set up, as a front door shows it (JSON: camelCase).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoInfo {
+    /// The operator.
+    pub operator: String,
+    /// Its new ES2+ API key, if one was made.
+    pub api_key: Option<String>,
+    /// The batch imported, if one was.
+    pub batch_dir: Option<PathBuf>,
+    /// The released profile's ICCID.
+    pub iccid: String,
+    /// Its order's matchingId.
+    pub matching_id: String,
+    /// The activation code (`LPA:1$…`).
+    pub activation_code: String,
+    /// Its QR code (PNG).
+    pub qr_png: PathBuf,
+    /// The TLS chain LPAs trust.
+    pub ca: PathBuf,
+    /// The lab PKI the demo's eUICC is made from.
+    pub euicc_pki: PathBuf,
+    /// The commands that download the profile with the project's LPA.
+    pub lpa_command: String,
 }
 
 /// The demo's SM-DP+ side for `operator`: `batch` (id and directory, when the caller made

@@ -104,7 +104,7 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         #[source]
-        source: ElecError,
+        source: simforge_sim::ElectricalError,
     },
     /// The profile package of a card cannot be made (a template the card data cannot
     /// personalize completely, or card data a profile cannot hold).
@@ -169,35 +169,6 @@ pub enum Error {
     /// A listener's address cannot be read.
     #[error("listener address")]
     Listener(#[source] std::io::Error),
-}
-
-/// Why a line of an electrical file cannot be read back as a card.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ElecError {
-    /// The file is empty (no header line).
-    #[error("is empty")]
-    Empty,
-    /// A column is missing from the header.
-    #[error("no {0} column")]
-    NoColumn(String),
-    /// A field is missing, not hex, or of the wrong length.
-    #[error("line {line}: {what}")]
-    Field {
-        /// 1-based line number.
-        line: u64,
-        /// What is wrong (names the column, never its value).
-        what: String,
-    },
-    /// A field does not parse as its identifier or code.
-    #[error("line {line}")]
-    Value {
-        /// 1-based line number.
-        line: u64,
-        /// Why.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
 }
 
 impl Error {

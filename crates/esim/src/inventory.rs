@@ -166,9 +166,9 @@ pub async fn import_batch_dir<S: SmdpStore>(
     now: i64,
 ) -> Result<Vec<String>> {
     let elec = elec_file(batch_dir)?;
-    let text = Zeroizing::new(std::fs::read_to_string(&elec).map_err(|e| Error::read(&elec, e))?);
+    let f = std::fs::File::open(&elec).map_err(|e| Error::read(&elec, e))?;
     let plmn = sim::Plmn::new(&operator.mcc, &operator.mnc)?;
-    let cards = crate::elec::cards_from_elec_csv(&text, &plmn, opts.limit)
+    let cards = read_cards(std::io::BufReader::new(f), &plmn, opts.limit)
         .map_err(|source| Error::ElecFile { path: elec, source })?;
     let template = opts.template.as_deref().map(Vec::as_slice);
     let mut profiles = Vec::with_capacity(cards.len());
@@ -177,6 +177,30 @@ pub async fn import_batch_dir<S: SmdpStore>(
         profiles.push(opts.new_profile(operator, card.iccid.to_string(), package));
     }
     Ok(simforge_smdp::add_profiles(store, vault, operator.id, profiles, now).await?)
+}
+
+/// The cards of an electrical file ([`sim::ElectricalReader`]; blank lines skipped), at most
+/// `limit` of them; a card's index is its line's position after the header.
+fn read_cards(
+    input: impl std::io::BufRead,
+    plmn: &sim::Plmn,
+    limit: Option<usize>,
+) -> std::result::Result<Vec<sim::Card>, sim::ElectricalError> {
+    let reader = sim::ElectricalReader::new(input)?;
+    let columns = reader.columns().clone();
+    let mut cards = Vec::new();
+    for record in reader {
+        if limit.is_some_and(|l| cards.len() >= l) {
+            break;
+        }
+        let record = record?;
+        if record.is_blank() {
+            continue;
+        }
+        let index = record.line_number().saturating_sub(2) as u64;
+        cards.push(record.card(&columns, index, plmn)?);
+    }
+    Ok(cards)
 }
 
 /// Adds uploaded unprotected profile packages (DER, already personalized) to `operator`'s

@@ -13,11 +13,10 @@
 pub mod callbacks;
 pub mod credentials;
 pub mod demo;
-pub mod elec;
 pub mod error;
 pub mod inventory;
 pub mod pki;
 pub mod platform;
 pub mod policy;
 
-pub use error::{ElecError, Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result};

@@ -234,6 +234,30 @@ pub struct Generated {
     pub files: Vec<PathBuf>,
 }
 
+impl Generated {
+    /// This batch, made in `seconds`: what a front door reports.
+    #[must_use]
+    pub fn summary(self, seconds: f64) -> Summary {
+        Summary {
+            cards_per_second: self.quantity as f64 / seconds.max(1e-9),
+            seconds,
+            batch: self,
+        }
+    }
+}
+
+/// A finished batch and how fast it was made (JSON: the batch's fields, then these).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The batch.
+    #[serde(flatten)]
+    pub batch: Generated,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// Cards per second.
+    pub cards_per_second: f64,
+}
+
 /// What is kept (sealed) in the database to resume a batch.
 #[derive(Serialize, Deserialize)]
 struct StoredPlan {

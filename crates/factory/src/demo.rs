@@ -53,3 +53,13 @@ pub fn demo_order(quantity: u64, ota_key_sets: u8) -> String {
         "quantity = {quantity}\nkid = 1\nopid = 1\n\n[profile]\nalgorithm = \"milenage\"\nota_key_sets = {ota_key_sets}\n"
     )
 }
+
+/// [`demo_order`] as an order to [`plan`](crate::batch::plan).
+///
+/// # Errors
+/// [`Error::InvalidValue`] (never for these orders).
+pub fn demo_order_spec(quantity: u64, ota_key_sets: u8) -> Result<crate::Order<'static>> {
+    let text = demo_order(quantity, ota_key_sets);
+    let spec = toml::from_str(&text).map_err(Error::invalid("demo order"))?;
+    Ok(crate::Order::Spec(spec))
+}

@@ -21,8 +21,8 @@ pub mod verify;
 use simforge_store::StoreError;
 
 pub use batch::{
-    Format, Generated, Order, Planned, Progress, Run, generate, next_free_iccid, next_free_imsi,
-    plan, read_order, release, resume,
+    Format, Generated, Order, Planned, Progress, Run, Summary, generate, next_free_iccid,
+    next_free_imsi, plan, read_order, release, resume,
 };
 pub use keys::{key_context, load_keys, operator_profile};
 

@@ -9,19 +9,19 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use simforge_factory::verify::{Input, verify as check};
 
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Code, fail};
-use crate::factory::Ctx;
 
 #[derive(Args)]
 pub struct VerifyArgs {
     /// Operator name.
     #[arg(long)]
-    pub operator: String,
+    operator: String,
     /// The server/HLR file (.out).
-    pub out_file: PathBuf,
+    out_file: PathBuf,
     /// The electrical personalization file of the same batch, to check Ki and OPc card by card.
     #[arg(long)]
-    pub electrical: Option<PathBuf>,
+    electrical: Option<PathBuf>,
 }
 
 fn open(p: &Path) -> CliResult<BufReader<File>> {
@@ -47,34 +47,36 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
     };
     let vault = ctx.vault()?;
     let r = check(&store, &vault, &op, out, electrical).await?;
-    if ctx.json {
-        out!("{}", serde_json::to_string(&r)?)?;
-    } else if r.ok() {
-        out!(
-            "OK: {} cards; checked: {}{}",
-            r.cards,
-            r.checked.join("; "),
-            if r.not_checked.is_empty() {
-                String::new()
-            } else {
-                format!("; NOT checked: {}", r.not_checked.join("; "))
-            }
-        )?;
-    } else {
-        for p in &r.problems {
-            out!("{p}")?;
+    ctx.out(&r, || {
+        if r.ok() {
+            let not = match r.not_checked.is_empty() {
+                true => String::new(),
+                false => format!("; NOT checked: {}", r.not_checked.join("; ")),
+            };
+            return format!(
+                "OK: {} cards; checked: {}{not}",
+                r.cards,
+                r.checked.join("; ")
+            );
         }
+        let mut s: Vec<String> = r.problems.iter().map(ToString::to_string).collect();
         if r.problem_count > r.problems.len() as u64 {
-            out!("… and {} more", r.problem_count - r.problems.len() as u64)?;
+            s.push(format!(
+                "… and {} more",
+                r.problem_count - r.problems.len() as u64
+            ));
         }
-        out!("FAILED: {} problems in {} cards", r.problem_count, r.cards)?;
-    }
-    if r.ok() {
-        Ok(())
-    } else {
-        Err(fail(
+        s.push(format!(
+            "FAILED: {} problems in {} cards",
+            r.problem_count, r.cards
+        ));
+        s.join("\n")
+    })?;
+    match r.ok() {
+        true => Ok(()),
+        false => Err(fail(
             Code::Verify,
             anyhow!("verification failed: {} problems", r.problem_count),
-        ))
+        )),
     }
 }

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use serde_json::json;
 use simforge_device::identity::IdentitySource;
 use simforge_device::{EuiccFile, VirtualEuicc};
+use simforge_sim::secret::to_hex;
 
+use crate::ctx::Ctx;
 use crate::exit::CliResult;
-use crate::factory::Ctx;
 
 #[derive(Subcommand)]
 pub enum EuiccCmd {
@@ -20,8 +22,7 @@ pub enum EuiccCmd {
         /// The PKI directory (with ci/, eum/, euicc/).
         #[arg(long, required_unless_present = "euicc_cert", conflicts_with_all = ["euicc_cert", "euicc_key", "eum_cert"])]
         pki: Option<PathBuf>,
-        /// EID of the eUICC certificate to use (default: the first in euicc/; with
-        /// --euicc-cert the EID is that certificate's subject serialNumber).
+        /// EID of the eUICC certificate to use (default: the first in euicc/).
         #[arg(long)]
         eid: Option<String>,
         /// The eUICC certificate (CERT.EUICC.ECDSA), PEM or DER; its subject serialNumber is the EID.
@@ -33,13 +34,12 @@ pub enum EuiccCmd {
         /// The EUM certificate that issued the eUICC certificate, PEM or DER.
         #[arg(long, requires = "euicc_cert")]
         eum_cert: Option<PathBuf>,
-        /// A trusted CI certificate, PEM or DER (repeat for several). The EUM must be issued by
-        /// one of them; SM-DP+ certificates are verified against all of them.
+        /// A trusted CI certificate, PEM or DER (repeatable): issuer of the EUM; SM-DP+
+        /// certificates are verified against all of them.
         #[arg(long, requires = "euicc_cert")]
         ci_cert: Vec<PathBuf>,
-        /// The CI that issued the EUM certificate, when it is not one of the trusted CIs: it
-        /// checks the chain (the eUICC signs under it) but SM-DP+ certificates are verified
-        /// against the --ci-cert list only (SGP.22 keeps the two lists apart).
+        /// The CI of the EUM certificate when it is not a trusted one: it checks the chain, but
+        /// SM-DP+ certificates are verified against --ci-cert only (SGP.22 keeps them apart).
         #[arg(long, requires = "euicc_cert")]
         chain_ci: Option<PathBuf>,
         /// The eUICC file to create.
@@ -55,10 +55,9 @@ pub enum EuiccCmd {
         #[arg(long, default_value_t = simforge_euicc::transport::vpcd::DEFAULT_PORT)]
         port: u16,
     },
-    /// Run lpac (or any program speaking lpac's stdio APDU protocol) against the eUICC:
-    /// `simforge euicc stdio -- lpac chip info`. Without a program, serve that protocol on
-    /// this process's own standard input/output (the card side for an LPA that runs us as its
-    /// child: `simforge lpa --stdio "simforge euicc stdio --file euicc.json" …`).
+    /// Run lpac (or another program of lpac's stdio APDU protocol) against the eUICC:
+    /// `simforge euicc stdio -- lpac chip info`; without a program, serve that protocol on
+    /// standard input/output (for `simforge lpa --stdio "simforge euicc stdio" …`).
     Stdio {
         #[arg(long, default_value = "euicc.json")]
         file: PathBuf,
@@ -107,11 +106,10 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
                 _ => bail!("give --pki, or --euicc-cert, --euicc-key, --eum-cert and --ci-cert"),
             };
             let eid = VirtualEuicc::create(&file, &source)?;
-            if ctx.json {
-                println!("{}", serde_json::json!({"eid": eid, "file": file}));
-            } else {
-                println!("virtual eUICC {eid} created in {}", file.display());
-            }
+            let j = json!({"eid": eid, "file": file});
+            ctx.print(&j, || {
+                format!("virtual eUICC {eid} created in {}", file.display())
+            });
         }
         EuiccCmd::Vpcd { file, host, port } => {
             VirtualEuicc::open(&file)?.serve_vpcd(&host, port, |e| {
@@ -128,35 +126,17 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
         }
         EuiccCmd::Show { file } => {
             let f = EuiccFile::load(&file)?;
-            let profiles: Vec<serde_json::Value> = f
-                .state
-                .profiles
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "iccid": simforge_lpa::iccid_digits(&p.iccid),
-                        "isdpAid": hex_upper(&p.isdp_aid),
-                        "enabled": p.enabled,
-                        "nickname": p.nickname,
-                    })
-                })
-                .collect();
-            if ctx.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"eid": f.identity.eid, "profiles": profiles,
-                        "pendingNotifications": f.state.notifications.len()})
-                );
-            } else {
-                println!("EID {}", f.identity.eid);
-                for p in &profiles {
-                    println!("  {p}");
-                }
-                println!("{} pending notification(s)", f.state.notifications.len());
-            }
+            let profiles: Vec<serde_json::Value> = f.state.profiles.iter().map(|p| {
+                let (iccid, aid) = (simforge_lpa::iccid_digits(&p.iccid), to_hex(&p.isdp_aid));
+                json!({"iccid": iccid, "isdpAid": aid, "enabled": p.enabled, "nickname": p.nickname})
+            }).collect();
+            let (eid, pending) = (&f.identity.eid, f.state.notifications.len());
+            let j = json!({"eid": eid, "profiles": profiles, "pendingNotifications": pending});
+            ctx.print(&j, || {
+                let p: String = profiles.iter().map(|p| format!("\n  {p}")).collect();
+                format!("EID {eid}{p}\n{pending} pending notification(s)")
+            });
         }
     }
     Ok(())
 }
-
-use simforge_sim::secret::to_hex as hex_upper;

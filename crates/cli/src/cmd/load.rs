@@ -1,6 +1,5 @@
-//! `simforge load`: many virtual eUICCs and LPAs in one process, downloading concurrently from
-//! an SM-DP+ — the load test of issues 4 and 5. The engine is `simforge_device::load`; here are
-//! the arguments, the progress bars and the printing.
+//! `simforge load`: many virtual eUICCs and LPAs downloading concurrently from an SM-DP+; the
+//! engine is `simforge_device::load`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,8 +9,8 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
 use simforge_device::load::{Curve, LoadConfig, LoadTest, Orders, Phase, Progress, Report};
 
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Code, fail};
-use crate::factory::Ctx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CurveArg {
@@ -30,16 +29,14 @@ pub struct LoadArgs {
     /// Accept any TLS certificate (lab use only).
     #[arg(long)]
     insecure: bool,
-    /// Lab PKI directory with the EUM (eum/eum.der, eum/eum.key.pem) and CI (ci/ci.der), or
-    /// pre-issued eUICCs (euicc/<EID>.der + .key.pem); one PKI or one per curve (nist/,
-    /// brainpool/). Default: <data-dir>/pki.
+    /// Lab PKI directory with the EUM and CI, or pre-issued eUICCs (euicc/<EID>.der + .key.pem);
+    /// one PKI or one per curve (nist/, brainpool/). Default: <data-dir>/pki.
     #[arg(long)]
     pki: Option<PathBuf>,
     /// Curve of the eUICCs when the PKI directory holds one PKI per curve.
     #[arg(long, value_enum, default_value_t = CurveArg::Nist)]
     curve: CurveArg,
-    /// First EID index under the EUM's prefix for eUICCs issued in memory (default: from the
-    /// clock, so that successive runs use new EIDs).
+    /// First EID index under the EUM's prefix (default: from the clock: new EIDs every run).
     #[arg(long)]
     eid_start: Option<u64>,
     /// Use the PKI's pre-issued eUICCs (`pki init --euiccs N`) even when the EUM key is there.
@@ -51,12 +48,11 @@ pub struct LoadArgs {
     /// Number of downloads (default: 100, or one per activation code of --activation-codes).
     #[arg(long, short = 'n')]
     downloads: Option<usize>,
-    /// Activation codes, one per line (`LPA:1$host$matchingId`, optionally followed by
-    /// whitespace and a confirmation code), instead of ordering them over ES2+.
+    /// Activation codes, one per line (`LPA:1$host$matchingId` [confirmation code]), instead
+    /// of ordering them over ES2+.
     #[arg(long, conflicts_with_all = ["api_key_file", "profile_type"])]
     activation_codes: Option<PathBuf>,
-    /// File holding the operator's ES2+ API key (`-` for standard input). The environment
-    /// variable SIMFORGE_ES2_API_KEY may hold it instead.
+    /// File holding the ES2+ API key (`-`: standard input; else SIMFORGE_ES2_API_KEY).
     #[arg(long)]
     api_key_file: Option<PathBuf>,
     /// ES2+ functionRequesterIdentifier (the operator's name).
@@ -65,12 +61,10 @@ pub struct LoadArgs {
     /// ES2+ DownloadOrder by this profile type.
     #[arg(long)]
     profile_type: Option<String>,
-    /// Do not send the install notification (ES9+ HandleNotification): the profile stays
-    /// Downloaded on the SM-DP+ and the notification pending on the eUICC.
+    /// Do not send the install notification (the profile stays Downloaded on the SM-DP+).
     #[arg(long)]
     no_notification: bool,
-    /// Keep one TLS connection per worker across downloads (default: every download opens its
-    /// own connection, as a new device would).
+    /// Keep one TLS connection per worker (default: one per download, as a new device).
     #[arg(long)]
     reuse_connections: bool,
     /// PID of the SM-DP+ process on this machine: report its CPU time per download (Linux).
@@ -79,43 +73,21 @@ pub struct LoadArgs {
     /// Exit with status 1 if any download failed.
     #[arg(long)]
     strict: bool,
-    /// Append one JSON line per step to this file (ES2+ orders with their ICCID, each download
-    /// attempt with its EID, matchingId, result and ICCID): the record a soak test explains
-    /// every profile's final state from (scripts/soak.sh).
+    /// Append one JSON line per step to this file (orders, each download attempt with its EID,
+    /// matchingId, result and ICCID), for scripts/soak.sh.
     #[arg(long)]
     event_log: Option<PathBuf>,
 }
 
-fn progress_bar(len: u64, json: bool, what: &str) -> indicatif::ProgressBar {
-    let b = indicatif::ProgressBar::new(len);
-    if json {
-        b.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    b.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} {{msg}}"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    b
-}
-
 pub async fn load(ctx: Ctx, args: LoadArgs) -> CliResult {
-    let json = ctx.json;
     let strict = args.strict;
-    let report = tokio::task::spawn_blocking(move || run(&ctx, args))
+    let (ctx, r) = tokio::task::spawn_blocking(move || run(&ctx, args).map(|r| (ctx, r)))
         .await
         .context("load task")??;
-    if json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
-    } else {
-        print_text(&report);
-    }
-    if strict && report.failed > 0 {
-        return Err(fail(
-            Code::Failure,
-            anyhow!("{} of {} downloads failed", report.failed, report.downloads),
-        ));
+    ctx.print(&r, || text(&r));
+    if strict && r.failed > 0 {
+        let e = anyhow!("{} of {} downloads failed", r.failed, r.downloads);
+        return Err(fail(Code::Failure, e));
     }
     Ok(())
 }
@@ -164,19 +136,14 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         event_log: a.event_log,
     })?;
     let orders = if let Some(file) = &a.activation_codes {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let name = file.display();
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
         let codes = simforge_device::load::parse_codes(&text);
+        let (n, len) = (a.downloads.unwrap_or(codes.len()), codes.len());
         if codes.is_empty() {
-            bail!("no activation code in {}", file.display());
-        }
-        let n = a.downloads.unwrap_or(codes.len());
-        if n > codes.len() {
-            bail!(
-                "--downloads {n} but only {} activation codes in {}",
-                codes.len(),
-                file.display()
-            );
+            bail!("no activation code in {name}");
+        } else if n > len {
+            bail!("--downloads {n} but only {len} activation codes in {name}");
         }
         Orders::Codes(codes.into_iter().take(n).collect())
     } else {
@@ -205,7 +172,14 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
                     Phase::Ordering => "ordering ",
                     Phase::Downloads => "downloads",
                 };
-                *bar = Some(progress_bar(total as u64, ctx.json, what));
+                let b = indicatif::ProgressBar::new(total as u64);
+                if ctx.json {
+                    b.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                }
+                let style = format!("{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} {{msg}}");
+                let style = indicatif::ProgressStyle::with_template(&style);
+                b.set_style(style.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+                *bar = Some(b);
             }
             Progress::Step { phase, ok, failed } => {
                 if let Some(b) = &*bar {
@@ -226,8 +200,8 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
     Ok(test.run(orders, &progress)?)
 }
 
-fn print_text(r: &Report) {
-    println!(
+fn text(r: &Report) -> String {
+    let mut s = format!(
         "{} downloads ({}) against {} at concurrency {}: {} succeeded ({} distinct ICCIDs), {} failed, {} install notifications sent",
         r.downloads,
         r.curve,
@@ -238,42 +212,37 @@ fn print_text(r: &Report) {
         r.failed,
         r.notifications_sent
     );
-    println!(
-        "download phase {:.3} s: {:.1} downloads/s{}",
-        r.elapsed_secs,
-        r.downloads_per_sec,
-        if r.ordering_secs > 0.0 {
-            format!(" (ES2+ ordering before it: {:.3} s)", r.ordering_secs)
-        } else {
-            String::new()
-        }
-    );
+    let ordering = match r.ordering_secs > 0.0 {
+        true => format!(" (ES2+ ordering before it: {:.3} s)", r.ordering_secs),
+        false => String::new(),
+    };
+    let (secs, rate) = (r.elapsed_secs, r.downloads_per_sec);
+    s += &format!("\ndownload phase {secs:.3} s: {rate:.1} downloads/s{ordering}");
     if let Some(c) = r.server_cpu_ms_per_download {
-        println!("server CPU per download: {c:.3} ms");
+        s += &format!("\nserver CPU per download: {c:.3} ms");
     }
     if let Some(c) = r.server_per_download {
-        println!(
-            "server per download: {} read and {} write system calls, {} context switches",
-            c.read_syscalls, c.write_syscalls, c.context_switches
+        let (r, w, cs) = (c.read_syscalls, c.write_syscalls, c.context_switches);
+        s += &format!(
+            "\nserver per download: {r} read and {w} write system calls, {cs} context switches"
         );
     }
     if let Some(c) = r.client_cpu_ms_per_download {
-        println!("client CPU per download (all eUICCs + LPAs): {c:.3} ms");
+        s += &format!("\nclient CPU per download (all eUICCs + LPAs): {c:.3} ms");
     }
     if !r.errors.is_empty() {
-        println!("errors:");
-        for e in &r.errors {
-            println!(
-                "  {:6}  {:28} {:24} {}",
-                e.count, e.stage, e.code, e.message
-            );
-        }
+        s += "\nerrors:";
     }
-    println!("latency (ms)                  count      p50      p90      p99      max");
-    for (name, p) in &r.latency_ms {
-        println!(
-            "  {name:26} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-            p.count, p.p50, p.p90, p.p99, p.max
+    for e in &r.errors {
+        s += &format!(
+            "\n  {:6}  {:28} {:24} {}",
+            e.count, e.stage, e.code, e.message
         );
     }
+    s += "\nlatency (ms)                  count      p50      p90      p99      max";
+    for (name, p) in &r.latency_ms {
+        let (n, p50, p90, p99, max) = (p.count, p.p50, p.p90, p.p99, p.max);
+        s += &format!("\n  {name:26} {n:>8} {p50:>8.2} {p90:>8.2} {p99:>8.2} {max:>8.2}");
+    }
+    s
 }

@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use simforge_pki::{Curve, LabPkiOptions, Role};
+use serde_json::json;
+use simforge_pki::{Curve, LabPkiOptions};
+use simforge_sim::secret::to_hex;
 
+use crate::ctx::Ctx;
 use crate::exit::{CliResult, Code, fail};
-use crate::factory::Ctx;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum CurveArg {
@@ -47,6 +48,7 @@ pub enum PkiCmd {
 }
 
 pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
+    let hex = |c: &simforge_pki::Certificate| c.subject_key_id().map(to_hex).unwrap_or_default();
     match cmd {
         PkiCmd::Init {
             dir,
@@ -56,7 +58,7 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
             eid_prefix,
         } => {
             let dir = dir.unwrap_or_else(|| ctx.data_dir.join("pki"));
-            let curves: Vec<(Curve, PathBuf)> = match curve {
+            let curves = match curve {
                 CurveArg::Nist => vec![(Curve::P256, dir.clone())],
                 CurveArg::Brainpool => vec![(Curve::BrainpoolP256r1, dir.clone())],
                 CurveArg::Both => vec![
@@ -66,70 +68,42 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
             };
             for (c, d) in curves {
                 if d.join("ci").exists() {
-                    return Err(fail(
-                        Code::Conflict,
-                        anyhow::anyhow!("{} already holds a PKI", d.display()),
-                    ));
+                    let e = anyhow::anyhow!("{} already holds a PKI", d.display());
+                    return Err(fail(Code::Conflict, e));
                 }
                 let mut opts = LabPkiOptions::new(c, &fqdn);
                 opts.euicc_count = euiccs;
-                if let Some(p) = &eid_prefix {
-                    opts.eid_prefixes = vec![p.clone()];
-                }
+                opts.eid_prefixes = eid_prefix.iter().cloned().collect();
                 let pki =
                     simforge_pki::write_lab_pki(&d, &opts).map_err(|e| fail(Code::Input, e))?;
-                let pkid: String = pki.ci.subject_key_id().map(hex).unwrap_or_default();
-                if ctx.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"dir": d, "curve": format!("{c:?}"), "ci_pkid": pkid,
-                            "eids": pki.euiccs.iter().map(|e| e.eid.clone()).collect::<Vec<_>>(), "fqdn": fqdn})
-                    );
-                } else {
-                    println!("{:?} lab PKI in {} (CI PKID {pkid})", c, d.display());
-                    for e in &pki.euiccs {
-                        println!("  eUICC {}", e.eid);
-                    }
-                }
+                let (pkid, eids) = (hex(&pki.ci), pki.euiccs.iter().map(|e| e.eid.clone()));
+                let eids: Vec<_> = eids.collect();
+                let j = json!({"dir": d, "curve": format!("{c:?}"), "ci_pkid": pkid, "eids": eids, "fqdn": fqdn});
+                ctx.print(&j, || {
+                    let e: String = eids.iter().map(|e| format!("\n  eUICC {e}")).collect();
+                    format!("{c:?} lab PKI in {} (CI PKID {pkid}){e}", d.display())
+                });
             }
-            Ok(())
         }
         PkiCmd::Sgp26 { dir } => {
-            let pkis = simforge_pki::load_sgp26(&dir)
-                .with_context(|| format!("SGP.26 material in {}", dir.display()))?;
+            let now = std::time::SystemTime::now();
+            // Loaded, and DPauth and DPpb checked against the CI.
+            let pkis =
+                simforge_esim::pki::load_sgp26(&dir, now).map_err(|e| fail(Code::Failure, e))?;
             for p in &pkis {
-                let store = p.ci_store()?;
                 let when = p.smdp.tls.cert.not_after();
-                for (role, cert) in [
-                    (Role::DpAuth, &p.smdp.auth.cert),
-                    (Role::DpPb, &p.smdp.pb.cert),
-                ] {
-                    simforge_pki::verify_dp_cert(
-                        &store,
-                        cert.der(),
-                        role,
-                        std::time::SystemTime::now(),
-                    )
-                    .with_context(|| format!("{:?} {role:?}", p.curve))?;
-                }
                 let until = time::OffsetDateTime::from(when)
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default();
-                let state = if when < std::time::SystemTime::now() {
-                    "EXPIRED"
-                } else {
-                    "valid"
-                };
+                let state = if when < now { "EXPIRED" } else { "valid" };
                 println!(
                     "{:?}: CI PKID {}, DPauth and DPpb chain to the CI; DPtls for {} {state} until {until}",
                     p.curve,
-                    p.ci.subject_key_id().map(hex).unwrap_or_default(),
+                    hex(&p.ci),
                     p.smdp.fqdn,
                 );
             }
-            Ok(())
         }
     }
+    Ok(())
 }
-
-use simforge_sim::secret::to_hex as hex;

@@ -1,0 +1,13 @@
+//! One module per command tree. A command module uses `ctx`, `exit` and `output` and the
+//! library crates, never another command module.
+
+pub mod batch;
+pub mod demo;
+pub mod euicc;
+pub mod key;
+pub mod load;
+pub mod lpa;
+pub mod operator;
+pub mod pki;
+pub mod serve;
+pub mod verify;

@@ -1,0 +1,307 @@
+//! `simforge serve`: the SM-DP+ (ES9+, ES2+, `/metrics`) over HTTPS on the embedded defaults
+//! (SQLite and the master key in the data directory, a lab PKI created under `<data-dir>/pki`
+//! on first start), assembled by `simforge_esim::platform`; `--demo` adds the demo's batch
+//! (`simforge_factory`) and profiles (`simforge_esim::demo`). ES2+ operators authenticate with
+//! an API key or a registered TLS client certificate (pinned; with `--operator-ca` also
+//! issued by those CAs), looked up per request: no restart needed.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use simforge_esim::{demo::DEMO_PROFILE_TYPE, pki, platform};
+use simforge_server::ClientAuth;
+use simforge_store::{Operator, Store};
+use simforge_vault::MasterKey;
+use zeroize::Zeroizing;
+
+use crate::ctx::{Ctx, read_file, rfc3339, unix, unix_now};
+use crate::exit::{CliResult, Code, fail};
+
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443);
+
+/// Resolves on Ctrl-C or SIGTERM (where it can be watched), saying so.
+async fn shutdown() {
+    let terminated = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+        () = terminated => eprintln!("stopping (SIGTERM)"),
+    }
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (HTTPS). Default 127.0.0.1:8443.
+    #[arg(long, env = "SIMFORGE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The SM-DP+ FQDN (activation codes, DPtls). Default: the DPtls certificate's name;
+    /// `localhost` for a PKI created on first start.
+    #[arg(long, env = "SIMFORGE_FQDN")]
+    fqdn: Option<String>,
+    /// The port of the SM-DP+ address (default: the listening port; set it behind a proxy).
+    #[arg(long, env = "SIMFORGE_PUBLIC_PORT")]
+    public_port: Option<u16>,
+    /// Lab PKI directory (`simforge pki init`): one PKI (ci/, smdp/) or one per curve
+    /// (nist/, brainpool/). Default: <data-dir>/pki, created on first start.
+    #[arg(long, env = "SIMFORGE_PKI")]
+    pki: Option<PathBuf>,
+    /// GSMA SGP.26 test PKI directory (as in `simforge pki sgp26`): its DPauth/DPpb serve eUICCs
+    /// that trust an SGP.26 CI, and eUICC chains under the SGP.26 CIs are accepted.
+    #[arg(long, env = "SIMFORGE_SGP26")]
+    sgp26: Option<PathBuf>,
+    /// Serve the SGP.26 DPtls certificate (NIST, testsmdpplus1.example.com, expired 2026-08-02)
+    /// instead of the lab PKI's; needs --sgp26. LPAs then skip TLS checks (`lpa --insecure`).
+    #[arg(long)]
+    tls_sgp26: bool,
+    /// The SM-DP+ OID if the DPauth certificate has no registeredID (default 2.999.10).
+    #[arg(long, env = "SIMFORGE_SMDP_OID")]
+    oid: Option<String>,
+    /// TOML configuration file with any of: listen, fqdn, public_port, pki, sgp26, tls_sgp26,
+    /// oid, operator_ca, session_ttl_secs, max_cc_attempts, max_download_attempts,
+    /// order_ttl_secs, event_retention_days, trusted_proxies (a list of CIDR networks),
+    /// min_matching_id_bits (least estimated entropy of an operator-chosen matchingId, 64).
+    /// Command-line options and environment variables take precedence.
+    #[arg(long, env = "SIMFORGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// CA certificates (PEM bundle or DER) issuing the operators' ES2+ client certificates: TLS
+    /// refuses others. Default: any passes TLS; only registered ones (`operator client-cert`)
+    /// authenticate an operator.
+    #[arg(long, env = "SIMFORGE_OPERATOR_CA", conflicts_with = "no_client_certs")]
+    operator_ca: Option<PathBuf>,
+    /// Days the ES2+ callback outbox keeps an event (0: for ever). Default 90.
+    #[arg(long, env = "SIMFORGE_EVENT_RETENTION_DAYS")]
+    event_retention_days: Option<u32>,
+    /// Do not ask TLS clients for certificates (ES2+ by API key only).
+    #[arg(long)]
+    no_client_certs: bool,
+    /// A reverse proxy (address or CIDR, repeatable) appending to `X-Forwarded-For` (else
+    /// `Forwarded`): limits and logs use its rightmost untrusted address. Default: the TCP peer.
+    #[arg(
+        long = "trusted-proxy",
+        env = "SIMFORGE_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxy: Vec<simforge_server::Cidr>,
+    /// Also set up a demo: operator `demo`, an ES2+ API key, profiles from a factory batch, one
+    /// released; prints its activation code, QR code and the LPA command that downloads it.
+    #[arg(long)]
+    demo: bool,
+    /// Profiles in the demo batch (made only when the demo operator has none available).
+    #[arg(long, default_value_t = 5)]
+    demo_profiles: u64,
+    /// A SAIP template (DER) to personalize for the demo profiles instead of building them;
+    /// refused, naming the element, if it holds a code or key the card data cannot replace.
+    #[arg(long)]
+    template: Option<PathBuf>,
+}
+
+/// The demo's factory batch of `count` cards (out, elec, hlr): its id and directory.
+async fn demo_batch(
+    ctx: &Ctx,
+    sv: (&Store, &MasterKey),
+    op: &Operator,
+    count: u64,
+) -> CliResult<(i64, PathBuf)> {
+    use simforge_factory::{self as factory, Format};
+    let order = factory::demo::demo_order_spec(count, 1)?;
+    let planned = factory::plan(sv.0, op, order, "demo", SystemTime::now()).await?;
+    let formats = vec![Format::Out, Format::Elec, Format::Hlr];
+    let g = ctx
+        .generate(sv, &planned, None, Some(formats), (Some(1), true))
+        .await?;
+    Ok((g.batch_id, g.dir))
+}
+
+/// `serve --demo`: operator `demo`, a batch if it has no profile left, an API key; one
+/// profile released, its activation code printed.
+#[allow(clippy::too_many_arguments)]
+async fn demo(
+    ctx: &Ctx,
+    store: &Store,
+    vault: &MasterKey,
+    smdp: &simforge_esim::platform::PlatformSmdp,
+    count: u64,
+    template: Option<Zeroizing<Vec<u8>>>,
+    ca: &Path,
+    euicc_pki: &Path,
+) -> CliResult {
+    let op = ctx.demo_operator(store, vault).await?;
+    let batch = match simforge_esim::demo::needs_batch(store, &op).await? {
+        true => Some(demo_batch(ctx, (store, vault), &op, count).await?),
+        false => None,
+    };
+    let d = simforge_esim::demo::setup(
+        smdp,
+        &op,
+        batch,
+        template,
+        &mut rand_core::OsRng,
+        unix_now(),
+    )
+    .await?;
+    if let (Some(b), false) = (&d.batch, ctx.json) {
+        println!(
+            "demo: {} profile(s) of type {DEMO_PROFILE_TYPE} from batch {} ({})",
+            b.added.len(),
+            b.id,
+            b.dir.display()
+        );
+    }
+    let qr_png = ctx
+        .data_dir
+        .join(format!("demo-activation-{}.png", d.released.iccid));
+    let ac = &d.released.activation_code;
+    std::fs::write(&qr_png, ac.to_png(8)?)
+        .with_context(|| format!("writing {}", qr_png.display()))?;
+    let info = d.info(&op.name, qr_png, ca, euicc_pki);
+    if ctx.json {
+        println!("{}", serde_json::json!({ "demo": &info }));
+        return Ok(());
+    }
+    if let Some(k) = &info.api_key {
+        println!(
+            "demo: ES2+ API key of operator demo (shown only now; header X-Api-Key, functionRequesterIdentifier \"demo\"):\n  {k}"
+        );
+    }
+    println!(
+        "demo: released profile {} — activation code:\n  {}\n{}\nQR code: {}\ndownload it with the project's LPA into a virtual eUICC:\n  {}",
+        info.iccid,
+        info.activation_code,
+        ac.to_terminal()?,
+        info.qr_png.display(),
+        info.lpa_command
+    );
+    Ok(())
+}
+
+/// `simforge serve`.
+pub async fn serve(
+    ctx: Ctx,
+    a: ServeArgs,
+    log_errors: simforge_server::LogWriteErrors,
+) -> CliResult {
+    let file = match &a.config {
+        Some(p) => platform::ConfigFile::read(p)?,
+        None => platform::ConfigFile::default(),
+    };
+    let listen = a.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
+    let configured_pki = a.pki.clone().or(file.pki.clone());
+    let pki_root = configured_pki
+        .clone()
+        .unwrap_or_else(|| ctx.data_dir.join("pki"));
+    let fqdn_arg = a.fqdn.clone().or(file.fqdn.clone());
+    let tls_sgp26 = a.tls_sgp26 || file.tls_sgp26.unwrap_or(false);
+    let sgp26 = match a.sgp26.clone().or(file.sgp26.clone()) {
+        Some(d) => {
+            let pkis = pki::load_sgp26(&d, SystemTime::now())?;
+            for p in &pkis {
+                let ci = p.ci.subject_key_id().map(simforge_sim::secret::to_hex);
+                let (curve, ci) = (p.curve, ci.unwrap_or_default());
+                eprintln!("note: SGP.26 {curve:?} DPauth/DPpb served to eUICCs that trust CI {ci}");
+            }
+            Some((d, pkis))
+        }
+        None if tls_sgp26 => {
+            let e = anyhow!("--tls-sgp26 needs the SGP.26 directory (--sgp26 DIR)");
+            return Err(fail(Code::Input, e));
+        }
+        None => None,
+    };
+
+    let store = ctx.store().await?;
+    let vault = Arc::new(ctx.checked_vault(&store).await?);
+    ctx.migrate_api_key_file(&store).await?;
+
+    let (create, now) = (configured_pki.is_none(), SystemTime::now());
+    let p = pki::prepare(&pki_root, create, fqdn_arg, sgp26, tls_sgp26, now)?;
+    for n in &p.notices {
+        match n {
+            pki::Notice::Created(c) => eprintln!(
+                "note: created a {:?} lab PKI for {} in {} (eUICC {})",
+                c.curve,
+                p.fqdn,
+                c.dir.display(),
+                c.eid.as_deref().unwrap_or("-")
+            ),
+            pki::Notice::TlsExpired { source, not_after } => eprintln!(
+                "warning: the DPtls certificate in {} expired at {}: LPAs that check TLS certificates refuse it (lpac and `simforge lpa --insecure` do not check)",
+                source.display(),
+                rfc3339(unix(*not_after))
+            ),
+            pki::Notice::TlsNameMismatch {
+                source,
+                names,
+                fqdn,
+            } => eprintln!(
+                "warning: the DPtls certificate in {} is for {names:?}, not {fqdn}: LPAs will refuse the TLS connection",
+                source.display()
+            ),
+        }
+    }
+    let (pkis, tls, fqdn) = (p.pkis, p.tls, p.fqdn);
+    // Bind first: the SM-DP+ address carries the real port (`--listen 127.0.0.1:0` works), and
+    // the demo releases nothing when the port is taken.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    let port = a.public_port.or(file.public_port).unwrap_or(local.port());
+    let config = file.smdp_config(&fqdn, port, a.oid.clone().or(file.oid.clone()));
+    let trusted_proxies = if a.trusted_proxy.is_empty() {
+        file.trusted_proxies()?
+    } else {
+        a.trusted_proxy.clone()
+    };
+    let template = a.template.as_deref().map(|p| read_file(p, "reading"));
+    let template = template.transpose()?;
+    let smdp = platform::smdp(store.clone(), config, pkis.keys()?, vault.clone());
+    let euicc_pki = pkis.first_dir().unwrap_or(&pki_root).to_owned();
+    if a.demo {
+        demo(
+            &ctx,
+            &store,
+            &vault,
+            &smdp,
+            a.demo_profiles,
+            template,
+            &tls.ca_pem,
+            &euicc_pki,
+        )
+        .await?;
+    }
+    let client_auth = match a.operator_ca.clone().or(file.operator_ca.clone()) {
+        _ if a.no_client_certs => ClientAuth::None,
+        Some(p) => platform::client_auth_roots(&read_file(&p, "reading")?)
+            .map_err(|e| anyhow::Error::new(e).context(p.display().to_string()))?,
+        None => ClientAuth::Pinned,
+    };
+    let days = a.event_retention_days.or(file.event_retention_days);
+    let opts = platform::ServerOptions {
+        trusted_proxies,
+        event_retention_days: days.unwrap_or(platform::DEFAULT_EVENT_RETENTION_DAYS),
+        client_auth,
+        log_errors,
+    };
+    let server = platform::Server::new(store, vault, smdp, &tls, opts)?;
+    let (address, ca_pem) = (server.address(), &tls.ca_pem);
+    let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root});
+    ctx.print(&j, || {
+        format!(
+            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…, /metrics); TLS chain {}",
+            ca_pem.display()
+        )
+    });
+    server.run(listener, shutdown()).await?;
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! What every command shares: where things live (the data directory, created 0700 and refused
+//! when others may enter it; the master key, refused when it did not seal the database), the
+//! clock, and `--json` or text output.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow};
+use serde::Serialize;
+use simforge_factory::{self as factory, Planned, Run};
+use simforge_store::{Operator, Store};
+use simforge_vault::{MasterKey, Vault};
+use zeroize::Zeroizing;
+
+use crate::exit::{CliResult, Code, fail};
+use crate::output::Bar;
+
+/// Shared command context: where things live, and how to print.
+pub struct Ctx {
+    pub data_dir: PathBuf,
+    master_key_file: Option<PathBuf>,
+    pub json: bool,
+}
+
+impl Ctx {
+    pub fn new(data_dir: &Path, master_key_file: Option<&Path>, json: bool) -> Self {
+        Self {
+            data_dir: data_dir.to_owned(),
+            master_key_file: master_key_file.map(Path::to_owned),
+            json,
+        }
+    }
+
+    pub async fn store(&self) -> CliResult<Store> {
+        private_dir(&self.data_dir)?;
+        Ok(Store::open_sqlite(&self.data_dir.join("simforge.sqlite")).await?)
+    }
+
+    /// The master key, refused if it did not seal `store` (checked against a sealed value).
+    pub async fn checked_vault(&self, store: &Store) -> CliResult<MasterKey> {
+        let key = self.vault()?;
+        store
+            .check_master_key(
+                &key.fingerprint(),
+                || simforge_vault::seal_check(&key).ok(),
+                |sealed| simforge_vault::verify_check(&key, sealed).is_ok(),
+            )
+            .await?;
+        Ok(key)
+    }
+
+    pub fn vault(&self) -> CliResult<MasterKey> {
+        if self.master_key_file.is_none() {
+            private_dir(&self.data_dir)?;
+        }
+        let path = self.master_key_file.clone();
+        let path = path.unwrap_or_else(|| self.data_dir.join("master.key"));
+        let (key, created) = MasterKey::load_or_create(&path)?;
+        if created {
+            eprintln!(
+                "note: created a new master key at {} (mode 0600). Back it up: without it the stored operator keys cannot be read.",
+                path.display()
+            );
+        }
+        Ok(key)
+    }
+
+    /// `json` with `--json`, else `text()`, through [`out!`] (a write error is returned).
+    pub fn out<T: Serialize + ?Sized>(&self, json: &T, text: impl FnOnce() -> String) -> CliResult {
+        match self.json {
+            true => out!("{}", serde_json::to_string(json)?)?,
+            false => out!("{}", text())?,
+        }
+        Ok(())
+    }
+
+    /// The same through `println!` (a write error ends the process with code 1).
+    pub fn print<T: Serialize + ?Sized>(&self, json: &T, text: impl FnOnce() -> String) {
+        match self.json {
+            true => println!("{}", serde_json::to_string(json).unwrap_or_default()),
+            false => println!("{}", text()),
+        }
+    }
+
+    /// Writes the planned batch (`formats`, default all) under `out_root` (default
+    /// `<data-dir>/batches/<operator>`) with a progress bar; prints its summary.
+    pub async fn generate(
+        &self,
+        (store, vault): (&Store, &MasterKey),
+        planned: &Planned,
+        out_root: Option<PathBuf>,
+        formats: Option<Vec<factory::Format>>,
+        (threads, quiet): (Option<usize>, bool),
+    ) -> CliResult<factory::Generated> {
+        let formats = formats.unwrap_or_else(|| factory::Format::ALL.to_vec());
+        let name = &planned.operator.name;
+        let out_root = out_root.unwrap_or_else(|| self.data_dir.join("batches").join(name));
+        let started = Instant::now();
+        let mut bar = Bar::new(quiet);
+        let run = Run::os(threads_or_cores(threads), &mut bar);
+        let g = factory::generate(store, vault, planned, &out_root, &formats, run).await?;
+        self.print_generated(g, started)
+    }
+
+    /// Prints a finished batch's summary.
+    pub fn print_generated(
+        &self,
+        g: factory::Generated,
+        started: Instant,
+    ) -> CliResult<factory::Generated> {
+        let s = g.summary(started.elapsed().as_secs_f64());
+        self.out(&s, || {
+            let g = &s.batch;
+            let mut t = format!(
+                "batch {} ({}): {} cards in {:.2} s ({:.0} cards/s) -> {}",
+                g.batch_id,
+                g.name,
+                g.quantity,
+                s.seconds,
+                s.cards_per_second,
+                g.dir.display()
+            );
+            g.files
+                .iter()
+                .for_each(|f| t += &format!("\n  {}", f.display()));
+            t
+        })?;
+        Ok(s.batch)
+    }
+
+    /// Moves the API key hashes of an `es2-api-keys.json` (older versions) into the database.
+    pub async fn migrate_api_key_file(&self, store: &Store) -> CliResult {
+        if let Some(m) =
+            simforge_esim::credentials::migrate_api_key_file(store, &self.data_dir).await?
+        {
+            let file = m.file.display();
+            for op in &m.skipped {
+                eprintln!(
+                    "warning: {file}: API key of operator {op} skipped (unknown operator or bad hash)"
+                );
+            }
+            eprintln!(
+                "note: moved {} ES2+ API key hash(es) from {file} into the database",
+                m.moved
+            );
+        }
+        Ok(())
+    }
+
+    /// The `demo` operator with random keys, created (and said so) on first use.
+    pub async fn demo_operator(&self, store: &Store, vault: &MasterKey) -> CliResult<Operator> {
+        let mut rng = simforge_sim::OsRandom::new();
+        let (op, created) = factory::demo::demo_operator(store, vault, &mut rng).await?;
+        if created {
+            out!(
+                "created operator demo (PLMN 001-01) with a random AES-256 transport key (KID 1) and OP (OPID 1)"
+            )?;
+        }
+        Ok(op)
+    }
+}
+
+/// `--threads`, else the machine's cores.
+pub fn threads_or_cores(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// Creates `dir` (and missing parents) with mode 0700 if it does not exist; refuses it when
+/// its group or others have any permission on it (it holds the database with released
+/// profiles' matchingIds, the master key, batch outputs with card secrets).
+fn private_dir(dir: &Path) -> CliResult<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    let failure = |e: String| fail(Code::Failure, anyhow!(e));
+    b.create(dir).map_err(|e| {
+        failure(format!(
+            "cannot create data directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta =
+            std::fs::metadata(dir).map_err(|e| failure(format!("{}: {e}", dir.display())))?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(failure(format!(
+                "data directory {} has mode {mode:04o}: it must be accessible by its owner only (it holds the database, the master key and batch outputs); fix: chmod 700 {}",
+                dir.display(),
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    unix(SystemTime::now())
+}
+
+/// `t` in seconds since the Unix epoch.
+pub fn unix(t: SystemTime) -> i64 {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH);
+    d.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Unix time `t` as RFC 3339 (the number itself if out of range).
+pub fn rfc3339(t: i64) -> String {
+    let d = time::OffsetDateTime::from_unix_timestamp(t).ok();
+    let f = d.and_then(|d| {
+        d.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    f.unwrap_or_else(|| t.to_string())
+}
+
+/// A file holding secrets (zeroized when dropped); errors say `cannot read {what} {path}`.
+pub fn read_file(p: &Path, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
+    let bytes = std::fs::read(p).with_context(|| format!("{what} {}", p.display()))?;
+    Ok(Zeroizing::new(bytes))
+}
