@@ -345,7 +345,7 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
                 .iter()
                 .map(|p| {
                     serde_json::json!({
-                        "iccid": simforge_lpa::iccid_digits(&p.iccid),
+                        "iccid": simforge_asn1::Iccid::bcd_digits(&p.iccid),
                         "isdpAid": hex_upper(&p.isdp_aid),
                         "enabled": p.enabled,
                         "nickname": p.nickname,

@@ -71,20 +71,6 @@ fn sig_do(sig: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Digits of a swapped-nibble BCD ICCID (EF.ICCID coding), up to the first filler.
-pub(crate) fn iccid_digits(bcd: &[u8]) -> String {
-    let mut s = String::new();
-    for b in bcd {
-        for n in [b & 0x0F, b >> 4] {
-            if n > 9 {
-                return s;
-            }
-            s.push(char::from(b'0' + n));
-        }
-    }
-    s
-}
-
 impl Euicc {
     fn now(&self) -> SystemTime {
         let t = self.clock.now_unix();
@@ -697,7 +683,7 @@ fn install(e: &mut Euicc, p: &Prepared, parsed: ParsedBpp) -> Res {
             );
         }
     };
-    if profile.iccid().as_deref() != Some(iccid_digits(iccid.0.as_ref()).as_str()) {
+    if profile.iccid().as_deref() != Some(simforge_asn1::Iccid::bcd_digits(&iccid.0).as_str()) {
         return pir(
             e,
             p,

@@ -145,7 +145,7 @@ impl<'a> Card<'a> {
             imsi_ef: ids.imsi.to_ef(),
             iccid_ef: ids.iccid.to_ef(),
             acc: ef::acc(&ids.imsi),
-            ad: ef::ad(usize::from(spec.mnc_len)),
+            ad: ef::ad(spec.imsi.plmn().mnc_len()),
             spn,
             impi: format!("{}@{domain}", ids.imsi),
             domain,

@@ -15,7 +15,7 @@ use simforge_asn1::rsp::{
     PendingNotification, PrepareDownloadResponse,
 };
 use simforge_asn1::status::ResponseHeader;
-use simforge_asn1::{Eid, Extensions, TransactionId, signed};
+use simforge_asn1::{Eid, Extensions, Iccid, TransactionId, signed};
 use std::sync::{Arc, Mutex};
 
 use simforge_crypto::{
@@ -969,7 +969,7 @@ pub fn notification_target(req: &HandleNotificationRequest) -> NotificationTarge
                     .notification_metadata
                     .iccid
                     .as_ref()
-                    .map(|i| profile::iccid_from_bcd(&i.0)),
+                    .map(|i| Iccid::bcd_digits(&i.0)),
             }
         }
         PendingNotification::OtherSignedNotification(n) => NotificationTarget {
@@ -978,7 +978,7 @@ pub fn notification_target(req: &HandleNotificationRequest) -> NotificationTarge
                 .tbs_other_notification
                 .iccid
                 .as_ref()
-                .map(|i| profile::iccid_from_bcd(&i.0)),
+                .map(|i| Iccid::bcd_digits(&i.0)),
         },
         _ => NotificationTarget {
             transaction_id: None,

@@ -158,9 +158,9 @@ impl TestSmdp {
     }
 
     fn iccid_bcd(&self) -> Vec<u8> {
-        simforge_lpa::iccid_bcd(&self.iccid)
+        simforge_asn1::Iccid::parse(&self.iccid)
             .expect("iccid")
-            .0
+            .to_bcd()
             .to_vec()
     }
 

@@ -12,7 +12,7 @@ use crate::common::{synthetic_package, ts48_template};
 /// One card's data: everything a TS.48 template needs replaced (ADM2, two OTA key sets, CDMA).
 pub fn creds(iccid: &str) -> ProfileSpec {
     let algorithm = AkaAlgorithm::milenage(&[0x11; 16], &[0x22; 16]).expect("milenage");
-    let mut spec = ProfileSpec::new(iccid, "001019876543210", 2, algorithm);
+    let mut spec = ProfileSpec::parse(iccid, "001019876543210", 2, algorithm).expect("identities");
     spec.pin1 = Pin::parse("1234", "PIN1").expect("pin1");
     spec.puk1 = Pin::parse("12345678", "PUK1").expect("puk1");
     spec.pin2 = Pin::parse("4321", "PIN2").expect("pin2");
