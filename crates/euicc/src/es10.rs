@@ -256,56 +256,15 @@ fn get_euicc_challenge(e: &mut Euicc, req: &[u8]) -> Res {
 
 // --------------------------------------------------- AuthenticateServer
 
-/// The SM-DP+ OID: the registeredID of the certificate's subjectAltName.
-fn cert_registered_id(cert_der: &[u8]) -> Option<ObjectIdentifier> {
-    let (cert, _) = Tlv::parse(cert_der).ok()?;
-    let (tbs, _) = Tlv::parse(cert.value).ok()?;
-    let exts = Tlv::parse_all(tbs.value)
-        .ok()?
-        .into_iter()
-        .find(|t| t.tag == [0xA3])?;
-    let (seq, _) = Tlv::parse(exts.value).ok()?;
-    for ext in Tlv::parse_all(seq.value).ok()? {
-        let parts = Tlv::parse_all(ext.value).ok()?;
-        let oid = parts.first()?;
-        if oid.value != [0x55, 0x1D, 0x11] {
-            continue;
-        }
-        let octets = parts.iter().find(|t| t.tag == [0x04])?;
-        let (names, _) = Tlv::parse(octets.value).ok()?;
-        for name in Tlv::parse_all(names.value).ok()? {
-            if name.tag == [0x88] {
-                return oid_from_ber(name.value);
-            }
-        }
-    }
-    None
-}
-
-fn oid_from_ber(content: &[u8]) -> Option<ObjectIdentifier> {
-    let mut arcs: Vec<u32> = Vec::new();
-    let mut acc: u32 = 0;
-    for (i, b) in content.iter().enumerate() {
-        acc = acc.checked_mul(128)?.checked_add(u32::from(b & 0x7F))?;
-        if b & 0x80 == 0 {
-            if arcs.is_empty() {
-                let (first, second) = if acc < 40 {
-                    (0, acc)
-                } else if acc < 80 {
-                    (1, acc - 40)
-                } else {
-                    (2, acc - 80)
-                };
-                arcs.push(first);
-                arcs.push(second);
-            } else {
-                arcs.push(acc);
-            }
-            acc = 0;
-        } else if i + 1 == content.len() {
-            return None;
-        }
-    }
+/// The SM-DP+ OID: the registeredID of the certificate's subjectAltName, as `pki` read it
+/// (`None` if absent, or if an arc does not fit the 32 bits of an ASN.1 OID of `rasn`).
+fn smdp_oid(dp: &simforge_pki::VerifiedDp) -> Option<ObjectIdentifier> {
+    let arcs = dp
+        .registered_id
+        .as_deref()?
+        .split('.')
+        .map(|a| a.parse::<u32>().ok())
+        .collect::<Option<Vec<u32>>>()?;
     ObjectIdentifier::new(arcs)
 }
 
@@ -373,7 +332,7 @@ fn authenticate_server(e: &mut Euicc, req: &[u8]) -> Res {
     if !valid_server_address(&r.server_signed1.server_address) {
         return fail(AuthenticateErrorCode::UNDEFINED_ERROR);
     }
-    let smdp_oid = cert_registered_id(cert_der);
+    let smdp_oid = smdp_oid(&dp);
     let signed = EuiccSigned1 {
         transaction_id: tid.clone(),
         server_address: r.server_signed1.server_address.clone(),
@@ -503,7 +462,7 @@ fn prepare_download(e: &mut Euicc, req: &[u8]) -> Res {
         auth,
         dp_pb_curve: curve,
         dp_pb_public_key: dp.public_key.clone(),
-        smdp_oid: cert_registered_id(cert_der),
+        smdp_oid: smdp_oid(&dp),
         euicc_otpk,
     });
     e.session.loading = None;

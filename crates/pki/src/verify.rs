@@ -193,6 +193,9 @@ pub struct VerifiedDp {
     pub ci_pkid: Vec<u8>,
     /// subjectAltName dNSNames (the SM-DP+ FQDN for DPtls).
     pub dns_names: Vec<String>,
+    /// The subjectAltName registeredID, dotted: the SM-DP+ OID of a DPauth/DPpb certificate
+    /// ([`Certificate::registered_id`]).
+    pub registered_id: Option<String>,
     /// Set when the certificate was accepted although its issuer name differs from the CI's
     /// subject (see [`IssuerNameMismatch`]).
     pub issuer_name_mismatch: Option<IssuerNameMismatch>,
@@ -280,6 +283,7 @@ pub fn verify_dp_cert(
         curve: cert.curve(),
         ci_pkid: ci.subject_key_id().unwrap_or_default().to_vec(),
         dns_names: cert.dns_names().to_vec(),
+        registered_id: cert.registered_id(),
         issuer_name_mismatch,
     })
 }
