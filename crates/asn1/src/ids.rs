@@ -216,6 +216,26 @@ impl Iccid {
     }
 }
 
+// The digits are the identity: an `Iccid` is equal to, ordered and hashed as its digits, so a map
+// keyed by `Iccid` can be looked up by `&str`.
+impl std::borrow::Borrow<str> for Iccid {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Iccid {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Iccid {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 impl TryFrom<&crate::rsp::Iccid> for Iccid {
     type Error = Error;
     fn try_from(i: &crate::rsp::Iccid) -> Result<Self, Error> {

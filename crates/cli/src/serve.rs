@@ -802,7 +802,9 @@ async fn import_dir(
             .map_err(|e| fail(Code::Input, e))?;
         let iccid = card.iccid.to_string();
         let new = NewProfile {
-            iccid: iccid.clone(),
+            iccid: simforge_asn1::Iccid::parse(&iccid)
+                .context("ICCID")
+                .map_err(|e| fail(Code::Input, e))?,
             profile_type: opts.profile_type.to_owned(),
             metadata: ProfileMetadata {
                 service_provider_name: op.spn.clone(),
@@ -824,7 +826,7 @@ async fn import_dir(
             continue;
         }
         tx.insert_profile(r).await?;
-        added.push(r.iccid.clone());
+        added.push(r.iccid.to_string());
     }
     tx.commit().await?;
     Ok(added)

@@ -347,7 +347,7 @@ async fn record_subject<S>(
     st: &AppState<S>,
     span: &Span,
     iccid_recorded: &AtomicBool,
-    subject: Option<&(OperatorId, String)>,
+    subject: Option<&(OperatorId, simforge_asn1::Iccid)>,
     events: &[Event],
 ) {
     let from_events = events.last().map(|e| {
@@ -357,7 +357,7 @@ async fn record_subject<S>(
         (e.operator_id(), iccid.clone())
     });
     if let Some((operator, iccid)) = subject.cloned().or(from_events) {
-        record_iccid(span, iccid_recorded, &iccid);
+        record_iccid(span, iccid_recorded, iccid.as_str());
         record_operator(st, span, operator).await;
     }
 }
@@ -537,7 +537,7 @@ async fn es9_call<S: SmdpStore + 'static>(
             |r| {
                 let target = simforge_smdp::es9::notification_target(&r);
                 if let Some(i) = &target.iccid {
-                    record_iccid(span, &iccid_recorded, i);
+                    record_iccid(span, &iccid_recorded, i.as_str());
                 }
                 target.transaction_id
             },
@@ -801,7 +801,7 @@ async fn es2_call<S: SmdpStore + 'static>(
                                         Event::DownloadProgress { iccid, .. }
                                         | Event::ProfileState { iccid, .. } => iccid,
                                     };
-                                    record_iccid(span, &iccid_recorded, iccid);
+                                    record_iccid(span, &iccid_recorded, iccid.as_str());
                                 }
                                 (json_response(Http::OK, &resp), "success".to_owned())
                             }

@@ -954,7 +954,7 @@ pub struct NotificationTarget {
     /// The session (ProfileInstallationResult).
     pub transaction_id: Option<TransactionId>,
     /// The profile, by ICCID digits.
-    pub iccid: Option<String>,
+    pub iccid: Option<Iccid>,
 }
 
 /// What to load for a notification.
@@ -969,7 +969,7 @@ pub fn notification_target(req: &HandleNotificationRequest) -> NotificationTarge
                     .notification_metadata
                     .iccid
                     .as_ref()
-                    .map(|i| Iccid::bcd_digits(&i.0)),
+                    .and_then(|i| Iccid::try_from(i).ok()),
             }
         }
         PendingNotification::OtherSignedNotification(n) => NotificationTarget {
@@ -978,7 +978,7 @@ pub fn notification_target(req: &HandleNotificationRequest) -> NotificationTarge
                 .tbs_other_notification
                 .iccid
                 .as_ref()
-                .map(|i| Iccid::bcd_digits(&i.0)),
+                .and_then(|i| Iccid::try_from(i).ok()),
         },
         _ => NotificationTarget {
             transaction_id: None,

@@ -32,7 +32,7 @@ pub fn personalize(template: &[u8], card: &ProfileSpec) -> Result<Zeroizing<Vec<
         .map_err(saip_err)
 }
 
-fn seal_context(operator_id: OperatorId, iccid: &str) -> String {
+fn seal_context(operator_id: OperatorId, iccid: &Iccid) -> String {
     format!("smdp-profile:{operator_id}:{iccid}")
 }
 
@@ -43,7 +43,7 @@ fn seal_context(operator_id: OperatorId, iccid: &str) -> String {
 pub fn seal(
     vault: &dyn Vault,
     operator_id: OperatorId,
-    iccid: &str,
+    iccid: &Iccid,
     upp: &[u8],
 ) -> Result<SealedPackage> {
     vault
@@ -65,8 +65,8 @@ pub fn unseal(p: &ProfileRecord, vault: &dyn Vault) -> Result<Zeroizing<Vec<u8>>
 /// A profile to add to an operator's inventory.
 #[derive(Debug)]
 pub struct NewProfile {
-    /// ICCID digits.
-    pub iccid: String,
+    /// ICCID.
+    pub iccid: Iccid,
     /// Profile type.
     pub profile_type: String,
     /// Metadata.
@@ -100,7 +100,6 @@ pub fn new_record(
     vault: &dyn Vault,
     now: UnixTime,
 ) -> Result<ProfileRecord> {
-    check_iccid(&new.iccid)?;
     let requirements = requirements_of(&new.package);
     let package = seal(vault, operator_id, &new.iccid, &new.package)?;
     Ok(ProfileRecord {
@@ -161,9 +160,7 @@ pub fn iccid_to_bcd(iccid: &str) -> Vec<u8> {
 pub fn store_metadata(p: &ProfileRecord) -> Result<rsp::StoreMetadataRequest> {
     let m = &p.metadata;
     Ok(rsp::StoreMetadataRequest {
-        iccid: Iccid::parse(&p.iccid)
-            .map_err(|_| Error::IccidInvalid)?
-            .to_rsp(),
+        iccid: p.iccid.to_rsp(),
         service_provider_name: m.service_provider_name.clone(),
         profile_name: m.profile_name.clone(),
         icon_type: None,

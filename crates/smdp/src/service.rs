@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use simforge_asn1::Iccid;
 use simforge_asn1::json::{
     AuthenticateClientRequest, AuthenticateClientResponse, CancelOrderRequest,
     CancelSessionRequest, ConfirmOrderRequest, ConfirmOrderResponse, DownloadOrderRequest,
@@ -230,9 +231,11 @@ impl<S: SmdpStore> Smdp<S> {
         if ppr.iter().any(|b| *b > 2) {
             return Err(crate::Error::MandatoryElement("PPR bit (0 to 2)"));
         }
+        // Not an ICCID: no such profile, as before the ICCID was typed.
+        let iccid = Iccid::parse(iccid).map_err(|_| crate::Error::IccidUnknown)?;
         let mut tx = self.store.begin().await?;
         let mut p = tx
-            .profile(operator, iccid)
+            .profile(operator, &iccid)
             .await?
             .ok_or(crate::Error::IccidUnknown)?;
         if p.state != ProfileState::Available {
@@ -525,7 +528,7 @@ impl<S: SmdpStore> Smdp<S> {
         let target = es2::order_target(req)?;
         let mut tx = self.store.begin().await?;
         let profile = match &target {
-            OrderTarget::Iccid(i) => tx.profile(operator, i.as_str()).await?,
+            OrderTarget::Iccid(i) => tx.profile(operator, i).await?,
             OrderTarget::ProfileType(t) => tx.available_profile(operator, t).await?,
         };
         let out = es2::download_order(operator, req, profile, &ctx);
@@ -546,11 +549,11 @@ impl<S: SmdpStore> Smdp<S> {
         let ctx = self.ctx(now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, iccid.as_str()).await?;
+        let profile = tx.profile(operator, &iccid).await?;
         let taken = match &req.matching_id {
             Some(m) => match tx.profile_by_matching_id(m.as_str()).await? {
                 Some(p) if p.operator_id != operator => es2::MatchingIdUse::OtherOperator,
-                Some(p) if p.iccid != iccid.as_str() => es2::MatchingIdUse::SameOperator,
+                Some(p) if p.iccid != iccid => es2::MatchingIdUse::SameOperator,
                 _ => es2::MatchingIdUse::Free,
             },
             None => es2::MatchingIdUse::Free,
@@ -580,7 +583,7 @@ impl<S: SmdpStore> Smdp<S> {
         let ctx = self.ctx(now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, iccid.as_str()).await?;
+        let profile = tx.profile(operator, &iccid).await?;
         let out = es2::cancel_order(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
@@ -599,7 +602,7 @@ impl<S: SmdpStore> Smdp<S> {
         let ctx = self.ctx(now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, iccid.as_str()).await?;
+        let profile = tx.profile(operator, &iccid).await?;
         let out = es2::release_profile(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))

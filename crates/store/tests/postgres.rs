@@ -114,13 +114,26 @@ async fn one_operator_cannot_touch_another_operators_profile() {
     };
     assert!(smdp.download_order(2, &req, NOW).await.is_err());
     let mut tx = smdp.store().begin().await.unwrap();
-    assert!(tx.profile(2, support::ICCID).await.unwrap().is_none());
+    assert!(
+        tx.profile(2, &support::ICCID.parse().expect("iccid"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
-        tx.profile(1, support::ICCID).await.unwrap().unwrap().state,
+        tx.profile(1, &support::ICCID.parse().expect("iccid"))
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         ProfileState::Available
     );
     // The ICCID is taken whatever the operator.
-    let mut p = tx.profile(1, support::ICCID).await.unwrap().unwrap();
+    let mut p = tx
+        .profile(1, &support::ICCID.parse().expect("iccid"))
+        .await
+        .unwrap()
+        .unwrap();
     p.operator_id = 2;
     assert!(matches!(
         tx.insert_profile(&p).await,

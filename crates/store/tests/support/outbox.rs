@@ -13,7 +13,7 @@ impl<S: SmdpStore + OutboxStore + OutboxAdmin> Outbox for S {}
 pub fn progress(op: i64, point: u32) -> Event {
     Event::DownloadProgress {
         operator_id: op,
-        iccid: format!("89494400000000000{point}1"),
+        iccid: format!("89494400000000000{point}1").parse().expect("iccid"),
         profile_type: "t".into(),
         eid: None,
         point,
@@ -36,7 +36,7 @@ pub fn ids(v: &[OutboxEntry]) -> Vec<(i64, i64)> {
 pub async fn events_past_retention_are_deleted_oldest_first<S: Outbox>(store: &S, a: i64, b: i64) {
     let ev = |op: i64, at: i64| Event::ProfileState {
         operator_id: op,
-        iccid: format!("{at}"),
+        iccid: format!("89{at:017}").parse().expect("iccid"),
         from: ProfileState::Available,
         to: ProfileState::Allocated,
         at,
