@@ -605,5 +605,5 @@ pub(crate) fn unix_duration(t: SystemTime) -> Duration {
 
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
