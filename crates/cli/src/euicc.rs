@@ -188,7 +188,7 @@ fn identity_from_files(
         &read(eum_cert)?,
         &cis,
         chain_ci.as_deref(),
-        std::time::SystemTime::now(),
+        simforge_crypto::Clock::now_unix(&simforge_crypto::SystemClock),
     )
     .with_context(|| {
         format!(

@@ -108,7 +108,7 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
                         &store,
                         cert.der(),
                         role,
-                        std::time::SystemTime::now(),
+                        simforge_crypto::Clock::now_unix(&simforge_crypto::SystemClock),
                     )
                     .with_context(|| format!("{:?} {role:?}", p.curve))?;
                 }

@@ -280,7 +280,7 @@ fn create_pki(root: &Path, fqdn: &str) -> CliResult {
 fn load_sgp26_pkis(dir: &Path) -> anyhow::Result<Vec<LabPki>> {
     let pkis = simforge_pki::load_sgp26(dir)
         .with_context(|| format!("SGP.26 test PKI in {}", dir.display()))?;
-    let now = SystemTime::now();
+    let now = simforge_crypto::Clock::now_unix(&simforge_crypto::SystemClock);
     for p in &pkis {
         let store = p.ci_store()?;
         for (role, cert) in [

@@ -1,7 +1,5 @@
 //! ES10a/b/c (SGP.22 §5.7) and the eUICC side of ES8+ (LoadBoundProfilePackage).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use simforge_asn1::rasn::types::{Any, ObjectIdentifier, OctetString};
 use simforge_asn1::rsp::*;
 use simforge_asn1::{Extensions, Tlv, TransactionId, from_ber, signed, to_der};
@@ -72,12 +70,8 @@ fn sig_do(sig: &[u8]) -> Vec<u8> {
 }
 
 impl Euicc {
-    fn now(&self) -> SystemTime {
-        let t = self.clock.now_unix();
-        match u64::try_from(t) {
-            Ok(s) => UNIX_EPOCH + Duration::from_secs(s),
-            Err(_) => UNIX_EPOCH,
-        }
+    fn now(&self) -> i64 {
+        self.clock.now_unix()
     }
 
     fn sign(&self, data: &[u8]) -> Res {

@@ -337,7 +337,7 @@ pub fn verify_client(
         &ctx.keys.ci,
         ok.eum_certificate.as_bytes(),
         ok.euicc_certificate.as_bytes(),
-        ctx.system_time(),
+        ctx.now,
     )
     .map_err(|e| Error::from_euicc_chain(&e))?;
     // Chains are built by key identifier and signature; a differing issuer name (SGP.26 v1
@@ -1127,7 +1127,7 @@ fn other_notification(
         &ctx.keys.ci,
         n.eum_certificate.as_bytes(),
         n.euicc_certificate.as_bytes(),
-        ctx.system_time(),
+        ctx.now,
     ) {
         Ok(v) => v,
         Err(e) => return Outcome::fail(Error::from_euicc_chain(&e)),

@@ -10,7 +10,7 @@ use simforge_asn1::{Eid, Iccid, MatchingId, TransactionId};
 pub type OperatorId = i64;
 
 /// Seconds since the Unix epoch (UTC), always injected, never read from a clock here.
-pub type UnixTime = i64;
+pub use simforge_crypto::UnixTime;
 
 /// Profile states at the SM-DP+ (SGP.22 §3.1, §5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
