@@ -1,6 +1,6 @@
 //! Codec plumbing shared by every SGP.22 type: BER/DER entry points, the
 //! [`Extensions`] catch-all that keeps unknown extension fields from newer
-//! peers, extensible CHOICE support, and a minimal BER TLV reader.
+//! peers, extensible CHOICE support, and a BER TLV view (on `simforge_tlv`, the one reader).
 //!
 //! The module `RSPDefinitions` is declared `EXTENSIBILITY IMPLIED`, so every
 //! SEQUENCE and CHOICE may grow in later versions of SGP.22 (v3 eUICCs do add
@@ -132,85 +132,33 @@ impl<'a> Tlv<'a> {
     /// # Errors
     /// [`Error::Tlv`] on truncated input or a malformed length.
     pub fn parse(input: &'a [u8]) -> Result<(Tlv<'a>, &'a [u8]), Error> {
-        Self::parse_depth(input, 0)
-    }
-
-    fn parse_depth(input: &'a [u8], depth: usize) -> Result<(Tlv<'a>, &'a [u8]), Error> {
-        if depth > 64 {
-            return Err(Error::Tlv("nesting too deep".into()));
-        }
-        let first = *input
-            .first()
-            .ok_or_else(|| Error::Tlv("empty input".into()))?;
-        let mut pos = 1;
-        if first & 0x1F == 0x1F {
-            loop {
-                let b = *input
-                    .get(pos)
-                    .ok_or_else(|| Error::Tlv("truncated tag".into()))?;
-                pos += 1;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                if pos > 6 {
-                    return Err(Error::Tlv("tag too long".into()));
-                }
-            }
-        }
-        let tag_end = pos;
-        let len_byte = *input
-            .get(pos)
-            .ok_or_else(|| Error::Tlv("truncated length".into()))?;
-        pos += 1;
-        if len_byte == 0x80 {
-            if first & 0x20 == 0 {
-                return Err(Error::Tlv("indefinite length on a primitive".into()));
-            }
-            let start = pos;
-            let mut rest = &input[pos..];
-            loop {
-                if rest.starts_with(&[0, 0]) {
-                    let value_end = input.len() - rest.len();
-                    let end = value_end + 2;
-                    return Ok((
-                        Tlv {
-                            tag: &input[..tag_end],
-                            value: &input[start..value_end],
-                            raw: &input[..end],
-                        },
-                        &input[end..],
-                    ));
-                }
-                let (_, r) = Self::parse_depth(rest, depth + 1)?;
-                rest = r;
-            }
-        }
-        let len = if len_byte & 0x80 == 0 {
-            usize::from(len_byte)
-        } else {
-            let n = usize::from(len_byte & 0x7F);
-            if n > 4 {
-                return Err(Error::Tlv("length of length too large".into()));
-            }
-            let bytes = input
-                .get(pos..pos + n)
-                .ok_or_else(|| Error::Tlv("truncated length".into()))?;
-            pos += n;
-            bytes
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        use simforge_tlv::ErrorKind as K;
+        const RULES: simforge_tlv::Rules = simforge_tlv::Rules {
+            tag: simforge_tlv::TagRule::Raw7,
+            max_depth: 64,
         };
-        let end = pos
-            .checked_add(len)
-            .filter(|e| *e <= input.len())
-            .ok_or_else(|| Error::Tlv(format!("value of {len} bytes runs past the input")))?;
+        let e = simforge_tlv::element(input, 0, RULES).map_err(|e| {
+            Error::Tlv(match e.kind {
+                K::Empty => "empty input".into(),
+                K::TruncatedTag => "truncated tag".into(),
+                K::NonMinimalTag => "non-minimal tag".into(),
+                K::TagTooLong => "tag too long".into(),
+                K::MissingLength | K::TruncatedLength => "truncated length".into(),
+                K::LengthTooLong => "length of length too large".into(),
+                K::IndefinitePrimitive => "indefinite length on a primitive".into(),
+                K::ValueOverrun(len) => format!("value of {len} bytes runs past the input"),
+                K::MissingEndOfContents => "missing end-of-contents".into(),
+                K::TooDeep => "nesting too deep".into(),
+            })
+        })?;
+        let (raw, rest) = input.split_at(e.total_len);
         Ok((
             Tlv {
-                tag: &input[..tag_end],
-                value: &input[pos..end],
-                raw: &input[..end],
+                tag: &input[..e.header.tag_len],
+                value: &input[e.value_range(0)],
+                raw,
             },
-            &input[end..],
+            rest,
         ))
     }
 

@@ -166,6 +166,87 @@ impl Iccid {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Parses the EF.ICCID coding (ETSI TS 102 221 §13.2; SGP.22's `Iccid`, tag `5A`):
+    /// nibble-swapped BCD, padded with `F`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIccid`] unless its digits (up to the first filler) are an ICCID.
+    pub fn from_bcd(bcd: &[u8]) -> Result<Self, Error> {
+        Self::parse(&Self::bcd_digits(bcd))
+    }
+
+    /// The digits of a nibble-swapped BCD ICCID up to its first filler nibble, unchecked: for
+    /// showing what a card reports, whatever it is. [`Iccid::from_bcd`] checks them.
+    #[must_use]
+    pub fn bcd_digits(bcd: &[u8]) -> String {
+        let mut s = String::with_capacity(2 * bcd.len());
+        for b in bcd {
+            for n in [b & 0x0F, b >> 4] {
+                if n > 9 {
+                    return s;
+                }
+                s.push(char::from(b'0' + n));
+            }
+        }
+        s
+    }
+
+    /// The EF.ICCID coding: 10 octets, nibble-swapped BCD, padded with `F`.
+    #[must_use]
+    pub fn to_bcd(&self) -> [u8; 10] {
+        let mut out = [0xFFu8; 10];
+        for (i, c) in self.0.bytes().enumerate() {
+            let n = c - b'0';
+            if let Some(b) = out.get_mut(i / 2) {
+                *b = if i % 2 == 0 {
+                    (*b & 0xF0) | n
+                } else {
+                    (*b & 0x0F) | (n << 4)
+                };
+            }
+        }
+        out
+    }
+
+    /// The SGP.22 `Iccid` (tag `5A`) of this ICCID.
+    #[must_use]
+    pub fn to_rsp(&self) -> crate::rsp::Iccid {
+        crate::rsp::Iccid(OctetString::from(self.to_bcd().to_vec()))
+    }
+}
+
+// The digits are the identity: an `Iccid` is equal to, ordered and hashed as its digits, so a map
+// keyed by `Iccid` can be looked up by `&str`.
+impl std::borrow::Borrow<str> for Iccid {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Iccid {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Iccid {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl TryFrom<&crate::rsp::Iccid> for Iccid {
+    type Error = Error;
+    fn try_from(i: &crate::rsp::Iccid) -> Result<Self, Error> {
+        Self::from_bcd(&i.0)
+    }
+}
+
+impl From<&Iccid> for crate::rsp::Iccid {
+    fn from(i: &Iccid) -> Self {
+        i.to_rsp()
+    }
 }
 
 impl FromStr for Iccid {
@@ -379,5 +460,28 @@ impl<'de> Deserialize<'de> for MatchingId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Iccid;
+
+    #[test]
+    fn iccid_bcd_round_trip() -> Result<(), crate::Error> {
+        let i = Iccid::parse("8949449999999990023")?;
+        let b = i.to_bcd();
+        assert_eq!(b[0], 0x98);
+        assert_eq!(b[9], 0xF3);
+        assert_eq!(Iccid::from_bcd(&b)?, i);
+        assert_eq!(Iccid::try_from(&i.to_rsp())?, i);
+        let twenty = Iccid::parse("89494499999999900231")?;
+        assert_eq!(Iccid::from_bcd(&twenty.to_bcd())?, twenty);
+        let eighteen = Iccid::parse("894944999999999002")?;
+        assert_eq!(eighteen.to_bcd()[9], 0xFF);
+        assert_eq!(Iccid::from_bcd(&eighteen.to_bcd())?, eighteen);
+        assert!(Iccid::from_bcd(&[0x98, 0x94, 0xFF]).is_err());
+        assert_eq!(Iccid::bcd_digits(&[0x98, 0x94, 0xFF]), "8949");
+        Ok(())
     }
 }

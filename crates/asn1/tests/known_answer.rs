@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use hex_literal::hex;
 use simforge_asn1::rsp::*;
 use simforge_asn1::{ActivationCode, Eid, Error, Extensions, Tlv, TransactionId, from_ber, to_der};
 
@@ -28,26 +29,27 @@ fn to_indefinite(der: &[u8]) -> Vec<u8> {
     out
 }
 
-const GSMA_CI_PKID: &str = "81370F5125D0B1D408D4C3B232E6D25E795BEBFB";
+const GSMA_CI_PKID: [u8; 20] = hex!("81370F5125D0B1D408D4C3B232E6D25E795BEBFB");
 
 /// EUICCInfo1 returned by a real eUICC (SVN 2.3.0, GSMA CI key), as logged
 /// in estkme-group/lpac issue #143.
 #[test]
 fn lpac_issue_143_euicc_info1() {
-    let bytes = h(
+    let bytes = hex!(
         "BF20358203020300A916041481370F5125D0B1D408D4C3B232E6D25E795BEBFB\
-                   AA16041481370F5125D0B1D408D4C3B232E6D25E795BEBFB",
-    );
+                   AA16041481370F5125D0B1D408D4C3B232E6D25E795BEBFB"
+    )
+    .to_vec();
     let info: EuiccInfo1 = from_ber(&bytes).unwrap();
     assert_eq!(info.svn, VersionType::new(2, 3, 0));
     assert_eq!(info.svn.to_string(), "2.3.0");
     assert_eq!(
         info.euicc_ci_pkid_list_for_verification,
-        vec![rasn::types::OctetString::from(h(GSMA_CI_PKID))]
+        vec![rasn::types::OctetString::from(GSMA_CI_PKID.to_vec())]
     );
     assert_eq!(
         info.euicc_ci_pkid_list_for_signing,
-        vec![rasn::types::OctetString::from(h(GSMA_CI_PKID))]
+        vec![rasn::types::OctetString::from(GSMA_CI_PKID.to_vec())]
     );
     assert_eq!(to_der(&info).unwrap(), bytes);
 }
@@ -56,16 +58,20 @@ fn lpac_issue_143_euicc_info1() {
 /// estkme-group/lpac issue #92.
 #[test]
 fn lpac_issue_92_5ber_euicc_info1() {
-    let bytes = h(
+    let bytes = hex!(
         "BF2061820302020 2A92C04140B1359633D2AB469761CA9D82B2229350DB722D7\
                    041481370F5125D0B1D408D4C3B232E6D25E795BEBFB\
                    AA2C04140B1359633D2AB469761CA9D82B2229350DB722D7\
-                   041481370F5125D0B1D408D4C3B232E6D25E795BEBFB",
-    );
+                   041481370F5125D0B1D408D4C3B232E6D25E795BEBFB"
+    )
+    .to_vec();
     let info: EuiccInfo1 = from_ber(&bytes).unwrap();
     assert_eq!(info.svn, VersionType::new(2, 2, 2));
     assert_eq!(info.euicc_ci_pkid_list_for_verification.len(), 2);
-    assert_eq!(info.euicc_ci_pkid_list_for_signing[1], h(GSMA_CI_PKID));
+    assert_eq!(
+        info.euicc_ci_pkid_list_for_signing[1],
+        GSMA_CI_PKID.to_vec()
+    );
     assert_eq!(to_der(&info).unwrap(), bytes);
     // The same message with indefinite lengths (BER) decodes to the same value.
     assert_eq!(
@@ -135,7 +141,7 @@ fn pysim_test_esim_bound_profile_package() {
 /// fields are kept verbatim.
 #[test]
 fn sgp22_euicc_info2_with_v3_extension_fields() {
-    let ci = format!("0414{GSMA_CI_PKID}");
+    let ci = format!("0414{}", hex::encode(GSMA_CI_PKID));
     let body = format!(
         "8103020300 8203020200 8303010203 8407 810100820200FF 8504 06FFFF80 \
          8603030100 8703020300 8802 0490 A916{ci} AA16{ci} 8B0101 \
@@ -163,7 +169,7 @@ fn sgp22_euicc_info2_with_v3_extension_fields() {
     assert_eq!(info3.svn, info.svn);
     assert_eq!(
         info3.extensions.raw().collect::<Vec<_>>(),
-        vec![&h("AD03800101")[..], &h("900100")[..]]
+        vec![&hex!("AD03800101")[..], &hex!("900100")[..]]
     );
     assert_eq!(
         to_der(&info3).unwrap(),
@@ -172,15 +178,15 @@ fn sgp22_euicc_info2_with_v3_extension_fields() {
     );
 
     // Inside the signed part of an AuthenticateServerResponse too.
-    let mut signed = h("8001AA 8303616263 8410");
+    let mut signed = hex!("8001AA 8303616263 8410").to_vec();
     signed.extend([0x11; 16]);
     signed.extend(&v3);
-    let ctx = h("A00AA108800435290611A100");
+    let ctx = hex!("A00AA108800435290611A100").to_vec();
     signed.extend(&ctx);
     let mut euicc_signed1 = vec![0x30, 0x81, signed.len() as u8];
     euicc_signed1.extend(&signed);
-    let sig = h("5F3702ABCD");
-    let cert = h("3003020101");
+    let sig = hex!("5F3702ABCD").to_vec();
+    let cert = hex!("3003020101").to_vec();
     let mut ok = euicc_signed1.clone();
     ok.extend(&sig);
     ok.extend(&cert);
@@ -209,7 +215,7 @@ fn sgp22_euicc_info2_with_v3_extension_fields() {
     };
     assert_eq!(
         c.device_info.tac.as_ref(),
-        &h("35290611")[..],
+        &hex!("35290611")[..],
         "4-octet TAC (SGP.22) accepted"
     );
 }
@@ -217,7 +223,7 @@ fn sgp22_euicc_info2_with_v3_extension_fields() {
 /// An unknown CHOICE alternative from a newer peer is kept, not fatal.
 #[test]
 fn unknown_choice_alternative_is_kept() {
-    let bytes = h("BF2D039F5B00");
+    let bytes = hex!("BF2D039F5B00").to_vec();
     let r: ProfileInfoListResponse = from_ber(&bytes).unwrap();
     assert!(matches!(r, ProfileInfoListResponse::Unknown(_)));
     assert_eq!(to_der(&r).unwrap(), bytes);
@@ -339,13 +345,13 @@ fn sgp26_certificate_carried_verbatim() {
             extensions: Extensions::default(),
         },
         server_signature1: vec![0xAB; 64].into(),
-        euicc_ci_pkid_to_be_used: h(GSMA_CI_PKID).into(),
+        euicc_ci_pkid_to_be_used: GSMA_CI_PKID.to_vec().into(),
         server_certificate: rasn::types::Any::new(der.clone()),
         ctx_params1: CtxParams1::CtxParamsForCommonAuthentication(
             CtxParamsForCommonAuthentication {
                 matching_id: Some("04386-AGYFT-A74Y8-3F815".into()),
                 device_info: DeviceInfo {
-                    tac: h("35290611").into(),
+                    tac: hex!("35290611").to_vec().into(),
                     device_capabilities: DeviceCapabilities::default(),
                     imei: None,
                     extensions: Extensions::default(),

@@ -77,7 +77,7 @@ fn a_ts48_template_is_refused_naming_the_element_and_a_covered_one_is_imported()
     // A template without ADM2 or CDMA and with no more OTA key sets than the cards (3): every
     // card of the batch gets its own profile from it.
     let algorithm = AkaAlgorithm::milenage(&[0x11; 16], &[0x22; 16]).unwrap();
-    let spec = ProfileSpec::new("8944476000000000014", "001019876543210", 2, algorithm);
+    let spec = ProfileSpec::parse("8944476000000000014", "001019876543210", 2, algorithm).unwrap();
     let template = lab.path().join("template.der");
     std::fs::write(&template, build_profile_der(&spec).unwrap()).unwrap();
     let o = import(&lab, &batch, &template);

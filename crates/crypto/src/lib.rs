@@ -35,7 +35,7 @@ pub use kdf::{SessionKeys, derive_session_keys};
 pub use keys::{Curve, EcPrivateKey};
 pub use provider::{
     Clock, EphemeralKeyHandle, EphemeralSecret, FixedClock, KeyAgreement, Random, SharedSecret,
-    Signer, SystemClock,
+    Signer, SystemClock, UnixTime,
 };
 pub use signature::Signature;
 pub use soft::{SoftwareKeyAgreement, SoftwareSigner, SystemRandom, verify};

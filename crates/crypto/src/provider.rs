@@ -105,10 +105,14 @@ pub trait Random: Send + Sync {
     fn fill(&self, buf: &mut [u8]) -> Result<()>;
 }
 
+/// The workspace's one time type for "now" (and every instant the protocol crates compute
+/// with): seconds since the Unix epoch, UTC. `SystemTime`s are converted at the edges.
+pub type UnixTime = i64;
+
 /// A source of the current time, injected so that pure code stays deterministic in tests.
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch (UTC).
-    fn now_unix(&self) -> i64;
+    fn now_unix(&self) -> UnixTime;
 }
 
 /// The system clock.

@@ -1,4 +1,5 @@
-//! A small, careful BER-TLV reader and writer (ISO/IEC 8825-1 / ETSI TS 101 220 style).
+//! BER-TLV views and a writer (ISO/IEC 8825-1 / ETSI TS 101 220 style); reading is done by
+//! `simforge_tlv`, the one BER-TLV reader of the workspace, with this module's limits.
 //!
 //! Tags are represented as `u32` holding the raw tag bytes big-endian, as the SGP.22 text writes
 //! them (`0xBF36`, `0x5F49`, `0x87`). Tags of up to 4 bytes and definite lengths of up to 4
@@ -52,56 +53,33 @@ impl<'a> Tlv<'a> {
     }
 }
 
-enum Length {
-    Definite(usize),
-    Indefinite,
+/// The limits of this reader (tags of up to 4 octets, minimal; indefinite lengths nested up
+/// to [`MAX_DEPTH`]) for `simforge_tlv`, the one BER-TLV reader.
+const RULES: simforge_tlv::Rules = simforge_tlv::Rules {
+    tag: simforge_tlv::TagRule::Raw4Minimal,
+    max_depth: MAX_DEPTH,
+};
+
+fn tlv_error(e: simforge_tlv::Error) -> Error {
+    use simforge_tlv::ErrorKind as K;
+    Error::Tlv(match e.kind {
+        K::Empty => "missing tag",
+        K::TruncatedTag => "truncated tag",
+        K::NonMinimalTag => "non-minimal tag",
+        K::TagTooLong => "tag longer than 4 bytes",
+        K::MissingLength => "missing length",
+        K::TruncatedLength => "truncated length",
+        K::LengthTooLong => "unsupported length form",
+        K::IndefinitePrimitive => "indefinite length on a primitive TLV",
+        K::ValueOverrun(_) => "value truncated",
+        K::MissingEndOfContents => "missing end-of-contents",
+        K::TooDeep => "nesting too deep",
+    })
 }
 
-/// Reads a tag; returns (tag, constructed, number of bytes).
-fn read_tag(input: &[u8]) -> Result<(u32, bool, usize)> {
-    let first = *input.first().ok_or(Error::Tlv("missing tag"))?;
-    let constructed = first & 0x20 != 0;
-    let mut tag = u32::from(first);
-    if first & 0x1F != 0x1F {
-        return Ok((tag, constructed, 1));
-    }
-    let mut i = 1;
-    loop {
-        let b = *input.get(i).ok_or(Error::Tlv("truncated tag"))?;
-        if i == 1 && b == 0x80 {
-            return Err(Error::Tlv("non-minimal tag"));
-        }
-        if i >= 4 {
-            return Err(Error::Tlv("tag longer than 4 bytes"));
-        }
-        tag = (tag << 8) | u32::from(b);
-        i += 1;
-        if b & 0x80 == 0 {
-            return Ok((tag, constructed, i));
-        }
-    }
-}
-
-/// Reads a length; returns (length, number of bytes).
-fn read_length(input: &[u8]) -> Result<(Length, usize)> {
-    let first = *input.first().ok_or(Error::Tlv("missing length"))?;
-    match first {
-        0x00..=0x7F => Ok((Length::Definite(usize::from(first)), 1)),
-        0x80 => Ok((Length::Indefinite, 1)),
-        0x81..=0x84 => {
-            let n = usize::from(first & 0x7F);
-            let bytes = input.get(1..=n).ok_or(Error::Tlv("truncated length"))?;
-            let mut len: usize = 0;
-            for &b in bytes {
-                len = len
-                    .checked_mul(256)
-                    .and_then(|l| l.checked_add(usize::from(b)))
-                    .ok_or(Error::Tlv("length overflow"))?;
-            }
-            Ok((Length::Definite(len), n + 1))
-        }
-        _ => Err(Error::Tlv("unsupported length form")),
-    }
+/// The tag's raw octets (at most 4) as a big-endian `u32`.
+fn tag_value(tag: &[u8]) -> u32 {
+    tag.iter().fold(0u32, |t, b| (t << 8) | u32::from(*b))
 }
 
 /// A tag and length header on its own (for pieces that carry only a container's header).
@@ -119,89 +97,30 @@ pub struct Header {
 
 /// Parses only the tag and length at the start of `input` (the value need not be present).
 pub fn parse_header(input: &[u8]) -> Result<Header> {
-    let (tag, constructed, tag_len) = read_tag(input)?;
-    let rest = input.get(tag_len..).ok_or(Error::Tlv("truncated"))?;
-    let (length, len_len) = read_length(rest)?;
-    let length = match length {
-        Length::Definite(l) => Some(l),
-        Length::Indefinite if constructed => None,
-        Length::Indefinite => return Err(Error::Tlv("indefinite length on a primitive TLV")),
-    };
+    let h = simforge_tlv::header(input, 0, RULES).map_err(tlv_error)?;
     Ok(Header {
-        tag,
-        constructed,
-        length,
-        header_len: tag_len + len_len,
+        tag: tag_value(input.get(..h.tag_len).unwrap_or_default()),
+        constructed: h.constructed,
+        length: (!h.indefinite).then_some(h.length),
+        header_len: h.header_len,
     })
 }
 
 /// Parses one TLV from the start of `input`; returns it and the remaining bytes.
 pub fn parse_one(input: &[u8]) -> Result<(Tlv<'_>, &[u8])> {
-    parse_one_depth(input, 0)
-}
-
-fn parse_one_depth(input: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8])> {
-    if depth > MAX_DEPTH {
-        return Err(Error::Tlv("nesting too deep"));
-    }
-    let (tag, constructed, tag_len) = read_tag(input)?;
-    let rest = input.get(tag_len..).ok_or(Error::Tlv("truncated"))?;
-    let (length, len_len) = read_length(rest)?;
-    let header_len = tag_len + len_len;
-    let body = input.get(header_len..).ok_or(Error::Tlv("truncated"))?;
-    match length {
-        Length::Definite(len) => {
-            let value = body.get(..len).ok_or(Error::Tlv("value truncated"))?;
-            let total = header_len + len;
-            let raw = input.get(..total).ok_or(Error::Tlv("value truncated"))?;
-            let remaining = input.get(total..).ok_or(Error::Tlv("value truncated"))?;
-            Ok((
-                Tlv {
-                    tag,
-                    constructed,
-                    indefinite: false,
-                    value,
-                    raw,
-                    header_len,
-                },
-                remaining,
-            ))
-        }
-        Length::Indefinite => {
-            if !constructed {
-                return Err(Error::Tlv("indefinite length on a primitive TLV"));
-            }
-            // Walk children until the end-of-contents octets.
-            let mut pos = 0usize;
-            loop {
-                let here = body.get(pos..).ok_or(Error::Tlv("truncated"))?;
-                if here.len() < 2 {
-                    return Err(Error::Tlv("missing end-of-contents"));
-                }
-                if here[0] == 0 && here[1] == 0 {
-                    break;
-                }
-                let (child, after) = parse_one_depth(here, depth + 1)?;
-                pos += child.raw.len();
-                debug_assert_eq!(here.len() - after.len(), child.raw.len());
-            }
-            let value = body.get(..pos).ok_or(Error::Tlv("truncated"))?;
-            let total = header_len + pos + 2;
-            let raw = input.get(..total).ok_or(Error::Tlv("truncated"))?;
-            let remaining = input.get(total..).ok_or(Error::Tlv("truncated"))?;
-            Ok((
-                Tlv {
-                    tag,
-                    constructed,
-                    indefinite: true,
-                    value,
-                    raw,
-                    header_len,
-                },
-                remaining,
-            ))
-        }
-    }
+    let e = simforge_tlv::element(input, 0, RULES).map_err(tlv_error)?;
+    let (raw, remaining) = input.split_at(e.total_len);
+    Ok((
+        Tlv {
+            tag: tag_value(&raw[..e.header.tag_len]),
+            constructed: e.header.constructed,
+            indefinite: e.header.indefinite,
+            value: &raw[e.value_range(0)],
+            raw,
+            header_len: e.header.header_len,
+        },
+        remaining,
+    ))
 }
 
 /// Parses exactly one TLV that must fill `input` completely.

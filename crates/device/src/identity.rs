@@ -148,7 +148,7 @@ pub fn identity_from_files(
         &read(eum_cert)?,
         &cis,
         chain_ci.as_deref(),
-        std::time::SystemTime::now(),
+        simforge_crypto::Clock::now_unix(&simforge_crypto::SystemClock),
     )
     .map_err(|source| Error::Identity {
         context: format!(

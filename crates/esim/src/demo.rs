@@ -32,7 +32,7 @@ pub struct ImportedBatch {
     /// Its directory.
     pub dir: PathBuf,
     /// The ICCIDs added.
-    pub added: Vec<String>,
+    pub added: Vec<simforge_asn1::Iccid>,
 }
 
 /// What [`setup`] did.

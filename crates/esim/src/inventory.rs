@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use simforge_asn1::Iccid;
 use simforge_sim as sim;
 use simforge_smdp::{NewProfile, ProfileMetadata, ProfileState, RadioAccess, SmdpStore, SmdpTx};
 use simforge_store::{Batch, BatchState, Operator, Store};
@@ -58,12 +59,14 @@ impl ImportOptions {
     fn new_profile(
         &self,
         operator: &Operator,
-        iccid: String,
+        iccid: Iccid,
         package: Zeroizing<Vec<u8>>,
     ) -> NewProfile {
-        let tail = iccid
-            .get(iccid.len().saturating_sub(4)..)
-            .unwrap_or_default();
+        let digits = iccid.as_str();
+        let tail = digits
+            .get(digits.len().saturating_sub(4)..)
+            .unwrap_or_default()
+            .to_owned();
         NewProfile {
             profile_type: self.profile_type.clone(),
             metadata: ProfileMetadata {
@@ -164,7 +167,7 @@ pub async fn import_batch_dir<S: SmdpStore>(
     batch_dir: &Path,
     opts: &ImportOptions,
     now: i64,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Iccid>> {
     let elec = elec_file(batch_dir)?;
     let f = std::fs::File::open(&elec).map_err(|e| Error::read(&elec, e))?;
     let plmn = sim::Plmn::new(&operator.mcc, &operator.mnc)?;
@@ -174,7 +177,10 @@ pub async fn import_batch_dir<S: SmdpStore>(
     let mut profiles = Vec::with_capacity(cards.len());
     for card in &cards {
         let package = package_for(card, &operator.spn, template)?;
-        profiles.push(opts.new_profile(operator, card.iccid.to_string(), package));
+        // A factory ICCID (19 or 20 digits, Luhn-checked) is always an SGP.22 one.
+        let iccid = Iccid::parse(&card.iccid.to_string())
+            .map_err(|_| simforge_smdp::Error::IccidInvalid)?;
+        profiles.push(opts.new_profile(operator, iccid, package));
     }
     Ok(simforge_smdp::add_profiles(store, vault, operator.id, profiles, now).await?)
 }
@@ -217,7 +223,7 @@ pub async fn import_packages<S: SmdpStore>(
     packages: Vec<Zeroizing<Vec<u8>>>,
     opts: &ImportOptions,
     now: i64,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Iccid>> {
     let mut profiles = Vec::with_capacity(packages.len());
     for (index, package) in packages.into_iter().enumerate() {
         // Only the first PE (the ProfileHeader) is decoded: the rest holds the secrets.
@@ -236,6 +242,11 @@ pub async fn import_packages<S: SmdpStore>(
                 what: "no ProfileHeader ICCID",
                 source: None,
             })?;
+        let iccid = Iccid::parse(&iccid).map_err(|_| Error::UploadedPackage {
+            index,
+            what: "ProfileHeader ICCID is not 18 to 20 digits",
+            source: None,
+        })?;
         profiles.push(opts.new_profile(operator, iccid, package));
     }
     Ok(simforge_smdp::add_profiles(store, vault, operator.id, profiles, now).await?)

@@ -110,7 +110,7 @@ pub fn create_lab_pkis(root: &Path, fqdn: &str) -> Result<Vec<CreatedPki>> {
 ///
 /// # Errors
 /// [`Error::Pki`].
-pub fn load_sgp26(dir: &Path, now: SystemTime) -> Result<Vec<LabPki>> {
+pub fn load_sgp26(dir: &Path, now: simforge_crypto::UnixTime) -> Result<Vec<LabPki>> {
     let context = || format!("SGP.26 test PKI in {}", dir.display());
     let pkis = simforge_pki::load_sgp26(dir).map_err(|e| pki_err(context(), e))?;
     for p in &pkis {
@@ -149,7 +149,7 @@ impl SmdpPkis {
     ///
     /// # Errors
     /// [`Error::NoPki`] if `root` holds none, else [`Error::Pki`].
-    pub fn load(root: &Path, sgp26: Option<&Path>, now: SystemTime) -> Result<Self> {
+    pub fn load(root: &Path, sgp26: Option<&Path>, now: simforge_crypto::UnixTime) -> Result<Self> {
         let sgp26 = match sgp26 {
             Some(d) => Some((d.to_owned(), load_sgp26(d, now)?)),
             None => None,

@@ -116,7 +116,10 @@ async fn a_batch_imports_as_available_profiles_with_all_their_metadata_once() {
     let added = inventory::import_batch_dir(&l.store, &l.vault, &l.op, &dir, &opts, NOW)
         .await
         .unwrap();
-    let iccids: Vec<String> = cards.iter().map(|c| c.iccid.to_string()).collect();
+    let iccids: Vec<simforge_asn1::Iccid> = cards
+        .iter()
+        .map(|c| c.iccid.to_string().parse().expect("iccid"))
+        .collect();
     assert_eq!(added, iccids);
 
     let mut tx = l.store.begin().await.unwrap();
@@ -131,7 +134,10 @@ async fn a_batch_imports_as_available_profiles_with_all_their_metadata_once() {
         );
         assert!(p.requirements.package_size.is_some_and(|s| s > 0));
         assert_eq!(p.metadata.service_provider_name, "Acme");
-        assert_eq!(p.metadata.profile_name, format!("Acme {}", &iccid[16..]));
+        assert_eq!(
+            p.metadata.profile_name,
+            format!("Acme {}", &iccid.as_str()[16..])
+        );
         assert_eq!(
             p.metadata.notification_address.as_deref(),
             Some("smdp.example:8443")
@@ -254,7 +260,10 @@ async fn uploaded_packages_import_under_their_header_iccid() {
     let added = inventory::import_packages(&l.store, &l.vault, &l.op, packages, &opts, NOW)
         .await
         .unwrap();
-    let iccids: Vec<String> = cards.iter().map(|c| c.iccid.to_string()).collect();
+    let iccids: Vec<simforge_asn1::Iccid> = cards
+        .iter()
+        .map(|c| c.iccid.to_string().parse().expect("iccid"))
+        .collect();
     assert_eq!(added, iccids);
     let mut tx = l.store.begin().await.unwrap();
     let p = tx.profile(l.op.id, &iccids[1]).await.unwrap().unwrap();

@@ -1,7 +1,5 @@
 //! ES10a/b/c (SGP.22 §5.7) and the eUICC side of ES8+ (LoadBoundProfilePackage).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use simforge_asn1::rasn::types::{Any, ObjectIdentifier, OctetString};
 use simforge_asn1::rsp::*;
 use simforge_asn1::{Extensions, Tlv, TransactionId, from_ber, signed, to_der};
@@ -71,27 +69,9 @@ fn sig_do(sig: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Digits of a swapped-nibble BCD ICCID (EF.ICCID coding), up to the first filler.
-pub(crate) fn iccid_digits(bcd: &[u8]) -> String {
-    let mut s = String::new();
-    for b in bcd {
-        for n in [b & 0x0F, b >> 4] {
-            if n > 9 {
-                return s;
-            }
-            s.push(char::from(b'0' + n));
-        }
-    }
-    s
-}
-
 impl Euicc {
-    fn now(&self) -> SystemTime {
-        let t = self.clock.now_unix();
-        match u64::try_from(t) {
-            Ok(s) => UNIX_EPOCH + Duration::from_secs(s),
-            Err(_) => UNIX_EPOCH,
-        }
+    fn now(&self) -> i64 {
+        self.clock.now_unix()
     }
 
     fn sign(&self, data: &[u8]) -> Res {
@@ -270,56 +250,15 @@ fn get_euicc_challenge(e: &mut Euicc, req: &[u8]) -> Res {
 
 // --------------------------------------------------- AuthenticateServer
 
-/// The SM-DP+ OID: the registeredID of the certificate's subjectAltName.
-fn cert_registered_id(cert_der: &[u8]) -> Option<ObjectIdentifier> {
-    let (cert, _) = Tlv::parse(cert_der).ok()?;
-    let (tbs, _) = Tlv::parse(cert.value).ok()?;
-    let exts = Tlv::parse_all(tbs.value)
-        .ok()?
-        .into_iter()
-        .find(|t| t.tag == [0xA3])?;
-    let (seq, _) = Tlv::parse(exts.value).ok()?;
-    for ext in Tlv::parse_all(seq.value).ok()? {
-        let parts = Tlv::parse_all(ext.value).ok()?;
-        let oid = parts.first()?;
-        if oid.value != [0x55, 0x1D, 0x11] {
-            continue;
-        }
-        let octets = parts.iter().find(|t| t.tag == [0x04])?;
-        let (names, _) = Tlv::parse(octets.value).ok()?;
-        for name in Tlv::parse_all(names.value).ok()? {
-            if name.tag == [0x88] {
-                return oid_from_ber(name.value);
-            }
-        }
-    }
-    None
-}
-
-fn oid_from_ber(content: &[u8]) -> Option<ObjectIdentifier> {
-    let mut arcs: Vec<u32> = Vec::new();
-    let mut acc: u32 = 0;
-    for (i, b) in content.iter().enumerate() {
-        acc = acc.checked_mul(128)?.checked_add(u32::from(b & 0x7F))?;
-        if b & 0x80 == 0 {
-            if arcs.is_empty() {
-                let (first, second) = if acc < 40 {
-                    (0, acc)
-                } else if acc < 80 {
-                    (1, acc - 40)
-                } else {
-                    (2, acc - 80)
-                };
-                arcs.push(first);
-                arcs.push(second);
-            } else {
-                arcs.push(acc);
-            }
-            acc = 0;
-        } else if i + 1 == content.len() {
-            return None;
-        }
-    }
+/// The SM-DP+ OID: the registeredID of the certificate's subjectAltName, as `pki` read it
+/// (`None` if absent, or if an arc does not fit the 32 bits of an ASN.1 OID of `rasn`).
+fn smdp_oid(dp: &simforge_pki::VerifiedDp) -> Option<ObjectIdentifier> {
+    let arcs = dp
+        .registered_id
+        .as_deref()?
+        .split('.')
+        .map(|a| a.parse::<u32>().ok())
+        .collect::<Option<Vec<u32>>>()?;
     ObjectIdentifier::new(arcs)
 }
 
@@ -387,7 +326,7 @@ fn authenticate_server(e: &mut Euicc, req: &[u8]) -> Res {
     if !valid_server_address(&r.server_signed1.server_address) {
         return fail(AuthenticateErrorCode::UNDEFINED_ERROR);
     }
-    let smdp_oid = cert_registered_id(cert_der);
+    let smdp_oid = smdp_oid(&dp);
     let signed = EuiccSigned1 {
         transaction_id: tid.clone(),
         server_address: r.server_signed1.server_address.clone(),
@@ -517,7 +456,7 @@ fn prepare_download(e: &mut Euicc, req: &[u8]) -> Res {
         auth,
         dp_pb_curve: curve,
         dp_pb_public_key: dp.public_key.clone(),
-        smdp_oid: cert_registered_id(cert_der),
+        smdp_oid: smdp_oid(&dp),
         euicc_otpk,
     });
     e.session.loading = None;
@@ -697,7 +636,7 @@ fn install(e: &mut Euicc, p: &Prepared, parsed: ParsedBpp) -> Res {
             );
         }
     };
-    if profile.iccid().as_deref() != Some(iccid_digits(iccid.0.as_ref()).as_str()) {
+    if profile.iccid().as_deref() != Some(simforge_asn1::Iccid::bcd_digits(&iccid.0).as_str()) {
         return pir(
             e,
             p,

@@ -97,7 +97,7 @@ impl EuiccIdentity {
         eum_cert: &[u8],
         trusted_ci: &[Vec<u8>],
         chain_ci: Option<&[u8]>,
-        now: std::time::SystemTime,
+        now: simforge_crypto::UnixTime,
     ) -> Result<Self, Error> {
         let id = |m: String| Error::Identity(m);
         let cert = Certificate::from_der_or_pem(euicc_cert)

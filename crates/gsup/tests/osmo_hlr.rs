@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use aes::Aes128;
-use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
+use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
 use simforge_gsup::{AuthTuple, Error, GsupCause, GsupClient, HlrDatabase, OsmoHlr};
 
 /// 3GPP TS 35.208 test set 1.
@@ -171,9 +171,9 @@ fn unknown_imsi_is_a_clean_gsup_error() {
 
 /// Minimal MILENAGE f1* and f5* (TS 35.206) to build an AUTS like a card would.
 fn milenage_star(k: &[u8; 16], opc: &[u8; 16], rand: &[u8; 16], sqn: &[u8; 6]) -> [u8; 14] {
-    let aes = Aes128::new(GenericArray::from_slice(k));
+    let aes = Aes128::new(&Array::from(*k));
     let enc = |x: [u8; 16]| {
-        let mut b = GenericArray::from(x);
+        let mut b = Array::from(x);
         aes.encrypt_block(&mut b);
         <[u8; 16]>::from(b)
     };

@@ -15,7 +15,7 @@ use simforge_asn1::status::ResponseHeader;
 use simforge_asn1::{ActivationCode, Extensions, TransactionId, from_ber, to_der};
 use simforge_crypto::tlv;
 
-use crate::{Card, Error, Es9Function, Es9Transport, Lpa, iccid_digits};
+use crate::{Card, Error, Es9Function, Es9Transport, Lpa};
 
 /// Path prefix of the ES9+ functions.
 pub const ES9_PATH: &str = "/gsma/rsp2/es9plus/";
@@ -385,7 +385,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
         }
         match pir.profile_installation_result_data.final_result {
             FinalResult::SuccessResult(ok) => Ok(DownloadOutcome {
-                iccid: iccid_digits(meta.iccid.0.as_ref()),
+                iccid: simforge_asn1::Iccid::bcd_digits(&meta.iccid.0),
                 isdp_aid: hex::encode_upper(ok.aid.0.as_ref()),
                 service_provider_name: meta.service_provider_name,
                 profile_name: meta.profile_name,

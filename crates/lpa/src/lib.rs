@@ -215,40 +215,14 @@ pub struct ChipInfo {
     pub profiles: usize,
 }
 
-/// Digits of a swapped-BCD ICCID.
-#[must_use]
-pub fn iccid_digits(bcd: &[u8]) -> String {
-    let mut s = String::new();
-    for b in bcd {
-        for n in [b & 0x0F, b >> 4] {
-            if n > 9 {
-                return s;
-            }
-            s.push(char::from(b'0' + n));
-        }
-    }
-    s
-}
-
-/// ICCID digits → the `5A` coding (10 octets, swapped BCD, `F` padded).
+/// ICCID digits (18 to 20, or 19 and `F`) → the `5A` coding (10 octets, swapped BCD, `F` padded).
 ///
 /// # Errors
-/// [`Error::InvalidInput`] unless 18–20 decimal digits.
+/// [`Error::InvalidInput`] unless an ICCID ([`simforge_asn1::Iccid::parse`]).
 pub fn iccid_bcd(digits: &str) -> Result<Iccid, Error> {
-    if !(18..=20).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::InvalidInput(format!("ICCID '{digits}'")));
-    }
-    let mut out = vec![0xFFu8; 10];
-    for (i, c) in digits.bytes().enumerate() {
-        let n = c - b'0';
-        let b = &mut out[i / 2];
-        *b = if i % 2 == 0 {
-            (*b & 0xF0) | n
-        } else {
-            (*b & 0x0F) | (n << 4)
-        };
-    }
-    Ok(Iccid(out.into()))
+    simforge_asn1::Iccid::parse(digits)
+        .map(|i| i.to_rsp())
+        .map_err(|_| Error::InvalidInput(format!("ICCID '{digits}'")))
 }
 
 /// A profile identifier from ICCID digits or an ISD-P AID in hex (32 hex digits).
@@ -280,7 +254,7 @@ fn summary(p: &ProfileInfo) -> ProfileSummary {
         iccid: p
             .iccid
             .as_ref()
-            .map(|i| iccid_digits(i.0.as_ref()))
+            .map(|i| simforge_asn1::Iccid::bcd_digits(&i.0))
             .unwrap_or_default(),
         isdp_aid: p
             .isdp_aid
@@ -386,7 +360,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
                 seq_number: m.seq_number,
                 operation: operation_name(&m.profile_management_operation),
                 address: m.notification_address,
-                iccid: m.iccid.map(|i| iccid_digits(i.0.as_ref())),
+                iccid: m.iccid.map(|i| simforge_asn1::Iccid::bcd_digits(&i.0)),
             })
             .collect())
     }

@@ -2,7 +2,7 @@
 //! fields extracted from it.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, PrintableString};
 use der::{Decode, Encode, EncodePem, Sequence, Tag, Tagged};
@@ -598,12 +598,7 @@ fn to_system_time(t: Time) -> SystemTime {
     SystemTime::UNIX_EPOCH + t.to_unix_duration()
 }
 
-/// Seconds since the epoch of an injected time (times before 1970 count as 0).
-pub(crate) fn unix_duration(t: SystemTime) -> Duration {
-    t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
-}
-
 /// Lower-case hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }

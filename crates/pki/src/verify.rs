@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use x509_cert::ext::pkix::KeyUsages;
 
-use crate::cert::{Certificate, Role, hex, unix_duration};
+use crate::cert::{Certificate, Role, hex};
 use crate::eid::is_valid_eid;
 use crate::error::{Error, Result};
 use crate::keys::Curve;
@@ -193,12 +192,16 @@ pub struct VerifiedDp {
     pub ci_pkid: Vec<u8>,
     /// subjectAltName dNSNames (the SM-DP+ FQDN for DPtls).
     pub dns_names: Vec<String>,
+    /// The subjectAltName registeredID, dotted: the SM-DP+ OID of a DPauth/DPpb certificate
+    /// ([`Certificate::registered_id`]).
+    pub registered_id: Option<String>,
     /// Set when the certificate was accepted although its issuer name differs from the CI's
     /// subject (see [`IssuerNameMismatch`]).
     pub issuer_name_mismatch: Option<IssuerNameMismatch>,
 }
 
-/// Verifies an eUICC certificate chain CI → EUM → eUICC at the injected time `now`.
+/// Verifies an eUICC certificate chain CI → EUM → eUICC at the injected time `now` (seconds
+/// since the Unix epoch, UTC: the workspace's `UnixTime`).
 ///
 /// Chains as deployed SM-DP+s and eUICCs do, by key: each link's issuer is found by its
 /// authority key identifier (= the issuer's subject key identifier) and proven by the
@@ -218,7 +221,7 @@ pub fn verify_euicc_chain(
     ci_store: &CiStore,
     eum_der: &[u8],
     euicc_der: &[u8],
-    now: SystemTime,
+    now: i64,
 ) -> Result<VerifiedEuicc> {
     // An EUM verified before (against this store's CIs) needs only its validity checked.
     let known_eum = ci_store.eums.get(eum_der);
@@ -257,16 +260,11 @@ pub fn verify_euicc_chain(
 }
 
 /// Verifies an SM-DP+ certificate (`role` = DPauth, DPpb or DPtls) against the trusted CIs
-/// at the injected time `now`: linkage (by key identifier, as [`verify_euicc_chain`]; an
+/// at the injected time `now` (Unix seconds): linkage (by key identifier, as [`verify_euicc_chain`]; an
 /// issuer-name mismatch is accepted and reported in [`VerifiedDp::issuer_name_mismatch`]),
 /// signature, validity, policy, keyUsage (digitalSignature), no cA; for DPtls also
 /// extendedKeyUsage serverAuth and a dNSName.
-pub fn verify_dp_cert(
-    ci_store: &CiStore,
-    der: &[u8],
-    role: Role,
-    now: SystemTime,
-) -> Result<VerifiedDp> {
+pub fn verify_dp_cert(ci_store: &CiStore, der: &[u8], role: Role, now: i64) -> Result<VerifiedDp> {
     if !matches!(role, Role::DpAuth | Role::DpPb | Role::DpTls) {
         return Err(Error::NotADpRole(role));
     }
@@ -280,6 +278,7 @@ pub fn verify_dp_cert(
         curve: cert.curve(),
         ci_pkid: ci.subject_key_id().unwrap_or_default().to_vec(),
         dns_names: cert.dns_names().to_vec(),
+        registered_id: cert.registered_id(),
         issuer_name_mismatch,
     })
 }
@@ -291,7 +290,7 @@ fn check_link(
     cert: &Certificate,
     issuer: &Certificate,
     role: Role,
-    now: SystemTime,
+    now: i64,
 ) -> Result<Option<IssuerNameMismatch>> {
     let issuer_ski = issuer.subject_key_id().ok_or(Error::MissingKeyIdentifier {
         role: issuer_role(role),
@@ -331,8 +330,9 @@ fn issuer_role(role: Role) -> Role {
     }
 }
 
-fn check_validity(cert: &Certificate, role: Role, now: SystemTime) -> Result<()> {
-    let now = unix_duration(now);
+fn check_validity(cert: &Certificate, role: Role, now: i64) -> Result<()> {
+    // Before 1970 counts as 1970, as a `SystemTime` did.
+    let now = std::time::Duration::from_secs(u64::try_from(now).unwrap_or(0));
     let nb = cert.not_before_time();
     let na = cert.not_after_time();
     if now < nb.to_unix_duration() {

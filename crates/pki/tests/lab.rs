@@ -456,8 +456,7 @@ fn a_remembered_eum_is_still_checked_for_validity_and_tampering() {
             assert_eq!(v.eid, eid);
         }
         // Remembered, but expired a month later.
-        let err = verify_euicc_chain(&store, eum.der(), euicc.der(), common::at(1_782_864_000))
-            .unwrap_err();
+        let err = verify_euicc_chain(&store, eum.der(), euicc.der(), 1_782_864_000).unwrap_err();
         assert!(
             matches!(
                 err,

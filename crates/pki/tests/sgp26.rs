@@ -81,7 +81,7 @@ fn dpauth_and_dppb_chain_on_both_curves() {
             ));
             // DPauth/DPpb expire on 2030-03-30; 1_950_000_000 is 2031-10-15.
             assert!(matches!(
-                verify_dp_cert(&store, &der, role, at(1_950_000_000)),
+                verify_dp_cert(&store, &der, role, 1_950_000_000),
                 Err(Error::Expired { role: r, .. }) if r == role
             ));
         }

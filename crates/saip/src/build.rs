@@ -44,12 +44,12 @@
 //! ```
 //! use simforge_saip::build::{AkaAlgorithm, Adm, Pin, ProfileSpec, build_profile_der};
 //!
-//! let mut spec = ProfileSpec::new(
+//! let mut spec = ProfileSpec::parse(
 //!     "8944476000000000014",
 //!     "001019876543210",
 //!     2,
 //!     AkaAlgorithm::milenage(&[0x11; 16], &[0x22; 16])?,
-//! );
+//! )?;
 //! spec.pin1 = Pin::parse("1234", "PIN1").map_err(|e| simforge_saip::Error::InvalidValue {
 //!     field: "pin1",
 //!     reason: e.to_string(),
@@ -286,17 +286,16 @@ pub struct OtaKeys {
 
 /// Everything subscriber-specific in a built profile.
 ///
-/// Identities are digit strings (validated by [`build_profile`]); secrets are the zeroizing,
+/// Identities are `simforge-sim`'s identifier types, built only by parsing (see
+/// [`ProfileSpec::parse`]); secrets are the zeroizing,
 /// `Debug`-redacted types of `simforge-sim`. `ProfileSpec`'s `Debug` output therefore holds
 /// no secret.
 #[derive(Clone, Debug)]
 pub struct ProfileSpec {
     /// ICCID: 19 or 20 digits starting `89`, the last one the Luhn check digit.
-    pub iccid: String,
-    /// IMSI: 6 to 15 digits.
-    pub imsi: String,
-    /// Number of MNC digits in the IMSI (2 or 3), written into EF.AD.
-    pub mnc_len: u8,
+    pub iccid: Iccid,
+    /// IMSI: 6 to 15 digits, with its PLMN (the number of MNC digits is written into EF.AD).
+    pub imsi: Imsi,
     /// Service provider name (EF.SPN; at most 16 octets once encoded).
     pub spn: String,
     /// EF.SPN display condition byte.
@@ -322,8 +321,8 @@ pub struct ProfileSpec {
     pub adm2: Option<Adm>,
     /// SCP80 key sets of the MNO-SD (none: the SD gets no key list).
     pub ota_keys: Vec<OtaKeys>,
-    /// MSISDN (E.164, `+` optional), written into EF.MSISDN record 1.
-    pub msisdn: Option<String>,
+    /// MSISDN, written into EF.MSISDN record 1.
+    pub msisdn: Option<Msisdn>,
     /// CDMA (CSIM) credentials, for [`crate::personalize`] of a template with a
     /// `cdmaParameter` PE. The SIM factory makes none ([`Self::from_card`] leaves this `None`),
     /// and [`build_profile`] builds no CSIM.
@@ -335,11 +334,11 @@ impl ProfileSpec {
     /// SPN `simforge`, profile type `simforge USIM profile`, PIN1 `0000`, PIN2 `9999`, PUK1
     /// `11111111`, PUK2 `22222222`, ADM1 `55555555`, no ADM2, no OTA keys, no MSISDN. Callers
     /// set the real codes and keys before building.
-    pub fn new(iccid: &str, imsi: &str, mnc_len: u8, algorithm: AkaAlgorithm) -> Self {
+    #[must_use]
+    pub fn new(iccid: Iccid, imsi: Imsi, algorithm: AkaAlgorithm) -> Self {
         Self {
-            iccid: iccid.to_owned(),
-            imsi: imsi.to_owned(),
-            mnc_len,
+            iccid,
+            imsi,
             spn: "simforge".to_owned(),
             spn_display_condition: 0x01,
             profile_type: "simforge USIM profile".to_owned(),
@@ -355,6 +354,24 @@ impl ProfileSpec {
             msisdn: None,
             cdma: None,
         }
+    }
+
+    /// [`ProfileSpec::new`] from the identities' text: `iccid` 19 or 20 digits with its Luhn
+    /// check digit, `imsi` 6 to 15 digits of which `mnc_len` (2 or 3) after the MCC are the MNC.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] naming the field (`iccid`, `imsi`, `mnc_len`).
+    pub fn parse(
+        iccid: &str,
+        imsi: &str,
+        mnc_len: u8,
+        algorithm: AkaAlgorithm,
+    ) -> Result<Self, Error> {
+        Ok(Self::new(
+            parse_iccid(iccid)?,
+            parse_imsi(imsi, mnc_len)?,
+            algorithm,
+        ))
     }
 
     /// The spec of one card of a SIM factory batch: its ICCID, IMSI (and MNC length), MSISDN,
@@ -377,21 +394,14 @@ impl ProfileSpec {
                 TuakLengths::default(),
             )?,
         };
-        let mnc_len = u8::try_from(card.imsi.plmn().mnc_len())
-            .map_err(|_| invalid("mnc_len", "out of range"))?;
-        let mut spec = Self::new(
-            &card.iccid.to_string(),
-            &card.imsi.to_string(),
-            mnc_len,
-            algorithm,
-        );
+        let mut spec = Self::new(card.iccid, card.imsi, algorithm);
         spec.spn = spn.to_owned();
         spec.pin1 = card.pin1.clone();
         spec.pin2 = card.pin2.clone();
         spec.puk1 = card.puk1.clone();
         spec.puk2 = card.puk2.clone();
         spec.adm1 = card.adm1.clone();
-        spec.msisdn = card.msisdn.map(|m| m.to_string());
+        spec.msisdn = card.msisdn;
         spec.ota_keys = (1u8..)
             .zip(&card.ota)
             .map(|(kvn, keys)| OtaKeys {
@@ -416,26 +426,37 @@ pub(crate) struct Ids {
     pub(crate) msisdn: Option<Msisdn>,
 }
 
-pub(crate) fn validate(spec: &ProfileSpec) -> Result<Ids, Error> {
-    let iccid = Iccid::parse(&spec.iccid).map_err(|e| invalid("iccid", e.to_string()))?;
-    if !(spec.mnc_len == 2 || spec.mnc_len == 3) {
+/// An ICCID given as text (19 or 20 digits, Luhn-checked).
+pub(crate) fn parse_iccid(iccid: &str) -> Result<Iccid, Error> {
+    Iccid::parse(iccid).map_err(|e| invalid("iccid", e.to_string()))
+}
+
+/// An IMSI given as text, `mnc_len` (2 or 3) of its digits after the MCC being the MNC.
+pub(crate) fn parse_imsi(imsi: &str, mnc_len: u8) -> Result<Imsi, Error> {
+    if !(mnc_len == 2 || mnc_len == 3) {
         return Err(invalid("mnc_len", "the MNC has 2 or 3 digits"));
     }
-    if !spec.imsi.bytes().all(|b| b.is_ascii_digit()) {
+    if !imsi.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid("imsi", "only decimal digits are allowed"));
     }
-    if !(6..=15).contains(&spec.imsi.len()) {
+    if !(6..=15).contains(&imsi.len()) {
         return Err(invalid(
             "imsi",
-            format!("an IMSI has 6 to 15 digits, got {}", spec.imsi.len()),
+            format!("an IMSI has 6 to 15 digits, got {}", imsi.len()),
         ));
     }
-    let mnc_end = 3 + usize::from(spec.mnc_len);
-    let (Some(mcc), Some(mnc)) = (spec.imsi.get(..3), spec.imsi.get(3..mnc_end)) else {
+    let mnc_end = 3 + usize::from(mnc_len);
+    let (Some(mcc), Some(mnc)) = (imsi.get(..3), imsi.get(3..mnc_end)) else {
         return Err(invalid("imsi", "too short for its MCC and MNC"));
     };
     let plmn = Plmn::new(mcc, mnc).map_err(|e| invalid("imsi", e.to_string()))?;
-    let imsi = Imsi::parse(&spec.imsi, &plmn).map_err(|e| invalid("imsi", e.to_string()))?;
+    Imsi::parse(imsi, &plmn).map_err(|e| invalid("imsi", e.to_string()))
+}
+
+pub(crate) fn validate(spec: &ProfileSpec) -> Result<Ids, Error> {
+    let iccid = spec.iccid;
+    let imsi = spec.imsi;
+    let plmn = imsi.plmn();
     simforge_sim::ef::spn(&spec.spn, spec.spn_display_condition)
         .map_err(|e| invalid("spn", e.to_string()))?;
     let type_len = spec.profile_type.chars().count();
@@ -472,12 +493,7 @@ pub(crate) fn validate(spec: &ProfileSpec) -> Result<Ids, Error> {
         }
         kvns.push(set.kvn);
     }
-    let msisdn = spec
-        .msisdn
-        .as_deref()
-        .map(Msisdn::parse)
-        .transpose()
-        .map_err(|e| invalid("msisdn", e.to_string()))?;
+    let msisdn = spec.msisdn;
     Ok(Ids {
         iccid,
         imsi,
@@ -1194,7 +1210,7 @@ pub fn build_profile(spec: &ProfileSpec) -> Result<Vec<ProfileElement>, Error> {
         ef_loci: Some(tr(0x6F7E, 0x6F0602).special(0x80).content(&loci).file()),
         ef_ad: Some(
             tr(0x6FAD, 0x6F0607)
-                .content(&simforge_sim::ef::ad(usize::from(spec.mnc_len)))
+                .content(&simforge_sim::ef::ad(spec.imsi.plmn().mnc_len()))
                 .file(),
         ),
         ef_ecc: lf(0x6FB7, 0x000E, 0x6F0608)

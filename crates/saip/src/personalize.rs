@@ -145,7 +145,7 @@ impl<'a> Card<'a> {
             imsi_ef: ids.imsi.to_ef(),
             iccid_ef: ids.iccid.to_ef(),
             acc: ef::acc(&ids.imsi),
-            ad: ef::ad(usize::from(spec.mnc_len)),
+            ad: ef::ad(spec.imsi.plmn().mnc_len()),
             spn,
             impi: format!("{}@{domain}", ids.imsi),
             domain,
@@ -522,7 +522,7 @@ fn security_domain(
             let what = |role: &str| {
                 format!(
                     "{at} keyList key KVN 0x{} id 0x{id:02X} ({role} of set {set_no})",
-                    hex(&kvn)
+                    hex::encode_upper(&kvn)
                 )
             };
             let role = match id {
@@ -565,10 +565,6 @@ fn security_domain(
     Ok(())
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
-}
-
 /// The files the card data fills, by file identifier: content a `genericFileManagement`
 /// writes into them is refused (it would survive personalization).
 fn card_file(fid: [u8; 2]) -> Option<&'static str> {
@@ -608,7 +604,7 @@ fn gfm(g: &PeGenericFileManagement, at: &At) -> Result<(), Error> {
                             format!(
                                 "{at} fileManagementCMD #{} fillFileContent of {file} ({})",
                                 n + 1,
-                                hex(&fid)
+                                hex::encode_upper(fid)
                             ),
                             "card data written outside the file's template PE; only the template PE's content is replaced",
                         ));

@@ -1,13 +1,18 @@
-//! Minimal BER TLV boundary scanner: walks the top-level elements of a profile package
-//! without decoding them (for streaming/element-by-element installation, logging, tooling).
+//! BER TLV boundary scanner (on `simforge_tlv`, the one reader): walks the top-level elements
+//! of a profile package without decoding them (for streaming/element-by-element installation,
+//! logging, tooling).
 //!
 //! Handles multi-byte tag numbers, long-form lengths and indefinite lengths (constructed
 //! encodings terminated by end-of-contents octets).
 
 use crate::Error;
 
-/// Maximum nesting depth followed while skipping indefinite-length encodings.
-const MAX_DEPTH: usize = 64;
+/// The limits of the profile package scanner: tag numbers up to 32 bits, indefinite lengths
+/// nested up to 64 deep.
+const RULES: simforge_tlv::Rules = simforge_tlv::Rules {
+    tag: simforge_tlv::TagRule::Number32,
+    max_depth: 64,
+};
 
 /// ASN.1 tag class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,115 +104,46 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
-fn err(offset: usize, reason: &'static str) -> Error {
-    Error::Tlv { offset, reason }
-}
-
 /// Locates the TLV starting at `data[start..]`.
 pub fn scan(data: &[u8], start: usize) -> Result<RawElement<'_>, Error> {
-    let (el_len, header) = tlv_len(data, start, 0)?;
-    Ok(RawElement {
-        offset: start,
-        class: header.class,
-        constructed: header.constructed,
-        tag_number: header.tag_number,
-        header_len: header.header_len,
-        indefinite: header.indefinite,
-        bytes: &data[start..start + el_len],
-    })
-}
-
-struct Header {
-    class: TagClass,
-    constructed: bool,
-    tag_number: u32,
-    header_len: usize,
-    indefinite: bool,
-    content_len: usize,
-}
-
-fn header(data: &[u8], start: usize) -> Result<Header, Error> {
-    let mut p = start;
-    let first = *data.get(p).ok_or_else(|| err(p, "truncated identifier"))?;
-    p += 1;
+    use simforge_tlv::ErrorKind as K;
+    let e = simforge_tlv::element(data, start, RULES).map_err(|e| Error::Tlv {
+        offset: e.offset,
+        reason: match e.kind {
+            K::Empty => "truncated identifier",
+            K::TruncatedTag => "truncated tag number",
+            K::NonMinimalTag | K::TagTooLong => "tag number too large",
+            K::MissingLength | K::TruncatedLength => "truncated length",
+            K::LengthTooLong => "length field too long",
+            K::IndefinitePrimitive => "indefinite length on a primitive encoding",
+            K::ValueOverrun(_) => "length exceeds the available data",
+            K::MissingEndOfContents => "missing end-of-contents",
+            K::TooDeep => "nesting too deep",
+        },
+    })?;
+    let bytes = &data[start..start + e.total_len];
+    let first = bytes[0];
     let class = match first >> 6 {
         0 => TagClass::Universal,
         1 => TagClass::Application,
         2 => TagClass::Context,
         _ => TagClass::Private,
     };
-    let constructed = first & 0x20 != 0;
-    let mut tag_number = u32::from(first & 0x1F);
-    if tag_number == 0x1F {
-        tag_number = 0;
-        loop {
-            let b = *data.get(p).ok_or_else(|| err(p, "truncated tag number"))?;
-            p += 1;
-            if tag_number > (u32::MAX >> 7) {
-                return Err(err(start, "tag number too large"));
-            }
-            tag_number = (tag_number << 7) | u32::from(b & 0x7F);
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-    }
-    let l = *data.get(p).ok_or_else(|| err(p, "truncated length"))?;
-    p += 1;
-    let (indefinite, content_len) = if l == 0x80 {
-        if !constructed {
-            return Err(err(start, "indefinite length on a primitive encoding"));
-        }
-        (true, 0)
-    } else if l & 0x80 == 0 {
-        (false, usize::from(l))
+    // The reader checked that the tag number fits 32 bits.
+    let tag_number = if first & 0x1F == 0x1F {
+        bytes[1..e.header.tag_len]
+            .iter()
+            .fold(0u32, |n, b| (n << 7) | u32::from(b & 0x7F))
     } else {
-        let n = usize::from(l & 0x7F);
-        if n > 4 {
-            return Err(err(start, "length field too long"));
-        }
-        let bytes = data
-            .get(p..p + n)
-            .ok_or_else(|| err(p, "truncated length"))?;
-        p += n;
-        (
-            false,
-            bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b)),
-        )
+        u32::from(first & 0x1F)
     };
-    Ok(Header {
+    Ok(RawElement {
+        offset: start,
         class,
-        constructed,
+        constructed: e.header.constructed,
         tag_number,
-        header_len: p - start,
-        indefinite,
-        content_len,
+        header_len: e.header.header_len,
+        indefinite: e.header.indefinite,
+        bytes,
     })
-}
-
-/// Total length of the TLV at `start` and its header.
-fn tlv_len(data: &[u8], start: usize, depth: usize) -> Result<(usize, Header), Error> {
-    if depth > MAX_DEPTH {
-        return Err(err(start, "nesting too deep"));
-    }
-    let h = header(data, start)?;
-    let body = start + h.header_len;
-    if !h.indefinite {
-        let end = body
-            .checked_add(h.content_len)
-            .filter(|e| *e <= data.len())
-            .ok_or_else(|| err(start, "length exceeds the available data"))?;
-        return Ok((end - start, h));
-    }
-    let mut p = body;
-    loop {
-        match data.get(p..p + 2) {
-            Some([0, 0]) => return Ok((p + 2 - start, h)),
-            Some(_) => {
-                let (len, _) = tlv_len(data, p, depth + 1)?;
-                p += len;
-            }
-            None => return Err(err(p, "missing end-of-contents")),
-        }
-    }
 }

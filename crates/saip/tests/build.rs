@@ -31,12 +31,13 @@ fn ota(kvn: u8, key_type: OtaKeyType, seed: u8) -> OtaKeys {
 }
 
 fn milenage_spec() -> ProfileSpec {
-    let mut spec = ProfileSpec::new(
+    let mut spec = ProfileSpec::parse(
         ICCID,
         IMSI,
         2,
         AkaAlgorithm::milenage(&[0x11; 16], &[0x22; 16]).unwrap(),
-    );
+    )
+    .unwrap();
     spec.spn = "Simforge".into();
     spec.pin1 = Pin::parse("1234", "PIN1").unwrap();
     spec.pin2 = Pin::parse("56789", "PIN2").unwrap();
@@ -48,17 +49,18 @@ fn milenage_spec() -> ProfileSpec {
         ota(1, OtaKeyType::Des3, 0x40),
         ota(2, OtaKeyType::Aes, 0x80),
     ];
-    spec.msisdn = Some("+4915112345678".into());
+    spec.msisdn = Some(simforge_sim::Msisdn::parse("+4915112345678").unwrap());
     spec
 }
 
 fn tuak_spec() -> ProfileSpec {
-    let mut spec = ProfileSpec::new(
+    let mut spec = ProfileSpec::parse(
         "89000123456789012341",
         "31041012345678",
         3,
         AkaAlgorithm::tuak(&[0x33; 32], &[0x44; 32], 3, TuakLengths::default()).unwrap(),
-    );
+    )
+    .unwrap();
     spec.sqn = SqnConfig {
         options: Some(0x06),
         delta: Some([0, 0, 0x20, 0, 0, 0]),
@@ -303,35 +305,26 @@ fn field_of(e: &Error) -> &'static str {
 
 #[test]
 fn bad_specs_give_clear_errors() {
+    // The identities are typed: parsing them is where they are refused.
+    let ids: [(&str, &str, u8, &str, &str); 7] = [
+        ("894447600000001", IMSI, 2, "iccid", "19 or 20"),
+        ("8944476000000000017", IMSI, 2, "iccid", "Luhn"),
+        ("89444760000000000x6", IMSI, 2, "iccid", ""),
+        (ICCID, "00101987654321a", 2, "imsi", "digits"),
+        (ICCID, "0010198765432100", 2, "imsi", "6 to 15"),
+        (ICCID, "00101é", 2, "imsi", "digits"),
+        (ICCID, IMSI, 4, "mnc_len", "2 or 3"),
+    ];
+    for (iccid, imsi, mnc_len, field, fragment) in ids {
+        let algorithm = AkaAlgorithm::milenage(&[0x11; 16], &[0x22; 16]).unwrap();
+        let err = ProfileSpec::parse(iccid, imsi, mnc_len, algorithm).expect_err(field);
+        assert_eq!(field_of(&err), field, "{err}");
+        assert!(err.to_string().contains(fragment), "{field}: {err}");
+    }
+    assert!(simforge_sim::Msisdn::parse("+49 151").is_err());
+
     type Mutation = Box<dyn Fn(&mut ProfileSpec)>;
     let cases: Vec<(&str, Mutation, &str)> = vec![
-        (
-            "iccid",
-            Box::new(|s| s.iccid = "894447600000001".into()),
-            "19 or 20",
-        ),
-        (
-            "iccid",
-            Box::new(|s| s.iccid = "8944476000000000017".into()),
-            "Luhn",
-        ),
-        (
-            "iccid",
-            Box::new(|s| s.iccid = "89444760000000000x6".into()),
-            "",
-        ),
-        (
-            "imsi",
-            Box::new(|s| s.imsi = "00101987654321a".into()),
-            "digits",
-        ),
-        (
-            "imsi",
-            Box::new(|s| s.imsi = "0010198765432100".into()),
-            "6 to 15",
-        ),
-        ("imsi", Box::new(|s| s.imsi = "00101é".into()), "digits"),
-        ("mnc_len", Box::new(|s| s.mnc_len = 4), "2 or 3"),
         (
             "spn",
             Box::new(|s| s.spn = "A very long operator name".into()),
@@ -341,11 +334,6 @@ fn bad_specs_give_clear_errors() {
             "profile_type",
             Box::new(|s| s.profile_type.clear()),
             "1 to 100",
-        ),
-        (
-            "msisdn",
-            Box::new(|s| s.msisdn = Some("+49 151".into())),
-            "",
         ),
         (
             "ota key version",
@@ -664,20 +652,20 @@ prop_compose! {
         spn in "[A-Za-z0-9 ]{0,16}",
         sqn_options in prop::option::of(any::<u8>()),
     ) -> ProfileSpec {
-        let iccid = simforge_sim::Iccid::from_body(&format!("89{body}")).unwrap().to_string();
+        let iccid = simforge_sim::Iccid::from_body(&format!("89{body}")).unwrap();
         let algorithm = if tuak {
             let k: &[u8] = if long_k { &k32 } else { &k16 };
             AkaAlgorithm::tuak(k, &k32, iterations, TuakLengths::default()).unwrap()
         } else {
             AkaAlgorithm::milenage(&k16, &k16).unwrap()
         };
-        let mut spec = ProfileSpec::new(&iccid, &imsi, mnc_len, algorithm);
+        let mut spec = ProfileSpec::parse(&iccid.to_string(), &imsi, mnc_len, algorithm).unwrap();
         spec.pin1 = Pin::from_number(pin1, 4);
         spec.adm2 = adm2.then(|| Adm::parse("1234567812345678").unwrap());
         spec.ota_keys = (1..=n_ota as u8)
             .map(|kvn| ota(kvn, if des { OtaKeyType::Des3 } else { OtaKeyType::Aes }, kvn))
             .collect();
-        spec.msisdn = msisdn.map(|m| format!("4{m}"));
+        spec.msisdn = msisdn.map(|m| simforge_sim::Msisdn::parse(&format!("4{m}")).unwrap());
         spec.spn = spn;
         spec.sqn.options = sqn_options;
         spec
@@ -695,8 +683,8 @@ proptest! {
         prop_assert_eq!(&back, &pes);
         prop_assert_eq!(encode_profile(&back).unwrap(), der.clone());
         let p = Profile::decode(&der).unwrap();
-        prop_assert_eq!(p.iccid(), Some(spec.iccid.clone()));
-        prop_assert_eq!(p.imsi(), Some(spec.imsi.clone()));
+        prop_assert_eq!(p.iccid(), Some(spec.iccid.to_string()));
+        prop_assert_eq!(p.imsi(), Some(spec.imsi.to_string()));
         prop_assert_eq!(p.pin(key_ref::PIN_APPL1), Some(&spec.pin1.to_ef()[..]));
     }
 
@@ -710,10 +698,12 @@ proptest! {
         profile_type in "\\PC{0,120}",
     ) {
         let mut spec = milenage_spec();
-        spec.iccid = iccid;
-        spec.imsi = imsi;
-        spec.mnc_len = mnc_len;
-        spec.msisdn = msisdn;
+        let algorithm = AkaAlgorithm::milenage(&[0x11; 16], &[0x22; 16]).unwrap();
+        if let Ok(parsed) = ProfileSpec::parse(&iccid, &imsi, mnc_len, algorithm) {
+            spec.iccid = parsed.iccid;
+            spec.imsi = parsed.imsi;
+        }
+        spec.msisdn = msisdn.and_then(|m| simforge_sim::Msisdn::parse(&m).ok());
         spec.spn = spn;
         spec.profile_type = profile_type;
         if let Ok(der) = build_profile_der(&spec) {

@@ -80,7 +80,7 @@ fn card(seed: u64, tuak: bool) -> ProfileSpec {
     } else {
         AkaAlgorithm::milenage(&g.bytes::<16>(), &g.bytes::<16>()).unwrap()
     };
-    let mut spec = ProfileSpec::new(ICCID, IMSI, 2, algorithm);
+    let mut spec = ProfileSpec::parse(ICCID, IMSI, 2, algorithm).unwrap();
     spec.spn = "Simforge".into();
     spec.profile_type = "Simforge test".into();
     spec.pin1 = g.code(4);
@@ -89,7 +89,7 @@ fn card(seed: u64, tuak: bool) -> ProfileSpec {
     spec.puk2 = g.code(8);
     spec.adm1 = Adm::Hex(g.bytes());
     spec.adm2 = Some(Adm::Digits(g.code(8)));
-    spec.msisdn = Some(MSISDN.into());
+    spec.msisdn = Some(simforge_sim::Msisdn::parse(MSISDN).unwrap());
     spec.ota_keys = (1..=3)
         .map(|kvn| OtaKeys {
             kvn,
@@ -455,8 +455,15 @@ fn ts48_isim_codes_and_ota_keys_no_longer_keep_template_values() {
 #[test]
 fn a_built_profile_personalized_for_another_card_keeps_nothing_of_the_first() {
     let mut first = card(1, false);
-    first.iccid = "8949440000001155314".into();
-    first.imsi = "262011111111111".into();
+    let ids = ProfileSpec::parse(
+        "8949440000001155314",
+        "262011111111111",
+        2,
+        first.algorithm.clone(),
+    )
+    .unwrap();
+    first.iccid = ids.iccid;
+    first.imsi = ids.imsi;
     first.cdma = None;
     first.ota_keys.truncate(2);
     let template = build_profile_der(&first).unwrap();

@@ -320,7 +320,7 @@ fn event_at_ms(e: &Event) -> i64 {
 
 fn iccid(e: &Event) -> &str {
     match e {
-        Event::DownloadProgress { iccid, .. } | Event::ProfileState { iccid, .. } => iccid,
+        Event::DownloadProgress { iccid, .. } | Event::ProfileState { iccid, .. } => iccid.as_str(),
     }
 }
 

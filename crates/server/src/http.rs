@@ -328,7 +328,7 @@ async fn record_subject<S>(
     st: &AppState<S>,
     span: &Span,
     iccid_recorded: &AtomicBool,
-    subject: Option<&(OperatorId, String)>,
+    subject: Option<&(OperatorId, simforge_asn1::Iccid)>,
     events: &[Event],
 ) {
     let from_events = events.last().map(|e| {
@@ -338,7 +338,7 @@ async fn record_subject<S>(
         (e.operator_id(), iccid.clone())
     });
     if let Some((operator, iccid)) = subject.cloned().or(from_events) {
-        record_iccid(span, iccid_recorded, &iccid);
+        record_iccid(span, iccid_recorded, iccid.as_str());
         record_operator(st, span, operator).await;
     }
 }
@@ -517,7 +517,7 @@ async fn es9_call<S: SmdpStore + 'static>(
             |r| {
                 let target = simforge_smdp::es9::notification_target(&r);
                 if let Some(i) = &target.iccid {
-                    record_iccid(span, &iccid_recorded, i);
+                    record_iccid(span, &iccid_recorded, i.as_str());
                 }
                 target.transaction_id
             },
@@ -747,7 +747,7 @@ async fn es2_call<S: SmdpStore + 'static>(
                         iccid
                     }
                 };
-                record_iccid(span, &iccid_recorded, iccid);
+                record_iccid(span, &iccid_recorded, iccid.as_str());
             }
             Ok(json_response(Http::OK, &resp))
         }};

@@ -203,7 +203,7 @@ async fn add_profile(st: &State, iccid: &str) {
         .add_profile(
             1,
             NewProfile {
-                iccid: iccid.into(),
+                iccid: iccid.parse().expect("iccid"),
                 profile_type: "ts48".into(),
                 metadata: ProfileMetadata {
                     service_provider_name: "Simforge".into(),

@@ -175,7 +175,7 @@ async fn every_notification_point_reaches_the_operator_in_order() {
     smdp.add_profile(
         op,
         NewProfile {
-            iccid: ICCID.into(),
+            iccid: ICCID.parse().expect("iccid"),
             profile_type: "ts48".into(),
             metadata: ProfileMetadata {
                 service_provider_name: "Simforge".into(),
@@ -208,7 +208,7 @@ async fn every_notification_point_reaches_the_operator_in_order() {
             op,
             &ConfirmOrderRequest {
                 header: header(2),
-                iccid: ICCID.into(),
+                iccid: ICCID.parse().expect("iccid"),
                 eid: None,
                 matching_id: None,
                 confirmation_code: Some("1234".into()),
@@ -325,7 +325,7 @@ async fn every_notification_point_reaches_the_operator_in_order() {
 fn progress(op: i64, point: u32) -> Event {
     Event::DownloadProgress {
         operator_id: op,
-        iccid: ICCID.into(),
+        iccid: ICCID.parse().expect("iccid"),
         profile_type: "t".into(),
         eid: None,
         point,

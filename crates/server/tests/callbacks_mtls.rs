@@ -251,7 +251,7 @@ fn unix_now() -> i64 {
 fn progress(op: i64, point: u32, at: i64) -> Event {
     Event::DownloadProgress {
         operator_id: op,
-        iccid: "8949449999999990023".into(),
+        iccid: "8949449999999990023".parse().expect("iccid"),
         profile_type: "t".into(),
         eid: None,
         point,

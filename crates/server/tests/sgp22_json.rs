@@ -46,7 +46,7 @@ async fn app(pki: &LabPki) -> axum::Router {
         smdp.add_profile(
             1,
             NewProfile {
-                iccid: iccid.into(),
+                iccid: iccid.parse().expect("iccid"),
                 profile_type: "t".into(),
                 metadata: ProfileMetadata {
                     service_provider_name: "Op".into(),

@@ -601,16 +601,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02X}")).collect()
-    }
-
     #[test]
     fn iccid_ef_matches_operator_sample() {
         // shared/formats/operator-sim-files-zong-style.txt, DATA_TP15209.txt first card.
         let iccid = Iccid::from_body("899222333444000000").unwrap();
         assert_eq!(iccid.to_string(), "8992223334440000002");
-        assert_eq!(hex(&iccid.to_ef()), "982922334344000000F2");
+        assert_eq!(hex::encode_upper(iccid.to_ef()), "982922334344000000F2");
         assert_eq!(Iccid::from_ef(&iccid.to_ef()).unwrap(), iccid);
     }
 
@@ -618,11 +614,11 @@ mod tests {
     fn imsi_ef_matches_operator_sample() {
         let plmn = Plmn::new("410", "02").unwrap();
         let imsi = Imsi::parse("410022233344400", &plmn).unwrap();
-        assert_eq!(hex(&imsi.to_ef()), "084901202233434400");
+        assert_eq!(hex::encode_upper(imsi.to_ef()), "084901202233434400");
         // TS 31.102 §4.2.2 example shape for an even-length IMSI: parity nibble 1.
         let plmn = Plmn::new("001", "01").unwrap();
         let even = Imsi::parse("00101123456789", &plmn).unwrap();
-        assert_eq!(hex(&even.to_ef()), "0801101021436587F9");
+        assert_eq!(hex::encode_upper(even.to_ef()), "0801101021436587F9");
         assert_eq!(Imsi::from_ef(&even.to_ef(), &plmn).unwrap(), even);
         assert!(Imsi::from_ef(&[0x09, 0x01], &plmn).is_err());
     }

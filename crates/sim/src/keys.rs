@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit, generic_array::GenericArray};
+use aes::cipher::{Array, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::secret::{SecretError, decode_hex_into};
@@ -34,16 +34,16 @@ pub enum TransportKey {
 impl TransportKey {
     /// Builds the key from 16, 24 or 32 raw bytes.
     pub fn from_bytes(b: &[u8]) -> Result<Self, SecretError> {
-        Ok(match b.len() {
-            16 => Self::Aes128(aes::Aes128::new(GenericArray::from_slice(b))),
-            24 => Self::Aes192(aes::Aes192::new(GenericArray::from_slice(b))),
-            32 => Self::Aes256(aes::Aes256::new(GenericArray::from_slice(b))),
-            n => {
-                return Err(SecretError::HexLength {
-                    expected: 64,
-                    got: n * 2,
-                });
-            }
+        let bad = |n: usize| SecretError::HexLength {
+            expected: 64,
+            got: n * 2,
+        };
+        let n = b.len();
+        Ok(match n {
+            16 => Self::Aes128(aes::Aes128::new_from_slice(b).map_err(|_| bad(n))?),
+            24 => Self::Aes192(aes::Aes192::new_from_slice(b).map_err(|_| bad(n))?),
+            32 => Self::Aes256(aes::Aes256::new_from_slice(b).map_err(|_| bad(n))?),
+            n => return Err(bad(n)),
         })
     }
 
@@ -75,21 +75,23 @@ impl TransportKey {
 
 impl BlockCipher for TransportKey {
     fn encrypt_block(&self, block: &mut [u8; 16]) {
-        let b = GenericArray::from_mut_slice(block);
+        let mut b = Array::from(*block);
         match self {
-            Self::Aes128(c) => c.encrypt_block(b),
-            Self::Aes192(c) => c.encrypt_block(b),
-            Self::Aes256(c) => c.encrypt_block(b),
+            Self::Aes128(c) => c.encrypt_block(&mut b),
+            Self::Aes192(c) => c.encrypt_block(&mut b),
+            Self::Aes256(c) => c.encrypt_block(&mut b),
         }
+        *block = b.into();
     }
 
     fn decrypt_block(&self, block: &mut [u8; 16]) {
-        let b = GenericArray::from_mut_slice(block);
+        let mut b = Array::from(*block);
         match self {
-            Self::Aes128(c) => c.decrypt_block(b),
-            Self::Aes192(c) => c.decrypt_block(b),
-            Self::Aes256(c) => c.decrypt_block(b),
+            Self::Aes128(c) => c.decrypt_block(&mut b),
+            Self::Aes192(c) => c.decrypt_block(&mut b),
+            Self::Aes256(c) => c.decrypt_block(&mut b),
         }
+        *block = b.into();
     }
 }
 
@@ -108,9 +110,7 @@ pub fn kcv(key: &dyn BlockCipher) -> [u8; 3] {
 /// The [`kcv`] of a 128-bit key given as bytes (a card's Ki).
 #[must_use]
 pub fn kcv128(key: &[u8; 16]) -> [u8; 3] {
-    kcv(&TransportKey::Aes128(aes::Aes128::new(
-        GenericArray::from_slice(key),
-    )))
+    kcv(&TransportKey::Aes128(aes::Aes128::new(&Array::from(*key))))
 }
 
 impl fmt::Debug for TransportKey {

@@ -224,8 +224,12 @@ pub async fn reset_profile<S: SmdpStore>(
     target: ResetTarget,
     now: UnixTime,
 ) -> Result<ProfileState> {
+    // Not an ICCID: no such profile, as before the ICCID was typed.
+    let Ok(iccid) = simforge_asn1::Iccid::parse(iccid) else {
+        return Err(Error::IccidUnknown);
+    };
     let mut tx = store.begin().await?;
-    let Some(mut p) = tx.profile(operator, iccid).await? else {
+    let Some(mut p) = tx.profile(operator, &iccid).await? else {
         return Err(Error::IccidUnknown);
     };
     let from = p.state;

@@ -230,11 +230,6 @@ impl Ctx<'_> {
         self.rng.fill(&mut b)?;
         Ok(b)
     }
-
-    pub(crate) fn system_time(&self) -> std::time::SystemTime {
-        let secs = u64::try_from(self.now).unwrap_or(0);
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
-    }
 }
 
 #[cfg(test)]

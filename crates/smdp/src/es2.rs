@@ -104,7 +104,7 @@ pub fn download_order(
     p.updated_at = ctx.now;
     let resp = DownloadOrderResponse {
         header: ResponseHeader::success(),
-        iccid: Some(p.iccid.clone()),
+        iccid: Some(p.iccid.to_string()),
     };
     done(Ok(resp), Some(p), Some(from), ctx.now)
 }

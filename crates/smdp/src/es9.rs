@@ -15,7 +15,7 @@ use simforge_asn1::rsp::{
     PendingNotification, PrepareDownloadResponse,
 };
 use simforge_asn1::status::ResponseHeader;
-use simforge_asn1::{Eid, Extensions, TransactionId, signed};
+use simforge_asn1::{Eid, Extensions, Iccid, TransactionId, signed};
 use std::sync::{Arc, Mutex};
 
 use simforge_crypto::{
@@ -337,7 +337,7 @@ pub fn verify_client(
         &ctx.keys.ci,
         ok.eum_certificate.as_bytes(),
         ok.euicc_certificate.as_bytes(),
-        ctx.system_time(),
+        ctx.now,
     )
     .map_err(|e| Error::from_euicc_chain(&e))?;
     // Chains are built by key identifier and signature; a differing issuer name (SGP.26 v1
@@ -954,7 +954,7 @@ pub struct NotificationTarget {
     /// The session (ProfileInstallationResult).
     pub transaction_id: Option<TransactionId>,
     /// The profile, by ICCID digits.
-    pub iccid: Option<String>,
+    pub iccid: Option<Iccid>,
 }
 
 /// What to load for a notification.
@@ -969,7 +969,7 @@ pub fn notification_target(req: &HandleNotificationRequest) -> NotificationTarge
                     .notification_metadata
                     .iccid
                     .as_ref()
-                    .map(|i| profile::iccid_from_bcd(&i.0)),
+                    .and_then(|i| Iccid::try_from(i).ok()),
             }
         }
         PendingNotification::OtherSignedNotification(n) => NotificationTarget {
@@ -978,7 +978,7 @@ pub fn notification_target(req: &HandleNotificationRequest) -> NotificationTarge
                 .tbs_other_notification
                 .iccid
                 .as_ref()
-                .map(|i| profile::iccid_from_bcd(&i.0)),
+                .and_then(|i| Iccid::try_from(i).ok()),
         },
         _ => NotificationTarget {
             transaction_id: None,
@@ -1127,7 +1127,7 @@ fn other_notification(
         &ctx.keys.ci,
         n.eum_certificate.as_bytes(),
         n.euicc_certificate.as_bytes(),
-        ctx.system_time(),
+        ctx.now,
     ) {
         Ok(v) => v,
         Err(e) => return Outcome::fail(Error::from_euicc_chain(&e)),

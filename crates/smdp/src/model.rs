@@ -3,14 +3,14 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use simforge_asn1::{Eid, MatchingId, TransactionId};
+use simforge_asn1::{Eid, Iccid, MatchingId, TransactionId};
 
 /// The tenant: the operator's id. Every profile (and every session bound to one) belongs to
 /// exactly one operator.
 pub type OperatorId = i64;
 
 /// Seconds since the Unix epoch (UTC), always injected, never read from a clock here.
-pub type UnixTime = i64;
+pub use simforge_crypto::UnixTime;
 
 /// Profile states at the SM-DP+ (SGP.22 §3.1, §5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,8 +107,8 @@ pub struct ProfileMetadata {
 pub struct ProfileRecord {
     /// Owner (tenant).
     pub operator_id: OperatorId,
-    /// ICCID digits (19 or 20), unique across the platform.
-    pub iccid: String,
+    /// ICCID, unique across the platform.
+    pub iccid: Iccid,
     /// Profile type (ES2+ DownloadOrder by type).
     pub profile_type: String,
     /// State.
@@ -371,7 +371,7 @@ pub struct Session {
     /// Owner of the bound profile.
     pub operator_id: Option<OperatorId>,
     /// The bound profile.
-    pub iccid: Option<String>,
+    pub iccid: Option<Iccid>,
     /// smdpSignature2 as a `5F37` TLV (input to euiccSignature2).
     #[serde(with = "hex_bytes::option")]
     pub smdp_signature2: Option<Vec<u8>>,
@@ -388,7 +388,7 @@ pub enum Event {
         /// Operator to notify.
         operator_id: OperatorId,
         /// Profile.
-        iccid: String,
+        iccid: Iccid,
         /// Profile type.
         profile_type: String,
         /// EID, if known.
@@ -408,7 +408,7 @@ pub enum Event {
         /// Operator.
         operator_id: OperatorId,
         /// Profile.
-        iccid: String,
+        iccid: Iccid,
         /// Before.
         from: ProfileState,
         /// After.
@@ -453,7 +453,7 @@ pub enum SessionChange {
 
 /// The profile a call concerned: its operator and ICCID (for logs; known also when the call
 /// failed, as soon as the profile was found).
-pub type Subject = (OperatorId, String);
+pub type Subject = (OperatorId, Iccid);
 
 /// The result of a pure operation: the response (or error), and the state to persist
 /// *whatever the result* (a refused confirmation code still counts an attempt).

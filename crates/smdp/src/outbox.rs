@@ -135,7 +135,7 @@ pub fn progress_info(
             function_call_identifier: call_id.to_owned(),
         },
         eid: *eid,
-        iccid: iccid.clone(),
+        iccid: iccid.to_string(),
         profile_type: profile_type.clone(),
         timestamp: iso8601(*at),
         notification_point_id: *point,
@@ -183,7 +183,7 @@ mod tests {
     fn ev(point: u32, failure: Option<(&str, &str)>) -> Event {
         Event::DownloadProgress {
             operator_id: 1,
-            iccid: "8949449999999990023".into(),
+            iccid: "8949449999999990023".parse().expect("iccid"),
             profile_type: "t".into(),
             eid: None,
             point,
@@ -229,7 +229,7 @@ mod tests {
         assert!(progress_info(&ev(1, Some(("x", "y"))), "smdp", "c").is_err());
         let state = Event::ProfileState {
             operator_id: 1,
-            iccid: "1".into(),
+            iccid: "8949449999999990023".parse().expect("iccid"),
             from: crate::ProfileState::Available,
             to: crate::ProfileState::Allocated,
             at: 0,

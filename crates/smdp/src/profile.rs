@@ -1,8 +1,7 @@
 //! Profiles: personalization of a SAIP template, sealing at rest, and metadata.
 
-use simforge_asn1::Extensions;
-use simforge_asn1::rasn::types::OctetString;
 use simforge_asn1::rsp;
+use simforge_asn1::{Extensions, Iccid};
 use simforge_saip::{Profile, ProfileSpec};
 use simforge_vault::Vault;
 use zeroize::Zeroizing;
@@ -33,7 +32,7 @@ pub fn personalize(template: &[u8], card: &ProfileSpec) -> Result<Zeroizing<Vec<
         .map_err(saip_err)
 }
 
-fn seal_context(operator_id: OperatorId, iccid: &str) -> String {
+fn seal_context(operator_id: OperatorId, iccid: &Iccid) -> String {
     format!("smdp-profile:{operator_id}:{iccid}")
 }
 
@@ -44,7 +43,7 @@ fn seal_context(operator_id: OperatorId, iccid: &str) -> String {
 pub fn seal(
     vault: &dyn Vault,
     operator_id: OperatorId,
-    iccid: &str,
+    iccid: &Iccid,
     upp: &[u8],
 ) -> Result<SealedPackage> {
     vault
@@ -66,8 +65,8 @@ pub fn unseal(p: &ProfileRecord, vault: &dyn Vault) -> Result<Zeroizing<Vec<u8>>
 /// A profile to add to an operator's inventory. Its `Debug` leaves the package out (it holds
 /// the card's secrets).
 pub struct NewProfile {
-    /// ICCID digits.
-    pub iccid: String,
+    /// ICCID.
+    pub iccid: Iccid,
     /// Profile type.
     pub profile_type: String,
     /// Metadata.
@@ -99,7 +98,8 @@ impl std::fmt::Debug for NewProfile {
 /// # Errors
 /// [`Error::IccidInvalid`].
 pub fn check_iccid(iccid: &str) -> Result<()> {
-    if (18..=20).contains(&iccid.len()) && iccid.bytes().all(|b| b.is_ascii_digit()) {
+    // The canonical form of an ICCID: its digits, no `F` padding.
+    if Iccid::parse(iccid).is_ok_and(|i| i.as_str() == iccid) {
         Ok(())
     } else {
         Err(Error::IccidInvalid)
@@ -116,7 +116,6 @@ pub fn new_record(
     vault: &dyn Vault,
     now: UnixTime,
 ) -> Result<ProfileRecord> {
-    check_iccid(&new.iccid)?;
     let requirements = ProfileRequirements {
         radio_access: new.radio_access,
         ..requirements_of(&new.package)
@@ -164,32 +163,13 @@ pub fn requirements_of(upp: &[u8]) -> ProfileRequirements {
     }
 }
 
-/// ICCID digits → the 10-octet EF.ICCID coding (swapped nibbles, `F` padded).
+/// ICCID digits → the 10-octet EF.ICCID coding ([`Iccid::to_bcd`]); empty unless `iccid` is an
+/// ICCID (the stored ones are: [`check_iccid`]).
 #[must_use]
 pub fn iccid_to_bcd(iccid: &str) -> Vec<u8> {
-    let digits: Vec<u8> = iccid.bytes().map(|b| b.wrapping_sub(b'0') & 0x0F).collect();
-    (0..10)
-        .map(|i| {
-            let lo = digits.get(2 * i).copied().unwrap_or(0x0F);
-            let hi = digits.get(2 * i + 1).copied().unwrap_or(0x0F);
-            (hi << 4) | lo
-        })
-        .collect()
-}
-
-/// The 10-octet EF.ICCID coding → digits.
-#[must_use]
-pub fn iccid_from_bcd(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(20);
-    for b in bytes {
-        for n in [b & 0x0F, b >> 4] {
-            if n > 9 {
-                return s;
-            }
-            s.push(char::from(b'0' + n));
-        }
-    }
-    s
+    Iccid::parse(iccid)
+        .map(|i| i.to_bcd().to_vec())
+        .unwrap_or_default()
 }
 
 /// The StoreMetadataRequest (`BF25`) of a profile.
@@ -199,7 +179,7 @@ pub fn iccid_from_bcd(bytes: &[u8]) -> String {
 pub fn store_metadata(p: &ProfileRecord) -> Result<rsp::StoreMetadataRequest> {
     let m = &p.metadata;
     Ok(rsp::StoreMetadataRequest {
-        iccid: rsp::Iccid(OctetString::from(iccid_to_bcd(&p.iccid))),
+        iccid: p.iccid.to_rsp(),
         service_provider_name: m.service_provider_name.clone(),
         profile_name: m.profile_name.clone(),
         icon_type: None,
@@ -226,10 +206,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn iccid_bcd_round_trip() {
+    fn iccid_bcd() {
         let b = iccid_to_bcd("8949449999999990023");
         assert_eq!(b[0], 0x98);
         assert_eq!(b[9], 0xF3);
-        assert_eq!(iccid_from_bcd(&b), "8949449999999990023");
+        assert!(iccid_to_bcd("89494F").is_empty());
+        assert!(check_iccid("8949449999999990023F").is_err());
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use simforge_asn1::Iccid;
 use simforge_asn1::json::{
     AuthenticateClientRequest, AuthenticateClientResponse, CancelOrderRequest,
     CancelSessionRequest, ConfirmOrderRequest, ConfirmOrderResponse, DownloadOrderRequest,
@@ -225,7 +226,7 @@ impl<S: SmdpStore> Smdp<S> {
         operator: OperatorId,
         profiles: Vec<NewProfile>,
         now: UnixTime,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<Iccid>> {
         add_profiles(&self.store, self.vault.as_ref(), operator, profiles, now).await
     }
 
@@ -245,9 +246,11 @@ impl<S: SmdpStore> Smdp<S> {
         if ppr.iter().any(|b| *b > 2) {
             return Err(crate::Error::MandatoryElement("PPR bit (0 to 2)"));
         }
+        // Not an ICCID: no such profile, as before the ICCID was typed.
+        let iccid = Iccid::parse(iccid).map_err(|_| crate::Error::IccidUnknown)?;
         let mut tx = self.store.begin().await?;
         let mut p = tx
-            .profile(operator, iccid)
+            .profile(operator, &iccid)
             .await?
             .ok_or(crate::Error::IccidUnknown)?;
         if p.state != ProfileState::Available {
@@ -540,7 +543,7 @@ impl<S: SmdpStore> Smdp<S> {
         let target = es2::order_target(req)?;
         let mut tx = self.store.begin().await?;
         let profile = match &target {
-            OrderTarget::Iccid(i) => tx.profile(operator, i.as_str()).await?,
+            OrderTarget::Iccid(i) => tx.profile(operator, i).await?,
             OrderTarget::ProfileType(t) => tx.available_profile(operator, t).await?,
         };
         let out = es2::download_order(operator, req, profile, &ctx);
@@ -561,11 +564,11 @@ impl<S: SmdpStore> Smdp<S> {
         let ctx = self.ctx(now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, iccid.as_str()).await?;
+        let profile = tx.profile(operator, &iccid).await?;
         let taken = match &req.matching_id {
             Some(m) => match tx.profile_by_matching_id(m.as_str()).await? {
                 Some(p) if p.operator_id != operator => es2::MatchingIdUse::OtherOperator,
-                Some(p) if p.iccid != iccid.as_str() => es2::MatchingIdUse::SameOperator,
+                Some(p) if p.iccid != iccid => es2::MatchingIdUse::SameOperator,
                 _ => es2::MatchingIdUse::Free,
             },
             None => es2::MatchingIdUse::Free,
@@ -595,7 +598,7 @@ impl<S: SmdpStore> Smdp<S> {
         let ctx = self.ctx(now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, iccid.as_str()).await?;
+        let profile = tx.profile(operator, &iccid).await?;
         let out = es2::cancel_order(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
@@ -614,7 +617,7 @@ impl<S: SmdpStore> Smdp<S> {
         let ctx = self.ctx(now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
-        let profile = tx.profile(operator, iccid.as_str()).await?;
+        let profile = tx.profile(operator, &iccid).await?;
         let out = es2::release_profile(operator, req, profile, &ctx);
         let (r, ev) = persist(tx, out).await?;
         r.map(|r| (r, ev))
@@ -651,7 +654,7 @@ pub async fn add_profiles<S: SmdpStore>(
     operator: OperatorId,
     profiles: Vec<NewProfile>,
     now: UnixTime,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Iccid>> {
     let records = profiles
         .into_iter()
         .map(|p| profile::new_record(operator, p, vault, now))

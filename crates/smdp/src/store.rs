@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use simforge_asn1::{Eid, TransactionId};
+use simforge_asn1::{Eid, Iccid, TransactionId};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::cancel::CancelSessionPolicy;
@@ -46,12 +46,12 @@ pub trait SmdpTx: Send {
     fn profile(
         &mut self,
         operator: OperatorId,
-        iccid: &str,
+        iccid: &Iccid,
     ) -> impl Future<Output = Result<Option<ProfileRecord>>> + Send;
     /// A profile by ICCID whatever its operator (ES9+ notifications, which carry no tenant).
     fn profile_any_operator(
         &mut self,
-        iccid: &str,
+        iccid: &Iccid,
     ) -> impl Future<Output = Result<Option<ProfileRecord>>> + Send;
     /// The profile whose order has this matchingId.
     fn profile_by_matching_id(
@@ -127,7 +127,7 @@ pub struct MemData {
     /// Sessions by transactionId.
     pub sessions: BTreeMap<TransactionId, Session>,
     /// Profiles by ICCID.
-    pub profiles: BTreeMap<String, ProfileRecord>,
+    pub profiles: BTreeMap<Iccid, ProfileRecord>,
     /// The outbox.
     pub events: Vec<Event>,
     /// The delivery state of each event of `events` (same index; see [`OutboxStore`]).
@@ -243,7 +243,7 @@ impl SmdpTx for MemoryTx {
     async fn profile(
         &mut self,
         operator: OperatorId,
-        iccid: &str,
+        iccid: &Iccid,
     ) -> Result<Option<ProfileRecord>> {
         Ok(self
             .work
@@ -252,7 +252,7 @@ impl SmdpTx for MemoryTx {
             .filter(|p| p.operator_id == operator)
             .cloned())
     }
-    async fn profile_any_operator(&mut self, iccid: &str) -> Result<Option<ProfileRecord>> {
+    async fn profile_any_operator(&mut self, iccid: &Iccid) -> Result<Option<ProfileRecord>> {
         Ok(self.work.profiles.get(iccid).cloned())
     }
     async fn profile_by_matching_id(&mut self, matching_id: &str) -> Result<Option<ProfileRecord>> {

@@ -29,7 +29,7 @@ async fn add(smdp: &Smdp<MemoryStore>, op: i64, iccid: &str) {
     smdp.add_profile(
         op,
         NewProfile {
-            iccid: iccid.into(),
+            iccid: iccid.parse().expect("iccid"),
             profile_type: "ts48".into(),
             metadata: ProfileMetadata {
                 service_provider_name: "Simforge".into(),
@@ -72,7 +72,7 @@ async fn order(
             OP,
             &ConfirmOrderRequest {
                 header: header(),
-                iccid: iccid.into(),
+                iccid: iccid.parse().expect("iccid"),
                 eid: None,
                 matching_id: None,
                 confirmation_code: cc.map(str::to_owned),
@@ -93,7 +93,7 @@ fn code(e: &Error) -> StatusCode {
 
 async fn state(smdp: &Smdp<MemoryStore>, iccid: &str) -> ProfileState {
     let mut tx = smdp.store().begin().await.expect("tx");
-    tx.profile(OP, iccid)
+    tx.profile(OP, &iccid.parse().expect("iccid"))
         .await
         .expect("load")
         .expect("profile")
@@ -543,7 +543,7 @@ async fn profile_not_released() {
             OP,
             &ReleaseProfileRequest {
                 header: header(),
-                iccid: ICCID.into(),
+                iccid: ICCID.parse().expect("iccid"),
             },
             NOW,
         )
@@ -844,7 +844,7 @@ async fn es2_errors_and_tenant_isolation() {
             OP,
             &ReleaseProfileRequest {
                 header: header(),
-                iccid: "8949449999999990031".into(),
+                iccid: "8949449999999990031".parse().expect("iccid"),
             },
             NOW,
         )
@@ -913,7 +913,7 @@ async fn es2_errors_and_tenant_isolation() {
             OP,
             &ReleaseProfileRequest {
                 header: header(),
-                iccid: ICCID.into(),
+                iccid: ICCID.parse().expect("iccid"),
             },
             NOW,
         )
@@ -928,7 +928,7 @@ async fn es2_errors_and_tenant_isolation() {
             OP,
             &ConfirmOrderRequest {
                 header: header(),
-                iccid: ICCID.into(),
+                iccid: ICCID.parse().expect("iccid"),
                 eid: None,
                 matching_id: Some(mid),
                 confirmation_code: None,
@@ -945,7 +945,7 @@ async fn es2_errors_and_tenant_isolation() {
         OP,
         &CancelOrderRequest {
             header: header(),
-            iccid: ICCID.into(),
+            iccid: ICCID.parse().expect("iccid"),
             eid: None,
             matching_id: None,
             final_profile_status_indicator: FinalProfileStatus::Available,
@@ -980,7 +980,11 @@ async fn secrets_are_sealed_at_rest() {
 
 async fn set_requirements(smdp: &Smdp<MemoryStore>, iccid: &str, saip: Option<(u8, u8)>) {
     let mut tx = smdp.store().begin().await.expect("tx");
-    let mut p = tx.profile(OP, iccid).await.expect("load").expect("profile");
+    let mut p = tx
+        .profile(OP, &iccid.parse().expect("iccid"))
+        .await
+        .expect("load")
+        .expect("profile");
     p.requirements.saip_version = saip;
     tx.put_profile(&p).await.expect("save");
     tx.commit().await.expect("commit");
@@ -1000,7 +1004,10 @@ fn point_events(events: &[Event], want: u32) -> Vec<Option<(String, String)>> {
 
 async fn profile(smdp: &Smdp<MemoryStore>, iccid: &str) -> simforge_smdp::ProfileRecord {
     let mut tx = smdp.store().begin().await.expect("tx");
-    tx.profile(OP, iccid).await.expect("load").expect("profile")
+    tx.profile(OP, &iccid.parse().expect("iccid"))
+        .await
+        .expect("load")
+        .expect("profile")
 }
 
 /// SGP.22 §3.1.3.2 eligibility check: the profile's SAIP version against
@@ -1403,7 +1410,7 @@ async fn sgp22_5_6_4_delete_notification_and_idempotency() {
     smdp.add_profile(
         OP,
         NewProfile {
-            iccid: ICCID2.into(),
+            iccid: ICCID2.parse().expect("iccid"),
             profile_type: "ts48".into(),
             metadata: ProfileMetadata {
                 service_provider_name: "Simforge".into(),
@@ -1541,7 +1548,11 @@ async fn sgp22_5_6_2_eligibility_device_info_radio_access() {
     let f = fixture(None, true).await;
     {
         let mut tx = f.smdp.store().begin().await.expect("tx");
-        let mut p = tx.profile(OP, ICCID).await.expect("load").expect("profile");
+        let mut p = tx
+            .profile(OP, &ICCID.parse().expect("iccid"))
+            .await
+            .expect("load")
+            .expect("profile");
         p.requirements.radio_access = vec![RadioAccess::EutranEpc, RadioAccess::Nr5gc];
         tx.put_profile(&p).await.expect("save");
         tx.commit().await.expect("commit");
@@ -1575,7 +1586,7 @@ async fn sgp22_5_6_2_eligibility_device_info_radio_access() {
         .await;
     let err = reply.result.as_ref().expect_err("2G/3G-only device");
     assert_eq!(code(err), StatusCode::NO_ELIGIBLE_PROFILE);
-    assert_eq!(reply.subject, Some((OP, ICCID.to_owned())));
+    assert_eq!(reply.subject, Some((OP, ICCID.parse().expect("iccid"))));
     let rec = profile(&f.smdp, ICCID).await;
     assert_eq!(
         (rec.state, rec.eid, rec.session),
@@ -1619,7 +1630,7 @@ async fn failed_calls_name_their_profile() {
         code(reply.result.as_ref().expect_err("wrong code")),
         StatusCode::CONFIRMATION_CODE_REFUSED
     );
-    assert_eq!(reply.subject, Some((OP, ICCID.to_owned())));
+    assert_eq!(reply.subject, Some((OP, ICCID.parse().expect("iccid"))));
     // The session is gone: nothing is known any more.
     let reply = f.smdp.get_bound_profile_package_reply(&req, NOW).await;
     assert_eq!(

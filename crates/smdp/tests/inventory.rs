@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 fn new(iccid: &str, radio_access: Vec<RadioAccess>) -> NewProfile {
     NewProfile {
-        iccid: iccid.into(),
+        iccid: iccid.parse().expect("iccid"),
         profile_type: "iot".into(),
         metadata: ProfileMetadata {
             service_provider_name: "Acme".into(),
@@ -41,7 +41,10 @@ async fn add_profiles_keeps_every_field_and_skips_known_iccids() {
     )
     .await
     .unwrap();
-    assert_eq!(added, vec![a.to_owned()]);
+    assert_eq!(
+        added,
+        vec![a.parse::<simforge_asn1::Iccid>().expect("iccid")]
+    );
     // Again with one more: only the new one is added (another operator's ICCID too is known).
     let added = add_profiles(
         &store,
@@ -52,7 +55,10 @@ async fn add_profiles_keeps_every_field_and_skips_known_iccids() {
     )
     .await
     .unwrap();
-    assert_eq!(added, vec![b.to_owned()]);
+    assert_eq!(
+        added,
+        vec![b.parse::<simforge_asn1::Iccid>().expect("iccid")]
+    );
     let data = store.snapshot().await;
     let p = &data.profiles[a];
     assert_eq!(p.operator_id, 7);

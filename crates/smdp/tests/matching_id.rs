@@ -20,7 +20,7 @@ async fn add(smdp: &Smdp<MemoryStore>, op: i64, iccid: &str) {
     smdp.add_profile(
         op,
         NewProfile {
-            iccid: iccid.into(),
+            iccid: iccid.parse().expect("iccid"),
             profile_type: "ts48".into(),
             metadata: ProfileMetadata {
                 service_provider_name: "Simforge".into(),
@@ -61,7 +61,7 @@ async fn confirm(
         op,
         &ConfirmOrderRequest {
             header: header(op),
-            iccid: iccid.into(),
+            iccid: iccid.parse().expect("iccid"),
             eid: None,
             matching_id: matching_id.map(|m| MatchingId::parse(m).expect("syntax")),
             confirmation_code: None,

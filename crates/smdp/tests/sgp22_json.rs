@@ -33,7 +33,7 @@ async fn add(smdp: &Smdp<MemoryStore>, iccid: &str) {
     smdp.add_profile(
         OP,
         NewProfile {
-            iccid: iccid.into(),
+            iccid: iccid.parse().expect("iccid"),
             profile_type: "ts48".into(),
             metadata: ProfileMetadata {
                 service_provider_name: "Simforge".into(),
@@ -53,7 +53,7 @@ async fn add(smdp: &Smdp<MemoryStore>, iccid: &str) {
 
 async fn state(smdp: &Smdp<MemoryStore>, iccid: &str) -> ProfileState {
     let mut tx = smdp.store().begin().await.expect("tx");
-    tx.profile(OP, iccid)
+    tx.profile(OP, &iccid.parse().expect("iccid"))
         .await
         .expect("load")
         .expect("profile")
@@ -195,7 +195,7 @@ async fn every_es9_message_of_a_download_has_the_spec_members() {
             OP,
             &ConfirmOrderRequest {
                 header: header(),
-                iccid: ICCID.into(),
+                iccid: ICCID.parse().expect("iccid"),
                 eid: None,
                 matching_id: None,
                 confirmation_code: None,

@@ -50,7 +50,7 @@ async fn released_profile(smdp: &Smdp<MemoryStore>) -> String {
     smdp.add_profile(
         OP,
         NewProfile {
-            iccid: ICCID.into(),
+            iccid: ICCID.parse().expect("iccid"),
             profile_type: "ts48".into(),
             metadata: ProfileMetadata {
                 service_provider_name: "Simforge".into(),
@@ -83,7 +83,7 @@ async fn released_profile(smdp: &Smdp<MemoryStore>) -> String {
             OP,
             &ConfirmOrderRequest {
                 header: header(),
-                iccid: ICCID.into(),
+                iccid: ICCID.parse().expect("iccid"),
                 eid: None,
                 matching_id: None,
                 confirmation_code: None,
@@ -168,7 +168,7 @@ fn sgp26_v1_chain(dir: &std::path::Path, eum_signer: Option<&PrivateKey>) -> (La
 
 async fn state(smdp: &Smdp<MemoryStore>) -> ProfileState {
     let mut tx = smdp.store().begin().await.expect("tx");
-    tx.profile(OP, ICCID)
+    tx.profile(OP, &ICCID.parse().expect("iccid"))
         .await
         .expect("load")
         .expect("profile")

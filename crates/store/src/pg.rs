@@ -37,7 +37,7 @@
 //! disconnects mid-request drops its handler), so store calls will need their own task or a
 //! connection check on acquire.
 
-use simforge_asn1::{Eid, TransactionId};
+use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord,
     ProfileState, SealedPackage, Session, SmdpStore, SmdpTx, UnixTime,
@@ -150,9 +150,13 @@ impl PgTx {
         let version: i64 = row.try_get(2).map_err(db)?;
         let mut p: ProfileRecord = serde_json::from_str(&record).map_err(json_err)?;
         p.version = version;
-        match self.packages.iter_mut().find(|(i, _)| *i == p.iccid) {
+        match self
+            .packages
+            .iter_mut()
+            .find(|(i, _)| *i == p.iccid.as_str())
+        {
             Some(slot) => slot.1.clone_from(&package),
-            None => self.packages.push((p.iccid.clone(), package.clone())),
+            None => self.packages.push((p.iccid.to_string(), package.clone())),
         }
         p.package = SealedPackage(package);
         Ok(Some(p))
@@ -244,18 +248,22 @@ impl SmdpTx for PgTx {
     async fn profile(
         &mut self,
         operator: OperatorId,
-        iccid: &str,
+        iccid: &Iccid,
     ) -> Result<Option<ProfileRecord>, Error> {
         let sql = format!(
             "SELECT {COLS} FROM {PROFILES} WHERE p.operator_id = $1 AND p.iccid = $2 FOR UPDATE OF p"
         );
-        self.one_profile(sqlx::query(&sql).bind(operator).bind(iccid))
+        self.one_profile(sqlx::query(&sql).bind(operator).bind(iccid.as_str()))
             .await
     }
 
-    async fn profile_any_operator(&mut self, iccid: &str) -> Result<Option<ProfileRecord>, Error> {
+    async fn profile_any_operator(
+        &mut self,
+        iccid: &Iccid,
+    ) -> Result<Option<ProfileRecord>, Error> {
         let sql = format!("SELECT {COLS} FROM {PROFILES} WHERE p.iccid = $1 FOR UPDATE OF p");
-        self.one_profile(sqlx::query(&sql).bind(iccid)).await
+        self.one_profile(sqlx::query(&sql).bind(iccid.as_str()))
+            .await
     }
 
     async fn profile_by_matching_id(
@@ -295,7 +303,7 @@ impl SmdpTx for PgTx {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (iccid) DO NOTHING",
         )
-        .bind(&p.iccid)
+        .bind(p.iccid.as_str())
         .bind(p.operator_id)
         .bind(&p.profile_type)
         .bind(p.state.as_str())
@@ -316,7 +324,7 @@ impl SmdpTx for PgTx {
             Err(e) => return Err(db(e)),
         }
         sqlx::query("INSERT INTO rsp_packages (iccid, package) VALUES ($1, $2)")
-            .bind(&p.iccid)
+            .bind(p.iccid.as_str())
             .bind(&p.package.0)
             .execute(&mut *self.tx)
             .await
@@ -335,7 +343,7 @@ impl SmdpTx for PgTx {
         .bind(p.matching_id.as_ref().map(|m| m.as_str()))
         .bind(p.updated_at)
         .bind(profile_json(p)?)
-        .bind(&p.iccid)
+        .bind(p.iccid.as_str())
         .bind(p.operator_id)
         .bind(p.version)
         .execute(&mut *self.tx)
@@ -359,11 +367,11 @@ impl SmdpTx for PgTx {
         let unchanged = self
             .packages
             .iter()
-            .any(|(i, pkg)| *i == p.iccid && *pkg == p.package.0);
+            .any(|(i, pkg)| *i == p.iccid.as_str() && *pkg == p.package.0);
         if !unchanged {
             sqlx::query("UPDATE rsp_packages SET package = $1 WHERE iccid = $2")
                 .bind(&p.package.0)
-                .bind(&p.iccid)
+                .bind(p.iccid.as_str())
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db)?;

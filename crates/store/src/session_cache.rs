@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use simforge_asn1::{Eid, TransactionId};
+use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord,
     ProfileState, Session, SessionState, SmdpStore, SmdpTx, UnixTime,
@@ -252,12 +252,15 @@ impl<T: SmdpTx> SmdpTx for SessionCacheTx<T> {
     async fn profile(
         &mut self,
         operator: OperatorId,
-        iccid: &str,
+        iccid: &Iccid,
     ) -> Result<Option<ProfileRecord>, Error> {
         self.inner()?.profile(operator, iccid).await
     }
 
-    async fn profile_any_operator(&mut self, iccid: &str) -> Result<Option<ProfileRecord>, Error> {
+    async fn profile_any_operator(
+        &mut self,
+        iccid: &Iccid,
+    ) -> Result<Option<ProfileRecord>, Error> {
         self.inner()?.profile_any_operator(iccid).await
     }
 

@@ -143,7 +143,7 @@ impl Pair {
     pub fn add_profiles(&self, iccids: &[&str], reuse_on_delete: bool) {
         for iccid in iccids {
             let new = NewProfile {
-                iccid: (*iccid).into(),
+                iccid: iccid.parse().expect("iccid"),
                 profile_type: "simforge".into(),
                 metadata: ProfileMetadata {
                     service_provider_name: "Simforge".into(),

@@ -18,7 +18,7 @@ pub const IMSI: &str = "001019876543210";
 /// One card's data: everything a TS.48 template needs replaced (ADM2, two OTA key sets, CDMA).
 pub fn creds(iccid: &str) -> ProfileSpec {
     let algorithm = AkaAlgorithm::milenage(&K, &OPC).expect("milenage");
-    let mut spec = ProfileSpec::new(iccid, IMSI, 2, algorithm);
+    let mut spec = ProfileSpec::parse(iccid, IMSI, 2, algorithm).expect("identities");
     spec.pin1 = Pin::parse("1234", "PIN1").expect("pin1");
     spec.puk1 = Pin::parse("12345678", "PUK1").expect("puk1");
     spec.pin2 = Pin::parse("4321", "PIN2").expect("pin2");

@@ -101,9 +101,9 @@ impl TestSmdp {
     }
 
     fn iccid_bcd(&self) -> Vec<u8> {
-        simforge_lpa::iccid_bcd(&self.iccid)
+        simforge_asn1::Iccid::parse(&self.iccid)
             .expect("iccid")
-            .0
+            .to_bcd()
             .to_vec()
     }
 
@@ -189,7 +189,7 @@ impl TestSmdp {
         );
         // eUICC → EUM → CI chain and euiccSignature1.
         let ci = self.pki.ci_store().expect("ci store");
-        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let now = 1_800_000_000;
         let v = simforge_pki::verify_euicc_chain(
             &ci,
             ok.eum_certificate.as_bytes(),

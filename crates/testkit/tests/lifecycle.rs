@@ -163,7 +163,7 @@ fn download_through_the_router_in_memory() {
     rt.block_on(smdp.add_profile(
         OPERATOR,
         simforge_smdp::NewProfile {
-            iccid: id.clone(),
+            iccid: id.parse().expect("iccid"),
             profile_type: "simforge".into(),
             metadata: simforge_smdp::ProfileMetadata {
                 service_provider_name: "Simforge".into(),

@@ -11,8 +11,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -62,7 +61,7 @@ const VERSION: u8 = 1;
 
 /// The embedded default: a 256-bit master key held in memory.
 pub struct MasterKey {
-    cipher: Aes256Gcm,
+    cipher: LessSafeKey,
     fingerprint: String,
 }
 
@@ -73,7 +72,10 @@ impl MasterKey {
     /// Builds a master key from 32 bytes.
     #[must_use]
     pub fn from_bytes(mut key: [u8; 32]) -> Self {
-        let cipher = Aes256Gcm::new(&key.into());
+        // AES-256-GCM (aws-lc-rs): ciphertext || 16-byte tag, the layout of every sealed value.
+        let cipher = LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, &key).expect("a 32-byte key is an AES-256-GCM key"),
+        );
         let fp = Sha256::digest([b"simforge-vault-fingerprint".as_slice(), &key].concat());
         key.zeroize();
         let fingerprint = fp[..8].iter().map(|b| format!("{b:02x}")).collect();
@@ -189,22 +191,21 @@ impl fmt::Debug for MasterKey {
 
 impl Vault for MasterKey {
     fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let mut nonce = [0u8; 12];
+        let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| VaultError::Random)?;
-        let ct = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| VaultError::Unseal)?;
-        let mut out = Vec::with_capacity(1 + 12 + ct.len());
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + 16);
         out.push(VERSION);
         out.extend_from_slice(&nonce);
+        let mut ct = plaintext.to_vec();
+        self.cipher
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut ct,
+            )
+            .map_err(|_| VaultError::Unseal)?;
         out.extend_from_slice(&ct);
+        ct.zeroize();
         Ok(out)
     }
 
@@ -212,17 +213,16 @@ impl Vault for MasterKey {
         if sealed.len() < 1 + 12 + 16 || sealed[0] != VERSION {
             return Err(VaultError::Unseal);
         }
-        let (nonce, ct) = sealed[1..].split_at(12);
-        self.cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| VaultError::Unseal)
+        let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| VaultError::Unseal)?;
+        let mut buf = Zeroizing::new(ct.to_vec());
+        let len = self
+            .cipher
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
+            .map_err(|_| VaultError::Unseal)?
+            .len();
+        buf.truncate(len);
+        Ok(buf)
     }
 
     fn fingerprint(&self) -> String {

@@ -127,7 +127,7 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
         EuiccCmd::Show { file } => {
             let f = EuiccFile::load(&file)?;
             let profiles: Vec<serde_json::Value> = f.state.profiles.iter().map(|p| {
-                let (iccid, aid) = (simforge_lpa::iccid_digits(&p.iccid), to_hex(&p.isdp_aid));
+                let (iccid, aid) = (simforge_asn1::Iccid::bcd_digits(&p.iccid), to_hex(&p.isdp_aid));
                 json!({"iccid": iccid, "isdpAid": aid, "enabled": p.enabled, "nickname": p.nickname})
             }).collect();
             let (eid, pending) = (&f.identity.eid, f.state.notifications.len());

@@ -88,8 +88,8 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
         PkiCmd::Sgp26 { dir } => {
             let now = std::time::SystemTime::now();
             // Loaded, and DPauth and DPpb checked against the CI.
-            let pkis =
-                simforge_esim::pki::load_sgp26(&dir, now).map_err(|e| fail(Code::Failure, e))?;
+            let pkis = simforge_esim::pki::load_sgp26(&dir, crate::ctx::unix_now())
+                .map_err(|e| fail(Code::Failure, e))?;
             for p in &pkis {
                 let when = p.smdp.tls.cert.not_after();
                 let until = time::OffsetDateTime::from(when)

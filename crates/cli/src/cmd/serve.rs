@@ -204,7 +204,7 @@ pub async fn serve(
     let tls_sgp26 = a.tls_sgp26 || file.tls_sgp26.unwrap_or(false);
     let sgp26 = match a.sgp26.clone().or(file.sgp26.clone()) {
         Some(d) => {
-            let pkis = pki::load_sgp26(&d, SystemTime::now())?;
+            let pkis = pki::load_sgp26(&d, crate::ctx::unix_now())?;
             for p in &pkis {
                 let ci = p.ci.subject_key_id().map(simforge_sim::secret::to_hex);
                 let (curve, ci) = (p.curve, ci.unwrap_or_default());

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 /// 2026-01-01T00:00:00Z
-pub fn jan_2026() -> SystemTime {
-    at(1_767_225_600)
+pub fn jan_2026() -> i64 {
+    1_767_225_600
 }
 
 /// 2026-09-01T00:00:00Z (after the SGP.26 DPtls expiry of 2026-08-02)
-pub fn sep_2026() -> SystemTime {
-    at(1_788_220_800)
+pub fn sep_2026() -> i64 {
+    1_788_220_800
 }
 
 pub fn at(unix: u64) -> SystemTime {

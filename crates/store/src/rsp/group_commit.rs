@@ -208,7 +208,7 @@ mod group_sync_tests {
                 let mut tx = store.begin().await.unwrap();
                 tx.push_events(&[Event::ProfileState {
                     operator_id: a,
-                    iccid: format!("{i}"),
+                    iccid: format!("89{i:017}").parse().expect("iccid"),
                     from: ProfileState::Available,
                     to: ProfileState::Allocated,
                     at: 1,
@@ -240,7 +240,7 @@ mod group_sync_tests {
         let a = tests::operator(&store, "a").await;
         let event = |i: u32| Event::ProfileState {
             operator_id: a,
-            iccid: format!("{i}"),
+            iccid: format!("89{i:017}").parse().expect("iccid"),
             from: ProfileState::Available,
             to: ProfileState::Allocated,
             at: 1,
@@ -290,7 +290,7 @@ mod group_sync_tests {
         let mut tx = store.begin().await.unwrap();
         tx.push_events(&[Event::ProfileState {
             operator_id: a,
-            iccid: "1".into(),
+            iccid: "8949440000000000011".parse().expect("iccid"),
             from: ProfileState::Available,
             to: ProfileState::Allocated,
             at: 1,

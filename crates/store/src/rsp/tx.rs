@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use rusqlite::OptionalExtension as _;
-use simforge_asn1::{Eid, TransactionId};
+use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, ProfileRecord, ProfileState, SealedPackage,
     Session, SmdpStore, SmdpTx,
@@ -176,13 +176,13 @@ impl SqliteTx {
         let mut p: ProfileRecord = serde_json::from_str(&record).map_err(json_err)?;
         p.version = version;
         let loaded = Loaded {
-            iccid: p.iccid.clone(),
+            iccid: p.iccid.to_string(),
             package: package.clone(),
             state: p.state,
             eid: p.eid,
             matching_id: p.matching_id.as_ref().map(|m| m.as_str().to_owned()),
         };
-        match self.loaded.iter_mut().find(|l| l.iccid == p.iccid) {
+        match self.loaded.iter_mut().find(|l| l.iccid == p.iccid.as_str()) {
             Some(slot) => *slot = loaded,
             None => self.loaded.push(loaded),
         }
@@ -298,20 +298,23 @@ impl SmdpTx for SqliteTx {
     async fn profile(
         &mut self,
         operator: OperatorId,
-        iccid: &str,
+        iccid: &Iccid,
     ) -> Result<Option<ProfileRecord>, Error> {
         self.begin_db().await?;
         self.one_profile(
             &format!("SELECT {COLS} FROM {PROFILES} WHERE operator_id = ? AND iccid = ?"),
-            rusqlite::params![operator, iccid],
+            rusqlite::params![operator, iccid.as_str()],
         )
     }
 
-    async fn profile_any_operator(&mut self, iccid: &str) -> Result<Option<ProfileRecord>, Error> {
+    async fn profile_any_operator(
+        &mut self,
+        iccid: &Iccid,
+    ) -> Result<Option<ProfileRecord>, Error> {
         self.begin_db().await?;
         self.one_profile(
             &format!("SELECT {COLS} FROM {PROFILES} WHERE iccid = ?"),
-            [iccid],
+            [iccid.as_str()],
         )
     }
 
@@ -358,7 +361,7 @@ impl SmdpTx for SqliteTx {
             .conn()?
             .prepare_cached("SELECT 1 FROM rsp_profiles WHERE iccid = ?")
             .map_err(sq)?
-            .exists([&p.iccid])
+            .exists([p.iccid.as_str()])
             .map_err(sq)?;
         if exists {
             return Err(Error::IccidInUse);
@@ -367,7 +370,7 @@ impl SmdpTx for SqliteTx {
             "INSERT INTO rsp_profiles (iccid, operator_id, profile_type, state, eid, matching_id, version, updated_at, record)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rusqlite::params![
-                p.iccid,
+                p.iccid.as_str(),
                 p.operator_id,
                 p.profile_type,
                 p.state.as_str(),
@@ -380,7 +383,7 @@ impl SmdpTx for SqliteTx {
         )?;
         self.exec(
             "INSERT INTO rsp_packages (iccid, package) VALUES (?, ?)",
-            rusqlite::params![p.iccid, p.package.0],
+            rusqlite::params![p.iccid.as_str(), p.package.0],
         )?;
         Ok(())
     }
@@ -389,7 +392,7 @@ impl SmdpTx for SqliteTx {
         self.begin_db().await?;
         let eid = p.eid.as_ref().map(Eid::as_str);
         let matching_id = p.matching_id.as_ref().map(|m| m.as_str());
-        let before = self.loaded.iter().find(|l| l.iccid == p.iccid);
+        let before = self.loaded.iter().find(|l| l.iccid == p.iccid.as_str());
         let unchanged = before.is_some_and(|l| l.package == p.package.0);
         // Which indexed columns to set: those that changed since loaded (all when not loaded).
         let set_state = before.is_none_or(|l| l.state != p.state);
@@ -415,7 +418,8 @@ impl SmdpTx for SqliteTx {
             "version = version + 1, updated_at = ?, record = ? \
              WHERE iccid = ? AND operator_id = ? AND version = ?",
         );
-        params.extend_from_slice(&[&p.updated_at, &record, &p.iccid, &p.operator_id, &p.version]);
+        let iccid = p.iccid.as_str();
+        params.extend_from_slice(&[&p.updated_at, &record, &iccid, &p.operator_id, &p.version]);
         let n = match self
             .conn()?
             .prepare_cached(&sql)
@@ -435,7 +439,7 @@ impl SmdpTx for SqliteTx {
         if n == 1 && !unchanged {
             self.exec(
                 "UPDATE rsp_packages SET package = ? WHERE iccid = ?",
-                rusqlite::params![p.package.0, p.iccid],
+                rusqlite::params![p.package.0, p.iccid.as_str()],
             )?;
         }
         if n != 1 {
@@ -588,7 +592,7 @@ pub(crate) mod tests {
     fn record(op: i64, iccid: &str) -> ProfileRecord {
         ProfileRecord {
             operator_id: op,
-            iccid: iccid.into(),
+            iccid: iccid.parse().expect("iccid"),
             profile_type: "t".into(),
             state: ProfileState::Available,
             eid: None,
@@ -642,12 +646,20 @@ pub(crate) mod tests {
         // Both writes are there; a dropped transaction rolls back and frees the connection.
         {
             let mut tx = store.begin().await.unwrap();
-            let mut p = tx.profile(a, "8949440000000000029").await.unwrap().unwrap();
+            let mut p = tx
+                .profile(a, &"8949440000000000029".parse().expect("iccid"))
+                .await
+                .unwrap()
+                .unwrap();
             p.state = ProfileState::Error;
             tx.put_profile(&p).await.unwrap();
         }
         let mut tx = store.begin().await.unwrap();
-        let p = tx.profile(a, "8949440000000000029").await.unwrap().unwrap();
+        let p = tx
+            .profile(a, &"8949440000000000029".parse().expect("iccid"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (p.state, p.version, p.package.0),
             (ProfileState::Available, 0, vec![1, 2, 3])
@@ -770,7 +782,7 @@ mod session_tests {
         s.signing_ci_pkids = vec![vec![3; 20], vec![4; 20]];
         s.eid = Some(simforge_asn1::Eid::parse("89049032123451234512345678901235").unwrap());
         s.euicc_public_key = Some((simforge_smdp::KeyCurve::NistP256, vec![0xA5; 65]));
-        s.iccid = Some("89882110000000000028".into());
+        s.iccid = Some("89882110000000000028".parse().expect("iccid"));
         s.smdp_signature2 = Some(vec![0xF7; 67]);
         s
     }

@@ -65,7 +65,11 @@ pub fn smdp_on<S: SmdpStore>(store: S, pki: &LabPki) -> Smdp<S> {
 
 pub async fn record<S: SmdpStore>(smdp: &Smdp<S>, op: i64, iccid: &str) -> ProfileRecord {
     let mut tx = smdp.store().begin().await.unwrap();
-    let p = tx.profile(op, iccid).await.unwrap().unwrap();
+    let p = tx
+        .profile(op, &iccid.parse().expect("iccid"))
+        .await
+        .unwrap()
+        .unwrap();
     tx.commit().await.unwrap();
     p
 }
@@ -90,7 +94,7 @@ pub async fn add<S: SmdpStore>(smdp: &Smdp<S>, op: i64, iccid: &str) {
     smdp.add_profile(
         op,
         NewProfile {
-            iccid: iccid.into(),
+            iccid: iccid.parse().expect("iccid"),
             profile_type: "t".into(),
             metadata: ProfileMetadata {
                 service_provider_name: "Simforge".into(),
@@ -128,7 +132,7 @@ pub async fn released_order<S: SmdpStore>(smdp: &Smdp<S>, op: i64) -> String {
             op,
             &ConfirmOrderRequest {
                 header: header(),
-                iccid: ICCID.into(),
+                iccid: ICCID.parse().expect("iccid"),
                 eid: None,
                 matching_id: None,
                 confirmation_code: None,

@@ -13,7 +13,7 @@ impl<S: SmdpStore + OutboxStore + OutboxAdmin> Outbox for S {}
 pub fn progress(op: i64, point: u32) -> Event {
     Event::DownloadProgress {
         operator_id: op,
-        iccid: format!("89494400000000000{point}1"),
+        iccid: format!("89494400000000000{point}1").parse().expect("iccid"),
         profile_type: "t".into(),
         eid: None,
         point,
@@ -37,7 +37,7 @@ pub async fn events_past_retention_are_deleted_oldest_first<S: Outbox>(store: S)
     let (store, a, b) = (&store, A, B);
     let ev = |op: i64, at: i64| Event::ProfileState {
         operator_id: op,
-        iccid: format!("{at}"),
+        iccid: format!("89{at:017}").parse().expect("iccid"),
         from: ProfileState::Available,
         to: ProfileState::Allocated,
         at,

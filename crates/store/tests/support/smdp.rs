@@ -24,7 +24,7 @@ use super::{
 pub fn profile(op: i64, iccid: &str) -> ProfileRecord {
     ProfileRecord {
         operator_id: op,
-        iccid: iccid.into(),
+        iccid: iccid.parse().expect("iccid"),
         profile_type: "t".into(),
         state: ProfileState::Available,
         eid: None,
@@ -97,17 +97,26 @@ pub async fn round_trip_and_tenant_isolation<S: SmdpStore>(store: S) {
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.profile(B, iccid).await.unwrap().is_none());
+    assert!(
+        tx.profile(B, &iccid.parse().expect("iccid"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(tx.available_profile(B, "t").await.unwrap().is_none());
     assert_eq!(
-        tx.profile_any_operator(iccid)
+        tx.profile_any_operator(&iccid.parse().expect("iccid"))
             .await
             .unwrap()
             .unwrap()
             .operator_id,
         A
     );
-    let mut p = tx.profile(A, iccid).await.unwrap().unwrap();
+    let mut p = tx
+        .profile(A, &iccid.parse().expect("iccid"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((p.package.0.as_slice(), p.version), (&[1, 2, 3][..], 0));
     p.state = ProfileState::Released;
     p.matching_id = Some(simforge_asn1::MatchingId::parse("ABC-123").unwrap());
@@ -141,7 +150,7 @@ pub async fn round_trip_and_tenant_isolation<S: SmdpStore>(store: S) {
         (ProfileState::Released, 1, &[1, 2, 3][..])
     );
     assert!(
-        tx.profile_any_operator("8949440000000000029")
+        tx.profile_any_operator(&"8949440000000000029".parse().expect("iccid"))
             .await
             .unwrap()
             .is_none()
@@ -176,7 +185,11 @@ pub async fn a_matching_id_names_one_profile<S: SmdpStore>(store: S) {
     ));
     drop(tx);
     let mut tx = store.begin().await.unwrap();
-    let mut p = tx.profile(A, "8949440000000000029").await.unwrap().unwrap();
+    let mut p = tx
+        .profile(A, &"8949440000000000029".parse().expect("iccid"))
+        .await
+        .unwrap()
+        .unwrap();
     p.matching_id = Some(mid);
     assert!(matches!(
         tx.put_profile(&p).await,
@@ -366,7 +379,7 @@ pub async fn sessions_round_trip<S: SmdpStore>(store: S) {
     authed.operator_id = Some(B);
     tx.put_session(&authed).await.unwrap();
     bound.state = SessionState::BppDelivered;
-    bound.iccid = Some(ICCID.into());
+    bound.iccid = Some(ICCID.parse().expect("iccid"));
     tx.put_session(&bound).await.unwrap();
     tx.commit_deferred().await.unwrap();
 
