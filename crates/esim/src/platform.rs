@@ -298,7 +298,9 @@ pub async fn purge(smdp: &PlatformSmdp, store: &Store, now: i64, retention_days:
     match smdp.purge_expired_sessions(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(sessions = n, "expired ES9+ sessions deleted"),
-        Err(e) => tracing::warn!(error = %e, "purging expired ES9+ sessions"),
+        Err(e) => {
+            tracing::warn!(error = %simforge_server::ErrorChain(&e), "purging expired ES9+ sessions")
+        }
     }
     if retention_days > 0 {
         purge_events(store, now - i64::from(retention_days) * 86_400).await;
@@ -319,7 +321,7 @@ async fn purge_events(store: &Store, before: i64) {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "deleting outbox events past retention");
+                tracing::warn!(error = %simforge_server::ErrorChain(&e), "deleting outbox events past retention");
                 break;
             }
         }

@@ -237,7 +237,9 @@ impl<S: OutboxStore + 'static> CallbackWorker<S> {
             match self.run_once().await {
                 Ok(s) if s.delivered + s.failed + s.skipped > 0 => continue,
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "callback outbox unavailable"),
+                Err(e) => {
+                    tracing::warn!(error = %crate::ErrorChain(&e), "callback outbox unavailable")
+                }
             }
             tokio::time::sleep(self.config.poll_interval).await;
         }
@@ -346,8 +348,15 @@ async fn deliver_operator<S: OutboxStore>(
     while let Some(entry) = pending.next() {
         let call_id = format!("{}-{}", config.call_id_prefix, entry.id);
         let body = match progress_info(&entry.event, &config.requester_id, &call_id).and_then(|r| {
-            r.map(|r| json::to_json(&r).map_err(|e| simforge_smdp::Error::Storage(e.to_string())))
-                .transpose()
+            r.map(|r| {
+                json::to_json(&r).map_err(|e| {
+                    simforge_smdp::Error::Storage(simforge_smdp::error::Cause::with_source(
+                        "encoding the callback request",
+                        e,
+                    ))
+                })
+            })
+            .transpose()
         }) {
             Ok(Some(b)) => b,
             Ok(None) => {
@@ -360,7 +369,7 @@ async fn deliver_operator<S: OutboxStore>(
                     .outbox_failed(op, entry.id, &e.to_string(), None, now_ms())
                     .await
                 {
-                    tracing::warn!(operator = op, event = entry.id, iccid = iccid(&entry.event), error = %e, "outbox update failed");
+                    tracing::warn!(operator = op, event = entry.id, iccid = iccid(&entry.event), error = %crate::ErrorChain(&e), "outbox update failed");
                 }
                 stats.failed += 1;
                 continue;
@@ -385,7 +394,7 @@ async fn deliver_operator<S: OutboxStore>(
                     "HandleDownloadProgressInfo delivered"
                 );
                 if let Err(e) = store.outbox_delivered(op, entry.id, now_ms()).await {
-                    tracing::warn!(operator = op, event = entry.id, iccid = iccid(&entry.event), error = %e, "outbox update failed");
+                    tracing::warn!(operator = op, event = entry.id, iccid = iccid(&entry.event), error = %crate::ErrorChain(&e), "outbox update failed");
                     release_rest(store, op, pending).await;
                     return stats;
                 }
@@ -408,7 +417,7 @@ async fn deliver_operator<S: OutboxStore>(
                     .outbox_failed(op, entry.id, &why, next, now_ms())
                     .await
                 {
-                    tracing::warn!(operator = op, event = entry.id, iccid = iccid(&entry.event), error = %e, "outbox update failed");
+                    tracing::warn!(operator = op, event = entry.id, iccid = iccid(&entry.event), error = %crate::ErrorChain(&e), "outbox update failed");
                 }
                 if next.is_some() {
                     // Later events wait behind this one.
@@ -437,7 +446,9 @@ async fn flush_skipped<S: OutboxStore>(
     }
     match store.outbox_skip(op, skipped, now_ms()).await {
         Ok(()) => stats.skipped += skipped.len(),
-        Err(e) => tracing::warn!(operator = op, error = %e, "outbox update failed"),
+        Err(e) => {
+            tracing::warn!(operator = op, error = %crate::ErrorChain(&e), "outbox update failed")
+        }
     }
     skipped.clear();
 }
@@ -452,7 +463,7 @@ async fn release_rest<S: OutboxStore>(
         return;
     }
     if let Err(e) = store.outbox_release(op, &ids).await {
-        tracing::warn!(operator = op, error = %e, "outbox release failed");
+        tracing::warn!(operator = op, error = %crate::ErrorChain(&e), "outbox release failed");
     }
 }
 

@@ -77,7 +77,7 @@ fn failed(code: &StatusCode, message: &str) -> Response {
 /// here with its source chain, and answered as an execution error without its text.
 pub(crate) fn error_response(e: &Error) -> Response {
     if e.is_internal() {
-        tracing::error!(error = %ErrorChain(e), "internal error");
+        tracing::error!(error = %crate::error::ErrorChain(e), "internal error");
     }
     let Some(code) = e.status_code() else {
         return (e.http_status(), "").into_response();
@@ -92,21 +92,6 @@ pub(crate) fn error_response(e: &Error) -> Response {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     r
-}
-
-/// An error and its sources, `: `-separated, for the log.
-struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cur = self.0.source();
-        while let Some(e) = cur {
-            write!(f, ": {e}")?;
-            cur = e.source();
-        }
-        Ok(())
-    }
 }
 
 /// Whether `value` is an X-Admin-Protocol this SM-DP+ speaks: `gsma/rsp/v2.<y>.<z>` (SGP.22

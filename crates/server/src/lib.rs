@@ -38,7 +38,7 @@ pub use auth::{
 pub use callbacks::{
     CallbackConfig, CallbackWorker, EndpointFuture, EndpointSettings, OperatorEndpoint, RoundStats,
 };
-pub use error::{BoxError, Error, execution_error};
+pub use error::{BoxError, Error, ErrorChain, execution_error};
 pub use http::{AppState, router};
 pub use limits::{
     Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,

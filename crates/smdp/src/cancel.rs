@@ -131,7 +131,7 @@ impl CancelSessionPolicy {
 }
 
 fn bad(what: String) -> Error {
-    Error::Config(format!("cancel-session policy: {what}"))
+    Error::Config(format!("cancel-session policy: {what}").into())
 }
 
 impl FromStr for CancelSessionPolicy {

@@ -115,16 +115,16 @@ impl DpKey {
     /// [`Error::Config`] if the certificate has no authority key id or the key is unusable.
     pub fn new(cert_der: &[u8], key: &PrivateKey) -> Result<Self> {
         let cert = simforge_pki::Certificate::from_der(cert_der)
-            .map_err(|e| Error::Config(format!("DP certificate: {e}")))?;
+            .map_err(|e| Error::Config(crate::error::Cause::with_source("DP certificate", e)))?;
         let ci_pkid = cert
             .authority_key_id()
             .ok_or_else(|| Error::Config("DP certificate has no authority key id".into()))?
             .to_vec();
         let pkcs8 = key
             .to_pkcs8_der()
-            .map_err(|e| Error::Config(format!("DP key: {e}")))?;
-        let signer =
-            SoftwareSigner::from_der(&pkcs8).map_err(|e| Error::Config(format!("DP key: {e}")))?;
+            .map_err(|e| Error::Config(crate::error::Cause::with_source("DP key", e)))?;
+        let signer = SoftwareSigner::from_der(&pkcs8)
+            .map_err(|e| Error::Config(crate::error::Cause::with_source("DP key", e)))?;
         if signer.public_key() != cert.public_key_sec1() {
             return Err(Error::Config(
                 "DP key does not match its certificate".into(),
@@ -158,7 +158,7 @@ impl SmdpKeys {
     pub fn add_pki(&mut self, pki: &LabPki) -> Result<()> {
         self.ci
             .add(pki.ci.clone())
-            .map_err(|e| Error::Config(format!("CI: {e}")))?;
+            .map_err(|e| Error::Config(crate::error::Cause::with_source("CI", e)))?;
         self.auth
             .push(DpKey::new(pki.smdp.auth.cert.der(), &pki.smdp.auth.key)?);
         self.pb

@@ -1,6 +1,96 @@
 //! The crate's single error type, and its mapping to SGP.22 status codes.
 
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
 use simforge_asn1::StatusCode;
+
+/// Why an internal failure (storage, profile sealing, crypto backend, configuration) happened:
+/// what was being done and, when another error caused it, that error itself — kept whole for
+/// the logs' source chain (`std::error::Error::source`), not flattened into text. Its
+/// `Display` is the message only; print the chain to see the cause. Two causes are equal when
+/// their messages and their sources' messages are.
+#[derive(Clone)]
+pub struct Cause {
+    message: Cow<'static, str>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Cause {
+    /// A cause with no underlying error.
+    #[must_use]
+    pub fn new(message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// `message` (what was being done), caused by `source`.
+    #[must_use]
+    pub fn with_source(
+        message: impl Into<Cow<'static, str>>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The message (what was being done).
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Self {
+        Self::new(message)
+    }
+}
+
+impl From<&'static str> for Cause {
+    fn from(message: &'static str) -> Self {
+        Self::new(message)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Cause");
+        d.field("message", &self.message);
+        if let Some(s) = &self.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        let text = |c: &Self| c.source.as_ref().map(ToString::to_string);
+        self.message == other.message && text(self) == text(other)
+    }
+}
+
+impl Eq for Cause {}
 
 /// Everything that can go wrong in the SM-DP+.
 ///
@@ -129,16 +219,16 @@ pub enum Error {
     DownloadRetriesExceeded,
     /// The storage backend failed (not a protocol error).
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(#[source] Cause),
     /// Building or sealing a profile failed (not a protocol error).
     #[error("profile: {0}")]
-    Profile(String),
+    Profile(#[source] Cause),
     /// A crypto backend failed (not a protocol error).
     #[error("crypto: {0}")]
-    Crypto(String),
+    Crypto(#[source] Cause),
     /// Misconfiguration (keys, certificates).
     #[error("configuration: {0}")]
-    Config(String),
+    Config(#[source] Cause),
 }
 
 impl Error {
@@ -208,7 +298,7 @@ impl Error {
 
 impl From<simforge_crypto::Error> for Error {
     fn from(e: simforge_crypto::Error) -> Self {
-        Self::Crypto(e.to_string())
+        Self::Crypto(Cause::with_source("crypto backend", e))
     }
 }
 

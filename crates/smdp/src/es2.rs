@@ -124,7 +124,8 @@ pub fn generate_matching_id(ctx: &Ctx<'_>) -> Result<MatchingId> {
         }
         s.push(char::from(MATCHING_ID_ALPHABET[usize::from(b & 31)]));
     }
-    MatchingId::parse(&s).map_err(|e| Error::Crypto(e.to_string()))
+    MatchingId::parse(&s)
+        .map_err(|e| Error::Crypto(crate::error::Cause::with_source("generated matchingId", e)))
 }
 
 /// Estimated entropy, in bits, of an operator-chosen matchingId (`A-Z`, `0-9`, `-`): each

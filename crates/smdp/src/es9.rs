@@ -43,7 +43,7 @@ pub(crate) fn sig_tlv(sig: &Signature) -> Vec<u8> {
 }
 
 fn asn1_err(e: simforge_asn1::Error) -> Error {
-    Error::Crypto(format!("encoding: {e}"))
+    Error::Crypto(crate::error::Cause::with_source("encoding", e))
 }
 
 fn verify_sig(key: &(KeyCurve, Vec<u8>), msg: &[u8], sig: &[u8], what: &'static str) -> Result<()> {
@@ -798,7 +798,12 @@ fn bpp_inner(
             let shs = ctx
                 .vault
                 .unseal(&binding_context(p), &b.sealed_shs)
-                .map_err(|e| Error::Profile(format!("unsealing the retained ShS: {e}")))?;
+                .map_err(|e| {
+                    Error::Profile(crate::error::Cause::with_source(
+                        "unsealing the retained ShS",
+                        e,
+                    ))
+                })?;
             let key = EphemeralKeyHandle::new(Box::new(RetainedShs {
                 curve,
                 public: b.smdp_otpk.clone(),
@@ -844,9 +849,9 @@ fn bpp_inner(
                 .ok()
                 .and_then(|mut s| s.take())
                 .ok_or_else(|| Error::Crypto("key agreement not performed".into()))?;
-            ctx.vault
-                .seal(&binding_context(p), &shs)
-                .map_err(|e| Error::Profile(format!("sealing the ShS: {e}")))?
+            ctx.vault.seal(&binding_context(p), &shs).map_err(|e| {
+                Error::Profile(crate::error::Cause::with_source("sealing the ShS", e))
+            })?
         }
     };
     p.binding = Some(BppBinding {

@@ -35,9 +35,7 @@ fn secs(ms: i64) -> i64 {
 }
 
 fn not_pending(operator: OperatorId, id: i64) -> Error {
-    Error::Storage(format!(
-        "outbox event {id} of operator {operator} is not pending"
-    ))
+    Error::Storage(format!("outbox event {id} of operator {operator} is not pending").into())
 }
 
 impl MemData {

@@ -109,24 +109,26 @@ pub fn progress_info(
         return Ok(None);
     };
     if !(1..=5).contains(point) {
-        return Err(Error::Storage(format!(
-            "event with notification point {point}"
-        )));
+        return Err(Error::Storage(
+            format!("event with notification point {point}").into(),
+        ));
     }
     let status = match failure {
         None => FunctionExecutionStatus::success(),
         Some((subject, reason)) => {
             let code = StatusCode::parse(subject, reason).map_err(|e| {
-                Error::Storage(format!("event status code {subject}/{reason}: {e}"))
+                Error::Storage(format!("event status code {subject}/{reason}: {e}").into())
             })?;
             FunctionExecutionStatus::failed(&code, None)
         }
     };
     let result_data = match result_data {
-        Some(der) if *point == 4 => Some(
-            Asn1B64::from_bytes(der.clone())
-                .map_err(|e| Error::Storage(format!("event ProfileInstallationResult: {e}")))?,
-        ),
+        Some(der) if *point == 4 => Some(Asn1B64::from_bytes(der.clone()).map_err(|e| {
+            Error::Storage(crate::error::Cause::with_source(
+                "event ProfileInstallationResult",
+                e,
+            ))
+        })?),
         _ => None,
     };
     Ok(Some(HandleDownloadProgressInfoRequest {

@@ -13,7 +13,7 @@ use crate::model::{
 };
 
 fn saip_err(e: simforge_saip::Error) -> Error {
-    Error::Profile(e.to_string())
+    Error::Profile(crate::error::Cause::with_source("profile package", e))
 }
 
 /// Personalizes a SAIP template (unprotected profile package) completely with one card's data
@@ -49,7 +49,7 @@ pub fn seal(
     vault
         .seal(&seal_context(operator_id, iccid), upp)
         .map(SealedPackage)
-        .map_err(|e| Error::Profile(format!("sealing: {e}")))
+        .map_err(|e| Error::Profile(crate::error::Cause::with_source("sealing", e)))
 }
 
 /// Unseals the package of `p`.
@@ -59,7 +59,7 @@ pub fn seal(
 pub fn unseal(p: &ProfileRecord, vault: &dyn Vault) -> Result<Zeroizing<Vec<u8>>> {
     vault
         .unseal(&seal_context(p.operator_id, &p.iccid), &p.package.0)
-        .map_err(|e| Error::Profile(format!("unsealing: {e}")))
+        .map_err(|e| Error::Profile(crate::error::Cause::with_source("unsealing", e)))
 }
 
 /// A profile to add to an operator's inventory. Its `Debug` leaves the package out (it holds
@@ -109,7 +109,7 @@ pub fn check_iccid(iccid: &str) -> Result<()> {
 /// Builds the inventory record (state Available) for `new`, sealing its package.
 ///
 /// # Errors
-/// [`Error::IccidInvalid`], or [`Error::Profile`] if sealing fails.
+/// [`Error::Profile`] if sealing fails.
 pub fn new_record(
     operator_id: OperatorId,
     new: NewProfile,

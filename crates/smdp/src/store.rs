@@ -296,10 +296,9 @@ impl SmdpTx for MemoryTx {
             return Err(Error::IccidInUse);
         }
         if self.matching_id_taken(p) {
-            return Err(Error::Storage(format!(
-                "profile {}: matchingId in use",
-                p.iccid
-            )));
+            return Err(Error::Storage(
+                format!("profile {}: matchingId in use", p.iccid).into(),
+            ));
         }
         self.work.profiles.insert(p.iccid.clone(), p.clone());
         Ok(())
@@ -309,13 +308,14 @@ impl SmdpTx for MemoryTx {
             return Err(Error::MatchingIdConflict);
         }
         let Some(cur) = self.work.profiles.get_mut(&p.iccid) else {
-            return Err(Error::Storage(format!("profile {} vanished", p.iccid)));
+            return Err(Error::Storage(
+                format!("profile {} vanished", p.iccid).into(),
+            ));
         };
         if cur.version != p.version || cur.operator_id != p.operator_id {
-            return Err(Error::Storage(format!(
-                "profile {} changed concurrently",
-                p.iccid
-            )));
+            return Err(Error::Storage(
+                format!("profile {} changed concurrently", p.iccid).into(),
+            ));
         }
         *cur = p.clone();
         cur.version += 1;

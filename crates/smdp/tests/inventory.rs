@@ -1,13 +1,16 @@
 //! Inventory additions: every piece of a `NewProfile` (radio access included) reaches the
 //! stored record; `add_profiles` adds all in one transaction, skipping ICCIDs already in an
-//! inventory, and adds nothing when one profile is invalid.
+//! inventory, and adds nothing when one profile cannot be stored (an ICCID that is not one
+//! cannot even be written: `NewProfile` holds a parsed `Iccid`).
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use simforge_smdp::{
     MemoryStore, NewProfile, ProfileMetadata, ProfileState, RadioAccess, add_profiles,
 };
-use simforge_vault::MasterKey;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use simforge_vault::{MasterKey, Vault, VaultError};
 use zeroize::Zeroizing;
 
 fn new(iccid: &str, radio_access: Vec<RadioAccess>) -> NewProfile {
@@ -78,17 +81,51 @@ async fn add_profiles_keeps_every_field_and_skips_known_iccids() {
     assert!(!format!("{secret:?}").contains("75, 73"), "{secret:?}");
     assert!(format!("{secret:?}").contains("<redacted>"));
 
-    // One invalid ICCID: nothing is added.
+    // The second package cannot be sealed: nothing is added, and the vault's error is the
+    // cause, kept whole.
+    assert!("12".parse::<simforge_asn1::Iccid>().is_err());
     let c = "8988211000000000037";
+    let d = "8988211000000000045";
+    let failing = SealsOnce {
+        inner: MasterKey::from_bytes([1; 32]),
+        sealed: AtomicBool::new(false),
+    };
     let e = add_profiles(
         &store,
-        &vault,
+        &failing,
         7,
-        vec![new(c, Vec::new()), new("12", Vec::new())],
+        vec![new(c, Vec::new()), new(d, Vec::new())],
         102,
     )
     .await
     .unwrap_err();
-    assert!(matches!(e, simforge_smdp::Error::IccidInvalid), "{e:?}");
-    assert!(!store.snapshot().await.profiles.contains_key(c));
+    assert!(matches!(e, simforge_smdp::Error::Profile(_)), "{e:?}");
+    let source = std::error::Error::source(&e).and_then(std::error::Error::source);
+    assert!(
+        source.is_some_and(|s| s.to_string().contains("random source")),
+        "{e:?}"
+    );
+    let data = store.snapshot().await;
+    assert!(!data.profiles.contains_key(c) && !data.profiles.contains_key(d));
+}
+
+/// A vault that seals once, then fails.
+struct SealsOnce {
+    inner: MasterKey,
+    sealed: AtomicBool,
+}
+
+impl Vault for SealsOnce {
+    fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+        if self.sealed.swap(true, Ordering::SeqCst) {
+            return Err(VaultError::Random);
+        }
+        self.inner.seal(context, plaintext)
+    }
+    fn unseal(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        self.inner.unseal(context, sealed)
+    }
+    fn fingerprint(&self) -> String {
+        self.inner.fingerprint()
+    }
 }

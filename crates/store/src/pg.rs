@@ -319,7 +319,7 @@ impl SmdpTx for PgTx {
             Ok(_) => {}
             // The matchingId's uniqueness: the ICCID is new, its order's matchingId is not.
             Err(e) if is_unique_violation(&e) => {
-                return Err(Error::Storage(format!("profile {}: {e}", p.iccid)));
+                return Err(Error::Storage(format!("profile {}: {e}", p.iccid).into()));
             }
             Err(e) => return Err(db(e)),
         }
@@ -359,10 +359,9 @@ impl SmdpTx for PgTx {
             }
         })?;
         if r.rows_affected() != 1 {
-            return Err(Error::Storage(format!(
-                "profile {} changed concurrently",
-                p.iccid
-            )));
+            return Err(Error::Storage(
+                format!("profile {} changed concurrently", p.iccid).into(),
+            ));
         }
         let unchanged = self
             .packages
@@ -530,9 +529,7 @@ impl PgStore {
 }
 
 fn not_pending(operator: OperatorId, id: i64) -> Error {
-    Error::Storage(format!(
-        "outbox event {id} of operator {operator} is not pending"
-    ))
+    Error::Storage(format!("outbox event {id} of operator {operator} is not pending").into())
 }
 
 impl OutboxStore for PgStore {

@@ -73,7 +73,9 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
                 }
                 let mut opts = LabPkiOptions::new(c, &fqdn);
                 opts.euicc_count = euiccs;
-                opts.eid_prefixes = eid_prefix.iter().cloned().collect();
+                if let Some(p) = &eid_prefix {
+                    opts.eid_prefixes = vec![p.clone()];
+                }
                 let pki =
                     simforge_pki::write_lab_pki(&d, &opts).map_err(|e| fail(Code::Input, e))?;
                 let (pkid, eids) = (hex(&pki.ci), pki.euiccs.iter().map(|e| e.eid.clone()));

@@ -91,10 +91,13 @@ impl GroupSync {
                     return Ok(());
                 }
                 if st.failed {
-                    return Err(Error::Storage(format!(
-                        "an fsync of {} failed: commits may be lost; restart the server",
-                        self.wal.display()
-                    )));
+                    return Err(Error::Storage(
+                        format!(
+                            "an fsync of {} failed: commits may be lost; restart the server",
+                            self.wal.display()
+                        )
+                        .into(),
+                    ));
                 }
                 if !st.syncing {
                     // This round covers every commit written so far. It runs to its end
@@ -108,10 +111,9 @@ impl GroupSync {
                     }));
                 }
             }
-            rounds
-                .changed()
-                .await
-                .map_err(|e| Error::Storage(format!("group commit: {e}")))?;
+            rounds.changed().await.map_err(|e| {
+                Error::Storage(simforge_smdp::error::Cause::with_source("group commit", e))
+            })?;
         }
     }
 

@@ -41,22 +41,28 @@ use simforge_smdp::{CancelSessionPolicy, Error};
 use crate::StoreError;
 
 pub(crate) fn db(e: sqlx::Error) -> Error {
-    Error::Storage(crate::sqlx_disk_full(&e).map_or_else(|| e.to_string(), str::to_owned))
+    let what = crate::sqlx_disk_full(&e).unwrap_or("database");
+    Error::Storage(simforge_smdp::error::Cause::with_source(what, e))
 }
 
 pub(crate) fn sq(e: rusqlite::Error) -> Error {
-    Error::Storage(crate::rusqlite_disk_full(&e).map_or_else(|| e.to_string(), str::to_owned))
+    let what = crate::rusqlite_disk_full(&e).unwrap_or("SQLite");
+    Error::Storage(simforge_smdp::error::Cause::with_source(what, e))
 }
 
 /// A stored CancelSession policy (`None`: the default).
 pub(crate) fn parse_policy(text: Option<&str>) -> Result<CancelSessionPolicy, Error> {
     text.map_or(Ok(CancelSessionPolicy::default()), |t| {
-        t.parse().map_err(|e| Error::Storage(format!("stored {e}")))
+        t.parse()
+            .map_err(|e| Error::Storage(format!("stored {e}").into()))
     })
 }
 
 pub(crate) fn json_err(e: serde_json::Error) -> Error {
-    Error::Storage(format!("record encoding: {e}"))
+    Error::Storage(simforge_smdp::error::Cause::with_source(
+        "record encoding",
+        e,
+    ))
 }
 
 /// How long a transaction waits for the write lock held by another connection (the sqlx

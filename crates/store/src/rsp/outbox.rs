@@ -297,9 +297,9 @@ impl OutboxStore for Store {
             )
             .await?;
         if n != 1 {
-            return Err(Error::Storage(format!(
-                "outbox event {id} of operator {operator} is not pending"
-            )));
+            return Err(Error::Storage(
+                format!("outbox event {id} of operator {operator} is not pending").into(),
+            ));
         }
         Ok(())
     }
@@ -356,9 +356,9 @@ impl OutboxStore for Store {
             }
         };
         if n != 1 {
-            return Err(Error::Storage(format!(
-                "outbox event {id} of operator {operator} is not pending"
-            )));
+            return Err(Error::Storage(
+                format!("outbox event {id} of operator {operator} is not pending").into(),
+            ));
         }
         Ok(())
     }

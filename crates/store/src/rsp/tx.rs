@@ -124,7 +124,9 @@ impl SqliteTx {
                 begun.map(|()| conn)
             })
             .await
-            .map_err(|e| Error::Storage(format!("database task: {e}")))?
+            .map_err(|e| {
+                Error::Storage(simforge_smdp::error::Cause::with_source("database task", e))
+            })?
             .map_err(sq)?,
             Err(e) => return Err(sq(e)),
         };
@@ -443,10 +445,9 @@ impl SmdpTx for SqliteTx {
             )?;
         }
         if n != 1 {
-            return Err(Error::Storage(format!(
-                "profile {} changed concurrently",
-                p.iccid
-            )));
+            return Err(Error::Storage(
+                format!("profile {} changed concurrently", p.iccid).into(),
+            ));
         }
         Ok(())
     }
