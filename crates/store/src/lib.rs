@@ -6,6 +6,7 @@
 //! overlap check and the insert cannot interleave with another writer, so no ICCID or IMSI is ever
 //! issued twice, across batches, processes and crashes.
 
+pub mod audit;
 pub mod credentials;
 mod memory;
 pub mod pg;
@@ -63,6 +64,9 @@ pub enum StoreError {
         /// Fingerprint of the key that sealed the database.
         stored: String,
     },
+    /// A stored audit entry does not decode.
+    #[error("{0}")]
+    Audit(#[from] simforge_audit::Error),
     /// A database setting is invalid.
     #[error("{0}")]
     Config(String),

@@ -34,6 +34,12 @@ pub trait Backend: Sized {
     }
 }
 
+/// A backend whose database a test can change behind the store's back (to tamper with it).
+pub trait RawSql: Backend {
+    /// Runs `sql` (statements separated by `;`) on the database directly.
+    fn exec(&self, sql: &str) -> impl Future<Output = ()>;
+}
+
 /// [`MemoryStore`]: a handle is a clone (it shares the data, as a database would).
 pub struct Memory(MemoryStore);
 
@@ -72,6 +78,13 @@ impl Backend for Sqlite {
     }
 }
 
+impl RawSql for Sqlite {
+    async fn exec(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.execute_batch(sql).unwrap();
+    }
+}
+
 /// [`PgStore`] on a private PostgreSQL server (`support::postgres`); operators are tenant
 /// numbers there, nothing to create.
 pub struct Pg(Postgres);
@@ -86,6 +99,15 @@ impl Backend for Pg {
     }
     async fn restart(&self, crash: bool) {
         self.0.restart(crash);
+    }
+}
+
+impl RawSql for Pg {
+    async fn exec(&self, sql: &str) {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::PgConnection::connect(&self.0.url()).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
     }
 }
 
