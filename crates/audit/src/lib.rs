@@ -69,6 +69,43 @@ pub mod action {
     pub const LOGIN: &str = "login";
 }
 
+/// Who acts, as the front door knows them: `cli:<os user>`, `user:<id>`, `token:<id>`,
+/// `system`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(String);
+
+impl Actor {
+    /// Someone at the command line, by operating system user name (or uid).
+    #[must_use]
+    pub fn cli(user: &str) -> Self {
+        Self(format!("cli:{user}"))
+    }
+
+    /// The platform itself (setup of its own demo data, scheduled work).
+    #[must_use]
+    pub fn system() -> Self {
+        Self("system".into())
+    }
+
+    /// An actor named otherwise (`user:<id>`, `token:<id>`).
+    #[must_use]
+    pub fn named(kind: &str, id: &str) -> Self {
+        Self(format!("{kind}:{id}"))
+    }
+
+    /// As recorded.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// How an action ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use serde::Serialize;
 use simforge_factory::{self as factory, Planned, Run};
 use simforge_store::{Operator, Store};
 use simforge_vault::{MasterKey, Vault};
 use zeroize::Zeroizing;
 
-use crate::exit::{CliResult, Code, fail};
+use crate::exit::CliResult;
 use crate::output::Bar;
 
 /// Shared command context: where things live, and how to print.
@@ -20,6 +20,8 @@ pub struct Ctx {
     pub data_dir: PathBuf,
     master_key_file: Option<PathBuf>,
     pub json: bool,
+    /// Who runs the command, for the audit log (`cli:<os user>`).
+    pub actor: factory::Actor,
 }
 
 impl Ctx {
@@ -28,11 +30,12 @@ impl Ctx {
             data_dir: data_dir.to_owned(),
             master_key_file: master_key_file.map(Path::to_owned),
             json,
+            actor: factory::Actor::cli(&factory::os_user()),
         }
     }
 
     pub async fn store(&self) -> CliResult<Store> {
-        private_dir(&self.data_dir)?;
+        factory::private_dir(&self.data_dir)?;
         Ok(Store::open_sqlite(&self.data_dir.join("simforge.sqlite")).await?)
     }
 
@@ -51,7 +54,7 @@ impl Ctx {
 
     pub fn vault(&self) -> CliResult<MasterKey> {
         if self.master_key_file.is_none() {
-            private_dir(&self.data_dir)?;
+            factory::private_dir(&self.data_dir)?;
         }
         let path = self.master_key_file.clone();
         let path = path.unwrap_or_else(|| self.data_dir.join("master.key"));
@@ -98,7 +101,8 @@ impl Ctx {
         let started = Instant::now();
         let mut bar = Bar::new(quiet);
         let run = Run::os(threads_or_cores(threads), &mut bar);
-        let g = factory::generate(store, vault, planned, &out_root, &formats, run).await?;
+        let g =
+            factory::generate(store, vault, &self.actor, planned, &out_root, &formats, run).await?;
         self.print_generated(g, started)
     }
 
@@ -163,38 +167,6 @@ impl Ctx {
 /// `--threads`, else the machine's cores.
 pub fn threads_or_cores(threads: Option<usize>) -> usize {
     threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-}
-
-/// Creates `dir` (and missing parents) with mode 0700 if it does not exist; refuses it when
-/// its group or others have any permission on it (it holds the database with released
-/// profiles' matchingIds, the master key, batch outputs with card secrets).
-fn private_dir(dir: &Path) -> CliResult<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    let failure = |e: String| fail(Code::Failure, anyhow!(e));
-    b.create(dir).map_err(|e| {
-        failure(format!(
-            "cannot create data directory {}: {e}",
-            dir.display()
-        ))
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta =
-            std::fs::metadata(dir).map_err(|e| failure(format!("{}: {e}", dir.display())))?;
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(failure(format!(
-                "data directory {} has mode {mode:04o}: it must be accessible by its owner only (it holds the database, the master key and batch outputs); fix: chmod 700 {}",
-                dir.display(),
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Seconds since the Unix epoch.

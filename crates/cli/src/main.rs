@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cmd::{batch, demo, euicc, key, load, lpa, operator, pki, serve, verify};
+use cmd::{audit, batch, demo, euicc, key, load, lpa, operator, pki, serve, verify};
 use exit::CliResult;
 
 /// simforge — SIM factory data preparation and eSIM platform.
@@ -62,6 +62,9 @@ enum Command {
     /// SIM batches: generate from an order, list, resume, release.
     #[command(subcommand)]
     Batch(batch::BatchCmd),
+    /// The tamper-evident audit log: verify its hash chain, export it.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Verify a delivered server/HLR (.out) file against the operator's keys.
     Verify(verify::VerifyArgs),
     /// Set up a demo operator with lab keys and generate a small batch.
@@ -126,6 +129,7 @@ async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult
         Command::Operator(c) => operator::operator(ctx, c).await,
         Command::Key(c) => key::key(ctx, c).await,
         Command::Batch(c) => batch::batch(ctx, c).await,
+        Command::Audit(c) => audit::audit(ctx, c).await,
         Command::Verify(a) => verify::verify(ctx, a).await,
         Command::Demo(a) => demo::demo(ctx, a).await,
         Command::Pki(c) => pki::pki(ctx, c).await,

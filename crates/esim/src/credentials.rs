@@ -12,7 +12,47 @@ use simforge_server::{CredentialSource, LookupError, OperatorCredential};
 use simforge_store::{Credential, CredentialId, CredentialKind, Operator, Sha256Hex, Store};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use simforge_audit::{Actor, AuditLog as _, Draft, Outcome, action};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Records `what` (action, target) on `operator`'s credential by `actor` at `now`, with the
+/// outcome of `result`, and returns `result`. Details name the credential, never the key.
+async fn audited<T>(
+    store: &Store,
+    actor: &Actor,
+    now: i64,
+    (what, operator, id): (&str, &Operator, Option<CredentialId>),
+    id_of: impl FnOnce(&T) -> CredentialId,
+    result: Result<T>,
+) -> Result<T> {
+    let mut d = Draft::new(
+        now,
+        actor.as_str(),
+        what,
+        format!("operator:{}", operator.name),
+    )
+    .tenant(operator.id);
+    match &result {
+        Ok(v) => d = d.detail("credential_id", id_of(v).0),
+        Err(e) => {
+            d.outcome = Outcome::Failed(
+                match e.kind() {
+                    ErrorKind::Invalid => "invalid",
+                    ErrorKind::NotFound => "not-found",
+                    ErrorKind::Conflict => "conflict",
+                    ErrorKind::Failure => "failure",
+                }
+                .into(),
+            );
+            if let Some(id) = id {
+                d = d.detail("credential_id", id.0);
+            }
+        }
+    }
+    store.append(d).await?;
+    result
+}
 
 /// A new API key: shown once, only its hash is kept.
 pub struct NewApiKey {
@@ -36,7 +76,21 @@ impl std::fmt::Debug for NewApiKey {
 ///
 /// # Errors
 /// [`Error::Random`], [`Error::Store`] (`Exists` if the same key is active: never in practice).
+///
+/// Recorded in the audit log as done by `actor` (the credential id, never the key).
 pub async fn create_api_key<R: TryCryptoRng + ?Sized>(
+    store: &Store,
+    actor: &Actor,
+    operator: &Operator,
+    rng: &mut R,
+    now: i64,
+) -> Result<NewApiKey> {
+    let result = create_api_key_unaudited(store, operator, rng, now).await;
+    let what = (action::CREDENTIAL_CREATE, operator, None);
+    audited(store, actor, now, what, |k: &NewApiKey| k.id, result).await
+}
+
+async fn create_api_key_unaudited<R: TryCryptoRng + ?Sized>(
     store: &Store,
     operator: &Operator,
     rng: &mut R,
@@ -68,6 +122,7 @@ pub async fn create_api_key<R: TryCryptoRng + ?Sized>(
 /// As [`create_api_key`].
 pub async fn ensure_api_key<R: TryCryptoRng + ?Sized>(
     store: &Store,
+    actor: &Actor,
     operator: &Operator,
     rng: &mut R,
     now: i64,
@@ -80,7 +135,9 @@ pub async fn ensure_api_key<R: TryCryptoRng + ?Sized>(
     if has_key {
         return Ok(None);
     }
-    create_api_key(store, operator, rng, now).await.map(Some)
+    create_api_key(store, actor, operator, rng, now)
+        .await
+        .map(Some)
 }
 
 /// `operator`'s credentials of one kind, active and revoked, oldest first.
@@ -105,9 +162,20 @@ pub async fn list(
 ///
 /// # Errors
 /// [`Error::Store`] (`NotFound` for an unknown, revoked or other operator's credential).
-pub async fn revoke(store: &Store, operator: &Operator, id: CredentialId, now: i64) -> Result<()> {
-    store.revoke_credential(operator.id, id, now).await?;
-    Ok(())
+/// Recorded in the audit log as done by `actor`.
+pub async fn revoke(
+    store: &Store,
+    actor: &Actor,
+    operator: &Operator,
+    id: CredentialId,
+    now: i64,
+) -> Result<()> {
+    let result = store
+        .revoke_credential(operator.id, id, now)
+        .await
+        .map_err(Error::from);
+    let what = (action::CREDENTIAL_REVOKE, operator, Some(id));
+    audited(store, actor, now, what, |()| id, result).await
 }
 
 /// A client certificate registered by [`register_client_cert`].
@@ -126,7 +194,21 @@ pub struct RegisteredCert {
 ///
 /// # Errors
 /// [`Error::Certificates`] if it does not parse, [`Error::NoCertificate`] if it holds none; [`Error::Store`] (`Exists` if already active).
+///
+/// Recorded in the audit log as done by `actor`.
 pub async fn register_client_cert(
+    store: &Store,
+    actor: &Actor,
+    operator: &Operator,
+    cert: &[u8],
+    now: i64,
+) -> Result<RegisteredCert> {
+    let result = register_client_cert_unaudited(store, operator, cert, now).await;
+    let what = (action::CREDENTIAL_CREATE, operator, None);
+    audited(store, actor, now, what, |c: &RegisteredCert| c.id, result).await
+}
+
+async fn register_client_cert_unaudited(
     store: &Store,
     operator: &Operator,
     cert: &[u8],

@@ -129,7 +129,9 @@ pub async fn setup<R: TryCryptoRng + ?Sized>(
         }
         None => None,
     };
-    let api_key = credentials::ensure_api_key(store, operator, rng, now).await?;
+    let api_key =
+        credentials::ensure_api_key(store, &simforge_audit::Actor::system(), operator, rng, now)
+            .await?;
     let released = release_one(smdp, operator, DEMO_PROFILE_TYPE, now).await?;
     Ok(DemoSetup {
         batch,

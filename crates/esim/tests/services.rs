@@ -284,9 +284,15 @@ async fn uploaded_packages_import_under_their_header_iccid() {
 async fn api_keys_and_client_certificates_are_created_listed_and_revoked() {
     let l = lab().await;
     let mut rng = sim::OsRandom::new();
-    let k = credentials::create_api_key(&l.store, &l.op, &mut rng, NOW)
-        .await
-        .unwrap();
+    let k = credentials::create_api_key(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        &l.op,
+        &mut rng,
+        NOW,
+    )
+    .await
+    .unwrap();
     assert!(k.key.starts_with("sfk_") && k.key.len() == 68);
     assert!(!format!("{k:?}").contains(k.key.as_str()));
     // Only the hash is stored; the label is the key's first characters.
@@ -298,23 +304,47 @@ async fn api_keys_and_client_certificates_are_created_listed_and_revoked() {
     assert!(listed[0].label.starts_with(&k.key[..8]));
     // An active key exists: no new one.
     assert!(
-        credentials::ensure_api_key(&l.store, &l.op, &mut rng, NOW)
-            .await
-            .unwrap()
-            .is_none()
+        credentials::ensure_api_key(
+            &l.store,
+            &simforge_audit::Actor::cli("test"),
+            &l.op,
+            &mut rng,
+            NOW
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
-    credentials::revoke(&l.store, &l.op, k.id, NOW + 1)
-        .await
-        .unwrap();
-    let e = credentials::revoke(&l.store, &l.op, k.id, NOW + 2)
-        .await
-        .unwrap_err();
+    credentials::revoke(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        &l.op,
+        k.id,
+        NOW + 1,
+    )
+    .await
+    .unwrap();
+    let e = credentials::revoke(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        &l.op,
+        k.id,
+        NOW + 2,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert!(
-        credentials::ensure_api_key(&l.store, &l.op, &mut rng, NOW)
-            .await
-            .unwrap()
-            .is_some()
+        credentials::ensure_api_key(
+            &l.store,
+            &simforge_audit::Actor::cli("test"),
+            &l.op,
+            &mut rng,
+            NOW
+        )
+        .await
+        .unwrap()
+        .is_some()
     );
 
     let pki = simforge_pki::generate_lab_pki(&simforge_pki::LabPkiOptions::new(
@@ -323,17 +353,35 @@ async fn api_keys_and_client_certificates_are_created_listed_and_revoked() {
     ))
     .unwrap();
     let pem = pki.smdp.tls.cert.to_pem();
-    let c = credentials::register_client_cert(&l.store, &l.op, pem.as_bytes(), NOW)
-        .await
-        .unwrap();
+    let c = credentials::register_client_cert(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        &l.op,
+        pem.as_bytes(),
+        NOW,
+    )
+    .await
+    .unwrap();
     assert_eq!(c.sha256.as_str().len(), 64);
-    let again = credentials::register_client_cert(&l.store, &l.op, pem.as_bytes(), NOW)
-        .await
-        .unwrap_err();
+    let again = credentials::register_client_cert(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        &l.op,
+        pem.as_bytes(),
+        NOW,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(again.kind(), ErrorKind::Conflict);
-    let junk = credentials::register_client_cert(&l.store, &l.op, b"not a certificate", NOW)
-        .await
-        .unwrap_err();
+    let junk = credentials::register_client_cert(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        &l.op,
+        b"not a certificate",
+        NOW,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(junk.kind(), ErrorKind::Invalid);
 }
 

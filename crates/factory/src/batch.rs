@@ -3,6 +3,9 @@
 //! file is complete and synced; an interrupted batch is resumed (fresh secrets: nothing of the
 //! dead run was delivered) or released (its ranges free again).
 
+use simforge_audit::{Draft, action};
+
+use crate::{Actor, audited};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
@@ -285,7 +288,39 @@ fn out_columns(op: &Operator, plan: &sim::BatchPlan) -> Result<Vec<sim::Column>>
 /// which appears only when every file is complete and synced. The keys must exist and unseal
 /// before anything is reserved or written. On a failure while writing, nothing is left on disk
 /// and the ranges are released.
+///
+/// Recorded in the audit log as done by `actor` (batch name, operator, quantity, KID/OPID
+/// indexes; never a key or card secret).
 pub async fn generate<R, F>(
+    store: &Store,
+    vault: &dyn Vault,
+    actor: &Actor,
+    planned: &Planned,
+    out_root: &Path,
+    formats: &[Format],
+    run: Run<'_, F>,
+) -> Result<Generated>
+where
+    R: TryCryptoRng,
+    F: Fn() -> Result<R, sim::CardError> + Sync + Send,
+{
+    let plan = &planned.plan;
+    let target = (
+        action::BATCH_GENERATE,
+        format!("batch:{}", plan.name),
+        Some(planned.operator.id),
+    );
+    let result = generate_unaudited(store, vault, planned, out_root, formats, run).await;
+    let details = |g: &Generated, d: simforge_audit::Draft| {
+        d.detail("batch_id", g.batch_id)
+            .detail("quantity", g.quantity)
+            .detail("kid", plan.kid)
+            .detail("opid", plan.opid)
+    };
+    audited(store, actor, target, details, result).await
+}
+
+async fn generate_unaudited<R, F>(
     store: &Store,
     vault: &dyn Vault,
     planned: &Planned,
@@ -354,7 +389,32 @@ where
 }
 
 /// Finishes a batch whose run was interrupted, with fresh secrets, into its recorded directory.
+/// Recorded in the audit log as done by `actor`.
 pub async fn resume<R, F>(
+    store: &Store,
+    vault: &dyn Vault,
+    actor: &Actor,
+    id: i64,
+    run: Run<'_, F>,
+) -> Result<Generated>
+where
+    R: TryCryptoRng,
+    F: Fn() -> Result<R, sim::CardError> + Sync + Send,
+{
+    let result = resume_unaudited(store, vault, id, run).await;
+    let target = (action::BATCH_RESUME, format!("batch:{id}"), None);
+    let details = |g: &Generated, d: simforge_audit::Draft| {
+        Draft {
+            target: format!("batch:{}", g.name),
+            ..d
+        }
+        .detail("batch_id", g.batch_id)
+        .detail("quantity", g.quantity)
+    };
+    audited(store, actor, target, details, result).await
+}
+
+async fn resume_unaudited<R, F>(
     store: &Store,
     vault: &dyn Vault,
     id: i64,
@@ -403,7 +463,24 @@ where
 }
 
 /// Gives an interrupted batch's ICCID/IMSI ranges back and removes what its dead run left.
-pub async fn release(store: &Store, id: i64) -> Result<Batch> {
+///
+/// Recorded in the audit log as done by `actor`.
+pub async fn release(store: &Store, actor: &Actor, id: i64) -> Result<Batch> {
+    let result = release_unaudited(store, id).await;
+    let target = (action::BATCH_RELEASE, format!("batch:{id}"), None);
+    let details = |b: &Batch, d: Draft| {
+        Draft {
+            target: format!("batch:{}", b.name),
+            ..d
+        }
+        .detail("batch_id", b.id)
+        .detail("operator", b.operator.as_str())
+        .detail("quantity", b.quantity)
+    };
+    audited(store, actor, target, details, result).await
+}
+
+async fn release_unaudited(store: &Store, id: i64) -> Result<Batch> {
     let b = store.batch(id).await?;
     store.release_batch(id).await?;
     let _ = std::fs::remove_dir_all(partial_dir(Path::new(&b.output_dir)));

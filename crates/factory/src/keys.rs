@@ -64,7 +64,31 @@ pub fn parse_key(kind: KeyKind, text: &str) -> Result<ParsedKey> {
 }
 
 /// Seals and stores `key` at `index` for `op` (`replace`: over an existing key).
+///
+/// Recorded in the audit log as done by `actor`: the key's kind, index and size, never its
+/// value.
 pub async fn store_key(
+    store: &Store,
+    vault: &dyn Vault,
+    actor: &crate::Actor,
+    op: &Operator,
+    key: &ParsedKey,
+    index: u32,
+    replace: bool,
+) -> Result<()> {
+    let kind = format!("{:?}", key.kind).to_lowercase();
+    let target = (
+        simforge_audit::action::KEY_IMPORT,
+        format!("key:{}/{kind}/{index}", op.name),
+        Some(op.id),
+    );
+    let result = store_key_unaudited(store, vault, op, key, index, replace).await;
+    let details =
+        |(): &(), d: simforge_audit::Draft| d.detail("bits", key.bits).detail("replace", replace);
+    crate::audited(store, actor, target, details, result).await
+}
+
+async fn store_key_unaudited(
     store: &Store,
     vault: &dyn Vault,
     op: &Operator,

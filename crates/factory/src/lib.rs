@@ -18,7 +18,9 @@ pub mod keys;
 pub mod operators;
 pub mod verify;
 
-use simforge_store::StoreError;
+pub use simforge_audit::Actor;
+use simforge_audit::{AuditLog as _, Draft, Outcome};
+use simforge_store::{Store, StoreError};
 
 pub use batch::{
     Format, Generated, Order, Planned, Progress, Run, Summary, generate, next_free_iccid,
@@ -179,6 +181,98 @@ impl Error {
             source: e.into(),
         }
     }
+}
+
+impl ErrorKind {
+    /// A short code, as the audit log records a failure (`failed:<code>`).
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Input => "input",
+            Self::Conflict => "conflict",
+            Self::NotFound => "not-found",
+            Self::Verify => "verify",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+/// Creates `dir` (and missing parents) with mode 0700 if it does not exist; refuses it when
+/// its group or others have any permission on it (it holds the database with released
+/// profiles' matchingIds, the master key, batch outputs with card secrets).
+///
+/// # Errors
+/// [`Error::Io`] if it cannot be created or read, [`Error::Damaged`] for a wrong mode.
+pub fn private_dir(dir: &std::path::Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(Error::io(format!(
+        "cannot create data directory {}",
+        dir.display()
+    )))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(dir).map_err(Error::io(dir.display().to_string()))?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(Error::Damaged(format!(
+                "data directory {} has mode {mode:04o}: it must be accessible by its owner only (it holds the database, the master key and batch outputs); fix: chmod 700 {}",
+                dir.display(),
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The operating system user running this process: `$USER`, `$LOGNAME`, else the uid.
+#[must_use]
+pub fn os_user() -> String {
+    let var = |v| std::env::var(v).ok().filter(|u: &String| !u.is_empty());
+    var("USER").or_else(|| var("LOGNAME")).unwrap_or_else(uid)
+}
+
+#[cfg(unix)]
+fn uid() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").map_or_else(|_| "unknown".into(), |m| m.uid().to_string())
+}
+
+#[cfg(not(unix))]
+fn uid() -> String {
+    "unknown".into()
+}
+
+/// The current time, Unix seconds (the audit log's clock at the service edge).
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Records `action` on `target` by `actor` with the outcome of `result` (details from
+/// `details`, never a secret) and returns `result`; failing to record is the call's failure.
+pub(crate) async fn audited<T>(
+    store: &Store,
+    actor: &Actor,
+    (action, target, tenant): (&str, String, Option<i64>),
+    details: impl FnOnce(&T, Draft) -> Draft,
+    result: Result<T>,
+) -> Result<T> {
+    let mut draft = Draft::new(unix_now(), actor.as_str(), action, target);
+    draft.tenant = tenant;
+    let draft = match &result {
+        Ok(v) => details(v, draft),
+        Err(e) => Draft {
+            outcome: Outcome::Failed(e.kind().code().into()),
+            ..draft
+        },
+    };
+    store.append(draft).await?;
+    result
 }
 
 /// The kind of a store error (conflicts and unknown objects are the caller's).

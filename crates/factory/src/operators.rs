@@ -4,7 +4,9 @@
 use simforge_sim as sim;
 use simforge_store::{NewOperator, Operator, Store};
 
-use crate::{Error, Result};
+use simforge_audit::action;
+
+use crate::{Actor, Error, Result, audited};
 
 /// A new operator, as asked.
 #[derive(Debug, Clone)]
@@ -27,8 +29,25 @@ pub struct NewOperatorRequest {
     pub reuse_on_delete: bool,
 }
 
-/// Checks and creates an operator.
-pub async fn create(store: &Store, a: NewOperatorRequest) -> Result<Operator> {
+/// Checks and creates an operator, recorded in the audit log as done by `actor`.
+pub async fn create(store: &Store, actor: &Actor, a: NewOperatorRequest) -> Result<Operator> {
+    let target = (
+        action::OPERATOR_CREATE,
+        format!("operator:{}", a.name),
+        None,
+    );
+    let result = create_unaudited(store, a).await;
+    audited(
+        store,
+        actor,
+        target,
+        |op: &Operator, d| d.tenant(op.id),
+        result,
+    )
+    .await
+}
+
+async fn create_unaudited(store: &Store, a: NewOperatorRequest) -> Result<Operator> {
     sim::Plmn::new(&a.mcc, &a.mnc)?;
     let prefix_ok = a.iccid_prefix.len() >= 2
         && (a.iccid_prefix.len() as i64) < a.iccid_len - 2
@@ -67,10 +86,23 @@ pub async fn create(store: &Store, a: NewOperatorRequest) -> Result<Operator> {
     Ok(op)
 }
 
-/// Sets the operator's SM-DP+ reuse default if `reuse_on_delete` is given; returns the operator.
-pub async fn update(store: &Store, name: &str, reuse_on_delete: Option<bool>) -> Result<Operator> {
-    Ok(match reuse_on_delete {
-        Some(r) => store.set_operator_reuse_on_delete(name, r).await?,
-        None => store.operator(name).await?,
-    })
+/// Sets the operator's SM-DP+ reuse default if `reuse_on_delete` is given (a change recorded
+/// in the audit log as done by `actor`); returns the operator.
+pub async fn update(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    reuse_on_delete: Option<bool>,
+) -> Result<Operator> {
+    let Some(r) = reuse_on_delete else {
+        return Ok(store.operator(name).await?);
+    };
+    let result = store
+        .set_operator_reuse_on_delete(name, r)
+        .await
+        .map_err(Error::from);
+    let target = (action::OPERATOR_UPDATE, format!("operator:{name}"), None);
+    let details =
+        |op: &Operator, d: simforge_audit::Draft| d.tenant(op.id).detail("reuse_on_delete", r);
+    audited(store, actor, target, details, result).await
 }

@@ -45,6 +45,7 @@ impl Env {
         let vault = MasterKey::from_bytes([9u8; 32]);
         let op = operators::create(
             &store,
+            &simforge_factory::Actor::cli("test"),
             operators::NewOperatorRequest {
                 name: "golden".into(),
                 mcc: "001".into(),
@@ -64,9 +65,17 @@ impl Env {
             (KeyKind::Op, 2, TOP),
         ] {
             let k = keys::parse_key(kind, hex).expect("key");
-            keys::store_key(&store, &vault, &op, &k, index, false)
-                .await
-                .expect("store key");
+            keys::store_key(
+                &store,
+                &vault,
+                &simforge_factory::Actor::cli("test"),
+                &op,
+                &k,
+                index,
+                false,
+            )
+            .await
+            .expect("store key");
         }
         Env {
             dir,

@@ -65,6 +65,7 @@ async fn check(order: &str, columns: Option<&str>, want: &[(&str, &str)]) {
     let g = generate(
         &env.store,
         &env.vault,
+        &simforge_factory::Actor::cli("test"),
         &planned,
         &env.out_root(),
         &Format::ALL,

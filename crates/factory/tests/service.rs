@@ -57,6 +57,7 @@ async fn generate_writes_files_and_completes_the_batch() {
     let g = generate(
         &env.store,
         &env.vault,
+        &simforge_factory::Actor::cli("test"),
         &planned,
         &env.out_root(),
         &[Format::Out, Format::Elec],
@@ -88,6 +89,7 @@ async fn generate_writes_files_and_completes_the_batch() {
     let e = generate(
         &env.store,
         &env.vault,
+        &simforge_factory::Actor::cli("test"),
         &again,
         &env.out_root(),
         &Format::ALL,
@@ -106,6 +108,7 @@ async fn a_failure_while_writing_leaves_nothing_and_releases_the_ranges() {
     let e = generate(
         &env.store,
         &env.vault,
+        &simforge_factory::Actor::cli("test"),
         &planned,
         &env.out_root(),
         &Format::ALL,
@@ -145,6 +148,7 @@ async fn an_interrupted_batch_is_resumed_or_released() {
     let e = generate(
         &env.store,
         &env.vault,
+        &simforge_factory::Actor::cli("test"),
         &planned,
         &env.out_root(),
         &Format::ALL,
@@ -159,9 +163,15 @@ async fn an_interrupted_batch_is_resumed_or_released() {
     assert!(partial_dir(&dir).is_dir());
     std::fs::remove_dir_all(&dir).expect("unblock");
 
-    let g = resume(&env.store, &env.vault, b.id, Run::os(1, &mut ()))
-        .await
-        .expect("resume");
+    let g = resume(
+        &env.store,
+        &env.vault,
+        &simforge_factory::Actor::cli("test"),
+        b.id,
+        Run::os(1, &mut ()),
+    )
+    .await
+    .expect("resume");
     assert_eq!(g.batch_id, b.id);
     assert_eq!(g.files.len(), 5);
     assert!(g.files.iter().all(|f| f.is_file()));
@@ -171,11 +181,19 @@ async fn an_interrupted_batch_is_resumed_or_released() {
         BatchState::Complete
     );
     // Only an interrupted batch can be resumed or released.
-    let e = resume(&env.store, &env.vault, b.id, Run::os(1, &mut ()))
+    let e = resume(
+        &env.store,
+        &env.vault,
+        &simforge_factory::Actor::cli("test"),
+        b.id,
+        Run::os(1, &mut ()),
+    )
+    .await
+    .expect_err("complete");
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    let e = release(&env.store, &simforge_factory::Actor::cli("test"), b.id)
         .await
         .expect_err("complete");
-    assert_eq!(e.kind(), ErrorKind::Conflict);
-    let e = release(&env.store, b.id).await.expect_err("complete");
     assert_eq!(e.kind(), ErrorKind::Conflict);
 
     // A second interrupted batch, released: its ranges are free again, its partial dir gone.
@@ -188,6 +206,7 @@ async fn an_interrupted_batch_is_resumed_or_released() {
     generate(
         &env.store,
         &env.vault,
+        &simforge_factory::Actor::cli("test"),
         &planned,
         &env.out_root(),
         &Format::ALL,
@@ -202,7 +221,9 @@ async fn an_interrupted_batch_is_resumed_or_released() {
         next_free_iccid(&env.store, &profile).await.expect("iccid"),
         "8988211000000000021"
     );
-    release(&env.store, b.id).await.expect("release");
+    release(&env.store, &simforge_factory::Actor::cli("test"), b.id)
+        .await
+        .expect("release");
     assert!(!partial_dir(&dir).exists());
     assert_eq!(
         env.store.batch(b.id).await.expect("batch").state,

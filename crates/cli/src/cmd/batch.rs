@@ -116,11 +116,11 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             let started = Instant::now();
             let mut bar = Bar::new(run.quiet);
             let run = factory::Run::os(threads_or_cores(run.threads), &mut bar);
-            let g = factory::resume(&store, &vault, id, run).await?;
+            let g = factory::resume(&store, &vault, &ctx.actor, id, run).await?;
             ctx.print_generated(g, started)?;
         }
         BatchCmd::Release { id } => {
-            let b = factory::release(&store, id).await?;
+            let b = factory::release(&store, &ctx.actor, id).await?;
             let name = b.name;
             out!("released batch {id} ({name}): its ICCID and IMSI ranges are free again")?;
         }

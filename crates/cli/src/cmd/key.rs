@@ -71,7 +71,7 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
             };
             let key = keys::parse_key(kind, &text)?;
             let vault = ctx.checked_vault(&store).await?;
-            keys::store_key(&store, &vault, &op, &key, index, replace).await?;
+            keys::store_key(&store, &vault, &ctx.actor, &op, &key, index, replace).await?;
             if !ctx.json {
                 let (bits, name) = (key.bits, &op.name);
                 out!("imported {bits}-bit {what} key {index} for operator {name}")?;

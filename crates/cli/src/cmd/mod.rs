@@ -1,6 +1,7 @@
 //! One module per command tree. A command module uses `ctx`, `exit` and `output` and the
 //! library crates, never another command module.
 
+pub mod audit;
 pub mod batch;
 pub mod demo;
 pub mod euicc;

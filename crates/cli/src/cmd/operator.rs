@@ -310,7 +310,8 @@ async fn create(ctx: &Ctx, store: &Store, a: OperatorCreate) -> CliResult {
         out_columns: a.out_columns,
         reuse_on_delete: a.reuse_on_delete,
     };
-    let op = operators::create(store, req).await.map_err(|e| match e {
+    let op = operators::create(store, &ctx.actor, req).await;
+    let op = op.map_err(|e| match e {
         FactoryError::IccidPrefix => fail(
             Code::Input,
             anyhow!("--iccid-prefix must be digits starting with 89, shorter than the ICCID body"),
@@ -330,7 +331,7 @@ async fn update(ctx: &Ctx, store: &Store, a: OperatorUpdate) -> CliResult {
         policy::set_cancel_session_policy(store, op.id, p).await?;
     }
     let reuse = (a.reuse_on_delete || a.no_reuse_on_delete).then_some(a.reuse_on_delete);
-    let op = operators::update(store, &a.name, reuse).await?;
+    let op = operators::update(store, &ctx.actor, &a.name, reuse).await?;
     ctx.out(&op, || {
         let to = if op.reuse_on_delete { "available" } else { "unavailable" };
         let policy = op.cancel_session_policy.clone();
@@ -343,7 +344,8 @@ async fn update(ctx: &Ctx, store: &Store, a: OperatorUpdate) -> CliResult {
 }
 
 async fn api_key(ctx: &Ctx, store: &Store, op: &Operator) -> CliResult {
-    let k = credentials::create_api_key(store, op, &mut rand_core::OsRng, unix_now()).await?;
+    let rng = &mut rand_core::OsRng;
+    let k = credentials::create_api_key(store, &ctx.actor, op, rng, unix_now()).await?;
     let (key, id, name) = (k.key.as_str(), k.id, &op.name);
     let j = json!({"operator": name, "id": id, "apiKey": key, "functionRequesterIdentifier": name});
     ctx.print(&j, || key.to_owned());
@@ -357,7 +359,7 @@ async fn api_key(ctx: &Ctx, store: &Store, op: &Operator) -> CliResult {
 
 async fn client_cert(ctx: &Ctx, store: &Store, op: &Operator, path: PathBuf) -> CliResult {
     let bytes = read_file(&path, "reading")?;
-    let c = credentials::register_client_cert(store, op, &bytes, unix_now())
+    let c = credentials::register_client_cert(store, &ctx.actor, op, &bytes, unix_now())
         .await
         .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
     let (id, subject, sha256, name) = (c.id, &c.subject, &c.sha256, &op.name);
@@ -397,7 +399,7 @@ async fn list_credentials(
 }
 
 async fn revoke_credential(ctx: &Ctx, store: &Store, op: &Operator, id: i64) -> CliResult {
-    credentials::revoke(store, op, CredentialId(id), unix_now()).await?;
+    credentials::revoke(store, &ctx.actor, op, CredentialId(id), unix_now()).await?;
     match ctx.json {
         true => println!("{}", json!({"operator": op.name, "revoked": id})),
         false => eprintln!(
