@@ -8,7 +8,7 @@ use super::backends::{A, B, RawSql};
 
 /// Entry `i` (tenants A and B in turn).
 fn draft(i: u64) -> Draft {
-    let tenant = if i % 2 == 0 { A } else { B };
+    let tenant = if i.is_multiple_of(2) { A } else { B };
     Draft::new(
         1_700_000_000 + i64::try_from(i).unwrap(),
         "cli:test",
