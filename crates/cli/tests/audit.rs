@@ -35,21 +35,23 @@ fn a_session_is_audited_verified_and_tampering_is_named() {
             "operator.create",
             "key.import",
             "key.import",
+            "key.unseal",
             "batch.generate",
             "credential.create"
         ]
     );
     assert!(all[0]["actor"].as_str().unwrap().starts_with("cli:"));
-    assert_eq!(all[6]["details"]["quantity"], 3);
+    assert_eq!(all[7]["details"]["quantity"], 3);
+    assert_eq!(all[6]["target"], "key:transport/1+op/1");
     let out = lab.ok(&["audit", "verify"]);
-    assert!(out.starts_with("8 entries, chain intact, head "), "{out}");
+    assert!(out.starts_with("9 entries, chain intact, head "), "{out}");
 
     // A tenant's own entries; after a seq.
     let lab_id = &all[0]["tenant"];
     let own = export(&lab, &["--operator", "lab"]);
-    assert_eq!(own.len(), 5);
+    assert_eq!(own.len(), 6);
     assert!(own.iter().all(|e| &e["tenant"] == lab_id));
-    assert_eq!(export(&lab, &["--since", "6"]).len(), 2);
+    assert_eq!(export(&lab, &["--since", "6"]).len(), 3);
 
     // No secret in the log: no key, no card's Ki or OPc (any long hex field of the
     // electrical file), no master key.

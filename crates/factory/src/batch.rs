@@ -310,7 +310,7 @@ where
         format!("batch:{}", plan.name),
         Some(planned.operator.id),
     );
-    let result = generate_unaudited(store, vault, planned, out_root, formats, run).await;
+    let result = generate_unaudited(store, vault, actor, planned, out_root, formats, run).await;
     let details = |g: &Generated, d: simforge_audit::Draft| {
         d.detail("batch_id", g.batch_id)
             .detail("quantity", g.quantity)
@@ -323,6 +323,7 @@ where
 async fn generate_unaudited<R, F>(
     store: &Store,
     vault: &dyn Vault,
+    actor: &Actor,
     planned: &Planned,
     out_root: &Path,
     formats: &[Format],
@@ -338,7 +339,8 @@ where
         spec,
         plan,
     } = planned;
-    let (transport, variant) = load_keys(store, vault, op.id, plan.kid, plan.opid).await?;
+    let (transport, variant) =
+        load_keys(store, vault, actor, (op.id, "batch"), plan.kid, plan.opid).await?;
     sim::CardMaker::new(plan, &variant).map_err(Error::Card)?;
     let columns = out_columns(op, plan)?;
     let final_dir = out_root.join(&plan.name);
@@ -401,8 +403,9 @@ where
     R: TryCryptoRng,
     F: Fn() -> Result<R, sim::CardError> + Sync + Send,
 {
-    let result = resume_unaudited(store, vault, id, run).await;
-    let target = (action::BATCH_RESUME, format!("batch:{id}"), None);
+    let tenant = batch_tenant(store, id).await;
+    let result = resume_unaudited(store, vault, actor, id, run).await;
+    let target = (action::BATCH_RESUME, format!("batch:{id}"), tenant);
     let details = |g: &Generated, d: simforge_audit::Draft| {
         Draft {
             target: format!("batch:{}", g.name),
@@ -417,6 +420,7 @@ where
 async fn resume_unaudited<R, F>(
     store: &Store,
     vault: &dyn Vault,
+    actor: &Actor,
     id: i64,
     run: Run<'_, F>,
 ) -> Result<Generated>
@@ -447,7 +451,8 @@ where
         .spec
         .plan(&profile, &stored.first_iccid, &stored.first_imsi, &b.name)?;
     plan.header = stored.header.clone();
-    let (transport, variant) = load_keys(store, vault, op.id, plan.kid, plan.opid).await?;
+    let (transport, variant) =
+        load_keys(store, vault, actor, (op.id, "batch"), plan.kid, plan.opid).await?;
     let keys = Keys {
         columns: out_columns(&op, &plan)?,
         transport,
@@ -466,8 +471,9 @@ where
 ///
 /// Recorded in the audit log as done by `actor`.
 pub async fn release(store: &Store, actor: &Actor, id: i64) -> Result<Batch> {
+    let tenant = batch_tenant(store, id).await;
     let result = release_unaudited(store, id).await;
-    let target = (action::BATCH_RELEASE, format!("batch:{id}"), None);
+    let target = (action::BATCH_RELEASE, format!("batch:{id}"), tenant);
     let details = |b: &Batch, d: Draft| {
         Draft {
             target: format!("batch:{}", b.name),
@@ -478,6 +484,12 @@ pub async fn release(store: &Store, actor: &Actor, id: i64) -> Result<Batch> {
         .detail("quantity", b.quantity)
     };
     audited(store, actor, target, details, result).await
+}
+
+/// The operator id of batch `id`, if it exists (the tenant of its audit entries).
+async fn batch_tenant(store: &Store, id: i64) -> Option<i64> {
+    let b = store.batch(id).await.ok()?;
+    store.operator(&b.operator).await.ok().map(|o| o.id)
 }
 
 async fn release_unaudited(store: &Store, id: i64) -> Result<Batch> {

@@ -111,7 +111,28 @@ async fn store_key_unaudited(
 }
 
 /// Loads and unseals the operator's transport key and OP/TOP for a batch.
+///
+/// The unseal is recorded in the audit log as done by `actor` for `purpose` (the indexes,
+/// never the values).
 pub async fn load_keys(
+    store: &Store,
+    vault: &dyn Vault,
+    actor: &crate::Actor,
+    (operator_id, purpose): (i64, &str),
+    kid: u32,
+    opid: u32,
+) -> Result<(sim::TransportKey, sim::OperatorVariant)> {
+    let target = (
+        simforge_audit::action::KEY_UNSEAL,
+        format!("key:transport/{kid}+op/{opid}"),
+        Some(operator_id),
+    );
+    let result = load_keys_unaudited(store, vault, operator_id, kid, opid).await;
+    let details = |_: &_, d: simforge_audit::Draft| d.detail("purpose", purpose);
+    crate::audited(store, actor, target, details, result).await
+}
+
+async fn load_keys_unaudited(
     store: &Store,
     vault: &dyn Vault,
     operator_id: i64,

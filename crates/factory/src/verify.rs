@@ -123,9 +123,12 @@ fn ota_column(c: sim::Column) -> Option<(u8, &'static str, bool)> {
 /// batch's electrical file). A file that cannot be checked at all is an error
 /// ([`ErrorKind::Verify`](crate::ErrorKind::Verify)); problems found card by card are in the
 /// report.
+///
+/// Unsealing the keys is recorded in the audit log as done by `actor`.
 pub async fn verify<R: BufRead, E: BufRead>(
     store: &Store,
     vault: &dyn Vault,
+    actor: &crate::Actor,
     op: &Operator,
     out: Input<'_, R>,
     electrical: Option<Input<'_, E>>,
@@ -163,7 +166,8 @@ pub async fn verify<R: BufRead, E: BufRead>(
         "verify",
     )
     .map_err(|e| bad(format!("{out_name}: header"), Some(e.into())))?;
-    let (transport, variant) = load_keys(store, vault, op.id, plan.kid, plan.opid).await?;
+    let (transport, variant) =
+        load_keys(store, vault, actor, (op.id, "verify"), plan.kid, plan.opid).await?;
     let kid = plan.kid;
 
     let col = |c: sim::Column| columns.iter().position(|x| *x == c);

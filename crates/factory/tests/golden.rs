@@ -93,6 +93,7 @@ async fn check(order: &str, columns: Option<&str>, want: &[(&str, &str)]) {
     let r = verify::verify(
         &env.store,
         &env.vault,
+        &simforge_factory::Actor::cli("test"),
         &env.op,
         verify::Input {
             reader: &out[..],

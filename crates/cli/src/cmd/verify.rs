@@ -46,7 +46,7 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
         _ => None,
     };
     let vault = ctx.vault()?;
-    let r = check(&store, &vault, &op, out, electrical).await?;
+    let r = check(&store, &vault, &ctx.actor, &op, out, electrical).await?;
     ctx.out(&r, || {
         if r.ok() {
             let not = match r.not_checked.is_empty() {
