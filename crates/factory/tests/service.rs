@@ -233,4 +233,33 @@ async fn an_interrupted_batch_is_resumed_or_released() {
         next_free_iccid(&env.store, &profile).await.expect("iccid"),
         "8988211000000000011"
     );
+
+    // Every step is in the audit log, failures with their kind, all under this operator.
+    use simforge_audit::AuditLog as _;
+    let log = env.store.entries(&Default::default()).await.expect("log");
+    simforge_audit::verify(&log).expect("intact");
+    let tail: Vec<(&str, String)> = log[log.len() - 5..]
+        .iter()
+        .map(|e| (e.action.as_str(), e.outcome.to_string()))
+        .collect();
+    let ok = || "ok".to_owned();
+    assert_eq!(
+        tail,
+        [
+            ("batch.resume", "failed:conflict".to_owned()),
+            ("batch.release", "failed:conflict".to_owned()),
+            ("key.unseal", ok()),
+            ("batch.generate", "failed:failure".to_owned()),
+            ("batch.release", ok()),
+        ]
+    );
+    let last = log.last().expect("entry");
+    assert_eq!(
+        (last.tenant, last.target.as_str()),
+        (Some(env.op.id), "batch:second")
+    );
+    assert!(
+        log.iter()
+            .all(|e| e.actor == "cli:test" && e.tenant == Some(env.op.id))
+    );
 }
