@@ -11,6 +11,10 @@ use simforge_store::{CallbackSettings, Operator, OperatorAdmin, OutboxAdmin, Sto
 use simforge_vault::Vault;
 use zeroize::Zeroizing;
 
+use simforge_audit::{Actor, AuditLog, Draft, action};
+use simforge_store::StoreError;
+
+use crate::credentials::record;
 use crate::error::{Error, Result};
 
 /// How many outbox rows the status and the given-up list look at.
@@ -152,7 +156,27 @@ fn no_endpoint(operator: &Operator) -> Error {
 ///
 /// # Errors
 /// [`Error::Invalid`] (URL, CA bundle, no endpoint and no URL given), [`Error::Store`].
-pub async fn update<S: OperatorAdmin>(
+///
+/// Recorded in the audit log as done by `actor` (which settings were given, never the key).
+pub async fn update<S: OperatorAdmin + AuditLog<Error = StoreError>>(
+    store: &S,
+    actor: &Actor,
+    operator: &Operator,
+    update: CallbackUpdate,
+    now: i64,
+) -> Result<()> {
+    let d = Draft::new(now, actor.as_str(), action::OPERATOR_UPDATE, "callback")
+        .tenant(operator.id)
+        .detail("operator", operator.name.as_str())
+        .detail("url", update.url.is_some())
+        .detail("client_identity", update.client_identity.is_some())
+        .detail("ca_bundle", update.ca_bundle_pem.is_some())
+        .detail("retry_hours", update.retry_hours);
+    let result = update_unaudited(store, operator, update, now).await;
+    record(store, d, result).await
+}
+
+async fn update_unaudited<S: OperatorAdmin>(
     store: &S,
     operator: &Operator,
     update: CallbackUpdate,
@@ -203,9 +227,19 @@ pub async fn update<S: OperatorAdmin>(
 ///
 /// # Errors
 /// [`Error::Store`].
-pub async fn clear<S: OutboxAdmin>(store: &S, operator: &Operator, now: i64) -> Result<()> {
-    store.set_callback_url(operator.id, None, now).await?;
-    Ok(())
+/// Recorded in the audit log as done by `actor`.
+pub async fn clear<S: OutboxAdmin + AuditLog<Error = StoreError>>(
+    store: &S,
+    actor: &Actor,
+    operator: &Operator,
+    now: i64,
+) -> Result<()> {
+    let result = store.set_callback_url(operator.id, None, now).await;
+    let d = Draft::new(now, actor.as_str(), action::OPERATOR_UPDATE, "callback")
+        .tenant(operator.id)
+        .detail("operator", operator.name.as_str())
+        .detail("cleared", true);
+    record(store, d, result.map_err(Error::from)).await
 }
 
 /// `operator`'s callback settings and the state of its recent outbox.

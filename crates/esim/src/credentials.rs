@@ -12,12 +12,31 @@ use simforge_server::{CredentialSource, LookupError, OperatorCredential};
 use simforge_store::{Credential, CredentialId, CredentialKind, Operator, Sha256Hex, Store};
 use zeroize::Zeroizing;
 
-use simforge_audit::{Actor, AuditLog as _, Draft, Outcome, action};
+use simforge_audit::{Actor, AuditLog, Draft, Outcome, action};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Records `what` (action, target) on `operator`'s credential by `actor` at `now`, with the
-/// outcome of `result`, and returns `result`. Details name the credential, never the key.
+/// Records `draft` in the audit log, its outcome that of `result` (`failed:<kind>`), and
+/// returns `result`; failing to record is the call's failure.
+pub(crate) async fn record<S, T>(store: &S, mut draft: Draft, result: Result<T>) -> Result<T>
+where
+    S: AuditLog<Error = simforge_store::StoreError>,
+{
+    if let Err(e) = &result {
+        let code = match e.kind() {
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Failure => "failure",
+        };
+        draft.outcome = Outcome::Failed(code.into());
+    }
+    store.append(draft).await?;
+    result
+}
+
+/// Records `what` on `operator`'s credential by `actor` at `now` with the outcome of
+/// `result`, and returns `result`. Details name the credential, never the key.
 async fn audited<T>(
     store: &Store,
     actor: &Actor,
@@ -26,32 +45,19 @@ async fn audited<T>(
     id_of: impl FnOnce(&T) -> CredentialId,
     result: Result<T>,
 ) -> Result<T> {
-    let mut d = Draft::new(
+    let d = Draft::new(
         now,
         actor.as_str(),
         what,
         format!("operator:{}", operator.name),
     )
     .tenant(operator.id);
-    match &result {
-        Ok(v) => d = d.detail("credential_id", id_of(v).0),
-        Err(e) => {
-            d.outcome = Outcome::Failed(
-                match e.kind() {
-                    ErrorKind::Invalid => "invalid",
-                    ErrorKind::NotFound => "not-found",
-                    ErrorKind::Conflict => "conflict",
-                    ErrorKind::Failure => "failure",
-                }
-                .into(),
-            );
-            if let Some(id) = id {
-                d = d.detail("credential_id", id.0);
-            }
-        }
-    }
-    store.append(d).await?;
-    result
+    let id = result.as_ref().ok().map(id_of).or(id);
+    let d = match id {
+        Some(id) => d.detail("credential_id", id.0),
+        None => d,
+    };
+    record(store, d, result).await
 }
 
 /// A new API key: shown once, only its hash is kept.

@@ -4,13 +4,37 @@
 use simforge_smdp::{CancelSessionPolicy, ProfileState, ResetTarget, SmdpStore};
 use simforge_store::{Operator, OperatorAdmin};
 
+use simforge_audit::{Actor, AuditLog, Draft, action};
+use simforge_store::StoreError;
+
+use crate::credentials::record;
 use crate::error::{Error, Result};
 
 /// Sets `operator_id`'s CancelSession policy from its text form (`default` resets it).
 ///
 /// # Errors
 /// [`Error::Invalid`] if the text does not parse, [`Error::Store`].
-pub async fn set_cancel_session_policy<S: OperatorAdmin>(
+///
+/// Recorded in the audit log as done by `actor` at `now`.
+pub async fn set_cancel_session_policy<S: OperatorAdmin + AuditLog<Error = StoreError>>(
+    store: &S,
+    actor: &Actor,
+    (operator_id, now): (i64, i64),
+    text: &str,
+) -> Result<()> {
+    let d = Draft::new(
+        now,
+        actor.as_str(),
+        action::OPERATOR_UPDATE,
+        "cancel-session-policy",
+    )
+    .tenant(operator_id)
+    .detail("policy", text);
+    let result = set_policy_unaudited(store, operator_id, text).await;
+    record(store, d, result).await
+}
+
+async fn set_policy_unaudited<S: OperatorAdmin>(
     store: &S,
     operator_id: i64,
     text: &str,

@@ -407,6 +407,7 @@ async fn callback_settings_round_trip_with_the_client_key_sealed() {
         .unwrap();
     let e = callbacks::update(
         &l.store,
+        &simforge_audit::Actor::cli("test"),
         &l.op,
         CallbackUpdate {
             retry_hours: Some(5),
@@ -433,6 +434,7 @@ async fn callback_settings_round_trip_with_the_client_key_sealed() {
     assert!(!format!("{sealed:?}").contains(&key_body));
     callbacks::update(
         &l.store,
+        &simforge_audit::Actor::cli("test"),
         &l.op,
         CallbackUpdate {
             url: Some("https://bss.example/es2".into()),
@@ -475,6 +477,7 @@ async fn callback_settings_round_trip_with_the_client_key_sealed() {
     // The server's identity instead, then retry back to the default, then cleared.
     callbacks::update(
         &l.store,
+        &simforge_audit::Actor::cli("test"),
         &l.op,
         CallbackUpdate {
             client_identity: Some(ClientIdentity::Server),
@@ -489,7 +492,9 @@ async fn callback_settings_round_trip_with_the_client_key_sealed() {
     assert_eq!(st.identity(), Some("server"));
     let s = st.settings.unwrap();
     assert!(s.client_key_sealed.is_none() && s.retry_hours.is_none());
-    callbacks::clear(&l.store, &l.op, NOW).await.unwrap();
+    callbacks::clear(&l.store, &simforge_audit::Actor::cli("test"), &l.op, NOW)
+        .await
+        .unwrap();
     assert!(
         callbacks::status(&l.store, &l.op)
             .await
@@ -497,6 +502,15 @@ async fn callback_settings_round_trip_with_the_client_key_sealed() {
             .settings
             .is_none()
     );
+    // The changes (the refused one first) are in the audit log, without the client key.
+    use simforge_audit::AuditLog as _;
+    let log = l.store.entries(&Default::default()).await.unwrap();
+    let changes: Vec<_> = log.iter().filter(|e| e.target == "callback").collect();
+    let outcomes: Vec<String> = changes.iter().map(|e| e.outcome.to_string()).collect();
+    assert_eq!(outcomes, ["failed:invalid", "ok", "ok", "ok"]);
+    assert!(changes.iter().all(|e| e.tenant == Some(l.op.id)));
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains(&key_body) && !text.contains("PRIVATE KEY"));
     // No given-up event to redeliver.
     let e = callbacks::redeliver(&l.store, &l.op, Some(42), NOW * 1000)
         .await
@@ -513,13 +527,23 @@ async fn callback_settings_round_trip_with_the_client_key_sealed() {
 #[tokio::test]
 async fn policies_refuse_bad_input_with_the_right_kind() {
     let l = lab().await;
-    let e = policy::set_cancel_session_policy(&l.store, l.op.id, "no such policy")
-        .await
-        .unwrap_err();
+    let e = policy::set_cancel_session_policy(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        (l.op.id, NOW),
+        "no such policy",
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid);
-    policy::set_cancel_session_policy(&l.store, l.op.id, "default")
-        .await
-        .unwrap();
+    policy::set_cancel_session_policy(
+        &l.store,
+        &simforge_audit::Actor::cli("test"),
+        (l.op.id, NOW),
+        "default",
+    )
+    .await
+    .unwrap();
     let e = policy::reset_profile(
         &l.store,
         &l.op,

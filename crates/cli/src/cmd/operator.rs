@@ -328,7 +328,7 @@ async fn create(ctx: &Ctx, store: &Store, a: OperatorCreate) -> CliResult {
 async fn update(ctx: &Ctx, store: &Store, a: OperatorUpdate) -> CliResult {
     if let Some(p) = &a.cancel_session_policy {
         let op = store.operator(&a.name).await?;
-        policy::set_cancel_session_policy(store, op.id, p).await?;
+        policy::set_cancel_session_policy(store, &ctx.actor, (op.id, unix_now()), p).await?;
     }
     let reuse = (a.reuse_on_delete || a.no_reuse_on_delete).then_some(a.reuse_on_delete);
     let op = operators::update(store, &ctx.actor, &a.name, reuse).await?;
@@ -477,7 +477,7 @@ async fn callback(ctx: &Ctx, store: &Store, a: CallbackArgs) -> CliResult {
         || a.ca_bundle.is_some()
         || a.retry_hours.is_some();
     if a.clear {
-        callbacks::clear(store, &op, unix_now()).await?;
+        callbacks::clear(store, &ctx.actor, &op, unix_now()).await?;
     } else if a.url.is_some() || changes_settings {
         if let Some(u) = &a.url
             && callbacks::check_url(u)?.plain_http
@@ -486,7 +486,7 @@ async fn callback(ctx: &Ctx, store: &Store, a: CallbackArgs) -> CliResult {
         }
         callbacks::check_endpoint(store, &op, a.url.as_deref()).await?;
         let update = settings_update(ctx, store, op.id, &a).await?;
-        callbacks::update(store, &op, update, unix_now()).await?;
+        callbacks::update(store, &ctx.actor, &op, update, unix_now()).await?;
     }
     let st = callbacks::status(store, &op).await?;
     let s = st.settings.as_ref();
