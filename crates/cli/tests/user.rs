@@ -33,9 +33,11 @@ fn create_users_and_unlock() {
     );
     assert!(!o.status.success());
     let o = lab.run_stdin(&["user", "create", "weak", "--role", "factory"], "short");
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(3)); // invalid input
     let o = lab.run_stdin(&["user", "create", "v", "--role", "viewer"], pw);
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(3));
+    let o = lab.run_stdin(&["user", "create", "v", "--role", "root"], pw);
+    assert_eq!(o.status.code(), Some(3));
 
     lab.operator("lab");
     let file = lab.path().join("pw.txt");
@@ -56,7 +58,10 @@ fn create_users_and_unlock() {
     assert_eq!(v["user"], "olga");
     assert!(v["totpUri"].is_null());
     lab.ok(&["user", "unlock", "olga"]);
-    assert!(!lab.run(&["user", "unlock", "nobody"]).status.success());
+    assert_eq!(
+        lab.run(&["user", "unlock", "nobody"]).status.code(),
+        Some(5)
+    );
 
     let log = lab.ok(&["audit", "export"]);
     assert_eq!(log.matches("\"user.create\"").count(), 2, "{log}");

@@ -7,14 +7,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use simforge_access::service::{CreateUser, Created};
-use simforge_access::{Access, Error, Role, Secret};
+use simforge_access::{Access, Error as AccessError, Role, Secret};
 use simforge_audit::Actor;
 use simforge_store::Store;
 use simforge_vault::Vault;
 use zeroize::Zeroizing;
 
+use crate::error::Result;
+
 /// The password in `file` (its first line), else the first line of `input`; never echoed.
-pub fn read_password(file: Option<&Path>, mut input: impl BufRead) -> Result<Secret, Error> {
+pub fn read_password(file: Option<&Path>, mut input: impl BufRead) -> Result<Secret> {
     let mut line = Zeroizing::new(String::new());
     let read = match file {
         Some(p) => std::fs::read(p).map(|b| {
@@ -22,7 +24,7 @@ pub fn read_password(file: Option<&Path>, mut input: impl BufRead) -> Result<Sec
         }),
         None => input.read_line(&mut line).map(drop),
     };
-    read.map_err(|e| Error::Invalid(format!("cannot read the password: {e}")))?;
+    read.map_err(|e| AccessError::Invalid(format!("cannot read the password: {e}")))?;
     let first = line.lines().next().unwrap_or_default();
     Ok(Secret::new(first))
 }
@@ -36,14 +38,14 @@ pub async fn create(
     (name, role, operator): (&str, &str, Option<&str>),
     password: Secret,
     now: i64,
-) -> Result<Created, Error> {
+) -> Result<Created> {
     let role: Role = role.parse()?;
     let tenant = match operator {
         Some(o) => Some(
             store
                 .operator(o)
                 .await
-                .map_err(|_| Error::NotFound(format!("operator {o}")))?
+                .map_err(|_| AccessError::NotFound(format!("operator {o}")))?
                 .id,
         ),
         None => None,
@@ -55,9 +57,9 @@ pub async fn create(
         tenant,
         password,
     };
-    access
+    Ok(access
         .create_user(actor, new, now, &mut rand_core::OsRng)
-        .await
+        .await?)
 }
 
 /// Unlocks user `name` (locked after failed logins).
@@ -67,7 +69,7 @@ pub async fn unlock(
     actor: &Actor,
     name: &str,
     now: i64,
-) -> Result<(), Error> {
+) -> Result<()> {
     let access = Access::new(store.clone(), store.clone(), vault);
-    access.unlock_user(actor, name, now).await
+    Ok(access.unlock_user(actor, name, now).await?)
 }
