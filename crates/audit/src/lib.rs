@@ -67,6 +67,16 @@ pub mod action {
     pub const CREDENTIAL_REVOKE: &str = "credential.revoke";
     /// A login.
     pub const LOGIN: &str = "login";
+    /// A logout of every session of a user.
+    pub const LOGOUT_EVERYWHERE: &str = "logout.everywhere";
+    /// A user was created.
+    pub const USER_CREATE: &str = "user.create";
+    /// A locked user was unlocked.
+    pub const USER_UNLOCK: &str = "user.unlock";
+    /// An API token was created (its name, tenant and role, never the secret).
+    pub const TOKEN_CREATE: &str = "token.create";
+    /// An API token was revoked.
+    pub const TOKEN_REVOKE: &str = "token.revoke";
 }
 
 /// Who acts, as the front door knows them: `cli:<os user>`, `user:<id>`, `token:<id>`,

@@ -3,7 +3,7 @@
 //! clock, and `--json` or text output.
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -11,6 +11,8 @@ use simforge_factory::{self as factory, Planned, Run};
 use simforge_store::{Operator, Store};
 use simforge_vault::{MasterKey, Vault};
 use zeroize::Zeroizing;
+
+pub use simforge_factory::clock::{now_ms, rfc3339, threads_or_cores, unix, unix_now};
 
 use crate::exit::CliResult;
 use crate::output::Bar;
@@ -134,20 +136,10 @@ impl Ctx {
 
     /// Moves the API key hashes of an `es2-api-keys.json` (older versions) into the database.
     pub async fn migrate_api_key_file(&self, store: &Store) -> CliResult {
-        if let Some(m) =
-            simforge_esim::credentials::migrate_api_key_file(store, &self.data_dir).await?
-        {
-            let file = m.file.display();
-            for op in &m.skipped {
-                eprintln!(
-                    "warning: {file}: API key of operator {op} skipped (unknown operator or bad hash)"
-                );
-            }
-            eprintln!(
-                "note: moved {} ES2+ API key hash(es) from {file} into the database",
-                m.moved
-            );
-        }
+        let m = simforge_esim::credentials::migrate_api_key_file(store, &self.data_dir).await?;
+        m.iter()
+            .flat_map(|m| m.notes())
+            .for_each(|n| eprintln!("{n}"));
         Ok(())
     }
 
@@ -162,38 +154,6 @@ impl Ctx {
         }
         Ok(op)
     }
-}
-
-/// `--threads`, else the machine's cores.
-pub fn threads_or_cores(threads: Option<usize>) -> usize {
-    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    unix(SystemTime::now())
-}
-
-/// `t` in seconds since the Unix epoch.
-pub fn unix(t: SystemTime) -> i64 {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH);
-    d.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Unix time `t` as RFC 3339 (the number itself if out of range).
-pub fn rfc3339(t: i64) -> String {
-    let d = time::OffsetDateTime::from_unix_timestamp(t).ok();
-    let f = d.and_then(|d| {
-        d.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    });
-    f.unwrap_or_else(|| t.to_string())
 }
 
 /// A file holding secrets (zeroized when dropped); errors say `cannot read {what} {path}`.

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cmd::{audit, batch, demo, euicc, key, load, lpa, operator, pki, serve, verify};
+use cmd::{audit, batch, demo, euicc, key, load, lpa, operator, pki, serve, user, verify};
 use exit::CliResult;
 
 /// simforge — SIM factory data preparation and eSIM platform.
@@ -62,6 +62,9 @@ enum Command {
     /// SIM batches: generate from an order, list, resume, release.
     #[command(subcommand)]
     Batch(batch::BatchCmd),
+    /// Users: create one (bootstrap: --role platform-admin), unlock one.
+    #[command(subcommand)]
+    User(user::UserCmd),
     /// The tamper-evident audit log: verify its hash chain, export it.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -129,6 +132,7 @@ async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult
         Command::Operator(c) => operator::operator(ctx, c).await,
         Command::Key(c) => key::key(ctx, c).await,
         Command::Batch(c) => batch::batch(ctx, c).await,
+        Command::User(c) => user::user(ctx, c).await,
         Command::Audit(c) => audit::audit(ctx, c).await,
         Command::Verify(a) => verify::verify(ctx, a).await,
         Command::Demo(a) => demo::demo(ctx, a).await,

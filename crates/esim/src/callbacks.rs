@@ -3,6 +3,7 @@
 //! events listed and redelivered; and the settings as the callback worker reads them
 //! ([`StoreEndpoints`]). On either database (`OperatorAdmin` + `OutboxAdmin`).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,6 +122,67 @@ pub struct CallbackUpdate {
     pub ca_bundle_pem: Option<Vec<u8>>,
     /// Hours an event is retried before it is given up; `Some(0)`: back to the default.
     pub retry_hours: Option<u32>,
+}
+
+/// What `operator callback`'s options ask to change, with the files they name: a client
+/// certificate and key (PEM, sealed by the vault), a CA bundle (PEM).
+#[derive(Debug, Default)]
+pub struct UpdateFiles<'a> {
+    /// The endpoint.
+    pub url: Option<String>,
+    /// The client certificate and key files.
+    pub client_cert_key: Option<(&'a Path, &'a Path)>,
+    /// Present the server's own TLS identity.
+    pub use_server_identity: bool,
+    /// Present no client certificate.
+    pub no_client_cert: bool,
+    /// The CA bundle file.
+    pub ca_bundle: Option<&'a Path>,
+    /// Hours an event is retried.
+    pub retry_hours: Option<u32>,
+}
+
+fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+impl UpdateFiles<'_> {
+    /// The update, files read; `vault` (needed with a client certificate only) seals the
+    /// client key for operator `operator_id`.
+    pub fn read(self, vault: Option<&dyn Vault>, operator_id: i64) -> Result<CallbackUpdate> {
+        let client_identity = match (self.client_cert_key, vault) {
+            (Some((cert, key)), Some(vault)) => {
+                let (c, k) = (read_file(cert)?, read_file(key)?);
+                let sealed = seal_client_identity(vault, operator_id, &c, &k).map_err(|e| {
+                    if e.kind() != crate::error::ErrorKind::Invalid {
+                        return e;
+                    }
+                    let what = format!(
+                        "--client-cert {} / --client-key {}",
+                        cert.display(),
+                        key.display()
+                    );
+                    Error::invalid_because(what, e)
+                })?;
+                Some(ClientIdentity::Certificate(sealed))
+            }
+            _ if self.use_server_identity => Some(ClientIdentity::Server),
+            _ if self.no_client_cert => Some(ClientIdentity::None),
+            _ => None,
+        };
+        let ca_bundle_pem = self.ca_bundle.map(read_file).transpose()?;
+        Ok(CallbackUpdate {
+            url: self.url,
+            client_identity,
+            ca_bundle_pem: ca_bundle_pem.map(|b| b.to_vec()),
+            retry_hours: self.retry_hours,
+        })
+    }
 }
 
 /// Checks, before anything else is read or sealed, that a change of settings will have an

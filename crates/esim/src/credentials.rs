@@ -273,6 +273,25 @@ pub struct Migration {
     pub skipped: Vec<String>,
 }
 
+impl Migration {
+    /// What to tell the person who started the migration: a warning per skipped operator,
+    /// then how many hashes moved.
+    #[must_use]
+    pub fn notes(&self) -> Vec<String> {
+        let file = self.file.display();
+        let mut notes: Vec<String> = self
+            .skipped
+            .iter()
+            .map(|op| format!("warning: {file}: API key of operator {op} skipped (unknown operator or bad hash)"))
+            .collect();
+        notes.push(format!(
+            "note: moved {} ES2+ API key hash(es) from {file} into the database",
+            self.moved
+        ));
+        notes
+    }
+}
+
 /// Moves the API key hashes of `<data_dir>/es2-api-keys.json` (older versions) into the
 /// database and renames the file to `es2-api-keys.json.migrated`; `None` without the file.
 ///

@@ -94,6 +94,9 @@ pub enum Error {
     /// The named object does not exist (or is another operator's).
     #[error("{0}")]
     NotFound(String),
+    /// A user or token call was refused or failed (simforge-access).
+    #[error("{0}")]
+    Access(#[from] simforge_access::Error),
     /// The object is in the wrong state.
     #[error("{0}")]
     Conflict(String),
@@ -187,6 +190,12 @@ impl Error {
             | Self::Id(_) => ErrorKind::Invalid,
             Self::NoPki { .. } | Self::NotFound(_) => ErrorKind::NotFound,
             Self::Conflict(_) | Self::DemoEs2(_) => ErrorKind::Conflict,
+            Self::Access(e) => match e.kind() {
+                "invalid" => ErrorKind::Invalid,
+                "exists" => ErrorKind::Conflict,
+                "not-found" => ErrorKind::NotFound,
+                _ => ErrorKind::Failure,
+            },
             Self::Reset { source, .. } => match source {
                 simforge_smdp::Error::IccidUnknown => ErrorKind::NotFound,
                 simforge_smdp::Error::IccidInvalidState(_) => ErrorKind::Conflict,

@@ -18,5 +18,6 @@ pub mod inventory;
 pub mod pki;
 pub mod platform;
 pub mod policy;
+pub mod users;
 
 pub use error::{Error, ErrorKind, Result};

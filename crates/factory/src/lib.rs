@@ -13,6 +13,7 @@
 //! maps to its own codes (exit codes, HTTP statuses).
 
 pub mod batch;
+pub mod clock;
 pub mod demo;
 pub mod keys;
 pub mod operators;

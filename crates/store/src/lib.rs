@@ -6,6 +6,7 @@
 //! overlap check and the insert cannot interleave with another writer, so no ICCID or IMSI is ever
 //! issued twice, across batches, processes and crashes.
 
+pub mod access;
 pub mod audit;
 pub mod credentials;
 mod memory;

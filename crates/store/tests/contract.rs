@@ -8,7 +8,8 @@
 //!   (`support::postgres`; "skipped" without PostgreSQL installed, a failure when `CI` is set);
 //! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
 //!
-//! The scenarios (`support::smdp`, `support::outbox`, `support::settings`, `support::audit`) get a fresh
+//! The scenarios (`support::smdp`, `support::outbox`, `support::settings`, `support::audit`,
+//! `support::access`) get a fresh
 //! database holding operators 1 and 2. The operator settings (`OperatorAdmin`) are the SQL
 //! stores' only. Below the instantiations, the few tests that only one backend can run.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
@@ -119,6 +120,8 @@ macro_rules! sql_contract {
             store: [
                 settings::callback_settings_and_redelivery,
                 settings::cancel_session_policy_per_operator,
+                access::users_sessions_and_tokens,
+                access::login_tokens_and_lockout,
             ],
             backend: [audit::the_chain_finds_tampering_and_never_forks],
         });

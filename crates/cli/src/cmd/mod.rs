@@ -11,4 +11,5 @@ pub mod lpa;
 pub mod operator;
 pub mod pki;
 pub mod serve;
+pub mod user;
 pub mod verify;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use simforge_esim::callbacks::{self, CallbackUpdate, ClientIdentity};
+use simforge_esim::callbacks;
 use simforge_esim::{credentials, inventory, policy};
 use simforge_factory::{Error as FactoryError, operators};
 use simforge_smdp::{RadioAccess, ResetTarget};
@@ -485,7 +485,22 @@ async fn callback(ctx: &Ctx, store: &Store, a: CallbackArgs) -> CliResult {
             eprintln!("warning: {u} is plain HTTP: ES2+ callbacks carry EIDs and ICCIDs");
         }
         callbacks::check_endpoint(store, &op, a.url.as_deref()).await?;
-        let update = settings_update(ctx, store, op.id, &a).await?;
+        let vault = match (&a.client_cert, &a.client_key) {
+            (Some(_), Some(_)) => Some(ctx.checked_vault(store).await?),
+            _ => None,
+        };
+        let update = callbacks::UpdateFiles {
+            url: a.url.clone(),
+            client_cert_key: a.client_cert.as_deref().zip(a.client_key.as_deref()),
+            use_server_identity: a.use_server_identity,
+            no_client_cert: a.no_client_cert,
+            ca_bundle: a.ca_bundle.as_deref(),
+            retry_hours: a.retry_hours,
+        }
+        .read(
+            vault.as_ref().map(|v| v as &dyn simforge_vault::Vault),
+            op.id,
+        )?;
         callbacks::update(store, &ctx.actor, &op, update, unix_now()).await?;
     }
     let st = callbacks::status(store, &op).await?;
@@ -526,43 +541,4 @@ async fn callback(ctx: &Ctx, store: &Store, a: CallbackArgs) -> CliResult {
         op.name, st.pending, st.given_up, st.recent
     );
     Ok(())
-}
-
-/// The change of settings the options ask for (the client key sealed by the checked vault).
-async fn settings_update(
-    ctx: &Ctx,
-    store: &Store,
-    op_id: i64,
-    a: &CallbackArgs,
-) -> CliResult<CallbackUpdate> {
-    let client_identity = match (&a.client_cert, &a.client_key) {
-        (Some(cert), Some(key)) => {
-            let cert_pem = read_file(cert, "cannot read client certificate")?;
-            let key_pem = read_file(key, "cannot read client key")?;
-            let vault = ctx.checked_vault(store).await?;
-            let sealed = callbacks::seal_client_identity(&vault, op_id, &cert_pem, &key_pem)
-                .map_err(|e| {
-                    let what = format!(
-                        "--client-cert {} / --client-key {}",
-                        cert.display(),
-                        key.display()
-                    );
-                    anyhow::Error::new(e).context(what)
-                })?;
-            Some(ClientIdentity::Certificate(sealed))
-        }
-        _ if a.use_server_identity => Some(ClientIdentity::Server),
-        _ if a.no_client_cert => Some(ClientIdentity::None),
-        _ => None,
-    };
-    let ca_bundle_pem = match &a.ca_bundle {
-        Some(p) => Some(read_file(p, "cannot read CA bundle")?.to_vec()),
-        None => None,
-    };
-    Ok(CallbackUpdate {
-        url: a.url.clone(),
-        client_identity,
-        ca_bundle_pem,
-        retry_hours: a.retry_hours,
-    })
 }

@@ -3,6 +3,7 @@
 //! private PostgreSQL server (`postgres`), and what they share: an SM-DP+ over any
 //! [`SmdpStore`], driven by the sans-IO LPA + eUICC test client of simforge-smdp's tests.
 
+pub mod access;
 pub mod audit;
 pub mod backends;
 pub mod outbox;
