@@ -111,6 +111,11 @@ pub fn verify_password(password: &Secret, phc: &str) -> bool {
         .is_ok()
 }
 
+/// A well-formed argon2id hash (the parameters [`hash_password`] uses) that no password
+/// matches: a login for an unknown user is checked against it, so that it takes as long as
+/// one for a known user and the answer's timing does not tell which usernames exist.
+pub const DECOY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2ltZm9yZ2UtZGVjb3ktc2FsdA$3Zk8bE6Wq0mC2xU9gYv1tLr4nJ7pHs5aKd0fXw2yQe8";
+
 /// The prefix of API token secrets.
 pub const API_TOKEN_PREFIX: &str = "sf_";
 /// The prefix of session secrets.
@@ -144,6 +149,19 @@ mod tests {
             expect,
             "{password:?}"
         );
+    }
+
+    #[test]
+    fn the_decoy_hash_costs_what_a_real_one_costs_and_matches_nothing() {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let password = Secret::new("correct horse battery".to_owned());
+        let real = hash_password(&password, &mut rng).unwrap();
+        let params = |phc: &str| {
+            let h = PasswordHash::new(phc).unwrap();
+            (h.algorithm.to_string(), h.version, h.params.to_string())
+        };
+        assert_eq!(params(DECOY_PHC), params(&real));
+        assert!(!verify_password(&password, DECOY_PHC));
     }
 
     #[test]

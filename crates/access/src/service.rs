@@ -271,6 +271,8 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
             return Err(Error::Throttled(until));
         }
         let Some(user) = self.store.user_by_name(username).await.map_err(store_err)? else {
+            // As long as a known user's check: the timing does not tell who exists.
+            let _ = verify_password(password, crate::secret::DECOY_PHC);
             self.source_update(source, now, false);
             self.login_failed(username, None, source, now, "unknown-user")
                 .await?;
@@ -292,11 +294,13 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
                 .await?;
             Ok::<_, Error>(())
         };
+        // Checked before the state is looked at: a disabled account takes as long to refuse.
+        let password_ok = verify_password(password, &user.password_phc);
         if user.disabled {
             fail("disabled").await?;
             return Err(Error::BadCredentials);
         }
-        if !verify_password(password, &user.password_phc) {
+        if !password_ok {
             fail("password").await?;
             return Err(Error::BadCredentials);
         }
