@@ -95,7 +95,7 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     /// A user or token call was refused or failed (simforge-access).
-    #[error("{0}")]
+    #[error(transparent)]
     Access(#[from] simforge_access::Error),
     /// The object is in the wrong state.
     #[error("{0}")]

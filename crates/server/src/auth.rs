@@ -139,7 +139,7 @@ impl CredentialCache {
         let name = match self.source.operator_name(operator).await {
             Ok(n) => n,
             Err(e) => {
-                tracing::debug!(error = %e, "operator name lookup failed");
+                tracing::debug!(error = %crate::ErrorChain(&*e), "operator name lookup failed");
                 return None;
             }
         };

@@ -51,7 +51,7 @@ pub enum Error {
         source: Option<BoxError>,
     },
     /// Socket error.
-    #[error("I/O: {0}")]
+    #[error("I/O")]
     Io(#[from] std::io::Error),
 
     /// No such ES9+/ES2+ function (HTTP 404).

@@ -441,7 +441,7 @@ async fn es9_call<S: SmdpStore + 'static>(
                         Err(e) => {
                             let e = Error::Smdp(e);
                             if !e.is_internal() {
-                                tracing::info!(error = %e, "ES9+ call failed");
+                                tracing::info!(error = %crate::ErrorChain(&e), "ES9+ call failed");
                             }
                             let label = e.result_label();
                             if matches!(function, Es9Function::GetBoundProfilePackage | Es9Function::AuthenticateClient) {
@@ -522,7 +522,9 @@ async fn es9_call<S: SmdpStore + 'static>(
                 "too many unauthenticated sessions from this source: its oldest evicted"
             ),
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "evicting an unauthenticated session"),
+            Err(e) => {
+                tracing::warn!(error = %crate::ErrorChain(&e), "evicting an unauthenticated session")
+            }
         }
     }
     out
@@ -667,7 +669,9 @@ async fn es2<S: SmdpStore + 'static>(
                 Ok(r) => (r, "success".to_owned()),
                 Err(e) => {
                     if !e.is_internal() && e.status_code().is_some() {
-                        span.in_scope(|| tracing::info!(error = %e, "ES2+ call failed"));
+                        span.in_scope(
+                            || tracing::info!(error = %crate::ErrorChain(&e), "ES2+ call failed"),
+                        );
                     }
                     (error_response(&e), e.result_label())
                 }

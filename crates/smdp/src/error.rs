@@ -9,12 +9,15 @@ use simforge_asn1::StatusCode;
 /// Why an internal failure (storage, profile sealing, crypto backend, configuration) happened:
 /// what was being done and, when another error caused it, that error itself — kept whole for
 /// the logs' source chain (`std::error::Error::source`), not flattened into text. Its
-/// `Display` is the message only; print the chain to see the cause. Two causes are equal when
+/// `Display` is the message only; an [`Error`] holding it displays its kind ("storage", …) and has it
+/// as its source: print the chain (`server::ErrorChain`, anyhow's `{:#}`) to see all. Two causes are equal when
 /// their messages and their sources' messages are.
 #[derive(Clone)]
 pub struct Cause {
     message: Cow<'static, str>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The message is the source's own text: the chain goes on with the source's source.
+    transparent: bool,
 }
 
 impl Cause {
@@ -24,6 +27,18 @@ impl Cause {
         Self {
             message: message.into(),
             source: None,
+            transparent: false,
+        }
+    }
+
+    /// `source` itself, when there is nothing to add to its text (its sources follow it in
+    /// the chain).
+    #[must_use]
+    pub fn transparent(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            message: source.to_string().into(),
+            source: Some(Arc::new(source)),
+            transparent: true,
         }
     }
 
@@ -36,6 +51,7 @@ impl Cause {
         Self {
             message: message.into(),
             source: Some(Arc::new(source)),
+            transparent: false,
         }
     }
 
@@ -77,9 +93,15 @@ impl fmt::Debug for Cause {
 
 impl std::error::Error for Cause {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        let inner = self
+            .source
             .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        if self.transparent {
+            inner.and_then(std::error::Error::source)
+        } else {
+            inner
+        }
     }
 }
 
@@ -218,16 +240,16 @@ pub enum Error {
     #[error("download retries exceeded")]
     DownloadRetriesExceeded,
     /// The storage backend failed (not a protocol error).
-    #[error("storage: {0}")]
+    #[error("storage")]
     Storage(#[source] Cause),
     /// Building or sealing a profile failed (not a protocol error).
-    #[error("profile: {0}")]
+    #[error("profile")]
     Profile(#[source] Cause),
     /// A crypto backend failed (not a protocol error).
-    #[error("crypto: {0}")]
+    #[error("crypto")]
     Crypto(#[source] Cause),
     /// Misconfiguration (keys, certificates).
-    #[error("configuration: {0}")]
+    #[error("configuration")]
     Config(#[source] Cause),
 }
 
@@ -298,9 +320,58 @@ impl Error {
 
 impl From<simforge_crypto::Error> for Error {
     fn from(e: simforge_crypto::Error) -> Self {
-        Self::Crypto(Cause::with_source("crypto backend", e))
+        Self::Crypto(Cause::transparent(e))
     }
 }
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error and its sources, as a log line prints them.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut out = e.to_string();
+        let mut cur = e.source();
+        while let Some(s) = cur {
+            out = format!("{out}: {s}");
+            cur = s.source();
+        }
+        out
+    }
+
+    #[test]
+    fn an_internal_failure_keeps_its_cause_once() {
+        let io = || std::io::Error::other("disk I/O error");
+        let check = |e: Error, expect: &str| {
+            assert_eq!(chain(&e), expect);
+            assert_eq!(e.status_code(), None);
+        };
+        check(
+            Error::Storage(Cause::with_source("SQLite", io())),
+            "storage: SQLite: disk I/O error",
+        );
+        check(
+            Error::Storage(Cause::transparent(io())),
+            "storage: disk I/O error",
+        );
+        check(
+            Error::Config("no DPpb key".into()),
+            "configuration: no DPpb key",
+        );
+        check(
+            Error::Profile(Cause::new(format!("profile {} vanished", 7))),
+            "profile: profile 7 vanished",
+        );
+        assert_eq!(
+            Error::Storage(Cause::with_source("SQLite", io())),
+            Error::Storage(Cause::with_source("SQLite", io()))
+        );
+        assert_ne!(
+            Error::Storage(Cause::with_source("SQLite", io())),
+            Error::Storage(Cause::new("SQLite"))
+        );
+    }
+}

@@ -34,7 +34,7 @@ pub enum StoreError {
     #[error("database: {0}")]
     Db(sqlx::Error),
     /// Schema migration failed.
-    #[error("database migration: {0}")]
+    #[error("database migration")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The SM-DP+ connection failed.
     #[error("database: {0}")]
@@ -66,7 +66,7 @@ pub enum StoreError {
         stored: String,
     },
     /// A stored audit entry does not decode.
-    #[error("{0}")]
+    #[error(transparent)]
     Audit(#[from] simforge_audit::Error),
     /// A database setting is invalid.
     #[error("{0}")]
