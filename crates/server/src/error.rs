@@ -2,6 +2,7 @@
 //! sockets) and every way an ES9+/ES2+ request can be refused, with the one map from each to
 //! its HTTP status and SGP.22 subject/reason code.
 
+pub use simforge_smdp::error::ErrorChain;
 use std::time::Duration;
 
 use simforge_asn1::StatusCode;
@@ -221,21 +222,6 @@ impl Error {
                 .status_code()
                 .map_or_else(|| "internal".to_owned(), |c| c.to_string()),
         }
-    }
-}
-
-/// An error and its sources, `: `-separated, for a log line (`error = %ErrorChain(&e)`).
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut cur = self.0.source();
-        while let Some(e) = cur {
-            write!(f, ": {e}")?;
-            cur = e.source();
-        }
-        Ok(())
     }
 }
 

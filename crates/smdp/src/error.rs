@@ -9,9 +9,9 @@ use simforge_asn1::StatusCode;
 /// Why an internal failure (storage, profile sealing, crypto backend, configuration) happened:
 /// what was being done and, when another error caused it, that error itself — kept whole for
 /// the logs' source chain (`std::error::Error::source`), not flattened into text. Its
-/// `Display` is the message only; an [`Error`] holding it displays its kind ("storage", …) and has it
-/// as its source: print the chain (`server::ErrorChain`, anyhow's `{:#}`) to see all. Two causes are equal when
-/// their messages and their sources' messages are.
+/// `Display` is the message only; an [`Error`] holding it displays its kind and the message
+/// ("storage: SQLite") and has it as its source: [`ErrorChain`] prints the whole chain with
+/// the message once. Two causes are equal when their messages and their sources' messages are.
 #[derive(Clone)]
 pub struct Cause {
     message: Cow<'static, str>,
@@ -240,16 +240,16 @@ pub enum Error {
     #[error("download retries exceeded")]
     DownloadRetriesExceeded,
     /// The storage backend failed (not a protocol error).
-    #[error("storage")]
+    #[error("storage: {0}")]
     Storage(#[source] Cause),
     /// Building or sealing a profile failed (not a protocol error).
-    #[error("profile")]
+    #[error("profile: {0}")]
     Profile(#[source] Cause),
     /// A crypto backend failed (not a protocol error).
-    #[error("crypto")]
+    #[error("crypto: {0}")]
     Crypto(#[source] Cause),
     /// Misconfiguration (keys, certificates).
-    #[error("configuration")]
+    #[error("configuration: {0}")]
     Config(#[source] Cause),
 }
 
@@ -324,6 +324,26 @@ impl From<simforge_crypto::Error> for Error {
     }
 }
 
+/// An error and its sources, `: `-separated, for a log line (`error = %ErrorChain(&e)`); a
+/// source whose text the line already ends with (a [`Cause`] under the variant that displays
+/// it) is not repeated.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut cur = self.0.source();
+        while let Some(e) = cur {
+            let text = e.to_string();
+            if !line.ends_with(&text) {
+                line = format!("{line}: {text}");
+            }
+            cur = e.source();
+        }
+        f.write_str(&line)
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -331,15 +351,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 mod tests {
     use super::*;
 
-    /// The error and its sources, as a log line prints them.
     fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-        let mut out = e.to_string();
-        let mut cur = e.source();
-        while let Some(s) = cur {
-            out = format!("{out}: {s}");
-            cur = s.source();
-        }
-        out
+        ErrorChain(e).to_string()
     }
 
     #[test]
@@ -347,6 +360,7 @@ mod tests {
         let io = || std::io::Error::other("disk I/O error");
         let check = |e: Error, expect: &str| {
             assert_eq!(chain(&e), expect);
+            assert!(expect.starts_with(&e.to_string()), "{e}");
             assert_eq!(e.status_code(), None);
         };
         check(
