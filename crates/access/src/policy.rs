@@ -92,6 +92,9 @@ pub enum Action {
     RunBatches,
     /// Receive a batch's production files (electrical and laser).
     ReceiveProductionFiles,
+    /// Receive a batch's operator files (the `.out` with Ki under the transport key, the
+    /// HLR and lab files).
+    ReceiveOperatorFiles,
     /// Inventory actions on profiles: release, cancel, reset.
     InventoryAction,
     /// Read anything of the tenant (orders, batches, inventory, audit).
@@ -100,7 +103,7 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::ManageTenants,
         Self::ManageUsers,
         Self::ManageCredentials,
@@ -109,6 +112,7 @@ impl Action {
         Self::ManageOrders,
         Self::RunBatches,
         Self::ReceiveProductionFiles,
+        Self::ReceiveOperatorFiles,
         Self::InventoryAction,
         Self::Read,
     ];
@@ -127,7 +131,11 @@ pub const fn allowed(role: Role, action: Action, own_tenant: bool) -> bool {
         Role::OperatorAdmin => !matches!(action, A::ManageTenants | A::ReceiveProductionFiles),
         Role::Operator => matches!(
             action,
-            A::ManageOrders | A::RunBatches | A::InventoryAction | A::Read
+            A::ManageOrders
+                | A::RunBatches
+                | A::ReceiveOperatorFiles
+                | A::InventoryAction
+                | A::Read
         ),
         Role::Viewer => matches!(action, A::Read),
     }
@@ -166,6 +174,7 @@ mod tests {
                 A::ImportKeys,
                 A::ManageOrders,
                 A::RunBatches,
+                A::ReceiveOperatorFiles,
                 A::InventoryAction,
                 A::Read,
             ],
@@ -173,7 +182,13 @@ mod tests {
         check(
             Role::Operator,
             true,
-            &[A::ManageOrders, A::RunBatches, A::InventoryAction, A::Read],
+            &[
+                A::ManageOrders,
+                A::RunBatches,
+                A::ReceiveOperatorFiles,
+                A::InventoryAction,
+                A::Read,
+            ],
         );
         check(Role::Viewer, true, &[A::Read]);
         for r in [Role::OperatorAdmin, Role::Operator, Role::Viewer] {

@@ -73,3 +73,42 @@ pub async fn unlock(
     let access = Access::new(store.clone(), store.clone(), vault);
     Ok(access.unlock_user(actor, name, now).await?)
 }
+
+/// The demo's login: user `demo`, role `operator` of `operator`'s tenant, with a random
+/// password returned to show once; `None` when it exists already (its password was shown
+/// when it was made).
+pub async fn demo_login(
+    store: &Store,
+    vault: Arc<dyn Vault>,
+    operator: &simforge_store::Operator,
+    now: i64,
+) -> Result<Option<(String, Secret)>> {
+    use simforge_access::AccessStore as _;
+    let name = "demo";
+    if store
+        .user_by_name(name)
+        .await
+        .map_err(|e| AccessError::Store(e.to_string()))?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let mut raw = [0u8; 12];
+    rand_core::TryRngCore::try_fill_bytes(&mut rand_core::OsRng, &mut raw)
+        .map_err(|_| AccessError::Random)?;
+    let password = Secret::new(format!(
+        "demo-{}",
+        simforge_sim::secret::to_hex(&raw).to_ascii_lowercase()
+    ));
+    let access = Access::new(store.clone(), store.clone(), vault);
+    let new = CreateUser {
+        username: name.to_owned(),
+        role: Role::Operator,
+        tenant: Some(operator.id),
+        password: password.clone(),
+    };
+    access
+        .create_user(&Actor::system(), new, now, &mut rand_core::OsRng)
+        .await?;
+    Ok(Some((name.to_owned(), password)))
+}

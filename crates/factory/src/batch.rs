@@ -59,6 +59,25 @@ impl Format {
         }
     }
 
+    /// The suffix of its file after the batch name (`.out`, `.elec.csv`…).
+    #[must_use]
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::Out => ".out",
+            Self::Elec => ".elec.csv",
+            Self::Laser => ".laser.csv",
+            Self::Pysim => ".pysim.csv",
+            Self::Hlr => ".osmo-hlr.vty",
+        }
+    }
+
+    /// The format of batch `batch`'s file `file_name`, if it is one of its files.
+    #[must_use]
+    pub fn of_file(batch: &str, file_name: &str) -> Option<Self> {
+        let suffix = file_name.strip_prefix(batch)?;
+        Self::ALL.into_iter().find(|f| f.suffix() == suffix)
+    }
+
     /// The format of a name (case-insensitive).
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
@@ -118,30 +137,78 @@ pub enum Order<'a> {
     },
 }
 
+/// How an order is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKind {
+    /// An API order in TOML.
+    Toml,
+    /// An API order in JSON.
+    Json,
+    /// An operator order file (`.i01` layout).
+    File,
+}
+
+impl OrderKind {
+    /// The kind of an order file by its extension: `.toml`, `.json`, anything else `.i01`.
+    #[must_use]
+    pub fn of_path(path: &Path) -> Self {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "toml" => Self::Toml,
+            "json" => Self::Json,
+            _ => Self::File,
+        }
+    }
+}
+
+/// Parses an order of `kind` from `text` (an upload); `profile` is the card profile (TOML)
+/// applied to an operator order file (default: the default profile). `label` names the order
+/// and `profile_label` the profile in errors, which say the line and field as for a file.
+pub fn parse_order(
+    kind: OrderKind,
+    text: &str,
+    profile: Option<&str>,
+    (label, profile_label): (&str, &str),
+) -> Result<Order<'static>> {
+    let what = || format!("order {label}");
+    match kind {
+        OrderKind::Toml => Ok(Order::Spec(
+            toml::from_str(text).map_err(Error::invalid(what()))?,
+        )),
+        OrderKind::Json => Ok(Order::Spec(
+            serde_json::from_str(text).map_err(Error::invalid(what()))?,
+        )),
+        OrderKind::File => Ok(Order::File {
+            input: Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            profile: card_profile(profile, profile_label)?,
+        }),
+    }
+}
+
+fn card_profile(text: Option<&str>, label: &str) -> Result<sim::CardProfile> {
+    match text {
+        Some(t) => toml::from_str(t).map_err(Error::invalid(format!("profile {label}"))),
+        None => Ok(sim::CardProfile::default()),
+    }
+}
+
 /// Reads an order from a file: `.toml` or `.json` is an API order, anything else an operator
 /// order file, to which the card profile (TOML) at `profile` applies (default: the default
 /// profile).
 pub fn read_order(path: &Path, profile: Option<&Path>) -> Result<Order<'static>> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if ext == "toml" || ext == "json" {
-        let text = read_small_text(path)?;
-        let what = format!("order {}", path.display());
-        let spec: sim::OrderSpec = if ext == "toml" {
-            toml::from_str(&text).map_err(Error::invalid(what))?
-        } else {
-            serde_json::from_str(&text).map_err(Error::invalid(what))?
-        };
-        return Ok(Order::Spec(spec));
+    let label = path.display().to_string();
+    let kind = OrderKind::of_path(path);
+    if kind != OrderKind::File {
+        return parse_order(kind, &read_small_text(path)?, None, (&label, ""));
     }
-    let profile: sim::CardProfile = match profile {
-        Some(p) => toml::from_str(&read_small_text(p)?)
-            .map_err(Error::invalid(format!("profile {}", p.display())))?,
-        None => sim::CardProfile::default(),
-    };
+    let profile_text = profile.map(read_small_text).transpose()?;
+    let profile_label = profile.map(|p| p.display().to_string()).unwrap_or_default();
+    let profile = card_profile(profile_text.as_deref().map(|t| t.as_str()), &profile_label)?;
     let f = File::open(path).map_err(Error::io(format!("cannot read {}", path.display())))?;
     Ok(Order::File {
         input: Box::new(BufReader::new(f)),
@@ -612,7 +679,11 @@ where
         .collect();
     let names: Vec<String> = chosen
         .iter()
-        .map(|f| format!("{}{}", plan.name, f.suffix()))
+        .zip(formats)
+        .map(|(f, format)| {
+            debug_assert_eq!(f.suffix(), format.suffix());
+            format!("{}{}", plan.name, format.suffix())
+        })
         .collect();
     let mut sinks = Vec::new();
     for n in &names {

@@ -24,8 +24,8 @@ use simforge_audit::{AuditLog as _, Draft, Outcome};
 use simforge_store::{Store, StoreError};
 
 pub use batch::{
-    Format, Generated, Order, Planned, Progress, Run, Summary, generate, next_free_iccid,
-    next_free_imsi, plan, read_order, release, resume,
+    Format, Generated, Order, OrderKind, Planned, Progress, Run, Summary, generate,
+    next_free_iccid, next_free_imsi, parse_order, plan, read_order, release, resume,
 };
 pub use keys::{key_context, load_keys, operator_profile};
 

@@ -22,6 +22,7 @@ use crate::ctx::{Ctx, read_file, rfc3339, unix, unix_now};
 use crate::exit::{CliResult, Code, fail};
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8443);
+const DEFAULT_ADMIN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8444);
 
 /// Resolves on Ctrl-C or SIGTERM (where it can be watched), saying so.
 async fn shutdown() {
@@ -82,6 +83,13 @@ pub struct ServeArgs {
     /// Days the ES2+ callback outbox keeps an event (0: for ever). Default 90.
     #[arg(long, env = "SIMFORGE_EVENT_RETENTION_DAYS")]
     event_retention_days: Option<u32>,
+    /// The operator API's address (`/api/v1`, plain HTTP: keep it private). Default
+    /// 127.0.0.1:8444.
+    #[arg(long, env = "SIMFORGE_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
+    /// Do not serve the operator API.
+    #[arg(long, conflicts_with = "admin_listen")]
+    no_admin: bool,
     /// Do not ask TLS clients for certificates (ES2+ by API key only).
     #[arg(long)]
     no_client_certs: bool,
@@ -129,7 +137,7 @@ async fn demo_batch(
 async fn demo(
     ctx: &Ctx,
     store: &Store,
-    vault: &MasterKey,
+    vault: &Arc<MasterKey>,
     smdp: &simforge_esim::platform::PlatformSmdp,
     count: u64,
     template: Option<Zeroizing<Vec<u8>>>,
@@ -137,6 +145,16 @@ async fn demo(
     euicc_pki: &Path,
 ) -> CliResult {
     let op = ctx.demo_operator(store, vault).await?;
+    let v: Arc<dyn simforge_vault::Vault> = vault.clone();
+    match simforge_esim::users::demo_login(store, v, &op, unix_now()).await? {
+        Some((u, p)) => eprintln!(
+            "demo: operator API login (shown only now): user {u}, password {}",
+            p.expose()
+        ),
+        None => eprintln!(
+            "demo: operator API user `demo` exists (its password was shown when it was made)"
+        ),
+    }
     let batch = match simforge_esim::demo::needs_batch(store, &op).await? {
         true => Some(demo_batch(ctx, (store, vault), &op, count).await?),
         false => None,
@@ -293,6 +311,31 @@ pub async fn serve(
         client_auth,
         log_errors,
     };
+    let admin = match a.no_admin {
+        true => None,
+        false => {
+            let at = a.admin_listen.unwrap_or(DEFAULT_ADMIN);
+            let l = tokio::net::TcpListener::bind(at).await;
+            let l = l.with_context(|| format!("cannot listen on {at} (--admin-listen)"))?;
+            let config = simforge_api::ApiConfig {
+                data_dir: ctx.data_dir.clone(),
+                threads: crate::ctx::threads_or_cores(None),
+                smdp_address: Some(smdp.config().address()),
+                secure_cookies: true,
+            };
+            let v: Arc<dyn simforge_vault::Vault> = vault.clone();
+            let api = simforge_api::Api::new(store.clone(), v, config);
+            eprintln!(
+                "operator API on http://{}/api/v1 (OpenAPI: /api/v1/openapi.json)",
+                l.local_addr()?
+            );
+            Some(tokio::spawn(simforge_api::serve(
+                l,
+                api,
+                std::future::pending(),
+            )))
+        }
+    };
     let server = platform::Server::new(store, vault, smdp, &tls, opts)?;
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
     let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root});
@@ -303,5 +346,6 @@ pub async fn serve(
         )
     });
     server.run(listener, shutdown()).await?;
+    admin.inspect(tokio::task::JoinHandle::abort);
     Ok(())
 }

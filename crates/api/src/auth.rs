@@ -1,0 +1,245 @@
+//! Who is calling and may they: the one middleware every routed request goes through.
+//!
+//! 1. The principal: an API token (`Authorization: Bearer sf_…`) or a session cookie
+//!    ([`SESSION_COOKIE`]); with a cookie, a state-changing request must carry the session's
+//!    CSRF token in [`CSRF_HEADER`] (a token is not ambient, so it needs none).
+//! 2. The route's [`Need`](crate::policy::Need) from [`crate::policy::ROUTES`]: 401 without a
+//!    principal, 404 for another tenant's (or an unknown) tenant, 403 for a role that may not.
+//! 3. After the handler: every state-changing request (but the login, which the access
+//!    service records itself) is appended to the audit log with its outcome.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, RawPathParams, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use simforge_access::{Principal, Secret};
+use simforge_audit::{AuditLog as _, Draft, Outcome};
+use simforge_store::Operator;
+use subtle::ConstantTimeEq;
+
+use crate::policy::{self, Need};
+use crate::{Api, Problem};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "simforge_session";
+/// The header carrying the CSRF token of a cookie session.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF token of a session: derived from its secret (which only the cookie holds), so the
+/// server keeps nothing more and another site cannot know it.
+#[must_use]
+pub fn csrf_token(session: &Secret) -> String {
+    let mut h = Sha256::new();
+    h.update(b"simforge csrf v1\0");
+    h.update(session.expose().as_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
+/// What the middleware found, for the handlers.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The principal, if authenticated.
+    pub principal: Option<Principal>,
+    /// The session secret, when authenticated by cookie (for logout).
+    pub session: Option<Secret>,
+    /// The client's address.
+    pub source: Option<String>,
+}
+
+impl Caller {
+    /// The principal (the middleware guarantees one on non-public routes).
+    ///
+    /// # Errors
+    /// 401 without one.
+    pub fn principal(&self) -> Result<&Principal, Problem> {
+        self.principal.as_ref().ok_or_else(Problem::unauthenticated)
+    }
+
+    /// The audit actor.
+    #[must_use]
+    pub fn actor(&self) -> simforge_audit::Actor {
+        match &self.principal {
+            Some(p) => match p.actor.split_once(':') {
+                Some((kind, id)) => simforge_audit::Actor::named(kind, id),
+                None => simforge_audit::Actor::named("api", &p.actor),
+            },
+            None => simforge_audit::Actor::named("api", "anonymous"),
+        }
+    }
+}
+
+/// The tenant named in the path, once the caller may act on it.
+#[derive(Clone, Debug)]
+pub struct Tenant(pub Operator);
+
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn state_changing(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn principal(
+    api: &Api,
+    headers: &HeaderMap,
+    method: &Method,
+    now: i64,
+) -> Result<(Option<Principal>, Option<Secret>), Problem> {
+    if let Some(t) = bearer(headers) {
+        let p = api.access.authenticate_token(&Secret::new(t), now).await?;
+        return Ok((Some(p), None));
+    }
+    let Some(c) = cookie(headers, SESSION_COOKIE) else {
+        return Ok((None, None));
+    };
+    let session = Secret::new(c);
+    let p = api.access.authenticate_session(&session, now).await?;
+    if state_changing(method) {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let want = csrf_token(&session);
+        if !bool::from(sent.as_bytes().ct_eq(want.as_bytes())) {
+            return Err(Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "csrf",
+                format!(
+                    "a state-changing request with a session cookie needs its {CSRF_HEADER} header (returned at login)"
+                ),
+            ));
+        }
+    }
+    Ok((Some(p), Some(session)))
+}
+
+async fn check(
+    api: &Api,
+    need: Need,
+    params: &RawPathParams,
+    p: Option<&Principal>,
+) -> Result<Option<Operator>, Problem> {
+    let principal = || p.ok_or_else(Problem::unauthenticated);
+    match need {
+        Need::Public => Ok(None),
+        Need::Authenticated => principal().map(|_| None),
+        Need::Platform(a) => match principal()?.may(a, None) {
+            true => Ok(None),
+            false => Err(Problem::forbidden()),
+        },
+        Need::Tenant(a) => {
+            let p = principal()?;
+            let name = params
+                .iter()
+                .find(|(k, _)| *k == "tenant")
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+            let unknown = || Problem::not_found(format!("tenant {name}"));
+            let op = match api.store.operator(name).await {
+                Ok(op) => op,
+                Err(simforge_store::StoreError::NotFound(_)) => return Err(unknown()),
+                Err(e) => return Err(e.into()),
+            };
+            if !p.role.is_platform() && p.tenant != Some(op.id) {
+                return Err(unknown());
+            }
+            match p.may(a, Some(op.id)) {
+                true => Ok(Some(op)),
+                false => Err(Problem::forbidden()),
+            }
+        }
+    }
+}
+
+/// The middleware: principal, policy, then the handler, then the audit entry.
+pub async fn authorize(
+    State(api): State<Api>,
+    matched: MatchedPath,
+    params: RawPathParams,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let now = api.now();
+    let method = req.method().clone();
+    let route = matched.as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let source = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let Some(rule) = policy::find(method.as_str(), &route) else {
+        tracing::error!(%method, %route, "route without a policy");
+        return Problem::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "no-policy",
+            "this route has no access policy",
+        )
+        .into_response();
+    };
+    let mut caller = Caller {
+        principal: None,
+        session: None,
+        source: source.clone(),
+    };
+    let mut tenant_id = None;
+    let headers = req.headers().clone();
+    let response = match principal(&api, &headers, &method, now).await {
+        Err(p) if rule.need != Need::Public => p.into_response(),
+        found => {
+            if let Ok((p, s)) = found {
+                caller.principal = p;
+                caller.session = s;
+            }
+            match check(&api, rule.need, &params, caller.principal.as_ref()).await {
+                Err(p) => p.into_response(),
+                Ok(op) => {
+                    tenant_id = op.as_ref().map(|o| o.id);
+                    if let Some(op) = op {
+                        req.extensions_mut().insert(Tenant(op));
+                    }
+                    req.extensions_mut().insert(caller.clone());
+                    next.run(req).await
+                }
+            }
+        }
+    };
+    let login = method == Method::POST && route == "/api/v1/session";
+    if state_changing(&method) && !login {
+        let status = response.status();
+        let mut d = Draft::new(
+            now,
+            caller.actor().as_str(),
+            &format!("api.{method} {route}"),
+            path,
+        );
+        d.tenant = tenant_id.or(caller.principal.as_ref().and_then(|p| p.tenant));
+        d.source = source;
+        d.outcome = match status.as_u16() {
+            200..=299 => Outcome::Ok,
+            401 | 403 => Outcome::Denied,
+            s => Outcome::Failed(format!("http-{s}")),
+        };
+        d = d.detail("status", status.as_u16());
+        if let Err(e) = api.store.append(d).await {
+            tracing::error!(error = %e, "audit entry of an API call not written");
+        }
+    }
+    response
+}

@@ -1,0 +1,283 @@
+//! The eSIM inventory: import, search, a profile with its history, reset, activation codes,
+//! counts. Each call is an `simforge_esim` / `simforge_smdp` service call, as on the command
+//! line.
+
+use axum::Json;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use simforge_asn1::{ActivationCode, Iccid};
+use simforge_smdp::{ProfileRecord, ResetTarget, SmdpStore as _, SmdpTx as _};
+use simforge_store::Operator;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Tenant;
+use crate::{Api, Problem};
+
+/// What to import.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ImportIn {
+    /// A complete batch of the tenant.
+    pub batch_id: i64,
+    /// The profile type (ES2+ DownloadOrder by type).
+    pub profile_type: String,
+    /// Import at most this many cards.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// What was imported.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Imported {
+    /// Profiles added (cards already in an inventory are skipped).
+    pub added: usize,
+    /// The first ICCID added.
+    pub first_iccid: Option<String>,
+    /// The last ICCID added.
+    pub last_iccid: Option<String>,
+}
+
+/// Adds a complete batch's cards to the tenant's inventory (one profile package each).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/inventory/import", tag = "inventory",
+    params(("tenant" = String, Path)), request_body = ImportIn,
+    responses((status = 200, body = Imported),
+        (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn import_batch(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(i): Json<ImportIn>,
+) -> Result<Json<Imported>, Problem> {
+    if i.profile_type.is_empty() || i.profile_type.len() > 64 {
+        return Err(Problem::invalid("profile_type has 1 to 64 characters"));
+    }
+    let batch = simforge_esim::inventory::completed_batch(&api.store, &op, i.batch_id).await?;
+    let mut opts = simforge_esim::inventory::ImportOptions::of_type(&i.profile_type);
+    opts.limit = i.limit;
+    let added = simforge_esim::inventory::import_batch_dir(
+        &api.store,
+        &*api.vault,
+        &op,
+        std::path::Path::new(&batch.output_dir),
+        &opts,
+        api.now(),
+    )
+    .await?;
+    Ok(Json(Imported {
+        added: added.len(),
+        first_iccid: added.first().map(ToString::to_string),
+        last_iccid: added.last().map(ToString::to_string),
+    }))
+}
+
+/// A profile of the inventory (never its package).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileOut {
+    /// ICCID.
+    pub iccid: String,
+    /// Profile type.
+    pub profile_type: String,
+    /// State (`available`, `allocated`, `linked`, `confirmed`, `released`, `downloaded`,
+    /// `installed`, `error`, `unavailable`).
+    pub state: String,
+    /// The EID it is linked or bound to.
+    pub eid: Option<String>,
+    /// The order's matchingId.
+    pub matching_id: Option<String>,
+    /// Delivered BPPs of the current order.
+    pub download_attempts: u32,
+    /// Last change (Unix seconds).
+    pub updated_at: i64,
+}
+
+/// A profile and its order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileDetail {
+    /// The profile.
+    #[serde(flatten)]
+    pub profile: ProfileOut,
+    /// A confirmation code is required.
+    pub confirmation_code_required: bool,
+    /// Failed confirmation code attempts.
+    pub confirmation_code_attempts: u32,
+    /// The order expires (Unix seconds).
+    pub order_expires_at: Option<i64>,
+    /// After a delete notification: back to Available.
+    pub reuse_on_delete: bool,
+    /// Service provider name (metadata).
+    pub service_provider_name: String,
+    /// Profile name (metadata).
+    pub profile_name: String,
+}
+
+fn profile_out(p: &ProfileRecord) -> ProfileOut {
+    ProfileOut {
+        iccid: p.iccid.to_string(),
+        profile_type: p.profile_type.clone(),
+        state: p.state.as_str().to_owned(),
+        eid: p.eid.as_ref().map(ToString::to_string),
+        matching_id: p.matching_id.as_ref().map(ToString::to_string),
+        download_attempts: p.download_attempts,
+        updated_at: p.updated_at,
+    }
+}
+
+fn iccid(s: &str) -> Result<Iccid, Problem> {
+    Iccid::parse(s).map_err(|_| Problem::invalid(format!("{s:?} is not an ICCID")))
+}
+
+async fn record(api: &Api, op: &Operator, i: &Iccid) -> Result<ProfileRecord, Problem> {
+    let mut tx = api.store.begin().await?;
+    let p = tx.profile(op.id, i).await?;
+    tx.commit().await?;
+    p.ok_or_else(|| Problem::not_found(format!("profile {i}")))
+}
+
+/// A profile of the tenant (another tenant's: 404).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/profiles/{iccid}", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path)),
+    responses((status = 200, body = ProfileDetail), (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn profile(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+) -> Result<Json<ProfileDetail>, Problem> {
+    let p = record(&api, &op, &iccid(&i)?).await?;
+    Ok(Json(ProfileDetail {
+        profile: profile_out(&p),
+        confirmation_code_required: p.cc_hash.is_some(),
+        confirmation_code_attempts: p.cc_attempts,
+        order_expires_at: p.order_expires_at,
+        reuse_on_delete: p.reuse_on_delete,
+        service_provider_name: p.metadata.service_provider_name.clone(),
+        profile_name: p.metadata.profile_name.clone(),
+    }))
+}
+
+/// Where a reset profile goes.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetIn {
+    /// `released` (the same activation code works again) or `available` (the order dropped).
+    pub to: String,
+}
+
+/// Takes a profile out of Error.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/profiles/{iccid}/reset", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path)), request_body = ResetIn,
+    responses((status = 200, body = ProfileOut),
+        (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn reset(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+    Json(r): Json<ResetIn>,
+) -> Result<Json<ProfileOut>, Problem> {
+    let target = match r.to.as_str() {
+        "released" => ResetTarget::Released,
+        "available" => ResetTarget::Available,
+        t => {
+            return Err(Problem::invalid(format!(
+                "reset to {t:?}: released or available"
+            )));
+        }
+    };
+    let i = iccid(&i)?;
+    simforge_esim::policy::reset_profile(&api.store, &op, &i.to_string(), target, api.now())
+        .await?;
+    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+}
+
+/// The form of an activation code.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CodeQuery {
+    /// `text` (default), `png` or `svg`.
+    pub format: Option<String>,
+}
+
+/// The activation code of a released profile's order (text, or its QR code as PNG or SVG).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/profiles/{iccid}/activation-code", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path), CodeQuery),
+    responses((status = 200, description = "`LPA:1$…` text, or a PNG or SVG QR code", content_type = "text/plain"),
+        (status = 409, description = "No order with a matchingId", body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn activation_code(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+    Query(q): Query<CodeQuery>,
+) -> Result<Response, Problem> {
+    let p = record(&api, &op, &iccid(&i)?).await?;
+    let Some(address) = &api.config.smdp_address else {
+        return Err(Problem::conflict(
+            "this platform has no SM-DP+ address configured",
+        ));
+    };
+    let Some(mid) = p.matching_id.clone() else {
+        return Err(Problem::conflict(format!(
+            "profile {i} has no order with a matchingId"
+        )));
+    };
+    let code = ActivationCode::new(address, Some(mid), None, p.cc_hash.is_some())
+        .map_err(|e| Problem::invalid(e.to_string()))?;
+    let (body, ctype): (Vec<u8>, &str) = match q.format.as_deref().unwrap_or("text") {
+        "text" => (code.to_qr_text().into_bytes(), "text/plain; charset=utf-8"),
+        "png" => (
+            code.to_png(8).map_err(|e| Problem::internal(&e))?,
+            "image/png",
+        ),
+        "svg" => (
+            code.to_svg(256)
+                .map_err(|e| Problem::internal(&e))?
+                .into_bytes(),
+            "image/svg+xml",
+        ),
+        f => return Err(Problem::invalid(format!("format {f:?}: text, png or svg"))),
+    };
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// Counts for a dashboard.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryOut {
+    /// Profiles by state.
+    #[schema(value_type = Object)]
+    pub profiles: serde_json::Map<String, serde_json::Value>,
+    /// Batches by state.
+    #[schema(value_type = Object)]
+    pub batches: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The tenant's profiles by state and batches by state.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/summary", tag = "inventory",
+    params(("tenant" = String, Path)), responses((status = 200, body = SummaryOut)),
+    security(("session" = []), ("token" = [])))]
+pub async fn summary(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Result<Json<SummaryOut>, Problem> {
+    let mut profiles = serde_json::Map::new();
+    for (s, n) in simforge_esim::inventory::counts(&api.store, &op).await? {
+        profiles.insert(s.as_str().to_owned(), n.into());
+    }
+    let mut batches = serde_json::Map::new();
+    for b in api.store.batches(Some(&op.name)).await? {
+        let k = format!("{:?}", b.state).to_lowercase();
+        let n = batches
+            .get(&k)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        batches.insert(k, (n + 1).into());
+    }
+    Ok(Json(SummaryOut { profiles, batches }))
+}

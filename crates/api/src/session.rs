@@ -1,0 +1,167 @@
+//! Logging in and out.
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use simforge_access::Secret;
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, SESSION_COOKIE, csrf_token};
+use crate::{Api, Problem};
+
+/// A login.
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The current TOTP code (administrators).
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// As the audit log names them (`user:<name>`, `token:<id>`).
+    pub actor: String,
+    /// The role.
+    pub role: String,
+    /// The tenant (operator name); none for the platform's roles.
+    pub tenant: Option<String>,
+}
+
+/// A new session: its cookie is set; send `csrf_token` as `X-CSRF-Token` with every
+/// state-changing request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    /// Who logged in.
+    pub me: Me,
+    /// The CSRF token of this session.
+    pub csrf_token: String,
+    /// The session's absolute end (Unix seconds); it also ends after idling.
+    pub expires_at: i64,
+}
+
+async fn me_of(api: &Api, p: &simforge_access::Principal) -> Result<Me, Problem> {
+    let tenant = match p.tenant {
+        Some(id) => Some(api.store.operator_by_id(id).await?.name),
+        None => None,
+    };
+    Ok(Me {
+        actor: p.actor.clone(),
+        role: p.role.as_str().to_owned(),
+        tenant,
+    })
+}
+
+/// Logs in: a session cookie (HttpOnly, Secure, SameSite=Strict) and its CSRF token.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = SessionInfo),
+        (status = 401, description = "Wrong name, password or code (`unauthenticated`), or a code is needed (`totp-required`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 423, description = "Account locked", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures from this address", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Json(mut req): Json<LoginRequest>,
+) -> Result<Response, Problem> {
+    let now = api.now();
+    let password = Secret::new(std::mem::take(&mut req.password));
+    let login = api
+        .access
+        .login(
+            &req.username,
+            &password,
+            req.totp.as_deref(),
+            caller.source.as_deref(),
+            now,
+            &mut rand_core::OsRng,
+        )
+        .await?;
+    let info = SessionInfo {
+        me: me_of(&api, &login.principal).await?,
+        csrf_token: csrf_token(&login.session),
+        expires_at: login.expires_at,
+    };
+    let secure = if api.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/api; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        login.session.expose(),
+        (login.expires_at - now).max(0)
+    );
+    let mut r = Json(info).into_response();
+    let v = HeaderValue::from_str(&cookie).map_err(|_| Problem::invalid("session cookie"))?;
+    r.headers_mut().insert(header::SET_COOKIE, v);
+    Ok(r)
+}
+
+/// Logs this session out.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    responses((status = 204, description = "Logged out")),
+    security(("session" = [])))]
+pub async fn logout(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, Problem> {
+    if let Some(s) = &caller.session {
+        api.access.logout(s).await?;
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "simforge_session=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    Ok(r)
+}
+
+/// Ends every session of the calling user (on every node at once: sessions are in the
+/// database).
+#[utoipa::path(post, path = "/api/v1/me/logout-everywhere", tag = "session",
+    responses((status = 200, description = "Sessions ended", body = u64)),
+    security(("session" = [])))]
+pub async fn logout_everywhere(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<u64>, Problem> {
+    let p = caller.principal()?;
+    let Some(user) = p.actor.strip_prefix("user:") else {
+        return Err(Problem::invalid("an API token has no sessions"));
+    };
+    let n = api
+        .access
+        .logout_everywhere(&caller.actor(), user, api.now())
+        .await?;
+    Ok(Json(n))
+}
+
+/// Who is calling.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    responses((status = 200, description = "The caller", body = Me)),
+    security(("session" = []), ("token" = [])))]
+pub async fn me(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Me>, Problem> {
+    Ok(Json(me_of(&api, caller.principal()?).await?))
+}

@@ -1,0 +1,660 @@
+//! Tenants, their people and tokens, keys, ES2+ credentials, audit.
+
+use axum::Json;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use simforge_access::service::CreateUser;
+use simforge_access::{Role, Secret};
+use simforge_audit::AuditLog as _;
+use simforge_store::{CredentialId, CredentialKind, KeyKind, Operator};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Tenant};
+use crate::{Api, Problem};
+
+type Res<T> = Result<Json<T>, Problem>;
+
+/// A tenant (an operator).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantOut {
+    /// Row id.
+    pub id: i64,
+    /// Unique name (the path's `{tenant}`, the ES2+ functionRequesterIdentifier).
+    pub name: String,
+    /// MCC.
+    pub mcc: String,
+    /// MNC.
+    pub mnc: String,
+    /// ICCID issuer prefix.
+    pub iccid_prefix: String,
+    /// ICCID length with its check digit.
+    pub iccid_len: i64,
+    /// Service provider name.
+    pub spn: String,
+    /// SM-DP+: a deleted profile goes back to Available.
+    pub reuse_on_delete: bool,
+    /// Created (RFC 3339).
+    pub created_at: String,
+}
+
+impl From<Operator> for TenantOut {
+    fn from(o: Operator) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            mcc: o.mcc,
+            mnc: o.mnc,
+            iccid_prefix: o.iccid_prefix,
+            iccid_len: o.iccid_len,
+            spn: o.spn,
+            reuse_on_delete: o.reuse_on_delete,
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// A new tenant.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewTenant {
+    /// Unique name: 1 to 64 of A-Z a-z 0-9 - _ . (not starting with `.`).
+    pub name: String,
+    /// MCC (3 digits).
+    pub mcc: String,
+    /// MNC (2 or 3 digits).
+    pub mnc: String,
+    /// ICCID issuer prefix (89, country code, issuer).
+    pub iccid_prefix: String,
+    /// ICCID length with its check digit (19 or 20).
+    pub iccid_len: i64,
+    /// Service provider name.
+    pub spn: String,
+    /// `.out` columns (default: the standard ones).
+    #[serde(default)]
+    pub out_columns: Option<String>,
+    /// A deleted profile goes back to Available.
+    #[serde(default)]
+    pub reuse_on_delete: bool,
+}
+
+/// Every tenant.
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "platform",
+    responses((status = 200, body = Vec<TenantOut>)), security(("session" = []), ("token" = [])))]
+pub async fn list_tenants(State(api): State<Api>) -> Res<Vec<TenantOut>> {
+    Ok(Json(
+        api.store
+            .operators()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Creates a tenant.
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "platform", request_body = NewTenant,
+    responses((status = 201, body = TenantOut),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_tenant(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Json(t): Json<NewTenant>,
+) -> Result<(StatusCode, Json<TenantOut>), Problem> {
+    let req = simforge_factory::operators::NewOperatorRequest {
+        name: t.name,
+        mcc: t.mcc,
+        mnc: t.mnc,
+        iccid_prefix: t.iccid_prefix,
+        iccid_len: t.iccid_len,
+        spn: t.spn,
+        out_columns: t.out_columns,
+        reuse_on_delete: t.reuse_on_delete,
+    };
+    let op = simforge_factory::operators::create(&api.store, &caller.actor(), req).await?;
+    Ok((StatusCode::CREATED, Json(op.into())))
+}
+
+/// One tenant.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "platform",
+    params(("tenant" = String, Path, description = "Tenant name")),
+    responses((status = 200, body = TenantOut), (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn get_tenant(Extension(Tenant(op)): Extension<Tenant>) -> Res<TenantOut> {
+    Ok(Json(op.into()))
+}
+
+/// A user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// Locked (too many failed logins) until then (Unix seconds).
+    pub locked_until: Option<i64>,
+    /// Enrolled in TOTP.
+    pub totp: bool,
+    /// Disabled.
+    pub disabled: bool,
+    /// Created (Unix seconds).
+    pub created_at: i64,
+}
+
+impl From<simforge_access::User> for UserOut {
+    fn from(u: simforge_access::User) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            role: u.role.as_str().to_owned(),
+            locked_until: u.throttle.locked_until,
+            totp: u.totp_sealed.is_some(),
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A new user of the tenant.
+#[derive(Deserialize, ToSchema)]
+pub struct NewUserIn {
+    /// Login name.
+    pub username: String,
+    /// A tenant role: `operator-admin`, `operator` or `viewer`.
+    pub role: String,
+    /// The initial password (at least 12 characters).
+    pub password: String,
+}
+
+/// A created user; an administrator's TOTP enrollment URI, shown only now.
+#[derive(Serialize, ToSchema)]
+pub struct UserCreated {
+    /// The user.
+    pub user: UserOut,
+    /// `otpauth://` URI to enroll the second factor (administrators).
+    pub totp_uri: Option<String>,
+}
+
+fn tenant_role(role: &str) -> Result<Role, Problem> {
+    let role: Role = role.parse()?;
+    if role.is_platform() {
+        return Err(Problem::invalid(format!(
+            "{role} is a platform role: a tenant's user or token is operator-admin, operator or viewer"
+        )));
+    }
+    Ok(role)
+}
+
+/// The tenant's users.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "people",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<UserOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_users(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Res<Vec<UserOut>> {
+    use simforge_access::AccessStore as _;
+    let users = api.store.users(Some(op.id)).await?;
+    Ok(Json(users.into_iter().map(Into::into).collect()))
+}
+
+/// Creates a user of the tenant.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "people",
+    params(("tenant" = String, Path)), request_body = NewUserIn,
+    responses((status = 201, body = UserCreated),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_user(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(mut u): Json<NewUserIn>,
+) -> Result<(StatusCode, Json<UserCreated>), Problem> {
+    let new = CreateUser {
+        username: u.username.clone(),
+        role: tenant_role(&u.role)?,
+        tenant: Some(op.id),
+        password: Secret::new(std::mem::take(&mut u.password)),
+    };
+    let created = api
+        .access
+        .create_user(&caller.actor(), new, api.now(), &mut rand_core::OsRng)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserCreated {
+            user: created.user.into(),
+            totp_uri: created.totp_uri.map(|u| u.0.to_string()),
+        }),
+    ))
+}
+
+/// Unlocks a user locked by failed logins.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users/{username}/unlock", tag = "people",
+    params(("tenant" = String, Path), ("username" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn unlock_user(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, username)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    use simforge_access::AccessStore as _;
+    let user = api.store.user_by_name(&username).await?;
+    if user.is_none_or(|u| u.tenant != Some(op.id)) {
+        return Err(Problem::not_found(format!("user {username}")));
+    }
+    api.access
+        .unlock_user(&caller.actor(), &username, api.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An API token (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOut {
+    /// Row id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The role it acts with.
+    pub role: String,
+    /// Created (Unix seconds).
+    pub created_at: i64,
+    /// Expires (Unix seconds).
+    pub expires_at: i64,
+    /// Revoked (Unix seconds).
+    pub revoked_at: Option<i64>,
+}
+
+impl From<simforge_access::TokenRecord> for TokenOut {
+    fn from(t: simforge_access::TokenRecord) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            role: t.role.as_str().to_owned(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// A new API token of the tenant.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewTokenIn {
+    /// A name to tell it apart.
+    pub name: String,
+    /// A tenant role.
+    pub role: String,
+    /// Days until it expires (1 to 366; default 90).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A created token: the secret is shown only now.
+#[derive(Serialize, ToSchema)]
+pub struct TokenCreated {
+    /// The token.
+    pub token: TokenOut,
+    /// Send it as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+/// The tenant's API tokens.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/tokens", tag = "people",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<TokenOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_tokens(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Res<Vec<TokenOut>> {
+    use simforge_access::AccessStore as _;
+    let t = api.store.tokens(Some(op.id)).await?;
+    Ok(Json(t.into_iter().map(Into::into).collect()))
+}
+
+/// Issues an API token bound to the tenant and a role.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/tokens", tag = "people",
+    params(("tenant" = String, Path)), request_body = NewTokenIn,
+    responses((status = 201, body = TokenCreated)),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_token(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(t): Json<NewTokenIn>,
+) -> Result<(StatusCode, Json<TokenCreated>), Problem> {
+    let days = t.expires_in_days.unwrap_or(90);
+    if !(1..=366).contains(&days) {
+        return Err(Problem::invalid("expires_in_days is 1 to 366"));
+    }
+    let now = api.now();
+    let (rec, secret) = api
+        .access
+        .create_token(
+            &caller.actor(),
+            Some(op.id),
+            tenant_role(&t.role)?,
+            &t.name,
+            now + i64::from(days) * 86_400,
+            now,
+            &mut rand_core::OsRng,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated {
+            token: rec.into(),
+            secret: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+/// Revokes an API token: refused from the next request on, on every node.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/tokens/{id}", tag = "people",
+    params(("tenant" = String, Path), ("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn revoke_token(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<StatusCode, Problem> {
+    use simforge_access::AccessStore as _;
+    let mine = api.store.tokens(Some(op.id)).await?;
+    if !mine.iter().any(|t| t.id == id) {
+        return Err(Problem::not_found(format!("token {id}")));
+    }
+    api.access
+        .revoke_token(&caller.actor(), id, api.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An operator key (never its value).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyOut {
+    /// `transport` (KID) or `op` (OPID).
+    pub kind: String,
+    /// Its index.
+    pub index: i64,
+    /// Its size in bits.
+    pub bits: i64,
+    /// Imported (RFC 3339).
+    pub created_at: String,
+}
+
+/// A key to import.
+#[derive(Deserialize, ToSchema)]
+pub struct NewKeyIn {
+    /// `transport` or `op`.
+    pub kind: String,
+    /// Its index (KID or OPID of orders).
+    pub index: u32,
+    /// The key in hex (AES-128/192/256 transport key; 128-bit OP or 256-bit TOP).
+    pub value: String,
+    /// Replace an existing key at this index.
+    #[serde(default)]
+    pub replace: bool,
+}
+
+fn key_kind(s: &str) -> Result<KeyKind, Problem> {
+    match s {
+        "transport" => Ok(KeyKind::Transport),
+        "op" => Ok(KeyKind::Op),
+        _ => Err(Problem::invalid(format!("key kind {s:?}: transport or op"))),
+    }
+}
+
+/// The tenant's keys: kind, index, size; never a value.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/keys", tag = "keys",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<KeyOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_keys(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Res<Vec<KeyOut>> {
+    let keys = api.store.keys(op.id).await?;
+    Ok(Json(
+        keys.into_iter()
+            .map(|k| KeyOut {
+                kind: format!("{:?}", k.kind).to_lowercase(),
+                index: k.index,
+                bits: k.bits,
+                created_at: k.created_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Imports a key (sealed at once; never readable back).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/keys", tag = "keys",
+    params(("tenant" = String, Path)), request_body = NewKeyIn,
+    responses((status = 201, body = KeyOut),
+        (status = 409, body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn import_key(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(k): Json<NewKeyIn>,
+) -> Result<(StatusCode, Json<KeyOut>), Problem> {
+    let value = zeroize::Zeroizing::new(k.value);
+    let kind = key_kind(&k.kind)?;
+    let parsed = simforge_factory::keys::parse_key(kind, &value)?;
+    simforge_factory::keys::store_key(
+        &api.store,
+        &*api.vault,
+        &caller.actor(),
+        &op,
+        &parsed,
+        k.index,
+        k.replace,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(KeyOut {
+            kind: k.kind,
+            index: i64::from(k.index),
+            bits: parsed.bits as i64,
+            created_at: simforge_factory::clock::rfc3339(api.now()),
+        }),
+    ))
+}
+
+/// An ES2+ credential (never the key).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialOut {
+    /// Row id.
+    pub id: i64,
+    /// `api-key` or `client-cert`.
+    pub kind: String,
+    /// A hint: the key's first characters or the certificate's subject.
+    pub label: String,
+    /// Added (Unix seconds).
+    pub created_at: i64,
+    /// Revoked (Unix seconds).
+    pub revoked_at: Option<i64>,
+}
+
+/// A new ES2+ API key: shown only now.
+#[derive(Serialize, ToSchema)]
+pub struct CredentialCreated {
+    /// Its id.
+    pub id: i64,
+    /// Send it as `X-Api-Key` with functionRequesterIdentifier = the tenant's name.
+    pub api_key: String,
+}
+
+/// The tenant's ES2+ credentials (API keys and client certificates).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/credentials", tag = "es2",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<CredentialOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_credentials(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Res<Vec<CredentialOut>> {
+    let mut out = Vec::new();
+    for (kind, name) in [
+        (CredentialKind::ApiKey, "api-key"),
+        (CredentialKind::ClientCert, "client-cert"),
+    ] {
+        for c in simforge_esim::credentials::list(&api.store, &op, kind).await? {
+            out.push(CredentialOut {
+                id: c.id.0,
+                kind: name.into(),
+                label: c.label,
+                created_at: c.created_at,
+                revoked_at: c.revoked_at,
+            });
+        }
+    }
+    Ok(Json(out))
+}
+
+/// Creates an ES2+ API key.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/credentials", tag = "es2",
+    params(("tenant" = String, Path)), responses((status = 201, body = CredentialCreated)),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_credential(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Result<(StatusCode, Json<CredentialCreated>), Problem> {
+    let k = simforge_esim::credentials::create_api_key(
+        &api.store,
+        &caller.actor(),
+        &op,
+        &mut rand_core::OsRng,
+        api.now(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CredentialCreated {
+            id: k.id.0,
+            api_key: k.key.to_string(),
+        }),
+    ))
+}
+
+/// Revokes an ES2+ credential (a running SM-DP+ refuses it within a second).
+#[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/credentials/{id}", tag = "es2",
+    params(("tenant" = String, Path), ("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn revoke_credential(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<StatusCode, Problem> {
+    simforge_esim::credentials::revoke(
+        &api.store,
+        &caller.actor(),
+        &op,
+        CredentialId(id),
+        api.now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which audit entries.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Entries after this sequence number (keyset pagination).
+    #[serde(default)]
+    pub after: u64,
+    /// Entries at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// An audit entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryOut {
+    /// Sequence number.
+    pub seq: u64,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// The tenant's id.
+    pub tenant: Option<i64>,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub target: String,
+    /// `ok`, `denied` or `failed:<code>`.
+    pub outcome: String,
+    /// From where.
+    pub source: Option<String>,
+    /// Details (never a secret).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// This entry's hash (hex).
+    pub hash: String,
+}
+
+async fn audit(api: &Api, tenant: Option<i64>, q: AuditQuery) -> Res<Vec<AuditEntryOut>> {
+    let entries = api
+        .store
+        .entries(&simforge_audit::Query {
+            after_seq: q.after,
+            since_at: q.since,
+            tenant,
+            limit: Some(q.limit.unwrap_or(100).clamp(1, 1000)),
+        })
+        .await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| AuditEntryOut {
+                seq: e.seq,
+                at: e.at,
+                actor: e.actor.clone(),
+                tenant: e.tenant,
+                action: e.action.clone(),
+                target: e.target.clone(),
+                outcome: e.outcome.to_string(),
+                source: e.source.clone(),
+                details: serde_json::from_str(&e.details_json()).unwrap_or_default(),
+                hash: hex::encode(e.hash),
+            })
+            .collect(),
+    ))
+}
+
+/// The tenant's audit entries (only its own).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit", tag = "audit",
+    params(("tenant" = String, Path), AuditQuery), responses((status = 200, body = Vec<AuditEntryOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn tenant_audit(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Query(q): Query<AuditQuery>,
+) -> Res<Vec<AuditEntryOut>> {
+    audit(&api, Some(op.id), q).await
+}
+
+/// Every audit entry (the platform's roles).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit",
+    params(AuditQuery), responses((status = 200, body = Vec<AuditEntryOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn platform_audit(
+    State(api): State<Api>,
+    Query(q): Query<AuditQuery>,
+) -> Res<Vec<AuditEntryOut>> {
+    audit(&api, None, q).await
+}

@@ -1,0 +1,207 @@
+//! The API in memory: a SQLite store in a temporary directory, a fixed master key, an
+//! injected clock, requests through the router (no sockets), tenants `a` and `b`.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use simforge_access::Role;
+use simforge_api::{Api, ApiConfig};
+use simforge_audit::Actor;
+use simforge_store::{Operator, Store};
+use simforge_vault::{MasterKey, Vault};
+use tower::ServiceExt as _;
+
+pub const T0: i64 = 1_796_000_000;
+
+pub struct World {
+    pub api: Api,
+    pub app: Router,
+    pub clock: Arc<AtomicI64>,
+    pub a: Operator,
+    pub b: Operator,
+    pub dir: tempfile::TempDir,
+    /// Every response body seen (for the secrets check), but file downloads.
+    pub seen: std::sync::Mutex<Vec<u8>>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or("").to_owned()
+    }
+}
+
+async fn tenant(store: &Store, name: &str, prefix: &str) -> Operator {
+    simforge_factory::operators::create(
+        store,
+        &Actor::system(),
+        simforge_factory::operators::NewOperatorRequest {
+            name: name.into(),
+            mcc: "001".into(),
+            mnc: "01".into(),
+            iccid_prefix: prefix.into(),
+            iccid_len: 19,
+            spn: format!("Tenant {name}"),
+            out_columns: None,
+            reuse_on_delete: false,
+        },
+    )
+    .await
+    .expect("tenant")
+}
+
+impl World {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_sqlite(&dir.path().join("simforge.sqlite"))
+            .await
+            .expect("store");
+        let vault: Arc<dyn Vault> = Arc::new(MasterKey::from_bytes([7; 32]));
+        let clock = Arc::new(AtomicI64::new(T0));
+        let c = clock.clone();
+        let api = Api::with_clock(
+            store.clone(),
+            vault,
+            ApiConfig {
+                data_dir: dir.path().to_owned(),
+                threads: 1,
+                smdp_address: Some("smdp.example.com".into()),
+                secure_cookies: true,
+            },
+            Arc::new(move || c.load(Ordering::SeqCst)),
+        );
+        let a = tenant(&store, "a", "8900101").await;
+        let b = tenant(&store, "b", "8900102").await;
+        Self {
+            app: simforge_api::router(api.clone()),
+            api,
+            clock,
+            a,
+            b,
+            dir,
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.clock.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// A token of `role` in `tenant` (none for platform roles).
+    pub async fn token(&self, role: Role, tenant: Option<&Operator>) -> String {
+        let now = self.clock.load(Ordering::SeqCst);
+        let (_, secret) = self
+            .api
+            .access
+            .create_token(
+                &Actor::system(),
+                tenant.map(|t| t.id),
+                role,
+                &format!("test {role}"),
+                now + 86_400,
+                now,
+                &mut rand_core::OsRng,
+            )
+            .await
+            .expect("token");
+        secret.expose().to_owned()
+    }
+
+    /// One request: `auth` is `Bearer …` or a cookie header value; `from` a client address.
+    pub async fn call_from(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+        from: Option<SocketAddr>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&v).expect("json"))
+            }
+            None => Body::empty(),
+        };
+        let mut req = req.body(body).expect("request");
+        if let Some(a) = from {
+            req.extensions_mut().insert(ConnectInfo(a));
+        }
+        let r = self.app.clone().oneshot(req).await.expect("infallible");
+        let status = r.status();
+        let headers = r.headers().clone();
+        let body = r
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        if !uri.contains("/files/") {
+            self.seen.lock().expect("seen").extend_from_slice(&body);
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(&self, method: Method, uri: &str, token: &str, body: Option<Value>) -> Reply {
+        let auth = format!("Bearer {token}");
+        self.call_from(method, uri, &[("authorization", &auth)], body, None)
+            .await
+    }
+}
+
+/// RFC 4648 base32 (no padding), for the TOTP secret of an `otpauth://` URI.
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("not base32: {c}"),
+        };
+        bits = (bits << 5) | u64::from(v);
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+/// The TOTP code at `now` of an `otpauth://…?secret=…` URI.
+pub fn totp_code(uri: &str, now: i64) -> String {
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("secret="))
+        .expect("secret in the URI");
+    let s = simforge_access::TotpSecret::from_bytes(&base32_decode(secret));
+    format!("{:06}", s.code_at(now, 6))
+}
