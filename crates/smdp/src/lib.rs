@@ -27,6 +27,7 @@ pub mod config;
 pub mod error;
 pub mod es2;
 pub mod es9;
+pub mod inventory;
 mod memory_outbox;
 pub mod model;
 pub mod outbox;
@@ -37,6 +38,7 @@ pub mod store;
 pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
 pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
 pub use error::{Error, Result};
+pub use inventory::{HistoryEntry, IccidPrefix, Inventory, ProfileFilter, ProfileSummary};
 pub use model::{
     BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,
     ProfileRequirements, ProfileState, RadioAccess, SealedPackage, Session, SessionChange,

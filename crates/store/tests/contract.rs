@@ -8,8 +8,8 @@
 //!   (`support::postgres`; "skipped" without PostgreSQL installed, a failure when `CI` is set);
 //! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
 //!
-//! The scenarios (`support::smdp`, `support::outbox`, `support::settings`, `support::audit`,
-//! `support::access`) get a fresh
+//! The scenarios (`support::smdp`, `support::inventory`, `support::outbox`, `support::settings`,
+//! `support::audit`, `support::access`) get a fresh
 //! database holding operators 1 and 2. The operator settings (`OperatorAdmin`) are the SQL
 //! stores' only. Below the instantiations, the few tests that only one backend can run.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
@@ -65,6 +65,7 @@ macro_rules! smdp_contract {
                 smdp::one_operator_cannot_order_another_operators_profile,
                 smdp::sessions_round_trip,
                 smdp::expired_sessions_are_purged,
+                inventory::search_and_history,
             ],
             backend: [smdp::binding_and_last_notification_survive_restarts],
             $($kind: [$($group::$scenario),*]),*
