@@ -19,6 +19,10 @@
 //! Operator notifications: [`outbox::progress_info`] maps an [`Event`] to its ES2+
 //! HandleDownloadProgressInfo body; [`OutboxStore`] is what a delivery worker needs from the store.
 //!
+//! Inventory: [`Inventory`] searches an operator's profiles ([`ProfileFilter`], keyset pages in
+//! ICCID order) and reads a profile's history (its outbox [`Event`]s); [`MemoryStore`] here,
+//! the SQL stores in `simforge-store`.
+//!
 //! Profiles: [`profile::personalize`] fills a SAIP template with a subscriber's
 //! [`simforge_saip::ProfileSpec`]; packages are sealed with the vault before they are stored.
 
