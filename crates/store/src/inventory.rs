@@ -108,6 +108,58 @@ pub(crate) fn search_sql(f: &ProfileFilter, dialect: Dialect) -> (String, Vec<Pa
     (sql, params)
 }
 
+/// `sql` with `params` bound, on either database.
+macro_rules! bound {
+    ($sql:expr, $params:expr) => {{
+        let mut q = sqlx::query($sql);
+        for p in $params {
+            q = match p {
+                Param::Int(n) => q.bind(n),
+                Param::Text(t) => q.bind(t),
+            };
+        }
+        q
+    }};
+}
+
+impl Store {
+    /// The query plan of `f`'s search (`EXPLAIN QUERY PLAN`, one line per step), for
+    /// diagnosis: every shape of search should read one index range in ICCID order.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if the database fails.
+    pub async fn explain_search(&self, f: &ProfileFilter) -> Result<Vec<String>, Error> {
+        let (sql, params) = search_sql(f, Dialect::Sqlite);
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let rows = bound!(&explain, params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("detail").map_err(db))
+            .collect()
+    }
+}
+
+impl PgStore {
+    /// The query plan of `f`'s search (`EXPLAIN`, one line per row), for diagnosis: every
+    /// shape of search should read one index range in ICCID order.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if the database fails.
+    pub async fn explain_search(&self, f: &ProfileFilter) -> Result<Vec<String>, Error> {
+        let (sql, params) = search_sql(f, Dialect::Postgres);
+        let explain = format!("EXPLAIN {sql}");
+        let rows = bound!(&explain, params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(db))
+            .collect()
+    }
+}
+
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Storage(format!("stored profile {what}: {e}").into())
 }
@@ -172,14 +224,10 @@ fn history_entry(id: i64, record: &str) -> Result<HistoryEntry, Error> {
 impl Inventory for Store {
     async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
         let (sql, params) = search_sql(f, Dialect::Sqlite);
-        let mut q = sqlx::query(&sql);
-        for p in params {
-            q = match p {
-                Param::Int(n) => q.bind(n),
-                Param::Text(t) => q.bind(t),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(db)?;
+        let rows = bound!(&sql, params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         rows.iter()
             .map(|r| raw_from_row!(r).and_then(Raw::summary))
             .collect()
@@ -215,14 +263,10 @@ impl Inventory for Store {
 impl Inventory for PgStore {
     async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
         let (sql, params) = search_sql(f, Dialect::Postgres);
-        let mut q = sqlx::query(&sql);
-        for p in params {
-            q = match p {
-                Param::Int(n) => q.bind(n),
-                Param::Text(t) => q.bind(t),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(db)?;
+        let rows = bound!(&sql, params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         rows.iter()
             .map(|r| raw_from_row!(r).and_then(Raw::summary))
             .collect()
@@ -360,23 +404,7 @@ mod tests {
             ),
         ];
         for (what, f, index) in shapes {
-            let (sql, params) = search_sql(&f, Dialect::Sqlite);
-            let explain = format!("EXPLAIN QUERY PLAN {sql}");
-            let mut q = sqlx::query(&explain);
-            for p in params {
-                q = match p {
-                    Param::Int(n) => q.bind(n),
-                    Param::Text(t) => q.bind(t),
-                };
-            }
-            let plan: Vec<String> = q
-                .fetch_all(&store.pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<String, _>("detail"))
-                .collect();
-            let plan = plan.join(" | ");
+            let plan = store.explain_search(&f).await.unwrap().join(" | ");
             assert!(
                 plan.contains(&format!("USING INDEX {index} ")),
                 "{what}: {plan}"
@@ -408,5 +436,87 @@ mod tests {
             plan.contains("USING INDEX rsp_events_profile") && !plan.contains("TEMP B-TREE"),
             "{plan}"
         );
+    }
+
+    /// Events recorded before migration 0014 get their ICCID from their record; a record
+    /// that is not an event's (or not JSON) does not stop the migration.
+    #[tokio::test]
+    async fn events_recorded_before_the_iccid_column_are_backfilled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .unwrap();
+        }
+        let all = sqlx::migrate!("./migrations");
+        let before = sqlx::migrate::Migrator {
+            migrations: all
+                .migrations
+                .iter()
+                .filter(|m| m.version < 14)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            ..all
+        };
+        let pool = sqlx::SqlitePool::connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+        )
+        .await
+        .unwrap();
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO operators (name, mcc, mnc, iccid_prefix, iccid_len, spn, created_at)
+             VALUES ('a', '001', '01', '894944', 19, 'A', 'now')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let iccid: Iccid = "8949440000000000011".parse().unwrap();
+        let events = [
+            Event::ProfileState {
+                operator_id: 1,
+                iccid: iccid.clone(),
+                from: ProfileState::Available,
+                to: ProfileState::Released,
+                at: 5,
+            },
+            Event::DownloadProgress {
+                operator_id: 1,
+                iccid: iccid.clone(),
+                profile_type: "t".into(),
+                eid: None,
+                point: 4,
+                failure: Some(("8.2".into(), "3.7".into())),
+                result_data: Some(vec![0xBF, 0x37, 0x00]),
+                at: 6,
+            },
+        ];
+        for e in &events {
+            sqlx::query(
+                "INSERT INTO rsp_events (operator_id, kind, record, created_at) VALUES (1, ?, ?, 0)",
+            )
+            .bind(e.kind())
+            .bind(serde_json::to_string(e).unwrap())
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO rsp_events (operator_id, kind, record, created_at) VALUES (1, 'x', '{not json', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let store = Store::open_sqlite(&path).await.unwrap();
+        let history = store.history(1, &iccid, None, 10).await.unwrap();
+        let got: Vec<Event> = history.into_iter().map(|h| h.event).collect();
+        assert_eq!(got, events);
     }
 }
