@@ -18,7 +18,7 @@ use std::fmt;
 use std::future::Future;
 use std::str::FromStr;
 
-use simforge_asn1::{Eid, Iccid, MatchingId};
+use simforge_asn1::{Eid, Iccid, MatchingId, rsp};
 
 use crate::error::{Error, Result};
 use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, UnixTime};
@@ -210,6 +210,45 @@ pub struct HistoryEntry {
     pub id: i64,
     /// The event.
     pub event: Event,
+}
+
+/// What an eUICC reported of a failed installation (the `errorResult` of its
+/// ProfileInstallationResult): the BPP command that failed and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstallationError {
+    /// bppCommandId.
+    pub bpp_command_id: rsp::BppCommandId,
+    /// errorReason.
+    pub error_reason: rsp::ErrorReason,
+}
+
+impl HistoryEntry {
+    /// The failure of an installation this event reports: for a [`Event::DownloadProgress`]
+    /// of point 4 whose recorded ProfileInstallationResult has an `errorResult`; `None` for any
+    /// other event (or result data that does not decode).
+    #[must_use]
+    pub fn installation_error(&self) -> Option<InstallationError> {
+        let Event::DownloadProgress {
+            point: 4,
+            result_data: Some(der),
+            ..
+        } = &self.event
+        else {
+            return None;
+        };
+        let rsp::PendingNotification::ProfileInstallationResult(pir) =
+            simforge_asn1::from_ber::<rsp::PendingNotification>(der).ok()?
+        else {
+            return None;
+        };
+        match pir.profile_installation_result_data.final_result {
+            rsp::FinalResult::ErrorResult(e) => Some(InstallationError {
+                bpp_command_id: e.bpp_command_id,
+                error_reason: e.error_reason,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Searching an operator's inventory and reading a profile's history.

@@ -42,7 +42,9 @@ pub mod store;
 pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
 pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
 pub use error::{Error, Result};
-pub use inventory::{HistoryEntry, IccidPrefix, Inventory, ProfileFilter, ProfileSummary};
+pub use inventory::{
+    HistoryEntry, IccidPrefix, InstallationError, Inventory, ProfileFilter, ProfileSummary,
+};
 pub use model::{
     BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,
     ProfileRequirements, ProfileState, RadioAccess, SealedPackage, Session, SessionChange,

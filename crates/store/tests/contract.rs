@@ -66,6 +66,7 @@ macro_rules! smdp_contract {
                 smdp::sessions_round_trip,
                 smdp::expired_sessions_are_purged,
                 inventory::search_and_history,
+                inventory::history_of_a_download,
             ],
             backend: [smdp::binding_and_last_notification_survive_restarts],
             $($kind: [$($group::$scenario),*]),*

@@ -306,3 +306,100 @@ pub async fn search_and_history<S: SmdpStore + Inventory>(store: S) {
     assert_eq!(store.history(B, &of_b, None, 100).await.unwrap().len(), 1);
     assert_eq!(store.history(A, &y, None, 100).await.unwrap().len(), 2);
 }
+
+/// The history of a real download, as the SM-DP+ records it: the order's state changes, the
+/// BPP delivered (point 3), an installation that failed (point 4, 8.2/3.7, with the eUICC's
+/// bppCommandId and errorReason in its result data), the retry, the installation; nothing of
+/// it for another operator.
+pub async fn history_of_a_download<S: SmdpStore + Inventory>(store: S) {
+    use simforge_asn1::rsp::{BppCommandId, ErrorReason};
+    use simforge_pki::Curve;
+    use simforge_smdp::InstallationError;
+    use simforge_smdp::profile::iccid_to_bcd;
+
+    use super::{ICCID, NOW, TestEuicc, auth, lab, released_order, smdp_on};
+
+    let pki = lab(Curve::P256, 1);
+    let smdp = smdp_on(store, &pki);
+    let mid = released_order(&smdp, A).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    for success in [false, true] {
+        let ac = auth(&smdp, &mut e, &mid).await;
+        let (bpp, _) = smdp
+            .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+            .await
+            .unwrap();
+        e.load_bpp(&bpp);
+        smdp.handle_notification(&e.pir(&iccid_to_bcd(ICCID), success), NOW)
+            .await
+            .unwrap();
+    }
+    let iccid: Iccid = ICCID.parse().unwrap();
+    let history = smdp.store().history(A, &iccid, None, 100).await.unwrap();
+    assert!(history.windows(2).all(|w| w[0].id < w[1].id), "{history:?}");
+    let states: Vec<(ProfileState, ProfileState)> = history
+        .iter()
+        .filter_map(|h| match h.event {
+            Event::ProfileState { from, to, .. } => Some((from, to)),
+            Event::DownloadProgress { .. } => None,
+        })
+        .collect();
+    use ProfileState::{Allocated, Available, Downloaded, Installed, Released};
+    assert_eq!(states.first(), Some(&(Available, Allocated)), "{states:?}");
+    assert_eq!(
+        &states[states.len() - 4..],
+        &[
+            (Released, Downloaded),
+            (Downloaded, Released),
+            (Released, Downloaded),
+            (Downloaded, Installed)
+        ],
+        "{states:?}"
+    );
+    let points: Vec<(u32, Option<(String, String)>)> = history
+        .iter()
+        .filter_map(|h| match &h.event {
+            Event::DownloadProgress { point, failure, .. } => Some((*point, failure.clone())),
+            Event::ProfileState { .. } => None,
+        })
+        .filter(|(p, _)| *p >= 3)
+        .collect();
+    let failed = Some(("8.2".to_owned(), "3.7".to_owned()));
+    assert_eq!(
+        points,
+        vec![(3, None), (4, failed), (3, None), (4, None)],
+        "{history:?}"
+    );
+    let errors: Vec<InstallationError> = history
+        .iter()
+        .filter_map(|h| h.installation_error())
+        .collect();
+    assert_eq!(
+        errors,
+        vec![InstallationError {
+            bpp_command_id: BppCommandId::LOAD_PROFILE_ELEMENTS,
+            error_reason: ErrorReason::INSTALL_FAILED_DUE_TO_PE_PROCESSING_ERROR,
+        }]
+    );
+    assert!(
+        smdp.store()
+            .history(B, &iccid, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The search shows where it ended.
+    let found = smdp
+        .store()
+        .search(&ProfileFilter {
+            eid: Some(e.eid),
+            ..ProfileFilter::new(A)
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].state, found[0].download_attempts),
+        (ProfileState::Installed, 2)
+    );
+}
