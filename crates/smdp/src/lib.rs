@@ -19,6 +19,10 @@
 //! Operator notifications: [`outbox::progress_info`] maps an [`Event`] to its ES2+
 //! HandleDownloadProgressInfo body; [`OutboxStore`] is what a delivery worker needs from the store.
 //!
+//! Inventory: [`Inventory`] searches an operator's profiles ([`ProfileFilter`], keyset pages in
+//! ICCID order) and reads a profile's history (its outbox [`Event`]s); [`MemoryStore`] here,
+//! the SQL stores in `simforge-store`.
+//!
 //! Profiles: [`profile::personalize`] fills a SAIP template with a subscriber's
 //! [`simforge_saip::ProfileSpec`]; packages are sealed with the vault before they are stored.
 
@@ -27,6 +31,7 @@ pub mod config;
 pub mod error;
 pub mod es2;
 pub mod es9;
+pub mod inventory;
 mod memory_outbox;
 pub mod model;
 pub mod outbox;
@@ -37,6 +42,9 @@ pub mod store;
 pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
 pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
 pub use error::{Error, Result};
+pub use inventory::{
+    HistoryEntry, IccidPrefix, InstallationError, Inventory, ProfileFilter, ProfileSummary,
+};
 pub use model::{
     BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,
     ProfileRequirements, ProfileState, RadioAccess, SealedPackage, Session, SessionChange,

@@ -429,6 +429,22 @@ impl Event {
         }
     }
 
+    /// The profile concerned.
+    #[must_use]
+    pub fn iccid(&self) -> &Iccid {
+        match self {
+            Self::DownloadProgress { iccid, .. } | Self::ProfileState { iccid, .. } => iccid,
+        }
+    }
+
+    /// When it happened.
+    #[must_use]
+    pub fn at(&self) -> UnixTime {
+        match self {
+            Self::DownloadProgress { at, .. } | Self::ProfileState { at, .. } => *at,
+        }
+    }
+
     /// A short name of the kind of event (`download_progress`, `profile_state`).
     #[must_use]
     pub fn kind(&self) -> &'static str {

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod audit;
 pub mod credentials;
+mod inventory;
 mod memory;
 pub mod pg;
 pub mod rsp;

@@ -380,16 +380,15 @@ impl SmdpTx for PgTx {
 
     async fn push_events(&mut self, events: &[Event]) -> Result<(), Error> {
         for e in events {
-            let at = match e {
-                Event::DownloadProgress { at, .. } | Event::ProfileState { at, .. } => *at,
-            };
             sqlx::query(
-                "INSERT INTO rsp_events (operator_id, kind, record, created_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO rsp_events (operator_id, iccid, kind, record, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(e.operator_id())
+            .bind(e.iccid().as_str())
             .bind(e.kind())
             .bind(serde_json::to_string(e).map_err(json_err)?)
-            .bind(at)
+            .bind(e.at())
             .execute(&mut *self.tx)
             .await
             .map_err(db)?;

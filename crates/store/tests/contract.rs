@@ -8,8 +8,8 @@
 //!   (`support::postgres`; "skipped" without PostgreSQL installed, a failure when `CI` is set);
 //! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
 //!
-//! The scenarios (`support::smdp`, `support::outbox`, `support::settings`, `support::audit`,
-//! `support::access`) get a fresh
+//! The scenarios (`support::smdp`, `support::inventory`, `support::outbox`, `support::settings`,
+//! `support::audit`, `support::access`) get a fresh
 //! database holding operators 1 and 2. The operator settings (`OperatorAdmin`) are the SQL
 //! stores' only. Below the instantiations, the few tests that only one backend can run.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
@@ -65,6 +65,8 @@ macro_rules! smdp_contract {
                 smdp::one_operator_cannot_order_another_operators_profile,
                 smdp::sessions_round_trip,
                 smdp::expired_sessions_are_purged,
+                inventory::search_and_history,
+                inventory::history_of_a_download,
             ],
             backend: [smdp::binding_and_last_notification_survive_restarts],
             $($kind: [$($group::$scenario),*]),*
@@ -211,6 +213,157 @@ mod postgres_only {
         );
         let later = store.claim_outbox(61_000, 60_000, 10).await.unwrap();
         assert_eq!(outbox::ids(&later), vec![(1, 1), (1, 2)]);
+    }
+
+    /// Every shape of inventory search reads an index in ICCID order on PostgreSQL (with
+    /// statistics of 100,000 profiles, 1 % of them another operator's): no sequential scan,
+    /// no sort but of the few rows of an EID or a matchingId.
+    #[tokio::test]
+    async fn every_search_shape_reads_an_index_in_order() {
+        use simforge_smdp::{IccidPrefix, ProfileFilter, ProfileState};
+        use support::backends::RawSql as _;
+        let Some(pg) = Pg::start("every_search_shape_reads_an_index_in_order").await else {
+            return;
+        };
+        let store = pg.open().await;
+        pg.exec(
+            "INSERT INTO rsp_profiles
+                 (iccid, operator_id, profile_type, state, eid, matching_id, version, updated_at, record)
+             SELECT '8949440' || lpad(g::text, 12, '0'),
+                 CASE WHEN g % 100 = 0 THEN 2 ELSE 1 END,
+                 (ARRAY['a', 'b', 'c', 'd'])[1 + (g / 7) % 4],
+                 (ARRAY['available', 'available', 'released', 'installed', 'installed', 'error'])[1 + g % 6],
+                 CASE WHEN g % 6 IN (2, 3, 4, 5) THEN '8904903200000000000' || lpad(g::text, 13, '0') END,
+                 CASE WHEN g % 6 IN (2, 3, 4, 5) THEN 'M-' || g END,
+                 0, g, '{}'
+             FROM generate_series(1, 100000) g;
+             ANALYZE rsp_profiles",
+        )
+        .await;
+        let iccid: simforge_asn1::Iccid = "8949440000000050000".parse().unwrap();
+        let base = ProfileFilter::new(1);
+        let shapes = [
+            ("first page", base.clone()),
+            ("small operator", ProfileFilter::new(2)),
+            (
+                "next page",
+                ProfileFilter {
+                    after: Some(iccid.clone()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "prefix",
+                ProfileFilter {
+                    iccid_prefix: Some(IccidPrefix::parse("894944000000005").unwrap()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "state",
+                ProfileFilter {
+                    state: Some(ProfileState::Error),
+                    after: Some(iccid.clone()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "type",
+                ProfileFilter {
+                    profile_type: Some("c".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "type and state",
+                ProfileFilter {
+                    profile_type: Some("c".into()),
+                    state: Some(ProfileState::Installed),
+                    after: Some(iccid.clone()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "EID",
+                ProfileFilter {
+                    eid: Some(
+                        simforge_asn1::Eid::parse("89049032123451234512345678901235").unwrap(),
+                    ),
+                    ..base.clone()
+                },
+            ),
+            (
+                "matchingId",
+                ProfileFilter {
+                    matching_id: Some(simforge_asn1::MatchingId::parse("M-4").unwrap()),
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (what, f) in shapes {
+            let plan = store.explain_search(&f).await.unwrap().join(" | ");
+            assert!(
+                plan.contains("Index") && !plan.contains("Seq Scan"),
+                "{what}: {plan}"
+            );
+            if !matches!(what, "EID" | "matchingId") {
+                assert!(!plan.contains("Sort"), "{what}: {plan}");
+            }
+            eprintln!("{what}: {plan}");
+        }
+    }
+
+    /// Events recorded before migration 0006 get their ICCID from their record.
+    #[tokio::test]
+    async fn events_recorded_before_the_iccid_column_are_backfilled() {
+        use simforge_smdp::{Event, Inventory as _, ProfileState};
+        use sqlx::Connection as _;
+        let Some(pg) = Pg::start("events_recorded_before_the_iccid_column_are_backfilled").await
+        else {
+            return;
+        };
+        let all = sqlx::migrate!("./migrations-pg");
+        let before = sqlx::migrate::Migrator {
+            migrations: all
+                .migrations
+                .iter()
+                .filter(|m| m.version < 6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            ..all
+        };
+        let mut conn = sqlx::PgConnection::connect(&pg.0.url()).await.unwrap();
+        before.run(&mut conn).await.unwrap();
+        let iccid: simforge_asn1::Iccid = "8949440000000000011".parse().unwrap();
+        let events = [
+            Event::ProfileState {
+                operator_id: 1,
+                iccid: iccid.clone(),
+                from: ProfileState::Available,
+                to: ProfileState::Released,
+                at: 5,
+            },
+            outbox::progress(1, 4),
+        ];
+        for e in &events {
+            sqlx::query(
+                "INSERT INTO rsp_events (operator_id, kind, record, created_at) VALUES (1, $1, $2, 0)",
+            )
+            .bind(e.kind())
+            .bind(serde_json::to_string(e).unwrap())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        conn.close().await.unwrap();
+        let store = pg.open().await;
+        let history = store.history(1, &iccid, None, 10).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].event, events[0]);
+        let other = store.history(1, events[1].iccid(), None, 10).await.unwrap();
+        assert_eq!(other.len(), 1);
+        assert_eq!(other[0].event, events[1]);
     }
 
     /// A malformed URL, or a server that is not there, is a clear error (no server needed).

@@ -455,16 +455,14 @@ impl SmdpTx for SqliteTx {
     async fn push_events(&mut self, events: &[Event]) -> Result<(), Error> {
         self.begin_db().await?;
         for e in events {
-            let at = match e {
-                Event::DownloadProgress { at, .. } | Event::ProfileState { at, .. } => *at,
-            };
             self.exec(
-                "INSERT INTO rsp_events (operator_id, kind, record, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO rsp_events (operator_id, iccid, kind, record, created_at) VALUES (?, ?, ?, ?, ?)",
                 rusqlite::params![
                     e.operator_id(),
+                    e.iccid().as_str(),
                     e.kind(),
                     serde_json::to_string(e).map_err(json_err)?,
-                    at
+                    e.at()
                 ],
             )?;
         }

@@ -87,7 +87,7 @@ impl RawSql for Sqlite {
 
 /// [`PgStore`] on a private PostgreSQL server (`support::postgres`); operators are tenant
 /// numbers there, nothing to create.
-pub struct Pg(Postgres);
+pub struct Pg(pub Postgres);
 
 impl Backend for Pg {
     type Store = PgStore;

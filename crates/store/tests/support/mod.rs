@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod backends;
+pub mod inventory;
 pub mod outbox;
 pub mod postgres;
 pub mod settings;

@@ -1,0 +1,343 @@
+//! The operator's view of its eSIM inventory: search its profiles ([`Inventory::search`],
+//! keyset-paginated in ICCID order) and read a profile's history ([`Inventory::history`], the
+//! [`Event`]s recorded for it, oldest first).
+//!
+//! Every call is scoped to one operator (tenant): another operator's profiles and events are
+//! never returned. What a search returns is a [`ProfileSummary`]: never the sealed package,
+//! the confirmation code's hash, the session or the key binding.
+//!
+//! A profile's history is the events of the outbox (`rsp_events` in the SQL stores), which
+//! the stores delete once they are older than the outbox retention (`serve
+//! --event-retention-days`, 90 days by default): a history goes back that far.
+//!
+//! The stores implement [`Inventory`] (this crate's [`MemoryStore`], `simforge-store`'s SQLite
+//! and PostgreSQL stores); the filter's pure parts (validation, clamping, matching a record)
+//! are here so that every store means the same by them.
+
+use std::fmt;
+use std::future::Future;
+use std::str::FromStr;
+
+use simforge_asn1::{Eid, Iccid, MatchingId, rsp};
+
+use crate::error::{Error, Result};
+use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, UnixTime};
+use crate::store::MemoryStore;
+
+/// The most rows one call returns (a larger `limit` is clamped to it).
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The rows a [`ProfileFilter::new`] asks for.
+pub const DEFAULT_LIMIT: u32 = 100;
+
+/// The leading digits of ICCIDs (1 to 20 decimal digits), for a search by prefix. Built only
+/// by parsing.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IccidPrefix(String);
+
+impl IccidPrefix {
+    /// Parses a prefix: 1 to 20 ASCII digits.
+    ///
+    /// # Errors
+    /// [`Error::IccidInvalid`] for anything else (empty, too long, a non-digit).
+    pub fn parse(s: &str) -> Result<Self> {
+        if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::IccidInvalid);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The digits.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `iccid` starts with this prefix.
+    #[must_use]
+    pub fn matches(&self, iccid: &Iccid) -> bool {
+        iccid.as_str().starts_with(&self.0)
+    }
+
+    /// The smallest digit string above every ICCID with this prefix (the prefix with its last
+    /// digit below 9 incremented, the 9s after it dropped), or `None` when the prefix is all
+    /// 9s (no digit string is above those). The ICCIDs with the prefix are exactly those in
+    /// `[prefix, upper_bound)` in text order: an index range, in any store.
+    #[must_use]
+    pub fn upper_bound(&self) -> Option<String> {
+        let digits = self.0.trim_end_matches('9');
+        let last = digits.bytes().last()?;
+        let mut out = digits[..digits.len() - 1].to_owned();
+        out.push(char::from(last + 1));
+        Some(out)
+    }
+}
+
+impl FromStr for IccidPrefix {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for IccidPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for IccidPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IccidPrefix({})", self.0)
+    }
+}
+
+/// A search of one operator's profiles: every filter given must hold (AND); results in
+/// ascending ICCID order, after [`ProfileFilter::after`] (keyset pagination: pass the last
+/// ICCID of a page to get the next one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileFilter {
+    /// The tenant: only its profiles.
+    pub operator: OperatorId,
+    /// Only profiles in this state.
+    pub state: Option<ProfileState>,
+    /// Only profiles of this type.
+    pub profile_type: Option<String>,
+    /// Only profiles linked to this EID.
+    pub eid: Option<Eid>,
+    /// Only the profile of the order with this matchingId.
+    pub matching_id: Option<MatchingId>,
+    /// Only ICCIDs starting with these digits.
+    pub iccid_prefix: Option<IccidPrefix>,
+    /// Only ICCIDs strictly greater than this one (the last of the previous page).
+    pub after: Option<Iccid>,
+    /// At most this many rows; clamped to `1..=`[`MAX_LIMIT`] ([`ProfileFilter::limit`]).
+    pub limit: u32,
+}
+
+impl ProfileFilter {
+    /// Every profile of `operator`, the first [`DEFAULT_LIMIT`].
+    #[must_use]
+    pub fn new(operator: OperatorId) -> Self {
+        Self {
+            operator,
+            state: None,
+            profile_type: None,
+            eid: None,
+            matching_id: None,
+            iccid_prefix: None,
+            after: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
+    /// The number of rows to return: [`ProfileFilter::limit`] within `1..=`[`MAX_LIMIT`].
+    #[must_use]
+    pub fn limit(&self) -> u32 {
+        clamp_limit(self.limit)
+    }
+
+    /// Whether `p` passes every filter (the keyset position included).
+    #[must_use]
+    pub fn matches(&self, p: &ProfileRecord) -> bool {
+        p.operator_id == self.operator
+            && self.state.is_none_or(|s| p.state == s)
+            && self
+                .profile_type
+                .as_ref()
+                .is_none_or(|t| &p.profile_type == t)
+            && self.eid.as_ref().is_none_or(|e| p.eid.as_ref() == Some(e))
+            && self
+                .matching_id
+                .as_ref()
+                .is_none_or(|m| p.matching_id.as_ref() == Some(m))
+            && self
+                .iccid_prefix
+                .as_ref()
+                .is_none_or(|x| x.matches(&p.iccid))
+            && self.after.as_ref().is_none_or(|a| &p.iccid > a)
+    }
+}
+
+/// `limit` within `1..=`[`MAX_LIMIT`].
+#[must_use]
+pub fn clamp_limit(limit: u32) -> u32 {
+    limit.clamp(1, MAX_LIMIT)
+}
+
+/// What a search shows of a profile: never its package, confirmation code hash, session or
+/// key binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileSummary {
+    /// ICCID.
+    pub iccid: Iccid,
+    /// Profile type.
+    pub profile_type: String,
+    /// State.
+    pub state: ProfileState,
+    /// The EID its order is linked to.
+    pub eid: Option<Eid>,
+    /// Its order's matchingId.
+    pub matching_id: Option<MatchingId>,
+    /// BPPs delivered for the current order.
+    pub download_attempts: u32,
+    /// Last change.
+    pub updated_at: UnixTime,
+}
+
+impl From<&ProfileRecord> for ProfileSummary {
+    fn from(p: &ProfileRecord) -> Self {
+        Self {
+            iccid: p.iccid.clone(),
+            profile_type: p.profile_type.clone(),
+            state: p.state,
+            eid: p.eid,
+            matching_id: p.matching_id.clone(),
+            download_attempts: p.download_attempts,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// One event of a profile's history: the outbox id (increasing in recording order; pass the
+/// last one as `after` for the next page) and the event as recorded. A
+/// [`Event::DownloadProgress`] of point 4 carries the eUICC's signed
+/// ProfileInstallationResult (DER) in `result_data`, whose `errorResult` names the
+/// bppCommandId and errorReason of a failed installation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Outbox id.
+    pub id: i64,
+    /// The event.
+    pub event: Event,
+}
+
+/// What an eUICC reported of a failed installation (the `errorResult` of its
+/// ProfileInstallationResult): the BPP command that failed and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstallationError {
+    /// bppCommandId.
+    pub bpp_command_id: rsp::BppCommandId,
+    /// errorReason.
+    pub error_reason: rsp::ErrorReason,
+}
+
+impl HistoryEntry {
+    /// The failure of an installation this event reports: for a [`Event::DownloadProgress`]
+    /// of point 4 whose recorded ProfileInstallationResult has an `errorResult`; `None` for any
+    /// other event (or result data that does not decode).
+    #[must_use]
+    pub fn installation_error(&self) -> Option<InstallationError> {
+        let Event::DownloadProgress {
+            point: 4,
+            result_data: Some(der),
+            ..
+        } = &self.event
+        else {
+            return None;
+        };
+        let rsp::PendingNotification::ProfileInstallationResult(pir) =
+            simforge_asn1::from_ber::<rsp::PendingNotification>(der).ok()?
+        else {
+            return None;
+        };
+        match pir.profile_installation_result_data.final_result {
+            rsp::FinalResult::ErrorResult(e) => Some(InstallationError {
+                bpp_command_id: e.bpp_command_id,
+                error_reason: e.error_reason,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Searching an operator's inventory and reading a profile's history.
+pub trait Inventory: Send + Sync {
+    /// The profiles `f` selects, ascending by ICCID, at most `f.limit()`.
+    fn search(&self, f: &ProfileFilter)
+    -> impl Future<Output = Result<Vec<ProfileSummary>>> + Send;
+    /// The events of `operator`'s profile `iccid` with an id above `after`, oldest first, at
+    /// most `limit` (clamped to `1..=`[`MAX_LIMIT`]). Empty for another operator's profile.
+    fn history(
+        &self,
+        operator: OperatorId,
+        iccid: &Iccid,
+        after: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>>> + Send;
+}
+
+impl Inventory for MemoryStore {
+    async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>> {
+        let d = self.data.lock().await;
+        let limit = usize::try_from(f.limit()).unwrap_or(usize::MAX);
+        // `profiles` is a BTreeMap by ICCID: ascending order already.
+        Ok(d.profiles
+            .values()
+            .filter(|p| f.matches(p))
+            .take(limit)
+            .map(ProfileSummary::from)
+            .collect())
+    }
+
+    async fn history(
+        &self,
+        operator: OperatorId,
+        iccid: &Iccid,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<HistoryEntry>> {
+        let d = self.data.lock().await;
+        let limit = usize::try_from(clamp_limit(limit)).unwrap_or(usize::MAX);
+        let after = after.unwrap_or(i64::MIN);
+        Ok(d.events
+            .iter()
+            .zip(&d.deliveries)
+            .filter(|(e, del)| del.id > after && e.operator_id() == operator && e.iccid() == iccid)
+            .take(limit)
+            .map(|(e, del)| HistoryEntry {
+                id: del.id,
+                event: e.clone(),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_digits_and_bound_a_range() {
+        for bad in ["", "89a", "8949 ", "-1", "123456789012345678901"] {
+            assert!(IccidPrefix::parse(bad).is_err(), "{bad:?}");
+        }
+        let up = |s: &str| IccidPrefix::parse(s).expect("prefix").upper_bound();
+        assert_eq!(up("8945").as_deref(), Some("8946"));
+        assert_eq!(up("8949").as_deref(), Some("895"));
+        assert_eq!(up("89499").as_deref(), Some("895"));
+        assert_eq!(up("0").as_deref(), Some("1"));
+        assert_eq!(up("9"), None);
+        assert_eq!(up("999"), None);
+        let p = IccidPrefix::parse("894944").expect("prefix");
+        let iccid: Iccid = "8949449999999990023".parse().expect("iccid");
+        assert!(p.matches(&iccid));
+        let upper = p.upper_bound().expect("bound");
+        assert!(iccid.as_str() >= p.as_str() && iccid.as_str() < upper.as_str());
+        assert!(
+            !IccidPrefix::parse("894945")
+                .expect("prefix")
+                .matches(&iccid)
+        );
+    }
+
+    #[test]
+    fn limits_are_clamped() {
+        let mut f = ProfileFilter::new(1);
+        assert_eq!(f.limit(), DEFAULT_LIMIT);
+        f.limit = 0;
+        assert_eq!(f.limit(), 1);
+        f.limit = 5000;
+        assert_eq!(f.limit(), MAX_LIMIT);
+    }
+}
