@@ -7,8 +7,11 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use simforge_asn1::{ActivationCode, Iccid};
-use simforge_smdp::{ProfileRecord, ResetTarget, SmdpStore as _, SmdpTx as _};
+use simforge_asn1::{ActivationCode, Eid, Iccid, MatchingId};
+use simforge_smdp::{
+    Event, HistoryEntry, IccidPrefix, Inventory as _, ProfileFilter, ProfileRecord, ProfileState,
+    ProfileSummary, ResetTarget, SmdpStore as _, SmdpTx as _,
+};
 use simforge_store::Operator;
 use utoipa::{IntoParams, ToSchema};
 
@@ -110,6 +113,8 @@ pub struct ProfileDetail {
     pub service_provider_name: String,
     /// Profile name (metadata).
     pub profile_name: String,
+    /// Its history, oldest first (the first 1000 events; more with `…/history?after=`).
+    pub history: Vec<HistoryOut>,
 }
 
 fn profile_out(p: &ProfileRecord) -> ProfileOut {
@@ -145,8 +150,11 @@ pub async fn profile(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, i)): Path<(String, String)>,
 ) -> Result<Json<ProfileDetail>, Problem> {
-    let p = record(&api, &op, &iccid(&i)?).await?;
+    let i = iccid(&i)?;
+    let p = record(&api, &op, &i).await?;
+    let history = api.store.history(op.id, &i, None, 1000).await?;
     Ok(Json(ProfileDetail {
+        history: history.iter().map(history_out).collect(),
         profile: profile_out(&p),
         confirmation_code_required: p.cc_hash.is_some(),
         confirmation_code_attempts: p.cc_attempts,
@@ -280,4 +288,192 @@ pub async fn summary(
         batches.insert(k, (n + 1).into());
     }
     Ok(Json(SummaryOut { profiles, batches }))
+}
+
+/// Which profiles (every filter optional, AND-ed), a page at a time in ICCID order.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// State (`available`, `released`, `installed`, `error`…).
+    pub state: Option<String>,
+    /// Profile type.
+    pub profile_type: Option<String>,
+    /// EID (32 digits).
+    pub eid: Option<String>,
+    /// The order's matchingId.
+    pub matching_id: Option<String>,
+    /// ICCIDs starting with these digits.
+    pub iccid: Option<String>,
+    /// The page after this ICCID (the previous page's `next`).
+    pub after: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// A page of profiles.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchOut {
+    /// The profiles, ascending by ICCID.
+    pub profiles: Vec<ProfileOut>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+fn summary_out(p: ProfileSummary) -> ProfileOut {
+    ProfileOut {
+        iccid: p.iccid.to_string(),
+        profile_type: p.profile_type,
+        state: p.state.as_str().to_owned(),
+        eid: p.eid.as_ref().map(ToString::to_string),
+        matching_id: p.matching_id.as_ref().map(ToString::to_string),
+        download_attempts: p.download_attempts,
+        updated_at: p.updated_at,
+    }
+}
+
+fn bad(what: &str, v: &str) -> Problem {
+    Problem::invalid(format!("{what} {v:?} is not valid"))
+}
+
+/// Searches the tenant's inventory by state, profile type, EID, matchingId or ICCID prefix,
+/// with keyset pagination.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/profiles", tag = "inventory",
+    params(("tenant" = String, Path), SearchQuery),
+    responses((status = 200, body = SearchOut),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn search(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<SearchOut>, Problem> {
+    let mut f = ProfileFilter::new(op.id);
+    if let Some(s) = &q.state {
+        f.state = Some(ProfileState::parse(s).ok_or_else(|| bad("state", s))?);
+    }
+    f.profile_type = q.profile_type.clone();
+    if let Some(e) = &q.eid {
+        f.eid = Some(Eid::parse(e).map_err(|_| bad("EID", e))?);
+    }
+    if let Some(m) = &q.matching_id {
+        f.matching_id = Some(MatchingId::parse(m).map_err(|_| bad("matchingId", m))?);
+    }
+    if let Some(p) = &q.iccid {
+        f.iccid_prefix = Some(IccidPrefix::parse(p).map_err(|_| bad("ICCID prefix", p))?);
+    }
+    if let Some(a) = &q.after {
+        f.after = Some(Iccid::parse(a).map_err(|_| bad("after", a))?);
+    }
+    f.limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let found = api.store.search(&f).await?;
+    let full = found.len() == f.limit() as usize;
+    let profiles: Vec<ProfileOut> = found.into_iter().map(summary_out).collect();
+    let next = full
+        .then(|| profiles.last().map(|p| p.iccid.clone()))
+        .flatten();
+    Ok(Json(SearchOut { profiles, next }))
+}
+
+/// One event of a profile's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    /// Its id (pass the last one as `after` for the next page).
+    pub id: i64,
+    /// When (Unix seconds).
+    pub at: i64,
+    /// `state` (a state change) or `download` (an ES9+ progress point, as notified to the
+    /// operator).
+    pub kind: String,
+    /// A state change: from.
+    pub from: Option<String>,
+    /// A state change: to.
+    pub to: Option<String>,
+    /// A download point: 1 eligibility, 2 confirmation, 3 BPP delivered, 4 installation,
+    /// 5 deleted.
+    pub point: Option<u32>,
+    /// The EID, when known.
+    pub eid: Option<String>,
+    /// A failed point's SGP.22 subject code.
+    pub subject_code: Option<String>,
+    /// A failed point's SGP.22 reason code.
+    pub reason_code: Option<String>,
+    /// A failed installation's bppCommandId (from the eUICC's ProfileInstallationResult).
+    pub bpp_command_id: Option<i64>,
+    /// A failed installation's errorReason.
+    pub error_reason: Option<i64>,
+}
+
+fn history_out(h: &HistoryEntry) -> HistoryOut {
+    let mut o = HistoryOut {
+        id: h.id,
+        at: 0,
+        kind: String::new(),
+        from: None,
+        to: None,
+        point: None,
+        eid: None,
+        subject_code: None,
+        reason_code: None,
+        bpp_command_id: None,
+        error_reason: None,
+    };
+    match &h.event {
+        Event::ProfileState { from, to, at, .. } => {
+            o.kind = "state".into();
+            o.at = *at;
+            o.from = Some(from.as_str().into());
+            o.to = Some(to.as_str().into());
+        }
+        Event::DownloadProgress {
+            point,
+            failure,
+            eid,
+            at,
+            ..
+        } => {
+            o.kind = "download".into();
+            o.at = *at;
+            o.point = Some(*point);
+            o.eid = eid.as_ref().map(ToString::to_string);
+            if let Some((s, r)) = failure {
+                o.subject_code = Some(s.clone());
+                o.reason_code = Some(r.clone());
+            }
+            if let Some(e) = h.installation_error() {
+                o.bpp_command_id = Some(e.bpp_command_id.0);
+                o.error_reason = Some(e.error_reason.0);
+            }
+        }
+    }
+    o
+}
+
+/// A page of history.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// Events after this id.
+    pub after: Option<i64>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// A profile's history: every state change and download point (with failures, and a failed
+/// installation's bppCommandId and errorReason), oldest first.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/profiles/{iccid}/history", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path), HistoryQuery),
+    responses((status = 200, body = Vec<HistoryOut>),
+        (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn history(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<Vec<HistoryOut>>, Problem> {
+    let i = iccid(&i)?;
+    record(&api, &op, &i).await?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let h = api.store.history(op.id, &i, q.after, limit).await?;
+    Ok(Json(h.iter().map(history_out).collect()))
 }

@@ -149,6 +149,11 @@ pub const ROUTES: &[Route] = &[
         Tenant(A::Read),
     ),
     r(
+        "GET",
+        "/api/v1/tenants/{tenant}/profiles/{iccid}/history",
+        Tenant(A::Read),
+    ),
+    r(
         "POST",
         "/api/v1/tenants/{tenant}/profiles/{iccid}/reset",
         Tenant(A::InventoryAction),

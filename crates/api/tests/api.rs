@@ -655,6 +655,19 @@ async fn tenant_isolation_by_identifier_guessing() {
             "{uri} leaks: {text}"
         );
     }
+    let r = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/b/profiles?iccid={}", &first_iccid[..10]),
+            &b,
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.json()["profiles"],
+        json!([]),
+        "B's search finds none of A's profiles"
+    );
     // B's own lists hold nothing of A.
     for uri in [
         "/api/v1/tenants/b/audit?limit=1000",

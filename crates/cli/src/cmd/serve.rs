@@ -311,38 +311,46 @@ pub async fn serve(
         client_auth,
         log_errors,
     };
-    let admin = match a.no_admin {
-        true => None,
-        false => {
-            let at = a.admin_listen.unwrap_or(DEFAULT_ADMIN);
-            let l = tokio::net::TcpListener::bind(at).await;
-            let l = l.with_context(|| format!("cannot listen on {at} (--admin-listen)"))?;
-            let config = simforge_api::ApiConfig {
-                data_dir: ctx.data_dir.clone(),
-                threads: crate::ctx::threads_or_cores(None),
-                smdp_address: Some(smdp.config().address()),
-                secure_cookies: true,
-            };
-            let v: Arc<dyn simforge_vault::Vault> = vault.clone();
-            let api = simforge_api::Api::new(store.clone(), v, config);
-            eprintln!(
-                "operator API on http://{}/api/v1 (OpenAPI: /api/v1/openapi.json)",
-                l.local_addr()?
-            );
-            Some(tokio::spawn(simforge_api::serve(
-                l,
-                api,
-                std::future::pending(),
-            )))
-        }
+    // The operator API: a taken default address is a warning (another simforge runs), an
+    // address asked for must be had.
+    let admin = match (a.no_admin, a.admin_listen) {
+        (true, _) => None,
+        (false, Some(at)) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (--admin-listen)"))?,
+        ),
+        (false, None) => match tokio::net::TcpListener::bind(DEFAULT_ADMIN).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!(
+                    "warning: operator API not started: {DEFAULT_ADMIN}: {e} (set --admin-listen)"
+                );
+                None
+            }
+        },
     };
+    let admin_at = admin.as_ref().and_then(|l| l.local_addr().ok());
+    let admin = admin.map(|l| {
+        let config = simforge_api::ApiConfig {
+            data_dir: ctx.data_dir.clone(),
+            threads: crate::ctx::threads_or_cores(None),
+            smdp_address: Some(smdp.config().address()),
+            secure_cookies: true,
+        };
+        let v: Arc<dyn simforge_vault::Vault> = vault.clone();
+        let api = simforge_api::Api::new(store.clone(), v, config);
+        tokio::spawn(simforge_api::serve(l, api, std::future::pending()))
+    });
     let server = platform::Server::new(store, vault, smdp, &tls, opts)?;
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
-    let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root});
+    let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root, "api": admin_at});
     ctx.print(&j, || {
+        let api = admin_at.map(|a| format!("\noperator API on http://{a}/api/v1 (OpenAPI: /api/v1/openapi.json)"));
         format!(
-            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…, /metrics); TLS chain {}",
-            ca_pem.display()
+            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…, /metrics); TLS chain {}{}",
+            ca_pem.display(),
+            api.unwrap_or_default()
         )
     });
     server.run(listener, shutdown()).await?;
