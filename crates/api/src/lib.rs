@@ -270,18 +270,22 @@ pub fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-/// Serves the API on `listener` (plain HTTP: bind it to a private address) until `shutdown`.
+/// Serves the API, and `extra` routes beside it (e.g. the SM-DP+'s `/metrics`), on
+/// `listener` (plain HTTP: bind it to a private address) until `shutdown`.
 ///
 /// # Errors
 /// The listener's I/O error.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     api: Api,
+    extra: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(api).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        extra
+            .merge(router(api))
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

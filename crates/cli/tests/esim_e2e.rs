@@ -44,12 +44,16 @@ struct EuiccFile {
 fn serve_es2_order_lpa_download_install_and_authenticate_against_osmo_hlr() {
     let lab = Lab::new();
     let port = free_port();
+    let admin_port = free_port();
+    let admin = format!("127.0.0.1:{admin_port}");
     let stderr_path = lab.path().join("serve.stderr");
     let mut server = Server::spawn(
         lab.cmd()
             .args([
                 "--json",
                 "serve",
+                "--admin-listen",
+                &admin,
                 "--demo",
                 "--demo-profiles",
                 "3",
@@ -83,16 +87,21 @@ fn serve_es2_order_lpa_download_install_and_authenticate_against_osmo_hlr() {
     let client = https(&ca);
     let base = format!("https://{address}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    let metrics = |client: &reqwest::blocking::Client| {
-        client
-            .get(format!("{base}/metrics"))
-            .send()
-            .and_then(|r| r.text())
-    };
-    while metrics(&client).is_err() {
+    while client.get(format!("{base}/metrics")).send().is_err() {
         assert!(Instant::now() < deadline, "server never accepted TLS");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // `/metrics` is on the private operator API listener, not on the public ES9+ one.
+    let public = client.get(format!("{base}/metrics")).send().unwrap();
+    assert_eq!(public.status(), 404);
+    assert_eq!(listening["api"], admin.as_str());
+    let plain = reqwest::blocking::Client::new();
+    let metrics = |_: &reqwest::blocking::Client| {
+        plain
+            .get(format!("http://{admin}/metrics"))
+            .send()
+            .and_then(|r| r.text())
+    };
 
     // The operator orders and releases a profile over ES2+.
     let header = |n: u32| serde_json::json!({"functionRequesterIdentifier": "demo", "functionCallIdentifier": format!("e2e-{n}")});

@@ -27,7 +27,14 @@ fn a_full_log_does_not_lose_answers() {
         let port = free_port();
         let mut first = Server::spawn(
             lab.cmd()
-                .args(["--json", "serve", "--demo", "--demo-profiles", "5"])
+                .args([
+                    "--json",
+                    "serve",
+                    "--public-metrics",
+                    "--demo",
+                    "--demo-profiles",
+                    "5",
+                ])
                 .args(["--listen", &format!("127.0.0.1:{port}")]),
             &first_log,
         );
@@ -39,7 +46,14 @@ fn a_full_log_does_not_lose_answers() {
     let port = free_port();
     let mut server = Server::spawn(
         lab.cmd()
-            .args(["--json", "--log-format", "json", "serve", "--demo"])
+            .args([
+                "--json",
+                "--log-format",
+                "json",
+                "serve",
+                "--public-metrics",
+                "--demo",
+            ])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("SIMFORGE_LOG", "info"),
         full,

@@ -58,7 +58,15 @@ fn serve(lab: &Lab, pki: &Path, port: u16, extra: &[&str]) -> Running {
     let stderr = lab.path().join(format!("serve-{port}.stderr"));
     let mut server = Server::spawn(
         lab.cmd()
-            .args(["--json", "serve", "--demo", "--demo-profiles", "4", "--pki"])
+            .args([
+                "--json",
+                "serve",
+                "--public-metrics",
+                "--demo",
+                "--demo-profiles",
+                "4",
+                "--pki",
+            ])
             .arg(pki)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(extra),

@@ -149,6 +149,9 @@ pub struct ServerOptions {
     pub client_auth: ClientAuth,
     /// The counter of log lines that could not be written (shown in `/metrics`).
     pub log_errors: simforge_server::LogWriteErrors,
+    /// Also serve `/metrics` on the ES9+ listener (else only through [`Server::metrics_router`],
+    /// on a private listener).
+    pub public_metrics: bool,
 }
 
 /// The SM-DP+ server, ready to run.
@@ -158,6 +161,7 @@ pub struct Server {
     tls: rustls::ServerConfig,
     callbacks: simforge_server::CallbackWorker<Store>,
     retention_days: u32,
+    public_metrics: bool,
 }
 
 impl std::fmt::Debug for Server {
@@ -220,7 +224,13 @@ impl Server {
             tls,
             callbacks,
             retention_days: opts.event_retention_days,
+            public_metrics: opts.public_metrics,
         })
+    }
+
+    /// `/metrics` of this server, for a private listener.
+    pub fn metrics_router(&self) -> axum::Router {
+        simforge_server::metrics_router(self.state.clone())
     }
 
     /// The SM-DP+ address (host:port).
@@ -261,7 +271,10 @@ impl Server {
         let mut server = tokio::spawn(simforge_server::serve_tls(
             listener,
             self.tls,
-            simforge_server::router(self.state),
+            match self.public_metrics {
+                true => simforge_server::router(self.state),
+                false => simforge_server::es_router(self.state),
+            },
         ));
         let ended = tokio::select! {
             r = &mut server => Some(r),

@@ -761,9 +761,20 @@ async fn metrics<S: SmdpStore + 'static>(State(st): State<Arc<AppState<S>>>) -> 
 
 /// The router: ES9+, ES2+ and `/metrics`.
 pub fn router<S: SmdpStore + 'static>(state: Arc<AppState<S>>) -> Router {
+    es_router(state.clone()).merge(metrics_router(state))
+}
+
+/// ES9+ and ES2+ only (`/metrics` served elsewhere: [`metrics_router`]).
+pub fn es_router<S: SmdpStore + 'static>(state: Arc<AppState<S>>) -> Router {
     Router::new()
         .route("/gsma/rsp2/es9plus/{function}", post(es9::<S>))
         .route("/gsma/rsp2/es2plus/{function}", post(es2::<S>))
+        .with_state(state)
+}
+
+/// `/metrics` only (Prometheus text), for a private listener.
+pub fn metrics_router<S: SmdpStore + 'static>(state: Arc<AppState<S>>) -> Router {
+    Router::new()
         .route("/metrics", get(metrics::<S>))
         .with_state(state)
 }

@@ -39,7 +39,7 @@ pub use callbacks::{
     CallbackConfig, CallbackWorker, EndpointFuture, EndpointSettings, OperatorEndpoint, RoundStats,
 };
 pub use error::{BoxError, Error, ErrorChain, execution_error};
-pub use http::{AppState, router};
+pub use http::{AppState, es_router, metrics_router, router};
 pub use limits::{
     Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,
     SourceLimits, TrustedProxies, matching_id_retries_exceeded, source_of,

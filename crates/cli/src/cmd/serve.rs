@@ -1,4 +1,5 @@
-//! `simforge serve`: the SM-DP+ (ES9+, ES2+, `/metrics`) over HTTPS on the embedded defaults
+//! `simforge serve`: the SM-DP+ (ES9+, ES2+) over HTTPS on the embedded defaults, and the
+//! operator API (`simforge_api`) with `/metrics` on a private listener,
 //! (SQLite and the master key in the data directory, a lab PKI created under `<data-dir>/pki`
 //! on first start), assembled by `simforge_esim::platform`; `--demo` adds the demo's batch
 //! (`simforge_factory`) and profiles (`simforge_esim::demo`). ES2+ operators authenticate with
@@ -87,9 +88,12 @@ pub struct ServeArgs {
     /// 127.0.0.1:8444.
     #[arg(long, env = "SIMFORGE_ADMIN_LISTEN")]
     admin_listen: Option<SocketAddr>,
-    /// Do not serve the operator API.
+    /// Do not serve the operator API (`/metrics` then stays on the ES9+ listener).
     #[arg(long, conflicts_with = "admin_listen")]
     no_admin: bool,
+    /// Serve `/metrics` on the ES9+ listener too (by default only on the operator API's).
+    #[arg(long)]
+    public_metrics: bool,
     /// Do not ask TLS clients for certificates (ES2+ by API key only).
     #[arg(long)]
     no_client_certs: bool,
@@ -310,6 +314,7 @@ pub async fn serve(
         event_retention_days: days.unwrap_or(platform::DEFAULT_EVENT_RETENTION_DAYS),
         client_auth,
         log_errors,
+        public_metrics: a.public_metrics || a.no_admin,
     };
     // The operator API: a taken default address is a warning (another simforge runs), an
     // address asked for must be had.
@@ -324,31 +329,32 @@ pub async fn serve(
             Ok(l) => Some(l),
             Err(e) => {
                 eprintln!(
-                    "warning: operator API not started: {DEFAULT_ADMIN}: {e} (set --admin-listen)"
+                    "warning: operator API and /metrics not served: {DEFAULT_ADMIN}: {e} (set --admin-listen)"
                 );
                 None
             }
         },
     };
     let admin_at = admin.as_ref().and_then(|l| l.local_addr().ok());
+    let server = platform::Server::new(store.clone(), vault.clone(), smdp, &tls, opts)?;
     let admin = admin.map(|l| {
         let config = simforge_api::ApiConfig {
             data_dir: ctx.data_dir.clone(),
             threads: crate::ctx::threads_or_cores(None),
-            smdp_address: Some(smdp.config().address()),
+            smdp_address: Some(server.address()),
             secure_cookies: true,
         };
         let v: Arc<dyn simforge_vault::Vault> = vault.clone();
-        let api = simforge_api::Api::new(store.clone(), v, config);
-        tokio::spawn(simforge_api::serve(l, api, std::future::pending()))
+        let api = simforge_api::Api::new(store, v, config);
+        let metrics = server.metrics_router();
+        tokio::spawn(simforge_api::serve(l, api, metrics, std::future::pending()))
     });
-    let server = platform::Server::new(store, vault, smdp, &tls, opts)?;
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
     let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root, "api": admin_at});
     ctx.print(&j, || {
-        let api = admin_at.map(|a| format!("\noperator API on http://{a}/api/v1 (OpenAPI: /api/v1/openapi.json)"));
+        let api = admin_at.map(|a| format!("\noperator API on http://{a}/api/v1 (OpenAPI: /api/v1/openapi.json), metrics on http://{a}/metrics"));
         format!(
-            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…, /metrics); TLS chain {}{}",
+            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…); TLS chain {}{}",
             ca_pem.display(),
             api.unwrap_or_default()
         )

@@ -28,7 +28,15 @@ pub fn serve_demo(lab: &Lab, pki: &Path) -> Demo {
     let stderr = lab.path().join("serve.stderr");
     let mut server = Server::spawn(
         lab.cmd()
-            .args(["--json", "serve", "--demo", "--demo-profiles", "2", "--pki"])
+            .args([
+                "--json",
+                "serve",
+                "--public-metrics",
+                "--demo",
+                "--demo-profiles",
+                "2",
+                "--pki",
+            ])
             .arg(pki)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .env("SIMFORGE_LOG", "info"),
