@@ -160,10 +160,19 @@ async fn check(
             if !p.role.is_platform() && p.tenant != Some(op.id) {
                 return Err(unknown());
             }
-            match p.may(a, Some(op.id)) {
-                true => Ok(Some(op)),
-                false => Err(Problem::forbidden()),
+            if !p.may(a, Some(op.id)) {
+                return Err(Problem::forbidden());
             }
+            let rps = api.store.quotas(op.id).await?.api_rps;
+            if let Some(rps) = rps.filter(|rps| !api.rate_ok(op.id, *rps, api.now())) {
+                return Err(Problem::new(
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    "quota",
+                    format!("tenant {name}: more than {rps} API requests per second"),
+                )
+                .retry_after(1));
+            }
+            Ok(Some(op))
         }
     }
 }

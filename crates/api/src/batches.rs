@@ -215,6 +215,10 @@ pub async fn create_batch(
             .collect::<Result<_, _>>()?,
     };
     let planned = plan(&api, &op, &o).await?;
+    let quantity = planned.plan.quantity;
+    if let Err(e) = factory::quotas::check_batch(&api.store, op.id, quantity, api.now()).await? {
+        return Err(Problem::quota(e));
+    }
     let job = {
         let mut jobs = api.jobs.lock().map_err(|_| Problem::conflict("jobs"))?;
         let id = jobs.keys().max().map_or(1, |m| m + 1);

@@ -57,6 +57,24 @@ pub async fn import_batch(
         return Err(Problem::invalid("profile_type has 1 to 64 characters"));
     }
     let batch = simforge_esim::inventory::completed_batch(&api.store, &op, i.batch_id).await?;
+    if let Some(max) = api.store.quotas(op.id).await?.inventory_max {
+        let have: u64 = simforge_esim::inventory::counts(&api.store, &op)
+            .await?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        let adding = u64::try_from(batch.quantity).unwrap_or(0);
+        let adding = i.limit.map_or(adding, |l| adding.min(l as u64));
+        if have + adding > max {
+            return Err(Problem::quota(simforge_factory::quotas::Exceeded {
+                what: format!(
+                    "inventory quota: {have} of {max} profiles, up to {adding} more in batch {}",
+                    i.batch_id
+                ),
+                retry_after: None,
+            }));
+        }
+    }
     let mut opts = simforge_esim::inventory::ImportOptions::of_type(&i.profile_type);
     opts.limit = i.limit;
     let added = simforge_esim::inventory::import_batch_dir(

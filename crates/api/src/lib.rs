@@ -71,6 +71,8 @@ pub struct Inner {
     /// The clock.
     pub clock: Clock,
     jobs: Mutex<batches::Jobs>,
+    /// Requests of each tenant in the current second (the `api_rps` quota).
+    rates: Mutex<HashMap<i64, (i64, u32)>>,
 }
 
 impl std::ops::Deref for Api {
@@ -106,12 +108,27 @@ impl Api {
             config,
             clock,
             jobs: Mutex::new(HashMap::new()),
+            rates: Mutex::new(HashMap::new()),
         }))
     }
 
     /// Now (Unix seconds).
     pub fn now(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// Counts a request of `tenant` at `now` against its `api_rps` quota: `false` when over.
+    fn rate_ok(&self, tenant: i64, rps: u32, now: i64) -> bool {
+        let mut rates = self
+            .rates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let e = rates.entry(tenant).or_insert((now, 0));
+        if e.0 != now {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        e.1 <= rps
     }
 }
 
@@ -176,6 +193,7 @@ fn open_router() -> OpenApiRouter<Api> {
         ))
         .routes(routes!(tenants::revoke_credential))
         .routes(routes!(tenants::tenant_audit))
+        .routes(routes!(tenants::get_quotas, tenants::set_quotas))
         .routes(routes!(tenants::platform_audit))
         .routes(routes!(batches::validate_order))
         .routes(routes!(batches::list_batches, batches::create_batch))

@@ -99,6 +99,12 @@ pub const ROUTES: &[Route] = &[
         Tenant(A::ManageCredentials),
     ),
     r("GET", "/api/v1/tenants/{tenant}/audit", Tenant(A::Read)),
+    r("GET", "/api/v1/tenants/{tenant}/quotas", Tenant(A::Read)),
+    r(
+        "PUT",
+        "/api/v1/tenants/{tenant}/quotas",
+        Tenant(A::ManageTenants),
+    ),
     r(
         "POST",
         "/api/v1/tenants/{tenant}/orders/validate",

@@ -97,6 +97,15 @@ impl Problem {
         )
     }
 
+    /// 429 `quota`: a tenant quota would be exceeded (with `Retry-After` when waiting helps).
+    pub fn quota(e: simforge_factory::quotas::Exceeded) -> Self {
+        let p = Self::new(StatusCode::TOO_MANY_REQUESTS, "quota", e.what);
+        match e.retry_after {
+            Some(s) => p.retry_after(s),
+            None => p,
+        }
+    }
+
     /// With a `Retry-After`.
     #[must_use]
     pub fn retry_after(mut self, secs: i64) -> Self {

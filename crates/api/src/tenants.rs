@@ -658,3 +658,56 @@ pub async fn platform_audit(
 ) -> Res<Vec<AuditEntryOut>> {
     audit(&api, None, q).await
 }
+
+/// A tenant's quotas (absent or null: no limit).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct QuotasIo {
+    /// Operator API requests per second (429 and `Retry-After: 1` beyond).
+    #[serde(default)]
+    pub api_rps: Option<u32>,
+    /// Cards ordered over any 24 hours (429 with `Retry-After` beyond).
+    #[serde(default)]
+    pub batch_cards_per_day: Option<u64>,
+    /// Profiles in the eSIM inventory (429 beyond).
+    #[serde(default)]
+    pub inventory_max: Option<u64>,
+}
+
+/// The tenant's quotas.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/quotas", tag = "platform",
+    params(("tenant" = String, Path)), responses((status = 200, body = QuotasIo)),
+    security(("session" = []), ("token" = [])))]
+pub async fn get_quotas(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Res<QuotasIo> {
+    let q = api.store.quotas(op.id).await?;
+    Ok(Json(QuotasIo {
+        api_rps: q.api_rps,
+        batch_cards_per_day: q.batch_cards_per_day,
+        inventory_max: q.inventory_max,
+    }))
+}
+
+/// Sets the tenant's quotas (the platform's administrators).
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/quotas", tag = "platform",
+    params(("tenant" = String, Path)), request_body = QuotasIo,
+    responses((status = 200, body = QuotasIo),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn set_quotas(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(q): Json<QuotasIo>,
+) -> Res<QuotasIo> {
+    if q.api_rps == Some(0) || q.batch_cards_per_day == Some(0) || q.inventory_max == Some(0) {
+        return Err(Problem::invalid("a quota is at least 1 (null: no limit)"));
+    }
+    let quotas = simforge_store::Quotas {
+        api_rps: q.api_rps,
+        batch_cards_per_day: q.batch_cards_per_day,
+        inventory_max: q.inventory_max,
+    };
+    api.store.set_quotas(op.id, &quotas).await?;
+    Ok(Json(q))
+}

@@ -812,3 +812,161 @@ async fn scripted_tour_leaks_no_secret() {
         assert!(!audit.contains(&s), "the audit log holds secret {s}");
     }
 }
+
+/// Quotas per tenant, set by the platform: requests per second, cards per day, inventory
+/// size; 429 with Retry-After; the tenant cannot change its own.
+#[tokio::test]
+async fn tenant_quotas() {
+    let w = World::new().await;
+    let admin = w.token(Role::PlatformAdmin, None).await;
+    let a = w.token(Role::OperatorAdmin, Some(&w.a)).await;
+    let b = w.token(Role::OperatorAdmin, Some(&w.b)).await;
+    let quotas = json!({ "api_rps": 1000, "batch_cards_per_day": 30, "inventory_max": 10 });
+    let r = w
+        .call(
+            Method::PUT,
+            "/api/v1/tenants/a/quotas",
+            &a,
+            Some(quotas.clone()),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a tenant does not set its own quotas"
+    );
+    let r = w
+        .call(
+            Method::PUT,
+            "/api/v1/tenants/a/quotas",
+            &admin,
+            Some(quotas.clone()),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/tenants/a/quotas", &a, None)
+            .await
+            .json(),
+        quotas
+    );
+    // 20 cards fit in 30 per day, 20 more do not: 429 with the time until the first leaves.
+    let (batch, _) = batch_and_inventory_limited(&w, &a).await;
+    let order = json!({ "format": "toml", "order": "quantity = 20\nkid = 1\nopid = 1\n" });
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/batches",
+            &a,
+            Some(order.clone()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "quota"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let retry: i64 = r.headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=86_400).contains(&retry), "{retry}");
+    // The inventory holds at most 10: a batch of 20 is refused whole.
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/inventory/import",
+            &a,
+            Some(json!({ "batch_id": batch, "profile_type": "t" })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "quota")
+    );
+    let r = w
+        .call(Method::GET, "/api/v1/tenants/a/summary", &a, None)
+        .await;
+    assert_eq!(r.json()["profiles"]["available"], 0, "nothing imported");
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/inventory/import",
+            &a,
+            Some(json!({ "batch_id": batch, "profile_type": "t", "limit": 10 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // 3 requests per second: the 4th in the same second is refused, the next second is new;
+    // tenant b is not affected.
+    let q = json!({ "api_rps": 3, "batch_cards_per_day": null, "inventory_max": null });
+    assert_eq!(
+        w.call(Method::PUT, "/api/v1/tenants/a/quotas", &admin, Some(q))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    w.advance(1);
+    for _ in 0..3 {
+        assert_eq!(
+            w.call(Method::GET, "/api/v1/tenants/a/batches", &a, None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let r = w
+        .call(Method::GET, "/api/v1/tenants/a/batches", &a, None)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers["retry-after"], "1");
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/tenants/b/batches", &b, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    w.advance(1);
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/tenants/a/batches", &a, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+/// Keys and a batch of 20 in tenant a (no import).
+async fn batch_and_inventory_limited(w: &World, token: &str) -> (i64, Value) {
+    for (kind, value) in [("transport", TRANSPORT_KEY), ("op", OP)] {
+        let body = json!({ "kind": kind, "index": 1, "value": value });
+        let r = w
+            .call(Method::POST, "/api/v1/tenants/a/keys", token, Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let order = json!({ "format": "toml", "order": "quantity = 20\nkid = 1\nopid = 1\n" });
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/batches",
+            token,
+            Some(order),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let job = wait_job(w, token, "a", &r.json()).await;
+    assert_eq!(job["state"], "done", "{job}");
+    (job["batch_id"].as_i64().expect("batch"), job)
+}

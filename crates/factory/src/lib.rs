@@ -17,6 +17,7 @@ pub mod clock;
 pub mod demo;
 pub mod keys;
 pub mod operators;
+pub mod quotas;
 pub mod verify;
 
 pub use simforge_audit::Actor;

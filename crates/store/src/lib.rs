@@ -12,12 +12,14 @@ pub mod credentials;
 mod inventory;
 mod memory;
 pub mod pg;
+pub mod quotas;
 pub mod rsp;
 pub mod session_cache;
 pub mod settings;
 
 pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
 pub use pg::PgStore;
+pub use quotas::Quotas;
 pub use rsp::OutboxAdmin;
 pub use session_cache::SessionCache;
 pub use settings::{CallbackSettings, OperatorAdmin, callback_key_context};
