@@ -495,3 +495,210 @@ pub async fn history(
     let h = api.store.history(op.id, &i, q.after, limit).await?;
     Ok(Json(h.iter().map(history_out).collect()))
 }
+
+/// Activation codes of many profiles, as CSV.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CodesQuery {
+    /// Profiles in this state (default `released`).
+    pub state: Option<String>,
+    /// Of this profile type.
+    pub profile_type: Option<String>,
+    /// The page after this ICCID.
+    pub after: Option<String>,
+    /// At most this many (default 1000, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// The activation codes of the tenant's profiles with an order (`iccid,eid,matching_id,
+/// activation_code`), a page at a time (the `Link: <…>; rel="next"` header names the next).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/activation-codes", tag = "inventory",
+    params(("tenant" = String, Path), CodesQuery),
+    responses((status = 200, description = "CSV with a header line", content_type = "text/csv"),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn activation_codes(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Query(q): Query<CodesQuery>,
+) -> Result<Response, Problem> {
+    let Some(address) = &api.config.smdp_address else {
+        return Err(Problem::conflict(
+            "this platform has no SM-DP+ address configured",
+        ));
+    };
+    let mut f = ProfileFilter::new(op.id);
+    let state = q.state.as_deref().unwrap_or("released");
+    f.state = Some(ProfileState::parse(state).ok_or_else(|| bad("state", state))?);
+    f.profile_type = q.profile_type.clone();
+    if let Some(a) = &q.after {
+        f.after = Some(Iccid::parse(a).map_err(|_| bad("after", a))?);
+    }
+    f.limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let found = api.store.search(&f).await?;
+    let mut csv = String::from("iccid,eid,matching_id,activation_code\r\n");
+    for p in &found {
+        let Some(mid) = &p.matching_id else { continue };
+        let code = ActivationCode::new(address, Some(mid.clone()), None, false)
+            .map_err(|e| Problem::invalid(e.to_string()))?;
+        let eid = p.eid.as_ref().map(ToString::to_string).unwrap_or_default();
+        csv.push_str(&format!(
+            "{},{eid},{mid},{}\r\n",
+            p.iccid,
+            code.to_qr_text()
+        ));
+    }
+    let mut r = csv.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let full = found.len() == f.limit() as usize;
+    let next = found.last().filter(|_| full).map(|last| {
+        format!(
+            "</api/v1/tenants/{}/activation-codes?state={state}&after={}>; rel=\"next\"",
+            op.name, last.iccid
+        )
+    });
+    if let Some(v) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        h.insert(header::LINK, v);
+    }
+    Ok(r)
+}
+
+fn smdp(api: &Api) -> Result<&simforge_esim::platform::PlatformSmdp, Problem> {
+    api.config
+        .smdp
+        .as_deref()
+        .ok_or_else(|| Problem::conflict("this API is not attached to an SM-DP+"))
+}
+
+fn es2_header(op: &Operator, what: &str, now: i64) -> serde_json::Value {
+    serde_json::json!({
+        "functionRequesterIdentifier": op.name,
+        "functionCallIdentifier": format!("api-{what}-{now}"),
+    })
+}
+
+fn es2_request<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Problem> {
+    serde_json::from_value(v).map_err(|e| Problem::invalid(e.to_string()))
+}
+
+/// An order for one profile (ES2+ DownloadOrder by ICCID).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DownloadOrderIn {
+    /// Link the order to this EID.
+    #[serde(default)]
+    pub eid: Option<String>,
+}
+
+/// Orders the profile (ES2+ DownloadOrder): Available → Allocated, or Linked with an EID.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/profiles/{iccid}/download-order", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path)), request_body = DownloadOrderIn,
+    responses((status = 200, body = ProfileOut),
+        (status = 409, description = "Refused by the SM-DP+ (the SGP.22 status in the detail)", body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn download_order(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+    Json(b): Json<DownloadOrderIn>,
+) -> Result<Json<ProfileOut>, Problem> {
+    let (i, now) = (iccid(&i)?, api.now());
+    let req = es2_request(serde_json::json!({
+        "header": es2_header(&op, "download-order", now), "iccid": i.to_string(), "eid": b.eid,
+    }))?;
+    smdp(&api)?.download_order(op.id, &req, now).await?;
+    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+}
+
+/// Confirms an order (ES2+ ConfirmOrder).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmOrderIn {
+    /// The EID (if the order has none yet).
+    #[serde(default)]
+    pub eid: Option<String>,
+    /// A matchingId of the operator's choosing (default: one the SM-DP+ makes).
+    #[serde(default)]
+    pub matching_id: Option<String>,
+    /// A confirmation code the end user will have to enter.
+    #[serde(default)]
+    pub confirmation_code: Option<String>,
+    /// Release at once (default true).
+    #[serde(default)]
+    pub release: Option<bool>,
+}
+
+/// Confirms the profile's order (ES2+ ConfirmOrder): its matchingId, and Released unless
+/// `release` is false.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/profiles/{iccid}/confirm-order", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path)), request_body = ConfirmOrderIn,
+    responses((status = 200, body = ProfileOut),
+        (status = 409, description = "Refused by the SM-DP+ (the SGP.22 status in the detail)", body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn confirm_order(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+    Json(b): Json<ConfirmOrderIn>,
+) -> Result<Json<ProfileOut>, Problem> {
+    let (i, now) = (iccid(&i)?, api.now());
+    let req = es2_request(serde_json::json!({
+        "header": es2_header(&op, "confirm-order", now), "iccid": i.to_string(), "eid": b.eid,
+        "matchingId": b.matching_id, "confirmationCode": b.confirmation_code,
+        "releaseFlag": b.release.unwrap_or(true),
+    }))?;
+    smdp(&api)?.confirm_order(op.id, &req, now).await?;
+    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+}
+
+/// Releases a confirmed order (ES2+ ReleaseProfile).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/profiles/{iccid}/release", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path)),
+    responses((status = 200, body = ProfileOut),
+        (status = 409, description = "Refused by the SM-DP+ (the SGP.22 status in the detail)", body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn release_profile(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+) -> Result<Json<ProfileOut>, Problem> {
+    let (i, now) = (iccid(&i)?, api.now());
+    let req = es2_request(serde_json::json!({
+        "header": es2_header(&op, "release", now), "iccid": i.to_string(),
+    }))?;
+    smdp(&api)?.release_profile(op.id, &req, now).await?;
+    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+}
+
+/// Cancels an order (ES2+ CancelOrder).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelOrderIn {
+    /// `Available` (the profile can be used again) or `Unavailable`.
+    pub final_status: String,
+}
+
+/// Cancels the profile's order (ES2+ CancelOrder).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/profiles/{iccid}/cancel-order", tag = "inventory",
+    params(("tenant" = String, Path), ("iccid" = String, Path)), request_body = CancelOrderIn,
+    responses((status = 200, body = ProfileOut),
+        (status = 409, description = "Refused by the SM-DP+ (the SGP.22 status in the detail)", body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn cancel_order(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, i)): Path<(String, String)>,
+    Json(b): Json<CancelOrderIn>,
+) -> Result<Json<ProfileOut>, Problem> {
+    let (i, now) = (iccid(&i)?, api.now());
+    let p = record(&api, &op, &i).await?;
+    let req = es2_request(serde_json::json!({
+        "header": es2_header(&op, "cancel-order", now), "iccid": i.to_string(),
+        "eid": p.eid.map(|e| e.to_string()), "matchingId": p.matching_id.map(|m| m.to_string()),
+        "finalProfileStatusIndicator": b.final_status,
+    }))?;
+    smdp(&api)?.cancel_order(op.id, &req, now).await?;
+    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+}

@@ -52,6 +52,9 @@ pub struct ApiConfig {
     pub smdp_address: Option<String>,
     /// Session cookies carry `Secure` (false only for plain-HTTP tests).
     pub secure_cookies: bool,
+    /// The SM-DP+ whose ES2+ functions console users call (order, confirm, release,
+    /// cancel); `None`: those routes answer 409.
+    pub smdp: Option<Arc<simforge_esim::platform::PlatformSmdp>>,
 }
 
 /// The API's state: the services' handles, shared by every request.
@@ -209,6 +212,11 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(inventory::history))
         .routes(routes!(inventory::reset))
         .routes(routes!(inventory::activation_code))
+        .routes(routes!(inventory::activation_codes))
+        .routes(routes!(inventory::download_order))
+        .routes(routes!(inventory::confirm_order))
+        .routes(routes!(inventory::release_profile))
+        .routes(routes!(inventory::cancel_order))
         .routes(routes!(inventory::summary))
 }
 

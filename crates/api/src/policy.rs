@@ -170,6 +170,31 @@ pub const ROUTES: &[Route] = &[
         Tenant(A::InventoryAction),
     ),
     r("GET", "/api/v1/tenants/{tenant}/summary", Tenant(A::Read)),
+    r(
+        "GET",
+        "/api/v1/tenants/{tenant}/activation-codes",
+        Tenant(A::InventoryAction),
+    ),
+    r(
+        "POST",
+        "/api/v1/tenants/{tenant}/profiles/{iccid}/download-order",
+        Tenant(A::InventoryAction),
+    ),
+    r(
+        "POST",
+        "/api/v1/tenants/{tenant}/profiles/{iccid}/confirm-order",
+        Tenant(A::InventoryAction),
+    ),
+    r(
+        "POST",
+        "/api/v1/tenants/{tenant}/profiles/{iccid}/release",
+        Tenant(A::InventoryAction),
+    ),
+    r(
+        "POST",
+        "/api/v1/tenants/{tenant}/profiles/{iccid}/cancel-order",
+        Tenant(A::InventoryAction),
+    ),
 ];
 
 /// The route of `method` and `path` (a template).

@@ -208,6 +208,15 @@ impl From<simforge_store::StoreError> for Problem {
 
 impl From<simforge_smdp::Error> for Problem {
     fn from(e: simforge_smdp::Error) -> Self {
-        Self::internal(&e)
+        use simforge_smdp::Error as E;
+        match (&e, e.status_code()) {
+            (E::IccidUnknown, _) => Self::not_found(e.to_string()),
+            (_, Some(code)) => Self::new(
+                StatusCode::CONFLICT,
+                "refused",
+                format!("{e} (SGP.22 status {code})"),
+            ),
+            (_, None) => Self::internal(&e),
+        }
     }
 }

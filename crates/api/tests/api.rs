@@ -626,6 +626,14 @@ async fn tenant_isolation_by_identifier_guessing() {
         ),
         (
             Method::GET,
+            format!("/api/v1/tenants/b/profiles/{first_iccid}/history"),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/tenants/b/profiles/{first_iccid}/download-order"),
+        ),
+        (
+            Method::GET,
             format!("/api/v1/tenants/b/profiles/{first_iccid}/activation-code"),
         ),
         (
@@ -792,6 +800,185 @@ async fn scripted_tour_leaks_no_secret() {
         .await
         .json();
     assert_eq!(keys.as_array().map(Vec::len), Some(2));
+    // Search by pages of 7: every profile exactly once, in ICCID order.
+    let mut all = Vec::new();
+    let mut uri = "/api/v1/tenants/a/profiles?state=available&limit=7".to_owned();
+    loop {
+        let page = w.call(Method::GET, &uri, &op, None).await.json();
+        for p in page["profiles"].as_array().expect("profiles") {
+            all.push(p["iccid"].as_str().expect("iccid").to_owned());
+        }
+        match page["next"].as_str() {
+            Some(n) => {
+                uri = format!("/api/v1/tenants/a/profiles?state=available&limit=7&after={n}")
+            }
+            None => break,
+        }
+    }
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((all.len(), &all), (20, &sorted));
+    let prefix = &all[0][..18];
+    let r = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/a/profiles?iccid={prefix}"),
+            &op,
+            None,
+        )
+        .await;
+    assert!(
+        r.json()["profiles"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty() && p.len() <= 10)
+    );
+    for bad in [
+        "state=gone",
+        "eid=123",
+        "iccid=89x",
+        "after=1",
+        "matching_id=a%20b",
+    ] {
+        let r = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/tenants/a/profiles?{bad}"),
+                &op,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{bad}"
+        );
+    }
+    let r = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/a/profiles/{}", all[0]),
+            &op,
+            None,
+        )
+        .await;
+    assert_eq!(r.json()["state"], "available");
+    assert_eq!(r.json()["history"], json!([]));
+
+    // A console user orders, confirms, cancels: the SM-DP+'s own ES2+ functions.
+    let p = |s: &str| format!("/api/v1/tenants/a/profiles/{}/{s}", all[0]);
+    let r = w
+        .call(Method::POST, &p("download-order"), &op, Some(json!({})))
+        .await;
+    assert_eq!(
+        (r.status, r.json()["state"].clone()),
+        (StatusCode::OK, json!("allocated")),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = w
+        .call(
+            Method::POST,
+            &p("confirm-order"),
+            &op,
+            Some(json!({ "release": true })),
+        )
+        .await;
+    assert_eq!(
+        r.json()["state"],
+        "released",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let mid = r.json()["matching_id"]
+        .as_str()
+        .expect("matchingId")
+        .to_owned();
+    let csv = w
+        .call(Method::GET, "/api/v1/tenants/a/activation-codes", &op, None)
+        .await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    let csv = String::from_utf8_lossy(&csv.body).into_owned();
+    assert!(
+        csv.starts_with("iccid,eid,matching_id,activation_code\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            "{},,{mid},LPA:1$smdp.example.com${mid}\r\n",
+            all[0]
+        )),
+        "{csv}"
+    );
+    let r = w.call(Method::GET, &p("activation-code"), &op, None).await;
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        format!("LPA:1$smdp.example.com${mid}")
+    );
+    let r = w
+        .call(
+            Method::POST,
+            &p("cancel-order"),
+            &op,
+            Some(json!({ "final_status": "Available" })),
+        )
+        .await;
+    assert_eq!(
+        r.json()["state"],
+        "available",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = w.call(Method::POST, &p("release"), &op, None).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::CONFLICT, "refused")
+    );
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("SGP.22 status")),
+        "{}",
+        r.json()
+    );
+    let r = w.call(Method::GET, &p("history"), &op, None).await;
+    let kinds: Vec<String> = r
+        .json()
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| {
+            format!(
+                "{}>{}",
+                h["from"].as_str().unwrap_or(""),
+                h["to"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "available>allocated",
+            "allocated>released",
+            "released>available"
+        ],
+        "{}",
+        r.json()
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/profiles/8900101999999999990/download-order",
+            &op,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
 
     let seen = String::from_utf8_lossy(&w.seen.lock().expect("seen")).to_uppercase();
     let audit = w

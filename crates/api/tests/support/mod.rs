@@ -75,6 +75,14 @@ impl World {
             .expect("store");
         let vault: Arc<dyn Vault> = Arc::new(MasterKey::from_bytes([7; 32]));
         let clock = Arc::new(AtomicI64::new(T0));
+        let pki = simforge_testkit::stand_in::lab_pki();
+        let keys = simforge_smdp::SmdpKeys::from_pkis(&[&pki]).expect("keys");
+        let smdp = simforge_esim::platform::smdp(
+            store.clone(),
+            simforge_smdp::SmdpConfig::new("smdp.example.com"),
+            keys,
+            vault.clone(),
+        );
         let c = clock.clone();
         let api = Api::with_clock(
             store.clone(),
@@ -84,6 +92,7 @@ impl World {
                 threads: 1,
                 smdp_address: Some("smdp.example.com".into()),
                 secure_cookies: true,
+                smdp: Some(Arc::new(smdp)),
             },
             Arc::new(move || c.load(Ordering::SeqCst)),
         );

@@ -287,6 +287,7 @@ pub async fn serve(
     };
     let template = a.template.as_deref().map(|p| read_file(p, "reading"));
     let template = template.transpose()?;
+    let es2 = platform::smdp(store.clone(), config.clone(), pkis.keys()?, vault.clone());
     let smdp = platform::smdp(store.clone(), config, pkis.keys()?, vault.clone());
     let euicc_pki = pkis.first_dir().unwrap_or(&pki_root).to_owned();
     if a.demo {
@@ -343,6 +344,7 @@ pub async fn serve(
             threads: crate::ctx::threads_or_cores(None),
             smdp_address: Some(server.address()),
             secure_cookies: true,
+            smdp: Some(Arc::new(es2)),
         };
         let v: Arc<dyn simforge_vault::Vault> = vault.clone();
         let api = simforge_api::Api::new(store, v, config);
