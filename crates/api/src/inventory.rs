@@ -702,3 +702,69 @@ pub async fn cancel_order(
     smdp(&api)?.cancel_order(op.id, &req, now).await?;
     Ok(Json(profile_out(&record(&api, &op, &i).await?)))
 }
+
+/// Profile packages to import.
+#[derive(Deserialize, ToSchema)]
+pub struct PackagesIn {
+    /// The profile type.
+    pub profile_type: String,
+    /// Unprotected profile packages (DER, personalized), base64; each one's ICCID is its
+    /// ProfileHeader's.
+    pub packages: Vec<String>,
+}
+
+/// Adds uploaded profile packages to the tenant's inventory (all or none; ICCIDs already in
+/// an inventory are skipped).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/inventory/packages", tag = "inventory",
+    params(("tenant" = String, Path)), request_body = PackagesIn,
+    responses((status = 200, body = Imported),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn import_packages(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(b): Json<PackagesIn>,
+) -> Result<Json<Imported>, Problem> {
+    use base64::Engine as _;
+    if b.profile_type.is_empty() || b.profile_type.len() > 64 {
+        return Err(Problem::invalid("profile_type has 1 to 64 characters"));
+    }
+    let mut packages = Vec::with_capacity(b.packages.len());
+    for (n, p) in b.packages.iter().enumerate() {
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(p)
+            .map_err(|_| Problem::invalid(format!("package {n}: not base64")))?;
+        packages.push(zeroize::Zeroizing::new(der));
+    }
+    if let Some(max) = api.store.quotas(op.id).await?.inventory_max {
+        let have: u64 = simforge_esim::inventory::counts(&api.store, &op)
+            .await?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        if have + packages.len() as u64 > max {
+            return Err(Problem::quota(simforge_factory::quotas::Exceeded {
+                what: format!(
+                    "inventory quota: {have} of {max} profiles, {} more uploaded",
+                    packages.len()
+                ),
+                retry_after: None,
+            }));
+        }
+    }
+    let opts = simforge_esim::inventory::ImportOptions::of_type(&b.profile_type);
+    let added = simforge_esim::inventory::import_packages(
+        &api.store,
+        &*api.vault,
+        &op,
+        packages,
+        &opts,
+        api.now(),
+    )
+    .await?;
+    Ok(Json(Imported {
+        added: added.len(),
+        first_iccid: added.first().map(ToString::to_string),
+        last_iccid: added.last().map(ToString::to_string),
+    }))
+}

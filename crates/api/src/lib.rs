@@ -195,6 +195,8 @@ fn open_router() -> OpenApiRouter<Api> {
             tenants::create_credential
         ))
         .routes(routes!(tenants::revoke_credential))
+        .routes(routes!(tenants::register_client_cert))
+        .routes(routes!(tenants::callback_status, tenants::set_callback))
         .routes(routes!(tenants::tenant_audit))
         .routes(routes!(tenants::get_quotas, tenants::set_quotas))
         .routes(routes!(tenants::platform_audit))
@@ -207,6 +209,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(batches::list_files))
         .routes(routes!(batches::get_file))
         .routes(routes!(inventory::import_batch))
+        .routes(routes!(inventory::import_packages))
         .routes(routes!(inventory::search))
         .routes(routes!(inventory::profile))
         .routes(routes!(inventory::history))

@@ -98,6 +98,22 @@ pub const ROUTES: &[Route] = &[
         "/api/v1/tenants/{tenant}/credentials/{id}",
         Tenant(A::ManageCredentials),
     ),
+    r(
+        "POST",
+        "/api/v1/tenants/{tenant}/credentials/client-certs",
+        Tenant(A::ManageCredentials),
+    ),
+    r("GET", "/api/v1/tenants/{tenant}/callback", Tenant(A::Read)),
+    r(
+        "PUT",
+        "/api/v1/tenants/{tenant}/callback",
+        Tenant(A::ManageCallbacks),
+    ),
+    r(
+        "POST",
+        "/api/v1/tenants/{tenant}/inventory/packages",
+        Tenant(A::InventoryAction),
+    ),
     r("GET", "/api/v1/tenants/{tenant}/audit", Tenant(A::Read)),
     r("GET", "/api/v1/tenants/{tenant}/quotas", Tenant(A::Read)),
     r(

@@ -711,3 +711,160 @@ pub async fn set_quotas(
     api.store.set_quotas(op.id, &quotas).await?;
     Ok(Json(q))
 }
+
+/// A TLS client certificate for ES2+ (PEM or DER as base64 is not accepted: PEM text).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ClientCertIn {
+    /// The certificate (PEM); its SHA-256 is pinned.
+    pub certificate_pem: String,
+}
+
+/// A registered client certificate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientCertOut {
+    /// Its credential id.
+    pub id: i64,
+    /// SHA-256 of its DER (hex).
+    pub sha256: String,
+    /// Its subject.
+    pub subject: String,
+}
+
+/// Registers a TLS client certificate for the tenant's ES2+ calls (a running SM-DP+ accepts it
+/// at once).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/credentials/client-certs", tag = "es2",
+    params(("tenant" = String, Path)), request_body = ClientCertIn,
+    responses((status = 201, body = ClientCertOut),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn register_client_cert(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(c): Json<ClientCertIn>,
+) -> Result<(StatusCode, Json<ClientCertOut>), Problem> {
+    let r = simforge_esim::credentials::register_client_cert(
+        &api.store,
+        &caller.actor(),
+        &op,
+        c.certificate_pem.as_bytes(),
+        api.now(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientCertOut {
+            id: r.id.0,
+            sha256: r.sha256.as_str().to_owned(),
+            subject: r.subject,
+        }),
+    ))
+}
+
+/// The tenant's ES2+ callback endpoint (HandleDownloadProgressInfo) and its delivery state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackOut {
+    /// The endpoint, if set.
+    pub url: Option<String>,
+    /// The client identity presented: `server`, `certificate` or `none`.
+    pub client_identity: Option<String>,
+    /// A CA bundle of the operator's is set.
+    pub ca_bundle: bool,
+    /// Hours an event is retried (none: the default number of attempts).
+    pub retry_hours: Option<u32>,
+    /// Of the recent events: not yet delivered.
+    pub pending: usize,
+    /// Of the recent events: given up.
+    pub given_up: usize,
+    /// Recent events looked at.
+    pub recent: usize,
+}
+
+/// The callback endpoint and its delivery status.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/callback", tag = "es2",
+    params(("tenant" = String, Path)), responses((status = 200, body = CallbackOut)),
+    security(("session" = []), ("token" = [])))]
+pub async fn callback_status(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Res<CallbackOut> {
+    let s = simforge_esim::callbacks::status(&api.store, &op).await?;
+    Ok(Json(CallbackOut {
+        client_identity: s.identity().map(str::to_owned),
+        url: s.settings.as_ref().map(|c| c.url.clone()),
+        ca_bundle: s
+            .settings
+            .as_ref()
+            .is_some_and(|c| c.ca_bundle_pem.is_some()),
+        retry_hours: s.settings.as_ref().and_then(|c| c.retry_hours),
+        pending: s.pending,
+        given_up: s.given_up,
+        recent: s.recent,
+    }))
+}
+
+/// Changes to the callback endpoint (absent: unchanged).
+#[derive(Deserialize, ToSchema)]
+pub struct CallbackIn {
+    /// The endpoint (https).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A client certificate chain (PEM) to present, with `client_key_pem`.
+    #[serde(default)]
+    pub client_cert_pem: Option<String>,
+    /// Its private key (PEM; sealed at once, never shown again).
+    #[serde(default)]
+    pub client_key_pem: Option<String>,
+    /// Present the SM-DP+'s own TLS identity instead.
+    #[serde(default)]
+    pub use_server_identity: bool,
+    /// Present no client certificate.
+    #[serde(default)]
+    pub no_client_cert: bool,
+    /// The operator's CA bundle (PEM) for its endpoint.
+    #[serde(default)]
+    pub ca_bundle_pem: Option<String>,
+    /// Retry an event for this many hours.
+    #[serde(default)]
+    pub retry_hours: Option<u32>,
+}
+
+/// Sets the callback endpoint.
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/callback", tag = "es2",
+    params(("tenant" = String, Path)), request_body = CallbackIn,
+    responses((status = 200, body = CallbackOut),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn set_callback(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(c): Json<CallbackIn>,
+) -> Res<CallbackOut> {
+    use simforge_esim::callbacks::{ClientIdentity, seal_client_identity};
+    let key = c.client_key_pem.map(zeroize::Zeroizing::new);
+    let client_identity = match (&c.client_cert_pem, &key) {
+        (Some(cert), Some(key)) => Some(ClientIdentity::Certificate(seal_client_identity(
+            &*api.vault,
+            op.id,
+            cert.as_bytes(),
+            key.as_bytes(),
+        )?)),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Problem::invalid(
+                "client_cert_pem and client_key_pem go together",
+            ));
+        }
+        _ if c.use_server_identity => Some(ClientIdentity::Server),
+        _ if c.no_client_cert => Some(ClientIdentity::None),
+        _ => None,
+    };
+    let update = simforge_esim::callbacks::CallbackUpdate {
+        url: c.url,
+        client_identity,
+        ca_bundle_pem: c.ca_bundle_pem.map(String::into_bytes),
+        retry_hours: c.retry_hours,
+    };
+    simforge_esim::callbacks::update(&api.store, &caller.actor(), &op, update, api.now()).await?;
+    callback_status(State(api), Extension(Tenant(op))).await
+}

@@ -1157,3 +1157,197 @@ async fn batch_and_inventory_limited(w: &World, token: &str) -> (i64, Value) {
     assert_eq!(job["state"], "done", "{job}");
     (job["batch_id"].as_i64().expect("batch"), job)
 }
+
+/// ES2+ credentials and the callback endpoint through the API, and profile packages uploaded
+/// into the inventory.
+#[tokio::test]
+async fn credentials_callback_and_uploaded_packages() {
+    use base64::Engine as _;
+    let w = World::new().await;
+    let a = w.token(Role::OperatorAdmin, Some(&w.a)).await;
+    let viewer = w.token(Role::Viewer, Some(&w.a)).await;
+    // A client certificate: registered (its SHA-256 pinned), listed, revocable.
+    let pem = simforge_testkit::stand_in::lab_pki().ci.to_pem();
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/credentials/client-certs",
+            &a,
+            Some(json!({ "certificate_pem": pem })),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["sha256"].as_str().map(str::len), Some(64));
+    let id = r.json()["id"].clone();
+    let list = w
+        .call(Method::GET, "/api/v1/tenants/a/credentials", &a, None)
+        .await
+        .json();
+    assert!(
+        list.as_array()
+            .expect("list")
+            .iter()
+            .any(|c| c["id"] == id && c["kind"] == "client-cert")
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/credentials/client-certs",
+            &a,
+            Some(json!({ "certificate_pem": "not a certificate" })),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(
+        w.call(
+            Method::DELETE,
+            &format!("/api/v1/tenants/a/credentials/{id}"),
+            &a,
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+
+    // The callback endpoint: set, read back (never a key), half a client identity refused.
+    let r = w
+        .call(Method::PUT, "/api/v1/tenants/a/callback", &a, Some(json!({ "url": "https://bss.example.com/es2", "no_client_cert": true, "retry_hours": 6 })))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let c = w
+        .call(Method::GET, "/api/v1/tenants/a/callback", &viewer, None)
+        .await
+        .json();
+    assert_eq!(
+        (
+            c["url"].as_str(),
+            c["client_identity"].as_str(),
+            c["retry_hours"].as_u64()
+        ),
+        (Some("https://bss.example.com/es2"), Some("none"), Some(6))
+    );
+    let r = w
+        .call(
+            Method::PUT,
+            "/api/v1/tenants/a/callback",
+            &a,
+            Some(json!({ "client_cert_pem": pem })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = w
+        .call(
+            Method::PUT,
+            "/api/v1/tenants/a/callback",
+            &a,
+            Some(json!({ "url": "ftp://x" })),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(
+        w.call(
+            Method::PUT,
+            "/api/v1/tenants/a/callback",
+            &viewer,
+            Some(json!({}))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Uploaded packages: all or none; the ICCID is the ProfileHeader's.
+    let b64 = |p: &[u8]| base64::engine::general_purpose::STANDARD.encode(p);
+    let (i1, i2) = (
+        simforge_testkit::profiles::iccid(1),
+        simforge_testkit::profiles::iccid(2),
+    );
+    let good = [
+        b64(&simforge_testkit::profiles::built(&i1)),
+        b64(&simforge_testkit::profiles::built(&i2)),
+    ];
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/inventory/packages",
+            &a,
+            Some(json!({ "profile_type": "up", "packages": [good[0], b64(b"\x30\x00")] })),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/inventory/packages",
+            &a,
+            Some(json!({ "profile_type": "up", "packages": ["%%%"] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = w
+        .call(
+            Method::GET,
+            "/api/v1/tenants/a/profiles?profile_type=up",
+            &a,
+            None,
+        )
+        .await;
+    assert_eq!(r.json()["profiles"], json!([]), "none of a refused upload");
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/inventory/packages",
+            &a,
+            Some(json!({ "profile_type": "up", "packages": good })),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["added"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = w
+        .call(
+            Method::GET,
+            "/api/v1/tenants/a/profiles?profile_type=up",
+            &a,
+            None,
+        )
+        .await;
+    let body = r.json();
+    let got: Vec<&str> = body["profiles"]
+        .as_array()
+        .expect("profiles")
+        .iter()
+        .filter_map(|p| p["iccid"].as_str())
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.iter().any(|g| g.starts_with(&i1[..18])));
+}
