@@ -229,6 +229,7 @@ pub async fn authorize(
             }
         }
     };
+    let response = as_problem(response).await;
     let login = method == Method::POST && route == "/api/v1/session";
     if state_changing(&method) && !login {
         let status = response.status();
@@ -251,4 +252,34 @@ pub async fn authorize(
         }
     }
     response
+}
+
+/// A refusal that is not yet problem+json (axum's own: a body that is not the JSON asked for,
+/// a path or query parameter that does not parse, a wrong content type, a body too large)
+/// becomes one, keeping its status and its message.
+async fn as_problem(r: Response) -> Response {
+    let status = r.status();
+    let is_problem = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return r;
+    }
+    let body = axum::body::to_bytes(r.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let code = match status.as_u16() {
+        413 => "too-large",
+        415 => "unsupported-media-type",
+        405 => "method-not-allowed",
+        s if s >= 500 => "internal",
+        _ => "invalid",
+    };
+    let detail = String::from_utf8_lossy(&body).trim().to_owned();
+    let detail = match detail.is_empty() {
+        true => status.canonical_reason().unwrap_or("refused").to_owned(),
+        false => detail,
+    };
+    Problem::new(status, code, detail).into_response()
 }

@@ -38,6 +38,9 @@ mod tenants;
 
 pub use problem::Problem;
 
+/// The largest request body (bytes): an upload of profile packages or an order file.
+pub const MAX_BODY: usize = 8 << 20;
+
 /// The time (Unix seconds), injected so that tests can move it.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -295,6 +298,7 @@ pub fn router(api: Api) -> Router {
             api.clone(),
             auth::authorize,
         ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .fallback(|| async { Problem::not_found("no such route") })
         .with_state(api)
 }

@@ -1351,3 +1351,111 @@ async fn credentials_callback_and_uploaded_packages() {
     assert_eq!(got.len(), 2, "{got:?}");
     assert!(got.iter().any(|g| g.starts_with(&i1[..18])));
 }
+
+/// Malformed requests are answered with problem+json naming what is wrong, and nothing is done.
+#[tokio::test]
+async fn malformed_requests_are_problems() {
+    let w = World::new().await;
+    let a = w.token(Role::OperatorAdmin, Some(&w.a)).await;
+    let auth = format!("Bearer {a}");
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let mut cases = Vec::new();
+    for (m, uri, body, status) in [
+        (
+            Method::POST,
+            "/api/v1/tenants/a/keys",
+            Some("{not json"),
+            400,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/a/keys",
+            Some(r#"{"kind":"transport"}"#),
+            422,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/a/keys",
+            Some(r#"{"kind":"transport","index":-1,"value":"00"}"#),
+            422,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/a/keys",
+            Some(r#"{"kind":"op","index":1,"value":"zz"}"#),
+            422,
+        ),
+        (
+            Method::GET,
+            "/api/v1/tenants/a/batches/not-a-number",
+            None,
+            400,
+        ),
+        (Method::GET, "/api/v1/tenants/a/audit?after=-5", None, 400),
+        (Method::GET, "/api/v1/tenants/a/profiles?limit=x", None, 400),
+        (
+            Method::POST,
+            "/api/v1/tenants/a/orders/validate",
+            Some(r#"{"format":"toml","order":"quantity = 0\nkid = 1\nopid = 1\n"}"#),
+            422,
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/a/orders/validate",
+            Some(r#"{"format":"i01","order":"garbage"}"#),
+            422,
+        ),
+    ] {
+        let mut req = axum::http::Request::builder().method(m.clone()).uri(uri);
+        for (k, v) in h {
+            req = req.header(k, v);
+        }
+        let req = req
+            .body(axum::body::Body::from(body.unwrap_or("").to_owned()))
+            .expect("request");
+        let r = tower::ServiceExt::oneshot(w.app.clone(), req)
+            .await
+            .expect("infallible");
+        let (got, ctype) = (
+            r.status().as_u16(),
+            r.headers().get("content-type").cloned(),
+        );
+        let body = http_body_util::BodyExt::collect(r.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if got != status
+            || ctype.as_ref().map(|c| c.as_bytes()) != Some(b"application/problem+json")
+            || v["detail"].as_str().is_none_or(str::is_empty)
+        {
+            cases.push(format!("{m} {uri}: {got} {ctype:?} {v}"));
+        }
+    }
+    // Without a JSON content type.
+    let r = w
+        .call_from(
+            Method::POST,
+            "/api/v1/tenants/a/keys",
+            &[("authorization", auth.as_str())],
+            None,
+            None,
+        )
+        .await;
+    if r.status != StatusCode::UNSUPPORTED_MEDIA_TYPE || r.code() != "unsupported-media-type" {
+        cases.push(format!(
+            "no content type: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        ));
+    }
+    assert!(cases.is_empty(), "{}", cases.join("\n"));
+    let keys = w
+        .call(Method::GET, "/api/v1/tenants/a/keys", &a, None)
+        .await
+        .json();
+    assert_eq!(keys, json!([]), "no key was stored");
+}
