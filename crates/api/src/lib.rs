@@ -188,6 +188,16 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(session::logout_everywhere))
         .routes(routes!(tenants::list_tenants, tenants::create_tenant))
         .routes(routes!(tenants::get_tenant))
+        .routes(routes!(
+            tenants::list_platform_users,
+            tenants::create_platform_user
+        ))
+        .routes(routes!(tenants::unlock_any_user))
+        .routes(routes!(
+            tenants::list_platform_tokens,
+            tenants::create_platform_token
+        ))
+        .routes(routes!(tenants::revoke_platform_token))
         .routes(routes!(tenants::list_users, tenants::create_user))
         .routes(routes!(tenants::unlock_user))
         .routes(routes!(tenants::list_tokens, tenants::create_token))

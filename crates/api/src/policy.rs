@@ -46,6 +46,16 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/tenants", Platform(A::Read)),
     r("POST", "/api/v1/tenants", Platform(A::ManageTenants)),
     r("GET", "/api/v1/audit", Platform(A::Read)),
+    r("GET", "/api/v1/users", Platform(A::ManageUsers)),
+    r("POST", "/api/v1/users", Platform(A::ManageUsers)),
+    r(
+        "POST",
+        "/api/v1/users/{username}/unlock",
+        Platform(A::ManageUsers),
+    ),
+    r("GET", "/api/v1/tokens", Platform(A::ManageUsers)),
+    r("POST", "/api/v1/tokens", Platform(A::ManageUsers)),
+    r("DELETE", "/api/v1/tokens/{id}", Platform(A::ManageUsers)),
     r("GET", "/api/v1/tenants/{tenant}", Tenant(A::Read)),
     r(
         "GET",
@@ -124,7 +134,7 @@ pub const ROUTES: &[Route] = &[
     r(
         "POST",
         "/api/v1/tenants/{tenant}/orders/validate",
-        Tenant(A::ManageOrders),
+        Tenant(A::RunBatches),
     ),
     r("GET", "/api/v1/tenants/{tenant}/batches", Tenant(A::Read)),
     r(

@@ -178,45 +178,37 @@ pub struct UserCreated {
     pub totp_uri: Option<String>,
 }
 
-fn tenant_role(role: &str) -> Result<Role, Problem> {
+/// `role` parsed, and of the right kind for `tenant` (a tenant's: a tenant role; the
+/// platform's: a platform role).
+fn role_for(role: &str, tenant: Option<i64>) -> Result<Role, Problem> {
     let role: Role = role.parse()?;
-    if role.is_platform() {
-        return Err(Problem::invalid(format!(
+    match (role.is_platform(), tenant.is_some()) {
+        (true, true) => Err(Problem::invalid(format!(
             "{role} is a platform role: a tenant's user or token is operator-admin, operator or viewer"
-        )));
+        ))),
+        (false, false) => Err(Problem::invalid(format!(
+            "{role} is a tenant role: the platform's users and tokens are platform-admin or factory"
+        ))),
+        _ => Ok(role),
     }
-    Ok(role)
 }
 
-/// The tenant's users.
-#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "people",
-    params(("tenant" = String, Path)), responses((status = 200, body = Vec<UserOut>)),
-    security(("session" = []), ("token" = [])))]
-pub async fn list_users(
-    State(api): State<Api>,
-    Extension(Tenant(op)): Extension<Tenant>,
-) -> Res<Vec<UserOut>> {
+async fn users_of(api: &Api, tenant: Option<i64>) -> Res<Vec<UserOut>> {
     use simforge_access::AccessStore as _;
-    let users = api.store.users(Some(op.id)).await?;
+    let users = api.store.users(tenant).await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
 }
 
-/// Creates a user of the tenant.
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "people",
-    params(("tenant" = String, Path)), request_body = NewUserIn,
-    responses((status = 201, body = UserCreated),
-        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
-    security(("session" = []), ("token" = [])))]
-pub async fn create_user(
-    State(api): State<Api>,
-    Extension(caller): Extension<Caller>,
-    Extension(Tenant(op)): Extension<Tenant>,
-    Json(mut u): Json<NewUserIn>,
+async fn create_user_in(
+    api: &Api,
+    caller: &Caller,
+    tenant: Option<i64>,
+    mut u: NewUserIn,
 ) -> Result<(StatusCode, Json<UserCreated>), Problem> {
     let new = CreateUser {
         username: u.username.clone(),
-        role: tenant_role(&u.role)?,
-        tenant: Some(op.id),
+        role: role_for(&u.role, tenant)?,
+        tenant,
         password: Secret::new(std::mem::take(&mut u.password)),
     };
     let created = api
@@ -232,6 +224,105 @@ pub async fn create_user(
     ))
 }
 
+async fn unlock_in(
+    api: &Api,
+    caller: &Caller,
+    tenant: Option<i64>,
+    username: &str,
+) -> Result<StatusCode, Problem> {
+    use simforge_access::AccessStore as _;
+    let user = api.store.user_by_name(username).await?;
+    // The platform's administrators unlock anyone; a tenant's only its own.
+    if user.is_none_or(|u| tenant.is_some() && u.tenant != tenant) {
+        return Err(Problem::not_found(format!("user {username}")));
+    }
+    api.access
+        .unlock_user(&caller.actor(), username, api.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn tokens_of(api: &Api, tenant: Option<i64>) -> Res<Vec<TokenOut>> {
+    use simforge_access::AccessStore as _;
+    let t = api.store.tokens(tenant).await?;
+    Ok(Json(t.into_iter().map(Into::into).collect()))
+}
+
+async fn create_token_in(
+    api: &Api,
+    caller: &Caller,
+    tenant: Option<i64>,
+    t: NewTokenIn,
+) -> Result<(StatusCode, Json<TokenCreated>), Problem> {
+    let days = t.expires_in_days.unwrap_or(90);
+    if !(1..=366).contains(&days) {
+        return Err(Problem::invalid("expires_in_days is 1 to 366"));
+    }
+    let now = api.now();
+    let (rec, secret) = api
+        .access
+        .create_token(
+            &caller.actor(),
+            tenant,
+            role_for(&t.role, tenant)?,
+            &t.name,
+            now + i64::from(days) * 86_400,
+            now,
+            &mut rand_core::OsRng,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated {
+            token: rec.into(),
+            secret: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+async fn revoke_token_in(
+    api: &Api,
+    caller: &Caller,
+    tenant: Option<i64>,
+    id: i64,
+) -> Result<StatusCode, Problem> {
+    use simforge_access::AccessStore as _;
+    let mine = api.store.tokens(tenant).await?;
+    if !mine.iter().any(|t| t.id == id) {
+        return Err(Problem::not_found(format!("token {id}")));
+    }
+    api.access
+        .revoke_token(&caller.actor(), id, api.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tenant's users.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "people",
+    params(("tenant" = String, Path)), responses((status = 200, body = Vec<UserOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn list_users(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Res<Vec<UserOut>> {
+    users_of(&api, Some(op.id)).await
+}
+
+/// Creates a user of the tenant.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "people",
+    params(("tenant" = String, Path)), request_body = NewUserIn,
+    responses((status = 201, body = UserCreated),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_user(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(u): Json<NewUserIn>,
+) -> Result<(StatusCode, Json<UserCreated>), Problem> {
+    create_user_in(&api, &caller, Some(op.id), u).await
+}
+
 /// Unlocks a user locked by failed logins.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users/{username}/unlock", tag = "people",
     params(("tenant" = String, Path), ("username" = String, Path)),
@@ -243,15 +334,7 @@ pub async fn unlock_user(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, username)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    use simforge_access::AccessStore as _;
-    let user = api.store.user_by_name(&username).await?;
-    if user.is_none_or(|u| u.tenant != Some(op.id)) {
-        return Err(Problem::not_found(format!("user {username}")));
-    }
-    api.access
-        .unlock_user(&caller.actor(), &username, api.now())
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    unlock_in(&api, &caller, Some(op.id), &username).await
 }
 
 /// An API token (never its secret).
@@ -313,9 +396,7 @@ pub async fn list_tokens(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<Vec<TokenOut>> {
-    use simforge_access::AccessStore as _;
-    let t = api.store.tokens(Some(op.id)).await?;
-    Ok(Json(t.into_iter().map(Into::into).collect()))
+    tokens_of(&api, Some(op.id)).await
 }
 
 /// Issues an API token bound to the tenant and a role.
@@ -329,30 +410,7 @@ pub async fn create_token(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(t): Json<NewTokenIn>,
 ) -> Result<(StatusCode, Json<TokenCreated>), Problem> {
-    let days = t.expires_in_days.unwrap_or(90);
-    if !(1..=366).contains(&days) {
-        return Err(Problem::invalid("expires_in_days is 1 to 366"));
-    }
-    let now = api.now();
-    let (rec, secret) = api
-        .access
-        .create_token(
-            &caller.actor(),
-            Some(op.id),
-            tenant_role(&t.role)?,
-            &t.name,
-            now + i64::from(days) * 86_400,
-            now,
-            &mut rand_core::OsRng,
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenCreated {
-            token: rec.into(),
-            secret: secret.expose().to_owned(),
-        }),
-    ))
+    create_token_in(&api, &caller, Some(op.id), t).await
 }
 
 /// Revokes an API token: refused from the next request on, on every node.
@@ -366,15 +424,7 @@ pub async fn revoke_token(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, Problem> {
-    use simforge_access::AccessStore as _;
-    let mine = api.store.tokens(Some(op.id)).await?;
-    if !mine.iter().any(|t| t.id == id) {
-        return Err(Problem::not_found(format!("token {id}")));
-    }
-    api.access
-        .revoke_token(&caller.actor(), id, api.now())
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    revoke_token_in(&api, &caller, Some(op.id), id).await
 }
 
 /// An operator key (never its value).
@@ -867,4 +917,68 @@ pub async fn set_callback(
     };
     simforge_esim::callbacks::update(&api.store, &caller.actor(), &op, update, api.now()).await?;
     callback_status(State(api), Extension(Tenant(op))).await
+}
+
+/// The platform's users (platform roles).
+#[utoipa::path(get, path = "/api/v1/users", tag = "people",
+    responses((status = 200, body = Vec<UserOut>)), security(("session" = []), ("token" = [])))]
+pub async fn list_platform_users(State(api): State<Api>) -> Res<Vec<UserOut>> {
+    users_of(&api, None).await
+}
+
+/// Creates a user of the platform (`platform-admin` or `factory`).
+#[utoipa::path(post, path = "/api/v1/users", tag = "people", request_body = NewUserIn,
+    responses((status = 201, body = UserCreated),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_platform_user(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Json(u): Json<NewUserIn>,
+) -> Result<(StatusCode, Json<UserCreated>), Problem> {
+    create_user_in(&api, &caller, None, u).await
+}
+
+/// Unlocks any user (the platform's administrators).
+#[utoipa::path(post, path = "/api/v1/users/{username}/unlock", tag = "people",
+    params(("username" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn unlock_any_user(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path(username): Path<String>,
+) -> Result<StatusCode, Problem> {
+    unlock_in(&api, &caller, None, &username).await
+}
+
+/// The platform's API tokens.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "people",
+    responses((status = 200, body = Vec<TokenOut>)), security(("session" = []), ("token" = [])))]
+pub async fn list_platform_tokens(State(api): State<Api>) -> Res<Vec<TokenOut>> {
+    tokens_of(&api, None).await
+}
+
+/// Issues a platform API token (`platform-admin` or `factory`).
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "people", request_body = NewTokenIn,
+    responses((status = 201, body = TokenCreated)), security(("session" = []), ("token" = [])))]
+pub async fn create_platform_token(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Json(t): Json<NewTokenIn>,
+) -> Result<(StatusCode, Json<TokenCreated>), Problem> {
+    create_token_in(&api, &caller, None, t).await
+}
+
+/// Revokes a platform API token.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "people",
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn revoke_platform_token(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, Problem> {
+    revoke_token_in(&api, &caller, None, id).await
 }

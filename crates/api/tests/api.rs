@@ -1459,3 +1459,115 @@ async fn malformed_requests_are_problems() {
         .json();
     assert_eq!(keys, json!([]), "no key was stored");
 }
+
+/// The platform's own people and tokens: platform roles only, managed by its administrators.
+#[tokio::test]
+async fn platform_users_and_tokens() {
+    let w = World::new().await;
+    let admin = w.token(Role::PlatformAdmin, None).await;
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &admin,
+            Some(json!({ "name": "line 3", "role": "factory" })),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let (id, factory) = (
+        r.json()["token"]["id"].clone(),
+        r.json()["secret"].as_str().expect("secret").to_owned(),
+    );
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/tenants/b/batches", &factory, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/tokens", &factory, None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &admin,
+            Some(json!({ "name": "x", "role": "viewer" })),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a tenant role has a tenant"
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            &admin,
+            Some(json!({ "username": "fab", "role": "factory", "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert!(
+        r.json()["totp_uri"].is_null(),
+        "factory is no administrator"
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            &admin,
+            Some(json!({ "username": "op", "role": "operator", "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let users = w
+        .call(Method::GET, "/api/v1/users", &admin, None)
+        .await
+        .json();
+    assert!(
+        users
+            .as_array()
+            .expect("users")
+            .iter()
+            .any(|u| u["username"] == "fab")
+    );
+    assert_eq!(
+        w.call(Method::POST, "/api/v1/users/fab/unlock", &admin, None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        w.call(Method::POST, "/api/v1/users/nobody/unlock", &admin, None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        w.call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            &admin,
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        w.call(Method::GET, "/api/v1/tenants/b/batches", &factory, None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
