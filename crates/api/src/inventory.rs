@@ -50,6 +50,7 @@ pub struct Imported {
     security(("session" = []), ("token" = [])))]
 pub async fn import_batch(
     State(api): State<Api>,
+    Extension(caller): Extension<crate::auth::Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
     Json(i): Json<ImportIn>,
 ) -> Result<Json<Imported>, Problem> {
@@ -79,6 +80,7 @@ pub async fn import_batch(
     opts.limit = i.limit;
     let added = simforge_esim::inventory::import_batch_dir(
         &api.store,
+        (&api.store, &caller.actor()),
         &*api.vault,
         &op,
         std::path::Path::new(&batch.output_dir),
@@ -199,6 +201,7 @@ pub struct ResetIn {
     security(("session" = []), ("token" = [])))]
 pub async fn reset(
     State(api): State<Api>,
+    Extension(caller): Extension<crate::auth::Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, i)): Path<(String, String)>,
     Json(r): Json<ResetIn>,
@@ -213,8 +216,15 @@ pub async fn reset(
         }
     };
     let i = iccid(&i)?;
-    simforge_esim::policy::reset_profile(&api.store, &op, &i.to_string(), target, api.now())
-        .await?;
+    simforge_esim::policy::reset_profile(
+        &api.store,
+        &caller.actor(),
+        &op,
+        &i.to_string(),
+        target,
+        api.now(),
+    )
+    .await?;
     Ok(Json(profile_out(&record(&api, &op, &i).await?)))
 }
 
@@ -722,6 +732,7 @@ pub struct PackagesIn {
     security(("session" = []), ("token" = [])))]
 pub async fn import_packages(
     State(api): State<Api>,
+    Extension(caller): Extension<crate::auth::Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
     Json(b): Json<PackagesIn>,
 ) -> Result<Json<Imported>, Problem> {
@@ -755,6 +766,7 @@ pub async fn import_packages(
     let opts = simforge_esim::inventory::ImportOptions::of_type(&b.profile_type);
     let added = simforge_esim::inventory::import_packages(
         &api.store,
+        (&api.store, &caller.actor()),
         &*api.vault,
         &op,
         packages,

@@ -77,6 +77,10 @@ pub mod action {
     pub const TOKEN_CREATE: &str = "token.create";
     /// An API token was revoked.
     pub const TOKEN_REVOKE: &str = "token.revoke";
+    /// Profiles were added to an operator's eSIM inventory (from a batch or uploaded).
+    pub const INVENTORY_IMPORT: &str = "inventory.import";
+    /// A profile was taken out of Error by the operator.
+    pub const PROFILE_RESET: &str = "profile.reset";
 }
 
 /// Who acts, as the front door knows them: `cli:<os user>`, `user:<id>`, `token:<id>`,

@@ -122,9 +122,16 @@ pub async fn setup<R: TryCryptoRng + ?Sized>(
                 notification_address: Some(smdp.config().address()),
                 ..ImportOptions::of_type(DEMO_PROFILE_TYPE)
             };
-            let added =
-                inventory::import_batch_dir(store, smdp.vault(), operator, &dir, &opts, now)
-                    .await?;
+            let added = inventory::import_batch_dir(
+                store,
+                (store.inner(), &simforge_audit::Actor::system()),
+                smdp.vault(),
+                operator,
+                &dir,
+                &opts,
+                now,
+            )
+            .await?;
             Some(ImportedBatch { id, dir, added })
         }
         None => None,

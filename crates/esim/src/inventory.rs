@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use simforge_asn1::Iccid;
+use simforge_audit::{Actor, AuditLog, Draft, action};
 use simforge_sim as sim;
 use simforge_smdp::{NewProfile, ProfileMetadata, ProfileState, RadioAccess, SmdpStore, SmdpTx};
-use simforge_store::{Batch, BatchState, Operator, Store};
+use simforge_store::{Batch, BatchState, Operator, Store, StoreError};
 use simforge_vault::Vault;
 use zeroize::Zeroizing;
 
@@ -160,7 +161,45 @@ pub fn package_for(
 /// # Errors
 /// [`Error::NotFound`] (no electrical file), [`Error::Read`], [`Error::ElecFile`],
 /// [`Error::Id`] (the operator's PLMN), [`Error::Package`], [`Error::Smdp`].
-pub async fn import_batch_dir<S: SmdpStore>(
+///
+/// Recorded in `log` as done by `actor` (the batch directory's name, how many were added).
+#[allow(clippy::too_many_arguments)]
+pub async fn import_batch_dir<S: SmdpStore, L: AuditLog<Error = StoreError>>(
+    store: &S,
+    (log, actor): (&L, &Actor),
+    vault: &dyn Vault,
+    operator: &Operator,
+    batch_dir: &Path,
+    opts: &ImportOptions,
+    now: i64,
+) -> Result<Vec<Iccid>> {
+    let name = batch_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let result = import_batch_dir_unaudited(store, vault, operator, batch_dir, opts, now).await;
+    let d = import_draft(actor, operator, format!("batch:{name}"), opts, &result, now);
+    crate::credentials::record(log, d, result).await
+}
+
+fn import_draft(
+    actor: &Actor,
+    operator: &Operator,
+    target: String,
+    opts: &ImportOptions,
+    result: &Result<Vec<Iccid>>,
+    now: i64,
+) -> Draft {
+    let d = Draft::new(now, actor.as_str(), action::INVENTORY_IMPORT, target)
+        .tenant(operator.id)
+        .detail("profile_type", opts.profile_type.as_str());
+    match result {
+        Ok(added) => d.detail("added", added.len()),
+        Err(_) => d,
+    }
+}
+
+async fn import_batch_dir_unaudited<S: SmdpStore>(
     store: &S,
     vault: &dyn Vault,
     operator: &Operator,
@@ -216,7 +255,25 @@ fn read_cards(
 ///
 /// # Errors
 /// [`Error::UploadedPackage`] (not a profile package, no ICCID), [`Error::Smdp`].
-pub async fn import_packages<S: SmdpStore>(
+///
+/// Recorded in `log` as done by `actor` (how many were uploaded and added).
+pub async fn import_packages<S: SmdpStore, L: AuditLog<Error = StoreError>>(
+    store: &S,
+    (log, actor): (&L, &Actor),
+    vault: &dyn Vault,
+    operator: &Operator,
+    packages: Vec<Zeroizing<Vec<u8>>>,
+    opts: &ImportOptions,
+    now: i64,
+) -> Result<Vec<Iccid>> {
+    let uploaded = packages.len();
+    let result = import_packages_unaudited(store, vault, operator, packages, opts, now).await;
+    let d = import_draft(actor, operator, "upload".into(), opts, &result, now)
+        .detail("uploaded", uploaded);
+    crate::credentials::record(log, d, result).await
+}
+
+async fn import_packages_unaudited<S: SmdpStore>(
     store: &S,
     vault: &dyn Vault,
     operator: &Operator,

@@ -54,7 +54,38 @@ async fn set_policy_unaudited<S: OperatorAdmin>(
 /// # Errors
 /// [`Error::Reset`]: not found (unknown ICCID or another operator's), conflict (not in
 /// Error, or no order to release again), or a storage failure.
-pub async fn reset_profile<S: SmdpStore>(
+///
+/// Recorded in the audit log as done by `actor` (the profile, the state it was in, where it
+/// went).
+pub async fn reset_profile<S: SmdpStore + AuditLog<Error = StoreError>>(
+    store: &S,
+    actor: &Actor,
+    operator: &Operator,
+    iccid: &str,
+    target: ResetTarget,
+    now: i64,
+) -> Result<ProfileState> {
+    let to = match target {
+        ResetTarget::Released => "released",
+        ResetTarget::Available => "available",
+    };
+    let result = reset_unaudited(store, operator, iccid, target, now).await;
+    let d = Draft::new(
+        now,
+        actor.as_str(),
+        action::PROFILE_RESET,
+        format!("profile:{iccid}"),
+    )
+    .tenant(operator.id)
+    .detail("to", to);
+    let d = match &result {
+        Ok(from) => d.detail("from", from.as_str()),
+        Err(_) => d,
+    };
+    record(store, d, result).await
+}
+
+async fn reset_unaudited<S: SmdpStore>(
     store: &S,
     operator: &Operator,
     iccid: &str,

@@ -113,9 +113,17 @@ async fn a_batch_imports_as_available_profiles_with_all_their_metadata_once() {
         radio_access: vec![RadioAccess::EutranEpc, RadioAccess::Nr5gc],
         ..ImportOptions::of_type("iot")
     };
-    let added = inventory::import_batch_dir(&l.store, &l.vault, &l.op, &dir, &opts, NOW)
-        .await
-        .unwrap();
+    let added = inventory::import_batch_dir(
+        &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
+        &l.vault,
+        &l.op,
+        &dir,
+        &opts,
+        NOW,
+    )
+    .await
+    .unwrap();
     let iccids: Vec<simforge_asn1::Iccid> = cards
         .iter()
         .map(|c| c.iccid.to_string().parse().expect("iccid"))
@@ -150,9 +158,17 @@ async fn a_batch_imports_as_available_profiles_with_all_their_metadata_once() {
     tx.commit().await.unwrap();
 
     // Importing again adds nothing (idempotent, as the command has always been).
-    let again = inventory::import_batch_dir(&l.store, &l.vault, &l.op, &dir, &opts, NOW)
-        .await
-        .unwrap();
+    let again = inventory::import_batch_dir(
+        &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
+        &l.vault,
+        &l.op,
+        &dir,
+        &opts,
+        NOW,
+    )
+    .await
+    .unwrap();
     assert!(again.is_empty(), "{again:?}");
     assert_eq!(inventory::available(&l.store, &l.op).await.unwrap(), 3);
 }
@@ -166,9 +182,17 @@ async fn the_operators_default_reuse_and_the_limit_apply() {
         limit: Some(2),
         ..ImportOptions::of_type("default")
     };
-    let added = inventory::import_batch_dir(&l.store, &l.vault, &l.op, &dir, &opts, NOW)
-        .await
-        .unwrap();
+    let added = inventory::import_batch_dir(
+        &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
+        &l.vault,
+        &l.op,
+        &dir,
+        &opts,
+        NOW,
+    )
+    .await
+    .unwrap();
     assert_eq!(added.len(), 2);
     let mut tx = l.store.begin().await.unwrap();
     let p = tx.profile(l.op.id, &added[0]).await.unwrap().unwrap();
@@ -200,6 +224,7 @@ async fn a_bad_batch_adds_nothing_and_its_error_shows_no_secret() {
     std::fs::write(&elec, bad).unwrap();
     let e = inventory::import_batch_dir(
         &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
         &l.vault,
         &l.op,
         &dir,
@@ -223,6 +248,7 @@ async fn a_bad_batch_adds_nothing_and_its_error_shows_no_secret() {
     std::fs::remove_file(&elec).unwrap();
     let e = inventory::import_batch_dir(
         &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
         &l.vault,
         &l.op,
         &dir,
@@ -257,9 +283,17 @@ async fn uploaded_packages_import_under_their_header_iccid() {
         radio_access: vec![RadioAccess::Nr5gc],
         ..ImportOptions::of_type("upload")
     };
-    let added = inventory::import_packages(&l.store, &l.vault, &l.op, packages, &opts, NOW)
-        .await
-        .unwrap();
+    let added = inventory::import_packages(
+        &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
+        &l.vault,
+        &l.op,
+        packages,
+        &opts,
+        NOW,
+    )
+    .await
+    .unwrap();
     let iccids: Vec<simforge_asn1::Iccid> = cards
         .iter()
         .map(|c| c.iccid.to_string().parse().expect("iccid"))
@@ -273,9 +307,17 @@ async fn uploaded_packages_import_under_their_header_iccid() {
 
     // Not a package: refused, naming its position; nothing added.
     let junk = vec![Zeroizing::new(vec![0x30, 0x03, 1, 2, 3])];
-    let e = inventory::import_packages(&l.store, &l.vault, &l.op, junk, &opts, NOW)
-        .await
-        .unwrap_err();
+    let e = inventory::import_packages(
+        &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
+        &l.vault,
+        &l.op,
+        junk,
+        &opts,
+        NOW,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid);
     assert!(e.to_string().contains("#0"), "{e}");
 }
@@ -546,6 +588,7 @@ async fn policies_refuse_bad_input_with_the_right_kind() {
     .unwrap();
     let e = policy::reset_profile(
         &l.store,
+        &simforge_audit::Actor::system(),
         &l.op,
         "89882110000000000012",
         ResetTarget::Available,
@@ -560,6 +603,7 @@ async fn policies_refuse_bad_input_with_the_right_kind() {
     let dir = batch_dir(l.dir.path(), &cards);
     inventory::import_batch_dir(
         &l.store,
+        (&l.store, &simforge_audit::Actor::system()),
         &l.vault,
         &l.op,
         &dir,
@@ -570,6 +614,7 @@ async fn policies_refuse_bad_input_with_the_right_kind() {
     .unwrap();
     let e = policy::reset_profile(
         &l.store,
+        &simforge_audit::Actor::system(),
         &l.op,
         &cards[0].iccid.to_string(),
         ResetTarget::Released,
@@ -578,4 +623,25 @@ async fn policies_refuse_bad_input_with_the_right_kind() {
     .await
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    // Both the import and the refused reset are in the audit log.
+    let entries = simforge_audit::AuditLog::entries(&l.store, &simforge_audit::Query::default())
+        .await
+        .unwrap();
+    let import = entries
+        .iter()
+        .rev()
+        .find(|e| e.action == "inventory.import")
+        .expect("import audited");
+    assert_eq!(
+        (import.tenant, import.details_json().contains("\"added\":1")),
+        (Some(l.op.id), true),
+        "{import:?}"
+    );
+    let reset = entries
+        .iter()
+        .rev()
+        .find(|e| e.action == "profile.reset")
+        .expect("reset audited");
+    assert_eq!(reset.outcome.to_string(), "failed:conflict");
+    assert_eq!(reset.target, format!("profile:{}", cards[0].iccid));
 }

@@ -288,7 +288,8 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                 ResetTo::Available => (ResetTarget::Available, "available"),
             };
             let iccid = a.iccid.trim().to_owned();
-            let from = policy::reset_profile(store, &op, &iccid, target, unix_now()).await?;
+            let from =
+                policy::reset_profile(store, &ctx.actor, &op, &iccid, target, unix_now()).await?;
             let from = from.as_str();
             let j = json!({"operator": op.name, "iccid": iccid, "from": from, "to": to});
             ctx.print(&j, || {
@@ -428,7 +429,9 @@ async fn import(ctx: &Ctx, store: &Store, a: ImportArgs) -> CliResult {
         radio_access: a.radio_access,
     };
     let dir = std::path::Path::new(&b.output_dir);
-    let added = inventory::import_batch_dir(store, &vault, &op, dir, &opts, unix_now()).await?;
+    let log = (store, &ctx.actor);
+    let added =
+        inventory::import_batch_dir(store, log, &vault, &op, dir, &opts, unix_now()).await?;
     let (name, batch, profile_type) = (&op.name, a.batch, &a.profile_type);
     let j = json!({"operator": name, "batch": batch, "profileType": profile_type, "added": added});
     ctx.print(&j, || {
