@@ -176,6 +176,29 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A GET of `path` with tenant `a`'s token: its latency (the route's own answer checked).
+    async fn get(&self, path: &str) -> Res<Duration> {
+        let auth = &self.doors.first().ok_or("no tenant")?.auth;
+        let t = Instant::now();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .send()
+            .await?;
+        let status = r.status();
+        let body = r.bytes().await?;
+        let took = t.elapsed();
+        if !status.is_success() {
+            return Err(
+                format!("{path}: HTTP {status}: {}", String::from_utf8_lossy(&body)).into(),
+            );
+        }
+        Ok(took)
+    }
+}
+
 /// Latencies of one shape.
 #[derive(Default)]
 struct Stats {
@@ -313,6 +336,7 @@ fn main() -> Res<()> {
     let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr: SocketAddr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let api2 = api.clone();
     let server = server_rt.spawn(simforge_api::serve(listener, api, async {
         let _ = stopped.await;
     }));
@@ -466,6 +490,59 @@ fn main() -> Res<()> {
         all.p(0.99),
         all.max()
     );
+
+    // 4. The pieces of the API's path: its two lookups alone, and the cheapest routes.
+    const PIECES: usize = 200;
+    let secret = client
+        .doors
+        .first()
+        .and_then(|d| d.auth.strip_prefix("Bearer "))
+        .ok_or("no token")?
+        .to_owned();
+    let name = client.doors.first().ok_or("no tenant")?.name.clone();
+    let direct: Vec<(&str, Stats)> = server_rt.block_on(async {
+        let secret = simforge_access::Secret::new(&secret);
+        let mut token = Stats::default();
+        let mut op = Stats::default();
+        for _ in 0..PIECES {
+            let t = Instant::now();
+            api2.access.authenticate_token(&secret, api2.now()).await?;
+            token.add(1, t.elapsed());
+            let t = Instant::now();
+            store.operator(&name).await?;
+            op.add(1, t.elapsed());
+        }
+        Res::Ok(vec![
+            ("token lookup (Access, direct)", token.sorted()),
+            ("tenant lookup (Store, direct)", op.sorted()),
+        ])
+    })?;
+    let routes: Vec<(&str, Stats)> = client_rt.block_on(async {
+        let mut me = Stats::default();
+        let mut tenant = Stats::default();
+        for _ in 0..PIECES {
+            me.add(1, client.get("/api/v1/me").await?);
+            tenant.add(1, client.get(&format!("/api/v1/tenants/{name}")).await?);
+        }
+        Res::Ok(vec![
+            ("HTTP GET /me (token)", me.sorted()),
+            ("HTTP GET /tenants/a (+tenant)", tenant.sorted()),
+        ])
+    })?;
+    println!("\nthe pieces ({PIECES} calls each, sequential)");
+    println!(
+        "{:<35} | {:>9} {:>9} {:>9}",
+        "", "p50 ms", "p99 ms", "max ms"
+    );
+    for (name, s) in direct.iter().chain(&routes) {
+        println!(
+            "{:<35} | {:>9.3} {:>9.3} {:>9.3}",
+            name,
+            s.p(0.5),
+            s.p(0.99),
+            s.max()
+        );
+    }
 
     let _ = stop.send(());
     server_rt.block_on(server)??;
