@@ -185,7 +185,7 @@ async fn fill_range(store: &Store, op: OperatorId, from: u64, to: u64, rng: &mut
         }
         tx.commit().await?;
         i = end;
-        if (i - from) % 200_000 == 0 || i == to {
+        if (i - from).is_multiple_of(200_000) || i == to {
             #[allow(clippy::print_stderr)] // progress of a long fill
             {
                 eprintln!(
