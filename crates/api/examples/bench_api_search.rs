@@ -10,10 +10,13 @@
 //! 1. the shapes through `simforge_smdp::Inventory` directly (the store's figures, for the
 //!    API's overhead),
 //! 2. the same calls (same random arguments) over HTTP, one at a time,
-//! 3. the same number of calls from `--clients` concurrent clients (8 by default).
+//! 3. the same number of calls from `--clients` concurrent clients (8 by default),
+//! 4. the pieces of the API's path (the token and tenant lookups alone, `GET /me`),
+//! 5. with `--writes N`: step 2 again while the SM-DP+ commits N transactions a second (as
+//!    ES9+ does; one event each, on tenant `b`'s first profile, kept in the database).
 //!
 //! ```text
-//! cargo run --workspace --all-features --example bench_api_search -- [--profiles N] [--other N] [--searches N] [--clients N] [--db PATH] [--quick]
+//! cargo run --workspace --all-features --example bench_api_search -- [--profiles N] [--other N] [--searches N] [--clients N] [--writes N] [--db PATH] [--quick]
 //! ```
 //! `--quick`: 10,000 + 1,000 profiles, 400 searches. `--db PATH`: keep the database there
 //! (reused by a later run with the same PATH: no second fill; not the store benchmark's file,
@@ -29,7 +32,7 @@ use std::time::{Duration, Instant};
 use simforge_access::Role;
 use simforge_api::{Api, ApiConfig};
 use simforge_audit::Actor;
-use simforge_smdp::OperatorId;
+use simforge_smdp::{OperatorId, SmdpStore as _, SmdpTx as _};
 use simforge_store::bench::{self, Query, Res, Rng, ms, percentile};
 use simforge_store::{Operator, Store};
 use simforge_vault::{MasterKey, Vault};
@@ -39,6 +42,7 @@ struct Args {
     other: u64,
     searches: usize,
     clients: usize,
+    writes: u64,
     db: Option<PathBuf>,
 }
 
@@ -48,6 +52,7 @@ fn args() -> Res<Args> {
         other: 10_000,
         searches: 2_000,
         clients: 8,
+        writes: 0,
         db: None,
     };
     let mut it = std::env::args().skip(1);
@@ -58,6 +63,7 @@ fn args() -> Res<Args> {
             "--other" => a.other = value()?.parse()?,
             "--searches" => a.searches = value()?.parse()?,
             "--clients" => a.clients = value()?.parse::<usize>()?.max(1),
+            "--writes" => a.writes = value()?.parse()?,
             "--db" => a.db = Some(value()?.into()),
             "--quick" => {
                 a.profiles = 10_000;
@@ -541,6 +547,79 @@ fn main() -> Res<()> {
             s.p(0.5),
             s.p(0.99),
             s.max()
+        );
+    }
+
+    // 5. With --writes N: the sequential calls again while the SM-DP+ commits N transactions
+    //    a second (one event each, deferred durability as InitiateAuthentication,
+    //    AuthenticateClient and HandleNotification commit) on its own connection.
+    if a.writes > 0 {
+        let stop_writer = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let p = bench::record(small, 0, &mut Rng(1))?;
+        let event = bench::events(&p).into_iter().take(1).collect::<Vec<_>>();
+        let writer = {
+            let (store, stop, commits) = (store.clone(), stop_writer.clone(), commits.clone());
+            let every = Duration::from_micros(1_000_000 / a.writes);
+            server_rt.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    tick.tick().await;
+                    let mut tx = store.begin().await?;
+                    tx.push_events(&event).await?;
+                    tx.commit_deferred().await?;
+                    commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Res::Ok(())
+            })
+        };
+        let t = Instant::now();
+        let loaded: Vec<Stats> = client_rt.block_on(async {
+            let mut out = Vec::new();
+            for qs in &calls {
+                let mut s = Stats::default();
+                for q in qs {
+                    let (rows, d) = client.call(q).await?;
+                    s.add(rows, d);
+                }
+                out.push(s.sorted());
+            }
+            Res::Ok(out)
+        })?;
+        let took = t.elapsed();
+        stop_writer.store(true, std::sync::atomic::Ordering::Relaxed);
+        server_rt.block_on(writer)??;
+        println!(
+            "\nHTTP, sequential, while the SM-DP+ commits {:.0} transactions/s (asked {})",
+            commits.load(std::sync::atomic::Ordering::Relaxed) as f64 / took.as_secs_f64(),
+            a.writes
+        );
+        println!(
+            "{:<28} {:>6} {:>7} | {:>9} {:>9} {:>9}",
+            "shape", "calls", "rows", "p50 ms", "p99 ms", "max ms"
+        );
+        let mut all = Stats::default();
+        for ((name, _), s) in shapes.iter().zip(&loaded) {
+            println!(
+                "{:<28} {:>6} {:>7.1} | {:>9.2} {:>9.2} {:>9.2}",
+                name,
+                s.times.len(),
+                s.per_call(),
+                s.p(0.5),
+                s.p(0.99),
+                s.max()
+            );
+            all.times.extend(&s.times);
+        }
+        let all = all.sorted();
+        println!(
+            "{:<28} {:>6} {:>7} | {:>9.2} {:>9.2} {:>9.2}",
+            "all",
+            all.times.len(),
+            "",
+            all.p(0.5),
+            all.p(0.99),
+            all.max()
         );
     }
 
