@@ -553,14 +553,14 @@ fn main() -> Res<()> {
     // 5. With --writes N: the sequential calls again while the SM-DP+ commits N transactions
     //    a second (one event each, deferred durability as InitiateAuthentication,
     //    AuthenticateClient and HandleNotification commit) on its own connection.
-    if a.writes > 0 {
+    if let Some(micros) = 1_000_000u64.checked_div(a.writes) {
         let stop_writer = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let p = bench::record(small, 0, &mut Rng(1))?;
         let event = bench::events(&p).into_iter().take(1).collect::<Vec<_>>();
         let writer = {
             let (store, stop, commits) = (store.clone(), stop_writer.clone(), commits.clone());
-            let every = Duration::from_micros(1_000_000 / a.writes);
+            let every = Duration::from_micros(micros.max(1));
             server_rt.spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
