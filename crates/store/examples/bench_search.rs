@@ -76,6 +76,8 @@ async fn main() -> Res<()> {
                 .await?;
         }
         bench::fill(&store, big, small, a.profiles, a.other).await?;
+    } else {
+        bench::warm_page_cache(&path)?;
     }
     let mut wal = path.clone().into_os_string();
     wal.push("-wal");

@@ -344,6 +344,22 @@ pub fn shapes(big: OperatorId, small: OperatorId, n: u64) -> Vec<Shape> {
     ]
 }
 
+/// Reads the database at `path` and its WAL through once, so that a database reused from an
+/// earlier run is in the OS page cache as one just filled is (the figures are of a warm cache,
+/// not of the disk). Returns the bytes read.
+///
+/// # Errors
+/// The files'.
+pub fn warm_page_cache(path: &std::path::Path) -> Res<u64> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut n = std::io::copy(&mut std::fs::File::open(path)?, &mut std::io::sink())?;
+    if let Ok(mut f) = std::fs::File::open(std::path::PathBuf::from(wal)) {
+        n += std::io::copy(&mut f, &mut std::io::sink())?;
+    }
+    Ok(n)
+}
+
 /// The `q` quantile (0..=1) of `sorted` durations (nearest rank).
 #[must_use]
 pub fn percentile(sorted: &[Duration], q: f64) -> Duration {
