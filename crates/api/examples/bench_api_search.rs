@@ -232,6 +232,48 @@ impl Stats {
     }
 }
 
+/// CPU time from Linux's `/proc` (`None` elsewhere), in clock ticks (USER_HZ, 100 a second):
+/// the whole process's, and its main thread's (where the HTTP clients run).
+#[derive(Clone, Copy)]
+struct Cpu {
+    process: u64,
+    main: u64,
+}
+
+impl Cpu {
+    fn now() -> Option<Self> {
+        fn ticks(path: &str) -> Option<u64> {
+            let stat = std::fs::read_to_string(path).ok()?;
+            // After "pid (comm)": state is field 3, utime 14, stime 15.
+            let f: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        }
+        Some(Self {
+            process: ticks("/proc/self/stat")?,
+            main: ticks(&format!("/proc/self/task/{}/stat", std::process::id()))?,
+        })
+    }
+}
+
+/// CPU per call between two samples, in µs: the process's, and all but the main thread's
+/// (with the clients on the main thread: the server's — its runtime and blocking pool,
+/// SQLite's worker threads).
+fn cpu_per_call(from: Option<Cpu>, to: Option<Cpu>, calls: usize) -> Option<(f64, f64)> {
+    let (a, b) = (from?, to?);
+    let us = |ticks: u64| ticks as f64 * 10_000.0 / calls.max(1) as f64;
+    Some((
+        us(b.process.saturating_sub(a.process)),
+        us((b.process - b.main).saturating_sub(a.process - a.main)),
+    ))
+}
+
+/// The server's CPU per call, for printing.
+fn server_cpu(c: Option<(f64, f64)>) -> String {
+    c.map_or("n/a".into(), |(process, server)| {
+        format!("{server:.0} µs (the whole process, clients included: {process:.0} µs)")
+    })
+}
+
 /// The calls of a run: `per_shape` of each shape, arguments from `seed`.
 fn plan(shapes: &[bench::Shape], per_shape: usize, seed: u64) -> Res<Vec<Vec<Query>>> {
     let mut rng = Rng(seed);
@@ -322,13 +364,14 @@ fn main() -> Res<()> {
     //    pass has arguments of its own (a pass over the same ones would find their pages in
     //    SQLite's cache).
     let calls = plan(&shapes, per_shape, 7)?;
-    let store_stats: Vec<Stats> = server_rt.block_on(async {
+    let (store_stats, store_cpu) = server_rt.block_on(async {
         let mut warm = Rng(1);
         for (_, make) in &shapes {
             for _ in 0..5 {
                 make(&mut warm)?.run(&store).await?;
             }
         }
+        let cpu = Cpu::now();
         let mut out = Vec::new();
         for qs in &calls {
             let mut s = Stats::default();
@@ -339,7 +382,10 @@ fn main() -> Res<()> {
             }
             out.push(s.sorted());
         }
-        Res::Ok(out)
+        Res::Ok((
+            out,
+            cpu_per_call(cpu, Cpu::now(), calls.iter().map(Vec::len).sum()),
+        ))
     })?;
 
     // The API on a real socket.
@@ -362,13 +408,14 @@ fn main() -> Res<()> {
 
     // 2. As many calls over HTTP, one at a time.
     let calls = plan(&shapes, per_shape, 8)?;
-    let http_stats: Vec<Stats> = client_rt.block_on(async {
+    let (http_stats, http_cpu) = client_rt.block_on(async {
         let mut warm = Rng(1);
         for (_, make) in &shapes {
             for _ in 0..5 {
                 client.call(&make(&mut warm)?).await?;
             }
         }
+        let cpu = Cpu::now();
         let mut out = Vec::new();
         for qs in &calls {
             let mut s = Stats::default();
@@ -378,7 +425,10 @@ fn main() -> Res<()> {
             }
             out.push(s.sorted());
         }
-        Res::Ok(out)
+        Res::Ok((
+            out,
+            cpu_per_call(cpu, Cpu::now(), calls.iter().map(Vec::len).sum()),
+        ))
     })?;
 
     println!(
@@ -420,6 +470,11 @@ fn main() -> Res<()> {
         http_all.max(),
         http_all.p(0.5) - store_all.p(0.5),
     );
+    println!(
+        "CPU per call: store, directly {}; HTTP, the server {}",
+        store_cpu.map_or("n/a".into(), |(process, _)| format!("{process:.0} µs")),
+        server_cpu(http_cpu)
+    );
 
     // 3. As many calls from concurrent clients, each on its own connection, the shapes mixed.
     let calls = plan(&shapes, per_shape, 11)?;
@@ -432,8 +487,9 @@ fn main() -> Res<()> {
         }
     }
     let clients = a.clients;
-    let (conc, wall) = client_rt.block_on(async {
+    let (conc, wall, conc_cpu) = client_rt.block_on(async {
         let mut set = tokio::task::JoinSet::new();
+        let cpu = Cpu::now();
         let start = Instant::now();
         for c in 0..clients {
             let mine: Vec<(usize, Query)> =
@@ -452,7 +508,9 @@ fn main() -> Res<()> {
         while let Some(r) = set.join_next().await {
             all.extend(r??);
         }
-        Res::Ok((all, start.elapsed()))
+        let wall = start.elapsed();
+        let cpu = cpu_per_call(cpu, Cpu::now(), all.len());
+        Res::Ok((all, wall, cpu))
     })?;
     let mut per: Vec<Stats> = shapes.iter().map(|_| Stats::default()).collect();
     let mut all = Stats::default();
@@ -468,6 +526,7 @@ fn main() -> Res<()> {
         wall.as_secs_f64(),
         conc.len() as f64 / wall.as_secs_f64()
     );
+    println!("CPU per call: the server {}", server_cpu(conc_cpu));
     println!(
         "{:<28} {:>6} {:>7} | {:>9} {:>9} {:>9}",
         "shape", "calls", "rows", "p50 ms", "p99 ms", "max ms"
