@@ -704,6 +704,91 @@ async fn tenant_isolation_by_identifier_guessing() {
     assert_eq!(r.json()["state"], "complete");
 }
 
+/// A profile's history: its tenant reads it; another tenant guessing the ICCID, an unknown
+/// ICCID, and an ICCID that is only the prefix of a profile's get 404 (the handler checks the
+/// profile on the store's pool, by the whole ICCID as a search prefix).
+#[tokio::test]
+async fn profile_history_only_for_its_tenant() {
+    use simforge_smdp::{SmdpStore as _, SmdpTx as _};
+    use simforge_store::bench;
+    let w = World::new().await;
+    let mut rng = bench::Rng(1);
+    let ordered = loop {
+        let p = bench::record(w.a.id, 0, &mut rng).expect("record");
+        if p.eid.is_some() {
+            break p;
+        }
+    };
+    // A 20-digit ICCID whose first 19 digits are no profile's.
+    let mut long = bench::record(w.a.id, 1, &mut rng).expect("record");
+    let short = long.iccid.clone();
+    long.iccid = format!("{short}7").parse().expect("20 digits");
+    let mut tx = w.api.store.begin().await.expect("begin");
+    tx.insert_profile(&ordered).await.expect("insert");
+    tx.push_events(&bench::events(&ordered))
+        .await
+        .expect("events");
+    tx.insert_profile(&long).await.expect("insert");
+    tx.commit().await.expect("commit");
+
+    let a = w.token(Role::Viewer, Some(&w.a)).await;
+    let b = w.token(Role::Viewer, Some(&w.b)).await;
+    let i = &ordered.iccid;
+    let r = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/a/profiles/{i}/history"),
+            &a,
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let kinds: Vec<Value> = r
+        .json()
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            json!("state"),
+            json!("state"),
+            json!("download"),
+            json!("download"),
+            json!("state")
+        ]
+    );
+    for (tenant, token, iccid) in [
+        ("b", &b, i.to_string()),
+        ("a", &a, short.to_string()),
+        ("a", &a, format!("{}9", &i.as_str()[..i.as_str().len() - 1])),
+    ] {
+        let uri = format!("/api/v1/tenants/{tenant}/profiles/{iccid}/history");
+        let r = w.call(Method::GET, &uri, token, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("download"),
+            "{uri}"
+        );
+    }
+    let r = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/a/profiles/{}/history", long.iccid),
+            &a,
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.json()), (StatusCode::OK, json!([])));
+}
+
 fn luhn(body: &str) -> u32 {
     let mut sum = 0;
     for (i, c) in body.bytes().rev().enumerate() {

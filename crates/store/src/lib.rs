@@ -8,6 +8,8 @@
 
 pub mod access;
 pub mod audit;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod credentials;
 mod inventory;
 mod memory;
