@@ -320,6 +320,7 @@ fn main() -> Res<()> {
                 threads: 1,
                 smdp_address: None,
                 secure_cookies: false,
+                smdp: None,
             },
         );
         let now = api.now();
@@ -393,9 +394,14 @@ fn main() -> Res<()> {
     let addr: SocketAddr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let api2 = api.clone();
-    let server = server_rt.spawn(simforge_api::serve(listener, api, async {
-        let _ = stopped.await;
-    }));
+    let server = server_rt.spawn(simforge_api::serve(
+        listener,
+        api,
+        axum::Router::new(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let client = Client {
         http: reqwest::Client::builder()
             .no_proxy()
