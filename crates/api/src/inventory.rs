@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use simforge_asn1::{ActivationCode, Eid, Iccid, MatchingId};
 use simforge_smdp::{
     Event, HistoryEntry, IccidPrefix, Inventory as _, ProfileFilter, ProfileRecord, ProfileState,
-    ProfileSummary, ResetTarget, SmdpStore as _, SmdpTx as _,
+    ProfileSummary, ResetTarget,
 };
 use simforge_store::Operator;
 use utoipa::{IntoParams, ToSchema};
@@ -154,9 +154,9 @@ fn iccid(s: &str) -> Result<Iccid, Problem> {
 }
 
 async fn record(api: &Api, op: &Operator, i: &Iccid) -> Result<ProfileRecord, Problem> {
-    let mut tx = api.store.begin().await?;
-    let p = tx.profile(op.id, i).await?;
-    tx.commit().await?;
+    // On the store's pool, not in an SM-DP+ transaction (which takes the SM-DP+'s connection
+    // and write lock): see `Store::profile_view`.
+    let p = api.store.profile_view(op.id, i).await?;
     p.ok_or_else(|| Problem::not_found(format!("profile {i}")))
 }
 

@@ -315,6 +315,35 @@ impl<S: Inventory> Inventory for SessionCache<S> {
     }
 }
 
+impl Store {
+    /// `operator`'s profile `iccid` as recorded, without its package (left empty), read on the
+    /// pool: for views (the operator API), which must not take the SM-DP+'s connection and
+    /// write lock as a [`simforge_smdp::SmdpTx`] does.
+    ///
+    /// # Errors
+    /// A database failure or a record that does not decode.
+    pub async fn profile_view(
+        &self,
+        operator: OperatorId,
+        iccid: &Iccid,
+    ) -> Result<Option<simforge_smdp::ProfileRecord>, Error> {
+        let row = sqlx::query(
+            "SELECT record, version FROM rsp_profiles WHERE operator_id = ? AND iccid = ?",
+        )
+        .bind(operator)
+        .bind(iccid.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let record: String = row.try_get("record").map_err(db)?;
+        let mut p: simforge_smdp::ProfileRecord =
+            serde_json::from_str(&record).map_err(json_err)?;
+        p.version = row.try_get("version").map_err(db)?;
+        Ok(Some(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
