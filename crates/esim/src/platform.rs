@@ -51,6 +51,9 @@ pub struct ConfigFile {
     pub trusted_proxies: Option<Vec<String>>,
     /// Least estimated entropy of an operator-chosen matchingId (64).
     pub min_matching_id_bits: Option<u32>,
+    /// Whether every profile package unsealed for an ES9+ download is audited
+    /// (`profile.unseal`; default true). `false` only to measure the audit's cost.
+    pub audit_unseals: Option<bool>,
 }
 
 impl ConfigFile {
@@ -86,6 +89,9 @@ impl ConfigFile {
         }
         if let Some(v) = self.min_matching_id_bits {
             config.min_matching_id_bits = v;
+        }
+        if let Some(v) = self.audit_unseals {
+            config.audit_unseals = v;
         }
         config
     }
