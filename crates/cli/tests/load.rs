@@ -308,7 +308,10 @@ fn load_50_downloads_over_40_profiles_at_concurrency_10() {
         .map(|e| e["target"].as_str().unwrap())
         .collect();
     assert_eq!(targets.len(), 41, "one per profile");
-    assert!(targets.iter().all(|t| t.starts_with("profile:89")), "{targets:?}");
+    assert!(
+        targets.iter().all(|t| t.starts_with("profile:89")),
+        "{targets:?}"
+    );
     for u in &unseals {
         assert_eq!(u["actor"], "system", "{u}");
         assert_eq!(u["outcome"], "ok", "{u}");

@@ -336,3 +336,16 @@ async fn purge_events(store: &Store, before: i64) {
         tracing::info!(events = total, "outbox events past retention deleted");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigFile;
+
+    #[test]
+    fn unseals_are_audited_unless_the_file_says_not_to() {
+        let default: ConfigFile = toml::from_str("").unwrap();
+        assert!(default.smdp_config("smdp.test", 443, None).audit_unseals);
+        let off: ConfigFile = toml::from_str("audit_unseals = false").unwrap();
+        assert!(!off.smdp_config("smdp.test", 443, None).audit_unseals);
+    }
+}

@@ -18,9 +18,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::cancel::CancelSessionPolicy;
 use crate::error::{Error, Result};
 pub use crate::memory_outbox::Delivery;
-use crate::model::{
-    Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime, Unseal,
-};
+use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime, Unseal};
 
 /// One transaction. Dropping it without [`SmdpTx::commit`] rolls back.
 pub trait SmdpTx: Send {

@@ -1699,7 +1699,7 @@ async fn unseals_are_recorded_with_how_the_call_ended() {
         .await
         .expect("BPP");
     let delivered = unseal(tid, UnsealResult::Delivered);
-    assert_eq!(unseals(&smdp).await, [delivered.clone()]);
+    assert_eq!(unseals(&smdp).await, std::slice::from_ref(&delivered));
     e.load_bpp(&bpp);
     let pir = e.pir(&iccid_to_bcd(ICCID), false);
     smdp.handle_notification(&pir, NOW).await.expect("PIR");
@@ -1711,7 +1711,7 @@ async fn unseals_are_recorded_with_how_the_call_ended() {
         .get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
         .await
         .expect("BPP");
-    assert_eq!(unseals(&smdp).await, [delivered.clone()]);
+    assert_eq!(unseals(&smdp).await, std::slice::from_ref(&delivered));
     e.load_bpp(&bpp);
     let pir = e.pir(&iccid_to_bcd(ICCID), false);
     quiet.handle_notification(&pir, NOW).await.expect("PIR");

@@ -122,9 +122,7 @@ impl AuditLog for Store {
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let result = async {
             let head: Option<(i64, String)> =
-                sqlx::query_as(HEAD_SQL)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                sqlx::query_as(HEAD_SQL).fetch_optional(&mut *conn).await?;
             let e = next(head, draft)?;
             let s = Stored::from(&e);
             sqlx::query(INSERT_SQLITE)
@@ -171,10 +169,7 @@ impl AuditLog for PgStore {
             .bind(AUDIT_LOCK)
             .execute(&mut *tx)
             .await?;
-        let head: Option<(i64, String)> =
-            sqlx::query_as(HEAD_SQL)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let head: Option<(i64, String)> = sqlx::query_as(HEAD_SQL).fetch_optional(&mut *tx).await?;
         let e = next(head, draft)?;
         let s = Stored::from(&e);
         sqlx::query(INSERT_PG)

@@ -141,8 +141,18 @@ fn download_enable_notify_disable_delete_and_reuse() {
     assert_eq!(
         seen,
         [
-            (OPERATOR, id.clone(), Some(pair.eid(0)), &UnsealResult::Delivered),
-            (OPERATOR, id.clone(), Some(pair.eid(1)), &UnsealResult::Delivered),
+            (
+                OPERATOR,
+                id.clone(),
+                Some(pair.eid(0)),
+                &UnsealResult::Delivered
+            ),
+            (
+                OPERATOR,
+                id.clone(),
+                Some(pair.eid(1)),
+                &UnsealResult::Delivered
+            ),
         ]
     );
     assert_ne!(unseals[0].transaction_id, unseals[1].transaction_id);

@@ -2,9 +2,7 @@
 //! kind of tampering done directly in the database named by `verify` (kind and seq); a
 //! tenant sees only its own entries; concurrent appends make one chain.
 
-use simforge_audit::{
-    AuditLog, BreakKind, Draft, Entry, Outcome, Query, action, to_hex, verify,
-};
+use simforge_audit::{AuditLog, BreakKind, Draft, Entry, Outcome, Query, action, to_hex, verify};
 use simforge_pki::Curve;
 use simforge_smdp::profile::iccid_to_bcd;
 use simforge_store::SessionCache;
