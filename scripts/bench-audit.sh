@@ -26,10 +26,12 @@ run() { # mode round
     rate=$(grep -o '[0-9.]* downloads/s' <<<"$log" | awk '{print $1}')
     entries=$(grep -o 'audit log: [0-9]*' <<<"$log" | awk '{print $3}')
     grep -q "$N succeeded" <<<"$log" || { echo "run $2 ($1) had failures:" >&2; echo "$log" >&2; exit 1; }
-    echo "$1 $2 $cpu $rate $entries $(grep -o 'load average before: [0-9. ]*' <<<"$log" | cut -d' ' -f4-6)" | tee -a "$OUT"
+    local writes
+    writes=$(grep -o '[0-9.]* write system calls' <<<"$log" | awk '{print $1}')
+    echo "$1 $2 $cpu $rate $entries ${writes:--} $(grep -o 'load average before: [0-9. ]*' <<<"$log" | cut -d' ' -f4-6)" | tee -a "$OUT"
 }
 
-echo "mode run cpu_ms/download downloads/s profile.unseal_entries load_before"
+echo "mode run cpu_ms/download downloads/s profile.unseal_entries write_syscalls/download load_before"
 for r in $(seq 1 "$RUNS"); do
     if [ $((r % 2)) -eq 1 ]; then run on "$r"; run off "$r"; else run off "$r"; run on "$r"; fi
 done
@@ -44,5 +46,17 @@ awk '
             printf "%s: mean %.3f ms, min %.3f, max %.3f, sd %.3f (%d runs)\n", m, mean[m], lo[m], hi[m], sd, n[m]
         }
         if (("on" in mean) && ("off" in mean))
-            printf "audit on vs off: %+.1f %% server CPU per download\n", 100 * (mean["on"] / mean["off"] - 1)
+            printf "audit on vs off: %+.1f %% server CPU per download (means)\n", 100 * (mean["on"] / mean["off"] - 1)
+    }' "$OUT"
+# Paired by round (the on and off run of a round ran back to back, under the same machine
+# load): the mean difference and twice its standard error.
+awk '
+    { v[$2, $1] = $3; r[$2] = 1 }
+    END {
+        for (k in r) if (((k, "on") in v) && ((k, "off") in v)) {
+            d = v[k, "on"] - v[k, "off"]; n++; s += d; q += d * d; off += v[k, "off"]
+        }
+        if (n < 2) exit
+        m = s / n; se = sqrt((q - n * m * m) / (n - 1) / n)
+        printf "paired by round: %+.3f ms ± %.3f (2 SE), %+.1f %% ± %.1f %% of the off mean, %d rounds\n", m, 2 * se, 100 * m / (off / n), 200 * se / (off / n), n
     }' "$OUT"
