@@ -6,7 +6,8 @@
 # usage: scripts/bench-smdp.sh [N] [C] [full|normal] [nist|brainpool]
 # env:   SIMFORGE_BIN (default target/release/simforge), BENCH_PORT (default 18443),
 #        SIMFORGE_LOAD_BIN (the load client; default SIMFORGE_BIN: set it to compare servers
-#        with one client)
+#        with one client), BENCH_SERVE_ARGS (more `serve` options, split on spaces: e.g.
+#        `--no-audit-unseals` to measure the audit's cost, as scripts/bench-audit.sh does)
 set -euo pipefail
 N=${1:-1000}
 C=${2:-8}
@@ -15,6 +16,7 @@ CURVE=${4:-nist}
 BIN=${SIMFORGE_BIN:-target/release/simforge}
 LOAD_BIN=${SIMFORGE_LOAD_BIN:-$BIN}
 PORT=${BENCH_PORT:-18443}
+read -r -a SERVE_ARGS <<<"${BENCH_SERVE_ARGS:-}"
 
 [ -x "$BIN" ] || { echo "no $BIN: cargo build --release -p simforge" >&2; exit 2; }
 DIR=$(mktemp -d)
@@ -27,6 +29,7 @@ trap cleanup EXIT
 
 export SIMFORGE_DATA=$DIR/data SIMFORGE_DB_SYNCHRONOUS=$SYNC
 "$BIN" --json serve --demo --demo-profiles $((N + 1)) --listen "127.0.0.1:$PORT" \
+    ${SERVE_ARGS[@]+"${SERVE_ARGS[@]}"} \
     >"$DIR/serve.json" 2>"$DIR/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 1 240); do
@@ -39,3 +42,4 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); synchronous=$SYNC c
 "$LOAD_BIN" load --smdp "localhost:$PORT" --pki "$SIMFORGE_DATA/pki" --curve "$CURVE" \
     --api-key-file "$DIR/api-key" --operator demo --profile-type demo \
     -n "$N" -c "$C" --server-pid "$SERVER_PID" --strict
+echo "audit log: $("$BIN" audit export | grep -c '"action":"profile.unseal"' || true) profile.unseal entries"

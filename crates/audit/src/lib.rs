@@ -55,6 +55,10 @@ pub mod action {
     pub const KEY_IMPORT: &str = "key.import";
     /// A sealed secret was unsealed for use.
     pub const KEY_UNSEAL: &str = "key.unseal";
+    /// The SM-DP+ unsealed a profile package to bind it for one eUICC (ES9+
+    /// GetBoundProfilePackage; target `profile:<iccid>`, the transactionId in the details,
+    /// never the package).
+    pub const PROFILE_UNSEAL: &str = "profile.unseal";
     /// A batch was generated.
     pub const BATCH_GENERATE: &str = "batch.generate";
     /// An unfinished batch's ranges were released.

@@ -289,5 +289,53 @@ fn load_50_downloads_over_40_profiles_at_concurrency_10() {
         "no install notification sent: {last}"
     );
     assert_eq!(total(&last), 41, "{last}");
+
+    // Issue 11 §4: each of the 41 BPPs delivered unsealed its package once, and the audit
+    // log says so (the demo's operator, the profile, the session; never a secret); the
+    // chain is intact.
+    let export: Vec<serde_json::Value> = lab
+        .ok(&["audit", "export", "--operator", "demo"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let unseals: Vec<&serde_json::Value> = export
+        .iter()
+        .filter(|e| e["action"] == "profile.unseal")
+        .collect();
+    assert_eq!(unseals.len(), 41, "{export:?}");
+    let targets: std::collections::BTreeSet<&str> = unseals
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets.len(), 41, "one per profile");
+    assert!(
+        targets.iter().all(|t| t.starts_with("profile:89")),
+        "{targets:?}"
+    );
+    for u in &unseals {
+        assert_eq!(u["actor"], "system", "{u}");
+        assert_eq!(u["outcome"], "ok", "{u}");
+        assert!(u["details"]["transactionId"].is_string(), "{u}");
+    }
+    assert!(lab.ok(&["audit", "verify"]).contains("chain intact"));
+    let text = lab.ok(&["audit", "export"]).to_uppercase();
+    let batch = std::path::PathBuf::from(demo["batchDir"].as_str().unwrap());
+    let elec = std::fs::read_dir(&batch)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".elec.csv"))
+        .unwrap();
+    let secrets: Vec<String> = std::fs::read_to_string(elec)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split(',').map(str::to_uppercase).collect::<Vec<_>>())
+        .filter(|f| f.len() >= 32 && f.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    assert!(secrets.len() >= 80, "Ki and OPc of 41 cards");
+    assert!(
+        secrets.iter().all(|s| !text.contains(s.as_str())),
+        "a secret in the audit log"
+    );
     drop(d);
 }

@@ -51,6 +51,9 @@ pub struct ConfigFile {
     pub trusted_proxies: Option<Vec<String>>,
     /// Least estimated entropy of an operator-chosen matchingId (64).
     pub min_matching_id_bits: Option<u32>,
+    /// Whether every profile package unsealed for an ES9+ download is audited
+    /// (`profile.unseal`; default true). `false` only to measure the audit's cost.
+    pub audit_unseals: Option<bool>,
 }
 
 impl ConfigFile {
@@ -86,6 +89,9 @@ impl ConfigFile {
         }
         if let Some(v) = self.min_matching_id_bits {
             config.min_matching_id_bits = v;
+        }
+        if let Some(v) = self.audit_unseals {
+            config.audit_unseals = v;
         }
         config
     }
@@ -341,5 +347,18 @@ async fn purge_events(store: &Store, before: i64) {
     }
     if total > 0 {
         tracing::info!(events = total, "outbox events past retention deleted");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigFile;
+
+    #[test]
+    fn unseals_are_audited_unless_the_file_says_not_to() {
+        let default: ConfigFile = toml::from_str("").unwrap();
+        assert!(default.smdp_config("smdp.test", 443, None).audit_unseals);
+        let off: ConfigFile = toml::from_str("audit_unseals = false").unwrap();
+        assert!(!off.smdp_config("smdp.test", 443, None).audit_unseals);
     }
 }

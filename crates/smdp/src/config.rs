@@ -33,6 +33,15 @@ pub struct SmdpConfig {
     /// ([`crate::es2::matching_id_entropy_bits`]); generated ones have 100 bits.
     #[serde(default = "default_min_matching_id_bits")]
     pub min_matching_id_bits: u32,
+    /// Whether every profile package unsealed for a BPP is recorded
+    /// ([`crate::SmdpTx::record_unseal`]: the audit log's `profile.unseal`, in the call's
+    /// transaction). On by default; off only to measure what the audit costs (BENCHMARKS.md).
+    #[serde(default = "default_audit_unseals")]
+    pub audit_unseals: bool,
+}
+
+fn default_audit_unseals() -> bool {
+    true
 }
 
 /// The default of [`SmdpConfig::min_matching_id_bits`].
@@ -45,7 +54,7 @@ fn default_min_matching_id_bits() -> u32 {
 impl SmdpConfig {
     /// Defaults for `fqdn`: port 443, lab OID 2.999.10, 10-minute sessions, 3 confirmation
     /// code attempts, 3 downloads, orders valid 30 days, operator-chosen matchingIds of at
-    /// least 64 bits.
+    /// least 64 bits, unseals recorded.
     #[must_use]
     pub fn new(fqdn: &str) -> Self {
         Self {
@@ -57,6 +66,7 @@ impl SmdpConfig {
             max_download_attempts: 3,
             order_ttl_secs: Some(30 * 24 * 3600),
             min_matching_id_bits: DEFAULT_MIN_MATCHING_ID_BITS,
+            audit_unseals: true,
         }
     }
 

@@ -35,6 +35,7 @@ fn done<R>(
         profile: p,
         events,
         subject: None,
+        unseal: None,
     }
 }
 

@@ -30,7 +30,7 @@ use crate::config::Ctx;
 use crate::error::{Error, Result};
 use crate::model::{
     BppBinding, Event, KeyCurve, Outcome, ProfileRecord, ProfileState, RadioAccess, Session,
-    SessionChange, SessionState,
+    SessionChange, SessionState, Unseal, UnsealResult,
 };
 use crate::profile;
 
@@ -84,6 +84,7 @@ pub fn initiate_authentication(
             profile: None,
             events: Vec::new(),
             subject: None,
+            unseal: None,
         },
         Err(e) => Outcome::fail(e),
     }
@@ -404,6 +405,7 @@ pub fn fail_session<R>(
         profile,
         events: Vec::new(),
         subject: None,
+        unseal: None,
     }
 }
 
@@ -572,6 +574,7 @@ fn authenticate_client_inner(
                 profile: Some(p),
                 events,
                 subject: None,
+                unseal: None,
             }
         }
         Err(e) => fail_session(e, Some(&tid), None, ctx),
@@ -683,7 +686,26 @@ fn get_bpp_inner(
     let Some(mut p) = profile.filter(|p| p.session.as_ref() == Some(&tid)) else {
         return fail_session(Error::BppNotAvailable, Some(&tid), None, ctx);
     };
-    match bpp_inner(req, &session, &mut p, ctx) {
+    let mut unsealed = Unsealed::No;
+    let result = bpp_inner(req, &session, &mut p, ctx, &mut unsealed);
+    let unseal = |result| Unseal {
+        operator_id: p.operator_id,
+        iccid: p.iccid.clone(),
+        transaction_id: tid.clone(),
+        eid: session.eid,
+        at: ctx.now,
+        result,
+    };
+    let unseal = match (&unsealed, &result) {
+        (Unsealed::No, _) => None,
+        (Unsealed::Failed, _) => Some(unseal(UnsealResult::UnsealFailed)),
+        (Unsealed::Yes, Ok(_)) => Some(unseal(UnsealResult::Delivered)),
+        (Unsealed::Yes, Err(e)) => Some(unseal(UnsealResult::NotDelivered(
+            e.status_code()
+                .map_or_else(|| "internal".to_owned(), |c| c.to_string()),
+        ))),
+    };
+    match result {
         Ok(resp) => {
             let from = p.state;
             p.state = ProfileState::Downloaded;
@@ -699,6 +721,7 @@ fn get_bpp_inner(
                 profile: Some(p),
                 events,
                 subject: None,
+                unseal,
             }
         }
         Err(e) => {
@@ -711,9 +734,20 @@ fn get_bpp_inner(
             let event = progress(&p, point, Some(&e), ctx.now);
             let mut out = fail_session(e, Some(&tid), Some(p), ctx);
             out.events.push(event);
+            out.unseal = unseal;
             out
         }
     }
+}
+
+/// Whether GetBoundProfilePackage unsealed the profile package.
+enum Unsealed {
+    /// Not (refused before).
+    No,
+    /// Tried, and the vault refused.
+    Failed,
+    /// Unsealed.
+    Yes,
 }
 
 fn bpp_inner(
@@ -721,6 +755,7 @@ fn bpp_inner(
     session: &Session,
     p: &mut ProfileRecord,
     ctx: &Ctx<'_>,
+    unsealed: &mut Unsealed,
 ) -> Result<GetBoundProfilePackageResponse> {
     let tid = &session.transaction_id;
     if &req.transaction_id != tid {
@@ -774,7 +809,9 @@ fn bpp_inner(
         .keys
         .pb_for(&session.ci_pkid)
         .ok_or_else(|| Error::Config("no DPpb key for the selected CI".into()))?;
+    *unsealed = Unsealed::Failed;
     let upp = profile::unseal(p, ctx.vault)?;
+    *unsealed = Unsealed::Yes;
     let configure_isdp = simforge_asn1::to_der(&rsp::ConfigureIsdpRequest {
         dp_proprietary_data: None,
         extensions: Extensions::default(),
@@ -1066,6 +1103,7 @@ fn installation_result(
             profile: None,
             events: Vec::new(),
             subject: None,
+            unseal: None,
         };
     };
     let from = p.state;
@@ -1119,6 +1157,7 @@ fn installation_result(
         profile: Some(p),
         events,
         subject: None,
+        unseal: None,
     }
 }
 
@@ -1167,6 +1206,7 @@ fn other_notification(
             profile: None,
             events: Vec::new(),
             subject: None,
+            unseal: None,
         };
     };
     if op.has(rsp::NotificationEvent::NOTIFICATION_DELETE)
@@ -1189,6 +1229,7 @@ fn other_notification(
             profile: Some(p),
             events,
             subject: None,
+            unseal: None,
         };
     }
     if op.has(rsp::NotificationEvent::NOTIFICATION_INSTALL) && p.state == ProfileState::Downloaded {
@@ -1205,6 +1246,7 @@ fn other_notification(
             profile: Some(p),
             events,
             subject: None,
+            unseal: None,
         };
     }
     Outcome {
@@ -1213,6 +1255,7 @@ fn other_notification(
         profile: None,
         events: Vec::new(),
         subject: None,
+        unseal: None,
     }
 }
 
@@ -1290,6 +1333,7 @@ fn cancel_session_inner(
         profile,
         events,
         subject: None,
+        unseal: None,
     }
 }
 

@@ -48,7 +48,7 @@ pub use inventory::{
 pub use model::{
     BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,
     ProfileRequirements, ProfileState, RadioAccess, SealedPackage, Session, SessionChange,
-    SessionState, Subject, UnixTime,
+    SessionState, Subject, UnixTime, Unseal, UnsealResult,
 };
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::NewProfile;

@@ -471,6 +471,37 @@ pub enum SessionChange {
 /// failed, as soon as the profile was found).
 pub type Subject = (OperatorId, Iccid);
 
+/// A profile package (the personalized UPP, [`SealedPackage`]) the SM-DP+ unsealed to build
+/// a BPP in GetBoundProfilePackage: who it served and how the call ended. The platform's
+/// audit log records it (`profile.unseal`); it holds no secret and never the package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unseal {
+    /// The profile's operator (the tenant).
+    pub operator_id: OperatorId,
+    /// The profile.
+    pub iccid: Iccid,
+    /// The RSP session it was unsealed for.
+    pub transaction_id: TransactionId,
+    /// The eUICC the BPP was bound to.
+    pub eid: Option<Eid>,
+    /// When (the call's time).
+    pub at: UnixTime,
+    /// How the call ended.
+    pub result: UnsealResult,
+}
+
+/// How a GetBoundProfilePackage that unsealed (or tried to unseal) a package ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnsealResult {
+    /// Unsealed, and the BPP built from it was answered.
+    Delivered,
+    /// Unsealed, but the call then failed (no BPP answered): the error's SGP.22 status code
+    /// (`subject/reason`), or `internal`.
+    NotDelivered(String),
+    /// The vault refused to unseal the package (wrong key, tampered record).
+    UnsealFailed,
+}
+
 /// The result of a pure operation: the response (or error), and the state to persist
 /// *whatever the result* (a refused confirmation code still counts an attempt).
 #[derive(Debug)]
@@ -485,6 +516,9 @@ pub struct Outcome<R> {
     pub events: Vec<Event>,
     /// The profile the call concerned, when known, whatever the result (for logs).
     pub subject: Option<Subject>,
+    /// The profile package the call unsealed, if it did (GetBoundProfilePackage): recorded
+    /// with the state change ([`crate::SmdpTx::record_unseal`]).
+    pub unseal: Option<Unseal>,
 }
 
 impl<R> Outcome<R> {
@@ -496,6 +530,7 @@ impl<R> Outcome<R> {
             profile: None,
             events: Vec::new(),
             subject: None,
+            unseal: None,
         }
     }
 

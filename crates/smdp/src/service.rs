@@ -93,6 +93,9 @@ async fn save<T: SmdpTx, R>(mut tx: T, out: &Outcome<R>, durability: Durability)
     if !out.events.is_empty() {
         tx.push_events(&out.events).await?;
     }
+    if let Some(u) = &out.unseal {
+        tx.record_unseal(u).await?;
+    }
     match durability {
         Durability::BeforeAnswer => tx.commit().await,
         Durability::Deferred => tx.commit_deferred().await,
@@ -379,7 +382,10 @@ impl<S: SmdpStore> Smdp<S> {
             let mut tx = self.store.begin().await?;
             let (session, profile) =
                 session_and_bound_profile(&mut tx, &req.transaction_id).await?;
-            let out = es9::get_bound_profile_package(req, session, profile, &ctx);
+            let mut out = es9::get_bound_profile_package(req, session, profile, &ctx);
+            if !self.config.audit_unseals {
+                out.unseal = None;
+            }
             Ok(persist_reply(tx, out).await)
         };
         run.await.unwrap_or_else(Reply::failed)

@@ -18,7 +18,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::cancel::CancelSessionPolicy;
 use crate::error::{Error, Result};
 pub use crate::memory_outbox::Delivery;
-use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime};
+use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime, Unseal};
 
 /// One transaction. Dropping it without [`SmdpTx::commit`] rolls back.
 pub trait SmdpTx: Send {
@@ -76,6 +76,10 @@ pub trait SmdpTx: Send {
     fn put_profile(&mut self, p: &ProfileRecord) -> impl Future<Output = Result<()>> + Send;
     /// Appends events (the operator notification outbox).
     fn push_events(&mut self, events: &[Event]) -> impl Future<Output = Result<()>> + Send;
+    /// Records that the SM-DP+ unsealed a profile package (the platform's stores append a
+    /// `profile.unseal` entry to the audit log, in this transaction: it commits, or rolls
+    /// back, with the state change of the call that unsealed).
+    fn record_unseal(&mut self, unseal: &Unseal) -> impl Future<Output = Result<()>> + Send;
     /// Profile counts of `operator` by state.
     fn count_by_state(
         &mut self,
@@ -140,6 +144,8 @@ pub struct MemData {
     pub callback_urls: BTreeMap<OperatorId, String>,
     /// Operators' CancelSession policies (absent: the default).
     pub cancel_policies: BTreeMap<OperatorId, CancelSessionPolicy>,
+    /// The profile packages unsealed, in order (what the SQL stores append to the audit log).
+    pub unseals: Vec<Unseal>,
 }
 
 impl MemoryStore {
@@ -330,6 +336,10 @@ impl SmdpTx for MemoryTx {
                 ..Delivery::default()
             });
         }
+        Ok(())
+    }
+    async fn record_unseal(&mut self, unseal: &Unseal) -> Result<()> {
+        self.work.unseals.push(unseal.clone());
         Ok(())
     }
     async fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>> {

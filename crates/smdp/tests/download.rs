@@ -11,6 +11,7 @@ use simforge_pki::Curve as PkiCurve;
 use simforge_smdp::profile::iccid_to_bcd;
 use simforge_smdp::{
     Error, Event, MemoryStore, NewProfile, ProfileMetadata, ProfileState, Smdp, SmdpStore, SmdpTx,
+    Unseal, UnsealResult,
 };
 use simforge_testkit::prelude::*;
 
@@ -1653,4 +1654,83 @@ async fn failed_calls_name_their_profile() {
         StatusCode::MATCHING_ID_UNKNOWN
     );
     assert_eq!(reply.subject, None);
+}
+
+/// Issue 11 §4: every profile package unsealed for a BPP is reported with the state change,
+/// for the audit log (`MemData::unseals` here; `profile.unseal` entries in the SQL stores):
+/// none for a call refused before the unseal (a wrong confirmation code), one per delivered
+/// BPP, one for a package the vault refuses (tampered), none with `audit_unseals` off.
+#[tokio::test]
+async fn unseals_are_recorded_with_how_the_call_ended() {
+    let pki = lab(PkiCurve::P256, 1);
+    let smdp = service(&[&pki]);
+    add(&smdp, OP, ICCID).await;
+    let mid = order(&smdp, ICCID, None, Some("1234"), true).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    let unseals = |smdp: &Smdp<MemoryStore>| {
+        let store = smdp.store().clone();
+        async move { store.snapshot().await.unseals }
+    };
+    let eid = e.eid;
+    let unseal = |tid: TransactionId, result| Unseal {
+        operator_id: OP,
+        iccid: ICCID.parse().expect("iccid"),
+        transaction_id: tid,
+        eid: Some(eid),
+        at: NOW,
+        result,
+    };
+
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let r = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("0000")), NOW)
+        .await;
+    assert_eq!(
+        code(&r.expect_err("wrong CC")),
+        StatusCode::CONFIRMATION_CODE_REFUSED
+    );
+    assert!(unseals(&smdp).await.is_empty(), "refused before the unseal");
+
+    // Delivered (then its installation fails: released for another try).
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let tid = ac.transaction_id.clone().expect("tid");
+    let (bpp, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
+        .await
+        .expect("BPP");
+    let delivered = unseal(tid, UnsealResult::Delivered);
+    assert_eq!(unseals(&smdp).await, std::slice::from_ref(&delivered));
+    e.load_bpp(&bpp);
+    let pir = e.pir(&iccid_to_bcd(ICCID), false);
+    smdp.handle_notification(&pir, NOW).await.expect("PIR");
+
+    // Audit off (benchmarks only): delivered, not recorded.
+    let quiet = service_with(&[&pki], smdp.store().clone(), |c| c.audit_unseals = false);
+    let ac = auth_session(&quiet, &mut e, mid.as_str()).await;
+    let (bpp, _) = quiet
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
+        .await
+        .expect("BPP");
+    assert_eq!(unseals(&smdp).await, std::slice::from_ref(&delivered));
+    e.load_bpp(&bpp);
+    let pir = e.pir(&iccid_to_bcd(ICCID), false);
+    quiet.handle_notification(&pir, NOW).await.expect("PIR");
+
+    // A sealed package the vault refuses: the attempt is recorded, nothing delivered.
+    let mut snap = smdp.store().snapshot().await;
+    let p = snap.profiles.get_mut(ICCID).expect("profile");
+    if let Some(b) = p.package.0.last_mut() {
+        *b ^= 1;
+    }
+    let smdp = service_on(&[&pki], MemoryStore::from_data(snap));
+    let ac = auth_session(&smdp, &mut e, mid.as_str()).await;
+    let tid = ac.transaction_id.clone().expect("tid");
+    let r = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, Some("1234")), NOW)
+        .await;
+    assert!(matches!(r, Err(Error::Profile(_))), "{r:?}");
+    assert_eq!(
+        unseals(&smdp).await,
+        [delivered, unseal(tid, UnsealResult::UnsealFailed)]
+    );
 }

@@ -4,7 +4,8 @@
 //! lock ([`AUDIT_LOCK`]) taken first. Two concurrent appends therefore never read the same
 //! head, and `seq` (the primary key) could not take a fork anyway.
 
-use simforge_audit::{AuditLog, Draft, Entry, GENESIS, Query, Stored};
+use simforge_audit::{Actor, AuditLog, Draft, Entry, GENESIS, Outcome, Query, Stored, action};
+use simforge_smdp::{Unseal, UnsealResult};
 use sqlx::Row;
 
 use crate::{PgStore, Store, StoreError};
@@ -15,7 +16,7 @@ pub const AUDIT_LOCK: i64 = 0x5346_4155_4449_5431; // "SFAUDIT1"
 const COLUMNS: &str =
     "seq, at, actor, tenant, action, target, outcome, source, details, prev_hash, hash";
 
-fn seq_i64(seq: u64) -> i64 {
+pub(crate) fn seq_i64(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
@@ -45,8 +46,36 @@ where
     })?)
 }
 
+/// The audit entry of a profile package the SM-DP+ unsealed: by `system` (the platform
+/// serving an ES9+ download), for the profile's operator, target `profile:<iccid>`, the
+/// transactionId and EID in the details (never the package nor any key).
+#[must_use]
+pub fn unseal_draft(u: &Unseal) -> Draft {
+    let mut d = Draft::new(
+        u.at,
+        Actor::system().as_str(),
+        action::PROFILE_UNSEAL,
+        format!("profile:{}", u.iccid),
+    )
+    .tenant(u.operator_id)
+    .detail("function", "GetBoundProfilePackage")
+    .detail("transactionId", u.transaction_id.to_string());
+    if let Some(eid) = &u.eid {
+        d = d.detail("eid", eid.as_str());
+    }
+    d.outcome = match &u.result {
+        UnsealResult::Delivered => Outcome::Ok,
+        UnsealResult::NotDelivered(code) => Outcome::Failed(code.clone()),
+        UnsealResult::UnsealFailed => Outcome::Failed("unseal".into()),
+    };
+    d
+}
+
+/// The last entry's seq and hash, as SQL reads it.
+pub(crate) const HEAD_SQL: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+
 /// The head (last seq and hash) read in the current transaction, and the entry after it.
-fn next(head: Option<(i64, String)>, draft: Draft) -> Result<Entry, StoreError> {
+pub(crate) fn next(head: Option<(i64, String)>, draft: Draft) -> Result<Entry, StoreError> {
     let (seq, prev) = match head {
         None => (0, GENESIS),
         Some((seq, hash)) => (
@@ -65,6 +94,11 @@ macro_rules! insert_sql {
         concat!("INSERT INTO audit_log (seq, at, actor, tenant, action, target, outcome, source, details, prev_hash, hash) VALUES (", $($p),*, ")")
     };
 }
+
+/// The SQLite insert of an entry (`?` placeholders, in [`Stored`]'s field order).
+pub(crate) const INSERT_SQLITE: &str = insert_sql!("?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?");
+/// The PostgreSQL insert of an entry.
+pub(crate) const INSERT_PG: &str = insert_sql!("$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11");
 
 /// `SELECT … WHERE` the query's conditions, with the placeholders `p(n)` gives (every
 /// parameter is used: PostgreSQL refuses unused ones).
@@ -88,12 +122,10 @@ impl AuditLog for Store {
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let result = async {
             let head: Option<(i64, String)> =
-                sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *conn)
-                    .await?;
+                sqlx::query_as(HEAD_SQL).fetch_optional(&mut *conn).await?;
             let e = next(head, draft)?;
             let s = Stored::from(&e);
-            sqlx::query(insert_sql!("?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"))
+            sqlx::query(INSERT_SQLITE)
                 .bind(seq_i64(s.seq))
                 .bind(s.at)
                 .bind(s.actor)
@@ -137,13 +169,10 @@ impl AuditLog for PgStore {
             .bind(AUDIT_LOCK)
             .execute(&mut *tx)
             .await?;
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
+        let head: Option<(i64, String)> = sqlx::query_as(HEAD_SQL).fetch_optional(&mut *tx).await?;
         let e = next(head, draft)?;
         let s = Stored::from(&e);
-        sqlx::query(insert_sql!("$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11"))
+        sqlx::query(INSERT_PG)
             .bind(seq_i64(s.seq))
             .bind(s.at)
             .bind(s.actor)

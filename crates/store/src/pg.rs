@@ -40,13 +40,15 @@
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord,
-    ProfileState, SealedPackage, Session, SmdpStore, SmdpTx, UnixTime,
+    ProfileState, SealedPackage, Session, SmdpStore, SmdpTx, UnixTime, Unseal,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
-use crate::StoreError;
-use crate::rsp::{OutboxAdmin, OutboxRow, db, json_err, parse_policy, profile_json, secs};
+use crate::rsp::{
+    OutboxAdmin, OutboxRow, audit_err, db, json_err, parse_policy, profile_json, secs,
+};
+use crate::{StoreError, audit};
 
 /// How long a statement waits for a row lock (PostgreSQL's `lock_timeout`): far longer than
 /// any SM-DP+ transaction holds one (milliseconds), short enough that a stuck holder does not
@@ -430,6 +432,39 @@ impl SmdpTx for PgTx {
         .await
         .map_err(db)?;
         parse_policy(text.flatten().as_deref())
+    }
+
+    async fn record_unseal(&mut self, unseal: &Unseal) -> Result<(), Error> {
+        // The audit append of `AuditLog for PgStore`, in this transaction: the advisory lock
+        // (held to the commit) orders it with every other append; READ COMMITTED reads the
+        // head committed before the lock was granted.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(audit::AUDIT_LOCK)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db)?;
+        let head: Option<(i64, String)> = sqlx::query_as(audit::HEAD_SQL)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db)?;
+        let e = audit::next(head, audit::unseal_draft(unseal)).map_err(audit_err)?;
+        let s = simforge_audit::Stored::from(&e);
+        sqlx::query(audit::INSERT_PG)
+            .bind(audit::seq_i64(s.seq))
+            .bind(s.at)
+            .bind(s.actor)
+            .bind(s.tenant)
+            .bind(s.action)
+            .bind(s.target)
+            .bind(s.outcome)
+            .bind(s.source)
+            .bind(s.details)
+            .bind(s.prev_hash)
+            .bind(s.hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn commit(self) -> Result<(), Error> {

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord,
-    ProfileState, Session, SessionState, SmdpStore, SmdpTx, UnixTime,
+    ProfileState, Session, SessionState, SmdpStore, SmdpTx, UnixTime, Unseal,
 };
 
 use crate::StoreError;
@@ -295,6 +295,10 @@ impl<T: SmdpTx> SmdpTx for SessionCacheTx<T> {
 
     async fn push_events(&mut self, events: &[Event]) -> Result<(), Error> {
         self.inner()?.push_events(events).await
+    }
+
+    async fn record_unseal(&mut self, unseal: &Unseal) -> Result<(), Error> {
+        self.inner()?.record_unseal(unseal).await
     }
 
     async fn count_by_state(

@@ -125,7 +125,10 @@ macro_rules! sql_contract {
                 access::users_sessions_and_tokens,
                 access::login_tokens_and_lockout,
             ],
-            backend: [audit::the_chain_finds_tampering_and_never_forks],
+            backend: [
+                audit::the_chain_finds_tampering_and_never_forks,
+                audit::every_unseal_is_audited,
+            ],
         });
     };
 }

@@ -6,7 +6,7 @@
 use simforge_euicc::EuiccState;
 use simforge_lpa::{Es10, Lpa};
 use simforge_pki::Curve;
-use simforge_smdp::{Event, ProfileState};
+use simforge_smdp::{Event, ProfileState, UnsealResult};
 use simforge_testkit::card::{InProc, euicc};
 use simforge_testkit::es9::RouterEs9;
 use simforge_testkit::lab::{ADDRESS, lab};
@@ -130,6 +130,32 @@ fn download_enable_notify_disable_delete_and_reuse() {
             .iter()
             .any(|e| matches!(e, Event::DownloadProgress { point: 5, .. }))
     );
+
+    // Each delivered BPP unsealed the package once, recorded for the audit log (issue 11
+    // §4): for the operator's profile, with the eUICC it was bound to.
+    let unseals = pair.block_on(pair.smdp.store().snapshot()).unseals;
+    let seen: Vec<_> = unseals
+        .iter()
+        .map(|u| (u.operator_id, u.iccid.to_string(), u.eid, &u.result))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                OPERATOR,
+                id.clone(),
+                Some(pair.eid(0)),
+                &UnsealResult::Delivered
+            ),
+            (
+                OPERATOR,
+                id.clone(),
+                Some(pair.eid(1)),
+                &UnsealResult::Delivered
+            ),
+        ]
+    );
+    assert_ne!(unseals[0].transaction_id, unseals[1].transaction_id);
 }
 
 #[test]

@@ -72,7 +72,8 @@ pub struct ServeArgs {
     /// TOML configuration file with any of: listen, fqdn, public_port, pki, sgp26, tls_sgp26,
     /// oid, operator_ca, session_ttl_secs, max_cc_attempts, max_download_attempts,
     /// order_ttl_secs, event_retention_days, trusted_proxies (a list of CIDR networks),
-    /// min_matching_id_bits (least estimated entropy of an operator-chosen matchingId, 64).
+    /// min_matching_id_bits (least estimated entropy of an operator-chosen matchingId, 64),
+    /// audit_unseals (true; false only for benchmarking, as --no-audit-unseals).
     /// Command-line options and environment variables take precedence.
     #[arg(long, env = "SIMFORGE_CONFIG")]
     config: Option<PathBuf>,
@@ -97,6 +98,11 @@ pub struct ServeArgs {
     /// Do not ask TLS clients for certificates (ES2+ by API key only).
     #[arg(long)]
     no_client_certs: bool,
+    /// For benchmarking only: do not audit the profile packages unsealed for ES9+ downloads
+    /// (`profile.unseal`, on by default; also `audit_unseals = false` in --config), to
+    /// measure what the audit costs (BENCHMARKS.md).
+    #[arg(long)]
+    no_audit_unseals: bool,
     /// A reverse proxy (address or CIDR, repeatable) appending to `X-Forwarded-For` (else
     /// `Forwarded`): limits and logs use its rightmost untrusted address. Default: the TCP peer.
     #[arg(
@@ -279,7 +285,15 @@ pub async fn serve(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     let port = a.public_port.or(file.public_port).unwrap_or(local.port());
-    let config = file.smdp_config(&fqdn, port, a.oid.clone().or(file.oid.clone()));
+    let mut config = file.smdp_config(&fqdn, port, a.oid.clone().or(file.oid.clone()));
+    if a.no_audit_unseals {
+        config.audit_unseals = false;
+    }
+    if !config.audit_unseals {
+        eprintln!(
+            "warning: profile unseals are not audited (for benchmarking only: no `profile.unseal` entries)"
+        );
+    }
     let trusted_proxies = if a.trusted_proxy.is_empty() {
         file.trusted_proxies()?
     } else {

@@ -58,6 +58,11 @@ pub(crate) fn parse_policy(text: Option<&str>) -> Result<CancelSessionPolicy, Er
     })
 }
 
+/// An audit entry that could not be chained (a malformed head).
+pub(crate) fn audit_err(e: StoreError) -> Error {
+    Error::Storage(simforge_smdp::error::Cause::with_source("audit log", e))
+}
+
 pub(crate) fn json_err(e: serde_json::Error) -> Error {
     Error::Storage(simforge_smdp::error::Cause::with_source(
         "record encoding",

@@ -6,12 +6,12 @@ use rusqlite::OptionalExtension as _;
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, ProfileRecord, ProfileState, SealedPackage,
-    Session, SmdpStore, SmdpTx,
+    Session, SmdpStore, SmdpTx, Unseal,
 };
 use tokio::sync::OwnedMutexGuard;
 
-use super::{BUSY_TIMEOUT, GroupSync, is_busy, json_err, parse_policy, sq};
-use crate::{Store, Synchronous};
+use super::{BUSY_TIMEOUT, GroupSync, audit_err, is_busy, json_err, parse_policy, sq};
+use crate::{Store, Synchronous, audit};
 
 /// What `put_profile` compares with: the package and the indexed columns as loaded.
 #[derive(Debug)]
@@ -449,6 +449,40 @@ impl SmdpTx for SqliteTx {
                 format!("profile {} changed concurrently", p.iccid).into(),
             ));
         }
+        Ok(())
+    }
+
+    async fn record_unseal(&mut self, unseal: &Unseal) -> Result<(), Error> {
+        // The audit append of `AuditLog for Store`, in this transaction: `BEGIN IMMEDIATE`
+        // holds the database's write lock, so the head read here is the head the entry
+        // chains to (the pool's appends wait for the same lock). No fsync of its own: the
+        // call's commit makes it durable with the state change.
+        self.begin_db().await?;
+        let head: Option<(i64, String)> = self
+            .conn()?
+            .prepare_cached(audit::HEAD_SQL)
+            .map_err(sq)?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(sq)?;
+        let e = audit::next(head, audit::unseal_draft(unseal)).map_err(audit_err)?;
+        let s = simforge_audit::Stored::from(&e);
+        self.exec(
+            audit::INSERT_SQLITE,
+            rusqlite::params![
+                audit::seq_i64(s.seq),
+                s.at,
+                s.actor,
+                s.tenant,
+                s.action,
+                s.target,
+                s.outcome,
+                s.source,
+                s.details,
+                s.prev_hash,
+                s.hash
+            ],
+        )?;
         Ok(())
     }
 

@@ -2,9 +2,13 @@
 //! kind of tampering done directly in the database named by `verify` (kind and seq); a
 //! tenant sees only its own entries; concurrent appends make one chain.
 
-use simforge_audit::{AuditLog, BreakKind, Draft, Entry, Query, action, to_hex, verify};
+use simforge_audit::{AuditLog, BreakKind, Draft, Entry, Outcome, Query, action, to_hex, verify};
+use simforge_pki::Curve;
+use simforge_smdp::profile::iccid_to_bcd;
+use simforge_store::SessionCache;
 
-use super::backends::{A, B, RawSql};
+use super::backends::{A, B, Backend, RawSql};
+use super::{ICCID, NOW, TestEuicc, auth, lab, record, released_order_of, smdp_with};
 
 /// Entry `i` (tenants A and B in turn).
 fn draft(i: u64) -> Draft {
@@ -144,4 +148,93 @@ where
         t.await.unwrap();
     }
     assert_eq!(verdict(&store).await, Ok(410));
+}
+
+/// Every profile package the SM-DP+ unsealed for a BPP is in the audit log, appended in the
+/// GetBoundProfilePackage transaction: one `profile.unseal` per delivered BPP, by `system`,
+/// for the profile's operator, on `profile:<iccid>`, with the transactionId and EID (never
+/// the package), chained with the log's other appends. A call refused before the unseal
+/// records nothing; with `audit_unseals = false` nothing is recorded. Through a
+/// [`SessionCache`], as `serve` runs the SM-DP+.
+pub async fn every_unseal_is_audited<K: Backend>(backend: K)
+where
+    K::Store: AuditLog,
+{
+    let store = backend.open().await;
+    let pki = lab(Curve::P256, 2);
+    let smdp = smdp_with(SessionCache::new(store.clone()), &pki, |_| {});
+    store.append(draft(1)).await.unwrap();
+    let mid = released_order_of(&smdp, A, ICCID).await;
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    let mut tids = Vec::new();
+    let mut last = None;
+    // Two BPPs delivered: the first install fails, the second succeeds.
+    for success in [false, true] {
+        let ac = auth(&smdp, &mut e, &mid).await;
+        tids.push(ac.transaction_id.clone().unwrap().to_string());
+        let req = e.prepare_download(&ac, None);
+        let (bpp, _) = smdp.get_bound_profile_package(&req, NOW).await.unwrap();
+        e.load_bpp(&bpp);
+        smdp.handle_notification(&e.pir(&iccid_to_bcd(ICCID), success), NOW)
+            .await
+            .unwrap();
+        store.append(draft(2)).await.unwrap();
+        last = Some(req);
+    }
+    // A replay is refused before any unseal.
+    assert!(
+        smdp.get_bound_profile_package(&last.unwrap(), NOW)
+            .await
+            .is_err()
+    );
+
+    let entries = all(&store).await;
+    assert_eq!(verify(&entries).map(|s| s.count), Ok(5), "{entries:?}");
+    let unseals: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.action == action::PROFILE_UNSEAL)
+        .collect();
+    assert_eq!(unseals.len(), 2, "one per delivered BPP: {entries:?}");
+    for (u, tid) in unseals.iter().zip(&tids) {
+        assert_eq!(u.actor, "system");
+        assert_eq!(u.tenant, Some(A));
+        assert_eq!(u.target, format!("profile:{ICCID}"));
+        assert_eq!(u.outcome, Outcome::Ok);
+        assert_eq!(u.at, NOW);
+        assert_eq!(u.details["transactionId"], tid.as_str());
+        assert_eq!(u.details["eid"], e.eid.as_str());
+        let mut keys: Vec<&str> = u.details.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["eid", "function", "transactionId"], "nothing else");
+    }
+    // Never the package, sealed or not.
+    let text = serde_json::to_string(&entries).unwrap().to_lowercase();
+    let sealed = record(&smdp, A, ICCID).await.package.0;
+    for bytes in [sealed, super::synthetic_package()] {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!text.contains(&hex), "a package in the log");
+    }
+    // Tenant B sees none of them.
+    let b = store
+        .entries(&Query {
+            tenant: Some(B),
+            ..Query::default()
+        })
+        .await
+        .unwrap();
+    assert!(b.iter().all(|e| e.action != action::PROFILE_UNSEAL));
+
+    // Audit off (benchmarks only): a delivered BPP, no entry.
+    let quiet = smdp_with(SessionCache::new(store.clone()), &pki, |c| {
+        c.audit_unseals = false;
+    });
+    let other = crate::common::iccid(7);
+    let mid = released_order_of(&quiet, A, &other).await;
+    let mut e = TestEuicc::from_lab(&pki, 1);
+    let ac = auth(&quiet, &mut e, &mid).await;
+    quiet
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .unwrap();
+    assert_eq!(all(&store).await.len(), 5);
 }

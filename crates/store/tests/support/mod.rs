@@ -52,8 +52,18 @@ pub fn header() -> RequestHeader {
 /// The SM-DP+ over `store` (a restarted server: nothing but what the store kept; the same
 /// master key every time).
 pub fn smdp_on<S: SmdpStore>(store: S, pki: &LabPki) -> Smdp<S> {
+    smdp_with(store, pki, |_| {})
+}
+
+/// [`smdp_on`] with its configuration changed by `configure`.
+pub fn smdp_with<S: SmdpStore>(
+    store: S,
+    pki: &LabPki,
+    configure: impl FnOnce(&mut SmdpConfig),
+) -> Smdp<S> {
     let mut cfg = SmdpConfig::new(FQDN);
     cfg.port = 8443;
+    configure(&mut cfg);
     let rng: Arc<dyn Random> = Arc::new(SystemRandom::new());
     let ka: Arc<dyn KeyAgreement> = Arc::new(SoftwareKeyAgreement::new(SystemRandom::new()));
     Smdp::new(
@@ -117,13 +127,18 @@ pub async fn add<S: SmdpStore>(smdp: &Smdp<S>, op: i64, iccid: &str) {
 
 /// Adds profile [`ICCID`] for operator `op`, orders and releases it; returns the matchingId.
 pub async fn released_order<S: SmdpStore>(smdp: &Smdp<S>, op: i64) -> String {
-    add(smdp, op, ICCID).await;
+    released_order_of(smdp, op, ICCID).await
+}
+
+/// Adds profile `iccid` for operator `op`, orders and releases it; returns the matchingId.
+pub async fn released_order_of<S: SmdpStore>(smdp: &Smdp<S>, op: i64, iccid: &str) -> String {
+    add(smdp, op, iccid).await;
     smdp.download_order(
         op,
         &DownloadOrderRequest {
             header: header(),
             eid: None,
-            iccid: Some(ICCID.into()),
+            iccid: Some(iccid.into()),
             profile_type: None,
         },
         NOW,
@@ -135,7 +150,7 @@ pub async fn released_order<S: SmdpStore>(smdp: &Smdp<S>, op: i64) -> String {
             op,
             &ConfirmOrderRequest {
                 header: header(),
-                iccid: ICCID.parse().expect("iccid"),
+                iccid: iccid.parse().expect("iccid"),
                 eid: None,
                 matching_id: None,
                 confirmation_code: None,
