@@ -19,8 +19,11 @@ fn soak_short_with_two_sigkills_explains_every_profile() {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().expect("tempdir");
-    // A port of its own, away from the other tests' fixed ports.
-    let port = 20_000 + (std::process::id() % 20_000);
+    // A port of its own, free now (one the system hands out, not a guess that may be taken).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
     let out = Command::new("bash")
         .arg(root.join("scripts/soak.sh"))
         .args(["75", "25", "1500"])
