@@ -222,6 +222,17 @@ pub async fn create_batch(
     let job = {
         let mut jobs = api.jobs.lock().map_err(|_| Problem::conflict("jobs"))?;
         let id = jobs.keys().max().map_or(1, |m| m + 1);
+        // Finished jobs are kept for polling; the oldest go beyond the last 1000.
+        if jobs.len() >= 1000 {
+            let finished: Vec<u64> = jobs
+                .iter()
+                .filter(|(_, j)| j.lock().is_ok_and(|j| j.state != "running"))
+                .map(|(id, _)| *id)
+                .collect();
+            if let Some(oldest) = finished.iter().min() {
+                jobs.remove(oldest);
+            }
+        }
         let job = Arc::new(Mutex::new(JobOut {
             id,
             tenant: op.id,
@@ -469,11 +480,15 @@ pub async fn get_file(
         return Err(Problem::forbidden());
     }
     let path = std::path::Path::new(&b.output_dir).join(&file);
-    let bytes = tokio::fs::read(&path)
+    // Streamed: a batch of millions of cards has files of gigabytes.
+    let f = tokio::fs::File::open(&path)
         .await
         .map_err(|e| Problem::internal(&e))?;
-    let mut r = Body::from(bytes).into_response();
+    let len = f.metadata().await.map_err(|e| Problem::internal(&e))?.len();
+    let mut r = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(f, 256 * 1024))
+        .into_response();
     let h = r.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
