@@ -5,8 +5,8 @@
 //!    CSRF token in [`CSRF_HEADER`] (a token is not ambient, so it needs none).
 //! 2. The route's [`Need`](crate::policy::Need) from [`crate::policy::ROUTES`]: 401 without a
 //!    principal, 404 for another tenant's (or an unknown) tenant, 403 for a role that may not.
-//! 3. After the handler: every state-changing request (but the login, which the access
-//!    service records itself) is appended to the audit log with its outcome.
+//! 3. After the handler: every state-changing request of a principal (but the login, which
+//!    the access service records itself) is appended to the audit log with its outcome.
 
 use std::net::SocketAddr;
 
@@ -230,8 +230,11 @@ pub async fn authorize(
         }
     };
     let response = as_problem(response).await;
+    // Recorded: every state-changing call by a principal (the login records itself, throttled;
+    // a call without valid credentials is by no one, and recording each would let anyone grow
+    // the chain).
     let login = method == Method::POST && route == "/api/v1/session";
-    if state_changing(&method) && !login {
+    if state_changing(&method) && !login && caller.principal.is_some() {
         let status = response.status();
         let mut d = Draft::new(
             now,

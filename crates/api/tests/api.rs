@@ -208,6 +208,16 @@ async fn role_by_route_matrix() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked > 200, "{checked} cases");
+    // Calls without a principal are not recorded (anyone could grow the chain with them); the
+    // principals' refused calls are, as denied.
+    let log = w
+        .api
+        .store
+        .entries(&simforge_audit::Query::default())
+        .await
+        .expect("audit");
+    assert!(!log.iter().any(|e| e.actor.contains("anonymous")));
+    assert!(log.iter().any(|e| e.outcome.to_string() == "denied"));
 }
 
 const PASSWORD: &str = "correct horse battery staple";
