@@ -54,6 +54,7 @@ fn serve_es2_order_lpa_download_install_and_authenticate_against_osmo_hlr() {
                 "serve",
                 "--admin-listen",
                 &admin,
+                "--admin-tls",
                 "--demo",
                 "--demo-profiles",
                 "3",
@@ -95,10 +96,18 @@ fn serve_es2_order_lpa_download_install_and_authenticate_against_osmo_hlr() {
     let public = client.get(format!("{base}/metrics")).send().unwrap();
     assert_eq!(public.status(), 404);
     assert_eq!(listening["api"], admin.as_str());
-    let plain = reqwest::blocking::Client::new();
-    let metrics = |_: &reqwest::blocking::Client| {
-        plain
-            .get(format!("http://{admin}/metrics"))
+    // The operator API and `/metrics` over TLS with the SM-DP+'s own DPtls identity.
+    let admin_base = format!("https://localhost:{admin_port}");
+    let doc = client
+        .get(format!("{admin_base}/api/v1/openapi.json"))
+        .send()
+        .unwrap();
+    assert_eq!(doc.status(), 200);
+    let doc: serde_json::Value = serde_json::from_str(&doc.text().unwrap()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let metrics = |client: &reqwest::blocking::Client| {
+        client
+            .get(format!("{admin_base}/metrics"))
             .send()
             .and_then(|r| r.text())
     };

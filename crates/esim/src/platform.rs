@@ -234,6 +234,13 @@ impl Server {
         })
     }
 
+    /// The TLS configuration of the ES9+ listener (its DPtls identity), for another listener
+    /// of the same server (the operator API with `--admin-tls`).
+    #[must_use]
+    pub fn tls_config(&self) -> rustls::ServerConfig {
+        self.tls.clone()
+    }
+
     /// `/metrics` of this server, for a private listener.
     pub fn metrics_router(&self) -> axum::Router {
         simforge_server::metrics_router(self.state.clone())

@@ -373,6 +373,8 @@ async fn serve_connection(
             parts.extensions.insert(c.clone());
         }
         parts.extensions.insert(from);
+        // As `axum::serve` gives it, for routers written for either (the operator API).
+        parts.extensions.insert(axum::extract::ConnectInfo(peer));
         let req = axum::http::Request::from_parts(
             parts,
             DeadlineBody::new(body, body_read, mark.clone()),

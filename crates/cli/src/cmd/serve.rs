@@ -92,6 +92,10 @@ pub struct ServeArgs {
     /// Do not serve the operator API (`/metrics` then stays on the ES9+ listener).
     #[arg(long, conflicts_with = "admin_listen")]
     no_admin: bool,
+    /// Serve the operator API over TLS with the SM-DP+'s own TLS identity (DPtls), for
+    /// administrators reaching it from elsewhere (the session cookie is `Secure`).
+    #[arg(long, conflicts_with = "no_admin")]
+    admin_tls: bool,
     /// Serve `/metrics` on the ES9+ listener too (by default only on the operator API's).
     #[arg(long)]
     public_metrics: bool,
@@ -363,12 +367,23 @@ pub async fn serve(
         let v: Arc<dyn simforge_vault::Vault> = vault.clone();
         let api = simforge_api::Api::new(store, v, config);
         let metrics = server.metrics_router();
-        tokio::spawn(simforge_api::serve(l, api, metrics, std::future::pending()))
+        match a.admin_tls {
+            true => {
+                let app = metrics.merge(simforge_api::router(api));
+                let tls = server.tls_config();
+                tokio::spawn(async move {
+                    let r = simforge_server::serve_tls(l, tls, app).await;
+                    r.map_err(std::io::Error::other)
+                })
+            }
+            false => tokio::spawn(simforge_api::serve(l, api, metrics, std::future::pending())),
+        }
     });
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
     let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root, "api": admin_at});
     ctx.print(&j, || {
-        let api = admin_at.map(|a| format!("\noperator API on http://{a}/api/v1 (OpenAPI: /api/v1/openapi.json), metrics on http://{a}/metrics"));
+        let scheme = if a.admin_tls { "https" } else { "http" };
+        let api = admin_at.map(|at| format!("\noperator API on {scheme}://{at}/api/v1 (OpenAPI: /api/v1/openapi.json), metrics on {scheme}://{at}/metrics"));
         format!(
             "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…); TLS chain {}{}",
             ca_pem.display(),
