@@ -293,15 +293,69 @@ pub async fn get_job(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, id)): Path<(String, u64)>,
 ) -> Result<Json<JobOut>, Problem> {
-    let job = api
-        .jobs
+    let job = job_of(&api, &op, id)?;
+    let job = job
+        .lock()
+        .map(|j| j.clone())
+        .map_err(|_| Problem::conflict("job"))?;
+    Ok(Json(job))
+}
+
+/// A job of the tenant, shared with its generator.
+fn job_of(
+    api: &Api,
+    op: &simforge_store::Operator,
+    id: u64,
+) -> Result<Arc<Mutex<JobOut>>, Problem> {
+    api.jobs
         .lock()
         .ok()
         .and_then(|j| j.get(&id).cloned())
-        .and_then(|j| j.lock().ok().map(|j| j.clone()))
-        .filter(|j| j.tenant == op.id)
-        .ok_or_else(|| Problem::not_found(format!("job {id}")))?;
-    Ok(Json(job))
+        .filter(|j| j.lock().is_ok_and(|j| j.tenant == op.id))
+        .ok_or_else(|| Problem::not_found(format!("job {id}")))
+}
+
+/// A generation job's progress as it happens (Server-Sent Events): a `progress` event with the
+/// job (as `GET …/jobs/{id}` answers it) whenever it changed, at most every half second, and
+/// a last `done` or `failed` event.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/jobs/{id}/events", tag = "factory",
+    params(("tenant" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, description = "`progress` events, then `done` or `failed`; each one's data is the job (JSON)", content_type = "text/event-stream"),
+        (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn job_events(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, id)): Path<(String, u64)>,
+) -> Result<Response, Problem> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let job = job_of(&api, &op, id)?;
+    // (job, the last state sent, ended)
+    let stream =
+        futures_util::stream::unfold((job, None, false), |(job, last, ended)| async move {
+            if ended {
+                return None;
+            }
+            loop {
+                let now = job.lock().ok().map(|j| j.clone())?;
+                let fresh = last.as_ref() != Some(&(now.done, now.state.clone()));
+                if fresh {
+                    let kind = match now.state.as_str() {
+                        "running" => "progress",
+                        s => s,
+                    };
+                    let ended = now.state != "running";
+                    let data = serde_json::to_string(&now).unwrap_or_default();
+                    let ev = Event::default().event(kind).data(data);
+                    let seen = Some((now.done, now.state));
+                    return Some((Ok::<_, std::convert::Infallible>(ev), (job, seen, ended)));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 /// The tenant's batch `id` (another tenant's: 404).

@@ -216,6 +216,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(batches::validate_order))
         .routes(routes!(batches::list_batches, batches::create_batch))
         .routes(routes!(batches::get_job))
+        .routes(routes!(batches::job_events))
         .routes(routes!(batches::get_batch))
         .routes(routes!(batches::release_batch))
         .routes(routes!(batches::resume_batch))

@@ -145,6 +145,11 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/tenants/{tenant}/jobs/{id}", Tenant(A::Read)),
     r(
         "GET",
+        "/api/v1/tenants/{tenant}/jobs/{id}/events",
+        Tenant(A::Read),
+    ),
+    r(
+        "GET",
         "/api/v1/tenants/{tenant}/batches/{id}",
         Tenant(A::Read),
     ),

@@ -526,6 +526,22 @@ async fn batch_and_inventory(w: &World, token: &str, tenant: &str) -> (i64, Valu
         "{}",
         String::from_utf8_lossy(&r.body)
     );
+    // The progress as it happens (Server-Sent Events), to the last event.
+    let events = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/tenants/{tenant}/jobs/{}/events", r.json()["id"]),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(events.headers["content-type"], "text/event-stream");
+    let text = String::from_utf8_lossy(&events.body).into_owned();
+    assert!(
+        text.trim_end().lines().any(|l| l == "event: done"),
+        "{text}"
+    );
+    assert!(!text.contains("event: failed"), "{text}");
     let job = wait_job(w, token, tenant, &r.json()).await;
     assert_eq!(job["state"], "done", "{job}");
     assert_eq!(job["done"], 20);
