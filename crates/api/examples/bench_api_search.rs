@@ -321,6 +321,7 @@ fn main() -> Res<()> {
                 smdp_address: None,
                 secure_cookies: false,
                 smdp: None,
+                trusted_proxies: simforge_server::TrustedProxies::default(),
             },
         );
         let now = api.now();

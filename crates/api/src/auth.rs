@@ -189,10 +189,13 @@ pub async fn authorize(
     let method = req.method().clone();
     let route = matched.as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let source = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let source = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| {
+        let client = api
+            .config
+            .trusted_proxies
+            .client_addr(c.0.ip(), req.headers());
+        client.to_string()
+    });
     let Some(rule) = policy::find(method.as_str(), &route) else {
         tracing::error!(%method, %route, "route without a policy");
         return Problem::new(

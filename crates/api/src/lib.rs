@@ -55,6 +55,9 @@ pub struct ApiConfig {
     pub smdp_address: Option<String>,
     /// Session cookies carry `Secure` (false only for plain-HTTP tests).
     pub secure_cookies: bool,
+    /// Reverse proxies whose forwarding headers name the client (as for ES9+): the source
+    /// address of logins (throttling) and of audit entries.
+    pub trusted_proxies: simforge_server::TrustedProxies,
     /// The SM-DP+ whose ES2+ functions console users call (order, confirm, release,
     /// cancel); `None`: those routes answer 409.
     pub smdp: Option<Arc<simforge_esim::platform::PlatformSmdp>>,

@@ -460,6 +460,42 @@ async fn sessions_tokens_and_throttling() {
         .filter(|e| e["action"] == "login" && e["source"] == "192.0.2.7")
         .count();
     assert_eq!(logins, 21);
+    // Behind a trusted proxy the client is the forwarded address; an untrusted peer's
+    // X-Forwarded-For is ignored (it would let anyone pick the address it is throttled as).
+    let body = json!({ "username": "nobody", "password": "nope nope nope" });
+    let proxy: SocketAddr = "192.0.2.250:40000".parse().expect("addr");
+    let xff = [("x-forwarded-for", "198.51.100.9")];
+    w.call_from(
+        Method::POST,
+        "/api/v1/session",
+        &xff,
+        Some(body.clone()),
+        Some(proxy),
+    )
+    .await;
+    let other: SocketAddr = "192.0.2.8:40000".parse().expect("addr");
+    w.call_from(
+        Method::POST,
+        "/api/v1/session",
+        &xff,
+        Some(body),
+        Some(other),
+    )
+    .await;
+    let r = w
+        .call(Method::GET, "/api/v1/audit?limit=1000", &admin, None)
+        .await;
+    let sources: Vec<String> = r
+        .json()
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| {
+            e["action"] == "login" && e["target"].as_str().is_some_and(|t| t.ends_with("nobody"))
+        })
+        .map(|e| e["source"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(sources, ["198.51.100.9", "192.0.2.8"]);
 }
 
 async fn wait_job(w: &World, token: &str, tenant: &str, job: &Value) -> Value {

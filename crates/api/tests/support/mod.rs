@@ -93,6 +93,9 @@ impl World {
                 smdp_address: Some("smdp.example.com".into()),
                 secure_cookies: true,
                 smdp: Some(Arc::new(smdp)),
+                trusted_proxies: simforge_server::TrustedProxies(vec![
+                    "192.0.2.250".parse().expect("cidr"),
+                ]),
             },
             Arc::new(move || c.load(Ordering::SeqCst)),
         );

@@ -328,6 +328,7 @@ pub async fn serve(
         None => ClientAuth::Pinned,
     };
     let days = a.event_retention_days.or(file.event_retention_days);
+    let api_proxies = trusted_proxies.clone();
     let opts = platform::ServerOptions {
         trusted_proxies,
         event_retention_days: days.unwrap_or(platform::DEFAULT_EVENT_RETENTION_DAYS),
@@ -363,6 +364,7 @@ pub async fn serve(
             smdp_address: Some(server.address()),
             secure_cookies: true,
             smdp: Some(Arc::new(es2)),
+            trusted_proxies: simforge_server::TrustedProxies(api_proxies),
         };
         let v: Arc<dyn simforge_vault::Vault> = vault.clone();
         let api = simforge_api::Api::new(store, v, config);
