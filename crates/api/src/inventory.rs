@@ -41,6 +41,26 @@ pub struct Imported {
     pub last_iccid: Option<String>,
 }
 
+/// 429 `quota` when `adding` more profiles (of `from`) could take the tenant's inventory past
+/// its `inventory_max` (profiles already there are counted as added: conservative).
+async fn inventory_quota(api: &Api, op: &Operator, adding: u64, from: &str) -> Result<(), Problem> {
+    let Some(max) = api.store.quotas(op.id).await?.inventory_max else {
+        return Ok(());
+    };
+    let have: u64 = simforge_esim::inventory::counts(&api.store, op)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    if have.saturating_add(adding) <= max {
+        return Ok(());
+    }
+    Err(Problem::quota(simforge_factory::quotas::Exceeded {
+        what: format!("inventory quota: {have} of {max} profiles, up to {adding} more in {from}"),
+        retry_after: None,
+    }))
+}
+
 /// Adds a complete batch's cards to the tenant's inventory (one profile package each).
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/inventory/import", tag = "inventory",
     params(("tenant" = String, Path)), request_body = ImportIn,
@@ -58,24 +78,9 @@ pub async fn import_batch(
         return Err(Problem::invalid("profile_type has 1 to 64 characters"));
     }
     let batch = simforge_esim::inventory::completed_batch(&api.store, &op, i.batch_id).await?;
-    if let Some(max) = api.store.quotas(op.id).await?.inventory_max {
-        let have: u64 = simforge_esim::inventory::counts(&api.store, &op)
-            .await?
-            .iter()
-            .map(|(_, n)| n)
-            .sum();
-        let adding = u64::try_from(batch.quantity).unwrap_or(0);
-        let adding = i.limit.map_or(adding, |l| adding.min(l as u64));
-        if have + adding > max {
-            return Err(Problem::quota(simforge_factory::quotas::Exceeded {
-                what: format!(
-                    "inventory quota: {have} of {max} profiles, up to {adding} more in batch {}",
-                    i.batch_id
-                ),
-                retry_after: None,
-            }));
-        }
-    }
+    let adding = u64::try_from(batch.quantity).unwrap_or(0);
+    let adding = i.limit.map_or(adding, |l| adding.min(l as u64));
+    inventory_quota(&api, &op, adding, &format!("batch {}", i.batch_id)).await?;
     let mut opts = simforge_esim::inventory::ImportOptions::of_type(&i.profile_type);
     opts.limit = i.limit;
     let added = simforge_esim::inventory::import_batch_dir(
@@ -764,22 +769,7 @@ pub async fn import_packages(
             .map_err(|_| Problem::invalid(format!("package {n}: not base64")))?;
         packages.push(zeroize::Zeroizing::new(der));
     }
-    if let Some(max) = api.store.quotas(op.id).await?.inventory_max {
-        let have: u64 = simforge_esim::inventory::counts(&api.store, &op)
-            .await?
-            .iter()
-            .map(|(_, n)| n)
-            .sum();
-        if have + packages.len() as u64 > max {
-            return Err(Problem::quota(simforge_factory::quotas::Exceeded {
-                what: format!(
-                    "inventory quota: {have} of {max} profiles, {} more uploaded",
-                    packages.len()
-                ),
-                retry_after: None,
-            }));
-        }
-    }
+    inventory_quota(&api, &op, packages.len() as u64, "the upload").await?;
     let opts = simforge_esim::inventory::ImportOptions::of_type(&b.profile_type);
     let added = simforge_esim::inventory::import_packages(
         &api.store,

@@ -81,15 +81,8 @@ impl Problem {
     }
 
     /// 500 `internal`: the detail is logged, the caller sees none of it.
-    pub fn internal(e: &dyn std::error::Error) -> Self {
-        let mut chain = e.to_string();
-        let mut s = e.source();
-        while let Some(c) = s {
-            chain.push_str(": ");
-            chain.push_str(&c.to_string());
-            s = c.source();
-        }
-        tracing::error!(error = %chain, "API request failed");
+    pub fn internal(e: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %simforge_smdp::error::ErrorChain(e), "API request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -167,28 +160,29 @@ impl From<simforge_esim::Error> for Problem {
     }
 }
 
+impl Problem {
+    /// An access error; a lock or throttle says when it ends (`until - now`, `now` the API's
+    /// clock) in `Retry-After`.
+    pub fn access(e: simforge_access::Error, now: i64) -> Self {
+        use simforge_access::Error as E;
+        match e {
+            E::Locked(until) | E::Throttled(until) => Self::from(e).retry_after(until - now),
+            e => Self::from(e),
+        }
+    }
+}
+
 impl From<simforge_access::Error> for Problem {
     fn from(e: simforge_access::Error) -> Self {
         use simforge_access::Error as E;
-        let now = i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        )
-        .unwrap_or(0);
         match &e {
             E::UnknownRole(_) | E::WeakPassword(_) | E::Invalid(_) => Self::invalid(e.to_string()),
             E::BadCredentials | E::Unauthenticated => {
                 Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
             }
             E::TotpRequired => Self::new(StatusCode::UNAUTHORIZED, "totp-required", e.to_string()),
-            E::Locked(until) => {
-                Self::new(StatusCode::LOCKED, "locked", e.to_string()).retry_after(until - now)
-            }
-            E::Throttled(until) => {
-                Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
-                    .retry_after(until - now)
-            }
+            E::Locked(_) => Self::new(StatusCode::LOCKED, "locked", e.to_string()),
+            E::Throttled(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string()),
             E::Exists(_) => Self::conflict(e.to_string()),
             E::NotFound(_) => Self::not_found(e.to_string()),
             E::Hash | E::Random | E::Vault(_) | E::Store(_) => Self::internal(&e),

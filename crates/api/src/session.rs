@@ -92,7 +92,8 @@ pub async fn login(
             now,
             &mut rand_core::OsRng,
         )
-        .await?;
+        .await
+        .map_err(|e| Problem::access(e, now))?;
     let info = SessionInfo {
         me: me_of(&api, &login.principal).await?,
         csrf_token: csrf_token(&login.session),

@@ -422,7 +422,10 @@ async fn sessions_tokens_and_throttling() {
     }
     let r = login(&w, "vic", PASSWORD, None).await;
     assert_eq!(r.status, StatusCode::LOCKED);
-    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(
+        r.headers["retry-after"], "900",
+        "locked for 15 minutes on the API's clock"
+    );
     let r = w
         .call(
             Method::POST,
