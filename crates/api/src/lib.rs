@@ -318,7 +318,9 @@ pub fn router(api: Api) -> Router {
 }
 
 /// Serves the API, and `extra` routes beside it (e.g. the SM-DP+'s `/metrics`), on
-/// `listener` (plain HTTP: bind it to a private address) until `shutdown`.
+/// `listener` (plain HTTP: bind it to a private address) until `shutdown`, behind the same
+/// edge as the SM-DP+'s TLS listener (connection caps, read deadlines:
+/// [`simforge_server::serve_plain`]).
 ///
 /// # Errors
 /// The listener's I/O error.
@@ -328,12 +330,9 @@ pub async fn serve(
     extra: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        extra
-            .merge(router(api))
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let app = extra.merge(router(api));
+    tokio::select! {
+        r = simforge_server::serve_plain(listener, app) => r.map_err(std::io::Error::other),
+        () = shutdown => Ok(()),
+    }
 }

@@ -1721,3 +1721,48 @@ async fn platform_users_and_tokens() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// The admin listener (plain HTTP) has the SM-DP+ edge's limits: a client that never finishes
+/// its headers is cut at the header deadline, and a real request on another connection is
+/// answered meanwhile, with the peer's address given to the API.
+#[tokio::test]
+async fn the_admin_listener_cuts_a_stalled_client() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let w = World::new().await;
+    let token = w.token(Role::Operator, Some(&w.a)).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap();
+    let timeouts = simforge_server::Timeouts {
+        header_read: std::time::Duration::from_millis(300),
+        ..simforge_server::Timeouts::default()
+    };
+    let server = tokio::spawn(simforge_server::serve_plain_with(
+        listener,
+        w.app.clone(),
+        timeouts,
+    ));
+    let mut stalled = tokio::net::TcpStream::connect(at).await.unwrap();
+    stalled
+        .write_all(b"GET /api/v1/me HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("http://{at}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut rest = Vec::new();
+    let cut = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stalled.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(
+        cut.is_ok(),
+        "a client stalled in its headers still holds its connection after 10 s"
+    );
+    server.abort();
+}

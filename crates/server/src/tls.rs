@@ -260,7 +260,45 @@ pub async fn serve_tls_with(
     app: Router,
     timeouts: Timeouts,
 ) -> Result<(), Error> {
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    serve_edge(
+        listener,
+        Some(TlsAcceptor::from(Arc::new(config))),
+        app,
+        timeouts,
+    )
+    .await
+}
+
+/// Serves `app` over plain HTTP on `listener` with the same edge as [`serve_tls`] (connection
+/// cap per source and in total, header and body read deadlines, idle timeout, the peer's
+/// address in each request's extensions), for a listener bound to a private address (the
+/// operator API's admin listener without `--admin-tls`).
+///
+/// # Errors
+/// None in practice (the loop runs until the task is dropped); kept for the signature.
+pub async fn serve_plain(listener: TcpListener, app: Router) -> Result<(), Error> {
+    serve_plain_with(listener, app, Timeouts::default()).await
+}
+
+/// [`serve_plain`] with other limits (see [`Timeouts`]).
+///
+/// # Errors
+/// None in practice (the loop runs until the task is dropped); kept for the signature.
+pub async fn serve_plain_with(
+    listener: TcpListener,
+    app: Router,
+    timeouts: Timeouts,
+) -> Result<(), Error> {
+    serve_edge(listener, None, app, timeouts).await
+}
+
+/// The accept loop of [`serve_tls_with`] and [`serve_plain`].
+async fn serve_edge(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    app: Router,
+    timeouts: Timeouts,
+) -> Result<(), Error> {
     let max_total = match fd_limit() {
         Some(fds) => timeouts
             .max_connections
@@ -337,7 +375,7 @@ pub async fn serve_tls_with(
 
 /// One connection: the TLS handshake, then HTTP/1.1 until the peer or a limit ends it.
 async fn serve_connection(
-    acceptor: TlsAcceptor,
+    acceptor: Option<TlsAcceptor>,
     tcp: TcpStream,
     peer: SocketAddr,
     app: Router,
@@ -345,6 +383,10 @@ async fn serve_connection(
     conn: Arc<Conn>,
 ) {
     let io = IdleIo::new(tcp, timeouts.idle, conn.clone());
+    let Some(acceptor) = acceptor else {
+        serve_http(io, None, peer, app, timeouts, conn).await;
+        return;
+    };
     let tls = match tokio::time::timeout(timeouts.handshake, acceptor.accept(io)).await {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => {
@@ -364,6 +406,20 @@ async fn serve_connection(
         .map(|c| ClientCertificate {
             sha256: cert_sha256(c),
         });
+    serve_http(tls, cert, peer, app, timeouts, conn).await;
+}
+
+/// HTTP/1.1 on an established connection (TLS or plain) until the peer or a limit ends it.
+async fn serve_http<I>(
+    io: I,
+    cert: Option<ClientCertificate>,
+    peer: SocketAddr,
+    app: Router,
+    timeouts: Timeouts,
+    conn: Arc<Conn>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let from = crate::auth::PeerAddr(peer.ip());
     let body_read = timeouts.body_read;
     let svc = tower::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
@@ -394,7 +450,7 @@ async fn serve_connection(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read);
-    if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
+    if let Err(e) = builder.serve_connection(TokioIo::new(io), svc).await {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
 }
