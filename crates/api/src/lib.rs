@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 pub mod auth;
 mod batches;
+mod health;
 mod inventory;
 pub mod policy;
 pub mod problem;
@@ -159,6 +160,7 @@ impl Api {
         (name = "factory", description = "Orders, batches and their files"),
         (name = "inventory", description = "The eSIM inventory"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "operations", description = "Liveness and readiness"),
     )
 )]
 struct ApiDoc;
@@ -238,6 +240,8 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(inventory::release_profile))
         .routes(routes!(inventory::cancel_order))
         .routes(routes!(inventory::summary))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
 }
 
 /// The OpenAPI 3.1 document of every route.

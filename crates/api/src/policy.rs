@@ -39,6 +39,8 @@ use Need::{Authenticated, Platform, Public, Tenant};
 /// The table.
 pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/openapi.json", Public),
+    r("GET", "/healthz", Public),
+    r("GET", "/readyz", Public),
     r("POST", "/api/v1/session", Public),
     r("DELETE", "/api/v1/session", Authenticated),
     r("GET", "/api/v1/me", Authenticated),

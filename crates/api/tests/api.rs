@@ -1766,3 +1766,15 @@ async fn the_admin_listener_cuts_a_stalled_client() {
     );
     server.abort();
 }
+
+/// `/healthz` and `/readyz` need no login (a load balancer asks them).
+#[tokio::test]
+async fn health_and_readiness() {
+    let w = World::new().await;
+    let r = w.call_from(Method::GET, "/healthz", &[], None, None).await;
+    assert_eq!(r.status, 200);
+    let r = w.call_from(Method::GET, "/readyz", &[], None, None).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["database"], "ok");
+    assert_eq!(r.json()["smdp"], "loaded");
+}
