@@ -322,7 +322,8 @@ pub fn router(api: Api) -> Router {
 }
 
 /// Serves the API, and `extra` routes beside it (e.g. the SM-DP+'s `/metrics`), on
-/// `listener` (plain HTTP: bind it to a private address) until `shutdown`, behind the same
+/// `listener` (plain HTTP: bind it to a private address) until `shutdown` (then drains the
+/// requests in flight), behind the same
 /// edge as the SM-DP+'s TLS listener (connection caps, read deadlines:
 /// [`simforge_server::serve_plain`]).
 ///
@@ -335,8 +336,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = extra.merge(router(api));
-    tokio::select! {
-        r = simforge_server::serve_plain(listener, app) => r.map_err(std::io::Error::other),
-        () = shutdown => Ok(()),
-    }
+    let timeouts = simforge_server::Timeouts::default();
+    simforge_server::serve_plain_until(listener, app, timeouts, shutdown)
+        .await
+        .map_err(std::io::Error::other)
 }

@@ -281,12 +281,17 @@ impl Server {
         // `block_on` thread): each accepted connection's task then starts on the accepting
         // worker's own queue instead of waking a worker across threads (BENCHMARKS.md,
         // round 5).
-        let mut server = tokio::spawn(simforge_server::serve_tls(
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut server = tokio::spawn(simforge_server::serve_tls_until(
             listener,
             self.tls,
             match self.public_metrics {
                 true => simforge_server::router(self.state),
                 false => simforge_server::es_router(self.state),
+            },
+            simforge_server::Timeouts::default(),
+            async {
+                let _ = stopped.await;
             },
         ));
         let ended = tokio::select! {
@@ -298,9 +303,9 @@ impl Server {
             purge.abort();
             r.map_err(Error::ServerTask)?.map_err(Error::Server)?;
         } else {
-            // Stop the accept loop and wait until it has ended (its listener closed), so that
-            // no connection is accepted while the last deferred commits are synced.
-            server.abort();
+            // Stop accepting, let the requests in flight be answered (the drain), so that
+            // no request is cut and none runs while the last deferred commits are synced.
+            let _ = stop.send(());
             let _ = server.await;
             callbacks.abort();
             purge.abort();

@@ -210,11 +210,15 @@ pub struct Timeouts {
     pub max_connections: usize,
     /// Connections held open at most from one IP address, with the same eviction.
     pub max_connections_per_source: usize,
+    /// At shutdown ([`serve_tls_until`]), how long requests in flight may take to finish
+    /// before the server returns anyway.
+    pub drain: Duration,
 }
 
 impl Default for Timeouts {
     /// 10 s for the handshake, 30 s for a request header, 30 s for its body, 60 s for any
-    /// read or write without progress; 4096 connections (1024 per source address).
+    /// read or write without progress; 4096 connections (1024 per source address); 30 s to
+    /// drain at shutdown.
     fn default() -> Self {
         Self {
             handshake: HANDSHAKE_TIMEOUT,
@@ -223,6 +227,7 @@ impl Default for Timeouts {
             idle: IDLE_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
             max_connections_per_source: MAX_CONNECTIONS_PER_SOURCE,
+            drain: Duration::from_secs(30),
         }
     }
 }
@@ -260,13 +265,24 @@ pub async fn serve_tls_with(
     app: Router,
     timeouts: Timeouts,
 ) -> Result<(), Error> {
-    serve_edge(
-        listener,
-        Some(TlsAcceptor::from(Arc::new(config))),
-        app,
-        timeouts,
-    )
-    .await
+    serve_tls_until(listener, config, app, timeouts, std::future::pending()).await
+}
+
+/// [`serve_tls_with`] until `shutdown`, then a graceful end: no new connection is accepted,
+/// each request in flight is answered (its connection then closes), idle connections close at
+/// once; returns when every connection has ended or [`Timeouts::drain`] has passed.
+///
+/// # Errors
+/// None in practice; kept for the signature.
+pub async fn serve_tls_until(
+    listener: TcpListener,
+    config: rustls::ServerConfig,
+    app: Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let acceptor = Some(TlsAcceptor::from(Arc::new(config)));
+    serve_edge(listener, acceptor, app, timeouts, shutdown).await
 }
 
 /// Serves `app` over plain HTTP on `listener` with the same edge as [`serve_tls`] (connection
@@ -289,7 +305,20 @@ pub async fn serve_plain_with(
     app: Router,
     timeouts: Timeouts,
 ) -> Result<(), Error> {
-    serve_edge(listener, None, app, timeouts).await
+    serve_plain_until(listener, app, timeouts, std::future::pending()).await
+}
+
+/// [`serve_plain_with`] until `shutdown`, then drains as [`serve_tls_until`] does.
+///
+/// # Errors
+/// None in practice; kept for the signature.
+pub async fn serve_plain_until(
+    listener: TcpListener,
+    app: Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    serve_edge(listener, None, app, timeouts, shutdown).await
 }
 
 /// The accept loop of [`serve_tls_with`] and [`serve_plain`].
@@ -298,7 +327,11 @@ async fn serve_edge(
     acceptor: Option<TlsAcceptor>,
     app: Router,
     timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
+    // Told to every connection when the server stops (or is dropped: the sender goes with it).
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
     let max_total = match fd_limit() {
         Some(fds) => timeouts
             .max_connections
@@ -312,7 +345,12 @@ async fn serve_edge(
     let mut accept_errors = RateLimitedLog::new(ACCEPT_ERROR_LOG_EVERY);
     let mut refusals = RateLimitedLog::new(ACCEPT_ERROR_LOG_EVERY);
     loop {
-        let (tcp, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            a = listener.accept() => a,
+        };
+        let (tcp, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors (or another transient failure): close the
@@ -360,10 +398,11 @@ async fn serve_edge(
             registry: registry.clone(),
             conn,
         };
+        let stopping = stopping.clone();
         tokio::spawn(async move {
             let conn = registered.conn.clone();
             tokio::select! {
-                () = serve_connection(acceptor, tcp, peer, app, timeouts, conn.clone()) => {}
+                () = serve_connection(acceptor, tcp, peer, app, timeouts, conn.clone(), stopping) => {}
                 () = conn.close.notified() => {
                     tracing::debug!(%peer, "connection closed to make room");
                 }
@@ -371,6 +410,21 @@ async fn serve_edge(
             drop(registered);
         });
     }
+    // Shutdown: no more accepts; each connection finishes the request it is answering, if
+    // any, and closes.
+    drop(listener);
+    let _ = stop.send(true);
+    let deadline = Instant::now() + timeouts.drain;
+    while registry.len() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if registry.len() > 0 {
+        tracing::warn!(
+            connections = registry.len(),
+            "shutdown: requests still in flight after the drain period"
+        );
+    }
+    Ok(())
 }
 
 /// One connection: the TLS handshake, then HTTP/1.1 until the peer or a limit ends it.
@@ -381,10 +435,11 @@ async fn serve_connection(
     app: Router,
     timeouts: Timeouts,
     conn: Arc<Conn>,
+    stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let io = IdleIo::new(tcp, timeouts.idle, conn.clone());
     let Some(acceptor) = acceptor else {
-        serve_http(io, None, peer, app, timeouts, conn).await;
+        serve_http(io, None, peer, app, timeouts, conn, stopping).await;
         return;
     };
     let tls = match tokio::time::timeout(timeouts.handshake, acceptor.accept(io)).await {
@@ -406,7 +461,7 @@ async fn serve_connection(
         .map(|c| ClientCertificate {
             sha256: cert_sha256(c),
         });
-    serve_http(tls, cert, peer, app, timeouts, conn).await;
+    serve_http(tls, cert, peer, app, timeouts, conn, stopping).await;
 }
 
 /// HTTP/1.1 on an established connection (TLS or plain) until the peer or a limit ends it.
@@ -417,6 +472,7 @@ async fn serve_http<I>(
     app: Router,
     timeouts: Timeouts,
     conn: Arc<Conn>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -450,7 +506,16 @@ async fn serve_http<I>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read);
-    if let Err(e) = builder.serve_connection(TokioIo::new(io), svc).await {
+    let mut serving = std::pin::pin!(builder.serve_connection(TokioIo::new(io), svc));
+    let ended = tokio::select! {
+        r = serving.as_mut() => r,
+        // The server stops (or is gone): answer the request in flight, then close.
+        () = async { drop(stopping.wait_for(|stop| *stop).await) } => {
+            serving.as_mut().graceful_shutdown();
+            serving.await
+        }
+    };
+    if let Err(e) = ended {
         tracing::debug!(%peer, error = %e, "connection ended");
     }
 }

@@ -388,3 +388,57 @@ async fn malformed_bodies_are_told_by_member_name() {
     );
     assert!(m.starts_with("transactionId: "), "{m}");
 }
+
+/// Shutdown drains: a request in flight when the server is told to stop is answered in full,
+/// an idle keep-alive connection does not hold the drain, and nothing is accepted afterwards.
+#[tokio::test]
+async fn shutdown_answers_the_request_in_flight_then_stops() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            "done"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(simforge_server::serve_plain_until(
+        listener,
+        app,
+        Timeouts::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    // An idle keep-alive connection (one request answered, then nothing).
+    let mut idle = tokio::net::TcpStream::connect(at).await.unwrap();
+    idle.write_all(b"GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 404"));
+    // A request in flight.
+    let mut busy = tokio::net::TcpStream::connect(at).await.unwrap();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    stop.send(()).unwrap();
+    let mut answer = Vec::new();
+    busy.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("done"), "{answer}");
+    // The server returns once both connections are gone (well before the 30 s drain limit).
+    tokio::time::timeout(std::time::Duration::from_secs(5), server)
+        .await
+        .expect("drained")
+        .unwrap()
+        .unwrap();
+    let mut rest = Vec::new();
+    assert_eq!(idle.read_to_end(&mut rest).await.unwrap_or(0), 0);
+    assert!(tokio::net::TcpStream::connect(at).await.is_err());
+}

@@ -357,6 +357,14 @@ pub async fn serve(
     };
     let admin_at = admin.as_ref().and_then(|l| l.local_addr().ok());
     let server = platform::Server::new(store.clone(), vault.clone(), smdp, &tls, opts)?;
+    // One stop for both listeners: each drains its requests in flight.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let admin_stop = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        }
+    };
     let admin = admin.map(|l| {
         let config = simforge_api::ApiConfig {
             data_dir: ctx.data_dir.clone(),
@@ -373,12 +381,14 @@ pub async fn serve(
             true => {
                 let app = metrics.merge(simforge_api::router(api));
                 let tls = server.tls_config();
+                let timeouts = simforge_server::Timeouts::default();
                 tokio::spawn(async move {
-                    let r = simforge_server::serve_tls(l, tls, app).await;
+                    let r =
+                        simforge_server::serve_tls_until(l, tls, app, timeouts, admin_stop()).await;
                     r.map_err(std::io::Error::other)
                 })
             }
-            false => tokio::spawn(simforge_api::serve(l, api, metrics, std::future::pending())),
+            false => tokio::spawn(simforge_api::serve(l, api, metrics, admin_stop())),
         }
     });
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
@@ -392,7 +402,14 @@ pub async fn serve(
             api.unwrap_or_default()
         )
     });
-    server.run(listener, shutdown()).await?;
-    admin.inspect(tokio::task::JoinHandle::abort);
+    server
+        .run(listener, async move {
+            shutdown().await;
+            let _ = stop.send(true);
+        })
+        .await?;
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     Ok(())
 }
