@@ -8,7 +8,7 @@ use simforge_audit::{Actor, AuditLog, Draft, Entry, GENESIS, Outcome, Query, Sto
 use simforge_smdp::{Unseal, UnsealResult};
 use sqlx::Row;
 
-use crate::{PgStore, Store, StoreError};
+use crate::{PgStore, SqliteStore, StoreError};
 
 /// The advisory lock that serializes audit appends on PostgreSQL.
 pub const AUDIT_LOCK: i64 = 0x5346_4155_4449_5431; // "SFAUDIT1"
@@ -114,7 +114,7 @@ fn select_sql(q: &Query, p: impl Fn(usize) -> String) -> String {
     sql
 }
 
-impl AuditLog for Store {
+impl AuditLog for SqliteStore {
     type Error = StoreError;
 
     async fn append(&self, draft: Draft) -> Result<Entry, StoreError> {
@@ -164,7 +164,7 @@ impl AuditLog for PgStore {
     type Error = StoreError;
 
     async fn append(&self, draft: Draft) -> Result<Entry, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(AUDIT_LOCK)
             .execute(&mut *tx)
@@ -186,7 +186,7 @@ impl AuditLog for PgStore {
             .bind(s.hash)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        crate::pg::commit(tx).await?;
         Ok(e)
     }
 
