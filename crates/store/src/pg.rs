@@ -825,3 +825,82 @@ impl OutboxAdmin for PgStore {
         rows.iter().map(OutboxRow::from_pg).collect()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use simforge_smdp::SmdpStore as _;
+    use simforge_testkit::postgres::Postgres;
+
+    use super::PgStore;
+
+    /// `f`, given up (dropped) unless it completes within `within`: polled between yields,
+    /// so that the cancellation point falls anywhere, microseconds apart (the runtime's
+    /// timers have a millisecond's granularity).
+    async fn cancel_after<F: std::future::Future>(f: F, within: Duration) -> Option<F::Output> {
+        use std::task::Poll;
+        let deadline = std::time::Instant::now() + within;
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let Poll::Ready(v) =
+                std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await
+            {
+                return Some(v);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Whether the (only) pooled connection is outside any transaction: `now()` is the
+    /// transaction's start, `statement_timestamp()` this statement's (one simple-protocol
+    /// message: the same instant outside a transaction); a transaction begun before the
+    /// pause would show an older `now()`.
+    async fn idle_outside_a_transaction(store: &PgStore) -> bool {
+        use sqlx::Row as _;
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        sqlx::raw_sql("SELECT now() = statement_timestamp()")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .get::<bool, _>(0)
+    }
+
+    /// The sqlx issue of the module documentation: callers cancelled at every point of
+    /// `begin` (and of a commit) never leave the pool's one connection inside a transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_begins_never_leave_a_pooled_connection_in_a_transaction() {
+        let Some(pg) =
+            Postgres::start("cancelled_begins_never_leave_a_pooled_connection_in_a_transaction")
+        else {
+            return;
+        };
+        let store = PgStore::connect(&pg.url(), 1).await.unwrap();
+        assert!(idle_outside_a_transaction(&store).await);
+        // A fixed xorshift sequence of cancellation points, 0 to 300 µs after the call.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut cancelled = 0;
+        for round in 0..500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let after = Duration::from_micros(x % 300);
+            if round % 4 == 3 {
+                // A commit cancelled part-way.
+                let tx = store.begin().await.unwrap();
+                let _ = cancel_after(simforge_smdp::SmdpTx::commit(tx), after).await;
+            } else if cancel_after(store.begin(), after).await.is_none() {
+                cancelled += 1;
+            }
+            assert!(
+                idle_outside_a_transaction(&store).await,
+                "round {round}: the connection is inside a transaction"
+            );
+        }
+        assert!(cancelled > 10, "only {cancelled} begins were cancelled");
+    }
+}

@@ -124,7 +124,10 @@ pub async fn operators_keys_batches_credentials_and_quotas(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        store.sealed_key(x.id, KeyKind::Transport, 135).await.unwrap(),
+        store
+            .sealed_key(x.id, KeyKind::Transport, 135)
+            .await
+            .unwrap(),
         b"sealed2"
     );
     assert!(matches!(
@@ -214,7 +217,10 @@ pub async fn operators_keys_batches_credentials_and_quotas(store: Store) {
         store.release_batch(a).await,
         Err(StoreError::State(id, ref state, _)) if id == a && state == "released"
     ));
-    assert_eq!(store.highest_reserved(true, 19, 0, 1_000).await.unwrap(), None);
+    assert_eq!(
+        store.highest_reserved(true, 19, 0, 1_000).await.unwrap(),
+        None
+    );
     // The released range is free again.
     let b = store
         .reserve_batch(&batch(x.id, "b", (150, 160), (1050, 1060)))
@@ -327,7 +333,11 @@ pub async fn operators_keys_batches_credentials_and_quotas(store: Store) {
     // The master key check: stored once, a wrong key refused.
     assert!(store.vault_check().await.unwrap().is_none());
     store
-        .check_master_key("aa", || Some(b"sealed-by-aa".to_vec()), |v| v == b"sealed-by-aa")
+        .check_master_key(
+            "aa",
+            || Some(b"sealed-by-aa".to_vec()),
+            |v| v == b"sealed-by-aa",
+        )
         .await
         .unwrap();
     store
@@ -387,7 +397,9 @@ where
                 (10_000 * (n + 1), 10_000 * (n + 1) + 10),
             );
             let node = nodes[usize::try_from(n).unwrap() % nodes.len()].clone();
-            tasks.push(tokio::spawn(async move { (g, node.reserve_batch(&b).await) }));
+            tasks.push(tokio::spawn(
+                async move { (g, node.reserve_batch(&b).await) },
+            ));
         }
     }
     let mut won = BTreeSet::new();
