@@ -118,6 +118,30 @@ impl AuditLog for SqliteStore {
     type Error = StoreError;
 
     async fn append(&self, draft: Draft) -> Result<Entry, StoreError> {
+        // On a task of its own: a caller that gives up (a client that disconnects) cannot
+        // leave the connection inside `BEGIN IMMEDIATE`, holding the write lock.
+        let store = self.clone();
+        tokio::spawn(async move { store.append_serialized(draft).await })
+            .await
+            .map_err(|e| StoreError::Config(format!("audit append: {e}")))?
+    }
+
+    async fn entries(&self, q: &Query) -> Result<Vec<Entry>, StoreError> {
+        // SQLite numbers its placeholders `?N`.
+        let sql = select_sql(q, |n| format!("?{n}"));
+        let rows = sqlx::query(&sql)
+            .bind(seq_i64(q.after_seq))
+            .bind(q.since_at)
+            .bind(q.tenant)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}
+
+impl SqliteStore {
+    /// [`AuditLog::append`] in `BEGIN IMMEDIATE`.
+    async fn append_serialized(&self, draft: Draft) -> Result<Entry, StoreError> {
         let mut conn = self.pool.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let result = async {
@@ -145,18 +169,6 @@ impl AuditLog for SqliteStore {
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         sqlx::query(end).execute(&mut *conn).await?;
         result
-    }
-
-    async fn entries(&self, q: &Query) -> Result<Vec<Entry>, StoreError> {
-        // SQLite numbers its placeholders `?N`.
-        let sql = select_sql(q, |n| format!("?{n}"));
-        let rows = sqlx::query(&sql)
-            .bind(seq_i64(q.after_seq))
-            .bind(q.since_at)
-            .bind(q.tenant)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(from_row).collect()
     }
 }
 

@@ -39,6 +39,11 @@ pub enum DatabaseLocation {
     Postgres(String),
 }
 
+impl DatabaseLocation {
+    /// The environment variable a front door reads it from when no option gives it.
+    pub const ENV: &'static str = "SIMFORGE_DATABASE_URL";
+}
+
 impl FromStr for DatabaseLocation {
     type Err = StoreError;
 
