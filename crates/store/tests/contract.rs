@@ -135,6 +135,7 @@ macro_rules! sql_contract {
                 audit::every_unseal_is_audited,
                 platform::concurrent_reservations_from_several_nodes_never_overlap,
                 platform::a_schema_newer_than_the_binary_is_refused,
+                platform::an_operator_survives_reopening_the_database,
             ],
 
         });
@@ -152,38 +153,6 @@ sql_contract!(postgres: Pg);
 cached_contract!(postgres_cached: Cached<Pg> {
     store: [settings::callback_settings_and_redelivery],
 });
-
-/// What only the SQLite store has: the platform's operators.
-mod sqlite_only {
-    use super::*;
-    use simforge_store::{Store, StoreError};
-
-    #[tokio::test]
-    async fn operator_reuse_on_delete_default_survives_reopening_the_database() {
-        let sqlite = Sqlite::start("").await.unwrap();
-        let store: Store = sqlite.open().await;
-        let op = store
-            .create_operator(&support::new_operator("op"))
-            .await
-            .unwrap();
-        assert!(!op.reuse_on_delete, "Unavailable after delete by default");
-        assert!(
-            store
-                .set_operator_reuse_on_delete("op", true)
-                .await
-                .unwrap()
-                .reuse_on_delete
-        );
-        assert!(matches!(
-            store.set_operator_reuse_on_delete("nobody", true).await,
-            Err(StoreError::NotFound(_))
-        ));
-        drop(store);
-        let store = sqlite.open().await;
-        assert!(store.operator("op").await.unwrap().reuse_on_delete);
-        assert_eq!(store.operator_by_id(op.id).await.unwrap().name, "op");
-    }
-}
 
 /// What only PostgreSQL allows: concurrent transactions (ids not in commit order), and its
 /// connection errors.

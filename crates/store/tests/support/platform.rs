@@ -428,6 +428,32 @@ where
     }
 }
 
+/// An operator and its SM-DP+ default, as another handle (a restart, another node) finds them.
+pub async fn an_operator_survives_reopening_the_database<B>(backend: B)
+where
+    B: Backend<Store = Store>,
+{
+    let store = backend.open().await;
+    let op = store.create_operator(&new_operator("op")).await.unwrap();
+    assert!(!op.reuse_on_delete, "Unavailable after delete by default");
+    assert!(
+        store
+            .set_operator_reuse_on_delete("op", true)
+            .await
+            .unwrap()
+            .reuse_on_delete
+    );
+    assert!(matches!(
+        store.set_operator_reuse_on_delete("nobody", true).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.close().await;
+    drop(store);
+    let store = backend.open().await;
+    assert!(store.operator("op").await.unwrap().reuse_on_delete);
+    assert_eq!(store.operator_by_id(op.id).await.unwrap().name, "op");
+}
+
 /// A backend whose database a [`DatabaseLocation`] names.
 pub trait Located: RawSql<Store = Store> {
     /// Where its database is.
