@@ -39,7 +39,9 @@
 //!   runs in that transaction). A client that disconnects mid-request drops its handler's
 //!   future, so every transaction here begins, and commits, on a task of its own
 //!   ([`begin`], [`commit`]): a cancelled caller cannot interrupt them, and a transaction it
-//!   drops afterwards is rolled back by sqlx.
+//!   drops afterwards is rolled back by sqlx (tested by cancelling begins and commits at
+//!   random points, a test that fails without the task). Range reservations and audit
+//!   appends run whole on a task of their own too.
 //! - **Schema.** [`PgStore::connect`] refuses a database migrated by a newer simforge
 //!   ([`StoreError::SchemaTooNew`]) before it migrates.
 

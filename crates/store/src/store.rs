@@ -115,6 +115,18 @@ pub enum Store {
     Postgres(PgStore),
 }
 
+impl From<SqliteStore> for Store {
+    fn from(s: SqliteStore) -> Self {
+        Self::Sqlite(s)
+    }
+}
+
+impl From<PgStore> for Store {
+    fn from(s: PgStore) -> Self {
+        Self::Postgres(s)
+    }
+}
+
 /// `$e` with `$s` bound to the backend store (or transaction) of `$self`.
 macro_rules! dispatch {
     ($ty:ident, $self:expr, $s:ident => $e:expr) => {

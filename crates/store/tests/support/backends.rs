@@ -1,5 +1,6 @@
-//! The backends the contract runs on: each gives a fresh, empty database holding operators
-//! [`A`] and [`B`], handles on it ([`Backend::open`]: another SM-DP+ instance, or the same
+//! The backends the contract runs on: each gives a fresh, empty database (holding operators
+//! [`A`] and [`B`] on SQLite; the SM-DP+'s tables take tenant numbers as they are), handles
+//! on it ([`Backend::open`]: another SM-DP+ instance, or the same
 //! one after a restart), and a restart of its server.
 
 use std::future::Future;
