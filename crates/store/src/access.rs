@@ -7,26 +7,12 @@ use simforge_access::{
 };
 use sqlx::Row;
 
-use crate::{PgStore, Store, StoreError};
+use crate::sql::pg_sql;
+use crate::{PgStore, SqliteStore, StoreError};
 
 const USER_COLUMNS: &str = "id, tenant, username, role, password_phc, totp_sealed, \
      totp_last_step, failed_attempts, locked_until, disabled, created_at";
 const TOKEN_COLUMNS: &str = "id, hash, tenant, role, name, created_at, expires_at, revoked_at";
-
-/// `sql` with its `?` placeholders numbered `$1`, `$2`… (PostgreSQL).
-fn pg_sql(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn role(s: &str) -> Result<Role, StoreError> {
     s.parse()
@@ -251,16 +237,5 @@ macro_rules! access_store {
     };
 }
 
-access_store!(Store, |s: &str| s.to_owned());
+access_store!(SqliteStore, |s: &str| s.to_owned());
 access_store!(PgStore, pg_sql);
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(
-            super::pg_sql("a = ? AND b = ? OR c"),
-            "a = $1 AND b = $2 OR c"
-        );
-    }
-}

@@ -8,7 +8,7 @@ use simforge_audit::{Actor, AuditLog, Draft, Entry, GENESIS, Outcome, Query, Sto
 use simforge_smdp::{Unseal, UnsealResult};
 use sqlx::Row;
 
-use crate::{PgStore, Store, StoreError};
+use crate::{PgStore, SqliteStore, StoreError};
 
 /// The advisory lock that serializes audit appends on PostgreSQL.
 pub const AUDIT_LOCK: i64 = 0x5346_4155_4449_5431; // "SFAUDIT1"
@@ -114,10 +114,34 @@ fn select_sql(q: &Query, p: impl Fn(usize) -> String) -> String {
     sql
 }
 
-impl AuditLog for Store {
+impl AuditLog for SqliteStore {
     type Error = StoreError;
 
     async fn append(&self, draft: Draft) -> Result<Entry, StoreError> {
+        // On a task of its own: a caller that gives up (a client that disconnects) cannot
+        // leave the connection inside `BEGIN IMMEDIATE`, holding the write lock.
+        let store = self.clone();
+        tokio::spawn(async move { store.append_serialized(draft).await })
+            .await
+            .map_err(|e| StoreError::Config(format!("audit append: {e}")))?
+    }
+
+    async fn entries(&self, q: &Query) -> Result<Vec<Entry>, StoreError> {
+        // SQLite numbers its placeholders `?N`.
+        let sql = select_sql(q, |n| format!("?{n}"));
+        let rows = sqlx::query(&sql)
+            .bind(seq_i64(q.after_seq))
+            .bind(q.since_at)
+            .bind(q.tenant)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}
+
+impl SqliteStore {
+    /// [`AuditLog::append`] in `BEGIN IMMEDIATE`.
+    async fn append_serialized(&self, draft: Draft) -> Result<Entry, StoreError> {
         let mut conn = self.pool.acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let result = async {
@@ -146,25 +170,13 @@ impl AuditLog for Store {
         sqlx::query(end).execute(&mut *conn).await?;
         result
     }
-
-    async fn entries(&self, q: &Query) -> Result<Vec<Entry>, StoreError> {
-        // SQLite numbers its placeholders `?N`.
-        let sql = select_sql(q, |n| format!("?{n}"));
-        let rows = sqlx::query(&sql)
-            .bind(seq_i64(q.after_seq))
-            .bind(q.since_at)
-            .bind(q.tenant)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(from_row).collect()
-    }
 }
 
 impl AuditLog for PgStore {
     type Error = StoreError;
 
     async fn append(&self, draft: Draft) -> Result<Entry, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::pg::begin(&self.pool).await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(AUDIT_LOCK)
             .execute(&mut *tx)
@@ -186,7 +198,7 @@ impl AuditLog for PgStore {
             .bind(s.hash)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        crate::pg::commit(tx).await?;
         Ok(e)
     }
 

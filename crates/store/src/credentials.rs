@@ -1,11 +1,12 @@
 //! ES2+ operator credentials: API keys and client certificates, stored as the SHA-256 of the
 //! key or of the certificate's DER (never the key itself), per operator, revocable. The server
 //! looks them up per request, so a credential added or revoked takes effect on a running
-//! SM-DP+ without a restart.
+//! SM-DP+ without a restart. One set of statements for both databases.
 
 use sqlx::Row;
 
-use crate::{Store, StoreError};
+use crate::sql::Dialect;
+use crate::{PgStore, SqliteStore, StoreError};
 
 /// What a credential is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -96,109 +97,119 @@ const SELECT: &str =
     "SELECT c.id, c.operator_id, o.name, c.kind, c.sha256, c.label, c.created_at, c.revoked_at
      FROM operator_credentials c JOIN operators o ON o.id = c.operator_id";
 
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Credential, StoreError> {
-    Ok(Credential {
-        id: CredentialId(r.try_get("id")?),
-        operator_id: r.try_get("operator_id")?,
-        operator: r.try_get("name")?,
-        kind: CredentialKind::parse(r.try_get("kind")?)?,
-        sha256: Sha256Hex(r.try_get("sha256")?),
-        label: r.try_get("label")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-    })
+/// The credential calls for a store with a `pool`, in dialect `$d`, rows of type `$row`.
+macro_rules! credentials_store {
+    ($store:ty, $d:expr, $row:ty) => {
+        impl $store {
+            fn credential_from_row(r: &$row) -> Result<Credential, StoreError> {
+                Ok(Credential {
+                    id: CredentialId(r.try_get("id")?),
+                    operator_id: r.try_get("operator_id")?,
+                    operator: r.try_get("name")?,
+                    kind: CredentialKind::parse(r.try_get("kind")?)?,
+                    sha256: Sha256Hex(r.try_get("sha256")?),
+                    label: r.try_get("label")?,
+                    created_at: r.try_get("created_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            /// Registers a credential for an operator.
+            ///
+            /// # Errors
+            /// [`StoreError::Exists`] if the same key or certificate is already active (for any
+            /// operator); [`StoreError::Db`].
+            pub async fn add_credential(
+                &self,
+                operator_id: i64,
+                kind: CredentialKind,
+                sha256: &Sha256Hex,
+                label: &str,
+                now: i64,
+            ) -> Result<CredentialId, StoreError> {
+                let sql = $d.sql(
+                    "INSERT INTO operator_credentials (operator_id, kind, sha256, label, created_at)
+                     VALUES (?, ?, ?, ?, ?) RETURNING id",
+                );
+                let r = sqlx::query_scalar::<_, i64>(&sql)
+                    .bind(operator_id)
+                    .bind(kind.as_str())
+                    .bind(sha256.as_str())
+                    .bind(label)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await;
+                match r {
+                    Ok(id) => Ok(CredentialId(id)),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Exists(
+                        format!("an active {} with this SHA-256", kind.as_str()),
+                    )),
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            /// The active (not revoked) credential with this hash, with its operator.
+            ///
+            /// # Errors
+            /// [`StoreError::Db`].
+            pub async fn active_credential(
+                &self,
+                kind: CredentialKind,
+                sha256: &Sha256Hex,
+            ) -> Result<Option<Credential>, StoreError> {
+                let sql = format!("{SELECT} WHERE c.kind = ? AND c.sha256 = ? AND c.revoked_at IS NULL");
+                let row = sqlx::query(&$d.sql(&sql))
+                    .bind(kind.as_str())
+                    .bind(sha256.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::credential_from_row).transpose()
+            }
+
+            /// An operator's credentials, active and revoked, oldest first.
+            ///
+            /// # Errors
+            /// [`StoreError::Db`].
+            pub async fn credentials(&self, operator_id: i64) -> Result<Vec<Credential>, StoreError> {
+                let sql = format!("{SELECT} WHERE c.operator_id = ? ORDER BY c.id");
+                let rows = sqlx::query(&$d.sql(&sql))
+                    .bind(operator_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::credential_from_row).collect()
+            }
+
+            /// Revokes an operator's active credential.
+            ///
+            /// # Errors
+            /// [`StoreError::NotFound`] if the operator has no active credential with this id.
+            pub async fn revoke_credential(
+                &self,
+                operator_id: i64,
+                id: CredentialId,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                let sql = $d.sql(
+                    "UPDATE operator_credentials SET revoked_at = ?
+                     WHERE id = ? AND operator_id = ? AND revoked_at IS NULL",
+                );
+                let r = sqlx::query(&sql)
+                    .bind(now)
+                    .bind(id.0)
+                    .bind(operator_id)
+                    .execute(&self.pool)
+                    .await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!("active credential {id}")));
+                }
+                Ok(())
+            }
+        }
+    };
 }
 
-impl Store {
-    /// Registers a credential for an operator.
-    ///
-    /// # Errors
-    /// [`StoreError::Exists`] if the same key or certificate is already active (for any
-    /// operator); [`StoreError::Db`].
-    pub async fn add_credential(
-        &self,
-        operator_id: i64,
-        kind: CredentialKind,
-        sha256: &Sha256Hex,
-        label: &str,
-        now: i64,
-    ) -> Result<CredentialId, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO operator_credentials (operator_id, kind, sha256, label, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(operator_id)
-        .bind(kind.as_str())
-        .bind(sha256.as_str())
-        .bind(label)
-        .bind(now)
-        .execute(&self.pool)
-        .await;
-        match r {
-            Ok(r) => Ok(CredentialId(r.last_insert_rowid())),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Exists(
-                format!("an active {} with this SHA-256", kind.as_str()),
-            )),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The active (not revoked) credential with this hash, with its operator.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn active_credential(
-        &self,
-        kind: CredentialKind,
-        sha256: &Sha256Hex,
-    ) -> Result<Option<Credential>, StoreError> {
-        let row = sqlx::query(&format!(
-            "{SELECT} WHERE c.kind = ? AND c.sha256 = ? AND c.revoked_at IS NULL"
-        ))
-        .bind(kind.as_str())
-        .bind(sha256.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(from_row).transpose()
-    }
-
-    /// An operator's credentials, active and revoked, oldest first.
-    ///
-    /// # Errors
-    /// [`StoreError::Db`].
-    pub async fn credentials(&self, operator_id: i64) -> Result<Vec<Credential>, StoreError> {
-        let rows = sqlx::query(&format!("{SELECT} WHERE c.operator_id = ? ORDER BY c.id"))
-            .bind(operator_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(from_row).collect()
-    }
-
-    /// Revokes an operator's active credential.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] if the operator has no active credential with this id.
-    pub async fn revoke_credential(
-        &self,
-        operator_id: i64,
-        id: CredentialId,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let r = sqlx::query(
-            "UPDATE operator_credentials SET revoked_at = ?
-             WHERE id = ? AND operator_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(id.0)
-        .bind(operator_id)
-        .execute(&self.pool)
-        .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("active credential {id}")));
-        }
-        Ok(())
-    }
-}
+credentials_store!(SqliteStore, Dialect::Sqlite, sqlx::sqlite::SqliteRow);
+credentials_store!(PgStore, Dialect::Postgres, sqlx::postgres::PgRow);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

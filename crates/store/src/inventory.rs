@@ -25,20 +25,14 @@ use simforge_smdp::{
 use sqlx::Row;
 
 use crate::rsp::{db, json_err};
-use crate::{PgStore, SessionCache, Store};
+pub(crate) use crate::sql::Dialect;
+use crate::{PgStore, SessionCache, SqliteStore};
 
 /// A bound parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Param {
     Int(i64),
     Text(String),
-}
-
-/// Which SQL dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    Sqlite,
-    Postgres,
 }
 
 /// The search statement for `f` and its parameters, in order.
@@ -122,7 +116,7 @@ macro_rules! bound {
     }};
 }
 
-impl Store {
+impl SqliteStore {
     /// The query plan of `f`'s search (`EXPLAIN QUERY PLAN`, one line per step), for
     /// diagnosis: every shape of search should read one index range in ICCID order.
     ///
@@ -221,7 +215,7 @@ fn history_entry(id: i64, record: &str) -> Result<HistoryEntry, Error> {
     Ok(HistoryEntry { id, event })
 }
 
-impl Inventory for Store {
+impl Inventory for SqliteStore {
     async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
         let (sql, params) = search_sql(f, Dialect::Sqlite);
         let rows = bound!(&sql, params)
@@ -312,35 +306,6 @@ impl<S: Inventory> Inventory for SessionCache<S> {
         limit: u32,
     ) -> Result<Vec<HistoryEntry>, Error> {
         self.inner().history(operator, iccid, after, limit).await
-    }
-}
-
-impl Store {
-    /// `operator`'s profile `iccid` as recorded, without its package (left empty), read on the
-    /// pool: for views (the operator API), which must not take the SM-DP+'s connection and
-    /// write lock as a [`simforge_smdp::SmdpTx`] does.
-    ///
-    /// # Errors
-    /// A database failure or a record that does not decode.
-    pub async fn profile_view(
-        &self,
-        operator: OperatorId,
-        iccid: &Iccid,
-    ) -> Result<Option<simforge_smdp::ProfileRecord>, Error> {
-        let row = sqlx::query(
-            "SELECT record, version FROM rsp_profiles WHERE operator_id = ? AND iccid = ?",
-        )
-        .bind(operator)
-        .bind(iccid.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        let Some(row) = row else { return Ok(None) };
-        let record: String = row.try_get("record").map_err(db)?;
-        let mut p: simforge_smdp::ProfileRecord =
-            serde_json::from_str(&record).map_err(json_err)?;
-        p.version = row.try_get("version").map_err(db)?;
-        Ok(Some(p))
     }
 }
 
@@ -543,7 +508,7 @@ mod tests {
         .await
         .unwrap();
         pool.close().await;
-        let store = Store::open_sqlite(&path).await.unwrap();
+        let store = SqliteStore::open_sqlite(&path).await.unwrap();
         let history = store.history(1, &iccid, None, 10).await.unwrap();
         let got: Vec<Event> = history.into_iter().map(|h| h.event).collect();
         assert_eq!(got, events);

@@ -1,10 +1,14 @@
 //! # simforge-store
 //!
-//! The platform database, SQLite by default (PostgreSQL to follow behind the same API): operators,
-//! their sealed keys, and batches with the ICCID and IMSI ranges they reserve. This is the only
-//! crate that knows SQL. Range reservation is one write transaction (`BEGIN IMMEDIATE`): the
-//! overlap check and the insert cannot interleave with another writer, so no ICCID or IMSI is ever
-//! issued twice, across batches, processes and crashes.
+//! The platform database: [`Store`], one type over SQLite (embedded, the default:
+//! [`SqliteStore`]) or PostgreSQL (several nodes on one database: [`PgStore`]), chosen by a
+//! [`DatabaseLocation`]. Operators, their sealed keys, batches with the ICCID and IMSI ranges
+//! they reserve, credentials, quotas, users and the audit log, and the SM-DP+'s state. This is
+//! the only crate that knows SQL. Range reservation is one transaction that no other
+//! reservation interleaves with (`BEGIN IMMEDIATE`, or PostgreSQL's advisory lock): the overlap
+//! check and the insert cannot interleave with another writer, so no ICCID or IMSI is ever
+//! issued twice, across batches, processes, nodes and crashes. A database migrated by a newer
+//! simforge is refused at open ([`StoreError::SchemaTooNew`]).
 
 pub mod access;
 pub mod audit;
@@ -14,23 +18,28 @@ pub mod credentials;
 mod inventory;
 mod memory;
 pub mod pg;
+mod platform;
 pub mod quotas;
 pub mod rsp;
 pub mod session_cache;
 pub mod settings;
+mod sql;
+mod store;
 
 pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
 pub use pg::PgStore;
+pub use platform::BATCH_LOCK;
 pub use quotas::Quotas;
 pub use rsp::OutboxAdmin;
 pub use session_cache::SessionCache;
 pub use settings::{CallbackSettings, OperatorAdmin, callback_key_context};
+pub use store::{DEFAULT_PG_CONNECTIONS, DatabaseLocation, Store, StoreTx};
 
 use std::path::Path;
 use std::str::FromStr;
 
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
 
 /// Store errors.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +50,16 @@ pub enum StoreError {
     /// Schema migration failed.
     #[error("database migration")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer simforge: this one does not know its schema.
+    #[error(
+        "database schema version {found} is newer than this simforge (knows up to {known}): run the simforge that migrated it, or a newer one"
+    )]
+    SchemaTooNew {
+        /// The highest migration applied to the database.
+        found: i64,
+        /// The highest migration this binary knows.
+        known: i64,
+    },
     /// The SM-DP+ connection failed.
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),
@@ -387,14 +406,14 @@ fn now() -> String {
         .unwrap_or_default()
 }
 
-/// The platform database.
+/// The platform database on SQLite (see [`Store`], which holds it or a [`PgStore`]).
 ///
 /// Two kinds of connection share the database file: an sqlx pool for the platform's
 /// administrative work (operators, batches, credentials, the outbox), and one dedicated
 /// connection for the SM-DP+'s hot path ([`simforge_smdp::SmdpStore`], see [`rsp`]), which
 /// runs its statements on the calling task without a thread hop per statement.
 #[derive(Debug, Clone)]
-pub struct Store {
+pub struct SqliteStore {
     pool: SqlitePool,
     rsp: std::sync::Arc<tokio::sync::Mutex<rusqlite::Connection>>,
     /// Where the purge of expired sessions goes on (see [`rsp`]).
@@ -455,7 +474,7 @@ impl FromStr for Synchronous {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the SQLite database at `path` and brings its schema up to date,
     /// with the durability [`Synchronous::from_env`] selects (`FULL` unless
     /// `SIMFORGE_DB_SYNCHRONOUS=normal`).
@@ -484,7 +503,20 @@ impl Store {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let applied = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        if applied > 0 {
+            check_schema(
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                    .fetch_one(&pool)
+                    .await?,
+                &SQLITE_MIGRATOR,
+            )?;
+        }
+        SQLITE_MIGRATOR.run(&pool).await?;
         let rsp = rsp::open_connection(path)?;
         Ok(Self {
             pool,
@@ -495,436 +527,50 @@ impl Store {
         })
     }
 
-    /// The master key check: the value sealed under the master key when the database was
-    /// first opened with one, and that key's fingerprint; `None` before.
-    ///
-    /// # Errors
-    /// A database error.
-    pub async fn vault_check(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        let row = sqlx::query("SELECT fingerprint, sealed FROM vault_check WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok::<_, StoreError>((r.try_get("fingerprint")?, r.try_get("sealed")?)))
-            .transpose()
-    }
-
-    /// Stores the master key check unless one is stored; the one stored afterwards.
-    ///
-    /// # Errors
-    /// A database error.
-    pub async fn init_vault_check(
-        &self,
-        fingerprint: &str,
-        sealed: &[u8],
-    ) -> Result<(String, Vec<u8>), StoreError> {
-        sqlx::query(
-            "INSERT INTO vault_check (id, fingerprint, sealed, created_at) VALUES (1, ?, ?, ?)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(fingerprint)
-        .bind(sealed)
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        self.vault_check()
-            .await?
-            .ok_or_else(|| StoreError::NotFound("master key check".into()))
-    }
-
-    /// Checks that the master key is the one this database was sealed with: `unseals` is
-    /// whether the stored check value unseals under it. The first time (no check value yet),
-    /// stores `seal()`'s value. A wrong key is [`StoreError::WrongMasterKey`].
-    ///
-    /// # Errors
-    /// [`StoreError::WrongMasterKey`], a database error.
-    pub async fn check_master_key(
-        &self,
-        fingerprint: &str,
-        seal: impl FnOnce() -> Option<Vec<u8>>,
-        unseals: impl FnOnce(&[u8]) -> bool,
-    ) -> Result<(), StoreError> {
-        let (stored, sealed) = match self.vault_check().await? {
-            Some(c) => c,
-            None => match seal() {
-                Some(v) => self.init_vault_check(fingerprint, &v).await?,
-                None => return Ok(()),
-            },
-        };
-        if unseals(&sealed) {
-            Ok(())
-        } else {
-            Err(StoreError::WrongMasterKey {
-                given: fingerprint.to_owned(),
-                stored,
-            })
-        }
-    }
-
     /// The durability this store was opened with.
     pub fn synchronous(&self) -> Synchronous {
         self.synchronous
     }
 
-    /// Creates an operator.
-    pub async fn create_operator(&self, op: &NewOperator) -> Result<Operator, StoreError> {
-        let created_at = now();
-        let r = sqlx::query(
-            "INSERT INTO operators (name, mcc, mnc, iccid_prefix, iccid_len, spn, out_columns, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&op.name)
-        .bind(&op.mcc)
-        .bind(&op.mnc)
-        .bind(&op.iccid_prefix)
-        .bind(op.iccid_len)
-        .bind(&op.spn)
-        .bind(&op.out_columns)
-        .bind(&created_at)
-        .execute(&self.pool)
-        .await;
-        match r {
-            Ok(r) => Ok(Operator {
-                id: r.last_insert_rowid(),
-                name: op.name.clone(),
-                mcc: op.mcc.clone(),
-                mnc: op.mnc.clone(),
-                iccid_prefix: op.iccid_prefix.clone(),
-                iccid_len: op.iccid_len,
-                spn: op.spn.clone(),
-                out_columns: op.out_columns.clone(),
-                created_at,
-                reuse_on_delete: false,
-                cancel_session_policy: None,
-            }),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::Exists(format!("operator {}", op.name)))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn operator_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Operator, StoreError> {
-        Ok(Operator {
-            id: r.try_get("id")?,
-            name: r.try_get("name")?,
-            mcc: r.try_get("mcc")?,
-            mnc: r.try_get("mnc")?,
-            iccid_prefix: r.try_get("iccid_prefix")?,
-            iccid_len: r.try_get("iccid_len")?,
-            spn: r.try_get("spn")?,
-            out_columns: r.try_get("out_columns")?,
-            created_at: r.try_get("created_at")?,
-            reuse_on_delete: r.try_get("reuse_on_delete")?,
-            cancel_session_policy: r.try_get("cancel_session_policy")?,
-        })
-    }
-
-    /// The operator with that id.
-    pub async fn operator_by_id(&self, id: i64) -> Result<Operator, StoreError> {
-        let row = sqlx::query("SELECT * FROM operators WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("operator id {id}")))?;
-        Self::operator_from_row(&row)
-    }
-
-    /// Sets the operator's SM-DP+ default for profiles imported without an explicit choice
-    /// (see [`Operator::reuse_on_delete`]); profiles already imported keep theirs.
-    pub async fn set_operator_reuse_on_delete(
-        &self,
-        name: &str,
-        reuse_on_delete: bool,
-    ) -> Result<Operator, StoreError> {
-        let r = sqlx::query("UPDATE operators SET reuse_on_delete = ? WHERE name = ?")
-            .bind(reuse_on_delete)
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("operator {name}")));
-        }
-        self.operator(name).await
-    }
-
-    /// The operator of that name.
-    pub async fn operator(&self, name: &str) -> Result<Operator, StoreError> {
-        let row = sqlx::query("SELECT * FROM operators WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("operator {name}")))?;
-        Self::operator_from_row(&row)
-    }
-
-    /// All operators, by name.
-    pub async fn operators(&self) -> Result<Vec<Operator>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM operators ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(Self::operator_from_row).collect()
-    }
-
-    /// Stores a sealed key. Refuses to replace an existing key unless `replace` is set.
-    pub async fn put_key(
-        &self,
-        operator_id: i64,
-        kind: KeyKind,
-        index: i64,
-        bits: i64,
-        sealed: &[u8],
-        replace: bool,
-    ) -> Result<(), StoreError> {
-        let sql = if replace {
-            "INSERT OR REPLACE INTO operator_keys (operator_id, kind, idx, bits, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-        } else {
-            "INSERT INTO operator_keys (operator_id, kind, idx, bits, sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-        };
-        let r = sqlx::query(sql)
-            .bind(operator_id)
-            .bind(kind.as_str())
-            .bind(index)
-            .bind(bits)
-            .bind(sealed)
-            .bind(now())
-            .execute(&self.pool)
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::Exists(format!("{} key {index}", kind.as_str())))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The sealed value of a key.
-    pub async fn sealed_key(
-        &self,
-        operator_id: i64,
-        kind: KeyKind,
-        index: i64,
-    ) -> Result<Vec<u8>, StoreError> {
-        sqlx::query(
-            "SELECT sealed FROM operator_keys WHERE operator_id = ? AND kind = ? AND idx = ?",
-        )
-        .bind(operator_id)
-        .bind(kind.as_str())
-        .bind(index)
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|r| r.try_get::<Vec<u8>, _>("sealed"))
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound(format!("{} key {index}", kind.as_str())))
-    }
-
-    /// The operator's keys (without their values).
-    pub async fn keys(&self, operator_id: i64) -> Result<Vec<KeyInfo>, StoreError> {
-        let rows = sqlx::query("SELECT kind, idx, bits, created_at FROM operator_keys WHERE operator_id = ? ORDER BY kind, idx")
-            .bind(operator_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = r.try_get("kind")?;
-                Ok(KeyInfo {
-                    kind: if kind == "op" {
-                        KeyKind::Op
-                    } else {
-                        KeyKind::Transport
-                    },
-                    index: r.try_get("idx")?,
-                    bits: r.try_get("bits")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Reserves a batch's ranges: in one write transaction, refuses any overlap with a batch that
-    /// is not released (of any operator), then inserts the batch as `generating`.
-    pub async fn reserve_batch(&self, b: &NewBatch) -> Result<i64, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        let result = async {
-            for (what, col, r) in [("ICCID", "iccid", b.iccid), ("IMSI", "imsi", b.imsi)] {
-                let sql = format!(
-                    "SELECT b.id, b.name, b.state, o.name AS operator FROM batches b JOIN operators o ON o.id = b.operator_id
-                     WHERE b.state != 'released' AND b.{col}_len = ? AND b.{col}_first <= ? AND b.{col}_last >= ? LIMIT 1"
-                );
-                if let Some(row) =
-                    sqlx::query(&sql).bind(r.len).bind(r.last).bind(r.first).fetch_optional(&mut *conn).await?
-                {
-                    return Err(StoreError::Overlap(Box::new(RangeConflict {
-                        what,
-                        first: r.first.to_string(),
-                        last: r.last.to_string(),
-                        batch: row.try_get("name")?,
-                        batch_id: row.try_get("id")?,
-                        operator: row.try_get("operator")?,
-                        state: row.try_get("state")?,
-                    })));
-                }
-            }
-            let r = sqlx::query(
-                "INSERT INTO batches (operator_id, name, quantity, iccid_len, iccid_first, iccid_last,
-                   imsi_len, imsi_first, imsi_last, kid, opid, state, plan, output_dir, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'generating', ?, ?, ?)",
-            )
-            .bind(b.operator_id)
-            .bind(&b.name)
-            .bind(b.quantity)
-            .bind(b.iccid.len)
-            .bind(b.iccid.first)
-            .bind(b.iccid.last)
-            .bind(b.imsi.len)
-            .bind(b.imsi.first)
-            .bind(b.imsi.last)
-            .bind(b.kid)
-            .bind(b.opid)
-            .bind(&b.plan)
-            .bind(&b.output_dir)
-            .bind(now())
-            .execute(&mut *conn)
-            .await;
-            match r {
-                Ok(r) => Ok(r.last_insert_rowid()),
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    Err(StoreError::Exists(format!("batch {}", b.name)))
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        .await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        sqlx::query(end).execute(&mut *conn).await?;
-        result
-    }
-
-    /// Marks a generating batch complete.
-    pub async fn complete_batch(&self, id: i64) -> Result<(), StoreError> {
-        self.transition(
-            id,
-            BatchState::Generating,
-            "complete",
-            "only a generating batch can complete",
-        )
-        .await
-    }
-
-    /// Gives a generating (unfinished) batch's ranges back. Complete batches were delivered and
-    /// keep their ranges forever.
-    pub async fn release_batch(&self, id: i64) -> Result<(), StoreError> {
-        self.transition(
-            id,
-            BatchState::Generating,
-            "released",
-            "only an unfinished batch can be released",
-        )
-        .await
-    }
-
-    async fn transition(
-        &self,
-        id: i64,
-        from: BatchState,
-        to: &str,
-        why: &'static str,
-    ) -> Result<(), StoreError> {
-        let from_s = match from {
-            BatchState::Generating => "generating",
-            BatchState::Complete => "complete",
-            BatchState::Released => "released",
-        };
-        let r = sqlx::query(
-            "UPDATE batches SET state = ?, completed_at = ? WHERE id = ? AND state = ?",
-        )
-        .bind(to)
-        .bind(now())
-        .bind(id)
-        .bind(from_s)
-        .execute(&self.pool)
-        .await?;
-        if r.rows_affected() == 1 {
-            return Ok(());
-        }
-        let b = self.batch(id).await?;
-        Err(StoreError::State(
-            id,
-            format!("{:?}", b.state).to_lowercase(),
-            why,
-        ))
-    }
-
-    fn batch_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Batch, StoreError> {
-        let state: String = r.try_get("state")?;
-        Ok(Batch {
-            id: r.try_get("id")?,
-            operator: r.try_get("operator")?,
-            name: r.try_get("name")?,
-            quantity: r.try_get("quantity")?,
-            iccid: Range {
-                len: r.try_get("iccid_len")?,
-                first: r.try_get("iccid_first")?,
-                last: r.try_get("iccid_last")?,
-            },
-            imsi: Range {
-                len: r.try_get("imsi_len")?,
-                first: r.try_get("imsi_first")?,
-                last: r.try_get("imsi_last")?,
-            },
-            kid: r.try_get("kid")?,
-            opid: r.try_get("opid")?,
-            state: state.parse()?,
-            plan: r.try_get("plan")?,
-            output_dir: r.try_get("output_dir")?,
-            created_at: r.try_get("created_at")?,
-            completed_at: r.try_get("completed_at")?,
-        })
-    }
-
-    /// One batch.
-    pub async fn batch(&self, id: i64) -> Result<Batch, StoreError> {
-        let row = sqlx::query("SELECT b.*, o.name AS operator FROM batches b JOIN operators o ON o.id = b.operator_id WHERE b.id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("batch {id}")))?;
-        Self::batch_from_row(&row)
-    }
-
-    /// Batches, newest first, optionally of one operator.
-    pub async fn batches(&self, operator: Option<&str>) -> Result<Vec<Batch>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT b.*, o.name AS operator FROM batches b JOIN operators o ON o.id = b.operator_id
-             WHERE ? IS NULL OR o.name = ? ORDER BY b.id DESC",
-        )
-        .bind(operator)
-        .bind(operator)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(Self::batch_from_row).collect()
-    }
-
-    /// The highest reserved value of a column within `[lo, hi]` (for "next free" allocation).
-    pub async fn highest_reserved(
-        &self,
-        iccid: bool,
-        len: i64,
-        lo: i64,
-        hi: i64,
-    ) -> Result<Option<i64>, StoreError> {
-        let col = if iccid { "iccid" } else { "imsi" };
-        let sql = format!(
-            "SELECT MAX({col}_last) AS m FROM batches WHERE state != 'released' AND {col}_len = ? AND {col}_last >= ? AND {col}_first <= ?"
-        );
-        let row = sqlx::query(&sql)
-            .bind(len)
-            .bind(lo)
-            .bind(hi)
+    /// The highest migration applied.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
             .fetch_one(&self.pool)
             .await?;
-        Ok(row.try_get::<Option<i64>, _>("m")?.map(|m| m.min(hi)))
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Whether the database answers.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool's connections (the SM-DP+'s connection closes with the last clone).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The SQLite schema's migrations.
+pub(crate) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Refuses a database whose highest applied migration (`applied`) is newer than the last
+/// one `migrator` knows: a newer simforge migrated it, and this one would misread it.
+pub(crate) fn check_schema(
+    applied: Option<i64>,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<(), StoreError> {
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    match applied {
+        Some(found) if found > known => Err(StoreError::SchemaTooNew { found, known }),
+        _ => Ok(()),
     }
 }
 

@@ -1,6 +1,5 @@
-//! The SM-DP+ state on PostgreSQL: [`PgStore`], a second implementation of
-//! [`SmdpStore`] beside the SQLite [`Store`](crate::Store), for several SM-DP+ instances
-//! sharing one database.
+//! The platform on PostgreSQL: [`PgStore`], the second backend of [`crate::Store`] beside
+//! SQLite ([`crate::SqliteStore`]), for several nodes sharing one database.
 //!
 //! How it keeps the trait's promises:
 //! - **One transaction per call.** Each [`PgTx`] is one PostgreSQL transaction (`READ
@@ -31,11 +30,20 @@
 //!   same events; an operator's queue waits while any of its events is leased or waiting for
 //!   a retry (ids are not in commit order across concurrent transactions: see `CLAIM_SQL`).
 //!
-//! Not here yet: operators and their credentials (the SQLite store owns them), so `serve` runs
-//! on SQLite. Before `serve` uses this store, one more thing: sqlx 0.8.6 can leave a pooled
-//! connection inside a transaction when the future running `BEGIN` is dropped (a client that
-//! disconnects mid-request drops its handler), so store calls will need their own task or a
-//! connection check on acquire.
+//! - **The platform's records** (operators, keys, batches, credentials, quotas: `platform`,
+//!   `credentials`, `quotas`) share their statements with SQLite; [`crate::Store`] holds this
+//!   store or the SQLite one.
+//! - **Cancelled callers.** sqlx 0.8.6 leaves a pooled connection inside a transaction when
+//!   the future running `BEGIN` is dropped at the wrong moment (the `BEGIN` is queued, the
+//!   transaction not yet counted: nothing rolls it back, and the next user of the connection
+//!   runs in that transaction). A client that disconnects mid-request drops its handler's
+//!   future, so every transaction here begins, and commits, on a task of its own
+//!   ([`begin`], [`commit`]): a cancelled caller cannot interrupt them, and a transaction it
+//!   drops afterwards is rolled back by sqlx (tested by cancelling begins and commits at
+//!   random points, a test that fails without the task). Range reservations and audit
+//!   appends run whole on a task of their own too.
+//! - **Schema.** [`PgStore::connect`] refuses a database migrated by a newer simforge
+//!   ([`StoreError::SchemaTooNew`]) before it migrates.
 
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
@@ -48,7 +56,31 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::rsp::{
     OutboxAdmin, OutboxRow, audit_err, db, json_err, parse_policy, profile_json, secs,
 };
-use crate::{StoreError, audit};
+use crate::{StoreError, audit, check_schema};
+
+/// Begins a transaction on a task of its own, so that a caller's cancellation cannot
+/// interrupt `BEGIN` (see the module documentation); a transaction whose caller is gone is
+/// dropped there, and rolled back.
+///
+/// # Errors
+/// The database's, or a task that did not complete (the runtime shutting down).
+pub(crate) async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
+
+/// Commits `tx` on a task of its own: once asked, the commit completes (or fails) whether or
+/// not its caller waits for it.
+///
+/// # Errors
+/// The database's, or a task that did not complete.
+pub(crate) async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
+    tokio::spawn(tx.commit())
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
 
 /// How long a statement waits for a row lock (PostgreSQL's `lock_timeout`): far longer than
 /// any SM-DP+ transaction holds one (milliseconds), short enough that a stuck holder does not
@@ -94,6 +126,18 @@ impl PgStore {
         {
             use sqlx::Connection as _;
             let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+            let migrated: bool =
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(&mut conn)
+                    .await?;
+            if migrated {
+                check_schema(
+                    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+                        .fetch_one(&mut conn)
+                        .await?,
+                    &MIGRATOR,
+                )?;
+            }
             MIGRATOR.run(&mut conn).await?;
             conn.close().await?;
         }
@@ -105,6 +149,31 @@ impl PgStore {
             .connect_with(options)
             .await?;
         Ok(Self { pool })
+    }
+
+    /// The highest migration applied.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Whether the database answers (`SELECT 1`).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool's connections.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 }
 
@@ -126,7 +195,7 @@ impl SmdpStore for PgStore {
     type Tx = PgTx;
 
     async fn begin(&self) -> Result<PgTx, Error> {
-        let tx = self.pool.begin().await.map_err(db)?;
+        let tx = begin(&self.pool).await.map_err(db)?;
         Ok(PgTx {
             tx,
             packages: Vec::new(),
@@ -468,7 +537,7 @@ impl SmdpTx for PgTx {
     }
 
     async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await.map_err(db)
+        commit(self.tx).await.map_err(db)
     }
 
     async fn commit_deferred(mut self) -> Result<(), Error> {
@@ -476,7 +545,7 @@ impl SmdpTx for PgTx {
             .execute(&mut *self.tx)
             .await
             .map_err(db)?;
-        self.tx.commit().await.map_err(db)
+        commit(self.tx).await.map_err(db)
     }
 }
 
@@ -580,7 +649,7 @@ impl OutboxStore for PgStore {
                 return Ok(Vec::new());
             }
         }
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = begin(&self.pool).await.map_err(db)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CLAIM_LOCK)
             .execute(&mut *tx)
@@ -597,7 +666,7 @@ impl OutboxStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await.map_err(db)?;
         Ok(claimed)
     }
 
@@ -756,5 +825,84 @@ impl OutboxAdmin for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(OutboxRow::from_pg).collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use simforge_smdp::SmdpStore as _;
+    use simforge_testkit::postgres::Postgres;
+
+    use super::PgStore;
+
+    /// `f`, given up (dropped) unless it completes within `within`: polled between yields,
+    /// so that the cancellation point falls anywhere, microseconds apart (the runtime's
+    /// timers have a millisecond's granularity).
+    async fn cancel_after<F: std::future::Future>(f: F, within: Duration) -> Option<F::Output> {
+        use std::task::Poll;
+        let deadline = std::time::Instant::now() + within;
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let Poll::Ready(v) =
+                std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await
+            {
+                return Some(v);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Whether the (only) pooled connection is outside any transaction: `now()` is the
+    /// transaction's start, `statement_timestamp()` this statement's (one simple-protocol
+    /// message: the same instant outside a transaction); a transaction begun before the
+    /// pause would show an older `now()`.
+    async fn idle_outside_a_transaction(store: &PgStore) -> bool {
+        use sqlx::Row as _;
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        sqlx::raw_sql("SELECT now() = statement_timestamp()")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .get::<bool, _>(0)
+    }
+
+    /// The sqlx issue of the module documentation: callers cancelled at every point of
+    /// `begin` (and of a commit) never leave the pool's one connection inside a transaction.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_begins_never_leave_a_pooled_connection_in_a_transaction() {
+        let Some(pg) =
+            Postgres::start("cancelled_begins_never_leave_a_pooled_connection_in_a_transaction")
+        else {
+            return;
+        };
+        let store = PgStore::connect(&pg.url(), 1).await.unwrap();
+        assert!(idle_outside_a_transaction(&store).await);
+        // A fixed xorshift sequence of cancellation points, 0 to 300 µs after the call.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut cancelled = 0;
+        for round in 0..500 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let after = Duration::from_micros(x % 300);
+            if round % 4 == 3 {
+                // A commit cancelled part-way.
+                let tx = store.begin().await.unwrap();
+                let _ = cancel_after(simforge_smdp::SmdpTx::commit(tx), after).await;
+            } else if cancel_after(store.begin(), after).await.is_none() {
+                cancelled += 1;
+            }
+            assert!(
+                idle_outside_a_transaction(&store).await,
+                "round {round}: the connection is inside a transaction"
+            );
+        }
+        assert!(cancelled > 10, "only {cancelled} begins were cancelled");
     }
 }

@@ -9,7 +9,7 @@ use simforge_smdp::CancelSessionPolicy;
 use sqlx::Row;
 
 use crate::rsp::OutboxRow;
-use crate::{PgStore, Store, StoreError};
+use crate::{PgStore, SqliteStore, StoreError};
 
 /// How the SM-DP+ reaches one operator's ES2+ endpoint (HandleDownloadProgressInfo).
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -125,7 +125,7 @@ fn retry_hours(v: Option<i64>) -> Option<u32> {
     v.and_then(|h| u32::try_from(h).ok())
 }
 
-impl OperatorAdmin for Store {
+impl OperatorAdmin for SqliteStore {
     async fn set_cancel_session_policy(
         &self,
         operator_id: i64,

@@ -4,14 +4,17 @@
 //!
 //! - `memory`: [`simforge_smdp::MemoryStore`];
 //! - `sqlite`: the SQLite [`simforge_store::Store`];
-//! - `postgres`: [`simforge_store::PgStore`] on a private PostgreSQL server per test
-//!   (`support::postgres`; "skipped" without PostgreSQL installed, a failure when `CI` is set);
+//! - `postgres`: the same [`simforge_store::Store`] on a private PostgreSQL server per test
+//!   (`simforge_testkit::postgres`; "skipped" without PostgreSQL installed, a failure when
+//!   `CI` is set);
 //! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
 //!
 //! The scenarios (`support::smdp`, `support::inventory`, `support::outbox`, `support::settings`,
-//! `support::audit`, `support::access`) get a fresh
-//! database holding operators 1 and 2. The operator settings (`OperatorAdmin`) are the SQL
-//! stores' only. Below the instantiations, the few tests that only one backend can run.
+//! `support::audit`, `support::access`, `support::platform`) get a fresh database (holding
+//! operators 1 and 2 on SQLite; the SM-DP+'s tables take tenant numbers as they are). The
+//! operator settings (`OperatorAdmin`) and the platform's records (`support::platform`:
+//! operators, keys, batches and their ranges, credentials, quotas, the master key check) are
+//! the SQL stores' only. Below the instantiations, the few tests that only one backend can run.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use simforge_testkit::prelude as common;
@@ -115,7 +118,8 @@ macro_rules! outbox_contract {
     };
 }
 
-/// And the operator settings of the SQL stores.
+/// And the operator settings, the access and audit records and the platform's records of the
+/// SQL stores.
 macro_rules! sql_contract {
     ($module:ident: $backend:ty) => {
         outbox_contract!($module: $backend {
@@ -124,11 +128,16 @@ macro_rules! sql_contract {
                 settings::cancel_session_policy_per_operator,
                 access::users_sessions_and_tokens,
                 access::login_tokens_and_lockout,
+                platform::operators_keys_batches_credentials_and_quotas,
             ],
             backend: [
                 audit::the_chain_finds_tampering_and_never_forks,
                 audit::every_unseal_is_audited,
+                platform::concurrent_reservations_from_several_nodes_never_overlap,
+                platform::a_schema_newer_than_the_binary_is_refused,
+                platform::an_operator_survives_reopening_the_database,
             ],
+
         });
     };
 }
@@ -144,38 +153,6 @@ sql_contract!(postgres: Pg);
 cached_contract!(postgres_cached: Cached<Pg> {
     store: [settings::callback_settings_and_redelivery],
 });
-
-/// What only the SQLite store has: the platform's operators.
-mod sqlite_only {
-    use super::*;
-    use simforge_store::{Store, StoreError};
-
-    #[tokio::test]
-    async fn operator_reuse_on_delete_default_survives_reopening_the_database() {
-        let sqlite = Sqlite::start("").await.unwrap();
-        let store: Store = sqlite.open().await;
-        let op = store
-            .create_operator(&support::new_operator("op"))
-            .await
-            .unwrap();
-        assert!(!op.reuse_on_delete, "Unavailable after delete by default");
-        assert!(
-            store
-                .set_operator_reuse_on_delete("op", true)
-                .await
-                .unwrap()
-                .reuse_on_delete
-        );
-        assert!(matches!(
-            store.set_operator_reuse_on_delete("nobody", true).await,
-            Err(StoreError::NotFound(_))
-        ));
-        drop(store);
-        let store = sqlite.open().await;
-        assert!(store.operator("op").await.unwrap().reuse_on_delete);
-        assert_eq!(store.operator_by_id(op.id).await.unwrap().name, "op");
-    }
-}
 
 /// What only PostgreSQL allows: concurrent transactions (ids not in commit order), and its
 /// connection errors.

@@ -29,6 +29,7 @@ pub mod clock;
 pub mod es9;
 pub mod lab;
 pub mod pair;
+pub mod postgres;
 pub mod profiles;
 pub mod service;
 pub mod sgp22;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use simforge_smdp::Error;
 
-use crate::{Store, Synchronous};
+use crate::{SqliteStore, Synchronous};
 
 /// Group commit for `synchronous = FULL`: the SM-DP+ connection commits into the WAL without
 /// fsync (`NORMAL`), then [`GroupSync::sync_to`] waits until an fsync of the WAL that started
@@ -167,7 +167,7 @@ impl GroupSync {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Makes every commit of the SM-DP+ so far durable, the deferred ones included (for a
     /// clean shutdown: the timer that would have synced them stops with the runtime).
     ///
@@ -199,7 +199,7 @@ mod group_sync_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_full_commits_share_fsyncs_and_all_complete() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
+        let store = SqliteStore::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
         let a = tests::operator(&store, "a").await;
@@ -236,7 +236,7 @@ mod group_sync_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deferred_commits_are_visible_at_once_and_durable_soon_after() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
+        let store = SqliteStore::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
         let a = tests::operator(&store, "a").await;
@@ -284,7 +284,7 @@ mod group_sync_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn after_a_failed_fsync_no_commit_is_reported_durable() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
+        let store = SqliteStore::open_sqlite_with(&dir.path().join("db.sqlite"), Synchronous::Full)
             .await
             .unwrap();
         let a = tests::operator(&store, "a").await;

@@ -6,7 +6,7 @@ use simforge_smdp::{Error, OperatorId, OutboxEntry, OutboxStore};
 use sqlx::Row;
 
 use super::{db, json_err};
-use crate::{Store, StoreError};
+use crate::{SqliteStore, StoreError};
 
 /// One outbox event's delivery state, as [`Store::outbox_rows`] lists it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -122,7 +122,7 @@ pub(crate) fn secs(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
-impl OutboxAdmin for Store {
+impl OutboxAdmin for SqliteStore {
     /// Sets (or with `None` removes) the ES2+ callback endpoint of an operator.
     async fn set_callback_url(
         &self,
@@ -200,7 +200,7 @@ impl OutboxAdmin for Store {
     }
 }
 
-impl Store {
+impl SqliteStore {
     async fn due(
         conn: &mut sqlx::SqliteConnection,
         now_ms: i64,
@@ -252,7 +252,7 @@ impl Store {
     }
 }
 
-impl OutboxStore for Store {
+impl OutboxStore for SqliteStore {
     async fn claim_outbox(
         &self,
         now_ms: i64,

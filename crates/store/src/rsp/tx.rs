@@ -11,7 +11,7 @@ use simforge_smdp::{
 use tokio::sync::OwnedMutexGuard;
 
 use super::{BUSY_TIMEOUT, GroupSync, audit_err, is_busy, json_err, parse_policy, sq};
-use crate::{Store, Synchronous, audit};
+use crate::{SqliteStore, Synchronous, audit};
 
 /// What `put_profile` compares with: the package and the indexed columns as loaded.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl Drop for SqliteTx {
     }
 }
 
-impl SmdpStore for Store {
+impl SmdpStore for SqliteStore {
     type Tx = SqliteTx;
 
     async fn begin(&self) -> Result<SqliteTx, Error> {
@@ -595,9 +595,9 @@ pub(crate) mod tests {
 
     /// A fresh SQLite store with two operators, `a` and `b` (their ids): the crate's one
     /// test fixture.
-    pub(crate) async fn store() -> (tempfile::TempDir, Store, i64, i64) {
+    pub(crate) async fn store() -> (tempfile::TempDir, SqliteStore, i64, i64) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_sqlite(&dir.path().join("db.sqlite"))
+        let store = SqliteStore::open_sqlite(&dir.path().join("db.sqlite"))
             .await
             .unwrap();
         let a = operator(&store, "a").await;
@@ -606,7 +606,7 @@ pub(crate) mod tests {
     }
 
     /// Creates a test operator `name`; its id.
-    pub(crate) async fn operator(store: &Store, name: &str) -> i64 {
+    pub(crate) async fn operator(store: &SqliteStore, name: &str) -> i64 {
         store
             .create_operator(&NewOperator {
                 name: name.into(),
@@ -727,7 +727,7 @@ mod session_tests {
         }
     }
 
-    async fn rows(store: &Store) -> i64 {
+    async fn rows(store: &SqliteStore) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM rsp_sessions")
             .fetch_one(&store.pool)
             .await
@@ -761,7 +761,7 @@ mod session_tests {
         assert_eq!(rows(&store).await, 5);
 
         // One purge transaction: how many sessions it deleted.
-        async fn purge(store: &Store, before: i64, limit: usize) -> usize {
+        async fn purge(store: &SqliteStore, before: i64, limit: usize) -> usize {
             let mut tx = store.begin().await.unwrap();
             let n = tx
                 .delete_expired_sessions(before, i64::MIN, limit)

@@ -1,15 +1,16 @@
-//! The backends the contract runs on: each gives a fresh, empty database holding operators
-//! [`A`] and [`B`], handles on it ([`Backend::open`]: another SM-DP+ instance, or the same
+//! The backends the contract runs on: each gives a fresh, empty database (holding operators
+//! [`A`] and [`B`] on SQLite; the SM-DP+'s tables take tenant numbers as they are), handles
+//! on it ([`Backend::open`]: another SM-DP+ instance, or the same
 //! one after a restart), and a restart of its server.
 
 use std::future::Future;
 use std::path::PathBuf;
 
 use simforge_smdp::{MemoryStore, SmdpStore};
-use simforge_store::{PgStore, SessionCache, Store};
+use simforge_store::{DatabaseLocation, SessionCache, Store};
 
 use super::new_operator;
-use super::postgres::Postgres;
+use simforge_testkit::postgres::Postgres;
 
 /// The two operators every backend's database holds.
 pub const A: i64 = 1;
@@ -78,6 +79,24 @@ impl Backend for Sqlite {
     }
 }
 
+impl super::platform::Located for Sqlite {
+    fn location(&self) -> DatabaseLocation {
+        DatabaseLocation::Sqlite(self.path.clone())
+    }
+    const FUTURE_MIGRATION: &'static str = "INSERT INTO _sqlx_migrations
+         (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', 1, X'00', 0)";
+}
+
+impl super::platform::Located for Pg {
+    fn location(&self) -> DatabaseLocation {
+        self.0.url().parse().unwrap()
+    }
+    const FUTURE_MIGRATION: &'static str = "INSERT INTO _sqlx_migrations
+         (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', TRUE, '\\x00', 0)";
+}
+
 impl RawSql for Sqlite {
     async fn exec(&self, sql: &str) {
         let conn = rusqlite::Connection::open(&self.path).unwrap();
@@ -85,17 +104,18 @@ impl RawSql for Sqlite {
     }
 }
 
-/// [`PgStore`] on a private PostgreSQL server (`support::postgres`); operators are tenant
-/// numbers there, nothing to create.
+/// [`Store`] on a private PostgreSQL server (`simforge_testkit::postgres`). The SM-DP+'s
+/// tables name operators by tenant number, with no foreign key: the SM-DP+'s scenarios need
+/// no operator rows (the platform's scenarios create theirs).
 pub struct Pg(pub Postgres);
 
 impl Backend for Pg {
-    type Store = PgStore;
+    type Store = Store;
     async fn start(test: &str) -> Option<Self> {
         Postgres::start(test).map(Self)
     }
-    async fn open(&self) -> PgStore {
-        PgStore::connect(&self.0.url(), 8).await.unwrap()
+    async fn open(&self) -> Store {
+        Store::connect_postgres(&self.0.url(), 8).await.unwrap()
     }
     async fn restart(&self, crash: bool) {
         self.0.restart(crash);

@@ -1,6 +1,5 @@
 //! The storage contract's parts: the backends (`backends`), the scenarios of the SM-DP+
-//! store (`smdp`), of the outbox (`outbox`) and of the operator settings (`settings`), the
-//! private PostgreSQL server (`postgres`), and what they share: an SM-DP+ over any
+//! store (`smdp`), of the outbox (`outbox`) and of the operator settings (`settings`), and what they share: an SM-DP+ over any
 //! [`SmdpStore`], driven by the sans-IO LPA + eUICC test client of simforge-smdp's tests.
 
 pub mod access;
@@ -8,7 +7,7 @@ pub mod audit;
 pub mod backends;
 pub mod inventory;
 pub mod outbox;
-pub mod postgres;
+pub mod platform;
 pub mod settings;
 pub mod smdp;
 
@@ -29,7 +28,7 @@ use zeroize::Zeroizing;
 pub const ICCID: &str = "8949449999999990023";
 pub const ADDR: &str = "smdp.simforge.test:8443";
 
-/// An operator for the SQLite store (the other stores take tenant numbers as they are).
+/// An operator of the SQL stores (the SM-DP+'s scenarios take tenant numbers as they are).
 pub fn new_operator(name: &str) -> simforge_store::NewOperator {
     simforge_store::NewOperator {
         name: name.into(),

@@ -1,4 +1,5 @@
-//! A private PostgreSQL server for one test: `initdb` into a temporary directory, `pg_ctl
+//! A private PostgreSQL server for one test (any crate's tests: the storage contract, the
+//! operator API on PostgreSQL): `initdb` into a temporary directory, `pg_ctl
 //! start` on a free port of 127.0.0.1, stopped and deleted when dropped. The server binaries
 //! come from `SIMFORGE_PG_BIN` (a directory), `initdb` on the PATH, or Debian's
 //! `/usr/lib/postgresql/<version>/bin` (package `postgresql`; `scripts/ci-services.sh`
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU16, Ordering};
 
+/// A private PostgreSQL server, stopped and deleted when dropped.
 pub struct Postgres {
     dir: tempfile::TempDir,
     bin: PathBuf,
@@ -53,7 +55,7 @@ fn is_root() -> bool {
 
 impl Postgres {
     /// Starts the server, or prints "skipped: …" for `test` and returns `None` when no
-    /// PostgreSQL is installed.
+    /// PostgreSQL is installed (and panics instead when `CI` is set: CI must run it).
     pub fn start(test: &str) -> Option<Self> {
         let Some(bin) = bin_dir() else {
             assert!(
@@ -79,7 +81,7 @@ impl Postgres {
             );
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         if as_postgres {
             run(Command::new("chown").arg("postgres").arg(dir.path()));
         }
@@ -116,9 +118,9 @@ impl Postgres {
         let log = self.log();
         for attempt in 1..=5 {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
+                .expect("a free port")
                 .local_addr()
-                .unwrap()
+                .expect("its address")
                 .port();
             self.port.store(port, Ordering::Relaxed);
             let opts = format!(
@@ -132,7 +134,7 @@ impl Postgres {
                 ])
                 .current_dir(self.dir.path())
                 .output()
-                .unwrap();
+                .expect("pg_ctl runs");
             if started.status.success() {
                 return;
             }
@@ -162,7 +164,7 @@ impl Postgres {
             .path()
             .join("server.log")
             .to_str()
-            .unwrap()
+            .expect("a UTF-8 temporary path")
             .to_owned()
     }
 
@@ -175,7 +177,12 @@ impl Postgres {
     }
 
     fn data(&self) -> String {
-        self.dir.path().join("data").to_str().unwrap().to_owned()
+        self.dir
+            .path()
+            .join("data")
+            .to_str()
+            .expect("a UTF-8 temporary path")
+            .to_owned()
     }
 
     /// A command running the server's `tool` (as `postgres` when we are root).
