@@ -32,8 +32,8 @@ pub struct Ready {
     responses((status = 200, description = "Ready", body = Ready),
         (status = 503, description = "Not ready: the database does not answer", body = crate::problem::ProblemBody)))]
 pub async fn readyz(State(api): State<Api>) -> Result<Json<Ready>, Problem> {
-    match api.store.vault_check().await {
-        Ok(_) => Ok(Json(Ready {
+    match api.store.ping().await {
+        Ok(()) => Ok(Json(Ready {
             database: "ok",
             smdp: if api.config.smdp.is_some() {
                 "loaded"

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use simforge_access::{Action, Role, allowed};
 use simforge_api::policy::{Need, ROUTES};
 use simforge_audit::AuditLog as _;
-use support::{Reply, World, totp_code};
+use support::{Db, Reply, World, totp_code};
 
 fn method(m: &str) -> Method {
     Method::from_bytes(m.as_bytes()).expect("method")
@@ -57,9 +57,8 @@ fn every_route_has_a_policy_and_is_documented() {
 }
 
 /// Every documented route is routed (not the fallback, not 405).
-#[tokio::test]
-async fn every_documented_route_exists() {
-    let w = World::new().await;
+async fn every_documented_route_exists(db: Db) {
+    let w = World::on(db).await;
     let admin = w.token(Role::PlatformAdmin, None).await;
     for (m, path) in documented() {
         let uri = fill(&path, "a");
@@ -145,9 +144,8 @@ fn expected(need: Need, role: Role, own: bool) -> Seen {
 }
 
 /// Every route × every role × own tenant and another's: the status the policy table says.
-#[tokio::test]
-async fn role_by_route_matrix() {
-    let w = World::new().await;
+async fn role_by_route_matrix(db: Db) {
+    let w = World::on(db).await;
     let mut principals = Vec::new();
     for role in Role::ALL {
         let tenant = (!role.is_platform()).then_some(&w.a);
@@ -238,9 +236,8 @@ fn session_cookie(r: &Reply) -> String {
 
 /// Sessions: TOTP for administrators, the cookie's attributes, CSRF, idle timeout, logout;
 /// tokens revoked at once; throttling per account and per source.
-#[tokio::test]
-async fn sessions_tokens_and_throttling() {
-    let w = World::new().await;
+async fn sessions_tokens_and_throttling(db: Db) {
+    let w = World::on(db).await;
     let admin = w.token(Role::PlatformAdmin, None).await;
     let r = w
         .call(
@@ -604,9 +601,8 @@ async fn batch_and_inventory(w: &World, token: &str, tenant: &str) -> (i64, Valu
 }
 
 /// Tenant B guessing tenant A's identifiers: 404, never data.
-#[tokio::test]
-async fn tenant_isolation_by_identifier_guessing() {
-    let w = World::new().await;
+async fn tenant_isolation_by_identifier_guessing(db: Db) {
+    let w = World::on(db).await;
     let admin = w.token(Role::PlatformAdmin, None).await;
     let a = w.token(Role::OperatorAdmin, Some(&w.a)).await;
     let (batch, job) = batch_and_inventory(&w, &a, "a").await;
@@ -772,11 +768,10 @@ async fn tenant_isolation_by_identifier_guessing() {
 /// A profile's history: its tenant reads it; another tenant guessing the ICCID, an unknown
 /// ICCID, and an ICCID that is only the prefix of a profile's get 404 (the handler checks the
 /// profile on the store's pool, by the whole ICCID as a search prefix).
-#[tokio::test]
-async fn profile_history_only_for_its_tenant() {
+async fn profile_history_only_for_its_tenant(db: Db) {
     use simforge_smdp::{SmdpStore as _, SmdpTx as _};
     use simforge_store::bench;
-    let w = World::new().await;
+    let w = World::on(db).await;
     let mut rng = bench::Rng(1);
     let ordered = loop {
         let p = bench::record(w.a.id, 0, &mut rng).expect("record");
@@ -872,9 +867,8 @@ fn luhn(body: &str) -> u32 {
 /// The README's tour through the API: files per role, the inventory, activation codes, and
 /// no Ki, OPc, OP or transport key in any response (but the files made to carry them) or
 /// audit entry.
-#[tokio::test]
-async fn scripted_tour_leaks_no_secret() {
-    let w = World::new().await;
+async fn scripted_tour_leaks_no_secret(db: Db) {
+    let w = World::on(db).await;
     let admin = w.token(Role::PlatformAdmin, None).await;
     let op = w.token(Role::Operator, Some(&w.a)).await;
     let factory = w.token(Role::Factory, None).await;
@@ -1152,9 +1146,8 @@ async fn scripted_tour_leaks_no_secret() {
 
 /// Quotas per tenant, set by the platform: requests per second, cards per day, inventory
 /// size; 429 with Retry-After; the tenant cannot change its own.
-#[tokio::test]
-async fn tenant_quotas() {
-    let w = World::new().await;
+async fn tenant_quotas(db: Db) {
+    let w = World::on(db).await;
     let admin = w.token(Role::PlatformAdmin, None).await;
     let a = w.token(Role::OperatorAdmin, Some(&w.a)).await;
     let b = w.token(Role::OperatorAdmin, Some(&w.b)).await;
@@ -1310,10 +1303,9 @@ async fn batch_and_inventory_limited(w: &World, token: &str) -> (i64, Value) {
 
 /// ES2+ credentials and the callback endpoint through the API, and profile packages uploaded
 /// into the inventory.
-#[tokio::test]
-async fn credentials_callback_and_uploaded_packages() {
+async fn credentials_callback_and_uploaded_packages(db: Db) {
     use base64::Engine as _;
-    let w = World::new().await;
+    let w = World::on(db).await;
     let a = w.token(Role::OperatorAdmin, Some(&w.a)).await;
     let viewer = w.token(Role::Viewer, Some(&w.a)).await;
     // A client certificate: registered (its SHA-256 pinned), listed, revocable.
@@ -1503,9 +1495,8 @@ async fn credentials_callback_and_uploaded_packages() {
 }
 
 /// Malformed requests are answered with problem+json naming what is wrong, and nothing is done.
-#[tokio::test]
-async fn malformed_requests_are_problems() {
-    let w = World::new().await;
+async fn malformed_requests_are_problems(db: Db) {
+    let w = World::on(db).await;
     let a = w.token(Role::OperatorAdmin, Some(&w.a)).await;
     let auth = format!("Bearer {a}");
     let h = [
@@ -1611,9 +1602,8 @@ async fn malformed_requests_are_problems() {
 }
 
 /// The platform's own people and tokens: platform roles only, managed by its administrators.
-#[tokio::test]
-async fn platform_users_and_tokens() {
-    let w = World::new().await;
+async fn platform_users_and_tokens(db: Db) {
+    let w = World::on(db).await;
     let admin = w.token(Role::PlatformAdmin, None).await;
     let r = w
         .call(
@@ -1728,7 +1718,7 @@ async fn platform_users_and_tokens() {
 #[tokio::test]
 async fn the_admin_listener_cuts_a_stalled_client() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let w = World::new().await;
+    let w = World::on(Db::Sqlite).await;
     let token = w.token(Role::Operator, Some(&w.a)).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let at = listener.local_addr().unwrap();
@@ -1768,9 +1758,8 @@ async fn the_admin_listener_cuts_a_stalled_client() {
 }
 
 /// `/healthz` and `/readyz` need no login (a load balancer asks them).
-#[tokio::test]
-async fn health_and_readiness() {
-    let w = World::new().await;
+async fn health_and_readiness(db: Db) {
+    let w = World::on(db).await;
     let r = w.call_from(Method::GET, "/healthz", &[], None, None).await;
     assert_eq!(r.status, 200);
     let r = w.call_from(Method::GET, "/readyz", &[], None, None).await;
@@ -1778,3 +1767,42 @@ async fn health_and_readiness() {
     assert_eq!(r.json()["database"], "ok");
     assert_eq!(r.json()["smdp"], "loaded");
 }
+
+/// Every story above, on SQLite and on PostgreSQL (a private server per story; skipped
+/// without PostgreSQL's binaries, failed when `CI` is set).
+macro_rules! on_every_backend {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    super::$story(super::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    if let Some(db) = super::Db::postgres(stringify!($story)) {
+                        super::$story(db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    every_documented_route_exists,
+    role_by_route_matrix,
+    sessions_tokens_and_throttling,
+    tenant_isolation_by_identifier_guessing,
+    profile_history_only_for_its_tenant,
+    scripted_tour_leaks_no_secret,
+    tenant_quotas,
+    credentials_callback_and_uploaded_packages,
+    malformed_requests_are_problems,
+    platform_users_and_tokens,
+    health_and_readiness
+);

@@ -22,6 +22,9 @@ pub struct Ctx {
     pub data_dir: PathBuf,
     master_key_file: Option<PathBuf>,
     pub json: bool,
+    /// The platform database (`--database`, `SIMFORGE_DATABASE_URL`); `None`: SQLite in the
+    /// data directory.
+    pub database: Option<simforge_store::DatabaseLocation>,
     /// Who runs the command, for the audit log (`cli:<os user>`).
     pub actor: factory::Actor,
 }
@@ -32,13 +35,25 @@ impl Ctx {
             data_dir: data_dir.to_owned(),
             master_key_file: master_key_file.map(Path::to_owned),
             json,
+            database: None,
             actor: factory::Actor::cli(&factory::os_user()),
         }
     }
 
     pub async fn store(&self) -> CliResult<Store> {
+        Ok(Store::open(&self.database_location()?).await?)
+    }
+
+    /// Where the platform database is: `--database`, else SQLite in the data directory (made
+    /// private first).
+    pub fn database_location(&self) -> CliResult<simforge_store::DatabaseLocation> {
+        if let Some(d) = &self.database {
+            return Ok(d.clone());
+        }
         factory::private_dir(&self.data_dir)?;
-        Ok(Store::open_sqlite(&self.data_dir.join("simforge.sqlite")).await?)
+        Ok(simforge_store::DatabaseLocation::Sqlite(
+            self.data_dir.join("simforge.sqlite"),
+        ))
     }
 
     /// The master key, refused if it did not seal `store` (checked against a sealed value).

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cmd::{audit, batch, demo, euicc, key, load, lpa, operator, pki, serve, user, verify};
+use cmd::{audit, batch, db, demo, euicc, key, load, lpa, operator, pki, serve, user, verify};
 use exit::CliResult;
 
 /// simforge — SIM factory data preparation and eSIM platform.
@@ -32,6 +32,15 @@ struct Cli {
     /// SIMFORGE_MASTER_KEY, if set, takes precedence.
     #[arg(long, global = true, env = "SIMFORGE_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// The platform database: a SQLite file path (default <data-dir>/simforge.sqlite) or a
+    /// PostgreSQL URL (`postgres://user@host/db?sslmode=verify-full`) that several nodes share.
+    #[arg(
+        long,
+        global = true,
+        env = "SIMFORGE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database: Option<simforge_store::DatabaseLocation>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -65,6 +74,9 @@ enum Command {
     /// Users: create one (bootstrap: --role platform-admin), unlock one.
     #[command(subcommand)]
     User(user::UserCmd),
+    /// The platform database: bring its schema up to date.
+    #[command(subcommand)]
+    Db(db::DbCmd),
     /// The tamper-evident audit log: verify its hash chain, export it.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
@@ -127,13 +139,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult {
-    let ctx = ctx::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
+    let mut ctx = ctx::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
+    ctx.database = cli.database;
     match cli.command {
         Command::Operator(c) => operator::operator(ctx, c).await,
         Command::Key(c) => key::key(ctx, c).await,
         Command::Batch(c) => batch::batch(ctx, c).await,
         Command::User(c) => user::user(ctx, c).await,
         Command::Audit(c) => audit::audit(ctx, c).await,
+        Command::Db(c) => db::db(ctx, c).await,
         Command::Verify(a) => verify::verify(ctx, a).await,
         Command::Demo(a) => demo::demo(ctx, a).await,
         Command::Pki(c) => pki::pki(ctx, c).await,

@@ -113,7 +113,8 @@ impl ConfigFile {
 }
 
 /// The platform's SM-DP+: over the store, with the sessions that have only been through
-/// InitiateAuthentication kept in this process's memory (`SessionCache`).
+/// InitiateAuthentication kept in this process's memory (`SessionCache`) on SQLite (one
+/// node), all in the database on PostgreSQL (several nodes, no sticky routing).
 pub type PlatformSmdp = Smdp<SessionCache<Store>>;
 
 /// The SM-DP+ service over `store` with the software crypto providers.
@@ -124,8 +125,13 @@ pub fn smdp(
     keys: SmdpKeys,
     vault: Arc<dyn Vault>,
 ) -> PlatformSmdp {
+    // On PostgreSQL, several nodes may share the database: every session in it.
+    let sessions = match store {
+        Store::Postgres(_) => SessionCache::passthrough(store),
+        Store::Sqlite(_) => SessionCache::new(store),
+    };
     Smdp::new(
-        SessionCache::new(store),
+        sessions,
         config,
         keys,
         Arc::new(SystemRandom::new()),

@@ -40,6 +40,9 @@ use crate::settings::{CallbackSettings, OperatorAdmin};
 pub struct SessionCache<S> {
     inner: S,
     sessions: Arc<Mutex<HashMap<TransactionId, Session>>>,
+    /// Sessions kept in memory at most ([`SessionCache::CAPACITY`], or 0: every session in
+    /// the store).
+    capacity: usize,
 }
 
 impl<S> SessionCache<S> {
@@ -51,6 +54,17 @@ impl<S> SessionCache<S> {
         Self {
             inner,
             sessions: Arc::default(),
+            capacity: Self::CAPACITY,
+        }
+    }
+
+    /// No cache: every session goes to the store, so that several SM-DP+ nodes on one
+    /// database serve any call of any download (no sticky routing).
+    pub fn passthrough(inner: S) -> Self {
+        Self {
+            inner,
+            sessions: Arc::default(),
+            capacity: 0,
         }
     }
 
@@ -83,6 +97,7 @@ fn lock(
 pub struct SessionCacheTx<T> {
     inner: Option<T>,
     sessions: Arc<Mutex<HashMap<TransactionId, Session>>>,
+    capacity: usize,
     /// Sessions this transaction took out of the cache: put back when it ends, unless it
     /// changed them.
     taken: Vec<Session>,
@@ -98,6 +113,7 @@ impl<S: SmdpStore> SmdpStore for SessionCache<S> {
         Ok(SessionCacheTx {
             inner: Some(self.inner.begin().await?),
             sessions: self.sessions.clone(),
+            capacity: self.capacity,
             taken: Vec::new(),
             staged: Vec::new(),
         })
@@ -187,10 +203,10 @@ impl<T: SmdpTx> SmdpTx for SessionCacheTx<T> {
             let room = cached || {
                 let staged_new = self.staged.iter().filter(|(_, v)| v.is_some()).count();
                 let mut c = lock(&self.sessions);
-                if c.len() + staged_new >= SessionCache::<()>::CAPACITY {
+                if c.len() + staged_new >= self.capacity {
                     c.retain(|_, v| v.expires_at >= s.created_at);
                 }
-                c.len() + staged_new < SessionCache::<()>::CAPACITY
+                c.len() + staged_new < self.capacity
             };
             if room {
                 self.staged.push((tid.clone(), Some(s.clone())));

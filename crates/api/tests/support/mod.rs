@@ -1,5 +1,6 @@
-//! The API in memory: a SQLite store in a temporary directory, a fixed master key, an
-//! injected clock, requests through the router (no sockets), tenants `a` and `b`.
+//! The API in memory: a SQLite store in a temporary directory or a private PostgreSQL
+//! server ([`Db`]), a fixed master key, an injected clock, requests through the router (no
+//! sockets), tenants `a` and `b`.
 
 #![allow(dead_code)]
 
@@ -22,6 +23,22 @@ use tower::ServiceExt as _;
 
 pub const T0: i64 = 1_796_000_000;
 
+/// The database a [`World`] runs on.
+pub enum Db {
+    /// SQLite in the world's temporary directory.
+    Sqlite,
+    /// A private PostgreSQL server (kept running as long as the world).
+    Postgres(simforge_testkit::postgres::Postgres),
+}
+
+impl Db {
+    /// A private PostgreSQL server for `test`; `None` (the test says "skipped") without
+    /// PostgreSQL's binaries, a panic instead when `CI` is set.
+    pub fn postgres(test: &str) -> Option<Self> {
+        simforge_testkit::postgres::Postgres::start(test).map(Self::Postgres)
+    }
+}
+
 pub struct World {
     pub api: Api,
     pub app: Router,
@@ -29,6 +46,8 @@ pub struct World {
     pub a: Operator,
     pub b: Operator,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL server, if the world runs on one.
+    pub db: Option<simforge_testkit::postgres::Postgres>,
     /// Every response body seen (for the secrets check), but file downloads.
     pub seen: std::sync::Mutex<Vec<u8>>,
 }
@@ -69,10 +88,23 @@ async fn tenant(store: &Store, name: &str, prefix: &str) -> Operator {
 
 impl World {
     pub async fn new() -> Self {
+        Self::on(Db::Sqlite).await
+    }
+
+    pub async fn on(db: Db) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open_sqlite(&dir.path().join("simforge.sqlite"))
-            .await
-            .expect("store");
+        let (store, db) = match db {
+            Db::Sqlite => (
+                Store::open_sqlite(&dir.path().join("simforge.sqlite"))
+                    .await
+                    .expect("store"),
+                None,
+            ),
+            Db::Postgres(pg) => (
+                Store::connect_postgres(&pg.url(), 8).await.expect("store"),
+                Some(pg),
+            ),
+        };
         let vault: Arc<dyn Vault> = Arc::new(MasterKey::from_bytes([7; 32]));
         let clock = Arc::new(AtomicI64::new(T0));
         let pki = simforge_testkit::stand_in::lab_pki();
@@ -108,6 +140,7 @@ impl World {
             a,
             b,
             dir,
+            db,
             seen: std::sync::Mutex::new(Vec::new()),
         }
     }

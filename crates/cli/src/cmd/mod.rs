@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod db;
 pub mod demo;
 pub mod euicc;
 pub mod key;
