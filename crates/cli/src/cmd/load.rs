@@ -23,6 +23,11 @@ pub struct LoadArgs {
     /// The SM-DP+ address (host:port, as in activation codes); ES2+ goes to https://<this>.
     #[arg(long, default_value = "localhost:8443")]
     smdp: String,
+    /// A node of the SM-DP+ (host:port; repeat for each): ES9+ calls go to the nodes in turn,
+    /// each call of a download to the next one (several nodes on one PostgreSQL, no
+    /// balancer); the SM-DP+ address stays --smdp's. Default: --smdp.
+    #[arg(long = "node")]
+    nodes: Vec<String>,
     /// PEM file of certificates to trust for TLS (default: the DPtls chain of the PKI).
     #[arg(long)]
     ca: Option<PathBuf>,
@@ -134,6 +139,7 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         reuse_connections: a.reuse_connections,
         server_pid: a.server_pid,
         event_log: a.event_log,
+        nodes: a.nodes,
     })?;
     let orders = if let Some(file) = &a.activation_codes {
         let name = file.display();

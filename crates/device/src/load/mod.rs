@@ -80,6 +80,11 @@ pub struct LoadConfig {
     pub server_pid: Option<u32>,
     /// Append one JSON line per step to this file (created 0600).
     pub event_log: Option<PathBuf>,
+    /// Nodes of one SM-DP+ (host:port each) that ES9+ calls go to in turn instead of the
+    /// activation code's address (which stays the SM-DP+ address inside the messages): each
+    /// call of a download goes to the next node, so that one download hops across nodes.
+    /// Empty: the address.
+    pub nodes: Vec<String>,
 }
 
 /// An activation code and its confirmation code.
@@ -400,6 +405,9 @@ struct Timed<'a> {
     https: &'a Https,
     skip_notification: bool,
     samples: &'a mut Samples,
+    /// See [`LoadConfig::nodes`]; `hop` counts this download's calls.
+    nodes: &'a [String],
+    hop: usize,
 }
 
 impl Es9Transport for Timed<'_> {
@@ -414,8 +422,13 @@ impl Es9Transport for Timed<'_> {
                 "install notification not sent (--no-notification)".into(),
             ));
         }
+        let to = match self.nodes.len() {
+            0 => server_address,
+            n => &self.nodes[self.hop % n],
+        };
+        self.hop += 1;
         let started = Instant::now();
-        let r = self.https.post_es9(server_address, function.name(), body);
+        let r = self.https.post_es9(to, function.name(), body);
         if let Some(i) = Es9Function::ALL.iter().position(|f| *f == function) {
             self.samples.es9[i].push(started.elapsed());
         }
@@ -601,6 +614,7 @@ type Job = Result<ActivationCode, Failure>;
 
 struct Worker<'a> {
     identities: &'a Identities,
+    nodes: &'a [String],
     skip_notification: bool,
     events: Events<'a>,
 }
@@ -620,7 +634,7 @@ impl Worker<'_> {
             .identities
             .get(index)
             .map_err(|e| Failure::new("eUICC", "identity", error_chain(&e)))?;
-        let r = self.download_as(&identity, https, ac, cc, samples);
+        let r = self.download_as(&identity, https, index, ac, cc, samples);
         if self.events.file.is_some() {
             let matching_id = ac.rsplit('$').next().unwrap_or_default();
             let base = serde_json::json!({
@@ -645,6 +659,7 @@ impl Worker<'_> {
         &self,
         identity: &EuiccIdentity,
         https: &Https,
+        index: usize,
         ac: &str,
         cc: Option<&str>,
         samples: &mut Samples,
@@ -662,6 +677,9 @@ impl Worker<'_> {
             https,
             skip_notification: self.skip_notification,
             samples,
+            nodes: self.nodes,
+            // Downloads start on different nodes.
+            hop: index,
         };
         let mut lpa = Lpa::new(es10, &mut transport);
         let r = lpa.download(ac, cc);
@@ -775,6 +793,7 @@ impl LoadTest {
         let n = jobs.len();
         let worker = Worker {
             identities: &self.identities,
+            nodes: &a.nodes,
             skip_notification: a.skip_notification,
             events,
         };
