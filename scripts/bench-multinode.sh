@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Several SM-DP+ nodes on one PostgreSQL (BENCHMARKS.md, "Several nodes"): a private
+# PostgreSQL server (initdb in a temporary directory), then for 1, 2 and 3 nodes of
+# `simforge serve` on it — and one node on SQLite for comparison — `simforge load` with N
+# downloads at concurrency C, each ES9+ call of a download sent to the next node (`--node`).
+# Reports downloads/s and the server CPU per download (the nodes' CPU time summed; PostgreSQL's
+# own CPU time reported beside it).
+#
+# usage: scripts/bench-multinode.sh [N] [C]
+# env:   SIMFORGE_BIN (default target/release/simforge), SIMFORGE_PG_BIN (PostgreSQL's bin
+#        directory; default: initdb on PATH or the newest /usr/lib/postgresql/*/bin)
+set -euo pipefail
+N=${1:-1000}
+C=${2:-16}
+BIN=$(realpath "${SIMFORGE_BIN:-target/release/simforge}")
+[ -x "$BIN" ] || { echo "no $BIN: cargo build --release -p simforge" >&2; exit 2; }
+PGBIN=${SIMFORGE_PG_BIN:-$(dirname "$(command -v initdb 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")}
+[ -x "$PGBIN/initdb" ] || { echo "no PostgreSQL (apt-get install postgresql)" >&2; exit 2; }
+
+DIR=$(mktemp -d)
+chmod 755 "$DIR"
+PIDS=()
+AS=()
+[ "$(id -u)" = 0 ] && AS=(runuser -u postgres --)
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+PGPORT=$(free_port)
+mkdir -p "$DIR/pg" && [ ${#AS[@]} -gt 0 ] && chown postgres "$DIR/pg"
+"${AS[@]}" "$PGBIN/initdb" -D "$DIR/pg" -U simforge --auth=trust >/dev/null
+"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -o "-p $PGPORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200" -l "$DIR/pg.log" -w start >/dev/null
+URL="postgres://simforge@127.0.0.1:$PGPORT/postgres"
+pg_ticks() { # every postgres process of the private server
+    local t=0
+    for p in $(pgrep -f -- "-D $DIR/pg" ; pgrep -f "postgres: " ); do
+        [ -r "/proc/$p/stat" ] && grep -q "$DIR/pg\|postgres:" "/proc/$p/cmdline" 2>/dev/null && t=$((t + $(ticks "$p")))
+    done
+    echo "$t"
+}
+
+run() { # run NAME DATABASE NODES
+    local name=$1 db=$2 nodes=$3 data="$DIR/data-$1" ports=() i
+    for i in $(seq 1 "$nodes"); do ports+=("$(free_port)"); done
+    export SIMFORGE_DATA=$data
+    local extra=(--demo --demo-profiles $((N + 1)))
+    PIDS=()
+    for i in $(seq 0 $((nodes - 1))); do
+        SIMFORGE_DATABASE_URL=$db "$BIN" --json serve --listen "127.0.0.1:${ports[$i]}" \
+            --public-port "${ports[0]}" --no-admin "${extra[@]}" \
+            >"$DIR/$name-$i.json" 2>"$DIR/$name-$i.err" &
+        PIDS+=($!)
+        for _ in $(seq 1 240); do
+            grep -q '"listening"' "$DIR/$name-$i.json" 2>/dev/null && break
+            sleep 0.25
+        done
+        extra=()
+    done
+    grep -o '"apiKey":"[^"]*"' "$DIR/$name-0.json" | cut -d'"' -f4 >"$DIR/api-key"
+    local node_args=() before=0 after=0 p pgb pga
+    for p in "${ports[@]}"; do node_args+=(--node "localhost:$p"); done
+    for p in "${PIDS[@]}"; do before=$((before + $(ticks "$p"))); done
+    pgb=$(pg_ticks)
+    local out
+    out=$(SIMFORGE_DATABASE_URL=$db "$BIN" --json load --smdp "localhost:${ports[0]}" "${node_args[@]}" \
+        --pki "$data/pki" --api-key-file "$DIR/api-key" --operator demo --profile-type demo \
+        -n "$N" -c "$C" --strict)
+    for p in "${PIDS[@]}"; do after=$((after + $(ticks "$p"))); done
+    pga=$(pg_ticks)
+    local hz; hz=$(getconf CLK_TCK)
+    python3 - "$name" "$out" "$((after - before))" "$((pga - pgb))" "$hz" "$N" <<'PY'
+import json, sys
+name, out, nodes_ticks, pg_ticks, hz, n = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+ms = lambda t: 1000.0 * t / hz / n
+print(f"{name:<14} {out['downloadsPerSec']:>8.1f} downloads/s  ok {out['succeeded']:>5}  "
+      f"nodes CPU {ms(nodes_ticks):6.2f} ms/download  PostgreSQL CPU {ms(pg_ticks):6.2f} ms/download  "
+      f"p99 download {out['latencyMs']['download']['p99']:.1f} ms")
+PY
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait "${PIDS[@]}" 2>/dev/null || true
+    PIDS=()
+}
+
+echo "N=$N downloads, concurrency $C, $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+run sqlite-1 "$DIR/sqlite-1.db" 1
+for k in 1 2 3; do
+    "${AS[@]}" "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U simforge -d postgres -q -c "DROP DATABASE IF EXISTS n$k" -c "CREATE DATABASE n$k" >/dev/null
+    run "postgres-$k" "postgres://simforge@127.0.0.1:$PGPORT/n$k" "$k"
+done
