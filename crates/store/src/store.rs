@@ -78,13 +78,28 @@ fn redact(url: &str) -> String {
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    // libpq also takes the password as a parameter (`?password=…`).
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 impl fmt::Display for DatabaseLocation {
@@ -501,6 +516,10 @@ mod tests {
             "postgres://u:***@db:5432/simforge?sslmode=verify-full"
         );
         assert!(!format!("{pg:?}").contains("secret"));
+        let q: DatabaseLocation = "postgres://u@db/x?sslmode=require&password=secret"
+            .parse()
+            .unwrap();
+        assert_eq!(q.to_string(), "postgres://u@db/x?sslmode=require&password=***");
         assert!(matches!(
             "postgresql://db/x".parse::<DatabaseLocation>().unwrap(),
             DatabaseLocation::Postgres(_)
