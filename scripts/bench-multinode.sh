@@ -8,13 +8,14 @@
 #
 # usage: scripts/bench-multinode.sh [N] [C]
 # env:   SIMFORGE_BIN (default target/release/simforge), SIMFORGE_PG_BIN (PostgreSQL's bin
-#        directory; default: initdb on PATH or the newest /usr/lib/postgresql/*/bin)
+#        directory; default: the newest /usr/lib/postgresql/*/bin, else initdb's on PATH)
 set -euo pipefail
 N=${1:-1000}
 C=${2:-16}
 BIN=$(realpath "${SIMFORGE_BIN:-target/release/simforge}")
 [ -x "$BIN" ] || { echo "no $BIN: cargo build --release -p simforge" >&2; exit 2; }
-PGBIN=${SIMFORGE_PG_BIN:-$(dirname "$(command -v initdb 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")}
+PGBIN=${SIMFORGE_PG_BIN:-$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1 || true)")}
+[ -x "$PGBIN/initdb" ] || PGBIN=$(dirname "$(command -v initdb)")
 [ -x "$PGBIN/initdb" ] || { echo "no PostgreSQL (apt-get install postgresql)" >&2; exit 2; }
 
 DIR=$(mktemp -d)
@@ -36,12 +37,13 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 PGPORT=$(free_port)
 mkdir -p "$DIR/pg" && [ ${#AS[@]} -gt 0 ] && chown postgres "$DIR/pg"
 "${AS[@]}" "$PGBIN/initdb" -D "$DIR/pg" -U simforge --auth=trust >/dev/null
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -o "-p $PGPORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200" -l "$DIR/pg.log" -w start >/dev/null
+"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -o "-p $PGPORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=200" -l "$DIR/pg/server.log" -w start >/dev/null
 URL="postgres://simforge@127.0.0.1:$PGPORT/postgres"
-pg_ticks() { # every postgres process of the private server
-    local t=0
-    for p in $(pgrep -f -- "-D $DIR/pg" ; pgrep -f "postgres: " ); do
-        [ -r "/proc/$p/stat" ] && grep -q "$DIR/pg\|postgres:" "/proc/$p/cmdline" 2>/dev/null && t=$((t + $(ticks "$p")))
+pg_ticks() { # the private server: its postmaster and every backend (children; pooled, so alive)
+    local master t=0 p
+    master=$(head -1 "$DIR/pg/postmaster.pid")
+    for p in "$master" $(pgrep -P "$master"); do
+        [ -r "/proc/$p/stat" ] && t=$((t + $(ticks "$p")))
     done
     echo "$t"
 }
@@ -91,6 +93,6 @@ PY
 echo "N=$N downloads, concurrency $C, $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 run sqlite-1 "$DIR/sqlite-1.db" 1
 for k in 1 2 3; do
-    "${AS[@]}" "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U simforge -d postgres -q -c "DROP DATABASE IF EXISTS n$k" -c "CREATE DATABASE n$k" >/dev/null
+    "$(command -v psql || echo "$PGBIN/psql")" -h 127.0.0.1 -p "$PGPORT" -U simforge -d postgres -q -c "CREATE DATABASE n$k" >/dev/null
     run "postgres-$k" "postgres://simforge@127.0.0.1:$PGPORT/n$k" "$k"
 done
