@@ -40,7 +40,7 @@ pub mod service;
 pub mod store;
 
 pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
-pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
+pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys, address_designates};
 pub use error::{Error, Result};
 pub use inventory::{
     HistoryEntry, IccidPrefix, InstallationError, Inventory, ProfileFilter, ProfileSummary,
