@@ -147,3 +147,21 @@ fn the_virtual_euicc_discovers_its_event_and_downloads_it() {
     );
     assert!(lpa.discover(DS_ADDRESS).unwrap().is_empty());
 }
+
+/// The default SM-DP+ route (SGP.22 §3.1.3 with no activation code): the address set in the
+/// eUICC (ES10a SetDefaultDpAddress, read back with GetEuiccConfiguredAddresses), an empty
+/// matchingId, and the SM-DP+ answering with the order made for this EID.
+#[test]
+fn the_default_smdp_address_and_an_empty_matching_id_find_the_eids_order() {
+    let mut pair = Pair::new();
+    pair.add_profiles(&["8949449999999990049"], false);
+    let eid = pair.eid(0);
+    let order = pair.order(None, Some(eid), None).unwrap();
+    let mut lpa = pair.lpa(0).unwrap();
+    assert_eq!(lpa.es10.set_default_dp_address(ADDRESS).unwrap().0, 0);
+    let addresses = lpa.es10.configured_addresses().unwrap();
+    let dp = addresses.default_dp_address.unwrap();
+    assert_eq!(dp, ADDRESS);
+    let outcome = lpa.download_at(&dp, "", None).unwrap();
+    assert_eq!(outcome.iccid, order.iccid);
+}
