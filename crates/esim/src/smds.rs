@@ -146,6 +146,7 @@ impl SmdsServer {
                 smds,
                 registrants: registrants(&options.registrants)?,
                 metrics: Metrics::default(),
+                limits: simforge_server::SourceLimits::default(),
             }),
             tls,
         })

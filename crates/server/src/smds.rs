@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::Router;
@@ -28,6 +28,7 @@ use tracing::Instrument;
 use crate::Error;
 use crate::auth::{ClientCertificate, PeerAddr};
 use crate::http::{check_headers, error_response, json_response, now, read_body};
+use crate::limits::SourceLimits;
 use crate::metrics::Metrics;
 
 /// The SM-DP+s (and alternative SM-DSs) allowed to call ES12: the SHA-256 of a client
@@ -51,6 +52,10 @@ pub struct SmdsState<S> {
     pub registrants: Registrants,
     /// Metrics (per function and result).
     pub metrics: Metrics,
+    /// Per-source limits of ES11 (sessions only initiated, at most
+    /// [`crate::MAX_INITIATED_PER_SOURCE`] per source, the oldest evicted) and the trusted
+    /// proxies: the same as ES9+'s.
+    pub limits: SourceLimits,
 }
 
 /// The SM-DS's routes: ES11 (both path pairs) and ES12.
@@ -97,10 +102,11 @@ async fn es11<S: SmdsStore + 'static>(
     let started = Instant::now();
     let function = Es11Function::from_name(&function);
     let label = function.map_or("unknown", Es11Function::name);
+    let client = peer.map(|Extension(PeerAddr(ip))| st.limits.client_addr(ip, &headers));
     let span = tracing::info_span!(
         "es11",
         function = %label,
-        peer = peer.map(|Extension(PeerAddr(ip))| tracing::field::display(ip)),
+        peer = client.map(tracing::field::display),
     );
     let r = async {
         let function = function.ok_or(Error::UnknownFunction)?;
@@ -109,10 +115,26 @@ async fn es11<S: SmdsStore + 'static>(
             Es11Function::InitiateAuthentication => {
                 let req: InitiateAuthenticationRequest = read_body(&headers, body).await?;
                 let resp = st.smds.initiate_authentication(&req, now())?;
+                if let (Some(ip), Some(tid)) = (client, &resp.transaction_id) {
+                    let ttl = u64::try_from(st.smds.config().session_ttl_secs).unwrap_or(0);
+                    let evict = st.limits.initiated(ip, tid.clone(), Duration::from_secs(ttl));
+                    for old in evict {
+                        // Failing to evict only leaves the session to expire.
+                        if let Ok(true) = st.smds.evict_session(&old) {
+                            tracing::info!(
+                                evicted = %old,
+                                "too many unauthenticated sessions from this source: its oldest evicted"
+                            );
+                        }
+                    }
+                }
                 Ok(json_response(Http::OK, &resp))
             }
             Es11Function::AuthenticateClient => {
                 let req: AuthenticateClientRequest = read_body(&headers, body).await?;
+                if let Some(ip) = client {
+                    st.limits.authenticated(ip, &req.transaction_id);
+                }
                 let resp = st.smds.authenticate_client(&req, now())?;
                 tracing::info!(events = resp.event_entries.len(), "events answered");
                 Ok(json_response(Http::OK, &resp))

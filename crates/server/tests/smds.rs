@@ -10,7 +10,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode as Http};
 use simforge_crypto::SystemRandom;
 use simforge_pki::Curve;
-use simforge_server::{ClientCertificate, Metrics, Registrants, SmdsState, smds_router};
+use simforge_server::{
+    ClientCertificate, MAX_INITIATED_PER_SOURCE, Metrics, PeerAddr, Registrants, SmdsState,
+    smds_router,
+};
 use simforge_smds::{MemoryStore, Registrant, Smds, SmdsConfig, SmdsKeys};
 use simforge_testkit::lab::lab;
 use simforge_testkit::prelude::TestEuicc;
@@ -35,6 +38,7 @@ fn app(pki: &simforge_pki::LabPki) -> axum::Router {
         smds,
         registrants: Registrants(r),
         metrics: Metrics::default(),
+        limits: simforge_server::SourceLimits::default(),
     }))
 }
 
@@ -52,6 +56,7 @@ async fn post(
     if let Some(c) = cert {
         b = b.extension(ClientCertificate { sha256: c });
     }
+    b = b.extension(PeerAddr("192.0.2.7".parse().unwrap()));
     let resp = app
         .clone()
         .oneshot(b.body(Body::from(body)).unwrap())
@@ -254,4 +259,30 @@ async fn es12_needs_a_registered_certificate_and_deletes_only_ones_own() {
     )
     .await;
     assert_eq!((s, code(&json(&body))), (Http::OK, ok()));
+}
+
+#[tokio::test]
+async fn a_source_holds_a_bounded_number_of_initiated_sessions() {
+    let pki = lab(Curve::P256, 1);
+    let app = app(&pki);
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    let initiate = async |e: &TestEuicc| {
+        let ia = simforge_asn1::json::to_json(&e.initiate(DS)).unwrap();
+        let (_, body) = post(&app, "/gsma/rsp2/es9plus/initiateAuthentication", None, ia).await;
+        simforge_asn1::json::from_json::<simforge_asn1::json::InitiateAuthenticationResponse>(&body)
+            .unwrap()
+    };
+    let first = initiate(&e).await;
+    for _ in 0..MAX_INITIATED_PER_SOURCE {
+        initiate(&e).await;
+    }
+    // The source's oldest unauthenticated session was evicted: 8.10.1 / 3.9.
+    let ac = simforge_asn1::json::to_json(&e.authenticate_server(&first, None)).unwrap();
+    let (_, body) = post(&app, "/gsma/rsp2/es9plus/authenticateClient", None, ac).await;
+    assert_eq!(code(&json(&body)), ("8.10.1".into(), "3.9".into()));
+    // A fresh one still works.
+    let last = initiate(&e).await;
+    let ac = simforge_asn1::json::to_json(&e.authenticate_server(&last, None)).unwrap();
+    let (_, body) = post(&app, "/gsma/rsp2/es9plus/authenticateClient", None, ac).await;
+    assert_eq!(json(&body)["eventEntries"], serde_json::json!([]));
 }

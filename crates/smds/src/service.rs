@@ -331,6 +331,16 @@ impl<S: SmdsStore> Smds<S> {
 
     // ------------------------------------------------------------------------ ES11
 
+    /// Drops an ES11 session that has only been through InitiateAuthentication (a source
+    /// holding too many: the edge's per-source limit); its AuthenticateClient then answers
+    /// 8.10.1 / 3.9. Whether it was there.
+    ///
+    /// # Errors
+    /// Storage.
+    pub fn evict_session(&self, tid: &simforge_asn1::TransactionId) -> Result<bool> {
+        Ok(self.store.take_session(tid)?.is_some())
+    }
+
     fn auth_server<'a>(
         &'a self,
         usable: &'a dyn Fn(&[u8]) -> bool,
