@@ -530,19 +530,46 @@ fn es11_and_es12_json_from_real_peers_is_read() {
     let ecp = String::from_utf8(lpac.clone())
         .unwrap()
         .replace("smdpAddress", "smdsAddress");
+    sgp22::check("ES11 (lpac)", sgp22::INITIATE_AUTHENTICATION.request, &lpac);
+    sgp22::check(
+        "ES11 (Eastcompeace)",
+        sgp22::ES11_INITIATE_AUTHENTICATION.request,
+        ecp.as_bytes(),
+    );
     for body in [lpac, ecp.into_bytes()] {
         let r: json::InitiateAuthenticationRequest = json::from_json(&body).unwrap();
         assert_eq!(r.smdp_address, DS_ADDRESS);
     }
 
     let reg = br#"{"header":{"functionRequesterIdentifier":"smdp1","functionCallIdentifier":"c1"},"eid":"89049032123451234512345678901235","rspServerAddress":"smdp.example.com","eventId":"EV-1","forwardingIndicator":false}"#;
+    sgp22::check(
+        "ES12 registerEvent request",
+        sgp22::ES12_REGISTER_EVENT.request,
+        reg,
+    );
     let r: RegisterEventRequest = json::from_json(reg).unwrap();
+    // What we send (an SM-DP+ of ours) has the same members.
+    sgp22::check(
+        "ES12 registerEvent request (ours)",
+        sgp22::ES12_REGISTER_EVENT.request,
+        &json::to_json(&r).unwrap(),
+    );
     assert_eq!(r.eid.to_string(), "89049032123451234512345678901235");
     assert_eq!(r.rsp_server_address, "smdp.example.com");
     assert_eq!(r.event_id, "EV-1");
     assert_eq!(r.forwarding_indicator, Some(false));
     let del = br#"{"header":{"functionRequesterIdentifier":"smdp1","functionCallIdentifier":"c2"},"eid":"89049032123451234512345678901235","eventId":"EV-1"}"#;
+    sgp22::check(
+        "ES12 deleteEvent request",
+        sgp22::ES12_DELETE_EVENT.request,
+        del,
+    );
     let d: DeleteEventRequest = json::from_json(del).unwrap();
+    sgp22::check(
+        "ES12 deleteEvent request (ours)",
+        sgp22::ES12_DELETE_EVENT.request,
+        &json::to_json(&d).unwrap(),
+    );
     assert_eq!(d.event_id, "EV-1");
     // An EID that is not 32 digits is refused by the JSON layer.
     let bad = String::from_utf8_lossy(del).replace("8904903212345", "8904903212");
