@@ -1,5 +1,6 @@
 //! The SM-DS role (`simforge smds`): the SM-DS of `simforge_smds` on the lab PKIs' DSauth and
-//! DStls certificates (`pki init` writes them under `smds/`), its event records in memory,
+//! DStls certificates (`pki init` writes them under `smds/`), its event records in a SQLite
+//! file of their own (`simforge_store::smds`) or in memory,
 //! ES12 open to the SM-DP+ client certificates registered on the command line, served over
 //! HTTPS by `simforge_server::smds_router` with the expired records purged every minute.
 
@@ -12,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use simforge_crypto::SystemRandom;
 use simforge_pki::LabPki;
 use simforge_server::{ClientAuth, Metrics, Registrants, SmdsState};
-use simforge_smds::{MemoryStore, Registrant, Smds, SmdsConfig, SmdsKeys};
+use simforge_smds::{MemoryStore, Registrant, Smds, SmdsConfig, SmdsKeys, SmdsStore};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
@@ -35,11 +36,17 @@ pub struct SmdsOptions {
     pub event_ttl_secs: Option<i64>,
     /// ES12 callers: a registrant name and the file of its client certificate (PEM or DER).
     pub registrants: Vec<(String, PathBuf)>,
+    /// The SQLite file of the event records (created 0600); `None`: in memory, lost with the
+    /// process.
+    pub db: Option<PathBuf>,
 }
+
+/// Where the SM-DS keeps its records.
+pub type AnySmdsStore = Box<dyn SmdsStore>;
 
 /// An assembled SM-DS, ready to serve.
 pub struct SmdsServer {
-    state: Arc<SmdsState<MemoryStore>>,
+    state: Arc<SmdsState<AnySmdsStore>>,
     tls: rustls::ServerConfig,
 }
 
@@ -135,12 +142,11 @@ impl SmdsServer {
             ClientAuth::Pinned,
         )
         .map_err(Error::Server)?;
-        let smds = Smds::new(
-            config,
-            keys,
-            MemoryStore::new(),
-            Arc::new(SystemRandom::new()),
-        );
+        let store: AnySmdsStore = match &options.db {
+            Some(path) => Box::new(simforge_store::smds::SqliteSmdsStore::open(path)?),
+            None => Box::new(MemoryStore::new()),
+        };
+        let smds = Smds::new(config, keys, store, Arc::new(SystemRandom::new()));
         Ok(Self {
             state: Arc::new(SmdsState {
                 smds,

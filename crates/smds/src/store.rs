@@ -53,6 +53,27 @@ pub trait SmdsStore: Send + Sync {
     fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>>;
 }
 
+impl<T: SmdsStore + ?Sized> SmdsStore for Box<T> {
+    fn put_session(&self, session: Session) -> Result<()> {
+        (**self).put_session(session)
+    }
+    fn take_session(&self, tid: &TransactionId) -> Result<Option<Session>> {
+        (**self).take_session(tid)
+    }
+    fn insert_event(&self, record: EventRecord) -> Result<bool> {
+        (**self).insert_event(record)
+    }
+    fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>> {
+        (**self).events_for(eid)
+    }
+    fn remove_event(&self, eid: &Eid, event_id: &str) -> Result<Option<EventRecord>> {
+        (**self).remove_event(eid, event_id)
+    }
+    fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>> {
+        (**self).purge_expired(now)
+    }
+}
+
 /// Sessions kept at most by a [`MemoryStore`]; beyond, the oldest is dropped (its
 /// AuthenticateClient then answers "transactionId unknown").
 pub const MAX_SESSIONS: usize = 65_536;

@@ -18,6 +18,7 @@ pub mod quotas;
 pub mod rsp;
 pub mod session_cache;
 pub mod settings;
+pub mod smds;
 
 pub use credentials::{Credential, CredentialId, CredentialKind, Sha256Hex};
 pub use pg::PgStore;

@@ -32,6 +32,12 @@ pub struct SmdsArgs {
     /// its TLS client certificate (PEM or DER); repeatable. Each deletes only its own events.
     #[arg(long = "registrant", value_name = "NAME=CERT")]
     registrants: Vec<String>,
+    /// The SQLite file of the event records. Default: <data-dir>/smds.sqlite.
+    #[arg(long, env = "SIMFORGE_SMDS_DB", conflicts_with = "memory")]
+    db: Option<PathBuf>,
+    /// Keep the event records in memory only (lost when the SM-DS stops).
+    #[arg(long)]
+    memory: bool,
     /// Days an event record is kept when its SM-DP+ does not delete it (0: until deleted).
     /// Default 90.
     #[arg(long, default_value_t = 90)]
@@ -55,6 +61,17 @@ pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
         port: a.public_port.unwrap_or(listen.port()),
         event_ttl_secs: (a.event_ttl_days > 0).then(|| i64::from(a.event_ttl_days) * 86_400),
         registrants,
+        db: if a.memory {
+            None
+        } else {
+            Some(match a.db {
+                Some(p) => p,
+                None => {
+                    simforge_factory::private_dir(&ctx.data_dir)?;
+                    ctx.data_dir.join("smds.sqlite")
+                }
+            })
+        },
     };
     let server = SmdsServer::assemble(&options)?;
     let listener = tokio::net::TcpListener::bind(listen)
