@@ -10,7 +10,7 @@ pub enum Error {
     /// The common mutual authentication refused the eUICC or the request (the SM-DP+'s
     /// error; [`Error::status_code`] maps the address, SVN and CI errors to the SM-DS's
     /// 8.9.x codes).
-    #[error(transparent)]
+    #[error("{}", auth_message(.0))]
     Auth(#[from] simforge_smdp::Error),
     /// A member is missing or invalid (1.3.1 / 2.2).
     #[error("mandatory element missing or invalid: {0}")]
@@ -28,6 +28,18 @@ pub enum Error {
     /// Misconfiguration (keys, certificates).
     #[error("configuration: {0}")]
     Config(#[source] Cause),
+}
+
+/// The shared authentication's message, said of the SM-DS where the SM-DP+'s names itself.
+fn auth_message(e: &simforge_smdp::Error) -> String {
+    use simforge_smdp::Error as A;
+    match e {
+        A::InvalidSmdpAddress => "invalid SM-DS address".to_owned(),
+        A::NoSupportedCiPublicKey => "the SM-DS supports none of the eUICC's CI keys".to_owned(),
+        A::UnsupportedSvn(v) => format!("the SM-DS does not support SVN {v}"),
+        A::NoDpAuthForCi => "no DSauth certificate for the eUICC's CIs".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 impl Error {

@@ -332,6 +332,7 @@ fn initiate_authentication_checks_the_smds_address_and_signs_with_dsauth() {
             .initiate_authentication(&e.initiate(wrong), NOW)
             .unwrap_err();
         assert_eq!(code(&err), sc("8.9.1", "3.8"), "{wrong}");
+        assert_eq!(err.to_string(), "invalid SM-DS address");
     }
     let ia = ds
         .initiate_authentication(&e.initiate("SMDS.simforge.test:8443"), NOW)
