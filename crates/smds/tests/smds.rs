@@ -97,10 +97,15 @@ fn ids(r: &Es11AuthenticateClientResponse) -> Vec<(&str, &str)> {
 
 #[test]
 fn es11_answers_the_eids_records_in_arrival_order_and_never_another_eids() {
-    let pki = lab(Curve::P256, 2);
-    let ds = smds_on(&pki, |_| {});
-    let mut a = TestEuicc::from_lab(&pki, 0);
-    let mut b = TestEuicc::from_lab(&pki, 1);
+    for curve in [Curve::P256, Curve::BrainpoolP256r1] {
+        arrival_order_on(&lab(curve, 2));
+    }
+}
+
+fn arrival_order_on(pki: &LabPki) {
+    let ds = smds_on(pki, |_| {});
+    let mut a = TestEuicc::from_lab(pki, 0);
+    let mut b = TestEuicc::from_lab(pki, 1);
     ds.register_event(&dp("dp1"), &register(&a.eid, "EV-2", DP), NOW)
         .unwrap();
     ds.register_event(&dp("dp2"), &register(&b.eid, "EV-B", "other.example"), NOW)
