@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use simforge_esim::smds::{SmdsOptions, SmdsServer};
 
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, shutdown_signal};
 use crate::exit::{CliResult, Code, fail};
 
 const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8445);
@@ -78,15 +78,11 @@ pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
         .await
         .with_context(|| format!("binding {listen}"))
         .map_err(|e| fail(Code::Failure, e))?;
-    eprintln!(
-        "SM-DS {} listening on https://{listen} (ES11, ES12)",
-        server.address()
-    );
-    server
-        .run(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-            eprintln!("stopping");
-        })
-        .await?;
+    let address = server.address();
+    let j = serde_json::json!({"listening": listen.to_string(), "smdsAddress": address});
+    ctx.print(&j, || {
+        format!("SM-DS {address} listening on https://{listen} (ES11, ES12)")
+    });
+    server.run(listener, shutdown_signal()).await?;
     Ok(())
 }
