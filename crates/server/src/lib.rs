@@ -18,7 +18,8 @@
 //! latency. No key, secret or request body is ever logged.
 //!
 //! The SM-DS's edge is here too ([`smds_router`]): ES11 on the ES9+ and the `es11` paths,
-//! ES12 for the SM-DP+s whose client certificates are [`Registrants`].
+//! ES12 for the SM-DP+s whose client certificates are [`Registrants`]; [`Es12Client`] is the
+//! SM-DP+'s side of ES12.
 //!
 //! [`CallbackWorker`] delivers the events outbox to the operators' endpoints as ES2+
 //! HandleDownloadProgressInfo requests (reqwest + rustls), with persisted retries.
@@ -27,6 +28,7 @@ mod auth;
 mod callbacks;
 mod conn;
 mod error;
+mod es12;
 mod http;
 mod limits;
 mod log;
@@ -43,6 +45,7 @@ pub use callbacks::{
     CallbackConfig, CallbackWorker, EndpointFuture, EndpointSettings, OperatorEndpoint, RoundStats,
 };
 pub use error::{BoxError, Error, ErrorChain, execution_error};
+pub use es12::{Es12Client, Es12Outcome};
 pub use http::{AppState, es_router, metrics_router, router};
 pub use limits::{
     Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,

@@ -25,15 +25,20 @@ const DP2: [u8; 32] = [0xD2; 32];
 const DS: &str = "smds.simforge.test";
 
 fn app(pki: &simforge_pki::LabPki) -> axum::Router {
+    app_for(pki, &[(DP1, "smdp1"), (DP2, "smdp2")])
+}
+
+fn app_for(pki: &simforge_pki::LabPki, registrants: &[([u8; 32], &str)]) -> axum::Router {
     let smds = Smds::new(
         SmdsConfig::new(DS),
         SmdsKeys::from_pkis(&[pki]).unwrap(),
         MemoryStore::new(),
         Arc::new(SystemRandom::new()),
     );
-    let mut r = HashMap::new();
-    r.insert(DP1, Registrant::parse("smdp1").unwrap());
-    r.insert(DP2, Registrant::parse("smdp2").unwrap());
+    let r: HashMap<[u8; 32], Registrant> = registrants
+        .iter()
+        .map(|(h, n)| (*h, Registrant::parse(n).unwrap()))
+        .collect();
     smds_router(Arc::new(SmdsState {
         smds,
         registrants: Registrants(r),
@@ -285,4 +290,100 @@ async fn a_source_holds_a_bounded_number_of_initiated_sessions() {
     let ac = simforge_asn1::json::to_json(&e.authenticate_server(&last, None)).unwrap();
     let (_, body) = post(&app, "/gsma/rsp2/es9plus/authenticateClient", None, ac).await;
     assert_eq!(json(&body)["eventEntries"], serde_json::json!([]));
+}
+
+/// The SM-DP+'s ES12 client against the SM-DS over real mutual TLS: DPtls as client identity,
+/// the SM-DS's DStls checked against the lab CI; retried calls that did arrive count as done.
+#[tokio::test]
+async fn the_smdp_es12_client_registers_and_deletes_over_mutual_tls() {
+    use simforge_asn1::json::{DeleteEventRequest, RegisterEventRequest, RequestHeader};
+    use simforge_server::{ClientAuth, Es12Client, Es12Outcome, Timeouts};
+
+    let pki = lab(Curve::P256, 1);
+    let ds = pki.smds.as_ref().unwrap();
+    let dptls = &pki.smdp.tls;
+    let app = app_for(
+        &pki,
+        &[(simforge_server::cert_sha256(dptls.cert.der()), "smdp1")],
+    );
+    let tls = simforge_server::tls_config_with_client_auth(
+        vec![ds.tls.cert.der().to_vec(), pki.ci.der().to_vec()],
+        ds.tls.key.to_pkcs8_der().unwrap().to_vec(),
+        ClientAuth::Pinned,
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(simforge_server::serve_tls_until(
+        listener,
+        tls,
+        app,
+        Timeouts::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let client = |identity: &simforge_pki::Issued| {
+        let mut pem = identity.cert.to_pem().into_bytes();
+        pem.extend_from_slice(identity.key.to_pkcs8_pem().unwrap().as_bytes());
+        Es12Client::from_client(
+            reqwest::Client::builder()
+                .add_root_certificate(
+                    reqwest::Certificate::from_pem(pki.ci.to_pem().as_bytes()).unwrap(),
+                )
+                .identity(reqwest::Identity::from_pem(&pem).unwrap())
+                .resolve(&ds.fqdn, addr)
+                .build()
+                .unwrap_or_else(|e| panic!("{}: {e:?}", identity.cert.subject())),
+        )
+    };
+    let smdp = client(dptls);
+    let address = format!("{}:{}", ds.fqdn, addr.port());
+    let header = RequestHeader {
+        function_requester_identifier: "smdp1".into(),
+        function_call_identifier: "1".into(),
+    };
+    let eid = TestEuicc::from_lab(&pki, 0).eid;
+    let reg = |id: &str| RegisterEventRequest {
+        header: header.clone(),
+        eid,
+        rsp_server_address: "smdp.simforge.test".into(),
+        event_id: id.into(),
+        forwarding_indicator: None,
+    };
+    let del = DeleteEventRequest {
+        header: header.clone(),
+        eid,
+        event_id: "EV-1".into(),
+    };
+    assert_eq!(
+        smdp.register_event(&address, &reg("EV-1")).await,
+        Es12Outcome::Done
+    );
+    // A retry of a registration that arrived: done.
+    assert_eq!(
+        smdp.register_event(&address, &reg("EV-1")).await,
+        Es12Outcome::Done
+    );
+    assert_eq!(
+        smdp.register_event(&address, &reg("")).await,
+        Es12Outcome::Refused(simforge_asn1::StatusCode::MANDATORY_ELEMENT_MISSING)
+    );
+    // Another SM-DP+'s certificate (not registered here): refused, 1.1 / 1.1.
+    let other = lab(Curve::P256, 1);
+    let stranger = client(&other.smdp.tls);
+    assert!(matches!(
+        stranger.delete_event(&address, &del).await,
+        Es12Outcome::Refused(c) if c.subject() == "1.1"
+    ));
+    assert_eq!(smdp.delete_event(&address, &del).await, Es12Outcome::Done);
+    assert_eq!(smdp.delete_event(&address, &del).await, Es12Outcome::Done);
+    // Nobody listening: retry later.
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    assert!(matches!(
+        smdp.register_event(&address, &reg("EV-2")).await,
+        Es12Outcome::Retry(_)
+    ));
 }
