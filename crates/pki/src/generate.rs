@@ -469,6 +469,7 @@ impl LabPki {
         let mut readme = format!(
             "simforge lab PKI ({curve})\n\
              SM-DP+ FQDN: {fqdn}\n\
+             SM-DS FQDN: {ds_fqdn}\n\
              CI PKID (subject key identifier): {pkid}\n\n\
              ci/ci.{{der,pem}}            CI certificate{cikey}\n\
              eum/eum.{{der,pem}}          EUM certificate, eum/eum.key.pem\n\
@@ -481,6 +482,7 @@ impl LabPki {
              Private keys: PKCS#8 PEM, mode 0600.\n",
             curve = self.curve,
             fqdn = self.smdp.fqdn,
+            ds_fqdn = self.smds.as_ref().map_or("-", |s| s.fqdn.as_str()),
             pkid = self
                 .ci
                 .subject_key_id()
