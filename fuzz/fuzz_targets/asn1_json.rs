@@ -1,4 +1,4 @@
-//! Random bytes into the ES9+/ES11/ES2+ JSON body parsers (simforge-asn1).
+//! Random bytes into the ES9+/ES11/ES12/ES2+ JSON body parsers (simforge-asn1).
 //! Parsing must never panic; whatever parses must serialise and parse back equal.
 #![no_main]
 
@@ -26,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
     check!(CancelSessionRequest, data);
     check!(HeaderOnlyResponse, data);
     check!(Es11AuthenticateClientResponse, data);
+    check!(RegisterEventRequest, data);
+    check!(DeleteEventRequest, data);
     check!(DownloadOrderRequest, data);
     check!(DownloadOrderResponse, data);
     check!(ConfirmOrderRequest, data);

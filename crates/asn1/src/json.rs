@@ -86,6 +86,33 @@ functions!(
     HandleDownloadProgressInfo = "handleDownloadProgressInfo",
 );
 
+functions!(
+    /// An ES11 function (LPA → SM-DS, SGP.22 §5.8), served at `/gsma/rsp2/es11/<name>` (the
+    /// Eastcompeace SDK's path) and at the ES9+ path of the same name (lpac, euicc-go, G+D).
+    Es11Function, "/gsma/rsp2/es11/",
+    /// `initiateAuthentication` (§5.8.1).
+    InitiateAuthentication = "initiateAuthentication",
+    /// `authenticateClient` (§5.8.2).
+    AuthenticateClient = "authenticateClient",
+);
+
+impl Es11Function {
+    /// The ES9+ path that deployed LPAs post this function to.
+    #[must_use]
+    pub fn es9_path(self) -> String {
+        format!("/gsma/rsp2/es9plus/{}", self.name())
+    }
+}
+
+functions!(
+    /// An ES12 function (SM-DP+ → SM-DS), served at `/gsma/rsp2/es12/<name>`.
+    Es12Function, "/gsma/rsp2/es12/",
+    /// `registerEvent`.
+    RegisterEvent = "registerEvent",
+    /// `deleteEvent`.
+    DeleteEvent = "deleteEvent",
+);
+
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -248,7 +275,10 @@ pub struct InitiateAuthenticationRequest {
     pub euicc_challenge: B64Bytes,
     /// `euiccInfo1` (`BF20`).
     pub euicc_info1: Asn1B64<rsp::EuiccInfo1>,
-    /// `smdpAddress`: as in the activation code, including any `:port`.
+    /// `smdpAddress`: as in the activation code, including any `:port`. At an SM-DS (ES11)
+    /// the SM-DS's address: lpac, euicc-go and the G+D IPA send it as `smdpAddress`, the
+    /// Eastcompeace SDK as `smdsAddress`; both are read.
+    #[serde(alias = "smdsAddress")]
     pub smdp_address: String,
 }
 
@@ -381,15 +411,52 @@ pub struct EventEntry {
     pub rsp_server_address: String,
 }
 
-/// ES11.AuthenticateClient response (SGP.22 §6.5.2.11, SM-DS event retrieval).
+/// ES11.AuthenticateClient response (SGP.22 §6.5.2.11, SM-DS event retrieval). A failure
+/// is a [`HeaderOnlyResponse`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Es11AuthenticateClientResponse {
     /// `header`.
     pub header: ResponseHeader,
-    /// `eventEntries`.
+    /// `transactionId` (hex; read by euicc-go and the Eastcompeace SDK, ignored by lpac).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_entries: Option<Vec<EventEntry>>,
+    pub transaction_id: Option<TransactionId>,
+    /// `eventEntries`: always sent, `[]` when the EID has no event (lpac fails unless it is an
+    /// array); read as empty when absent.
+    #[serde(default)]
+    pub event_entries: Vec<EventEntry>,
+}
+
+// -------------------------------------------------------------------- ES12
+
+/// ES12.RegisterEvent request (SM-DP+ or alternative SM-DS → SM-DS), ES2+-style header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterEventRequest {
+    /// `header`.
+    pub header: RequestHeader,
+    /// `eid`: 32 digits.
+    pub eid: Eid,
+    /// `rspServerAddress`: the SM-DP+ (or alternative SM-DS) FQDN the LPA is to contact.
+    pub rsp_server_address: String,
+    /// `eventId`: the EventID (the LPA sends it back as matchingId).
+    pub event_id: String,
+    /// `forwardingIndicator`: whether an alternative SM-DS is to cascade the event to the
+    /// root SM-DS (ES15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding_indicator: Option<bool>,
+}
+
+/// ES12.DeleteEvent request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteEventRequest {
+    /// `header`.
+    pub header: RequestHeader,
+    /// `eid`: 32 digits.
+    pub eid: Eid,
+    /// `eventId`.
+    pub event_id: String,
 }
 
 // -------------------------------------------------------------------- ES2+

@@ -99,6 +99,22 @@ codes! {
     ORDER_EXPIRED = ("8.8.5", "4.1");
     /// 8.8.5 / 6.4: maximum number of download retries exceeded.
     DOWNLOAD_RETRIES_EXCEEDED = ("8.8.5", "6.4");
+    /// 8.9 / 4.2: the root SM-DS returned an error (ES12 cascade).
+    SMDS_ROOT_ERROR = ("8.9", "4.2");
+    /// 8.9 / 5.1: the root SM-DS (or the SM-DS given) was unreachable.
+    SMDS_UNREACHABLE = ("8.9", "5.1");
+    /// 8.9.1 / 3.8: invalid SM-DS address (ES11).
+    INVALID_SMDS_ADDRESS = ("8.9.1", "3.8");
+    /// 8.9.2 / 3.1: the SM-DS supports none of the eUICC's CI public keys (ES11).
+    SMDS_NO_SUPPORTED_CI_PUBLIC_KEY = ("8.9.2", "3.1");
+    /// 8.9.3 / 3.1: the SM-DS does not support the eUICC's SVN (ES11).
+    SMDS_UNSUPPORTED_SVN = ("8.9.3", "3.1");
+    /// 8.9.4 / 3.7: no DSauth certificate signed by a CI the eUICC supports (ES11).
+    NO_DSAUTH_FOR_CI = ("8.9.4", "3.7");
+    /// 8.9.5 / 3.3: the EventID is already registered for this EID (ES12.RegisterEvent).
+    EVENT_ID_CONFLICT = ("8.9.5", "3.3");
+    /// 8.9.5 / 3.9: no event with this EventID for this EID (ES12.DeleteEvent, ES11).
+    EVENT_ID_UNKNOWN = ("8.9.5", "3.9");
     /// 8.10.1 / 3.9: unknown TransactionID.
     UNKNOWN_TRANSACTION_ID = ("8.10.1", "3.9");
     /// 8.11.1 / 3.9: unknown CI public key.

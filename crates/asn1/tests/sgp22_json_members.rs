@@ -274,7 +274,7 @@ fn golden_es9_responses_are_read_member_by_member() {
         sgp22::ES11_AUTHENTICATE_CLIENT.response.unwrap(),
         ES11_AC_RESP,
     );
-    let entries = e.event_entries.unwrap();
+    let entries = e.event_entries;
     assert_eq!(entries[0].event_id, "EVT-1");
     assert_eq!(entries[0].rsp_server_address, "smdp.example.com");
 
@@ -405,10 +405,11 @@ fn our_es9_responses_have_exactly_the_spec_members() {
     sgp22::check("§6.5.1.4 failure", sgp22::FAILED_RESPONSE, &out(&f));
     let e = json::Es11AuthenticateClientResponse {
         header: ResponseHeader::success(),
-        event_entries: Some(vec![json::EventEntry {
+        transaction_id: Some(tid()),
+        event_entries: vec![json::EventEntry {
             event_id: "E1".into(),
             rsp_server_address: "smdp.example.com".into(),
-        }]),
+        }],
     };
     sgp22::check(
         "§6.5.2.11 response",

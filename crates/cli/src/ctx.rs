@@ -176,3 +176,22 @@ pub fn read_file(p: &Path, what: &str) -> CliResult<Zeroizing<Vec<u8>>> {
     let bytes = std::fs::read(p).with_context(|| format!("{what} {}", p.display()))?;
     Ok(Zeroizing::new(bytes))
 }
+
+/// Resolves on Ctrl-C or SIGTERM (where it can be watched), saying so on standard error.
+/// (`serve` has its own copy of this, kept apart while another change edits `serve.rs`; the
+/// two can become this one.)
+pub async fn shutdown_signal() {
+    let terminated = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+        () = terminated => eprintln!("stopping (SIGTERM)"),
+    }
+}

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cmd::{audit, batch, db, demo, euicc, key, load, lpa, operator, pki, serve, user, verify};
+use cmd::{
+    audit, batch, db, demo, euicc, key, load, lpa, operator, pki, serve, smds, user, verify,
+};
 use exit::CliResult;
 
 /// simforge — SIM factory data preparation and eSIM platform.
@@ -94,6 +96,8 @@ enum Command {
     Lpa(lpa::LpaArgs),
     /// Run the SM-DP+ (ES9+, ES2+, metrics) over HTTPS on the embedded defaults.
     Serve(serve::ServeArgs),
+    /// Run the SM-DS (ES11 discovery for LPAs, ES12 event registration for SM-DP+s) over HTTPS.
+    Smds(smds::SmdsArgs),
     /// Load-test an SM-DP+: many virtual eUICCs and LPAs downloading concurrently.
     Load(load::LoadArgs),
 }
@@ -154,6 +158,7 @@ async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult
         Command::Euicc(c) => euicc::euicc(ctx, c).await,
         Command::Lpa(a) => lpa::lpa(ctx, a).await,
         Command::Serve(a) => serve::serve(ctx, a, log_errors).await,
+        Command::Smds(a) => smds::smds(ctx, a).await,
         Command::Load(a) => load::load(ctx, a).await,
     }
 }

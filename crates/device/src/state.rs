@@ -88,17 +88,26 @@ impl VirtualEuicc {
     /// # Errors
     /// [`Error::Exists`], the identity's errors, [`Error::Io`].
     pub fn create(path: &Path, source: &IdentitySource) -> Result<String, Error> {
+        Self::create_with(path, source, EuiccState::default())
+    }
+
+    /// As [`VirtualEuicc::create`], starting from `state` (e.g. another root SM-DS address,
+    /// set at manufacture: no ES10 function changes it).
+    ///
+    /// # Errors
+    /// As [`VirtualEuicc::create`].
+    pub fn create_with(
+        path: &Path,
+        source: &IdentitySource,
+        state: EuiccState,
+    ) -> Result<String, Error> {
         if path.exists() {
             return Err(Error::Exists(path.to_owned()));
         }
         let identity = source.load()?;
-        new_euicc(&identity, EuiccState::default())?;
+        new_euicc(&identity, state.clone())?;
         let eid = identity.eid.clone();
-        EuiccFile {
-            identity,
-            state: EuiccState::default(),
-        }
-        .save(path)?;
+        EuiccFile { identity, state }.save(path)?;
         Ok(eid)
     }
 

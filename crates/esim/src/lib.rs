@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod pki;
 pub mod platform;
 pub mod policy;
+pub mod smds;
 pub mod users;
 
 pub use error::{Error, ErrorKind, Result};

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use simforge_pki::{Certificate, Curve, Issued, LabPki, LabPkiOptions, PrivateKey, SmdpCerts};
+use simforge_pki::{
+    Certificate, Curve, Issued, LabPki, LabPkiOptions, PrivateKey, SmdpCerts, SmdsCerts,
+};
 use simforge_smdp::SmdpKeys;
 use zeroize::Zeroizing;
 
@@ -51,7 +53,8 @@ fn read_issued(dir: &Path, stem: &str) -> Result<Issued> {
     Ok(Issued { cert, key })
 }
 
-/// Loads the SM-DP+ side of a lab PKI directory: CI, DPauth, DPpb, DPtls.
+/// Loads the server side of a lab PKI directory: CI, DPauth, DPpb, DPtls, and DSauth and
+/// DStls when the directory has them (`smds/`, written by `pki init` since the SM-DS).
 ///
 /// # Errors
 /// [`Error::Pki`] naming the file that cannot be read or parsed.
@@ -59,6 +62,17 @@ pub fn load_lab_pki(dir: &Path) -> Result<LabPki> {
     let ci = read_certificate(&dir.join("ci").join("ci.der"))?;
     let smdp = dir.join("smdp");
     let tls = read_issued(&smdp, "dptls")?;
+    let smds_dir = dir.join("smds");
+    let smds = if smds_dir.join("dsauth.der").exists() {
+        let ds_tls = read_issued(&smds_dir, "dstls")?;
+        Some(SmdsCerts {
+            fqdn: ds_tls.cert.dns_names().first().cloned().unwrap_or_default(),
+            auth: read_issued(&smds_dir, "dsauth")?,
+            tls: ds_tls,
+        })
+    } else {
+        None
+    };
     Ok(LabPki {
         curve: ci.curve(),
         smdp: SmdpCerts {
@@ -71,6 +85,7 @@ pub fn load_lab_pki(dir: &Path) -> Result<LabPki> {
         ci_key: None,
         eum: None,
         euiccs: Vec::new(),
+        smds,
     })
 }
 

@@ -294,7 +294,13 @@ fn authenticate_server(e: &mut Euicc, req: &[u8]) -> Res {
         return fail(AuthenticateErrorCode::CI_PK_UNKNOWN);
     }
     let cert_der = r.server_certificate.as_bytes();
-    let dp = match simforge_pki::verify_dp_cert(&e.id.ci_store, cert_der, Role::DpAuth, e.now()) {
+    // serverCertificate is CERT.XXauth (SGP.22 §5.7.13): DPauth from an SM-DP+ (ES9+),
+    // DSauth from an SM-DS (ES11); the certificate's policy says which it claims to be.
+    let role = match simforge_pki::Certificate::from_der(cert_der).map(|c| c.role()) {
+        Ok(Some(Role::DsAuth)) => Role::DsAuth,
+        _ => Role::DpAuth,
+    };
+    let dp = match simforge_pki::verify_dp_cert(&e.id.ci_store, cert_der, role, e.now()) {
         Ok(dp) => dp,
         // The chosen CI is trusted, but the certificate does not chain to it (or to any
         // trusted CI): invalidCertificate.

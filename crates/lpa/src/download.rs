@@ -63,7 +63,7 @@ pub fn hash_confirmation_code(code: &str, transaction_id: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn post_json<R: serde::de::DeserializeOwned>(
+pub(crate) fn post_json<R: serde::de::DeserializeOwned>(
     es9: &mut dyn Es9Transport,
     address: &str,
     function: Es9Function,
@@ -182,22 +182,36 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
         if ac.confirmation_code_required() && confirmation_code.is_none() {
             return Err(Error::ConfirmationCodeRequired);
         }
-        let address = ac.smdp_address().to_owned();
+        let matching_id = ac
+            .matching_id()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        self.download_at(ac.smdp_address(), &matching_id, confirmation_code)
+    }
 
+    /// Steps 1 to 3 of the common mutual authentication (SGP.22 §3.1.2) with the server at
+    /// `address` (an SM-DP+ over ES9+, an SM-DS over ES11): ES10b challenge and EUICCInfo1,
+    /// InitiateAuthentication, ES10b AuthenticateServer with `matching_id` in ctxParams1.
+    /// Returns the transactionId and the eUICC's AuthenticateServerResponse (`BF38`), raw.
+    pub(crate) fn authenticate(
+        &mut self,
+        address: &str,
+        matching_id: Option<String>,
+    ) -> Result<(TransactionId, Vec<u8>), Error> {
         // 1. ES10b: challenge and EUICCInfo1.
         let challenge = self.es10.get_euicc_challenge()?;
         let info1_raw = self.es10.get_euicc_info1_raw()?;
 
-        // 2. ES9+ InitiateAuthentication.
+        // 2. ES9+ (or ES11) InitiateAuthentication.
         let body = json::to_json(&json::InitiateAuthenticationRequest {
             euicc_challenge: B64Bytes(challenge.to_vec()),
             euicc_info1: b64asn1(&info1_raw)?,
-            smdp_address: address.clone(),
+            smdp_address: address.to_owned(),
         })
         .map_err(|e| Error::Asn1(e.to_string()))?;
         let ia: InitiateAuthenticationResponse = post_json(
             &mut self.es9,
-            &address,
+            address,
             Es9Function::InitiateAuthentication,
             &body,
             |r: &InitiateAuthenticationResponse| &r.header,
@@ -212,7 +226,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
             .ok_or_else(|| missing("serverSigned1"))?;
         if ss1.value().server_address != address {
             return Err(Error::Protocol(format!(
-                "serverAddress {} differs from the activation code's {address}",
+                "serverAddress {} differs from the address asked, {address}",
                 ss1.value().server_address
             )));
         }
@@ -229,13 +243,9 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
             .as_ref()
             .ok_or_else(|| missing("serverCertificate"))?;
 
-        // 3. ES10b AuthenticateServer, with the SM-DP+'s data objects byte for byte.
+        // 3. ES10b AuthenticateServer, with the server's data objects byte for byte.
         let ctx = CtxParams1::CtxParamsForCommonAuthentication(CtxParamsForCommonAuthentication {
-            matching_id: Some(
-                ac.matching_id()
-                    .map(|m| m.as_str().to_owned())
-                    .unwrap_or_default(),
-            ),
+            matching_id,
             device_info: self.device_info.clone(),
             extensions: Extensions::default(),
         });
@@ -255,6 +265,23 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
                 code: e.authenticate_error_code.0,
             });
         }
+        Ok((tid, asr_raw))
+    }
+
+    /// Downloads and installs the profile the SM-DP+ at `address` holds for `matching_id`
+    /// (an activation code's token, an SM-DS event's EventID, or empty for the default
+    /// SM-DP+), sending the install notification afterwards.
+    ///
+    /// # Errors
+    /// As [`Lpa::download`].
+    pub fn download_at(
+        &mut self,
+        address: &str,
+        matching_id: &str,
+        confirmation_code: Option<&str>,
+    ) -> Result<DownloadOutcome, Error> {
+        let address = address.to_owned();
+        let (tid, asr_raw) = self.authenticate(&address, Some(matching_id.to_owned()))?;
 
         // 4. ES9+ AuthenticateClient.
         let body = json::to_json(&json::AuthenticateClientRequest {

@@ -9,12 +9,15 @@
 //! * [`Es10`]: STORE DATA chaining, `61xx` / GET RESPONSE, and every ES10a/b/c function.
 //! * [`Lpa::download`]: the whole profile download of SGP.22 §3.1.3 from an activation code
 //!   (with or without `LPA:`; with a confirmation code when the SM-DP+ asks for one),
-//!   including the install notification.
+//!   including the install notification; [`Lpa::download_at`] from an address and a
+//!   matchingId (an SM-DS event's EventID).
+//! * [`Lpa::discover`]: SM-DS event retrieval (ES11, posted to the ES9+ paths as lpac does).
 //! * [`Lpa::process_notifications`]: sends pending notifications (ES9+.HandleNotification)
 //!   and removes those delivered.
 //! * [`Lpa::list_profiles`], [`Lpa::enable`], [`Lpa::disable`], [`Lpa::delete`],
 //!   [`Lpa::list_notifications`], [`Lpa::chip_info`]: results as serde structs.
 
+mod discover;
 mod download;
 mod es10;
 

@@ -163,6 +163,18 @@ pub struct SmdpCerts {
     pub tls: Issued,
 }
 
+/// The two certificates of one SM-DS (SGP.22 §4.5.2: CERT.DSauth.ECDSA signs ES11's
+/// serverSigned1, CERT.DS.TLS serves ES11/ES12), laid out like the SM-DP+'s.
+#[derive(Clone, Debug)]
+pub struct SmdsCerts {
+    /// The SM-DS FQDN (the DStls dNSName).
+    pub fqdn: String,
+    /// CERT.DSauth.ECDSA (policy id-rspRole-ds-auth, 2.23.146.1.2.1.7).
+    pub auth: Issued,
+    /// CERT.DS.TLS (policy id-rspRole-ds-tls, 2.23.146.1.2.1.6).
+    pub tls: Issued,
+}
+
 /// A complete lab PKI on one curve: what [`generate_lab_pki`] makes and [`crate::load_sgp26`]
 /// loads.
 #[derive(Clone, Debug)]
@@ -179,6 +191,9 @@ pub struct LabPki {
     pub euiccs: Vec<IssuedEuicc>,
     /// The SM-DP+ certificates.
     pub smdp: SmdpCerts,
+    /// The SM-DS certificates (`None` for SGP.26, which has none, and for PKI directories
+    /// written before SM-DS certificates were issued).
+    pub smds: Option<SmdsCerts>,
 }
 
 /// Options for [`generate_lab_pki`] / [`write_lab_pki`].
@@ -188,6 +203,9 @@ pub struct LabPkiOptions {
     pub curve: Curve,
     /// The SM-DP+ FQDN (DPtls subjectAltName dNSName and CN).
     pub smdp_fqdn: String,
+    /// The SM-DS FQDN (DStls subjectAltName dNSName and CN); by default [`smds_fqdn_for`]
+    /// the SM-DP+ FQDN.
+    pub smds_fqdn: String,
     /// Organization name used in the subjects.
     pub organization: String,
     /// EID prefixes the EUM may issue (decimal digits, at most 28; default `["89049032"]`).
@@ -211,6 +229,7 @@ impl LabPkiOptions {
         LabPkiOptions {
             curve,
             smdp_fqdn: smdp_fqdn.to_string(),
+            smds_fqdn: smds_fqdn_for(smdp_fqdn),
             organization: "Simforge Lab".to_string(),
             eid_prefixes: vec!["89049032".to_string()],
             eid_range_style: EidRangeStyle::Both,
@@ -222,10 +241,20 @@ impl LabPkiOptions {
     }
 }
 
+/// The lab SM-DS FQDN beside an SM-DP+ FQDN: `smdp.` replaced by `smds.` (`smdp.example`
+/// → `smds.example`), else `smds.` prepended.
+pub fn smds_fqdn_for(smdp_fqdn: &str) -> String {
+    match smdp_fqdn.strip_prefix("smdp.") {
+        Some(rest) => format!("smds.{rest}"),
+        None => format!("smds.{smdp_fqdn}"),
+    }
+}
+
 /// Test OIDs (the 2.999 arc, as SGP.26 uses) for subjectAltName registeredID.
 const LAB_CI_OID: &str = "2.999.1";
 const LAB_EUM_OID: &str = "2.999.5";
 const LAB_SMDP_OID: &str = "2.999.10";
+const LAB_SMDS_OID: &str = "2.999.11";
 
 /// Generates a complete lab PKI in memory (see [`write_lab_pki`] to also write it out).
 pub fn generate_lab_pki(options: &LabPkiOptions) -> Result<LabPki> {
@@ -234,6 +263,10 @@ pub fn generate_lab_pki(options: &LabPkiOptions) -> Result<LabPki> {
     let fqdn = options.smdp_fqdn.as_str();
     if fqdn.is_empty() || Ia5String::new(fqdn).is_err() || fqdn.contains(['/', ' ', ':']) {
         return Err(Error::InvalidOption(format!("bad SM-DP+ FQDN '{fqdn}'")));
+    }
+    let ds_fqdn = options.smds_fqdn.as_str();
+    if ds_fqdn.is_empty() || Ia5String::new(ds_fqdn).is_err() || ds_fqdn.contains(['/', ' ', ':']) {
+        return Err(Error::InvalidOption(format!("bad SM-DS FQDN '{ds_fqdn}'")));
     }
     let first_prefix = options
         .eid_prefixes
@@ -327,7 +360,7 @@ pub fn generate_lab_pki(options: &LabPkiOptions) -> Result<LabPki> {
         euiccs.push(IssuedEuicc { eid, cert, key });
     }
 
-    // SM-DP+
+    // SM-DP+ and SM-DS
     let dp = |role: Role, cn: &str| -> Result<Issued> {
         let key = PrivateKey::generate(curve)?;
         let mut spec = timed(CertSpec::new(
@@ -337,10 +370,13 @@ pub fn generate_lab_pki(options: &LabPkiOptions) -> Result<LabPki> {
                 (oids::AT_COMMON_NAME, cn.into()),
             ],
         ));
-        spec.registered_id = Some(LAB_SMDP_OID.into());
+        let is_ds = matches!(role, Role::DsAuth | Role::DsTls);
+        spec.registered_id = Some(if is_ds { LAB_SMDS_OID } else { LAB_SMDP_OID }.into());
         spec.crl_urls = crl.clone();
-        if role == Role::DpTls {
-            spec.dns_names = vec![fqdn.to_string()];
+        match role {
+            Role::DpTls => spec.dns_names = vec![fqdn.to_string()],
+            Role::DsTls => spec.dns_names = vec![ds_fqdn.to_string()],
+            _ => {}
         }
         Ok(Issued {
             cert: issue_certificate(&spec, &key, by_ci)?,
@@ -353,6 +389,11 @@ pub fn generate_lab_pki(options: &LabPkiOptions) -> Result<LabPki> {
         pb: dp(Role::DpPb, &format!("{org} SM-DP+"))?,
         tls: dp(Role::DpTls, fqdn)?,
     };
+    let smds = SmdsCerts {
+        fqdn: ds_fqdn.to_string(),
+        auth: dp(Role::DsAuth, &format!("{org} SM-DS"))?,
+        tls: dp(Role::DsTls, ds_fqdn)?,
+    };
 
     Ok(LabPki {
         curve,
@@ -361,6 +402,7 @@ pub fn generate_lab_pki(options: &LabPkiOptions) -> Result<LabPki> {
         eum: Some(eum),
         euiccs,
         smdp,
+        smds: Some(smds),
     })
 }
 
@@ -390,6 +432,9 @@ impl LabPki {
     /// dir/smdp/dppb.{der,pem}           DPpb             smdp/dppb.key.pem
     /// dir/smdp/dptls.{der,pem}          DPtls            smdp/dptls.key.pem
     /// dir/smdp/dptls-chain.pem          DPtls certificate then the CI (TLS chain)
+    /// dir/smds/dsauth.{der,pem}         DSauth           smds/dsauth.key.pem
+    /// dir/smds/dstls.{der,pem}          DStls            smds/dstls.key.pem
+    /// dir/smds/dstls-chain.pem          DStls certificate then the CI (TLS chain)
     /// ```
     ///
     /// Private keys are PKCS#8 PEM, mode 0600; every file is written to a temporary name in
@@ -413,10 +458,18 @@ impl LabPki {
         write_issued(&smdp, "dptls", &self.smdp.tls)?;
         let chain = format!("{}{}", self.smdp.tls.cert.to_pem(), self.ci.to_pem());
         write_atomic(&smdp.join("dptls-chain.pem"), chain.as_bytes(), 0o644)?;
+        if let Some(ds) = &self.smds {
+            let smds = dir.join("smds");
+            write_issued(&smds, "dsauth", &ds.auth)?;
+            write_issued(&smds, "dstls", &ds.tls)?;
+            let chain = format!("{}{}", ds.tls.cert.to_pem(), self.ci.to_pem());
+            write_atomic(&smds.join("dstls-chain.pem"), chain.as_bytes(), 0o644)?;
+        }
 
         let mut readme = format!(
             "simforge lab PKI ({curve})\n\
              SM-DP+ FQDN: {fqdn}\n\
+             SM-DS FQDN: {ds_fqdn}\n\
              CI PKID (subject key identifier): {pkid}\n\n\
              ci/ci.{{der,pem}}            CI certificate{cikey}\n\
              eum/eum.{{der,pem}}          EUM certificate, eum/eum.key.pem\n\
@@ -424,9 +477,12 @@ impl LabPki {
              smdp/dpauth.{{der,pem}}      DPauth, smdp/dpauth.key.pem\n\
              smdp/dppb.{{der,pem}}        DPpb, smdp/dppb.key.pem\n\
              smdp/dptls.{{der,pem}}       DPtls, smdp/dptls.key.pem; smdp/dptls-chain.pem = DPtls + CI\n\
+             smds/dsauth.{{der,pem}}      DSauth, smds/dsauth.key.pem (SM-DS)\n\
+             smds/dstls.{{der,pem}}       DStls, smds/dstls.key.pem; smds/dstls-chain.pem = DStls + CI\n\
              Private keys: PKCS#8 PEM, mode 0600.\n",
             curve = self.curve,
             fqdn = self.smdp.fqdn,
+            ds_fqdn = self.smds.as_ref().map_or("-", |s| s.fqdn.as_str()),
             pkid = self
                 .ci
                 .subject_key_id()

@@ -27,7 +27,7 @@ pub use eid::{eid_from_prefix, eid_with_check_digits, is_valid_eid};
 pub use error::{Error, Result};
 pub use generate::{
     CertSpec, EidRangeStyle, Issued, IssuedEuicc, Issuer, LabPki, LabPkiOptions, SmdpCerts,
-    generate_lab_pki, issue_certificate, write_lab_pki,
+    SmdsCerts, generate_lab_pki, issue_certificate, smds_fqdn_for, write_lab_pki,
 };
 pub use keys::{Curve, PrivateKey, verify_der_signature, verify_raw_signature};
 pub use sgp26::{load_sgp26, load_sgp26_curve};

@@ -90,6 +90,7 @@ pub fn load_sgp26_curve(dir: &Path, curve: Curve) -> Result<LabPki> {
             pb,
             tls,
         },
+        smds: None,
     })
 }
 

@@ -264,8 +264,13 @@ pub fn verify_euicc_chain(
 /// issuer-name mismatch is accepted and reported in [`VerifiedDp::issuer_name_mismatch`]),
 /// signature, validity, policy, keyUsage (digitalSignature), no cA; for DPtls also
 /// extendedKeyUsage serverAuth and a dNSName.
+///
+/// The SM-DS's certificates (DSauth, DStls) are checked the same way.
 pub fn verify_dp_cert(ci_store: &CiStore, der: &[u8], role: Role, now: i64) -> Result<VerifiedDp> {
-    if !matches!(role, Role::DpAuth | Role::DpPb | Role::DpTls) {
+    if !matches!(
+        role,
+        Role::DpAuth | Role::DpPb | Role::DpTls | Role::DsAuth | Role::DsTls
+    ) {
         return Err(Error::NotADpRole(role));
     }
     let cert = Certificate::from_der(der)?;

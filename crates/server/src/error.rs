@@ -113,6 +113,9 @@ pub enum Error {
     /// The SM-DP+ refused or failed the call.
     #[error(transparent)]
     Smdp(#[from] simforge_smdp::Error),
+    /// The SM-DS refused or failed the call.
+    #[error(transparent)]
+    Smds(#[from] simforge_smds::Error),
 }
 
 impl Error {
@@ -131,6 +134,7 @@ impl Error {
     pub fn is_internal(&self) -> bool {
         match self {
             Self::Smdp(e) => e.status_code().is_none(),
+            Self::Smds(e) => e.status_code().is_none(),
             Self::CredentialLookup(_) | Self::Tls { .. } | Self::Io(_) => true,
             _ => false,
         }
@@ -154,6 +158,7 @@ impl Error {
             Self::AuthThrottled { .. } => requester_retries_exceeded(),
             Self::MatchingIdThrottled { .. } => crate::limits::matching_id_retries_exceeded(),
             Self::Smdp(e) => e.status_code().unwrap_or_else(execution_error),
+            Self::Smds(e) => e.status_code().unwrap_or_else(execution_error),
             Self::CredentialLookup(_) | Self::Tls { .. } | Self::Io(_) => execution_error(),
         })
     }

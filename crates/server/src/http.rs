@@ -45,13 +45,13 @@ pub struct AppState<S> {
     pub limits: SourceLimits,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn json_response<T: Serialize>(http: Http, body: &T) -> Response {
+pub(crate) fn json_response<T: Serialize>(http: Http, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut r = (http, bytes).into_response();
     let h = r.headers_mut();
@@ -111,7 +111,7 @@ fn supported_admin_protocol(value: &str) -> bool {
 }
 
 /// The Content-Type and X-Admin-Protocol checks every ES9+ and ES2+ request goes through.
-fn check_headers(headers: &HeaderMap) -> Result<(), Error> {
+pub(crate) fn check_headers(headers: &HeaderMap) -> Result<(), Error> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -263,7 +263,10 @@ fn malformed_message(e: &simforge_asn1::Error) -> String {
     format!("{member}: {what}")
 }
 
-async fn read_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, Error> {
+pub(crate) async fn read_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, Error> {
     let bytes = collect_body(headers, body).await.map_err(|e| match e {
         BodyError::TooLarge => Error::BodyTooLarge { limit: MAX_BODY },
         BodyError::TimedOut => Error::BodyTimedOut,

@@ -17,6 +17,10 @@
 //! they are known, the transactionId, ICCID and operator; its last line has the result and the
 //! latency. No key, secret or request body is ever logged.
 //!
+//! The SM-DS's edge is here too ([`smds_router`]): ES11 on the ES9+ and the `es11` paths,
+//! ES12 for the SM-DP+s whose client certificates are [`Registrants`]; [`Es12Client`] is the
+//! SM-DP+'s side of ES12.
+//!
 //! [`CallbackWorker`] delivers the events outbox to the operators' endpoints as ES2+
 //! HandleDownloadProgressInfo requests (reqwest + rustls), with persisted retries.
 
@@ -24,10 +28,12 @@ mod auth;
 mod callbacks;
 mod conn;
 mod error;
+mod es12;
 mod http;
 mod limits;
 mod log;
 mod metrics;
+mod smds;
 mod tls;
 
 pub use auth::{
@@ -39,6 +45,7 @@ pub use callbacks::{
     CallbackConfig, CallbackWorker, EndpointFuture, EndpointSettings, OperatorEndpoint, RoundStats,
 };
 pub use error::{BoxError, Error, ErrorChain, execution_error};
+pub use es12::{Es12Client, Es12Outcome};
 pub use http::{AppState, es_router, metrics_router, router};
 pub use limits::{
     Cidr, CidrError, MATCHING_ID_WINDOW, MAX_INITIATED_PER_SOURCE, MAX_MATCHING_ID_FAILURES,
@@ -46,6 +53,7 @@ pub use limits::{
 };
 pub use log::{LogWriteErrors, LossyWriter};
 pub use metrics::Metrics;
+pub use smds::{Registrants, SmdsState, smds_router};
 pub use tls::{
     ClientAuth, Timeouts, read_certificates, serve_plain, serve_plain_until, serve_plain_with,
     serve_tls, serve_tls_until, serve_tls_with, tls_config, tls_config_with_client_auth,

@@ -83,16 +83,22 @@ impl SmdpConfig {
     /// Whether `addr` (`host` or `host:port`) designates this SM-DP+.
     #[must_use]
     pub fn accepts_address(&self, addr: &str) -> bool {
-        let (host, port) = match addr.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (addr, None),
-        };
-        let host = host.strip_suffix('.').unwrap_or(host);
-        host.eq_ignore_ascii_case(&self.fqdn)
-            && port.is_none_or(|p| {
-                p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>() == Ok(self.port)
-            })
+        address_designates(addr, &self.fqdn, self.port)
     }
+}
+
+/// Whether `addr` (`host` or `host:port`, as an LPA sends `smdpAddress`) designates the
+/// server `fqdn` listening on `port`: the host without case and a trailing dot, the port
+/// absent or exactly `port`. The SM-DP+'s and the SM-DS's one check.
+#[must_use]
+pub fn address_designates(addr: &str, fqdn: &str, port: u16) -> bool {
+    let (host, p) = match addr.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (addr, None),
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host.eq_ignore_ascii_case(fqdn)
+        && p.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>() == Ok(port))
 }
 
 /// One DPauth or DPpb certificate with its signing key.

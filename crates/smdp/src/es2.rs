@@ -218,6 +218,11 @@ pub fn confirm_order(
         (None, Some(b)) => p.eid = Some(*b),
         _ => {}
     }
+    // An event at an SM-DS is for one EID (SGP.22 §5.3.2: with smdsAddress the EID is
+    // mandatory; 8.1.1 / 2.2 otherwise).
+    if req.smds_address.is_some() && p.eid.is_none() {
+        return Outcome::fail(Error::EidMissing);
+    }
     let matching_id = match &req.matching_id {
         Some(m) => {
             if let Err(e) = check_matching_id_entropy(m, ctx.config.min_matching_id_bits) {

@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::cancel::{CancelAction, CancelSessionPolicy};
-use crate::config::Ctx;
+use crate::config::{Ctx, DpKey};
 use crate::error::{Error, Result};
 use crate::model::{
     BppBinding, Event, KeyCurve, Outcome, ProfileRecord, ProfileState, RadioAccess, Session,
@@ -94,20 +94,83 @@ fn initiate_inner(
     req: &InitiateAuthenticationRequest,
     ctx: &Ctx<'_>,
 ) -> Result<(InitiateAuthenticationResponse, Session)> {
+    let keys = ctx.keys;
+    // A CI is usable only when both DPauth and DPpb certificates under it exist.
+    let usable = |p: &[u8]| keys.pb_for(p).is_some();
+    let accepts = |a: &str| ctx.config.accepts_address(a);
+    open_session(
+        req,
+        &AuthServer {
+            ci: &keys.ci,
+            auth: &keys.auth,
+            usable_ci: &usable,
+            accepts_address: &accepts,
+            session_ttl_secs: ctx.config.session_ttl_secs,
+            rng: ctx.rng,
+            now: ctx.now,
+        },
+    )
+}
+
+// ---------------------------------------------- the common mutual authentication
+
+/// The server side of the common mutual authentication (SGP.22 §3.1.2: InitiateAuthentication
+/// then AuthenticateClient), shared by the SM-DP+ (ES9+, DPauth) and the SM-DS (ES11,
+/// DSauth): who answers, with which keys, trusting which CIs.
+#[derive(Clone, Copy)]
+pub struct AuthServer<'a> {
+    /// Trusted CIs: the PKIDs accepted from euiccInfo1, the eUICC chains' anchors.
+    pub ci: &'a simforge_pki::CiStore,
+    /// The authentication keys (CERT.DPauth or CERT.DSauth), one per CI.
+    pub auth: &'a [DpKey],
+    /// Whether the server can serve under a CI (by PKID) besides having its auth key (the
+    /// SM-DP+ also needs DPpb there); `|_| true` when the auth key is enough.
+    pub usable_ci: &'a dyn Fn(&[u8]) -> bool,
+    /// Whether an address the LPA sent (`smdpAddress`, `host[:port]`) designates this server.
+    pub accepts_address: &'a dyn Fn(&str) -> bool,
+    /// Lifetime of the session opened, in seconds.
+    pub session_ttl_secs: i64,
+    /// Randomness (transactionId, serverChallenge).
+    pub rng: &'a dyn Random,
+    /// Now.
+    pub now: crate::model::UnixTime,
+}
+
+impl std::fmt::Debug for AuthServer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthServer")
+            .field("auth", &self.auth)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+/// InitiateAuthentication (SGP.22 §5.6.1, §5.8.1): checks the address, SVN and CI PKIDs,
+/// and opens a session with a fresh random transactionId and serverChallenge, signing
+/// serverSigned1 (serverAddress = the address the LPA sent) with the auth key under the
+/// first CI of euiccCiPKIdListForVerification the server can use.
+///
+/// # Errors
+/// [`Error::InvalidSmdpAddress`], [`Error::UnsupportedSvn`], [`Error::NoSupportedCiPublicKey`],
+/// [`Error::NoDpAuthForCi`] (the SM-DS maps them to its 8.9.x codes), or a crypto failure.
+pub fn open_session(
+    req: &InitiateAuthenticationRequest,
+    server: &AuthServer<'_>,
+) -> Result<(InitiateAuthenticationResponse, Session)> {
     let euicc_challenge: [u8; 16] = req
         .euicc_challenge
         .0
         .as_slice()
         .try_into()
         .map_err(|_| Error::MandatoryElement("euiccChallenge (16 octets)"))?;
-    if !ctx.config.accepts_address(&req.smdp_address) {
+    if !(server.accepts_address)(&req.smdp_address) {
         return Err(Error::InvalidSmdpAddress);
     }
     let info1 = req.euicc_info1.value();
     if info1.svn.0[0] != 2 {
         return Err(Error::UnsupportedSvn(info1.svn.to_string()));
     }
-    let trusted = ctx.keys.ci.pkids();
+    let trusted = server.ci.pkids();
     let is_trusted = |p: &[u8]| trusted.iter().any(|t| t.as_slice() == p);
     let verification: Vec<&[u8]> = info1
         .euicc_ci_pkid_list_for_verification
@@ -124,17 +187,22 @@ fn initiate_inner(
     if verification.is_empty() || signing.is_empty() {
         return Err(Error::NoSupportedCiPublicKey);
     }
-    let (ci_pkid, dpauth) = verification
+    let (ci_pkid, auth) = verification
         .iter()
-        .find_map(|p| ctx.keys.auth_for(p).map(|k| (p.to_vec(), k)))
+        .find_map(|p| {
+            server
+                .auth
+                .iter()
+                .find(|k| k.ci_pkid == *p && (server.usable_ci)(p))
+                .map(|k| (p.to_vec(), k))
+        })
         .ok_or(Error::NoDpAuthForCi)?;
-    if ctx.keys.pb_for(&ci_pkid).is_none() {
-        return Err(Error::NoDpAuthForCi);
-    }
 
-    let tid_bytes: [u8; 16] = ctx.random()?;
+    let mut tid_bytes = [0u8; 16];
+    server.rng.fill(&mut tid_bytes)?;
     let tid = TransactionId::from_bytes(&tid_bytes).map_err(asn1_err)?;
-    let server_challenge: [u8; 16] = ctx.random()?;
+    let mut server_challenge = [0u8; 16];
+    server.rng.fill(&mut server_challenge)?;
     let server_signed1 = Asn1B64::new(rsp::ServerSigned1 {
         transaction_id: tid.clone(),
         euicc_challenge: euicc_challenge.into(),
@@ -143,15 +211,15 @@ fn initiate_inner(
         extensions: Extensions::default(),
     })
     .map_err(asn1_err)?;
-    let signature = dpauth.signer.sign(server_signed1.raw())?;
+    let signature = auth.signer.sign(server_signed1.raw())?;
     let mut pkid_tlv = vec![0x04, u8::try_from(ci_pkid.len()).unwrap_or(20)];
     pkid_tlv.extend_from_slice(&ci_pkid);
 
     let session = Session {
         transaction_id: tid.clone(),
         state: SessionState::Initiated,
-        created_at: ctx.now,
-        expires_at: ctx.now + ctx.config.session_ttl_secs,
+        created_at: server.now,
+        expires_at: server.now + server.session_ttl_secs,
         smdp_address: req.smdp_address.clone(),
         euicc_challenge: euicc_challenge.to_vec(),
         server_challenge: server_challenge.to_vec(),
@@ -170,7 +238,7 @@ fn initiate_inner(
         server_signed1: Some(server_signed1),
         server_signature1: Some(B64Bytes(sig_tlv(&signature))),
         euicc_ci_pk_id_to_be_used: Some(B64Bytes(pkid_tlv)),
-        server_certificate: Some(B64Bytes(dpauth.cert_der.clone())),
+        server_certificate: Some(B64Bytes(auth.cert_der.clone())),
     };
     Ok((resp, session))
 }
@@ -298,6 +366,18 @@ impl ClientAuth {
     pub fn eid(&self) -> &Eid {
         &self.eid
     }
+
+    /// ctxParams1.matchingId as the eUICC signed it (`None` when absent).
+    #[must_use]
+    pub fn matching_id(&self) -> Option<&str> {
+        self.matching_id.as_deref()
+    }
+
+    /// The session's transactionId.
+    #[must_use]
+    pub fn transaction_id(&self) -> &TransactionId {
+        &self.session.transaction_id
+    }
 }
 
 /// AuthenticateClient, first half: session, transactionId, serverAddress, serverChallenge,
@@ -311,7 +391,23 @@ pub fn verify_client(
     session: Option<Session>,
     ctx: &Ctx<'_>,
 ) -> Result<ClientAuth> {
-    let session = live_session(session, ctx.now)?;
+    verify_client_with(req, session, &ctx.keys.ci, ctx.now)
+}
+
+/// AuthenticateClient's verification of the eUICC, as [`verify_client`], against the CIs
+/// `ci` at `now`: the common mutual authentication's second half, shared by the SM-DP+
+/// (ES9+) and the SM-DS (ES11). `session` is the one InitiateAuthentication opened (its
+/// address is the server's: euiccSigned1.serverAddress must be it).
+///
+/// # Errors
+/// The protocol error to answer with.
+pub fn verify_client_with(
+    req: &AuthenticateClientRequest,
+    session: Option<Session>,
+    ci: &simforge_pki::CiStore,
+    now: crate::model::UnixTime,
+) -> Result<ClientAuth> {
+    let session = live_session(session, now)?;
     if session.state != SessionState::Initiated {
         return Err(Error::UnknownTransactionId);
     }
@@ -335,10 +431,10 @@ pub fn verify_client(
         return Err(Error::EuiccSignatureInvalid("serverChallenge"));
     }
     let verified = simforge_pki::verify_euicc_chain(
-        &ctx.keys.ci,
+        ci,
         ok.eum_certificate.as_bytes(),
         ok.euicc_certificate.as_bytes(),
-        ctx.now,
+        now,
     )
     .map_err(|e| Error::from_euicc_chain(&e))?;
     // Chains are built by key identifier and signature; a differing issuer name (SGP.26 v1

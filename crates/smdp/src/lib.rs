@@ -3,7 +3,10 @@
 //! The SM-DP+ of the simforge eSIM platform (GSMA SGP.22 v2.x), sans I/O:
 //!
 //! - [`es9`]: ES9+ (LPA-facing) — InitiateAuthentication, AuthenticateClient,
-//!   GetBoundProfilePackage, HandleNotification, CancelSession;
+//!   GetBoundProfilePackage, HandleNotification, CancelSession; its common mutual
+//!   authentication ([`es9::open_session`], [`es9::verify_client_with`], parametrized by the
+//!   server's address check and auth keys through [`es9::AuthServer`]) is also the SM-DS's
+//!   (`simforge-smds`, ES11 with DSauth);
 //! - [`es2`]: ES2+ (operator-facing) — DownloadOrder, ConfirmOrder, CancelOrder, ReleaseProfile.
 //!
 //! Each operation is a pure function of (request, state, [`Ctx`]) returning an [`Outcome`]:
@@ -40,7 +43,7 @@ pub mod service;
 pub mod store;
 
 pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
-pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys};
+pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys, address_designates};
 pub use error::{Error, Result};
 pub use inventory::{
     HistoryEntry, IccidPrefix, InstallationError, Inventory, ProfileFilter, ProfileSummary,

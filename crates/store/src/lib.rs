@@ -23,6 +23,7 @@ pub mod quotas;
 pub mod rsp;
 pub mod session_cache;
 pub mod settings;
+pub mod smds;
 mod sql;
 mod store;
 

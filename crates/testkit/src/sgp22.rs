@@ -190,6 +190,44 @@ pub const ES11_AUTHENTICATE_CLIENT: Function = Function {
     ]),
 };
 
+/// ES11.InitiateAuthentication as the Eastcompeace SDK posts it: the ES11 path, the SM-DS
+/// address in `smdsAddress` (lpac, euicc-go and the G+D IPA use [`INITIATE_AUTHENTICATION`]).
+pub const ES11_INITIATE_AUTHENTICATION: Function = Function {
+    section: "5.8.1",
+    path: "/gsma/rsp2/es11/initiateAuthentication",
+    request: &[
+        m("euiccChallenge", Enc::B64Raw(16)),
+        m("euiccInfo1", Enc::B64Tlv(&["BF20"])),
+        m("smdsAddress", Enc::Str),
+    ],
+    response: INITIATE_AUTHENTICATION.response,
+};
+
+// ------------------------------------------------------------------------------ ES12
+
+/// ES12.RegisterEvent (SM-DP+ → SM-DS), ES2+-style header; members and path as a public
+/// ES12 client sends them (the specification's section number is not confirmed).
+pub const ES12_REGISTER_EVENT: Function = Function {
+    section: "ES12.RegisterEvent",
+    path: "/gsma/rsp2/es12/registerEvent",
+    request: &[
+        REQ_HEADER,
+        m("eid", EID),
+        m("rspServerAddress", Enc::Str),
+        m("eventId", Enc::Str),
+        o("forwardingIndicator", Enc::Bool),
+    ],
+    response: Some(&[HEADER]),
+};
+
+/// ES12.DeleteEvent (SM-DP+ → SM-DS).
+pub const ES12_DELETE_EVENT: Function = Function {
+    section: "ES12.DeleteEvent",
+    path: "/gsma/rsp2/es12/deleteEvent",
+    request: &[REQ_HEADER, m("eid", EID), m("eventId", Enc::Str)],
+    response: Some(&[HEADER]),
+};
+
 // ------------------------------------------------------------------------------ ES2+
 
 /// §6.5.2.1 ES2+.DownloadOrder (`iccid` is mandatory in a success response).
@@ -282,6 +320,9 @@ pub const ALL: &[Function] = &[
     HANDLE_NOTIFICATION,
     CANCEL_SESSION,
     ES11_AUTHENTICATE_CLIENT,
+    ES11_INITIATE_AUTHENTICATION,
+    ES12_REGISTER_EVENT,
+    ES12_DELETE_EVENT,
     DOWNLOAD_ORDER,
     CONFIRM_ORDER,
     CANCEL_ORDER,

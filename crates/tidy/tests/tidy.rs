@@ -127,7 +127,8 @@ fn architecture() -> String {
 /// The crates whose logic is pure: bytes, state, time and randomness in, bytes and new state
 /// out (ARCHITECTURE.md, Invariants).
 const PURE: &[&str] = &[
-    "access", "aka", "asn1", "audit", "crypto", "euicc", "lpa", "pki", "saip", "sim", "smdp", "tlv",
+    "access", "aka", "asn1", "audit", "crypto", "euicc", "lpa", "pki", "saip", "sim", "smdp",
+    "smds", "tlv",
 ];
 
 /// What a pure crate must not use outside its tests.

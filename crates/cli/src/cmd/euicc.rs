@@ -42,6 +42,13 @@ pub enum EuiccCmd {
         /// SM-DP+ certificates are verified against --ci-cert only (SGP.22 keeps them apart).
         #[arg(long, requires = "euicc_cert")]
         chain_ci: Option<PathBuf>,
+        /// The root SM-DS address the eUICC reports (ES10a GetEuiccConfiguredAddresses),
+        /// set here as at manufacture. Default lpa.ds.gsma.com.
+        #[arg(long)]
+        root_ds: Option<String>,
+        /// The default SM-DP+ address (also settable later: `lpa set-default-dp`).
+        #[arg(long)]
+        default_dp: Option<String>,
         /// The eUICC file to create.
         #[arg(long, default_value = "euicc.json")]
         file: PathBuf,
@@ -89,6 +96,8 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
             eum_cert,
             ci_cert,
             chain_ci,
+            root_ds,
+            default_dp,
             file,
         } => {
             let source = match (pki, euicc_cert, euicc_key, eum_cert) {
@@ -105,7 +114,12 @@ fn run(ctx: &Ctx, cmd: EuiccCmd) -> anyhow::Result<()> {
                 }
                 _ => bail!("give --pki, or --euicc-cert, --euicc-key, --eum-cert and --ci-cert"),
             };
-            let eid = VirtualEuicc::create(&file, &source)?;
+            let mut state = simforge_euicc::EuiccState::default();
+            if let Some(r) = root_ds {
+                state.root_ds_address = r;
+            }
+            state.default_dp_address = default_dp.filter(|d| !d.is_empty());
+            let eid = VirtualEuicc::create_with(&file, &source, state)?;
             let j = json!({"eid": eid, "file": file});
             ctx.print(&j, || {
                 format!("virtual eUICC {eid} created in {}", file.display())

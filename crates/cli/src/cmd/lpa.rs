@@ -42,12 +42,26 @@ pub struct LpaArgs {
 
 #[derive(Subcommand)]
 pub enum LpaCmd {
-    /// Download and install a profile from an activation code (`LPA:1$host$matchingId`).
+    /// Download and install a profile from an activation code (`LPA:1$host$matchingId`); with
+    /// none, from the eUICC's default SM-DP+ address with an empty matchingId (the profile
+    /// ordered for this EID).
     Download {
-        activation_code: String,
+        activation_code: Option<String>,
         #[arg(long)]
         confirmation_code: Option<String>,
     },
+    /// Ask an SM-DS for this eUICC's events (ES11), then download each from its SM-DP+ with
+    /// matchingId = its EventID; with --list only print them.
+    Discover {
+        /// The SM-DS address (host[:port]). Default: the eUICC's root SM-DS address.
+        #[arg(long)]
+        smds: Option<String>,
+        /// Only list the events.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Set the eUICC's default SM-DP+ address (ES10a SetDefaultDpAddress; empty: none).
+    SetDefaultDp { address: String },
     /// List the installed profiles.
     List,
     /// Enable a profile (ICCID or ISD-P AID).
@@ -103,7 +117,18 @@ fn command<C: Card>(ctx: &Ctx, lpa: &mut Lpa<C, Https>, cmd: LpaCmd) -> anyhow::
             activation_code,
             confirmation_code,
         } => {
-            let o = lpa.download(&activation_code, confirmation_code.as_deref())?;
+            let o = match activation_code {
+                Some(ac) => lpa.download(&ac, confirmation_code.as_deref())?,
+                None => {
+                    let a = lpa.es10.configured_addresses()?;
+                    let Some(dp) = a.default_dp_address.filter(|d| !d.is_empty()) else {
+                        anyhow::bail!(
+                            "no activation code, and the eUICC has no default SM-DP+ address (lpa set-default-dp)"
+                        );
+                    };
+                    lpa.download_at(&dp, "", confirmation_code.as_deref())?
+                }
+            };
             let pending = if o.notification_sent {
                 ""
             } else {
@@ -176,6 +201,75 @@ fn command<C: Card>(ctx: &Ctx, lpa: &mut Lpa<C, Https>, cmd: LpaCmd) -> anyhow::
                 )
             });
             return Ok(());
+        }
+        LpaCmd::Discover { smds, list } => {
+            let smds = match smds {
+                Some(s) => s,
+                None => lpa.es10.configured_addresses()?.root_ds_address,
+            };
+            let events = lpa
+                .discover(&smds)
+                .with_context(|| format!("discovery at the SM-DS {smds}"))?;
+            if list {
+                ctx.print(&events, || match events.is_empty() {
+                    true => format!("no events at {smds}"),
+                    false => lines(&events, |e| {
+                        format!("{}  {}", e.rsp_server_address, e.event_id)
+                    }),
+                });
+                return Ok(());
+            }
+            let mut done = Vec::new();
+            let mut failed = 0usize;
+            for e in &events {
+                let r = lpa.download_at(&e.rsp_server_address, &e.event_id, None);
+                let mut j = serde_json::Map::new();
+                j.insert("eventId".into(), e.event_id.clone().into());
+                j.insert(
+                    "rspServerAddress".into(),
+                    e.rsp_server_address.clone().into(),
+                );
+                match r {
+                    Ok(o) => {
+                        j.insert("installed".into(), serde_json::to_value(&o)?);
+                    }
+                    Err(err) => {
+                        failed += 1;
+                        j.insert("error".into(), format!("{err:#}").into());
+                    }
+                }
+                done.push(serde_json::Value::Object(j));
+            }
+            ctx.print(&done, || match done.is_empty() {
+                true => format!("no events at {smds}"),
+                false => lines(&done, |d| {
+                    let what = match (d.get("installed"), d.get("error")) {
+                        (Some(o), _) => format!(
+                            "installed ICCID {}",
+                            o.get("iccid").and_then(|v| v.as_str()).unwrap_or("-")
+                        ),
+                        (None, Some(e)) => format!("failed: {}", e.as_str().unwrap_or("-")),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "{} {}: {what}",
+                        d["rspServerAddress"].as_str().unwrap_or("-"),
+                        d["eventId"].as_str().unwrap_or("-")
+                    )
+                }),
+            });
+            if failed > 0 {
+                anyhow::bail!(
+                    "{failed} of {} discovered events not downloaded",
+                    events.len()
+                );
+            }
+            return Ok(());
+        }
+        LpaCmd::SetDefaultDp { address } => {
+            let r = lpa.es10.set_default_dp_address(&address)?;
+            anyhow::ensure!(r.0 == 0, "SetDefaultDpAddress refused (result {})", r.0);
+            ("default SM-DP+ set", address)
         }
         LpaCmd::Enable { id } => (lpa.enable(&id).map(|()| "enabled")?, id),
         LpaCmd::Disable { id } => (lpa.disable(&id).map(|()| "disabled")?, id),

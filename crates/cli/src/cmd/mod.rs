@@ -12,5 +12,6 @@ pub mod lpa;
 pub mod operator;
 pub mod pki;
 pub mod serve;
+pub mod smds;
 pub mod user;
 pub mod verify;

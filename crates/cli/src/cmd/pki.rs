@@ -22,7 +22,8 @@ pub enum CurveArg {
 
 #[derive(Subcommand)]
 pub enum PkiCmd {
-    /// Create a complete lab PKI: CI, EUM (with an EID range), eUICC certificates, DPauth, DPpb, DPtls.
+    /// Create a complete lab PKI: CI, EUM (with an EID range), eUICC certificates, DPauth, DPpb,
+    /// DPtls, and the SM-DS's DSauth and DStls.
     Init {
         /// Output directory (default: <data-dir>/pki).
         #[arg(long)]
@@ -39,6 +40,10 @@ pub enum PkiCmd {
         /// EID prefix the EUM may issue (digits).
         #[arg(long)]
         eid_prefix: Option<String>,
+        /// The SM-DS FQDN (DStls subjectAltName). Default: `smds.` and the SM-DP+ FQDN's
+        /// domain (`smdp.x` gives `smds.x`).
+        #[arg(long)]
+        smds_fqdn: Option<String>,
     },
     /// Load and check the GSMA SGP.26 test PKI (CI, DPauth, DPpb, DPtls) from its directory.
     Sgp26 {
@@ -56,6 +61,7 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
             fqdn,
             euiccs,
             eid_prefix,
+            smds_fqdn,
         } => {
             let dir = dir.unwrap_or_else(|| ctx.data_dir.join("pki"));
             let curves = match curve {
@@ -76,11 +82,15 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
                 if let Some(p) = &eid_prefix {
                     opts.eid_prefixes = vec![p.clone()];
                 }
+                if let Some(f) = &smds_fqdn {
+                    opts.smds_fqdn.clone_from(f);
+                }
                 let pki =
                     simforge_pki::write_lab_pki(&d, &opts).map_err(|e| fail(Code::Input, e))?;
                 let (pkid, eids) = (hex(&pki.ci), pki.euiccs.iter().map(|e| e.eid.clone()));
                 let eids: Vec<_> = eids.collect();
-                let j = json!({"dir": d, "curve": format!("{c:?}"), "ci_pkid": pkid, "eids": eids, "fqdn": fqdn});
+                let ds = pki.smds.as_ref().map(|s| s.fqdn.clone());
+                let j = json!({"dir": d, "curve": format!("{c:?}"), "ci_pkid": pkid, "eids": eids, "fqdn": fqdn, "smds_fqdn": ds});
                 ctx.print(&j, || {
                     let e: String = eids.iter().map(|e| format!("\n  eUICC {e}")).collect();
                     format!("{c:?} lab PKI in {} (CI PKID {pkid}){e}", d.display())

@@ -1,0 +1,88 @@
+//! `simforge smds`: the SM-DS role (ES11 for LPAs, ES12 for SM-DP+s) over HTTPS with the lab
+//! PKI's DSauth and DStls certificates, assembled by `simforge_esim::smds`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use simforge_esim::smds::{SmdsOptions, SmdsServer};
+
+use crate::ctx::{Ctx, shutdown_signal};
+use crate::exit::{CliResult, Code, fail};
+
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8445);
+
+#[derive(Args)]
+pub struct SmdsArgs {
+    /// Address and port to listen on (HTTPS). Default 127.0.0.1:8445.
+    #[arg(long, env = "SIMFORGE_SMDS_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The SM-DS FQDN (what LPAs send as its address). Default: the DStls certificate's name.
+    #[arg(long, env = "SIMFORGE_SMDS_FQDN")]
+    fqdn: Option<String>,
+    /// The port of the SM-DS address (default: the listening port).
+    #[arg(long)]
+    public_port: Option<u16>,
+    /// Lab PKI directory (`simforge pki init`, with its `smds/` certificates). Default:
+    /// <data-dir>/pki.
+    #[arg(long, env = "SIMFORGE_PKI")]
+    pki: Option<PathBuf>,
+    /// An SM-DP+ allowed to register and delete events (ES12): NAME=CERTIFICATE, the file of
+    /// its TLS client certificate (PEM or DER); repeatable. Each deletes only its own events.
+    #[arg(long = "registrant", value_name = "NAME=CERT")]
+    registrants: Vec<String>,
+    /// The SQLite file of the event records. Default: <data-dir>/smds.sqlite.
+    #[arg(long, env = "SIMFORGE_SMDS_DB", conflicts_with = "memory")]
+    db: Option<PathBuf>,
+    /// Keep the event records in memory only (lost when the SM-DS stops).
+    #[arg(long)]
+    memory: bool,
+    /// Days an event record is kept when its SM-DP+ does not delete it (0: until deleted).
+    /// Default 90.
+    #[arg(long, default_value_t = 90)]
+    event_ttl_days: u32,
+}
+
+pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
+    let listen = a.listen.unwrap_or(DEFAULT_LISTEN);
+    let registrants = a
+        .registrants
+        .iter()
+        .map(|r| {
+            r.split_once('=')
+                .map(|(n, p)| (n.to_owned(), PathBuf::from(p)))
+                .ok_or_else(|| fail(Code::Input, anyhow!("--registrant {r}: NAME=CERT expected")))
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    let options = SmdsOptions {
+        pki: a.pki.unwrap_or_else(|| ctx.data_dir.join("pki")),
+        fqdn: a.fqdn,
+        port: a.public_port.unwrap_or(listen.port()),
+        event_ttl_secs: (a.event_ttl_days > 0).then(|| i64::from(a.event_ttl_days) * 86_400),
+        registrants,
+        db: if a.memory {
+            None
+        } else {
+            Some(match a.db {
+                Some(p) => p,
+                None => {
+                    simforge_factory::private_dir(&ctx.data_dir)?;
+                    ctx.data_dir.join("smds.sqlite")
+                }
+            })
+        },
+    };
+    let server = SmdsServer::assemble(&options)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))
+        .map_err(|e| fail(Code::Failure, e))?;
+    let address = server.address();
+    let j = serde_json::json!({"listening": listen.to_string(), "smdsAddress": address});
+    ctx.print(&j, || {
+        format!("SM-DS {address} listening on https://{listen} (ES11, ES12)")
+    });
+    server.run(listener, shutdown_signal()).await?;
+    Ok(())
+}

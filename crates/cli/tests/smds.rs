@@ -1,0 +1,141 @@
+//! Discovery over real HTTPS on 127.0.0.1, every piece the real `simforge` binary: the SM-DP+
+//! (`simforge serve --demo`), the SM-DS (`simforge smds`, DSauth/DStls from the same lab PKI),
+//! the SM-DP+ registering the demo order's event over ES12 with its DPtls client certificate
+//! (mutual TLS), then `simforge lpa discover` on a virtual eUICC whose root SM-DS is that
+//! SM-DS: listed, downloaded with matchingId = EventID, deleted.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::path::Path;
+
+use common::{DemoServer, Lab, Server, free_port, wait_accepting};
+
+fn es12(
+    client: &reqwest::blocking::Client,
+    base: &str,
+    function: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = client
+        .post(format!("{base}/gsma/rsp2/es12/{function}"))
+        .header("Content-Type", "application/json")
+        .header("X-Admin-Protocol", "gsma/rsp/v2.2.0")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&r.bytes().unwrap()).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A client presenting the SM-DP+'s DPtls certificate (the lab SM-DS's TLS name is not
+/// resolvable here, so its certificate is not checked: lpac does the same).
+fn smdp_client(pki: &Path) -> reqwest::blocking::Client {
+    let mut pem = std::fs::read(pki.join("smdp/dptls.pem")).unwrap();
+    pem.extend(std::fs::read(pki.join("smdp/dptls.key.pem")).unwrap());
+    reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .identity(reqwest::Identity::from_pem(&pem).unwrap())
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn an_event_registered_at_the_smds_is_discovered_and_downloaded_by_the_lpa() {
+    let lab = Lab::new();
+    let dp = DemoServer::start(&lab, 2);
+    let pki = dp.demo["euiccPki"].as_str().unwrap().to_owned();
+    let smdp_address = dp.listening["smdpAddress"].as_str().unwrap().to_owned();
+    let activation_code = dp.demo["activationCode"].as_str().unwrap().to_owned();
+    let matching_id = activation_code.split('$').nth(2).unwrap().to_owned();
+
+    let ds_port = free_port();
+    let ds_address = format!("localhost:{ds_port}");
+    let stderr = lab.path().join("smds.stderr");
+    let dptls = Path::new(&pki).join("smdp/dptls.pem");
+    let _smds = Server::spawn(
+        lab.cmd().args([
+            "smds",
+            "--pki",
+            &pki,
+            "--fqdn",
+            "localhost",
+            "--listen",
+            &format!("127.0.0.1:{ds_port}"),
+            "--registrant",
+            &format!("smdp1={}", dptls.display()),
+        ]),
+        &stderr,
+    );
+    wait_accepting(ds_port);
+    let base = format!("https://127.0.0.1:{ds_port}");
+
+    // A virtual eUICC whose root SM-DS is ours.
+    let euicc = lab.path().join("euicc.json");
+    let euicc_s = euicc.to_str().unwrap();
+    lab.ok(&[
+        "euicc",
+        "init",
+        "--pki",
+        &pki,
+        "--root-ds",
+        &ds_address,
+        "--file",
+        euicc_s,
+    ]);
+    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
+        .unwrap()["identity"]["eid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lpa = |args: &[&str]| {
+        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
+        a.extend_from_slice(args);
+        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
+    };
+    assert_eq!(lpa(&["discover", "--list"]), serde_json::json!([]));
+
+    // ES12 without a registered client certificate: refused.
+    let anonymous = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let header =
+        serde_json::json!({"functionRequesterIdentifier": "smdp1", "functionCallIdentifier": "1"});
+    let register = serde_json::json!({"header": header, "eid": eid, "rspServerAddress": smdp_address, "eventId": matching_id, "forwardingIndicator": false});
+    let (s, _) = es12(&anonymous, &base, "registerEvent", &register);
+    assert_eq!(s, 401);
+    let client = smdp_client(Path::new(&pki));
+    let (s, v) = es12(&client, &base, "registerEvent", &register);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["header"]["functionExecutionStatus"]["status"],
+        "Executed-Success"
+    );
+
+    assert_eq!(
+        lpa(&["discover", "--list"]),
+        serde_json::json!([{"eventId": matching_id, "rspServerAddress": smdp_address}])
+    );
+    let done = lpa(&["discover", "--smds", &ds_address]);
+    assert_eq!(done[0]["eventId"], matching_id.as_str(), "{done}");
+    assert_eq!(done[0]["installed"]["iccid"], dp.demo["iccid"], "{done}");
+    assert_eq!(lpa(&["list"]).as_array().unwrap().len(), 1);
+
+    // Downloaded: the SM-DP+ deletes its event.
+    let delete = serde_json::json!({"header": header, "eid": eid, "eventId": matching_id});
+    let (s, v) = es12(&client, &base, "deleteEvent", &delete);
+    assert_eq!(s, 200, "{v}");
+    let (_, v) = es12(&client, &base, "deleteEvent", &delete);
+    assert_eq!(
+        v["header"]["functionExecutionStatus"]["statusCodeData"]["subjectCode"],
+        "8.9.5"
+    );
+    assert_eq!(lpa(&["discover", "--list"]), serde_json::json!([]));
+}

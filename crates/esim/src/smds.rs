@@ -1,0 +1,207 @@
+//! The SM-DS role (`simforge smds`): the SM-DS of `simforge_smds` on the lab PKIs' DSauth and
+//! DStls certificates (`pki init` writes them under `smds/`), its event records in a SQLite
+//! file of their own (`simforge_store::smds`) or in memory,
+//! ES12 open to the SM-DP+ client certificates registered on the command line, served over
+//! HTTPS by `simforge_server::smds_router` with the expired records purged every minute.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use simforge_crypto::SystemRandom;
+use simforge_pki::LabPki;
+use simforge_server::{ClientAuth, Metrics, Registrants, SmdsState};
+use simforge_smds::{MemoryStore, Registrant, Smds, SmdsConfig, SmdsKeys, SmdsStore};
+use tokio::net::TcpListener;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::pki::{load_lab_pki, pki_dirs};
+
+/// How often expired event records and ES11 sessions are purged.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What `simforge smds` is given.
+#[derive(Clone, Debug)]
+pub struct SmdsOptions {
+    /// The lab PKI directory (one PKI, or `nist/` and `brainpool/`).
+    pub pki: PathBuf,
+    /// The SM-DS FQDN (default: the DStls certificate's name).
+    pub fqdn: Option<String>,
+    /// The port of the SM-DS address.
+    pub port: u16,
+    /// Event record lifetime in seconds (`None`: until deleted).
+    pub event_ttl_secs: Option<i64>,
+    /// ES12 callers: a registrant name and the file of its client certificate (PEM or DER).
+    pub registrants: Vec<(String, PathBuf)>,
+    /// The SQLite file of the event records (created 0600); `None`: in memory, lost with the
+    /// process.
+    pub db: Option<PathBuf>,
+}
+
+/// Where the SM-DS keeps its records.
+pub type AnySmdsStore = Box<dyn SmdsStore>;
+
+/// An assembled SM-DS, ready to serve.
+pub struct SmdsServer {
+    state: Arc<SmdsState<AnySmdsStore>>,
+    tls: rustls::ServerConfig,
+}
+
+impl std::fmt::Debug for SmdsServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmdsServer")
+            .field("address", &self.state.smds.config().address())
+            .finish_non_exhaustive()
+    }
+}
+
+fn pki_err(context: String, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    Error::Pki {
+        context,
+        source: source.into(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The registrants of ES12 from `(name, certificate file)` pairs.
+///
+/// # Errors
+/// [`Error::Invalid`] for a bad name, [`Error::Read`] / [`Error::Pki`] for a certificate.
+pub fn registrants(list: &[(String, PathBuf)]) -> Result<Registrants> {
+    let mut map = HashMap::new();
+    for (name, path) in list {
+        let who = Registrant::parse(name)
+            .map_err(|e| Error::invalid_because(format!("registrant name '{name}'"), e))?;
+        let certs = simforge_server::read_certificates(&read(path)?)
+            .map_err(|e| pki_err(format!("certificate of {name} in {}", path.display()), e))?;
+        let first = certs
+            .first()
+            .ok_or_else(|| Error::invalid(format!("no certificate in {}", path.display())))?;
+        map.insert(simforge_server::cert_sha256(first), who);
+    }
+    Ok(Registrants(map))
+}
+
+impl SmdsServer {
+    /// Loads the PKIs under `options.pki` (each must have its `smds/` certificates) and
+    /// assembles the SM-DS.
+    ///
+    /// # Errors
+    /// [`Error::NoPki`], [`Error::Pki`], [`Error::Invalid`].
+    pub fn assemble(options: &SmdsOptions) -> Result<Self> {
+        let dirs = pki_dirs(&options.pki);
+        if dirs.is_empty() {
+            return Err(Error::NoPki {
+                dir: options.pki.clone(),
+            });
+        }
+        let pkis: Vec<LabPki> = dirs
+            .iter()
+            .map(|d| load_lab_pki(d))
+            .collect::<Result<_>>()?;
+        let mut keys = SmdsKeys::default();
+        for (d, p) in dirs.iter().zip(&pkis) {
+            keys.add_pki(p).map_err(|e| {
+                pki_err(
+                    format!(
+                        "SM-DS certificates in {} (a PKI made before the SM-DS: make a new one with `simforge pki init`)",
+                        d.display()
+                    ),
+                    e,
+                )
+            })?;
+        }
+        let ds = pkis
+            .iter()
+            .find_map(|p| p.smds.as_ref().map(|s| (p, s)))
+            .ok_or_else(|| Error::invalid("no SM-DS certificates"))?;
+        let (pki, certs) = ds;
+        let fqdn = options.fqdn.clone().unwrap_or_else(|| certs.fqdn.clone());
+        let mut config = SmdsConfig::new(&fqdn);
+        config.port = options.port;
+        config.event_ttl_secs = options.event_ttl_secs;
+        let key_pkcs8 = Zeroizing::new(
+            certs
+                .tls
+                .key
+                .to_pkcs8_der()
+                .map_err(|e| pki_err("DStls key".into(), e))?,
+        );
+        let tls = simforge_server::tls_config_with_client_auth(
+            vec![certs.tls.cert.der().to_vec(), pki.ci.der().to_vec()],
+            key_pkcs8.to_vec(),
+            ClientAuth::Pinned,
+        )
+        .map_err(Error::Server)?;
+        let store: AnySmdsStore = match &options.db {
+            Some(path) => Box::new(simforge_store::smds::SqliteSmdsStore::open(path)?),
+            None => Box::new(MemoryStore::new()),
+        };
+        let smds = Smds::new(config, keys, store, Arc::new(SystemRandom::new()));
+        Ok(Self {
+            state: Arc::new(SmdsState {
+                smds,
+                registrants: registrants(&options.registrants)?,
+                metrics: Metrics::default(),
+                limits: simforge_server::SourceLimits::default(),
+            }),
+            tls,
+        })
+    }
+
+    /// The SM-DS address (what LPAs are given).
+    #[must_use]
+    pub fn address(&self) -> String {
+        self.state.smds.config().address()
+    }
+
+    /// Serves on `listener` until `shutdown` resolves (or the server fails), purging expired
+    /// records every [`PURGE_INTERVAL`].
+    ///
+    /// # Errors
+    /// [`Error::Server`], [`Error::ServerTask`].
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<()> {
+        let purge = {
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(PURGE_INTERVAL);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    if let Err(e) = state.smds.purge_expired(unix_now()) {
+                        tracing::warn!(error = %e, "SM-DS purge failed");
+                    }
+                }
+            })
+        };
+        let r = simforge_server::serve_tls_until(
+            listener,
+            self.tls,
+            simforge_server::smds_router(self.state),
+            simforge_server::Timeouts::default(),
+            shutdown,
+        )
+        .await;
+        purge.abort();
+        r.map_err(Error::Server)
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

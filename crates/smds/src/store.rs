@@ -1,0 +1,179 @@
+//! What the SM-DS keeps: ES11 sessions (between InitiateAuthentication and
+//! AuthenticateClient) and ES12 event records; the [`SmdsStore`] trait and its in-memory
+//! implementation.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use simforge_asn1::{Eid, TransactionId};
+use simforge_smdp::{Session, UnixTime};
+
+use crate::error::Result;
+use crate::service::EventRecord;
+
+/// The SM-DS's state. Every method is one atomic step; the rules (who may delete, expiry,
+/// single use) are the caller's ([`crate::Smds`]), the store only keeps.
+pub trait SmdsStore: Send + Sync {
+    /// Keeps an ES11 session opened by InitiateAuthentication.
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn put_session(&self, session: Session) -> Result<()>;
+
+    /// Removes and returns the session of `tid` (a transactionId is used once).
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn take_session(&self, tid: &TransactionId) -> Result<Option<Session>>;
+
+    /// Adds a record after the EID's others; `false` (nothing changed) when the EID already
+    /// has a record with this EventID.
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn insert_event(&self, record: EventRecord) -> Result<bool>;
+
+    /// The EID's records, in arrival order (expired ones included).
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>>;
+
+    /// Removes and returns the EID's record with this EventID.
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn remove_event(&self, eid: &Eid, event_id: &str) -> Result<Option<EventRecord>>;
+
+    /// Removes the sessions expired at `now` and returns the records expired at `now`,
+    /// removed.
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>>;
+}
+
+impl<T: SmdsStore + ?Sized> SmdsStore for Box<T> {
+    fn put_session(&self, session: Session) -> Result<()> {
+        (**self).put_session(session)
+    }
+    fn take_session(&self, tid: &TransactionId) -> Result<Option<Session>> {
+        (**self).take_session(tid)
+    }
+    fn insert_event(&self, record: EventRecord) -> Result<bool> {
+        (**self).insert_event(record)
+    }
+    fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>> {
+        (**self).events_for(eid)
+    }
+    fn remove_event(&self, eid: &Eid, event_id: &str) -> Result<Option<EventRecord>> {
+        (**self).remove_event(eid, event_id)
+    }
+    fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>> {
+        (**self).purge_expired(now)
+    }
+}
+
+/// Sessions kept at most by a [`MemoryStore`]; beyond, the oldest is dropped (its
+/// AuthenticateClient then answers "transactionId unknown").
+pub const MAX_SESSIONS: usize = 65_536;
+
+#[derive(Debug, Default)]
+struct Inner {
+    sessions: HashMap<TransactionId, Session>,
+    /// Session insertion order, for eviction (may name sessions already taken).
+    order: VecDeque<TransactionId>,
+    events: HashMap<Eid, Vec<EventRecord>>,
+}
+
+/// The SM-DS's state in memory (tests, labs): lost with the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // The state is consistent after every statement: a panic elsewhere leaves it usable.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Number of sessions held (tests).
+    #[must_use]
+    pub fn session_count(&self) -> usize {
+        self.lock().sessions.len()
+    }
+}
+
+impl SmdsStore for MemoryStore {
+    fn put_session(&self, session: Session) -> Result<()> {
+        let mut g = self.lock();
+        while g.sessions.len() >= MAX_SESSIONS {
+            let Some(old) = g.order.pop_front() else {
+                break;
+            };
+            g.sessions.remove(&old);
+        }
+        if g.order.len() > 2 * MAX_SESSIONS {
+            let Inner {
+                sessions, order, ..
+            } = &mut *g;
+            order.retain(|t| sessions.contains_key(t));
+        }
+        g.order.push_back(session.transaction_id.clone());
+        g.sessions.insert(session.transaction_id.clone(), session);
+        Ok(())
+    }
+
+    fn take_session(&self, tid: &TransactionId) -> Result<Option<Session>> {
+        Ok(self.lock().sessions.remove(tid))
+    }
+
+    fn insert_event(&self, record: EventRecord) -> Result<bool> {
+        let mut g = self.lock();
+        let list = g.events.entry(record.eid).or_default();
+        if list.iter().any(|r| r.event_id == record.event_id) {
+            return Ok(false);
+        }
+        list.push(record);
+        Ok(true)
+    }
+
+    fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>> {
+        Ok(self.lock().events.get(eid).cloned().unwrap_or_default())
+    }
+
+    fn remove_event(&self, eid: &Eid, event_id: &str) -> Result<Option<EventRecord>> {
+        let mut g = self.lock();
+        let Some(list) = g.events.get_mut(eid) else {
+            return Ok(None);
+        };
+        let removed = list
+            .iter()
+            .position(|r| r.event_id == event_id)
+            .map(|i| list.remove(i));
+        if list.is_empty() {
+            g.events.remove(eid);
+        }
+        Ok(removed)
+    }
+
+    fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>> {
+        let mut g = self.lock();
+        g.sessions.retain(|_, s| s.expires_at > now);
+        let mut purged = Vec::new();
+        g.events.retain(|_, list| {
+            let (gone, kept): (Vec<_>, Vec<_>) = list.drain(..).partition(|r| r.is_expired(now));
+            purged.extend(gone);
+            *list = kept;
+            !list.is_empty()
+        });
+        Ok(purged)
+    }
+}

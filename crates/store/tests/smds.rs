@@ -1,0 +1,118 @@
+//! The SM-DS's SQLite records: the same rules as in memory (arrival order per EID, (EID,
+//! EventID) unique, another registrant's record answered as unknown, expiry and purge), the
+//! ES11 flow on top, and records that survive a restart while sessions do not.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use simforge_asn1::json::{DeleteEventRequest, RegisterEventRequest, RequestHeader};
+use simforge_crypto::SystemRandom;
+use simforge_pki::Curve;
+use simforge_smds::{Error, Registrant, Smds, SmdsConfig, SmdsKeys, SmdsStore};
+use simforge_store::smds::SqliteSmdsStore;
+use simforge_testkit::lab::{NOW, lab};
+use simforge_testkit::prelude::TestEuicc;
+
+const DS: &str = "smds.simforge.test";
+
+fn smds(pki: &simforge_pki::LabPki, path: &std::path::Path) -> Smds<SqliteSmdsStore> {
+    let mut cfg = SmdsConfig::new(DS);
+    cfg.event_ttl_secs = Some(3600);
+    Smds::new(
+        cfg,
+        SmdsKeys::from_pkis(&[pki]).unwrap(),
+        SqliteSmdsStore::open(path).unwrap(),
+        Arc::new(SystemRandom::new()),
+    )
+}
+
+fn header() -> RequestHeader {
+    RequestHeader {
+        function_requester_identifier: "smdp1".into(),
+        function_call_identifier: "c".into(),
+    }
+}
+
+fn reg(e: &TestEuicc, id: &str) -> RegisterEventRequest {
+    RegisterEventRequest {
+        header: header(),
+        eid: e.eid,
+        rsp_server_address: "smdp.example.com".into(),
+        event_id: id.into(),
+        forwarding_indicator: Some(true),
+    }
+}
+
+fn del(e: &TestEuicc, id: &str) -> DeleteEventRequest {
+    DeleteEventRequest {
+        header: header(),
+        eid: e.eid,
+        event_id: id.into(),
+    }
+}
+
+fn discover(ds: &Smds<SqliteSmdsStore>, e: &mut TestEuicc, now: i64) -> Vec<String> {
+    let ia = ds.initiate_authentication(&e.initiate(DS), now).unwrap();
+    let ac = e.authenticate_server(&ia, None);
+    ds.authenticate_client(&ac, now)
+        .unwrap()
+        .event_entries
+        .into_iter()
+        .map(|x| x.event_id)
+        .collect()
+}
+
+#[test]
+fn sqlite_records_follow_the_smds_rules_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("smds.db");
+    let pki = lab(Curve::P256, 2);
+    let mut a = TestEuicc::from_lab(&pki, 0);
+    let mut b = TestEuicc::from_lab(&pki, 1);
+    let (dp1, dp2) = (
+        Registrant::parse("smdp1").unwrap(),
+        Registrant::parse("smdp2").unwrap(),
+    );
+    {
+        let ds = smds(&pki, &path);
+        for id in ["EV-3", "EV-1", "EV-2"] {
+            ds.register_event(&dp1, &reg(&a, id), NOW).unwrap();
+        }
+        ds.register_event(&dp2, &reg(&b, "EV-B"), NOW + 10).unwrap();
+        assert_eq!(
+            ds.register_event(&dp2, &reg(&a, "EV-1"), NOW).unwrap_err(),
+            Error::EventIdConflict
+        );
+        assert_eq!(discover(&ds, &mut a, NOW), ["EV-3", "EV-1", "EV-2"]);
+        assert_eq!(
+            ds.delete_event(&dp2, &del(&a, "EV-1"), NOW).unwrap_err(),
+            Error::EventUnknown
+        );
+        ds.delete_event(&dp1, &del(&a, "EV-1"), NOW).unwrap();
+        // A session opened before the restart.
+        let ia = ds.initiate_authentication(&a.initiate(DS), NOW).unwrap();
+        let ac = a.authenticate_server(&ia, None);
+        drop(ds);
+        let ds = smds(&pki, &path);
+        assert_eq!(
+            ds.authenticate_client(&ac, NOW).unwrap_err().status_code(),
+            Some(simforge_asn1::StatusCode::UNKNOWN_TRANSACTION_ID)
+        );
+        assert_eq!(discover(&ds, &mut a, NOW + 1), ["EV-3", "EV-2"]);
+        let r = ds.store().events_for(&a.eid).unwrap();
+        assert!(r[0].forwarding_indicator);
+        assert_eq!(r[0].registrant, dp1);
+        assert_eq!(r[0].expires_at, Some(NOW + 3600));
+        // Expiry: a's records (registered at NOW) go at NOW + 3600, b's stays.
+        let purged = ds.purge_expired(NOW + 3600).unwrap();
+        assert_eq!(purged.len(), 2);
+        assert!(discover(&ds, &mut a, NOW + 3600).is_empty());
+        assert_eq!(discover(&ds, &mut b, NOW + 3600), ["EV-B"]);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
