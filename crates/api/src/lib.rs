@@ -31,6 +31,7 @@ use utoipa_axum::routes;
 pub mod auth;
 mod batches;
 mod inventory;
+pub mod ops;
 pub mod policy;
 pub mod problem;
 mod session;

@@ -619,7 +619,7 @@ pub async fn revoke_credential(
 }
 
 /// Which audit entries.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries after this sequence number (keyset pagination).
@@ -658,6 +658,18 @@ pub struct AuditEntryOut {
 }
 
 async fn audit(api: &Api, tenant: Option<i64>, q: AuditQuery) -> Res<Vec<AuditEntryOut>> {
+    Ok(Json(audit_entries(api, tenant, &q).await?))
+}
+
+/// A page of audit entries: of `tenant` (its own only), or every one.
+///
+/// # Errors
+/// The store's.
+pub async fn audit_entries(
+    api: &Api,
+    tenant: Option<i64>,
+    q: &AuditQuery,
+) -> Result<Vec<AuditEntryOut>, Problem> {
     let entries = api
         .store
         .entries(&simforge_audit::Query {
@@ -667,23 +679,33 @@ async fn audit(api: &Api, tenant: Option<i64>, q: AuditQuery) -> Res<Vec<AuditEn
             limit: Some(q.limit.unwrap_or(100).clamp(1, 1000)),
         })
         .await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|e| AuditEntryOut {
-                seq: e.seq,
-                at: e.at,
-                actor: e.actor.clone(),
-                tenant: e.tenant,
-                action: e.action.clone(),
-                target: e.target.clone(),
-                outcome: e.outcome.to_string(),
-                source: e.source.clone(),
-                details: serde_json::from_str(&e.details_json()).unwrap_or_default(),
-                hash: hex::encode(e.hash),
-            })
-            .collect(),
-    ))
+    Ok(entries
+        .into_iter()
+        .map(|e| AuditEntryOut {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor.clone(),
+            tenant: e.tenant,
+            action: e.action.clone(),
+            target: e.target.clone(),
+            outcome: e.outcome.to_string(),
+            source: e.source.clone(),
+            details: serde_json::from_str(&e.details_json()).unwrap_or_default(),
+            hash: hex::encode(e.hash),
+        })
+        .collect())
+}
+
+/// The whole audit chain checked (`simforge_audit::verify`, as `simforge audit verify`): its
+/// summary, or the first bad entry.
+///
+/// # Errors
+/// The store's.
+pub async fn audit_verify(
+    api: &Api,
+) -> Result<Result<simforge_audit::Summary, simforge_audit::Broken>, Problem> {
+    let all = api.store.entries(&simforge_audit::Query::default()).await?;
+    Ok(simforge_audit::verify(all))
 }
 
 /// The tenant's audit entries (only its own).

@@ -1,0 +1,16 @@
+//! The API's workflows as calls, for the other front door beside it (the operator console,
+//! `simforge_console`): each is what one API handler does once [`crate::auth`] has let the
+//! call through, so both doors run the same code, the same checks (tenant ids, 404 across
+//! tenants) and the same service calls. The caller checks the route's policy first
+//! ([`crate::auth::check`] with the [`crate::policy::ROUTES`] row it stands for) and records
+//! state-changing calls ([`crate::auth::record`]).
+
+pub use crate::batches::{
+    BatchOut, FileOut, JobOut, OrderIn, PlanOut, batches_of, check_order, files, job, start,
+};
+pub use crate::inventory::{
+    HistoryOut, ProfileDetail, ProfileOut, SearchOut, SearchQuery, SummaryOut, cancel, code,
+    detail, release, reset_to, search_in, summary_of,
+};
+pub use crate::session::{Me, SessionInfo, end as end_session, me_of, start as start_session};
+pub use crate::tenants::{AuditEntryOut, AuditQuery, audit_entries, audit_verify};
