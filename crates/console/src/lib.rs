@@ -246,12 +246,15 @@ pub fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-/// The console and the API on one router, `/` redirecting to the console (what `simforge
-/// serve` mounts on the admin listener).
+/// The console with `/` redirecting to it: what `simforge serve` mounts beside the API on
+/// the admin listener.
+pub fn beside_api(api: Api) -> Router {
+    router(api).route("/", get(|| async { Redirect::to(BASE) }))
+}
+
+/// The console and the API on one router, `/` redirecting to the console.
 pub fn with_api(api: Api) -> Router {
-    router(api.clone())
-        .merge(simforge_api::router(api))
-        .route("/", get(|| async { Redirect::to(BASE) }))
+    beside_api(api.clone()).merge(simforge_api::router(api))
 }
 
 /// The security headers of every console answer.
