@@ -380,14 +380,14 @@ pub async fn gate(
     let found = auth::principal(&api, req.headers(), &method, api.now()).await;
     let mut tenant = None;
     let response = match found {
-        Err(p) if need != Need::Public => refusal(&p, &path),
+        Err(p) if need != Need::Public => refusal(&p, &path, &caller),
         found => {
             if let Ok((p, s)) = found {
                 caller.principal = p;
                 caller.session = s;
             }
             match auth::check(&api, need, &params, caller.principal.as_ref()).await {
-                Err(p) => refusal(&p, &path),
+                Err(p) => refusal(&p, &path, &caller),
                 Ok(op) => {
                     tenant = op.as_ref().map(|o| o.id);
                     if let Some(op) = op {
@@ -414,9 +414,9 @@ pub async fn gate(
 }
 
 /// A refusal of the gate as a page: without a session, the login page (and back here after).
-fn refusal(p: &Problem, path: &str) -> Response {
+fn refusal(p: &Problem, path: &str, caller: &Caller) -> Response {
     if p.status == StatusCode::UNAUTHORIZED {
         return session::to_login(Some(path));
     }
-    html::error_page(p, None)
+    html::error_page(p, Some(&html::Ctx::new(caller, None)))
 }
