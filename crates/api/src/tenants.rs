@@ -193,13 +193,21 @@ fn role_for(role: &str, tenant: Option<i64>) -> Result<Role, Problem> {
     }
 }
 
-async fn users_of(api: &Api, tenant: Option<i64>) -> Res<Vec<UserOut>> {
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn users_of(api: &Api, tenant: Option<i64>) -> Res<Vec<UserOut>> {
     use simforge_access::AccessStore as _;
     let users = api.store.users(tenant).await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
 }
 
-async fn create_user_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn create_user_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -224,7 +232,11 @@ async fn create_user_in(
     ))
 }
 
-async fn unlock_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn unlock_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -242,13 +254,21 @@ async fn unlock_in(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn tokens_of(api: &Api, tenant: Option<i64>) -> Res<Vec<TokenOut>> {
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn tokens_of(api: &Api, tenant: Option<i64>) -> Res<Vec<TokenOut>> {
     use simforge_access::AccessStore as _;
     let t = api.store.tokens(tenant).await?;
     Ok(Json(t.into_iter().map(Into::into).collect()))
 }
 
-async fn create_token_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn create_token_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -280,7 +300,11 @@ async fn create_token_in(
     ))
 }
 
-async fn revoke_token_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn revoke_token_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -470,17 +494,24 @@ pub async fn list_keys(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<Vec<KeyOut>> {
+    Ok(Json(keys_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s keys: kind, index, size; never a value.
+///
+/// # Errors
+/// The store's.
+pub async fn keys_of(api: &Api, op: &Operator) -> Result<Vec<KeyOut>, Problem> {
     let keys = api.store.keys(op.id).await?;
-    Ok(Json(
-        keys.into_iter()
-            .map(|k| KeyOut {
-                kind: format!("{:?}", k.kind).to_lowercase(),
-                index: k.index,
-                bits: k.bits,
-                created_at: k.created_at,
-            })
-            .collect(),
-    ))
+    Ok(keys
+        .into_iter()
+        .map(|k| KeyOut {
+            kind: format!("{:?}", k.kind).to_lowercase(),
+            index: k.index,
+            bits: k.bits,
+            created_at: k.created_at,
+        })
+        .collect())
 }
 
 /// Imports a key (sealed at once; never readable back).
@@ -496,6 +527,22 @@ pub async fn import_key(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(k): Json<NewKeyIn>,
 ) -> Result<(StatusCode, Json<KeyOut>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(import_key_in(&api, &caller, &op, k).await?),
+    ))
+}
+
+/// Imports key `k` into tenant `op` (sealed at once; never readable back).
+///
+/// # Errors
+/// 422 for a malformed key, 409 for a taken index.
+pub async fn import_key_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    k: NewKeyIn,
+) -> Result<KeyOut, Problem> {
     let value = zeroize::Zeroizing::new(k.value);
     let kind = key_kind(&k.kind)?;
     let parsed = simforge_factory::keys::parse_key(kind, &value)?;
@@ -503,21 +550,18 @@ pub async fn import_key(
         &api.store,
         &*api.vault,
         &caller.actor(),
-        &op,
+        op,
         &parsed,
         k.index,
         k.replace,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(KeyOut {
-            kind: k.kind,
-            index: i64::from(k.index),
-            bits: parsed.bits as i64,
-            created_at: simforge_factory::clock::rfc3339(api.now()),
-        }),
-    ))
+    Ok(KeyOut {
+        kind: k.kind,
+        index: i64::from(k.index),
+        bits: parsed.bits as i64,
+        created_at: simforge_factory::clock::rfc3339(api.now()),
+    })
 }
 
 /// An ES2+ credential (never the key).
@@ -552,12 +596,20 @@ pub async fn list_credentials(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<Vec<CredentialOut>> {
+    Ok(Json(credentials_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s ES2+ credentials (never a key).
+///
+/// # Errors
+/// The store's.
+pub async fn credentials_of(api: &Api, op: &Operator) -> Result<Vec<CredentialOut>, Problem> {
     let mut out = Vec::new();
     for (kind, name) in [
         (CredentialKind::ApiKey, "api-key"),
         (CredentialKind::ClientCert, "client-cert"),
     ] {
-        for c in simforge_esim::credentials::list(&api.store, &op, kind).await? {
+        for c in simforge_esim::credentials::list(&api.store, op, kind).await? {
             out.push(CredentialOut {
                 id: c.id.0,
                 kind: name.into(),
@@ -567,7 +619,7 @@ pub async fn list_credentials(
             });
         }
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// Creates an ES2+ API key.
@@ -579,21 +631,33 @@ pub async fn create_credential(
     Extension(caller): Extension<Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Result<(StatusCode, Json<CredentialCreated>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_api_key(&api, &caller, &op).await?),
+    ))
+}
+
+/// A new ES2+ API key of tenant `op` (its value returned only now).
+///
+/// # Errors
+/// The service's.
+pub async fn create_api_key(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+) -> Result<CredentialCreated, Problem> {
     let k = simforge_esim::credentials::create_api_key(
         &api.store,
         &caller.actor(),
-        &op,
+        op,
         &mut rand_core::OsRng,
         api.now(),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CredentialCreated {
-            id: k.id.0,
-            api_key: k.key.to_string(),
-        }),
-    ))
+    Ok(CredentialCreated {
+        id: k.id.0,
+        api_key: k.key.to_string(),
+    })
 }
 
 /// Revokes an ES2+ credential (a running SM-DP+ refuses it within a second).
@@ -607,15 +671,29 @@ pub async fn revoke_credential(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, Problem> {
+    revoke_credential_in(&api, &caller, &op, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes tenant `op`'s ES2+ credential `id`.
+///
+/// # Errors
+/// 404 for another tenant's or an unknown credential.
+pub async fn revoke_credential_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    id: i64,
+) -> Result<(), Problem> {
     simforge_esim::credentials::revoke(
         &api.store,
         &caller.actor(),
-        &op,
+        op,
         CredentialId(id),
         api.now(),
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Which audit entries.
