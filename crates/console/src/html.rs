@@ -63,6 +63,13 @@ pub(crate) fn page(ctx: Option<&Ctx<'_>>, title: &str, body: Markup) -> Markup {
                                     li { a href=(c.t("/profiles")) { "Inventory" } }
                                     li { a href=(c.t("/batches")) { "Batches" } }
                                     li { a href=(c.t("/audit")) { "Audit" } }
+                                    li { a href=(c.t("/keys")) { "Keys" } }
+                                    @if c.may("GET", "/api/v1/tenants/{tenant}/users") {
+                                        li { a href=(c.t("/users")) { "People" } }
+                                    }
+                                    @if c.may("GET", "/api/v1/tenants/{tenant}/credentials") {
+                                        li { a href=(c.t("/es2")) { "ES2+" } }
+                                    }
                                     li.tenant { "Tenant " strong { (t.name) } }
                                 }
                                 @if p.role.is_platform() {

@@ -36,6 +36,7 @@ mod batches;
 mod html;
 mod inventory;
 mod session;
+mod settings;
 
 /// Where the console lives.
 pub const BASE: &str = "/console";
@@ -168,6 +169,40 @@ pub const ROUTES: &[Route] = &[
         "/console/t/{tenant}/jobs/{id}",
         api!("GET", "/jobs/{id}"),
     ),
+    c("GET", "/console/t/{tenant}/keys", api!("GET", "/keys")),
+    c("POST", "/console/t/{tenant}/keys", api!("POST", "/keys")),
+    c("GET", "/console/t/{tenant}/users", api!("GET", "/users")),
+    c("POST", "/console/t/{tenant}/users", api!("POST", "/users")),
+    c(
+        "POST",
+        "/console/t/{tenant}/users/{username}/unlock",
+        api!("POST", "/users/{username}/unlock"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/tokens",
+        api!("POST", "/tokens"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/tokens/{id}/revoke",
+        api!("DELETE", "/tokens/{id}"),
+    ),
+    c(
+        "GET",
+        "/console/t/{tenant}/es2",
+        api!("GET", "/credentials"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/es2/keys",
+        api!("POST", "/credentials"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/es2/{id}/revoke",
+        api!("DELETE", "/credentials/{id}"),
+    ),
 ];
 
 /// The console route of `method` and `path` (a template).
@@ -240,6 +275,32 @@ pub fn router(api: Api) -> Router {
         )
         .route("/console/t/{tenant}/batches/{id}", get(batches::batch))
         .route("/console/t/{tenant}/jobs/{id}", get(batches::job))
+        .route(
+            "/console/t/{tenant}/keys",
+            get(settings::keys).post(settings::import_key),
+        )
+        .route(
+            "/console/t/{tenant}/users",
+            get(settings::people).post(settings::create_user),
+        )
+        .route(
+            "/console/t/{tenant}/users/{username}/unlock",
+            post(settings::unlock),
+        )
+        .route("/console/t/{tenant}/tokens", post(settings::create_token))
+        .route(
+            "/console/t/{tenant}/tokens/{id}/revoke",
+            post(settings::revoke_token),
+        )
+        .route("/console/t/{tenant}/es2", get(settings::es2))
+        .route(
+            "/console/t/{tenant}/es2/keys",
+            post(settings::create_api_key),
+        )
+        .route(
+            "/console/t/{tenant}/es2/{id}/revoke",
+            post(settings::revoke_credential),
+        )
         .route_layer(axum::middleware::from_fn_with_state(api.clone(), gate))
         .layer(axum::extract::DefaultBodyLimit::max(simforge_api::MAX_BODY))
         .layer(axum::middleware::from_fn(headers))

@@ -60,6 +60,7 @@ impl<'w> Person<'w> {
     async fn login(w: &'w World, user: &str) -> Self {
         let totp = match user {
             "root" => totp_code(&w.root_totp, w.now()),
+            "ada" => totp_code(&w.ada_totp, w.now()),
             _ => String::new(),
         };
         let r = sign_in(w, user, PASSWORD, &totp).await;
@@ -429,7 +430,7 @@ async fn scripted_pages_never_hold_a_secret() {
     let mut seen = String::new();
     let i = &w.iccids[0];
     let b = w.batch;
-    for who in ["olga", "vera", "root", "fred"] {
+    for who in ["olga", "vera", "root", "fred", "ada"] {
         let p = Person::login(&w, who).await;
         let mut uris = vec![
             "/console/t/a".to_owned(),
@@ -441,8 +442,12 @@ async fn scripted_pages_never_hold_a_secret() {
             "/console/t/a/batches".into(),
             format!("/console/t/a/batches/{b}"),
         ];
+        uris.push("/console/t/a/keys".into());
         if who == "root" || who == "fred" {
             uris.extend(["/console/tenants".into(), "/console/audit".into()]);
+        }
+        if who == "root" || who == "ada" {
+            uris.extend(["/console/t/a/users".into(), "/console/t/a/es2".into()]);
         }
         for u in &uris {
             seen.push_str(&p.get(u).await.text());
@@ -554,4 +559,202 @@ fn public_routes_are_few() {
             "/console/assets/{file}"
         ]
     );
+}
+
+/// A multipart form of text fields and one file.
+fn multipart(fields: &[(&str, &str)], file: (&str, &str)) -> (String, Vec<u8>) {
+    let b = "BoUnDaRy7";
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"f.txt\"\r\nContent-Type: text/plain\r\n\r\n{}\r\n--{b}--\r\n",
+        file.0, file.1
+    ));
+    (
+        format!("multipart/form-data; boundary={b}"),
+        body.into_bytes(),
+    )
+}
+
+/// Keys, people, tokens and ES2+ credentials: for the roles the API's table lets manage
+/// them; secrets shown once on the answer to their creation, never in a list; another
+/// tenant's pages are not found.
+#[tokio::test]
+async fn keys_people_tokens_and_es2_credentials() {
+    let w = World::new().await;
+    let ada = Person::login(&w, "ada").await;
+    let olga = Person::login(&w, "olga").await;
+    let bob = Person::login(&w, "bob").await;
+    for p in ["/console/t/a/users", "/console/t/a/es2"] {
+        assert_eq!(ada.get(p).await.status, StatusCode::OK, "{p}");
+        assert_eq!(olga.get(p).await.status, StatusCode::FORBIDDEN, "{p}");
+        assert_eq!(bob.get(p).await.status, StatusCode::NOT_FOUND, "{p}");
+    }
+    // The navigation shows what the role may open.
+    let nav = olga.get("/console/t/a").await.text();
+    assert!(!nav.contains("href=\"/console/t/a/users\""));
+    assert!(
+        ada.get("/console/t/a")
+            .await
+            .text()
+            .contains("href=\"/console/t/a/users\"")
+    );
+
+    // Keys: listed for every tenant role, never shown; imported by an administrator only.
+    let r = olga.get("/console/t/a/keys").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("id=\"keys\"") && !r.text().contains("enctype"));
+    const KEY: &str = "00112233445566778899AABBCCDDEEFF";
+    let token = ada.csrf().await;
+    let (ctype, body) = multipart(
+        &[("_csrf", &token), ("kind", "transport"), ("index", "2")],
+        ("key", KEY),
+    );
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/keys",
+            &[("cookie", &ada.cookie)],
+            Some((&ctype, body.clone())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Imported the transport key 2"));
+    assert!(!r.text().to_uppercase().contains(KEY));
+    // The same index again: the conflict next to the file field.
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/keys",
+            &[("cookie", &ada.cookie)],
+            Some((&ctype, body)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("id=\"key-error\""));
+    let ot = olga.csrf().await;
+    let (ctype, body) = multipart(
+        &[("_csrf", &ot), ("kind", "transport"), ("index", "3")],
+        ("key", KEY),
+    );
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/keys",
+            &[("cookie", &olga.cookie)],
+            Some((&ctype, body)),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "an operator imports no key"
+    );
+
+    // A token: its secret once, usable on the API, revoked from the console.
+    let r = ada
+        .post(
+            "/console/t/a/tokens",
+            &format!("_csrf={token}&name=erp&role=operator&expires_in_days=30"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    let at = t.find("id=\"token-secret\">").expect("secret shown") + 18;
+    let secret = t[at..at + t[at..].find('<').expect("end")].to_owned();
+    assert!(secret.starts_with("sf_"), "{secret}");
+    let list = ada.get("/console/t/a/users").await.text();
+    assert!(!list.contains(&secret), "a secret in the list");
+    let bearer = format!("Bearer {secret}");
+    let use_it = || async {
+        w.request(
+            Method::GET,
+            "/api/v1/tenants/a/batches",
+            &[("authorization", &bearer)],
+            None,
+        )
+        .await
+        .status
+    };
+    assert_eq!(use_it().await, StatusCode::OK);
+    let id = list
+        .split("action=\"/console/t/a/tokens/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("a revoke form")
+        .to_owned();
+    let r = ada
+        .post(
+            &format!("/console/t/a/tokens/{id}/revoke"),
+            &format!("_csrf={token}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(use_it().await, StatusCode::UNAUTHORIZED);
+    // Tenant b's operator cannot revoke tenant a's tokens.
+    let bt = bob.csrf().await;
+    let r = bob
+        .post(
+            &format!("/console/t/a/tokens/{id}/revoke"),
+            &format!("_csrf={bt}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A person: an administrator's TOTP enrollment shown once; a weak password refused.
+    let r = ada
+        .post(
+            "/console/t/a/users",
+            &format!(
+                "_csrf={token}&username=otto&role=operator-admin&password={}",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"totp-uri\">otpauth://"));
+    assert!(
+        !ada.get("/console/t/a/users")
+            .await
+            .text()
+            .contains("otpauth://")
+    );
+    let r = ada
+        .post(
+            "/console/t/a/users",
+            &format!("_csrf={token}&username=weak&role=operator&password=short"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"user-error\""));
+
+    // An ES2+ API key: shown once, revoked.
+    let r = ada
+        .post("/console/t/a/es2/keys", &format!("_csrf={token}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    let at = t.find("id=\"api-key\">").expect("key shown") + 13;
+    let key = t[at..at + t[at..].find('<').expect("end")].to_owned();
+    assert!(key.len() > 20);
+    let list = ada.get("/console/t/a/es2").await.text();
+    assert!(!list.contains(&key));
+    let cid = list
+        .split("action=\"/console/t/a/es2/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("a revoke form")
+        .to_owned();
+    let r = ada
+        .post(
+            &format!("/console/t/a/es2/{cid}/revoke"),
+            &format!("_csrf={token}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(ada.get("/console/t/a/es2").await.text().contains("revoked"));
 }

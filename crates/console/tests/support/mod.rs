@@ -38,6 +38,8 @@ pub struct World {
     pub admin: String,
     /// The TOTP enrollment URI of the platform administrator `root`.
     pub root_totp: String,
+    /// The TOTP enrollment URI of tenant a's administrator `ada`.
+    pub ada_totp: String,
     /// The batch in tenant a.
     pub batch: i64,
     /// Tenant a's ICCIDs, ascending.
@@ -149,6 +151,7 @@ impl World {
             dir,
             admin: admin.expose().to_owned(),
             root_totp: String::new(),
+            ada_totp: String::new(),
             batch: 0,
             iccids: Vec::new(),
             secrets: vec![TRANSPORT_KEY.into(), OP.into()],
@@ -182,10 +185,14 @@ impl World {
         c.totp_uri.map(|u| u.0.to_string())
     }
 
-    /// `olga` (operator), `vera` (viewer), `fred` (factory, platform), `root` (platform
-    /// admin, TOTP) of tenant a; `bob` (operator) of tenant b.
+    /// `ada` (operator-admin, TOTP), `olga` (operator), `vera` (viewer) of tenant a; `bob`
+    /// (operator) of tenant b; the platform's `fred` (factory) and `root` (platform admin, TOTP).
     async fn people(&mut self) {
         let (a, b) = (self.a.clone(), self.b.clone());
+        self.ada_totp = self
+            .user("ada", Role::OperatorAdmin, Some(&a))
+            .await
+            .expect("TOTP of an administrator");
         self.user("olga", Role::Operator, Some(&a)).await;
         self.user("vera", Role::Viewer, Some(&a)).await;
         self.user("bob", Role::Operator, Some(&b)).await;

@@ -1,0 +1,493 @@
+//! A tenant's keys (imported from a file, listed by kind and index, never shown), its people
+//! and API tokens, its ES2+ credentials. A new token's or API key's secret, and a new
+//! administrator's TOTP enrollment URI, are shown once, on the page that answers the creation
+//! (as the API answers them once); no list ever holds one.
+
+use axum::Form;
+use axum::extract::{Extension, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use simforge_access::Role;
+use simforge_api::Api;
+use simforge_api::auth::{Caller, Tenant};
+use simforge_api::ops::{self, NewKeyIn, NewTokenIn, NewUserIn};
+use simforge_store::Operator;
+
+use crate::html::{Ctx, error_page, ok, page, respond, time};
+
+const T: &str = "/api/v1/tenants/{tenant}";
+
+fn api(path: &str) -> String {
+    format!("{T}{path}")
+}
+
+// ---- keys ----
+
+async fn keys_page(
+    api_: &Api,
+    caller: &Caller,
+    op: &Operator,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let ctx = Ctx::new(caller, Some(op));
+    let keys = match ops::keys_of(api_, op).await {
+        Ok(k) => k,
+        Err(p) => return error_page(&p, Some(&ctx)),
+    };
+    let body = html! {
+        @if let Some(n) = notice { p.notice.ok role="status" { (n) } }
+        p.hint { "Keys are sealed when imported and are never shown again, here or anywhere." }
+        @if keys.is_empty() { p { "No key yet." } }
+        @else {
+            div.scroll { table.stack #keys {
+                thead { tr { th { "Kind" } th { "Index" } th { "Size" } th { "Imported" } } }
+                tbody {
+                    @for k in &keys {
+                        tr {
+                            td data-label="Kind" { (k.kind) }
+                            td data-label="Index" { (k.index) }
+                            td data-label="Size" { (k.bits) " bits" }
+                            td data-label="Imported" { (k.created_at) }
+                        }
+                    }
+                }
+            } }
+        }
+        @if ctx.may("POST", &api("/keys")) {
+            h2 { "Import a key" }
+            form.stack method="post" action=(ctx.t("/keys")) enctype="multipart/form-data" {
+                (ctx.csrf())
+                div.field {
+                    label for="kind" { "Kind" }
+                    select #kind name="kind" {
+                        option value="transport" { "Transport key (KID)" }
+                        option value="op" { "OP / TOP (OPID)" }
+                    }
+                }
+                div.field {
+                    label for="index" { "Index" }
+                    input #index name="index" type="number" min="0" max="4294967295" required;
+                }
+                div.field {
+                    label for="key" { "Key file (hex)" }
+                    input #key name="key" type="file" required
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[error.map(|_| "key-error")];
+                    @if let Some(e) = error { span.error #key-error role="alert" { (e) } }
+                }
+                div.field {
+                    label { input name="replace" type="checkbox" value="true"; " Replace the key at this index" }
+                }
+                button type="submit" { "Import" }
+            }
+        }
+    };
+    respond(status, page(Some(&ctx), "Keys", body))
+}
+
+/// `GET /console/t/{tenant}/keys`.
+pub async fn keys(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Response {
+    keys_page(&api_, &caller, &op, StatusCode::OK, None, None).await
+}
+
+/// `POST /console/t/{tenant}/keys`: the key file imported through the API's call.
+pub async fn import_key(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    mut m: Multipart,
+) -> Response {
+    let (mut kind, mut index, mut value, mut replace) = (String::new(), None, None, false);
+    while let Ok(Some(field)) = m.next_field().await {
+        match field.name() {
+            Some("kind") => kind = field.text().await.unwrap_or_default(),
+            Some("index") => index = field.text().await.ok().and_then(|t| t.trim().parse().ok()),
+            Some("replace") => replace = true,
+            Some("key") => value = field.text().await.ok().map(|t| t.trim().to_owned()),
+            _ => {}
+        }
+    }
+    let bad = |e: &'static str| {
+        keys_page(
+            &api_,
+            &caller,
+            &op,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(e),
+            None,
+        )
+    };
+    let Some(index) = index else {
+        return bad("An index (a number) is needed.").await;
+    };
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return bad("Choose the key file.").await;
+    };
+    let k = NewKeyIn {
+        kind,
+        index,
+        value,
+        replace,
+    };
+    match ops::import_key_in(&api_, &caller, &op, k).await {
+        Ok(k) => {
+            let n = format!("Imported the {} key {} ({} bits).", k.kind, k.index, k.bits);
+            keys_page(&api_, &caller, &op, StatusCode::OK, None, Some(&n)).await
+        }
+        Err(p) if p.status.is_client_error() => {
+            keys_page(&api_, &caller, &op, p.status, Some(&p.detail), None).await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}
+
+// ---- people and tokens ----
+
+fn tenant_roles() -> [Role; 3] {
+    [Role::OperatorAdmin, Role::Operator, Role::Viewer]
+}
+
+async fn people_page(
+    api_: &Api,
+    caller: &Caller,
+    op: &Operator,
+    status: StatusCode,
+    error: Option<(&str, String)>,
+    shown_once: Option<Markup>,
+) -> Response {
+    let ctx = Ctx::new(caller, Some(op));
+    let (users, tokens) = match (
+        ops::users_of(api_, Some(op.id)).await,
+        ops::tokens_of(api_, Some(op.id)).await,
+    ) {
+        (Ok(u), Ok(t)) => (u.0, t.0),
+        (Err(p), _) | (_, Err(p)) => return error_page(&p, Some(&ctx)),
+    };
+    let err = |f: &str| {
+        error
+            .as_ref()
+            .filter(|(k, _)| *k == f)
+            .map(|(_, m)| m.clone())
+    };
+    let (user_err, token_err) = (err("user"), err("token"));
+    let now = api_.now();
+    let body = html! {
+        @if let Some(m) = &shown_once { (m) }
+        h2 { "People" }
+        div.scroll { table.stack #users {
+            thead { tr { th { "User" } th { "Role" } th { "Second factor" } th { "State" } th { "" } } }
+            tbody {
+                @for u in &users {
+                    tr {
+                        td data-label="User" { (u.username) }
+                        td data-label="Role" { (u.role) }
+                        td data-label="Second factor" { @if u.totp { "TOTP" } @else { "—" } }
+                        td data-label="State" {
+                            @if u.disabled { "disabled" }
+                            @else if let Some(t) = u.locked_until.filter(|t| *t > now) { "locked until " (time(t)) }
+                            @else { "active" }
+                        }
+                        td {
+                            @if u.locked_until.is_some_and(|t| t > now) {
+                                form method="post" action=(ctx.t(&format!("/users/{}/unlock", u.username))) {
+                                    (ctx.csrf())
+                                    button.secondary type="submit" { "Unlock" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } }
+        h2 { "Add a person" }
+        form.stack method="post" action=(ctx.t("/users")) {
+            (ctx.csrf())
+            @if let Some(e) = &user_err { p.error role="alert" #user-error { (e) } }
+            div.field { label for="username" { "User name" } input #username name="username" required autocomplete="off"; }
+            div.field {
+                label for="role" { "Role" }
+                select #role name="role" { @for r in tenant_roles() { option value=(r.as_str()) { (r.as_str()) } } }
+            }
+            div.field {
+                label for="password" { "Initial password" }
+                input #password name="password" type="password" autocomplete="new-password" minlength="12" required;
+                span.hint { "At least 12 characters. Administrators also get a TOTP enrollment, shown once." }
+            }
+            button type="submit" { "Add" }
+        }
+        h2 { "API tokens" }
+        @if tokens.is_empty() { p { "No token." } }
+        @else {
+            div.scroll { table.stack #tokens {
+                thead { tr { th { "Name" } th { "Role" } th { "Created" } th { "Expires" } th { "" } } }
+                tbody {
+                    @for t in &tokens {
+                        tr {
+                            td data-label="Name" { (t.name) }
+                            td data-label="Role" { (t.role) }
+                            td data-label="Created" { (time(t.created_at)) }
+                            td data-label="Expires" { (time(t.expires_at)) }
+                            td {
+                                @if let Some(r) = t.revoked_at { "revoked " (time(r)) }
+                                @else {
+                                    form method="post" action=(ctx.t(&format!("/tokens/{}/revoke", t.id))) {
+                                        (ctx.csrf())
+                                        button.danger type="submit" { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+        h2 { "Issue a token" }
+        form.stack method="post" action=(ctx.t("/tokens")) {
+            (ctx.csrf())
+            @if let Some(e) = &token_err { p.error role="alert" #token-error { (e) } }
+            div.field { label for="name" { "Name" } input #name name="name" required autocomplete="off"; }
+            div.field {
+                label for="token-role" { "Role" }
+                select #token-role name="role" { @for r in tenant_roles() { option value=(r.as_str()) { (r.as_str()) } } }
+            }
+            div.field {
+                label for="days" { "Expires in (days)" }
+                input #days name="expires_in_days" type="number" min="1" max="366" value="90";
+            }
+            button type="submit" { "Issue" }
+        }
+    };
+    respond(status, page(Some(&ctx), "People and tokens", body))
+}
+
+/// `GET /console/t/{tenant}/users`.
+pub async fn people(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Response {
+    people_page(&api_, &caller, &op, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /console/t/{tenant}/users`.
+pub async fn create_user(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Form(f): Form<UserForm>,
+) -> Response {
+    let new = NewUserIn {
+        username: f.username,
+        role: f.role,
+        password: f.password,
+    };
+    match ops::create_user_in(&api_, &caller, Some(op.id), new).await {
+        Ok((_, c)) => {
+            let m = html! {
+                div.notice.ok role="status" {
+                    p { "Added " strong { (c.0.user.username) } " (" (c.0.user.role) ")." }
+                    @if let Some(uri) = &c.0.totp_uri {
+                        p { "Their TOTP enrollment, shown only now — give it to them to add to an authenticator app:" }
+                        p { code #totp-uri { (uri) } }
+                    }
+                }
+            };
+            people_page(&api_, &caller, &op, StatusCode::OK, None, Some(m)).await
+        }
+        Err(p) if p.status.is_client_error() => {
+            people_page(
+                &api_,
+                &caller,
+                &op,
+                p.status,
+                Some(("user", p.detail)),
+                None,
+            )
+            .await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}
+
+/// `POST /console/t/{tenant}/users/{username}/unlock`.
+pub async fn unlock(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, username)): Path<(String, String)>,
+) -> Response {
+    match ops::unlock_in(&api_, &caller, Some(op.id), &username).await {
+        Ok(_) => Redirect::to(&format!("/console/t/{}/users", op.name)).into_response(),
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+}
+
+/// `POST /console/t/{tenant}/tokens`: its secret shown once.
+pub async fn create_token(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    let t = NewTokenIn {
+        name: f.name,
+        role: f.role,
+        expires_in_days: f.expires_in_days,
+    };
+    match ops::create_token_in(&api_, &caller, Some(op.id), t).await {
+        Ok((_, c)) => {
+            let m = html! {
+                div.notice.ok role="status" {
+                    p { "Issued token " strong { (c.0.token.name) } ". Its secret, shown only now (send it as "
+                        code { "Authorization: Bearer …" } "):" }
+                    p { code #token-secret { (c.0.secret) } }
+                }
+            };
+            people_page(&api_, &caller, &op, StatusCode::OK, None, Some(m)).await
+        }
+        Err(p) if p.status.is_client_error() => {
+            people_page(
+                &api_,
+                &caller,
+                &op,
+                p.status,
+                Some(("token", p.detail)),
+                None,
+            )
+            .await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}
+
+/// `POST /console/t/{tenant}/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, id)): Path<(String, i64)>,
+) -> Response {
+    match ops::revoke_token_in(&api_, &caller, Some(op.id), id).await {
+        Ok(_) => Redirect::to(&format!("/console/t/{}/users", op.name)).into_response(),
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}
+
+// ---- ES2+ credentials ----
+
+async fn es2_page(
+    api_: &Api,
+    caller: &Caller,
+    op: &Operator,
+    shown_once: Option<Markup>,
+) -> Response {
+    let ctx = Ctx::new(caller, Some(op));
+    let creds = match ops::credentials_of(api_, op).await {
+        Ok(c) => c,
+        Err(p) => return error_page(&p, Some(&ctx)),
+    };
+    let body = html! {
+        @if let Some(m) = &shown_once { (m) }
+        p.hint { "Operators call ES2+ with an API key (header " code { "X-Api-Key" } ", functionRequesterIdentifier "
+            code { (op.name) } ") or a client certificate. Keys are shown once, when made." }
+        @if creds.is_empty() { p { "No credential." } }
+        @else {
+            div.scroll { table.stack #credentials {
+                thead { tr { th { "Kind" } th { "Label" } th { "Added" } th { "" } } }
+                tbody {
+                    @for c in &creds {
+                        tr {
+                            td data-label="Kind" { (c.kind) }
+                            td data-label="Label" { code { (c.label) } }
+                            td data-label="Added" { (time(c.created_at)) }
+                            td {
+                                @if let Some(r) = c.revoked_at { "revoked " (time(r)) }
+                                @else {
+                                    form method="post" action=(ctx.t(&format!("/es2/{}/revoke", c.id))) {
+                                        (ctx.csrf())
+                                        button.danger type="submit" { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+        form method="post" action=(ctx.t("/es2/keys")) {
+            (ctx.csrf())
+            button type="submit" { "Make a new API key" }
+        }
+    };
+    ok(&ctx, "ES2+ credentials", body)
+}
+
+/// `GET /console/t/{tenant}/es2`.
+pub async fn es2(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Response {
+    es2_page(&api_, &caller, &op, None).await
+}
+
+/// `POST /console/t/{tenant}/es2/keys`: the new key shown once.
+pub async fn create_api_key(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Response {
+    match ops::create_api_key(&api_, &caller, &op).await {
+        Ok(k) => {
+            let m = html! {
+                div.notice.ok role="status" {
+                    p { "A new ES2+ API key, shown only now:" }
+                    p { code #api-key { (k.api_key) } }
+                }
+            };
+            es2_page(&api_, &caller, &op, Some(m)).await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}
+
+/// `POST /console/t/{tenant}/es2/{id}/revoke`.
+pub async fn revoke_credential(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, id)): Path<(String, i64)>,
+) -> Response {
+    match ops::revoke_credential_in(&api_, &caller, &op, id).await {
+        Ok(()) => Redirect::to(&format!("/console/t/{}/es2", op.name)).into_response(),
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}
