@@ -672,7 +672,7 @@ fn es2_request<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T
 }
 
 /// An order for one profile (ES2+ DownloadOrder by ICCID).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct DownloadOrderIn {
     /// Link the order to this EID.
     #[serde(default)]
@@ -691,16 +691,29 @@ pub async fn download_order(
     Path((_, i)): Path<(String, String)>,
     Json(b): Json<DownloadOrderIn>,
 ) -> Result<Json<ProfileOut>, Problem> {
-    let (i, now) = (iccid(&i)?, api.now());
+    Ok(Json(order(&api, &op, &i, &b).await?))
+}
+
+/// Orders profile `i` (ES2+ DownloadOrder): Allocated, or Linked with an EID.
+///
+/// # Errors
+/// 404, 422, 409 refused by the SM-DP+.
+pub async fn order(
+    api: &Api,
+    op: &Operator,
+    i: &str,
+    b: &DownloadOrderIn,
+) -> Result<ProfileOut, Problem> {
+    let (i, now) = (iccid(i)?, api.now());
     let req = es2_request(serde_json::json!({
-        "header": es2_header(&op, "download-order", now), "iccid": i.to_string(), "eid": b.eid,
+        "header": es2_header(op, "download-order", now), "iccid": i.to_string(), "eid": b.eid,
     }))?;
-    smdp(&api)?.download_order(op.id, &req, now).await?;
-    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+    smdp(api)?.download_order(op.id, &req, now).await?;
+    Ok(profile_out(&record(api, op, &i).await?))
 }
 
 /// Confirms an order (ES2+ ConfirmOrder).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ConfirmOrderIn {
     /// The EID (if the order has none yet).
     #[serde(default)]
@@ -729,14 +742,27 @@ pub async fn confirm_order(
     Path((_, i)): Path<(String, String)>,
     Json(b): Json<ConfirmOrderIn>,
 ) -> Result<Json<ProfileOut>, Problem> {
-    let (i, now) = (iccid(&i)?, api.now());
+    Ok(Json(confirm(&api, &op, &i, &b).await?))
+}
+
+/// Confirms profile `i`'s order (ES2+ ConfirmOrder), released unless `b.release` is false.
+///
+/// # Errors
+/// 404, 422, 409 refused by the SM-DP+.
+pub async fn confirm(
+    api: &Api,
+    op: &Operator,
+    i: &str,
+    b: &ConfirmOrderIn,
+) -> Result<ProfileOut, Problem> {
+    let (i, now) = (iccid(i)?, api.now());
     let req = es2_request(serde_json::json!({
-        "header": es2_header(&op, "confirm-order", now), "iccid": i.to_string(), "eid": b.eid,
+        "header": es2_header(op, "confirm-order", now), "iccid": i.to_string(), "eid": b.eid,
         "matchingId": b.matching_id, "confirmationCode": b.confirmation_code,
         "releaseFlag": b.release.unwrap_or(true),
     }))?;
-    smdp(&api)?.confirm_order(op.id, &req, now).await?;
-    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+    smdp(api)?.confirm_order(op.id, &req, now).await?;
+    Ok(profile_out(&record(api, op, &i).await?))
 }
 
 /// Releases a confirmed order (ES2+ ReleaseProfile).

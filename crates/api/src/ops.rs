@@ -9,8 +9,8 @@ pub use crate::batches::{
     BatchOut, FileOut, JobOut, OrderIn, PlanOut, batches_of, check_order, files, job, start,
 };
 pub use crate::inventory::{
-    HistoryOut, ProfileDetail, ProfileOut, SearchOut, SearchQuery, SummaryOut, cancel, code,
-    detail, release, reset_to, search_in, summary_of,
+    ConfirmOrderIn, DownloadOrderIn, HistoryOut, ProfileDetail, ProfileOut, SearchOut, SearchQuery,
+    SummaryOut, cancel, code, confirm, detail, order, release, reset_to, search_in, summary_of,
 };
 pub use crate::session::{Me, SessionInfo, end as end_session, me_of, start as start_session};
 pub use crate::tenants::{

@@ -315,8 +315,10 @@ fn event(h: &HistoryOut) -> Markup {
 /// The actions a profile in `state` can take.
 fn actions_for(state: &str) -> &'static [&'static str] {
     match state {
+        "available" => &["order"],
+        "allocated" | "linked" => &["confirm", "cancel"],
         "confirmed" => &["release", "cancel"],
-        "allocated" | "linked" | "released" => &["cancel"],
+        "released" => &["cancel"],
         "error" => &["reset"],
         _ => &[],
     }
@@ -328,6 +330,8 @@ fn action_route(action: &str) -> Option<&'static str> {
         "release" => Some("/api/v1/tenants/{tenant}/profiles/{iccid}/release"),
         "cancel" => Some("/api/v1/tenants/{tenant}/profiles/{iccid}/cancel-order"),
         "reset" => Some("/api/v1/tenants/{tenant}/profiles/{iccid}/reset"),
+        "order" => Some("/api/v1/tenants/{tenant}/profiles/{iccid}/download-order"),
+        "confirm" => Some("/api/v1/tenants/{tenant}/profiles/{iccid}/confirm-order"),
         _ => None,
     }
 }
@@ -335,6 +339,8 @@ fn action_route(action: &str) -> Option<&'static str> {
 fn label(action: &str) -> &'static str {
     match action {
         "release" => "Release",
+        "order" => "Order",
+        "confirm" => "Confirm the order",
         "cancel" => "Cancel the order",
         _ => "Reset",
     }
@@ -435,6 +441,19 @@ fn confirm_page(ctx: &Ctx<'_>, iccid: &str, action: &str, error: Option<&Problem
             (ctx.csrf())
             @match action {
                 "release" => p { "Release profile " code { (iccid) } " for download? Its activation code will work from now on." },
+                "order" => {
+                    p { "Order profile " code { (iccid) } " (ES2+ DownloadOrder)?" }
+                    div.field {
+                        label for="eid" { "EID (optional: link the order to one eUICC)" }
+                        input #eid name="eid" inputmode="numeric" pattern="[0-9]{32}" maxlength="32" autocomplete="off";
+                    }
+                },
+                "confirm" => {
+                    p { "Confirm the order of profile " code { (iccid) } " (ES2+ ConfirmOrder)?" }
+                    div.field {
+                        label { input name="release" type="checkbox" value="true" checked; " Release it at once (its activation code works from now on)" }
+                    }
+                },
                 "cancel" => {
                     p { "Cancel the order of profile " code { (iccid) } "? Its activation code stops working." }
                     div.field {
@@ -457,7 +476,7 @@ fn confirm_page(ctx: &Ctx<'_>, iccid: &str, action: &str, error: Option<&Problem
                 }
             }
             div.actions {
-                button.danger[action != "release"] type="submit" #confirm { (label(action)) }
+                button.danger[matches!(action, "cancel" | "reset")] type="submit" #confirm { (label(action)) }
                 a.button.secondary href=(ctx.t(&format!("/profiles/{iccid}"))) { "Back" }
             }
         }
@@ -490,6 +509,10 @@ pub struct ActForm {
     final_status: Option<String>,
     #[serde(default)]
     to: Option<String>,
+    #[serde(default)]
+    eid: Option<String>,
+    #[serde(default)]
+    release: Option<String>,
 }
 
 /// `POST /console/t/{tenant}/profiles/{iccid}/{action}`: the API's call; back to the profile.
@@ -503,6 +526,19 @@ pub async fn act(
     let ctx = Ctx::new(&caller, Some(&op));
     let r = match action.as_str() {
         "release" => ops::release(&api, &op, &iccid).await,
+        "order" => {
+            let b = ops::DownloadOrderIn {
+                eid: f.eid.filter(|e| !e.trim().is_empty()),
+            };
+            ops::order(&api, &op, &iccid, &b).await
+        }
+        "confirm" => {
+            let b = ops::ConfirmOrderIn {
+                release: Some(f.release.is_some()),
+                ..ops::ConfirmOrderIn::default()
+            };
+            ops::confirm(&api, &op, &iccid, &b).await
+        }
         "cancel" => {
             let s = f.final_status.as_deref().unwrap_or("Available");
             ops::cancel(&api, &op, &iccid, s).await

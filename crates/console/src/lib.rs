@@ -135,6 +135,26 @@ pub const ROUTES: &[Route] = &[
     ),
     c(
         "GET",
+        "/console/t/{tenant}/profiles/{iccid}/order",
+        api!("POST", "/profiles/{iccid}/download-order"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/profiles/{iccid}/order",
+        api!("POST", "/profiles/{iccid}/download-order"),
+    ),
+    c(
+        "GET",
+        "/console/t/{tenant}/profiles/{iccid}/confirm",
+        api!("POST", "/profiles/{iccid}/confirm-order"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/profiles/{iccid}/confirm",
+        api!("POST", "/profiles/{iccid}/confirm-order"),
+    ),
+    c(
+        "GET",
         "/console/t/{tenant}/profiles/{iccid}/reset",
         api!("POST", "/profiles/{iccid}/reset"),
     ),

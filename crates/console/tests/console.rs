@@ -132,7 +132,7 @@ fn every_console_route_is_covered_by_the_api_policy() {
         }
         match path.strip_suffix("/{action}") {
             Some(base) => {
-                for a in ["release", "cancel", "reset"] {
+                for a in ["release", "cancel", "reset", "order", "confirm"] {
                     routed.push(format!("{base}/{a}"));
                 }
             }
@@ -320,6 +320,35 @@ async fn actions_confirmation_csrf_and_audit() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(state(&olga.get(&page(j)).await), "available");
+    // Order and confirm an available profile: Allocated, then Released (its code shown).
+    let k = &w.iccids[10];
+    let act = |a: &str| format!("/console/t/a/profiles/{k}/{a}");
+    assert!(olga.get(&page(k)).await.text().contains(&act("order")));
+    assert_eq!(olga.get(&act("order")).await.status, StatusCode::OK);
+    let r = olga
+        .post(&act("order"), &format!("_csrf={token}&eid="))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = olga.get(&page(k)).await;
+    assert_eq!(state(&r), "allocated");
+    assert!(r.text().contains(&act("confirm")));
+    let r = olga
+        .post(&act("confirm"), &format!("_csrf={token}&release=true"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = olga.get(&page(k)).await;
+    assert_eq!(state(&r), "released");
+    assert!(r.text().contains("LPA:1$smdp.example.com$"));
+    // A malformed EID: refused, said on the confirmation page.
+    let m = &w.iccids[11];
+    let r = olga
+        .post(
+            &format!("/console/t/a/profiles/{m}/order"),
+            &format!("_csrf={token}&eid=123"),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.text().contains("role=\"alert\""));
     // An unknown action is no page.
     let r = olga
         .get(&format!("/console/t/a/profiles/{j}/explode"))
