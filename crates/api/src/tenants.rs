@@ -102,6 +102,21 @@ pub async fn create_tenant(
     Extension(caller): Extension<Caller>,
     Json(t): Json<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantOut>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_tenant_in(&api, &caller, t).await?),
+    ))
+}
+
+/// Creates tenant `t`.
+///
+/// # Errors
+/// 422 for a bad field, 409 for a taken name.
+pub async fn create_tenant_in(
+    api: &Api,
+    caller: &Caller,
+    t: NewTenant,
+) -> Result<TenantOut, Problem> {
     let req = simforge_factory::operators::NewOperatorRequest {
         name: t.name,
         mcc: t.mcc,
@@ -113,7 +128,7 @@ pub async fn create_tenant(
         reuse_on_delete: t.reuse_on_delete,
     };
     let op = simforge_factory::operators::create(&api.store, &caller.actor(), req).await?;
-    Ok((StatusCode::CREATED, Json(op.into())))
+    Ok(op.into())
 }
 
 /// One tenant.
@@ -938,8 +953,16 @@ pub async fn callback_status(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<CallbackOut> {
-    let s = simforge_esim::callbacks::status(&api.store, &op).await?;
-    Ok(Json(CallbackOut {
+    Ok(Json(callback_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s callback endpoint and its deliveries.
+///
+/// # Errors
+/// The store's.
+pub async fn callback_of(api: &Api, op: &Operator) -> Result<CallbackOut, Problem> {
+    let s = simforge_esim::callbacks::status(&api.store, op).await?;
+    Ok(CallbackOut {
         client_identity: s.identity().map(str::to_owned),
         url: s.settings.as_ref().map(|c| c.url.clone()),
         ca_bundle: s
@@ -950,11 +973,11 @@ pub async fn callback_status(
         pending: s.pending,
         given_up: s.given_up,
         recent: s.recent,
-    }))
+    })
 }
 
 /// Changes to the callback endpoint (absent: unchanged).
-#[derive(Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub struct CallbackIn {
     /// The endpoint (https).
     #[serde(default)]
@@ -991,6 +1014,19 @@ pub async fn set_callback(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(c): Json<CallbackIn>,
 ) -> Res<CallbackOut> {
+    Ok(Json(set_callback_in(&api, &caller, &op, c).await?))
+}
+
+/// Sets tenant `op`'s callback endpoint (what `c` names; the rest kept).
+///
+/// # Errors
+/// 422 for a half client identity or a bad URL or bundle.
+pub async fn set_callback_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    c: CallbackIn,
+) -> Result<CallbackOut, Problem> {
     use simforge_esim::callbacks::{ClientIdentity, seal_client_identity};
     let key = c.client_key_pem.map(zeroize::Zeroizing::new);
     let client_identity = match (&c.client_cert_pem, &key) {
@@ -1015,8 +1051,8 @@ pub async fn set_callback(
         ca_bundle_pem: c.ca_bundle_pem.map(String::into_bytes),
         retry_hours: c.retry_hours,
     };
-    simforge_esim::callbacks::update(&api.store, &caller.actor(), &op, update, api.now()).await?;
-    callback_status(State(api), Extension(Tenant(op))).await
+    simforge_esim::callbacks::update(&api.store, &caller.actor(), op, update, api.now()).await?;
+    callback_of(api, op).await
 }
 
 /// The platform's users (platform roles).

@@ -91,6 +91,12 @@ pub const ROUTES: &[Route] = &[
     public("GET", "/console/assets/{file}"),
     c("POST", "/console/logout", ("DELETE", "/api/v1/session")),
     c("GET", "/console/tenants", ("GET", "/api/v1/tenants")),
+    c("POST", "/console/tenants", ("POST", "/api/v1/tenants")),
+    c(
+        "POST",
+        "/console/t/{tenant}/es2/callback",
+        api!("PUT", "/callback"),
+    ),
     c("GET", "/console/audit", ("GET", "/api/v1/audit")),
     c("GET", "/console/t/{tenant}", api!("GET", "/summary")),
     c(
@@ -267,7 +273,10 @@ pub fn router(api: Api) -> Router {
         )
         .route("/console/logout", post(session::logout))
         .route("/console/assets/{file}", get(assets::serve))
-        .route("/console/tenants", get(session::tenants))
+        .route(
+            "/console/tenants",
+            get(session::tenants).post(session::create_tenant),
+        )
         .route("/console/audit", get(audit::platform))
         .route("/console/t/{tenant}", get(inventory::dashboard))
         .route("/console/t/{tenant}/profiles", get(inventory::search))
@@ -313,6 +322,10 @@ pub fn router(api: Api) -> Router {
             post(settings::revoke_token),
         )
         .route("/console/t/{tenant}/es2", get(settings::es2))
+        .route(
+            "/console/t/{tenant}/es2/callback",
+            post(settings::set_callback),
+        )
         .route(
             "/console/t/{tenant}/es2/keys",
             post(settings::create_api_key),

@@ -12,7 +12,7 @@ use simforge_api::auth::Caller;
 use simforge_api::{Api, Problem, ops};
 use subtle::ConstantTimeEq as _;
 
-use crate::html::{Ctx, error_page, ok, page, respond};
+use crate::html::{Ctx, error_page, page, respond};
 
 /// The login form's own CSRF token (there is no session yet): a random value in this cookie
 /// and in the form (double submit; the cookie is SameSite=Strict).
@@ -248,29 +248,110 @@ pub async fn logout(State(api): State<Api>, Extension(caller): Extension<Caller>
     }
 }
 
-/// `GET /console/tenants` (platform roles).
-pub async fn tenants(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
-    let ctx = Ctx::new(&caller, None);
+async fn tenants_page(
+    api: &Api,
+    caller: &Caller,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let ctx = Ctx::new(caller, None);
     let ops = match api.store.operators().await {
         Ok(o) => o,
         Err(e) => return error_page(&Problem::from(e), Some(&ctx)),
     };
+    let may_create = crate::may(caller, None, "POST", "/api/v1/tenants");
     let body = html! {
+        @if let Some(n) = notice { p.notice.ok role="status" { (n) } }
         @if ops.is_empty() { p { "No tenant yet." } }
         @else {
-            div.scroll { table.stack {
-                thead { tr { th { "Tenant" } th { "MCC/MNC" } th { "Service provider" } } }
+            div.scroll { table.stack #tenants {
+                thead { tr { th { "Tenant" } th { "MCC/MNC" } th { "ICCID prefix" } th { "Service provider" } } }
                 tbody {
                     @for o in &ops {
                         tr {
                             td data-label="Tenant" { a href=(format!("/console/t/{}", o.name)) { (o.name) } }
                             td data-label="MCC/MNC" { (o.mcc) "/" (o.mnc) }
+                            td data-label="ICCID prefix" { code { (o.iccid_prefix) } }
                             td data-label="Service provider" { (o.spn) }
                         }
                     }
                 }
             } }
         }
+        @if may_create {
+            h2 { "New tenant" }
+            form.stack method="post" action="/console/tenants" {
+                (ctx.csrf())
+                @if let Some(e) = error { p.error role="alert" #tenant-error { (e) } }
+                div.field { label for="name" { "Name" } input #name name="name" required pattern="[A-Za-z0-9_.-]{1,64}" autocomplete="off"; }
+                div.field { label for="mcc" { "MCC" } input #mcc name="mcc" required inputmode="numeric" pattern="[0-9]{3}"; }
+                div.field { label for="mnc" { "MNC" } input #mnc name="mnc" required inputmode="numeric" pattern="[0-9]{2,3}"; }
+                div.field {
+                    label for="iccid_prefix" { "ICCID issuer prefix" }
+                    input #iccid_prefix name="iccid_prefix" required inputmode="numeric" pattern="89[0-9]+";
+                    span.hint { "89, the country code, the issuer." }
+                }
+                div.field {
+                    label for="iccid_len" { "ICCID length (with the check digit)" }
+                    select #iccid_len name="iccid_len" { option value="19" { "19" } option value="20" { "20" } }
+                }
+                div.field { label for="spn" { "Service provider name" } input #spn name="spn" required; }
+                div.field { label { input name="reuse_on_delete" type="checkbox" value="true"; " A deleted profile becomes available again" } }
+                button type="submit" { "Create" }
+            }
+        }
     };
-    ok(&ctx, "Tenants", body)
+    respond(status, page(Some(&ctx), "Tenants", body))
+}
+
+/// `GET /console/tenants` (platform roles).
+pub async fn tenants(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
+    tenants_page(&api, &caller, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TenantForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    mcc: String,
+    #[serde(default)]
+    mnc: String,
+    #[serde(default)]
+    iccid_prefix: String,
+    #[serde(default)]
+    iccid_len: String,
+    #[serde(default)]
+    spn: String,
+    #[serde(default)]
+    reuse_on_delete: Option<String>,
+}
+
+/// `POST /console/tenants` (platform administrators): the API's call.
+pub async fn create_tenant(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<TenantForm>,
+) -> Response {
+    let t = ops::NewTenant {
+        name: f.name.trim().to_owned(),
+        mcc: f.mcc.trim().to_owned(),
+        mnc: f.mnc.trim().to_owned(),
+        iccid_prefix: f.iccid_prefix.trim().to_owned(),
+        iccid_len: f.iccid_len.trim().parse().unwrap_or(0),
+        spn: f.spn.trim().to_owned(),
+        out_columns: None,
+        reuse_on_delete: f.reuse_on_delete.is_some(),
+    };
+    match ops::create_tenant_in(&api, &caller, t).await {
+        Ok(t) => {
+            let n = format!("Created tenant {}.", t.name);
+            tenants_page(&api, &caller, StatusCode::OK, None, Some(&n)).await
+        }
+        Err(p) if p.status.is_client_error() => {
+            tenants_page(&api, &caller, p.status, Some(&p.detail), None).await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, None))),
+    }
 }

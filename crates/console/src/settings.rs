@@ -15,7 +15,7 @@ use simforge_api::auth::{Caller, Tenant};
 use simforge_api::ops::{self, NewKeyIn, NewTokenIn, NewUserIn};
 use simforge_store::Operator;
 
-use crate::html::{Ctx, error_page, ok, page, respond, time};
+use crate::html::{Ctx, error_page, page, respond, time};
 
 const T: &str = "/api/v1/tenants/{tenant}";
 
@@ -407,12 +407,17 @@ async fn es2_page(
     api_: &Api,
     caller: &Caller,
     op: &Operator,
+    status: StatusCode,
     shown_once: Option<Markup>,
+    callback_error: Option<&str>,
 ) -> Response {
     let ctx = Ctx::new(caller, Some(op));
-    let creds = match ops::credentials_of(api_, op).await {
-        Ok(c) => c,
-        Err(p) => return error_page(&p, Some(&ctx)),
+    let (creds, cb) = match (
+        ops::credentials_of(api_, op).await,
+        ops::callback_of(api_, op).await,
+    ) {
+        (Ok(c), Ok(cb)) => (c, cb),
+        (Err(p), _) | (_, Err(p)) => return error_page(&p, Some(&ctx)),
     };
     let body = html! {
         @if let Some(m) = &shown_once { (m) }
@@ -446,8 +451,78 @@ async fn es2_page(
             (ctx.csrf())
             button type="submit" { "Make a new API key" }
         }
+        h2 { "Callback endpoint" }
+        p.hint { "Where the SM-DP+ delivers HandleDownloadProgressInfo (at least once, in order, with backoff)." }
+        dl.facts #callback {
+            dt { "URL" } dd { code { (cb.url.as_deref().unwrap_or("none")) } }
+            dt { "Client identity" } dd { (cb.client_identity.as_deref().unwrap_or("—")) }
+            dt { "Own CA bundle" } dd { @if cb.ca_bundle { "yes" } @else { "no" } }
+            dt { "Retries for" } dd { @if let Some(h) = cb.retry_hours { (h) " hours" } @else { "the default" } }
+            dt { "Pending deliveries" } dd { (cb.pending) }
+            dt { "Given up" } dd { (cb.given_up) }
+            dt { "Delivered recently" } dd { (cb.recent) }
+        }
+        @if ctx.may("PUT", "/api/v1/tenants/{tenant}/callback") {
+            form.stack method="post" action=(ctx.t("/es2/callback")) {
+                (ctx.csrf())
+                div.field {
+                    label for="url" { "Callback URL (https)" }
+                    input #url name="url" type="url" value=(cb.url.as_deref().unwrap_or(""))
+                        aria-invalid=[callback_error.map(|_| "true")]
+                        aria-describedby=[callback_error.map(|_| "url-error")];
+                    @if let Some(e) = callback_error { span.error #url-error role="alert" { (e) } }
+                }
+                div.field {
+                    label for="retry_hours" { "Retry for (hours)" }
+                    input #retry_hours name="retry_hours" type="number" min="1" max="8760"
+                        value=[cb.retry_hours];
+                }
+                button type="submit" { "Save" }
+            }
+        }
     };
-    ok(&ctx, "ES2+ credentials", body)
+    respond(status, page(Some(&ctx), "ES2+ credentials", body))
+}
+
+#[derive(Deserialize)]
+pub struct CallbackForm {
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    retry_hours: String,
+}
+
+/// `POST /console/t/{tenant}/es2/callback`: the callback endpoint set (the API's call).
+pub async fn set_callback(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Form(f): Form<CallbackForm>,
+) -> Response {
+    let retry = f.retry_hours.trim();
+    let retry_hours = match retry.is_empty() {
+        true => None,
+        false => match retry.parse() {
+            Ok(h) => Some(h),
+            Err(_) => {
+                let e = "Retry hours: a whole number.";
+                let s = StatusCode::UNPROCESSABLE_ENTITY;
+                return es2_page(&api_, &caller, &op, s, None, Some(e)).await;
+            }
+        },
+    };
+    let c = ops::CallbackIn {
+        url: Some(f.url.trim().to_owned()).filter(|u| !u.is_empty()),
+        retry_hours,
+        ..ops::CallbackIn::default()
+    };
+    match ops::set_callback_in(&api_, &caller, &op, c).await {
+        Ok(_) => Redirect::to(&format!("/console/t/{}/es2", op.name)).into_response(),
+        Err(p) if p.status.is_client_error() => {
+            es2_page(&api_, &caller, &op, p.status, None, Some(&p.detail)).await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
 }
 
 /// `GET /console/t/{tenant}/es2`.
@@ -456,7 +531,7 @@ pub async fn es2(
     Extension(caller): Extension<Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Response {
-    es2_page(&api_, &caller, &op, None).await
+    es2_page(&api_, &caller, &op, StatusCode::OK, None, None).await
 }
 
 /// `POST /console/t/{tenant}/es2/keys`: the new key shown once.
@@ -473,7 +548,7 @@ pub async fn create_api_key(
                     p { code #api-key { (k.api_key) } }
                 }
             };
-            es2_page(&api_, &caller, &op, Some(m)).await
+            es2_page(&api_, &caller, &op, StatusCode::OK, Some(m), None).await
         }
         Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
     }

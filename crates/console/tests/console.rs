@@ -786,4 +786,59 @@ async fn keys_people_tokens_and_es2_credentials() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(ada.get("/console/t/a/es2").await.text().contains("revoked"));
+
+    // The callback endpoint: set by the tenant's administrator, shown with its deliveries.
+    let r = ada
+        .post(
+            "/console/t/a/es2/callback",
+            &format!(
+                "_csrf={token}&url={}&retry_hours=12",
+                enc("https://cb.example.com/es2")
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let t = ada.get("/console/t/a/es2").await.text();
+    assert!(
+        t.contains("https://cb.example.com/es2") && t.contains("12 hours"),
+        "{t}"
+    );
+    let r = ada
+        .post(
+            "/console/t/a/es2/callback",
+            &format!("_csrf={token}&url=&retry_hours=x"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"url-error\""));
+}
+
+/// Tenants: created by a platform administrator in the console (the API's call), refused to
+/// a tenant's people.
+#[tokio::test]
+async fn tenants_by_the_platform() {
+    let w = World::new().await;
+    let root = Person::login(&w, "root").await;
+    let olga = Person::login(&w, "olga").await;
+    let token = root.csrf().await;
+    let form = format!(
+        "_csrf={token}&name=c&mcc=001&mnc=02&iccid_prefix=8900103&iccid_len=19&spn=Tenant+c"
+    );
+    let r = root.post("/console/tenants", &form).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Created tenant c."));
+    assert!(r.text().contains("href=\"/console/t/c\""));
+    // Again: the name is taken, said above the form.
+    let r = root.post("/console/tenants", &form).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("id=\"tenant-error\""));
+    assert_eq!(root.get("/console/t/c").await.status, StatusCode::OK);
+    let ot = olga.csrf().await;
+    let r = olga
+        .post(
+            "/console/tenants",
+            &form.replace(&token, &ot).replace("name=c", "name=d"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
