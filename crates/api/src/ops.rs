@@ -12,11 +12,14 @@ pub use crate::inventory::{
     ConfirmOrderIn, DownloadOrderIn, HistoryOut, ProfileDetail, ProfileOut, SearchOut, SearchQuery,
     SummaryOut, cancel, code, confirm, detail, order, release, reset_to, search_in, summary_of,
 };
-pub use crate::session::{Me, SessionInfo, end as end_session, me_of, start as start_session};
+pub use crate::session::{
+    Me, SessionInfo, end as end_session, end_everywhere, me_of, start as start_session,
+};
 pub use crate::tenants::{
-    AuditEntryOut, AuditQuery, CallbackIn, CallbackOut, CredentialCreated, CredentialOut, KeyOut,
-    NewKeyIn, NewTenant, NewTokenIn, NewUserIn, TenantOut, TokenCreated, TokenOut, UserCreated,
-    UserOut, audit_entries, audit_verify, callback_of, create_api_key, create_tenant_in,
-    create_token_in, create_user_in, credentials_of, import_key_in, keys_of, revoke_credential_in,
-    revoke_token_in, set_callback_in, tokens_of, unlock_in, users_of,
+    AuditEntryOut, AuditQuery, CallbackIn, CallbackOut, ClientCertIn, ClientCertOut,
+    CredentialCreated, CredentialOut, KeyOut, NewKeyIn, NewTenant, NewTokenIn, NewUserIn,
+    TenantOut, TokenCreated, TokenOut, UserCreated, UserOut, audit_entries, audit_verify,
+    callback_of, create_api_key, create_tenant_in, create_token_in, create_user_in, credentials_of,
+    import_key_in, keys_of, register_client_cert_in, revoke_credential_in, revoke_token_in,
+    set_callback_in, tokens_of, unlock_in, users_of,
 };

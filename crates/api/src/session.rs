@@ -172,15 +172,22 @@ pub async fn logout_everywhere(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<u64>, Problem> {
+    Ok(Json(end_everywhere(&api, &caller).await?))
+}
+
+/// Ends every session of the calling user: how many.
+///
+/// # Errors
+/// 422 for an API token (it has no sessions).
+pub async fn end_everywhere(api: &Api, caller: &Caller) -> Result<u64, Problem> {
     let p = caller.principal()?;
     let Some(user) = p.actor.strip_prefix("user:") else {
         return Err(Problem::invalid("an API token has no sessions"));
     };
-    let n = api
+    Ok(api
         .access
         .logout_everywhere(&caller.actor(), user, api.now())
-        .await?;
-    Ok(Json(n))
+        .await?)
 }
 
 /// Who is calling.

@@ -908,22 +908,33 @@ pub async fn register_client_cert(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(c): Json<ClientCertIn>,
 ) -> Result<(StatusCode, Json<ClientCertOut>), Problem> {
+    let r = register_client_cert_in(&api, &caller, &op, &c).await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// Registers client certificate `c` for tenant `op`'s ES2+ calls.
+///
+/// # Errors
+/// 422 for a certificate that does not parse, 409 for one already registered.
+pub async fn register_client_cert_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    c: &ClientCertIn,
+) -> Result<ClientCertOut, Problem> {
     let r = simforge_esim::credentials::register_client_cert(
         &api.store,
         &caller.actor(),
-        &op,
+        op,
         c.certificate_pem.as_bytes(),
         api.now(),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ClientCertOut {
-            id: r.id.0,
-            sha256: r.sha256.as_str().to_owned(),
-            subject: r.subject,
-        }),
-    ))
+    Ok(ClientCertOut {
+        id: r.id.0,
+        sha256: r.sha256.as_str().to_owned(),
+        subject: r.subject,
+    })
 }
 
 /// The tenant's ES2+ callback endpoint (HandleDownloadProgressInfo) and its delivery state.

@@ -80,7 +80,7 @@ pub(crate) fn page(ctx: Option<&Ctx<'_>>, title: &str, body: Markup) -> Markup {
                         }
                         form.signout method="post" action="/console/logout" {
                             (c.csrf())
-                            span.who { (p.actor) " (" (p.role.as_str()) ")" }
+                            a.who href="/console/account" { (p.actor) " (" (p.role.as_str()) ")" }
                             button type="submit" { "Sign out" }
                         }
                     }

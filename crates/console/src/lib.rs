@@ -92,6 +92,17 @@ pub const ROUTES: &[Route] = &[
     c("POST", "/console/logout", ("DELETE", "/api/v1/session")),
     c("GET", "/console/tenants", ("GET", "/api/v1/tenants")),
     c("POST", "/console/tenants", ("POST", "/api/v1/tenants")),
+    c("GET", "/console/account", ("GET", "/api/v1/me")),
+    c(
+        "POST",
+        "/console/account/logout-everywhere",
+        ("POST", "/api/v1/me/logout-everywhere"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/es2/client-certs",
+        api!("POST", "/credentials/client-certs"),
+    ),
     c(
         "POST",
         "/console/t/{tenant}/es2/callback",
@@ -322,6 +333,15 @@ pub fn router(api: Api) -> Router {
             post(settings::revoke_token),
         )
         .route("/console/t/{tenant}/es2", get(settings::es2))
+        .route(
+            "/console/t/{tenant}/es2/client-certs",
+            post(settings::register_client_cert),
+        )
+        .route("/console/account", get(session::account))
+        .route(
+            "/console/account/logout-everywhere",
+            post(session::logout_everywhere),
+        )
         .route(
             "/console/t/{tenant}/es2/callback",
             post(settings::set_callback),

@@ -355,3 +355,50 @@ pub async fn create_tenant(
         Err(p) => error_page(&p, Some(&Ctx::new(&caller, None))),
     }
 }
+
+/// `GET /console/account`: who is signed in; sign out everywhere.
+pub async fn account(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
+    let ctx = Ctx::new(&caller, None);
+    let Some(p) = &caller.principal else {
+        return to_login(Some("/console/account"));
+    };
+    let me = match ops::me_of(&api, p).await {
+        Ok(m) => m,
+        Err(e) => return error_page(&e, Some(&ctx)),
+    };
+    let body = html! {
+        dl.facts {
+            dt { "Signed in as" } dd { (me.actor) }
+            dt { "Role" } dd { (me.role) }
+            dt { "Tenant" } dd { (me.tenant.as_deref().unwrap_or("— (the platform)")) }
+        }
+        h2 { "Sessions" }
+        p { "Signing out everywhere ends every session of yours, in every browser, at once." }
+        form method="post" action="/console/account/logout-everywhere" {
+            (ctx.csrf())
+            button.danger type="submit" { "Sign out everywhere" }
+        }
+        p.hint { "Passwords and API tokens of people are managed by your administrator (People)." }
+    };
+    crate::html::ok(&ctx, "Your account", body)
+}
+
+/// `POST /console/account/logout-everywhere`: the API's call; to the login page.
+pub async fn logout_everywhere(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
+    match ops::end_everywhere(&api, &caller).await {
+        Ok(_) => {
+            let mut r = Redirect::to("/console/login").into_response();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+            r
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, None))),
+    }
+}

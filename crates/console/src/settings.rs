@@ -451,6 +451,16 @@ async fn es2_page(
             (ctx.csrf())
             button type="submit" { "Make a new API key" }
         }
+        h2 { "Register a client certificate" }
+        form.stack method="post" action=(ctx.t("/es2/client-certs")) enctype="multipart/form-data" {
+            (ctx.csrf())
+            div.field {
+                label for="certificate" { "Certificate (PEM)" }
+                input #certificate name="certificate" type="file" accept=".pem,.crt,.cer" required;
+                span.hint { "Its SHA-256 fingerprint is pinned: the SM-DP+ accepts exactly this certificate." }
+            }
+            button type="submit" { "Register" }
+        }
         h2 { "Callback endpoint" }
         p.hint { "Where the SM-DP+ delivers HandleDownloadProgressInfo (at least once, in order, with backoff)." }
         dl.facts #callback {
@@ -482,6 +492,42 @@ async fn es2_page(
         }
     };
     respond(status, page(Some(&ctx), "ES2+ credentials", body))
+}
+
+/// `POST /console/t/{tenant}/es2/client-certs`: a client certificate registered, its
+/// fingerprint shown.
+pub async fn register_client_cert(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    mut m: Multipart,
+) -> Response {
+    let mut pem = None;
+    while let Ok(Some(field)) = m.next_field().await {
+        if field.name() == Some("certificate") {
+            pem = field.text().await.ok();
+        }
+    }
+    let c = ops::ClientCertIn {
+        certificate_pem: pem.unwrap_or_default(),
+    };
+    let (status, m) = match ops::register_client_cert_in(&api_, &caller, &op, &c).await {
+        Ok(r) => (
+            StatusCode::OK,
+            html! {
+                div.notice.ok role="status" {
+                    p { "Registered " code { (r.subject) } "." }
+                    p { "SHA-256 fingerprint: " code #fingerprint { (r.sha256) } }
+                }
+            },
+        ),
+        Err(p) if p.status.is_client_error() => (
+            p.status,
+            html! { p.notice.bad role="alert" #cert-error { (p.detail) } },
+        ),
+        Err(p) => return error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    };
+    es2_page(&api_, &caller, &op, status, Some(m), None).await
 }
 
 #[derive(Deserialize)]

@@ -787,6 +787,25 @@ async fn keys_people_tokens_and_es2_credentials() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(ada.get("/console/t/a/es2").await.text().contains("revoked"));
 
+    // A client certificate: registered, its fingerprint shown; again: refused next to it.
+    let pem = simforge_testkit::stand_in::lab_pki().ci.to_pem();
+    let (ctype, body) = multipart(&[("_csrf", &token)], ("certificate", &pem));
+    let upload = || async {
+        w.request(
+            Method::POST,
+            "/console/t/a/es2/client-certs",
+            &[("cookie", &ada.cookie)],
+            Some((&ctype, body.clone())),
+        )
+        .await
+    };
+    let r = upload().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"fingerprint\""));
+    let r = upload().await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.text().contains("id=\"cert-error\""));
+
     // The callback endpoint: set by the tenant's administrator, shown with its deliveries.
     let r = ada
         .post(
@@ -811,6 +830,36 @@ async fn keys_people_tokens_and_es2_credentials() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("id=\"url-error\""));
+}
+
+/// One's account: who, and signing out everywhere (every session of the user ends).
+#[tokio::test]
+async fn account_and_sign_out_everywhere() {
+    let w = World::new().await;
+    let first = Person::login(&w, "olga").await;
+    let second = Person::login(&w, "olga").await;
+    let r = first.get("/console/account").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("user:olga") && r.text().contains("operator"));
+    let token = first.csrf().await;
+    let r = first
+        .post(
+            "/console/account/logout-everywhere",
+            &format!("_csrf={token}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    for p in [&first, &second] {
+        let r = p.get("/console/t/a").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(r.location().starts_with("/console/login"));
+    }
+    assert_eq!(
+        w.request(Method::GET, "/console/account", &[], None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 /// Tenants: created by a platform administrator in the console (the API's call), refused to
