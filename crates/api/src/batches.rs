@@ -340,6 +340,22 @@ pub fn job(api: &Api, op: &simforge_store::Operator, id: u64) -> Result<JobOut, 
         .map_err(|_| Problem::conflict("job"))
 }
 
+/// Tenant `op`'s generation jobs of this process (running and the last finished), newest
+/// first.
+#[must_use]
+pub fn jobs_of(api: &Api, op: &simforge_store::Operator) -> Vec<JobOut> {
+    let Ok(jobs) = api.jobs.lock() else {
+        return Vec::new();
+    };
+    let mut out: Vec<JobOut> = jobs
+        .values()
+        .filter_map(|j| j.lock().ok().map(|j| j.clone()))
+        .filter(|j| j.tenant == op.id)
+        .collect();
+    out.sort_by_key(|j| std::cmp::Reverse(j.id));
+    out
+}
+
 /// A job of the tenant, shared with its generator.
 fn job_of(
     api: &Api,

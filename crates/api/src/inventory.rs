@@ -74,30 +74,44 @@ pub async fn import_batch(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(i): Json<ImportIn>,
 ) -> Result<Json<Imported>, Problem> {
+    Ok(Json(import_batch_in(&api, &caller, &op, &i).await?))
+}
+
+/// Adds complete batch `i.batch_id`'s cards to tenant `op`'s inventory.
+///
+/// # Errors
+/// 422, 404 for another tenant's batch, 409 for an incomplete one, 429 over the inventory
+/// quota.
+pub async fn import_batch_in(
+    api: &Api,
+    caller: &crate::auth::Caller,
+    op: &Operator,
+    i: &ImportIn,
+) -> Result<Imported, Problem> {
     if i.profile_type.is_empty() || i.profile_type.len() > 64 {
         return Err(Problem::invalid("profile_type has 1 to 64 characters"));
     }
-    let batch = simforge_esim::inventory::completed_batch(&api.store, &op, i.batch_id).await?;
+    let batch = simforge_esim::inventory::completed_batch(&api.store, op, i.batch_id).await?;
     let adding = u64::try_from(batch.quantity).unwrap_or(0);
     let adding = i.limit.map_or(adding, |l| adding.min(l as u64));
-    inventory_quota(&api, &op, adding, &format!("batch {}", i.batch_id)).await?;
+    inventory_quota(api, op, adding, &format!("batch {}", i.batch_id)).await?;
     let mut opts = simforge_esim::inventory::ImportOptions::of_type(&i.profile_type);
     opts.limit = i.limit;
     let added = simforge_esim::inventory::import_batch_dir(
         &api.store,
         (&api.store, &caller.actor()),
         &*api.vault,
-        &op,
+        op,
         std::path::Path::new(&batch.output_dir),
         &opts,
         api.now(),
     )
     .await?;
-    Ok(Json(Imported {
+    Ok(Imported {
         added: added.len(),
         first_iccid: added.first().map(ToString::to_string),
         last_iccid: added.last().map(ToString::to_string),
-    }))
+    })
 }
 
 /// A profile of the inventory (never its package).

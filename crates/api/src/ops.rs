@@ -6,11 +6,13 @@
 //! state-changing calls ([`crate::auth::record`]).
 
 pub use crate::batches::{
-    BatchOut, FileOut, JobOut, OrderIn, PlanOut, batches_of, check_order, files, job, start,
+    BatchOut, FileOut, JobOut, OrderIn, PlanOut, batches_of, check_order, files, job, jobs_of,
+    start,
 };
 pub use crate::inventory::{
-    ConfirmOrderIn, DownloadOrderIn, HistoryOut, ProfileDetail, ProfileOut, SearchOut, SearchQuery,
-    SummaryOut, cancel, code, confirm, detail, order, release, reset_to, search_in, summary_of,
+    ConfirmOrderIn, DownloadOrderIn, HistoryOut, ImportIn, Imported, ProfileDetail, ProfileOut,
+    SearchOut, SearchQuery, SummaryOut, cancel, code, confirm, detail, import_batch_in, order,
+    release, reset_to, search_in, summary_of,
 };
 pub use crate::session::{
     Me, SessionInfo, end as end_session, end_everywhere, me_of, start as start_session,

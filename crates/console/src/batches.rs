@@ -218,10 +218,61 @@ pub async fn batch(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, id)): Path<(String, i64)>,
 ) -> Response {
-    let ctx = Ctx::new(&caller, Some(&op));
+    batch_page(&api, &caller, &op, id, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    profile_type: String,
+}
+
+/// `POST /console/t/{tenant}/batches/{id}/import`: the batch's cards into the eSIM
+/// inventory (the API's import call).
+pub async fn import(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, id)): Path<(String, i64)>,
+    Form(f): Form<ImportForm>,
+) -> Response {
+    let i = ops::ImportIn {
+        batch_id: id,
+        profile_type: f.profile_type.trim().to_owned(),
+        limit: None,
+    };
+    let (status, m) = match ops::import_batch_in(&api, &caller, &op, &i).await {
+        Ok(r) => (
+            StatusCode::OK,
+            html! {
+                p.notice.ok role="status" #imported {
+                    "Added " (r.added) " profiles of type " (i.profile_type) " to the inventory"
+                    @if let (Some(a), Some(b)) = (&r.first_iccid, &r.last_iccid) { " (" code { (a) } " – " code { (b) } ")" }
+                    ". " a href=(format!("/console/t/{}/profiles?state=available", op.name)) { "See them" }
+                }
+            },
+        ),
+        Err(p) if p.status.is_client_error() => (
+            p.status,
+            html! { p.notice.bad role="alert" #import-error { (p.detail) } },
+        ),
+        Err(p) => return error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    };
+    batch_page(&api, &caller, &op, id, status, Some(m)).await
+}
+
+async fn batch_page(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    id: i64,
+    status: StatusCode,
+    notice: Option<Markup>,
+) -> Response {
+    let ctx = Ctx::new(caller, Some(op));
     let (files, batches) = match (
-        ops::files(&api, &caller, &op, id).await,
-        ops::batches_of(&api, &op).await,
+        ops::files(api, caller, op, id).await,
+        ops::batches_of(api, op).await,
     ) {
         (Ok(f), Ok(b)) => (f, b),
         (Err(p), _) | (_, Err(p)) => return error_page(&p, Some(&ctx)),
@@ -229,7 +280,9 @@ pub async fn batch(
     let Some(b) = batches.iter().find(|b| b.id == id) else {
         return error_page(&Problem::not_found(format!("batch {id}")), Some(&ctx));
     };
+    let may_import = ctx.may("POST", "/api/v1/tenants/{tenant}/inventory/import");
     let body = html! {
+        @if let Some(n) = &notice { (n) }
         dl.facts {
             dt { "Cards" } dd { (b.quantity) }
             dt { "State" } dd { (b.state) }
@@ -258,6 +311,17 @@ pub async fn batch(
                 }
             } }
         }
+        @if may_import && b.state == "complete" {
+            h2 { "eSIM inventory" }
+            form.inline method="post" action=(ctx.t(&format!("/batches/{id}/import"))) {
+                (ctx.csrf())
+                div.field {
+                    label for="profile_type" { "Profile type" }
+                    input #profile_type name="profile_type" value="standard" required maxlength="64";
+                }
+                button type="submit" #import { "Import the cards as eSIM profiles" }
+            }
+        }
     };
-    ok(&ctx, &format!("Batch {}", b.name), body)
+    respond(status, page(Some(&ctx), &format!("Batch {}", b.name), body))
 }

@@ -40,6 +40,10 @@ pub async fn dashboard(
         (Ok(s), Ok(b)) => (s, b),
         (Err(p), _) | (_, Err(p)) => return error_page(&p, Some(&ctx)),
     };
+    let jobs: Vec<_> = ops::jobs_of(&api, &op)
+        .into_iter()
+        .filter(|j| j.state == "running")
+        .collect();
     let count = |s: &str| {
         summary
             .profiles
@@ -56,6 +60,18 @@ pub async fn dashboard(
                 li {
                     span.n { (count(s)) }
                     a href=(format!("{}?state={s}", ctx.t("/profiles"))) { (s) }
+                }
+            }
+        }
+        @if !jobs.is_empty() {
+            h2 { "Batches in progress" }
+            ul.jobs {
+                @for j in &jobs {
+                    li data-job=(format!("/api/v1/tenants/{}/jobs/{}", op.name, j.id)) {
+                        a href=(ctx.t(&format!("/jobs/{}", j.id))) { (j.batch_name) } " "
+                        progress max=(j.total.max(1)) value=(j.done) aria-label=(format!("Progress of {}", j.batch_name)) {}
+                        " " span data-job-text { (j.done) " of " (j.total) " cards (" (j.state) ")" }
+                    }
                 }
             }
         }

@@ -100,6 +100,11 @@ pub const ROUTES: &[Route] = &[
     ),
     c(
         "POST",
+        "/console/t/{tenant}/batches/{id}/import",
+        api!("POST", "/inventory/import"),
+    ),
+    c(
+        "POST",
         "/console/t/{tenant}/es2/client-certs",
         api!("POST", "/credentials/client-certs"),
     ),
@@ -314,6 +319,10 @@ pub fn router(api: Api) -> Router {
             post(batches::preview),
         )
         .route("/console/t/{tenant}/batches/{id}", get(batches::batch))
+        .route(
+            "/console/t/{tenant}/batches/{id}/import",
+            post(batches::import),
+        )
         .route("/console/t/{tenant}/jobs/{id}", get(batches::job))
         .route(
             "/console/t/{tenant}/keys",

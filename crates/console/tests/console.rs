@@ -526,6 +526,8 @@ async fn scripted_pages_never_hold_a_secret() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert!(r.text().contains("id=\"order-error\""));
     let order = support::ORDER_TOML.replace("20", "5");
+    // Batch names come from the clock: a minute later than the first batch's.
+    w.clock.fetch_add(60, std::sync::atomic::Ordering::SeqCst);
     let r = olga
         .post(
             "/console/t/a/batches",
@@ -539,6 +541,40 @@ async fn scripted_pages_never_hold_a_secret() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.text().contains("data-job=\"/api/v1/tenants/a/jobs/"));
     seen.push_str(&r.text());
+    // The job ends; its batch's cards go into the inventory from the batch page.
+    let id = job.rsplit('/').next().expect("job id");
+    let mut done = serde_json::Value::Null;
+    for _ in 0..600 {
+        done = w
+            .api_call(Method::GET, &format!("/api/v1/tenants/a/jobs/{id}"), None)
+            .await
+            .json();
+        if done["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["state"], "done", "{done}");
+    let new_batch = done["batch_id"].as_i64().expect("batch");
+    let r = olga.get(&job).await;
+    assert!(
+        r.text()
+            .contains(&format!("/console/t/a/batches/{new_batch}"))
+    );
+    let page = olga.get(&format!("/console/t/a/batches/{new_batch}")).await;
+    assert!(page.text().contains("id=\"import\""));
+    let import = format!("/console/t/a/batches/{new_batch}/import");
+    let r = olga
+        .post(&import, &format!("_csrf={token}&profile_type=standard"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Added 5 profiles"), "{}", r.text());
+    seen.push_str(&r.text());
+    let r = olga
+        .post(&import, &format!("_csrf={token}&profile_type=standard"))
+        .await;
+    assert!(r.text().contains("Added 0 profiles") || r.status.is_client_error());
+
     // The viewer may not generate: no upload form, and the POST is refused.
     let vera = Person::login(&w, "vera").await;
     assert!(
@@ -549,6 +585,17 @@ async fn scripted_pages_never_hold_a_secret() {
             .contains("enctype")
     );
     let vt = vera.csrf().await;
+    assert!(
+        !vera
+            .get(&format!("/console/t/a/batches/{new_batch}"))
+            .await
+            .text()
+            .contains("id=\"import\"")
+    );
+    let r = vera
+        .post(&import, &format!("_csrf={vt}&profile_type=standard"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = vera
         .post(
             "/console/t/a/batches",
