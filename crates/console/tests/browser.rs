@@ -126,6 +126,36 @@ async fn console_journey_in_chromium() {
     assert!(width > 0, "the QR image loaded");
     d.screenshot(&shot("06-released-with-qr")).await;
 
+    // A SIM batch: the order file uploaded, previewed, generated with its progress followed
+    // by the embedded script, its files, its cards imported into the inventory.
+    w.clock.fetch_add(60, std::sync::atomic::Ordering::SeqCst);
+    let order = w.dir.path().join("order.toml");
+    std::fs::write(&order, support::ORDER_TOML.replace("20", "8")).expect("order file");
+    d.click("nav a[href='/console/t/a/batches']").await;
+    d.wait_title("SIM batches").await;
+    d.script("document.querySelector('#format').value = 'toml'; return true;")
+        .await;
+    d.upload("#order", &order).await;
+    d.click("form[enctype] button[type=submit]").await;
+    d.wait_title("Order preview").await;
+    assert!(d.source().await.contains("id=\"plan\""));
+    d.screenshot(&shot("07a-order-preview")).await;
+    d.click("#generate").await;
+    d.wait_title("Generating").await;
+    d.wait_text("Generated.").await;
+    d.screenshot(&shot("07b-generated")).await;
+    d.click(".notice.ok a").await;
+    d.wait_title("Batch").await;
+    d.find("#files").await;
+    assert!(
+        d.source().await.contains("not for your role"),
+        "no electrical file for an operator"
+    );
+    d.click("#import").await;
+    d.find("#imported").await;
+    assert!(d.source().await.contains("Added 8 profiles"));
+    d.screenshot(&shot("07c-batch-imported")).await;
+
     // The audit page: the release, the login, the chain verified.
     d.click("nav a[href='/console/t/a/audit']").await;
     d.wait_title("Audit log").await;
@@ -133,7 +163,8 @@ async fn console_journey_in_chromium() {
     assert!(src.contains("Chain verified"), "chain verified");
     assert!(src.contains("console.POST /console/t/{tenant}/profiles/{iccid}/release"));
     assert!(src.contains("user:olga"));
-    d.screenshot(&shot("07-audit")).await;
+    assert!(src.contains("console.POST /console/t/{tenant}/batches"));
+    d.screenshot(&shot("07d-audit")).await;
 
     // At phone width the dashboard still works (no horizontal page scroll).
     d.resize(390, 844).await;

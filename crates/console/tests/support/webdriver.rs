@@ -196,6 +196,25 @@ impl Driver {
             .await;
     }
 
+    /// Chooses a local file in a file input.
+    pub async fn upload(&self, css: &str, path: &std::path::Path) {
+        let e = self.find(css).await;
+        let text = path.display().to_string();
+        self.post(&format!("/element/{e}/value"), json!({ "text": text }))
+            .await;
+    }
+
+    /// Waits (up to 30 s) until the page's source contains `text`.
+    pub async fn wait_text(&self, text: &str) {
+        for _ in 0..300 {
+            if self.source().await.contains(text) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{text:?} never appeared on {}", self.url().await);
+    }
+
     /// Runs `script` (a function body) in the page; its return value.
     pub async fn script(&self, script: &str) -> Value {
         self.post("/execute/sync", json!({ "script": script, "args": [] }))
