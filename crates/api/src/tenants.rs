@@ -846,12 +846,20 @@ pub async fn get_quotas(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<QuotasIo> {
+    Ok(Json(quotas_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s quotas.
+///
+/// # Errors
+/// The store's.
+pub async fn quotas_of(api: &Api, op: &Operator) -> Result<QuotasIo, Problem> {
     let q = api.store.quotas(op.id).await?;
-    Ok(Json(QuotasIo {
+    Ok(QuotasIo {
         api_rps: q.api_rps,
         batch_cards_per_day: q.batch_cards_per_day,
         inventory_max: q.inventory_max,
-    }))
+    })
 }
 
 /// Sets the tenant's quotas (the platform's administrators).
@@ -865,6 +873,14 @@ pub async fn set_quotas(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(q): Json<QuotasIo>,
 ) -> Res<QuotasIo> {
+    Ok(Json(set_quotas_in(&api, &op, q).await?))
+}
+
+/// Sets tenant `op`'s quotas (`None`: no limit).
+///
+/// # Errors
+/// 422 for a quota of 0.
+pub async fn set_quotas_in(api: &Api, op: &Operator, q: QuotasIo) -> Result<QuotasIo, Problem> {
     if q.api_rps == Some(0) || q.batch_cards_per_day == Some(0) || q.inventory_max == Some(0) {
         return Err(Problem::invalid("a quota is at least 1 (null: no limit)"));
     }
@@ -874,7 +890,7 @@ pub async fn set_quotas(
         inventory_max: q.inventory_max,
     };
     api.store.set_quotas(op.id, &quotas).await?;
-    Ok(Json(q))
+    Ok(q)
 }
 
 /// A TLS client certificate for ES2+ (PEM or DER as base64 is not accepted: PEM text).

@@ -64,6 +64,7 @@ pub(crate) fn page(ctx: Option<&Ctx<'_>>, title: &str, body: Markup) -> Markup {
                                     li { a href=(c.t("/batches")) { "Batches" } }
                                     li { a href=(c.t("/audit")) { "Audit" } }
                                     li { a href=(c.t("/keys")) { "Keys" } }
+                                    li { a href=(c.t("/quotas")) { "Quotas" } }
                                     @if c.may("GET", "/api/v1/tenants/{tenant}/users") {
                                         li { a href=(c.t("/users")) { "People" } }
                                     }

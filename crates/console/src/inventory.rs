@@ -105,6 +105,8 @@ pub struct SearchForm {
     q: String,
     #[serde(default)]
     state: String,
+    #[serde(default, rename = "type")]
+    profile_type: String,
     #[serde(default)]
     after: String,
 }
@@ -127,12 +129,18 @@ impl SearchForm {
             }
         }
         s.state = Some(self.state.clone()).filter(|s| !s.is_empty());
+        s.profile_type = Some(self.profile_type.trim().to_owned()).filter(|s| !s.is_empty());
         s.after = Some(self.after.clone()).filter(|s| !s.is_empty());
         s
     }
 
     fn link(&self, after: Option<&str>) -> String {
-        let mut q = format!("q={}&state={}", enc(self.q.trim()), enc(&self.state));
+        let mut q = format!(
+            "q={}&state={}&type={}",
+            enc(self.q.trim()),
+            enc(&self.state),
+            enc(self.profile_type.trim())
+        );
         if let Some(a) = after {
             q.push_str(&format!("&after={}", enc(a)));
         }
@@ -186,6 +194,10 @@ pub async fn search(
                     }
                 }
                 @if let Some(e) = state_error { span.error { (e) } }
+            }
+            div.field {
+                label for="type" { "Profile type" }
+                input #type name="type" value=(f.profile_type) size="12" autocomplete="off";
             }
             button type="submit" { "Search" }
         }

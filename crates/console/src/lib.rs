@@ -93,6 +93,8 @@ pub const ROUTES: &[Route] = &[
     c("GET", "/console/tenants", ("GET", "/api/v1/tenants")),
     c("POST", "/console/tenants", ("POST", "/api/v1/tenants")),
     c("GET", "/console/account", ("GET", "/api/v1/me")),
+    c("GET", "/console/t/{tenant}/quotas", api!("GET", "/quotas")),
+    c("POST", "/console/t/{tenant}/quotas", api!("PUT", "/quotas")),
     c(
         "POST",
         "/console/account/logout-everywhere",
@@ -347,6 +349,10 @@ pub fn router(api: Api) -> Router {
             post(settings::register_client_cert),
         )
         .route("/console/account", get(session::account))
+        .route(
+            "/console/t/{tenant}/quotas",
+            get(settings::quotas).post(settings::set_quotas),
+        )
         .route(
             "/console/account/logout-everywhere",
             post(session::logout_everywhere),

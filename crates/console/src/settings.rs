@@ -612,3 +612,111 @@ pub async fn revoke_credential(
         Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
     }
 }
+
+// ---- quotas ----
+
+fn limit<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "no limit".to_owned(), |v| v.to_string())
+}
+
+async fn quotas_page(
+    api_: &Api,
+    caller: &Caller,
+    op: &Operator,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let ctx = Ctx::new(caller, Some(op));
+    let q = match ops::quotas_of(api_, op).await {
+        Ok(q) => q,
+        Err(p) => return error_page(&p, Some(&ctx)),
+    };
+    let body = html! {
+        @if let Some(n) = notice { p.notice.ok role="status" { (n) } }
+        dl.facts #quotas {
+            dt { "API requests per second" } dd { (limit(q.api_rps)) }
+            dt { "Cards ordered per 24 hours" } dd { (limit(q.batch_cards_per_day)) }
+            dt { "Profiles in the inventory" } dd { (limit(q.inventory_max)) }
+        }
+        @if ctx.may("PUT", &api("/quotas")) {
+            h2 { "Change" }
+            form.stack method="post" action=(ctx.t("/quotas")) {
+                (ctx.csrf())
+                @if let Some(e) = error { p.error role="alert" #quota-error { (e) } }
+                p.hint { "Empty: no limit." }
+                div.field {
+                    label for="api_rps" { "API requests per second" }
+                    input #api_rps name="api_rps" type="number" min="1" value=[q.api_rps];
+                }
+                div.field {
+                    label for="batch_cards_per_day" { "Cards ordered per 24 hours" }
+                    input #batch_cards_per_day name="batch_cards_per_day" type="number" min="1" value=[q.batch_cards_per_day];
+                }
+                div.field {
+                    label for="inventory_max" { "Profiles in the inventory" }
+                    input #inventory_max name="inventory_max" type="number" min="1" value=[q.inventory_max];
+                }
+                button type="submit" { "Save" }
+            }
+        }
+    };
+    respond(status, page(Some(&ctx), "Quotas", body))
+}
+
+/// `GET /console/t/{tenant}/quotas`.
+pub async fn quotas(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+) -> Response {
+    quotas_page(&api_, &caller, &op, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct QuotasForm {
+    #[serde(default)]
+    api_rps: String,
+    #[serde(default)]
+    batch_cards_per_day: String,
+    #[serde(default)]
+    inventory_max: String,
+}
+
+/// `POST /console/t/{tenant}/quotas` (platform administrators).
+pub async fn set_quotas(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Form(f): Form<QuotasForm>,
+) -> Response {
+    fn num<T: std::str::FromStr>(s: &str) -> Result<Option<T>, ()> {
+        match s.trim() {
+            "" => Ok(None),
+            t => t.parse().map(Some).map_err(|_| ()),
+        }
+    }
+    let q = match (
+        num(&f.api_rps),
+        num(&f.batch_cards_per_day),
+        num(&f.inventory_max),
+    ) {
+        (Ok(api_rps), Ok(batch_cards_per_day), Ok(inventory_max)) => ops::QuotasIo {
+            api_rps,
+            batch_cards_per_day,
+            inventory_max,
+        },
+        _ => {
+            let e = "Each quota is a whole number, or empty for no limit.";
+            let s = StatusCode::UNPROCESSABLE_ENTITY;
+            return quotas_page(&api_, &caller, &op, s, Some(e), None).await;
+        }
+    };
+    match ops::set_quotas_in(&api_, &op, q).await {
+        Ok(_) => quotas_page(&api_, &caller, &op, StatusCode::OK, None, Some("Saved.")).await,
+        Err(p) if p.status.is_client_error() => {
+            quotas_page(&api_, &caller, &op, p.status, Some(&p.detail), None).await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    }
+}

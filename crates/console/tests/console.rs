@@ -219,6 +219,17 @@ async fn pages_by_role_and_tenant() {
     let r = olga.get("/console/t/a/profiles?q=89a").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("id=\"q-error\""), "{}", r.text());
+    let r = olga
+        .get("/console/t/a/profiles?type=standard&state=confirmed")
+        .await;
+    assert_eq!(
+        r.text().matches("<tr><td data-label=\"ICCID\"").count(),
+        4,
+        "{}",
+        r.text()
+    );
+    let r = olga.get("/console/t/a/profiles?type=other").await;
+    assert!(r.text().contains("No profile matches."));
     let csv = olga.get("/console/t/a/profiles.csv?state=confirmed").await;
     assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
     assert_eq!(csv.text().lines().count(), 1 + 4, "{}", csv.text());
@@ -929,6 +940,23 @@ async fn tenants_by_the_platform() {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("id=\"tenant-error\""));
     assert_eq!(root.get("/console/t/c").await.status, StatusCode::OK);
+    // Quotas: read by the tenant, set by the platform.
+    let r = root
+        .post(
+            "/console/t/a/quotas",
+            &format!("_csrf={token}&api_rps=&batch_cards_per_day=&inventory_max=5000"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Saved."));
+    let q = olga.get("/console/t/a/quotas").await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert!(q.text().contains("5000") && !q.text().contains("id=\"inventory_max\""));
+    let r = root
+        .post("/console/t/a/quotas", &format!("_csrf={token}&api_rps=0"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"quota-error\""));
     let ot = olga.csrf().await;
     let r = olga
         .post(
