@@ -76,6 +76,9 @@ pub(crate) fn page(ctx: Option<&Ctx<'_>>, title: &str, body: Markup) -> Markup {
                                 @if p.role.is_platform() {
                                     li { a href="/console/tenants" { "Tenants" } }
                                     li { a href="/console/audit" { "Platform audit" } }
+                                    @if c.may("GET", "/api/v1/users") {
+                                        li { a href="/console/platform/users" { "Platform people" } }
+                                    }
                                 }
                             }
                         }

@@ -93,6 +93,23 @@ pub const ROUTES: &[Route] = &[
     c("GET", "/console/tenants", ("GET", "/api/v1/tenants")),
     c("POST", "/console/tenants", ("POST", "/api/v1/tenants")),
     c("GET", "/console/account", ("GET", "/api/v1/me")),
+    c("GET", "/console/platform/users", ("GET", "/api/v1/users")),
+    c("POST", "/console/platform/users", ("POST", "/api/v1/users")),
+    c(
+        "POST",
+        "/console/platform/users/{username}/unlock",
+        ("POST", "/api/v1/users/{username}/unlock"),
+    ),
+    c(
+        "POST",
+        "/console/platform/tokens",
+        ("POST", "/api/v1/tokens"),
+    ),
+    c(
+        "POST",
+        "/console/platform/tokens/{id}/revoke",
+        ("DELETE", "/api/v1/tokens/{id}"),
+    ),
     c("GET", "/console/t/{tenant}/quotas", api!("GET", "/quotas")),
     c("POST", "/console/t/{tenant}/quotas", api!("PUT", "/quotas")),
     c(
@@ -349,6 +366,22 @@ pub fn router(api: Api) -> Router {
             post(settings::register_client_cert),
         )
         .route("/console/account", get(session::account))
+        .route(
+            "/console/platform/users",
+            get(settings::platform_people).post(settings::create_platform_user),
+        )
+        .route(
+            "/console/platform/users/{username}/unlock",
+            post(settings::unlock_platform_user),
+        )
+        .route(
+            "/console/platform/tokens",
+            post(settings::create_platform_token),
+        )
+        .route(
+            "/console/platform/tokens/{id}/revoke",
+            post(settings::revoke_platform_token),
+        )
         .route(
             "/console/t/{tenant}/quotas",
             get(settings::quotas).post(settings::set_quotas),

@@ -151,22 +151,36 @@ pub async fn import_key(
 
 // ---- people and tokens ----
 
-fn tenant_roles() -> [Role; 3] {
-    [Role::OperatorAdmin, Role::Operator, Role::Viewer]
+/// The roles a user or token of `op` can have (the platform's without one).
+fn roles_of(op: Option<&Operator>) -> &'static [Role] {
+    match op {
+        Some(_) => &[Role::OperatorAdmin, Role::Operator, Role::Viewer],
+        None => &[Role::PlatformAdmin, Role::Factory],
+    }
+}
+
+/// Where `op`'s people page is (the platform's without one).
+fn base(op: Option<&Operator>) -> String {
+    match op {
+        Some(o) => format!("/console/t/{}", o.name),
+        None => "/console/platform".into(),
+    }
 }
 
 async fn people_page(
     api_: &Api,
     caller: &Caller,
-    op: &Operator,
+    op: Option<&Operator>,
     status: StatusCode,
     error: Option<(&str, String)>,
     shown_once: Option<Markup>,
 ) -> Response {
-    let ctx = Ctx::new(caller, Some(op));
+    let ctx = Ctx::new(caller, op);
+    let base = base(op);
+    let tenant = op.map(|o| o.id);
     let (users, tokens) = match (
-        ops::users_of(api_, Some(op.id)).await,
-        ops::tokens_of(api_, Some(op.id)).await,
+        ops::users_of(api_, tenant).await,
+        ops::tokens_of(api_, tenant).await,
     ) {
         (Ok(u), Ok(t)) => (u.0, t.0),
         (Err(p), _) | (_, Err(p)) => return error_page(&p, Some(&ctx)),
@@ -197,7 +211,7 @@ async fn people_page(
                         }
                         td {
                             @if u.locked_until.is_some_and(|t| t > now) {
-                                form method="post" action=(ctx.t(&format!("/users/{}/unlock", u.username))) {
+                                form method="post" action=(format!("{base}/users/{}/unlock", u.username)) {
                                     (ctx.csrf())
                                     button.secondary type="submit" { "Unlock" }
                                 }
@@ -208,13 +222,13 @@ async fn people_page(
             }
         } }
         h2 { "Add a person" }
-        form.stack method="post" action=(ctx.t("/users")) {
+        form.stack method="post" action=(format!("{base}/users")) {
             (ctx.csrf())
             @if let Some(e) = &user_err { p.error role="alert" #user-error { (e) } }
             div.field { label for="username" { "User name" } input #username name="username" required autocomplete="off"; }
             div.field {
                 label for="role" { "Role" }
-                select #role name="role" { @for r in tenant_roles() { option value=(r.as_str()) { (r.as_str()) } } }
+                select #role name="role" { @for r in roles_of(op) { option value=(r.as_str()) { (r.as_str()) } } }
             }
             div.field {
                 label for="password" { "Initial password" }
@@ -238,7 +252,7 @@ async fn people_page(
                             td {
                                 @if let Some(r) = t.revoked_at { "revoked " (time(r)) }
                                 @else {
-                                    form method="post" action=(ctx.t(&format!("/tokens/{}/revoke", t.id))) {
+                                    form method="post" action=(format!("{base}/tokens/{}/revoke", t.id)) {
                                         (ctx.csrf())
                                         button.danger type="submit" { "Revoke" }
                                     }
@@ -250,13 +264,13 @@ async fn people_page(
             } }
         }
         h2 { "Issue a token" }
-        form.stack method="post" action=(ctx.t("/tokens")) {
+        form.stack method="post" action=(format!("{base}/tokens")) {
             (ctx.csrf())
             @if let Some(e) = &token_err { p.error role="alert" #token-error { (e) } }
             div.field { label for="name" { "Name" } input #name name="name" required autocomplete="off"; }
             div.field {
                 label for="token-role" { "Role" }
-                select #token-role name="role" { @for r in tenant_roles() { option value=(r.as_str()) { (r.as_str()) } } }
+                select #token-role name="role" { @for r in roles_of(op) { option value=(r.as_str()) { (r.as_str()) } } }
             }
             div.field {
                 label for="days" { "Expires in (days)" }
@@ -274,7 +288,15 @@ pub async fn people(
     Extension(caller): Extension<Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Response {
-    people_page(&api_, &caller, &op, StatusCode::OK, None, None).await
+    people_page(&api_, &caller, Some(&op), StatusCode::OK, None, None).await
+}
+
+/// `GET /console/platform/users` (platform administrators): the platform's people.
+pub async fn platform_people(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
+    people_page(&api_, &caller, None, StatusCode::OK, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -294,12 +316,30 @@ pub async fn create_user(
     Extension(Tenant(op)): Extension<Tenant>,
     Form(f): Form<UserForm>,
 ) -> Response {
+    create_user_for(&api_, &caller, Some(&op), f).await
+}
+
+/// `POST /console/platform/users`.
+pub async fn create_platform_user(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<UserForm>,
+) -> Response {
+    create_user_for(&api_, &caller, None, f).await
+}
+
+async fn create_user_for(
+    api_: &Api,
+    caller: &Caller,
+    op: Option<&Operator>,
+    f: UserForm,
+) -> Response {
     let new = NewUserIn {
         username: f.username,
         role: f.role,
         password: f.password,
     };
-    match ops::create_user_in(&api_, &caller, Some(op.id), new).await {
+    match ops::create_user_in(api_, caller, op.map(|o| o.id), new).await {
         Ok((_, c)) => {
             let m = html! {
                 div.notice.ok role="status" {
@@ -310,20 +350,12 @@ pub async fn create_user(
                     }
                 }
             };
-            people_page(&api_, &caller, &op, StatusCode::OK, None, Some(m)).await
+            people_page(api_, caller, op, StatusCode::OK, None, Some(m)).await
         }
         Err(p) if p.status.is_client_error() => {
-            people_page(
-                &api_,
-                &caller,
-                &op,
-                p.status,
-                Some(("user", p.detail)),
-                None,
-            )
-            .await
+            people_page(api_, caller, op, p.status, Some(("user", p.detail)), None).await
         }
-        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+        Err(p) => error_page(&p, Some(&Ctx::new(caller, op))),
     }
 }
 
@@ -334,9 +366,27 @@ pub async fn unlock(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, username)): Path<(String, String)>,
 ) -> Response {
-    match ops::unlock_in(&api_, &caller, Some(op.id), &username).await {
-        Ok(_) => Redirect::to(&format!("/console/t/{}/users", op.name)).into_response(),
-        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    unlock_for(&api_, &caller, Some(&op), &username).await
+}
+
+/// `POST /console/platform/users/{username}/unlock`.
+pub async fn unlock_platform_user(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path(username): Path<String>,
+) -> Response {
+    unlock_for(&api_, &caller, None, &username).await
+}
+
+async fn unlock_for(
+    api_: &Api,
+    caller: &Caller,
+    op: Option<&Operator>,
+    username: &str,
+) -> Response {
+    match ops::unlock_in(api_, caller, op.map(|o| o.id), username).await {
+        Ok(_) => Redirect::to(&format!("{}/users", base(op))).into_response(),
+        Err(p) => error_page(&p, Some(&Ctx::new(caller, op))),
     }
 }
 
@@ -357,12 +407,30 @@ pub async fn create_token(
     Extension(Tenant(op)): Extension<Tenant>,
     Form(f): Form<TokenForm>,
 ) -> Response {
+    create_token_for(&api_, &caller, Some(&op), f).await
+}
+
+/// `POST /console/platform/tokens`.
+pub async fn create_platform_token(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    create_token_for(&api_, &caller, None, f).await
+}
+
+async fn create_token_for(
+    api_: &Api,
+    caller: &Caller,
+    op: Option<&Operator>,
+    f: TokenForm,
+) -> Response {
     let t = NewTokenIn {
         name: f.name,
         role: f.role,
         expires_in_days: f.expires_in_days,
     };
-    match ops::create_token_in(&api_, &caller, Some(op.id), t).await {
+    match ops::create_token_in(api_, caller, op.map(|o| o.id), t).await {
         Ok((_, c)) => {
             let m = html! {
                 div.notice.ok role="status" {
@@ -371,20 +439,12 @@ pub async fn create_token(
                     p { code #token-secret { (c.0.secret) } }
                 }
             };
-            people_page(&api_, &caller, &op, StatusCode::OK, None, Some(m)).await
+            people_page(api_, caller, op, StatusCode::OK, None, Some(m)).await
         }
         Err(p) if p.status.is_client_error() => {
-            people_page(
-                &api_,
-                &caller,
-                &op,
-                p.status,
-                Some(("token", p.detail)),
-                None,
-            )
-            .await
+            people_page(api_, caller, op, p.status, Some(("token", p.detail)), None).await
         }
-        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+        Err(p) => error_page(&p, Some(&Ctx::new(caller, op))),
     }
 }
 
@@ -395,9 +455,22 @@ pub async fn revoke_token(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, id)): Path<(String, i64)>,
 ) -> Response {
-    match ops::revoke_token_in(&api_, &caller, Some(op.id), id).await {
-        Ok(_) => Redirect::to(&format!("/console/t/{}/users", op.name)).into_response(),
-        Err(p) => error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
+    revoke_token_for(&api_, &caller, Some(&op), id).await
+}
+
+/// `POST /console/platform/tokens/{id}/revoke`.
+pub async fn revoke_platform_token(
+    State(api_): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Response {
+    revoke_token_for(&api_, &caller, None, id).await
+}
+
+async fn revoke_token_for(api_: &Api, caller: &Caller, op: Option<&Operator>, id: i64) -> Response {
+    match ops::revoke_token_in(api_, caller, op.map(|o| o.id), id).await {
+        Ok(_) => Redirect::to(&format!("{}/users", base(op))).into_response(),
+        Err(p) => error_page(&p, Some(&Ctx::new(caller, op))),
     }
 }
 

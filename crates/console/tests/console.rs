@@ -940,6 +940,52 @@ async fn tenants_by_the_platform() {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("id=\"tenant-error\""));
     assert_eq!(root.get("/console/t/c").await.status, StatusCode::OK);
+    // The platform's people and tokens.
+    let r = root.get("/console/platform/users").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("value=\"factory\"") && !r.text().contains("value=\"viewer\""));
+    let r = root
+        .post(
+            "/console/platform/users",
+            &format!(
+                "_csrf={token}&username=fay&role=factory&password={}",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Added <strong>fay</strong>"));
+    let r = root
+        .post(
+            "/console/platform/users",
+            &format!(
+                "_csrf={token}&username=x&role=viewer&password={}",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a tenant role is not the platform's"
+    );
+    let r = root
+        .post(
+            "/console/platform/tokens",
+            &format!("_csrf={token}&name=ci&role=factory"),
+        )
+        .await;
+    assert!(r.text().contains("id=\"token-secret\">sf_"));
+    let fred = Person::login(&w, "fred").await;
+    assert_eq!(
+        fred.get("/console/platform/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        olga.get("/console/platform/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+
     // Quotas: read by the tenant, set by the platform.
     let r = root
         .post(
