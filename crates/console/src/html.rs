@@ -188,10 +188,10 @@ mod tests {
     #[test]
     fn times_are_utc_and_round_trip() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_796_000_000), "2026-11-29T00:53:20Z");
+        assert_eq!(rfc3339(1_796_000_000), "2026-11-30T00:53:20Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(parse_date("2000-02-29"), Some(951_782_400));
-        assert_eq!(parse_date("2026-11-29"), Some(1_796_000_000 - 3200));
+        assert_eq!(parse_date("2026-11-30"), Some(1_796_000_000 - 3200));
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("x"), None);
     }
