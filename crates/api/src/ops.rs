@@ -21,7 +21,8 @@ pub use crate::tenants::{
     AuditEntryOut, AuditQuery, CallbackIn, CallbackOut, ClientCertIn, ClientCertOut,
     CredentialCreated, CredentialOut, KeyOut, NewKeyIn, NewTenant, NewTokenIn, NewUserIn, QuotasIo,
     TenantOut, TokenCreated, TokenOut, UserCreated, UserOut, audit_entries, audit_verify,
-    callback_of, create_api_key, create_tenant_in, create_token_in, create_user_in, credentials_of,
-    import_key_in, keys_of, quotas_of, register_client_cert_in, revoke_credential_in,
-    revoke_token_in, set_callback_in, set_quotas_in, tokens_of, unlock_in, users_of,
+    audit_verify_after, callback_of, create_api_key, create_tenant_in, create_token_in,
+    create_user_in, credentials_of, import_key_in, keys_of, quotas_of, register_client_cert_in,
+    revoke_credential_in, revoke_token_in, set_callback_in, set_quotas_in, tokens_of, unlock_in,
+    users_of,
 };

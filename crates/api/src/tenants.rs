@@ -801,6 +801,23 @@ pub async fn audit_verify(
     Ok(simforge_audit::verify(all))
 }
 
+/// The audit chain checked after the intact prefix `from` (`simforge_audit::verify_after`):
+/// only the entries appended since are read.
+///
+/// # Errors
+/// The store's.
+pub async fn audit_verify_after(
+    api: &Api,
+    from: simforge_audit::Summary,
+) -> Result<Result<simforge_audit::Summary, simforge_audit::Broken>, Problem> {
+    let q = simforge_audit::Query {
+        after_seq: from.count,
+        ..simforge_audit::Query::default()
+    };
+    let new = api.store.entries(&q).await?;
+    Ok(simforge_audit::verify_after(from, new))
+}
+
 /// The tenant's audit entries (only its own).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit", tag = "audit",
     params(("tenant" = String, Path), AuditQuery), responses((status = 200, body = Vec<AuditEntryOut>)),

@@ -403,6 +403,9 @@ pub fn router(api: Api) -> Router {
             post(settings::revoke_credential),
         )
         .route_layer(axum::middleware::from_fn_with_state(api.clone(), gate))
+        .layer(axum::Extension(std::sync::Arc::new(
+            audit::ChainCheck::default(),
+        )))
         .layer(axum::extract::DefaultBodyLimit::max(simforge_api::MAX_BODY))
         .layer(axum::middleware::from_fn(headers))
         .with_state(api)
