@@ -523,6 +523,16 @@ pub async fn gate(
     };
     let path = req.uri().path().to_owned();
     let mut req = req;
+    // A bearer token is the API's; the console is for people with a session.
+    req.headers_mut().remove(header::AUTHORIZATION);
+    // A form of no one is refused before its body is read: the session first (its CSRF
+    // token, in the body, is checked below).
+    if need != Need::Public && auth::state_changing(&method) {
+        let anyone = auth::principal(&api, req.headers(), &axum::http::Method::GET, api.now());
+        if !matches!(anyone.await, Ok((Some(_), _))) {
+            return session::to_login(None);
+        }
+    }
     if auth::state_changing(&method) {
         match form_csrf(req).await {
             Ok((sent, r)) => {
@@ -540,8 +550,6 @@ pub async fn gate(
         session: None,
         source: auth::source(&api, &req),
     };
-    // A bearer token is the API's; the console is for people with a session.
-    req.headers_mut().remove(header::AUTHORIZATION);
     let found = auth::principal(&api, req.headers(), &method, api.now()).await;
     let mut tenant = None;
     let response = match found {
