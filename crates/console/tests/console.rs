@@ -213,6 +213,19 @@ async fn pages_by_role_and_tenant() {
         w.request(Method::GET, "/", &[], None).await.location(),
         "/console"
     );
+    // A form without a session: to the login page, its body unread, nothing done.
+    let r = w
+        .request(
+            Method::POST,
+            &format!("/console/t/a/profiles/{i}/release"),
+            &[],
+            Some((FORM, vec![b'x'; 1 << 20])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location().as_str()),
+        (StatusCode::SEE_OTHER, "/console/login")
+    );
     // The search: by ICCID prefix, a bad EID named next to the field, keyset pages.
     let r = olga.get(&format!("/console/t/a/profiles?q={i}")).await;
     assert!(r.text().contains(&format!("/console/t/a/profiles/{i}")));
