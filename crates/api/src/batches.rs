@@ -171,7 +171,19 @@ pub async fn validate_order(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(o): Json<OrderIn>,
 ) -> Result<Json<PlanOut>, Problem> {
-    Ok(Json(plan_out(&plan(&api, &op, &o).await?)))
+    Ok(Json(check_order(&api, &op, &o).await?))
+}
+
+/// Order `o` of tenant `op` checked and planned, nothing made.
+///
+/// # Errors
+/// 422 naming the line and field, 409 for ranges already taken.
+pub async fn check_order(
+    api: &Api,
+    op: &simforge_store::Operator,
+    o: &OrderIn,
+) -> Result<PlanOut, Problem> {
+    Ok(plan_out(&plan(api, op, o).await?))
 }
 
 struct JobProgress(Arc<Mutex<JobOut>>);
@@ -203,6 +215,22 @@ pub async fn create_batch(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(o): Json<OrderIn>,
 ) -> Result<(StatusCode, Json<JobOut>), Problem> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(start(&api, &caller, &op, &o).await?),
+    ))
+}
+
+/// Plans order `o` now and generates its batch in the background: the job to follow.
+///
+/// # Errors
+/// 422, 409 as [`check_order`]; 429 over the tenant's batch quota.
+pub async fn start(
+    api: &Api,
+    caller: &Caller,
+    op: &simforge_store::Operator,
+    o: &OrderIn,
+) -> Result<JobOut, Problem> {
     let formats = match &o.files {
         None => Format::ALL.to_vec(),
         Some(f) => f
@@ -214,7 +242,7 @@ pub async fn create_batch(
             })
             .collect::<Result<_, _>>()?,
     };
-    let planned = plan(&api, &op, &o).await?;
+    let planned = plan(api, op, o).await?;
     let quantity = planned.plan.quantity;
     if let Err(e) = factory::quotas::check_batch(&api.store, op.id, quantity, api.now()).await? {
         return Err(Problem::quota(e));
@@ -280,7 +308,7 @@ pub async fn create_batch(
             }
         }
     });
-    Ok((StatusCode::ACCEPTED, Json(first)))
+    Ok(first)
 }
 
 /// A generation job's progress.
@@ -299,6 +327,33 @@ pub async fn get_job(
         .map(|j| j.clone())
         .map_err(|_| Problem::conflict("job"))?;
     Ok(Json(job))
+}
+
+/// Job `id` of tenant `op` as it is now.
+///
+/// # Errors
+/// 404 for another tenant's or an unknown job.
+pub fn job(api: &Api, op: &simforge_store::Operator, id: u64) -> Result<JobOut, Problem> {
+    job_of(api, op, id)?
+        .lock()
+        .map(|j| j.clone())
+        .map_err(|_| Problem::conflict("job"))
+}
+
+/// Tenant `op`'s generation jobs of this process (running and the last finished), newest
+/// first.
+#[must_use]
+pub fn jobs_of(api: &Api, op: &simforge_store::Operator) -> Vec<JobOut> {
+    let Ok(jobs) = api.jobs.lock() else {
+        return Vec::new();
+    };
+    let mut out: Vec<JobOut> = jobs
+        .values()
+        .filter_map(|j| j.lock().ok().map(|j| j.clone()))
+        .filter(|j| j.tenant == op.id)
+        .collect();
+    out.sort_by_key(|j| std::cmp::Reverse(j.id));
+    out
 }
 
 /// A job of the tenant, shared with its generator.
@@ -377,8 +432,19 @@ pub async fn list_batches(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Result<Json<Vec<BatchOut>>, Problem> {
+    Ok(Json(batches_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s batches.
+///
+/// # Errors
+/// The store's.
+pub async fn batches_of(
+    api: &Api,
+    op: &simforge_store::Operator,
+) -> Result<Vec<BatchOut>, Problem> {
     let b = api.store.batches(Some(&op.name)).await?;
-    Ok(Json(b.into_iter().map(Into::into).collect()))
+    Ok(b.into_iter().map(Into::into).collect())
 }
 
 /// One batch.
@@ -490,22 +556,33 @@ pub async fn list_files(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Json<Vec<FileOut>>, Problem> {
-    let b = batch_of(&api, &op, id).await?;
+    Ok(Json(files(&api, &caller, &op, id).await?))
+}
+
+/// Batch `id`'s files (none until it is complete) and which of them the caller may download.
+///
+/// # Errors
+/// 404 for another tenant's batch.
+pub async fn files(
+    api: &Api,
+    caller: &Caller,
+    op: &simforge_store::Operator,
+    id: i64,
+) -> Result<Vec<FileOut>, Problem> {
+    let b = batch_of(api, op, id).await?;
     let p = caller.principal()?;
     if b.state != BatchState::Complete {
-        return Ok(Json(Vec::new()));
+        return Ok(Vec::new());
     }
-    Ok(Json(
-        files_of(&b)
-            .into_iter()
-            .map(|(name, f, size)| FileOut {
-                name,
-                format: f.name().into(),
-                size,
-                allowed: p.may(audience(f), Some(op.id)),
-            })
-            .collect(),
-    ))
+    Ok(files_of(&b)
+        .into_iter()
+        .map(|(name, f, size)| FileOut {
+            name,
+            format: f.name().into(),
+            size,
+            allowed: p.may(audience(f), Some(op.id)),
+        })
+        .collect())
 }
 
 /// Downloads a file of a complete batch (403 when the caller's role may not receive it).

@@ -74,30 +74,44 @@ pub async fn import_batch(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(i): Json<ImportIn>,
 ) -> Result<Json<Imported>, Problem> {
+    Ok(Json(import_batch_in(&api, &caller, &op, &i).await?))
+}
+
+/// Adds complete batch `i.batch_id`'s cards to tenant `op`'s inventory.
+///
+/// # Errors
+/// 422, 404 for another tenant's batch, 409 for an incomplete one, 429 over the inventory
+/// quota.
+pub async fn import_batch_in(
+    api: &Api,
+    caller: &crate::auth::Caller,
+    op: &Operator,
+    i: &ImportIn,
+) -> Result<Imported, Problem> {
     if i.profile_type.is_empty() || i.profile_type.len() > 64 {
         return Err(Problem::invalid("profile_type has 1 to 64 characters"));
     }
-    let batch = simforge_esim::inventory::completed_batch(&api.store, &op, i.batch_id).await?;
+    let batch = simforge_esim::inventory::completed_batch(&api.store, op, i.batch_id).await?;
     let adding = u64::try_from(batch.quantity).unwrap_or(0);
     let adding = i.limit.map_or(adding, |l| adding.min(l as u64));
-    inventory_quota(&api, &op, adding, &format!("batch {}", i.batch_id)).await?;
+    inventory_quota(api, op, adding, &format!("batch {}", i.batch_id)).await?;
     let mut opts = simforge_esim::inventory::ImportOptions::of_type(&i.profile_type);
     opts.limit = i.limit;
     let added = simforge_esim::inventory::import_batch_dir(
         &api.store,
         (&api.store, &caller.actor()),
         &*api.vault,
-        &op,
+        op,
         std::path::Path::new(&batch.output_dir),
         &opts,
         api.now(),
     )
     .await?;
-    Ok(Json(Imported {
+    Ok(Imported {
         added: added.len(),
         first_iccid: added.first().map(ToString::to_string),
         last_iccid: added.last().map(ToString::to_string),
-    }))
+    })
 }
 
 /// A profile of the inventory (never its package).
@@ -192,10 +206,18 @@ pub async fn profile(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, i)): Path<(String, String)>,
 ) -> Result<Json<ProfileDetail>, Problem> {
-    let i = iccid(&i)?;
-    let p = record(&api, &op, &i).await?;
+    Ok(Json(detail(&api, &op, &i).await?))
+}
+
+/// Profile `i` of tenant `op` with its history (another tenant's: 404).
+///
+/// # Errors
+/// 422 for a malformed ICCID, 404 for a profile the tenant does not have.
+pub async fn detail(api: &Api, op: &Operator, i: &str) -> Result<ProfileDetail, Problem> {
+    let i = iccid(i)?;
+    let p = record(api, op, &i).await?;
     let history = api.store.history(op.id, &i, None, 1000).await?;
-    Ok(Json(ProfileDetail {
+    Ok(ProfileDetail {
         history: history.iter().map(history_out).collect(),
         profile: profile_out(&p),
         confirmation_code_required: p.cc_hash.is_some(),
@@ -204,7 +226,7 @@ pub async fn profile(
         reuse_on_delete: p.reuse_on_delete,
         service_provider_name: p.metadata.service_provider_name.clone(),
         profile_name: p.metadata.profile_name.clone(),
-    }))
+    })
 }
 
 /// Where a reset profile goes.
@@ -228,7 +250,21 @@ pub async fn reset(
     Path((_, i)): Path<(String, String)>,
     Json(r): Json<ResetIn>,
 ) -> Result<Json<ProfileOut>, Problem> {
-    let target = match r.to.as_str() {
+    Ok(Json(reset_to(&api, &caller, &op, &i, &r.to).await?))
+}
+
+/// Takes profile `i` of `op` out of Error, to `to` (`released` or `available`).
+///
+/// # Errors
+/// 422 for a bad target or ICCID, 404, 409 when the profile is not in Error.
+pub async fn reset_to(
+    api: &Api,
+    caller: &crate::auth::Caller,
+    op: &Operator,
+    i: &str,
+    to: &str,
+) -> Result<ProfileOut, Problem> {
+    let target = match to {
         "released" => ResetTarget::Released,
         "available" => ResetTarget::Available,
         t => {
@@ -237,17 +273,17 @@ pub async fn reset(
             )));
         }
     };
-    let i = iccid(&i)?;
+    let i = iccid(i)?;
     simforge_esim::policy::reset_profile(
         &api.store,
         &caller.actor(),
-        &op,
+        op,
         &i.to_string(),
         target,
         api.now(),
     )
     .await?;
-    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+    Ok(profile_out(&record(api, op, &i).await?))
 }
 
 /// The form of an activation code.
@@ -270,7 +306,27 @@ pub async fn activation_code(
     Path((_, i)): Path<(String, String)>,
     Query(q): Query<CodeQuery>,
 ) -> Result<Response, Problem> {
-    let p = record(&api, &op, &iccid(&i)?).await?;
+    let (body, ctype) = code(&api, &op, &i, q.format.as_deref().unwrap_or("text")).await?;
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// The activation code of profile `i`'s order as `format` (`text`, `png`, `svg`), with its
+/// content type.
+///
+/// # Errors
+/// 404, 409 without an order or an SM-DP+ address, 422 for another format.
+pub async fn code(
+    api: &Api,
+    op: &Operator,
+    i: &str,
+    format: &str,
+) -> Result<(Vec<u8>, &'static str), Problem> {
+    let p = record(api, op, &iccid(i)?).await?;
     let Some(address) = &api.config.smdp_address else {
         return Err(Problem::conflict(
             "this platform has no SM-DP+ address configured",
@@ -283,7 +339,7 @@ pub async fn activation_code(
     };
     let code = ActivationCode::new(address, Some(mid), None, p.cc_hash.is_some())
         .map_err(|e| Problem::invalid(e.to_string()))?;
-    let (body, ctype): (Vec<u8>, &str) = match q.format.as_deref().unwrap_or("text") {
+    let (body, ctype): (Vec<u8>, &str) = match format {
         "text" => (code.to_qr_text().into_bytes(), "text/plain; charset=utf-8"),
         "png" => (
             code.to_png(8).map_err(|e| Problem::internal(&e))?,
@@ -297,12 +353,7 @@ pub async fn activation_code(
         ),
         f => return Err(Problem::invalid(format!("format {f:?}: text, png or svg"))),
     };
-    let mut r = body.into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok((body, ctype))
 }
 
 /// Counts for a dashboard.
@@ -324,8 +375,16 @@ pub async fn summary(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Result<Json<SummaryOut>, Problem> {
+    Ok(Json(summary_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s profiles by state and batches by state.
+///
+/// # Errors
+/// The store's.
+pub async fn summary_of(api: &Api, op: &Operator) -> Result<SummaryOut, Problem> {
     let mut profiles = serde_json::Map::new();
-    for (s, n) in simforge_esim::inventory::counts(&api.store, &op).await? {
+    for (s, n) in simforge_esim::inventory::counts(&api.store, op).await? {
         profiles.insert(s.as_str().to_owned(), n.into());
     }
     let mut batches = serde_json::Map::new();
@@ -337,11 +396,11 @@ pub async fn summary(
             .unwrap_or(0);
         batches.insert(k, (n + 1).into());
     }
-    Ok(Json(SummaryOut { profiles, batches }))
+    Ok(SummaryOut { profiles, batches })
 }
 
 /// Which profiles (every filter optional, AND-ed), a page at a time in ICCID order.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// State (`available`, `released`, `installed`, `error`…).
@@ -397,6 +456,14 @@ pub async fn search(
     Extension(Tenant(op)): Extension<Tenant>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<SearchOut>, Problem> {
+    Ok(Json(search_in(&api, &op, &q).await?))
+}
+
+/// A page of tenant `op`'s profiles matching `q`.
+///
+/// # Errors
+/// 422 naming a malformed filter.
+pub async fn search_in(api: &Api, op: &Operator, q: &SearchQuery) -> Result<SearchOut, Problem> {
     let mut f = ProfileFilter::new(op.id);
     if let Some(s) = &q.state {
         f.state = Some(ProfileState::parse(s).ok_or_else(|| bad("state", s))?);
@@ -421,7 +488,7 @@ pub async fn search(
     let next = full
         .then(|| profiles.last().map(|p| p.iccid.clone()))
         .flatten();
-    Ok(Json(SearchOut { profiles, next }))
+    Ok(SearchOut { profiles, next })
 }
 
 /// One event of a profile's history.
@@ -619,7 +686,7 @@ fn es2_request<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T
 }
 
 /// An order for one profile (ES2+ DownloadOrder by ICCID).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct DownloadOrderIn {
     /// Link the order to this EID.
     #[serde(default)]
@@ -638,16 +705,29 @@ pub async fn download_order(
     Path((_, i)): Path<(String, String)>,
     Json(b): Json<DownloadOrderIn>,
 ) -> Result<Json<ProfileOut>, Problem> {
-    let (i, now) = (iccid(&i)?, api.now());
+    Ok(Json(order(&api, &op, &i, &b).await?))
+}
+
+/// Orders profile `i` (ES2+ DownloadOrder): Allocated, or Linked with an EID.
+///
+/// # Errors
+/// 404, 422, 409 refused by the SM-DP+.
+pub async fn order(
+    api: &Api,
+    op: &Operator,
+    i: &str,
+    b: &DownloadOrderIn,
+) -> Result<ProfileOut, Problem> {
+    let (i, now) = (iccid(i)?, api.now());
     let req = es2_request(serde_json::json!({
-        "header": es2_header(&op, "download-order", now), "iccid": i.to_string(), "eid": b.eid,
+        "header": es2_header(op, "download-order", now), "iccid": i.to_string(), "eid": b.eid,
     }))?;
-    smdp(&api)?.download_order(op.id, &req, now).await?;
-    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+    smdp(api)?.download_order(op.id, &req, now).await?;
+    Ok(profile_out(&record(api, op, &i).await?))
 }
 
 /// Confirms an order (ES2+ ConfirmOrder).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ConfirmOrderIn {
     /// The EID (if the order has none yet).
     #[serde(default)]
@@ -676,14 +756,27 @@ pub async fn confirm_order(
     Path((_, i)): Path<(String, String)>,
     Json(b): Json<ConfirmOrderIn>,
 ) -> Result<Json<ProfileOut>, Problem> {
-    let (i, now) = (iccid(&i)?, api.now());
+    Ok(Json(confirm(&api, &op, &i, &b).await?))
+}
+
+/// Confirms profile `i`'s order (ES2+ ConfirmOrder), released unless `b.release` is false.
+///
+/// # Errors
+/// 404, 422, 409 refused by the SM-DP+.
+pub async fn confirm(
+    api: &Api,
+    op: &Operator,
+    i: &str,
+    b: &ConfirmOrderIn,
+) -> Result<ProfileOut, Problem> {
+    let (i, now) = (iccid(i)?, api.now());
     let req = es2_request(serde_json::json!({
-        "header": es2_header(&op, "confirm-order", now), "iccid": i.to_string(), "eid": b.eid,
+        "header": es2_header(op, "confirm-order", now), "iccid": i.to_string(), "eid": b.eid,
         "matchingId": b.matching_id, "confirmationCode": b.confirmation_code,
         "releaseFlag": b.release.unwrap_or(true),
     }))?;
-    smdp(&api)?.confirm_order(op.id, &req, now).await?;
-    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+    smdp(api)?.confirm_order(op.id, &req, now).await?;
+    Ok(profile_out(&record(api, op, &i).await?))
 }
 
 /// Releases a confirmed order (ES2+ ReleaseProfile).
@@ -697,12 +790,20 @@ pub async fn release_profile(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, i)): Path<(String, String)>,
 ) -> Result<Json<ProfileOut>, Problem> {
-    let (i, now) = (iccid(&i)?, api.now());
+    Ok(Json(release(&api, &op, &i).await?))
+}
+
+/// Releases profile `i`'s confirmed order (ES2+ ReleaseProfile).
+///
+/// # Errors
+/// 404, 409 refused by the SM-DP+ (its SGP.22 status in the detail).
+pub async fn release(api: &Api, op: &Operator, i: &str) -> Result<ProfileOut, Problem> {
+    let (i, now) = (iccid(i)?, api.now());
     let req = es2_request(serde_json::json!({
-        "header": es2_header(&op, "release", now), "iccid": i.to_string(),
+        "header": es2_header(op, "release", now), "iccid": i.to_string(),
     }))?;
-    smdp(&api)?.release_profile(op.id, &req, now).await?;
-    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+    smdp(api)?.release_profile(op.id, &req, now).await?;
+    Ok(profile_out(&record(api, op, &i).await?))
 }
 
 /// Cancels an order (ES2+ CancelOrder).
@@ -724,15 +825,29 @@ pub async fn cancel_order(
     Path((_, i)): Path<(String, String)>,
     Json(b): Json<CancelOrderIn>,
 ) -> Result<Json<ProfileOut>, Problem> {
-    let (i, now) = (iccid(&i)?, api.now());
-    let p = record(&api, &op, &i).await?;
+    Ok(Json(cancel(&api, &op, &i, &b.final_status).await?))
+}
+
+/// Cancels profile `i`'s order (ES2+ CancelOrder) to `final_status` (`Available` or
+/// `Unavailable`).
+///
+/// # Errors
+/// 404, 422, 409 refused by the SM-DP+.
+pub async fn cancel(
+    api: &Api,
+    op: &Operator,
+    i: &str,
+    final_status: &str,
+) -> Result<ProfileOut, Problem> {
+    let (i, now) = (iccid(i)?, api.now());
+    let p = record(api, op, &i).await?;
     let req = es2_request(serde_json::json!({
-        "header": es2_header(&op, "cancel-order", now), "iccid": i.to_string(),
+        "header": es2_header(op, "cancel-order", now), "iccid": i.to_string(),
         "eid": p.eid.map(|e| e.to_string()), "matchingId": p.matching_id.map(|m| m.to_string()),
-        "finalProfileStatusIndicator": b.final_status,
+        "finalProfileStatusIndicator": final_status,
     }))?;
-    smdp(&api)?.cancel_order(op.id, &req, now).await?;
-    Ok(Json(profile_out(&record(&api, &op, &i).await?)))
+    smdp(api)?.cancel_order(op.id, &req, now).await?;
+    Ok(profile_out(&record(api, op, &i).await?))
 }
 
 /// Profile packages to import.

@@ -32,6 +32,7 @@ pub mod auth;
 mod batches;
 mod health;
 mod inventory;
+pub mod ops;
 pub mod policy;
 pub mod problem;
 mod session;

@@ -54,7 +54,11 @@ pub struct SessionInfo {
     pub expires_at: i64,
 }
 
-async fn me_of(api: &Api, p: &simforge_access::Principal) -> Result<Me, Problem> {
+/// Who `p` is, as the API tells it.
+///
+/// # Errors
+/// The store's.
+pub async fn me_of(api: &Api, p: &simforge_access::Principal) -> Result<Me, Problem> {
     let tenant = match p.tenant {
         Some(id) => Some(api.store.operator_by_id(id).await?.name),
         None => None,
@@ -80,22 +84,41 @@ pub async fn login(
     Extension(caller): Extension<Caller>,
     Json(mut req): Json<LoginRequest>,
 ) -> Result<Response, Problem> {
-    let now = api.now();
     let password = Secret::new(std::mem::take(&mut req.password));
+    let (info, cookie) = start(
+        &api,
+        &req.username,
+        &password,
+        req.totp.as_deref(),
+        caller.source.as_deref(),
+    )
+    .await?;
+    let mut r = Json(info).into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(r)
+}
+
+/// A login (the API's and the console's): a new session, what to tell the caller, and its
+/// cookie (HttpOnly, SameSite=Strict, Secure unless configured off; path `/`: the console
+/// beside the API shares it).
+///
+/// # Errors
+/// As the access service's login (throttled, locked, wrong credentials, TOTP needed).
+pub async fn start(
+    api: &Api,
+    username: &str,
+    password: &Secret,
+    totp: Option<&str>,
+    source: Option<&str>,
+) -> Result<(SessionInfo, HeaderValue), Problem> {
+    let now = api.now();
     let login = api
         .access
-        .login(
-            &req.username,
-            &password,
-            req.totp.as_deref(),
-            caller.source.as_deref(),
-            now,
-            &mut rand_core::OsRng,
-        )
+        .login(username, password, totp, source, now, &mut rand_core::OsRng)
         .await
         .map_err(|e| Problem::access(e, now))?;
     let info = SessionInfo {
-        me: me_of(&api, &login.principal).await?,
+        me: me_of(api, &login.principal).await?,
         csrf_token: csrf_token(&login.session),
         expires_at: login.expires_at,
     };
@@ -105,14 +128,25 @@ pub async fn login(
         ""
     };
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/api; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         login.session.expose(),
         (login.expires_at - now).max(0)
     );
-    let mut r = Json(info).into_response();
     let v = HeaderValue::from_str(&cookie).map_err(|_| Problem::invalid("session cookie"))?;
-    r.headers_mut().insert(header::SET_COOKIE, v);
-    Ok(r)
+    Ok((info, v))
+}
+
+/// Ends the caller's session (if it is one) and the cookie that clears it.
+///
+/// # Errors
+/// The store's.
+pub async fn end(api: &Api, caller: &Caller) -> Result<HeaderValue, Problem> {
+    if let Some(s) = &caller.session {
+        api.access.logout(s).await?;
+    }
+    Ok(HeaderValue::from_static(
+        "simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+    ))
 }
 
 /// Logs this session out.
@@ -123,16 +157,9 @@ pub async fn logout(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, Problem> {
-    if let Some(s) = &caller.session {
-        api.access.logout(s).await?;
-    }
+    let cookie = end(&api, &caller).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(
-            "simforge_session=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0",
-        ),
-    );
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(r)
 }
 
@@ -145,15 +172,22 @@ pub async fn logout_everywhere(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<u64>, Problem> {
+    Ok(Json(end_everywhere(&api, &caller).await?))
+}
+
+/// Ends every session of the calling user: how many.
+///
+/// # Errors
+/// 422 for an API token (it has no sessions).
+pub async fn end_everywhere(api: &Api, caller: &Caller) -> Result<u64, Problem> {
     let p = caller.principal()?;
     let Some(user) = p.actor.strip_prefix("user:") else {
         return Err(Problem::invalid("an API token has no sessions"));
     };
-    let n = api
+    Ok(api
         .access
         .logout_everywhere(&caller.actor(), user, api.now())
-        .await?;
-    Ok(Json(n))
+        .await?)
 }
 
 /// Who is calling.

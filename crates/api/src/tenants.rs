@@ -102,6 +102,21 @@ pub async fn create_tenant(
     Extension(caller): Extension<Caller>,
     Json(t): Json<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantOut>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_tenant_in(&api, &caller, t).await?),
+    ))
+}
+
+/// Creates tenant `t`.
+///
+/// # Errors
+/// 422 for a bad field, 409 for a taken name.
+pub async fn create_tenant_in(
+    api: &Api,
+    caller: &Caller,
+    t: NewTenant,
+) -> Result<TenantOut, Problem> {
     let req = simforge_factory::operators::NewOperatorRequest {
         name: t.name,
         mcc: t.mcc,
@@ -113,7 +128,7 @@ pub async fn create_tenant(
         reuse_on_delete: t.reuse_on_delete,
     };
     let op = simforge_factory::operators::create(&api.store, &caller.actor(), req).await?;
-    Ok((StatusCode::CREATED, Json(op.into())))
+    Ok(op.into())
 }
 
 /// One tenant.
@@ -193,13 +208,21 @@ fn role_for(role: &str, tenant: Option<i64>) -> Result<Role, Problem> {
     }
 }
 
-async fn users_of(api: &Api, tenant: Option<i64>) -> Res<Vec<UserOut>> {
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn users_of(api: &Api, tenant: Option<i64>) -> Res<Vec<UserOut>> {
     use simforge_access::AccessStore as _;
     let users = api.store.users(tenant).await?;
     Ok(Json(users.into_iter().map(Into::into).collect()))
 }
 
-async fn create_user_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn create_user_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -224,7 +247,11 @@ async fn create_user_in(
     ))
 }
 
-async fn unlock_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn unlock_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -242,13 +269,21 @@ async fn unlock_in(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn tokens_of(api: &Api, tenant: Option<i64>) -> Res<Vec<TokenOut>> {
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn tokens_of(api: &Api, tenant: Option<i64>) -> Res<Vec<TokenOut>> {
     use simforge_access::AccessStore as _;
     let t = api.store.tokens(tenant).await?;
     Ok(Json(t.into_iter().map(Into::into).collect()))
 }
 
-async fn create_token_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn create_token_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -280,7 +315,11 @@ async fn create_token_in(
     ))
 }
 
-async fn revoke_token_in(
+/// What the API handler of the same name calls (a tenant's, or with `None` the platform's).
+///
+/// # Errors
+/// As the access service's call; 404 for another tenant's user or token.
+pub async fn revoke_token_in(
     api: &Api,
     caller: &Caller,
     tenant: Option<i64>,
@@ -470,17 +509,24 @@ pub async fn list_keys(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<Vec<KeyOut>> {
+    Ok(Json(keys_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s keys: kind, index, size; never a value.
+///
+/// # Errors
+/// The store's.
+pub async fn keys_of(api: &Api, op: &Operator) -> Result<Vec<KeyOut>, Problem> {
     let keys = api.store.keys(op.id).await?;
-    Ok(Json(
-        keys.into_iter()
-            .map(|k| KeyOut {
-                kind: format!("{:?}", k.kind).to_lowercase(),
-                index: k.index,
-                bits: k.bits,
-                created_at: k.created_at,
-            })
-            .collect(),
-    ))
+    Ok(keys
+        .into_iter()
+        .map(|k| KeyOut {
+            kind: format!("{:?}", k.kind).to_lowercase(),
+            index: k.index,
+            bits: k.bits,
+            created_at: k.created_at,
+        })
+        .collect())
 }
 
 /// Imports a key (sealed at once; never readable back).
@@ -496,6 +542,22 @@ pub async fn import_key(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(k): Json<NewKeyIn>,
 ) -> Result<(StatusCode, Json<KeyOut>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(import_key_in(&api, &caller, &op, k).await?),
+    ))
+}
+
+/// Imports key `k` into tenant `op` (sealed at once; never readable back).
+///
+/// # Errors
+/// 422 for a malformed key, 409 for a taken index.
+pub async fn import_key_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    k: NewKeyIn,
+) -> Result<KeyOut, Problem> {
     let value = zeroize::Zeroizing::new(k.value);
     let kind = key_kind(&k.kind)?;
     let parsed = simforge_factory::keys::parse_key(kind, &value)?;
@@ -503,21 +565,18 @@ pub async fn import_key(
         &api.store,
         &*api.vault,
         &caller.actor(),
-        &op,
+        op,
         &parsed,
         k.index,
         k.replace,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(KeyOut {
-            kind: k.kind,
-            index: i64::from(k.index),
-            bits: parsed.bits as i64,
-            created_at: simforge_factory::clock::rfc3339(api.now()),
-        }),
-    ))
+    Ok(KeyOut {
+        kind: k.kind,
+        index: i64::from(k.index),
+        bits: parsed.bits as i64,
+        created_at: simforge_factory::clock::rfc3339(api.now()),
+    })
 }
 
 /// An ES2+ credential (never the key).
@@ -552,12 +611,20 @@ pub async fn list_credentials(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<Vec<CredentialOut>> {
+    Ok(Json(credentials_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s ES2+ credentials (never a key).
+///
+/// # Errors
+/// The store's.
+pub async fn credentials_of(api: &Api, op: &Operator) -> Result<Vec<CredentialOut>, Problem> {
     let mut out = Vec::new();
     for (kind, name) in [
         (CredentialKind::ApiKey, "api-key"),
         (CredentialKind::ClientCert, "client-cert"),
     ] {
-        for c in simforge_esim::credentials::list(&api.store, &op, kind).await? {
+        for c in simforge_esim::credentials::list(&api.store, op, kind).await? {
             out.push(CredentialOut {
                 id: c.id.0,
                 kind: name.into(),
@@ -567,7 +634,7 @@ pub async fn list_credentials(
             });
         }
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// Creates an ES2+ API key.
@@ -579,21 +646,33 @@ pub async fn create_credential(
     Extension(caller): Extension<Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Result<(StatusCode, Json<CredentialCreated>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_api_key(&api, &caller, &op).await?),
+    ))
+}
+
+/// A new ES2+ API key of tenant `op` (its value returned only now).
+///
+/// # Errors
+/// The service's.
+pub async fn create_api_key(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+) -> Result<CredentialCreated, Problem> {
     let k = simforge_esim::credentials::create_api_key(
         &api.store,
         &caller.actor(),
-        &op,
+        op,
         &mut rand_core::OsRng,
         api.now(),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CredentialCreated {
-            id: k.id.0,
-            api_key: k.key.to_string(),
-        }),
-    ))
+    Ok(CredentialCreated {
+        id: k.id.0,
+        api_key: k.key.to_string(),
+    })
 }
 
 /// Revokes an ES2+ credential (a running SM-DP+ refuses it within a second).
@@ -607,19 +686,33 @@ pub async fn revoke_credential(
     Extension(Tenant(op)): Extension<Tenant>,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<StatusCode, Problem> {
+    revoke_credential_in(&api, &caller, &op, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes tenant `op`'s ES2+ credential `id`.
+///
+/// # Errors
+/// 404 for another tenant's or an unknown credential.
+pub async fn revoke_credential_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    id: i64,
+) -> Result<(), Problem> {
     simforge_esim::credentials::revoke(
         &api.store,
         &caller.actor(),
-        &op,
+        op,
         CredentialId(id),
         api.now(),
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Which audit entries.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries after this sequence number (keyset pagination).
@@ -658,6 +751,18 @@ pub struct AuditEntryOut {
 }
 
 async fn audit(api: &Api, tenant: Option<i64>, q: AuditQuery) -> Res<Vec<AuditEntryOut>> {
+    Ok(Json(audit_entries(api, tenant, &q).await?))
+}
+
+/// A page of audit entries: of `tenant` (its own only), or every one.
+///
+/// # Errors
+/// The store's.
+pub async fn audit_entries(
+    api: &Api,
+    tenant: Option<i64>,
+    q: &AuditQuery,
+) -> Result<Vec<AuditEntryOut>, Problem> {
     let entries = api
         .store
         .entries(&simforge_audit::Query {
@@ -667,23 +772,50 @@ async fn audit(api: &Api, tenant: Option<i64>, q: AuditQuery) -> Res<Vec<AuditEn
             limit: Some(q.limit.unwrap_or(100).clamp(1, 1000)),
         })
         .await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|e| AuditEntryOut {
-                seq: e.seq,
-                at: e.at,
-                actor: e.actor.clone(),
-                tenant: e.tenant,
-                action: e.action.clone(),
-                target: e.target.clone(),
-                outcome: e.outcome.to_string(),
-                source: e.source.clone(),
-                details: serde_json::from_str(&e.details_json()).unwrap_or_default(),
-                hash: hex::encode(e.hash),
-            })
-            .collect(),
-    ))
+    Ok(entries
+        .into_iter()
+        .map(|e| AuditEntryOut {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor.clone(),
+            tenant: e.tenant,
+            action: e.action.clone(),
+            target: e.target.clone(),
+            outcome: e.outcome.to_string(),
+            source: e.source.clone(),
+            details: serde_json::from_str(&e.details_json()).unwrap_or_default(),
+            hash: hex::encode(e.hash),
+        })
+        .collect())
+}
+
+/// The whole audit chain checked (`simforge_audit::verify`, as `simforge audit verify`): its
+/// summary, or the first bad entry.
+///
+/// # Errors
+/// The store's.
+pub async fn audit_verify(
+    api: &Api,
+) -> Result<Result<simforge_audit::Summary, simforge_audit::Broken>, Problem> {
+    let all = api.store.entries(&simforge_audit::Query::default()).await?;
+    Ok(simforge_audit::verify(all))
+}
+
+/// The audit chain checked after the intact prefix `from` (`simforge_audit::verify_after`):
+/// only the entries appended since are read.
+///
+/// # Errors
+/// The store's.
+pub async fn audit_verify_after(
+    api: &Api,
+    from: simforge_audit::Summary,
+) -> Result<Result<simforge_audit::Summary, simforge_audit::Broken>, Problem> {
+    let q = simforge_audit::Query {
+        after_seq: from.count,
+        ..simforge_audit::Query::default()
+    };
+    let new = api.store.entries(&q).await?;
+    Ok(simforge_audit::verify_after(from, new))
 }
 
 /// The tenant's audit entries (only its own).
@@ -731,12 +863,20 @@ pub async fn get_quotas(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<QuotasIo> {
+    Ok(Json(quotas_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s quotas.
+///
+/// # Errors
+/// The store's.
+pub async fn quotas_of(api: &Api, op: &Operator) -> Result<QuotasIo, Problem> {
     let q = api.store.quotas(op.id).await?;
-    Ok(Json(QuotasIo {
+    Ok(QuotasIo {
         api_rps: q.api_rps,
         batch_cards_per_day: q.batch_cards_per_day,
         inventory_max: q.inventory_max,
-    }))
+    })
 }
 
 /// Sets the tenant's quotas (the platform's administrators).
@@ -750,6 +890,14 @@ pub async fn set_quotas(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(q): Json<QuotasIo>,
 ) -> Res<QuotasIo> {
+    Ok(Json(set_quotas_in(&api, &op, q).await?))
+}
+
+/// Sets tenant `op`'s quotas (`None`: no limit).
+///
+/// # Errors
+/// 422 for a quota of 0.
+pub async fn set_quotas_in(api: &Api, op: &Operator, q: QuotasIo) -> Result<QuotasIo, Problem> {
     if q.api_rps == Some(0) || q.batch_cards_per_day == Some(0) || q.inventory_max == Some(0) {
         return Err(Problem::invalid("a quota is at least 1 (null: no limit)"));
     }
@@ -759,7 +907,7 @@ pub async fn set_quotas(
         inventory_max: q.inventory_max,
     };
     api.store.set_quotas(op.id, &quotas).await?;
-    Ok(Json(q))
+    Ok(q)
 }
 
 /// A TLS client certificate for ES2+ (PEM or DER as base64 is not accepted: PEM text).
@@ -793,22 +941,33 @@ pub async fn register_client_cert(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(c): Json<ClientCertIn>,
 ) -> Result<(StatusCode, Json<ClientCertOut>), Problem> {
+    let r = register_client_cert_in(&api, &caller, &op, &c).await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}
+
+/// Registers client certificate `c` for tenant `op`'s ES2+ calls.
+///
+/// # Errors
+/// 422 for a certificate that does not parse, 409 for one already registered.
+pub async fn register_client_cert_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    c: &ClientCertIn,
+) -> Result<ClientCertOut, Problem> {
     let r = simforge_esim::credentials::register_client_cert(
         &api.store,
         &caller.actor(),
-        &op,
+        op,
         c.certificate_pem.as_bytes(),
         api.now(),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ClientCertOut {
-            id: r.id.0,
-            sha256: r.sha256.as_str().to_owned(),
-            subject: r.subject,
-        }),
-    ))
+    Ok(ClientCertOut {
+        id: r.id.0,
+        sha256: r.sha256.as_str().to_owned(),
+        subject: r.subject,
+    })
 }
 
 /// The tenant's ES2+ callback endpoint (HandleDownloadProgressInfo) and its delivery state.
@@ -838,8 +997,16 @@ pub async fn callback_status(
     State(api): State<Api>,
     Extension(Tenant(op)): Extension<Tenant>,
 ) -> Res<CallbackOut> {
-    let s = simforge_esim::callbacks::status(&api.store, &op).await?;
-    Ok(Json(CallbackOut {
+    Ok(Json(callback_of(&api, &op).await?))
+}
+
+/// Tenant `op`'s callback endpoint and its deliveries.
+///
+/// # Errors
+/// The store's.
+pub async fn callback_of(api: &Api, op: &Operator) -> Result<CallbackOut, Problem> {
+    let s = simforge_esim::callbacks::status(&api.store, op).await?;
+    Ok(CallbackOut {
         client_identity: s.identity().map(str::to_owned),
         url: s.settings.as_ref().map(|c| c.url.clone()),
         ca_bundle: s
@@ -850,11 +1017,11 @@ pub async fn callback_status(
         pending: s.pending,
         given_up: s.given_up,
         recent: s.recent,
-    }))
+    })
 }
 
 /// Changes to the callback endpoint (absent: unchanged).
-#[derive(Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub struct CallbackIn {
     /// The endpoint (https).
     #[serde(default)]
@@ -891,6 +1058,19 @@ pub async fn set_callback(
     Extension(Tenant(op)): Extension<Tenant>,
     Json(c): Json<CallbackIn>,
 ) -> Res<CallbackOut> {
+    Ok(Json(set_callback_in(&api, &caller, &op, c).await?))
+}
+
+/// Sets tenant `op`'s callback endpoint (what `c` names; the rest kept).
+///
+/// # Errors
+/// 422 for a half client identity or a bad URL or bundle.
+pub async fn set_callback_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    c: CallbackIn,
+) -> Result<CallbackOut, Problem> {
     use simforge_esim::callbacks::{ClientIdentity, seal_client_identity};
     let key = c.client_key_pem.map(zeroize::Zeroizing::new);
     let client_identity = match (&c.client_cert_pem, &key) {
@@ -915,8 +1095,8 @@ pub async fn set_callback(
         ca_bundle_pem: c.ca_bundle_pem.map(String::into_bytes),
         retry_hours: c.retry_hours,
     };
-    simforge_esim::callbacks::update(&api.store, &caller.actor(), &op, update, api.now()).await?;
-    callback_status(State(api), Extension(Tenant(op))).await
+    simforge_esim::callbacks::update(&api.store, &caller.actor(), op, update, api.now()).await?;
+    callback_of(api, op).await
 }
 
 /// The platform's users (platform roles).

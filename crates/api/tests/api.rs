@@ -274,7 +274,7 @@ async fn sessions_tokens_and_throttling(db: Db) {
         String::from_utf8_lossy(&r.body)
     );
     let set = r.headers["set-cookie"].to_str().expect("cookie").to_owned();
-    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api"] {
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
         assert!(set.contains(attr), "{attr} missing from {set}");
     }
     let cookie = session_cookie(&r);

@@ -615,6 +615,47 @@ where
     })
 }
 
+/// Continues a check from an intact prefix `from` (what [`verify`] or this function said
+/// earlier) over the entries after it, in seq order: each seq the next one, each `prev_hash`
+/// the previous entry's hash, each hash recomputed. The prefix itself is not read again, so
+/// an edit inside it is not seen here: check the whole log with [`verify`] now and then.
+///
+/// # Errors
+/// [`Broken`]: the first entry after `from` that does not follow it (for the precise kind of
+/// tampering, run [`verify`] over the whole log).
+pub fn verify_after<I>(from: Summary, entries: I) -> Result<Summary, Broken>
+where
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<Entry>,
+{
+    use std::borrow::Borrow;
+    let mut s = from;
+    for e in entries {
+        let e: &Entry = e.borrow();
+        let next = s.count + 1;
+        let kind = if e.seq > next {
+            Some(BreakKind::Deleted)
+        } else if e.seq < next {
+            Some(BreakKind::Reordered)
+        } else if e.prev_hash != s.head || e.compute_hash() != e.hash {
+            Some(BreakKind::Edited)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Err(Broken {
+                seq: e.seq.min(next),
+                kind,
+            });
+        }
+        s = Summary {
+            count: e.seq,
+            head: e.hash,
+        };
+    }
+    Ok(s)
+}
+
 /// Which entries to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {

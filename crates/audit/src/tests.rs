@@ -38,6 +38,30 @@ fn a_valid_chain_verifies() {
 }
 
 #[test]
+fn a_check_continues_from_an_intact_prefix() {
+    let c = chain(6);
+    let prefix = verify(&c[..4]).unwrap();
+    assert_eq!(verify_after(prefix, &c[4..]), verify(&c));
+    assert_eq!(verify_after(prefix, &c[4..4]), Ok(prefix));
+    assert_eq!(verify_after(verify(&c[..0]).unwrap(), &c), verify(&c));
+    // A gap, an entry again, an edit after the prefix: the first bad one.
+    let gap = verify_after(prefix, &c[5..]).unwrap_err();
+    assert_eq!((gap.seq, gap.kind), (5, BreakKind::Deleted));
+    let again = verify_after(prefix, &c[3..]).unwrap_err();
+    assert_eq!(again.kind, BreakKind::Reordered);
+    let mut edited = c[4..].to_vec();
+    edited[1].target = "batch:other".into();
+    let e = verify_after(prefix, &edited).unwrap_err();
+    assert_eq!((e.seq, e.kind), (6, BreakKind::Edited));
+    // A prefix that is not the log's (another head): the first entry after it does not follow.
+    let other = Summary {
+        head: [9; 32],
+        ..prefix
+    };
+    assert_eq!(verify_after(other, &c[4..]).unwrap_err().seq, 5);
+}
+
+#[test]
 fn each_kind_of_tampering_is_named() {
     let mut c = chain(6);
     c[2].target = "batch:other".into();

@@ -162,11 +162,11 @@ async fn demo(
     let v: Arc<dyn simforge_vault::Vault> = vault.clone();
     match simforge_esim::users::demo_login(store, v, &op, unix_now()).await? {
         Some((u, p)) => eprintln!(
-            "demo: operator API login (shown only now): user {u}, password {}",
+            "demo: operator console and API login (shown only now): user {u}, password {}",
             p.expose()
         ),
         None => eprintln!(
-            "demo: operator API user `demo` exists (its password was shown when it was made)"
+            "demo: operator console and API user `demo` exists (its password was shown when it was made)"
         ),
     }
     let batch = match simforge_esim::demo::needs_batch(store, &op).await? {
@@ -379,7 +379,7 @@ pub async fn serve(
         let metrics = server.metrics_router();
         match a.admin_tls {
             true => {
-                let app = metrics.merge(simforge_api::router(api));
+                let app = metrics.merge(simforge_console::with_api(api));
                 let tls = server.tls_config();
                 let timeouts = simforge_server::Timeouts::default();
                 tokio::spawn(async move {
@@ -388,14 +388,20 @@ pub async fn serve(
                     r.map_err(std::io::Error::other)
                 })
             }
-            false => tokio::spawn(simforge_api::serve(l, api, metrics, admin_stop())),
+            false => {
+                let extra = metrics.merge(simforge_console::beside_api(api.clone()));
+                tokio::spawn(simforge_api::serve(l, api, extra, admin_stop()))
+            }
         }
     });
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
     let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root, "api": admin_at});
     ctx.print(&j, || {
         let scheme = if a.admin_tls { "https" } else { "http" };
-        let api = admin_at.map(|at| format!("\noperator API on {scheme}://{at}/api/v1 (OpenAPI: /api/v1/openapi.json), metrics on {scheme}://{at}/metrics"));
+        let api = admin_at.map(|at| {
+            let login = if a.demo { " (sign in as the demo user above)" } else { "" };
+            format!("\noperator console on {scheme}://{at}/console{login}\noperator API on {scheme}://{at}/api/v1 (OpenAPI: /api/v1/openapi.json), metrics on {scheme}://{at}/metrics")
+        });
         format!(
             "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…); TLS chain {}{}",
             ca_pem.display(),

@@ -1,0 +1,404 @@
+//! Signing in and out (the API's login and logout calls, the API's session cookie), the start
+//! page, the platform's list of tenants.
+
+use axum::Form;
+use axum::extract::{Extension, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use simforge_access::Secret;
+use simforge_api::auth::Caller;
+use simforge_api::{Api, Problem, ops};
+use subtle::ConstantTimeEq as _;
+
+use crate::html::{Ctx, error_page, page, respond};
+
+/// The login form's own CSRF token (there is no session yet): a random value in this cookie
+/// and in the form (double submit; the cookie is SameSite=Strict).
+const LOGIN_COOKIE: &str = "simforge_login";
+
+/// A local console path to come back to after signing in, or none.
+fn local(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| {
+        n.starts_with("/console")
+            && !n.contains("//")
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-.".contains(&b))
+    })
+}
+
+/// To the login page, and back to `next` after.
+pub(crate) fn to_login(next: Option<&str>) -> Response {
+    match local(next) {
+        Some(n) => Redirect::to(&format!("/console/login?next={n}")).into_response(),
+        None => Redirect::to("/console/login").into_response(),
+    }
+}
+
+/// Where a signed-in principal starts: their tenant's dashboard, or the platform's tenants.
+async fn start_of(api: &Api, caller: &Caller) -> Result<String, Problem> {
+    let Some(p) = &caller.principal else {
+        return Ok("/console/login".into());
+    };
+    match p.tenant {
+        Some(id) => Ok(format!(
+            "/console/t/{}",
+            api.store.operator_by_id(id).await?.name
+        )),
+        None => Ok("/console/tenants".into()),
+    }
+}
+
+/// `GET /console`.
+pub async fn home(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
+    match start_of(&api, &caller).await {
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err(p) => error_page(&p, None),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn nonce() -> String {
+    use rand_core::TryRngCore as _;
+    let mut b = [0u8; 16];
+    // The OS's randomness; without it the form cannot be sent (the check fails closed).
+    let _ = rand_core::OsRng.try_fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// The login form: `error` shown next to the field it is about.
+fn login_form(
+    api: &Api,
+    status: StatusCode,
+    next: Option<&str>,
+    username: &str,
+    error: Option<(&str, String)>,
+) -> Response {
+    let token = nonce();
+    let field_error = |f: &str| {
+        error
+            .as_ref()
+            .filter(|(k, _)| *k == f)
+            .map(|(_, m)| m.clone())
+    };
+    let (user_err, totp_err, form_err) = (
+        field_error("username"),
+        field_error("totp"),
+        field_error("form"),
+    );
+    let action = match local(next) {
+        Some(n) => format!("/console/login?next={n}"),
+        None => "/console/login".into(),
+    };
+    let body = html! {
+        form.stack method="post" action=(action) novalidate {
+            input type="hidden" name=(crate::CSRF_FIELD) value=(token);
+            @if let Some(e) = &form_err { p.error role="alert" #form-error { (e) } }
+            div.field {
+                label for="username" { "User name" }
+                input #username name="username" autocomplete="username" required autofocus
+                    value=(username)
+                    aria-invalid=[user_err.as_ref().map(|_| "true")]
+                    aria-describedby=[user_err.as_ref().map(|_| "username-error")];
+                @if let Some(e) = &user_err { span.error #username-error { (e) } }
+            }
+            div.field {
+                label for="password" { "Password" }
+                input #password name="password" type="password" autocomplete="current-password" required
+                    aria-invalid=[user_err.as_ref().map(|_| "true")];
+            }
+            div.field {
+                label for="totp" { "One-time code" }
+                input #totp name="totp" inputmode="numeric" autocomplete="one-time-code"
+                    pattern="[0-9]{6}" maxlength="6"
+                    aria-invalid=[totp_err.as_ref().map(|_| "true")]
+                    aria-describedby=(if totp_err.is_some() { "totp-error" } else { "totp-hint" });
+                @if let Some(e) = &totp_err { span.error #totp-error { (e) } }
+                @else { span.hint #totp-hint { "Administrators: the 6 digits of your authenticator app." } }
+            }
+            button type="submit" { "Sign in" }
+        }
+    };
+    let mut r = respond(status, page(None, "Sign in", body));
+    let secure = if api.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let c =
+        format!("{LOGIN_COOKIE}={token}; Path=/console/login; HttpOnly; SameSite=Strict{secure}");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// `GET /console/login`.
+pub async fn login_page(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<Next>,
+) -> Response {
+    if caller.principal.is_some() {
+        return home(State(api), Extension(caller)).await;
+    }
+    login_form(&api, StatusCode::OK, q.next.as_deref(), "", None)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /console/login`: the API's login call; its session cookie.
+pub async fn login(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<Next>,
+    headers: HeaderMap,
+    Form(mut f): Form<LoginForm>,
+) -> Response {
+    let next = q.next.as_deref();
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
+    if expected.len() != 32 || !bool::from(expected.as_bytes().ct_eq(f.csrf.as_bytes())) {
+        let e = "This form had expired. Please sign in again.".to_owned();
+        return login_form(
+            &api,
+            StatusCode::FORBIDDEN,
+            next,
+            &f.username,
+            Some(("form", e)),
+        );
+    }
+    let password = Secret::new(std::mem::take(&mut f.password));
+    let totp = Some(f.totp.trim()).filter(|t| !t.is_empty());
+    match ops::start_session(&api, &f.username, &password, totp, caller.source.as_deref()).await {
+        Ok((info, cookie)) => {
+            let to = match (local(next), info.me.tenant) {
+                (Some(n), _) => n.to_owned(),
+                (None, Some(t)) => format!("/console/t/{t}"),
+                (None, None) => "/console/tenants".into(),
+            };
+            let mut r = Redirect::to(&to).into_response();
+            r.headers_mut().append(header::SET_COOKIE, cookie);
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "simforge_login=; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+            r
+        }
+        Err(p) => {
+            let field = match p.code {
+                "totp-required" => "totp",
+                "unauthenticated" => "username",
+                _ => "form",
+            };
+            let msg = match p.code {
+                "totp-required" => "Enter the one-time code of your authenticator app.".into(),
+                "unauthenticated" => "Wrong user name, password or one-time code.".into(),
+                _ => p.detail.clone(),
+            };
+            login_form(&api, p.status, next, &f.username, Some((field, msg)))
+        }
+    }
+}
+
+/// `POST /console/logout`: the API's logout; back to the login page.
+pub async fn logout(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
+    match ops::end_session(&api, &caller).await {
+        Ok(cookie) => {
+            let mut r = Redirect::to("/console/login").into_response();
+            r.headers_mut().insert(header::SET_COOKIE, cookie);
+            r
+        }
+        Err(p) => error_page(&p, None),
+    }
+}
+
+async fn tenants_page(
+    api: &Api,
+    caller: &Caller,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    let ctx = Ctx::new(caller, None);
+    let ops = match api.store.operators().await {
+        Ok(o) => o,
+        Err(e) => return error_page(&Problem::from(e), Some(&ctx)),
+    };
+    let may_create = crate::may(caller, None, "POST", "/api/v1/tenants");
+    let body = html! {
+        @if let Some(n) = notice { p.notice.ok role="status" { (n) } }
+        @if ops.is_empty() { p { "No tenant yet." } }
+        @else {
+            div.scroll { table.stack #tenants {
+                thead { tr { th { "Tenant" } th { "MCC/MNC" } th { "ICCID prefix" } th { "Service provider" } } }
+                tbody {
+                    @for o in &ops {
+                        tr {
+                            td data-label="Tenant" { a href=(format!("/console/t/{}", o.name)) { (o.name) } }
+                            td data-label="MCC/MNC" { (o.mcc) "/" (o.mnc) }
+                            td data-label="ICCID prefix" { code { (o.iccid_prefix) } }
+                            td data-label="Service provider" { (o.spn) }
+                        }
+                    }
+                }
+            } }
+        }
+        @if may_create {
+            h2 { "New tenant" }
+            form.stack method="post" action="/console/tenants" {
+                (ctx.csrf())
+                @if let Some(e) = error { p.error role="alert" #tenant-error { (e) } }
+                div.field { label for="name" { "Name" } input #name name="name" required pattern="[A-Za-z0-9_.-]{1,64}" autocomplete="off"; }
+                div.field { label for="mcc" { "MCC" } input #mcc name="mcc" required inputmode="numeric" pattern="[0-9]{3}"; }
+                div.field { label for="mnc" { "MNC" } input #mnc name="mnc" required inputmode="numeric" pattern="[0-9]{2,3}"; }
+                div.field {
+                    label for="iccid_prefix" { "ICCID issuer prefix" }
+                    input #iccid_prefix name="iccid_prefix" required inputmode="numeric" pattern="89[0-9]+";
+                    span.hint { "89, the country code, the issuer." }
+                }
+                div.field {
+                    label for="iccid_len" { "ICCID length (with the check digit)" }
+                    select #iccid_len name="iccid_len" { option value="19" { "19" } option value="20" { "20" } }
+                }
+                div.field { label for="spn" { "Service provider name" } input #spn name="spn" required; }
+                div.field { label { input name="reuse_on_delete" type="checkbox" value="true"; " A deleted profile becomes available again" } }
+                button type="submit" { "Create" }
+            }
+        }
+    };
+    respond(status, page(Some(&ctx), "Tenants", body))
+}
+
+/// `GET /console/tenants` (platform roles).
+pub async fn tenants(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
+    tenants_page(&api, &caller, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TenantForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    mcc: String,
+    #[serde(default)]
+    mnc: String,
+    #[serde(default)]
+    iccid_prefix: String,
+    #[serde(default)]
+    iccid_len: String,
+    #[serde(default)]
+    spn: String,
+    #[serde(default)]
+    reuse_on_delete: Option<String>,
+}
+
+/// `POST /console/tenants` (platform administrators): the API's call.
+pub async fn create_tenant(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<TenantForm>,
+) -> Response {
+    let t = ops::NewTenant {
+        name: f.name.trim().to_owned(),
+        mcc: f.mcc.trim().to_owned(),
+        mnc: f.mnc.trim().to_owned(),
+        iccid_prefix: f.iccid_prefix.trim().to_owned(),
+        iccid_len: f.iccid_len.trim().parse().unwrap_or(0),
+        spn: f.spn.trim().to_owned(),
+        out_columns: None,
+        reuse_on_delete: f.reuse_on_delete.is_some(),
+    };
+    match ops::create_tenant_in(&api, &caller, t).await {
+        Ok(t) => {
+            let n = format!("Created tenant {}.", t.name);
+            tenants_page(&api, &caller, StatusCode::OK, None, Some(&n)).await
+        }
+        Err(p) if p.status.is_client_error() => {
+            tenants_page(&api, &caller, p.status, Some(&p.detail), None).await
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, None))),
+    }
+}
+
+/// `GET /console/account`: who is signed in; sign out everywhere.
+pub async fn account(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
+    let ctx = Ctx::new(&caller, None);
+    let Some(p) = &caller.principal else {
+        return to_login(Some("/console/account"));
+    };
+    let me = match ops::me_of(&api, p).await {
+        Ok(m) => m,
+        Err(e) => return error_page(&e, Some(&ctx)),
+    };
+    let body = html! {
+        dl.facts {
+            dt { "Signed in as" } dd { (me.actor) }
+            dt { "Role" } dd { (me.role) }
+            dt { "Tenant" } dd { (me.tenant.as_deref().unwrap_or("— (the platform)")) }
+        }
+        h2 { "Sessions" }
+        p { "Signing out everywhere ends every session of yours, in every browser, at once." }
+        form method="post" action="/console/account/logout-everywhere" {
+            (ctx.csrf())
+            button.danger type="submit" { "Sign out everywhere" }
+        }
+        p.hint { "Passwords and API tokens of people are managed by your administrator (People)." }
+    };
+    crate::html::ok(&ctx, "Your account", body)
+}
+
+/// `POST /console/account/logout-everywhere`: the API's call; to the login page.
+pub async fn logout_everywhere(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
+    match ops::end_everywhere(&api, &caller).await {
+        Ok(_) => {
+            let mut r = Redirect::to("/console/login").into_response();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_static(
+                    "simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+                ),
+            );
+            r
+        }
+        Err(p) => error_page(&p, Some(&Ctx::new(&caller, None))),
+    }
+}

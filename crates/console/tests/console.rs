@@ -1,0 +1,1027 @@
+//! The operator console in memory (router oneshot): every page for the roles that may see it,
+//! 404 across tenants, a viewer's missing buttons and refused forged POST, CSRF, the policy
+//! table shared with the API, and no secret in any page.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use simforge_api::policy::Need;
+use support::{PASSWORD, Reply, World, field, totp_code};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A person signed in to the console (their session cookie).
+struct Person<'w> {
+    w: &'w World,
+    cookie: String,
+}
+
+fn set_cookie(r: &Reply, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap_or("").to_owned())
+}
+
+/// The console's login form, sent: the answer.
+async fn sign_in(w: &World, user: &str, password: &str, totp: &str) -> Reply {
+    let page = w.request(Method::GET, "/console/login", &[], None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let nonce = set_cookie(&page, "simforge_login").expect("login form cookie");
+    let token = field(&page.text(), "_csrf").expect("CSRF field in the login form");
+    let form = format!(
+        "username={}&password={}&totp={totp}&_csrf={token}",
+        enc(user),
+        enc(password)
+    );
+    w.request(
+        Method::POST,
+        "/console/login",
+        &[("cookie", &nonce)],
+        Some((FORM, form.into_bytes())),
+    )
+    .await
+}
+
+impl<'w> Person<'w> {
+    async fn login(w: &'w World, user: &str) -> Self {
+        let totp = match user {
+            "root" => totp_code(&w.root_totp, w.now()),
+            "ada" => totp_code(&w.ada_totp, w.now()),
+            _ => String::new(),
+        };
+        let r = sign_in(w, user, PASSWORD, &totp).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let cookie = set_cookie(&r, "simforge_session").expect("session cookie");
+        Self { w, cookie }
+    }
+
+    async fn get(&self, uri: &str) -> Reply {
+        self.w
+            .request(Method::GET, uri, &[("cookie", &self.cookie)], None)
+            .await
+    }
+
+    /// A form sent with `fields` (URL-encoded) as they are.
+    async fn post(&self, uri: &str, fields: &str) -> Reply {
+        self.w
+            .request(
+                Method::POST,
+                uri,
+                &[("cookie", &self.cookie)],
+                Some((FORM, fields.as_bytes().to_vec())),
+            )
+            .await
+    }
+
+    /// The session's CSRF token, as a page's forms carry it.
+    async fn csrf(&self) -> String {
+        let page = self.get("/console").await;
+        let page = self.get(&page.location()).await;
+        field(&page.text(), "_csrf").expect("a form with the CSRF field")
+    }
+}
+
+/// Every console route names an API route of `simforge_api::policy::ROUTES` (its policy),
+/// and the routes the router serves are exactly the table's (read from the source, like the
+/// API's route-table test).
+#[test]
+fn every_console_route_is_covered_by_the_api_policy() {
+    for r in simforge_console::ROUTES {
+        assert!(
+            simforge_console::need(r).is_some(),
+            "{} {}: its policy {:?} is not in simforge_api::policy::ROUTES",
+            r.method,
+            r.path,
+            r.policy
+        );
+        assert!(r.path == "/console" || r.path.starts_with("/console/"));
+        if r.policy.is_none() {
+            assert!(
+                matches!(
+                    r.path,
+                    "/console" | "/console/login" | "/console/assets/{file}"
+                ),
+                "{} is public",
+                r.path
+            );
+        }
+    }
+    let src = include_str!("../src/lib.rs");
+    let mut routed: Vec<String> = Vec::new();
+    for part in src.split(".route(").skip(1) {
+        let Some(path) = part.trim_start().strip_prefix('"') else {
+            continue;
+        };
+        let path = &path[..path.find('"').expect("closing quote")];
+        if !path.starts_with("/console") {
+            continue;
+        }
+        match path.strip_suffix("/{action}") {
+            Some(base) => {
+                for a in ["release", "cancel", "reset", "order", "confirm"] {
+                    routed.push(format!("{base}/{a}"));
+                }
+            }
+            None => routed.push(path.to_owned()),
+        }
+    }
+    routed.sort();
+    routed.dedup();
+    let mut table: Vec<String> = simforge_console::ROUTES
+        .iter()
+        .map(|r| r.path.to_owned())
+        .collect();
+    table.sort();
+    table.dedup();
+    assert_eq!(routed, table, "routed console paths vs. the policy table");
+}
+
+/// The pages a tenant's people see, and what another tenant's see: 404, as in the API.
+#[tokio::test]
+async fn pages_by_role_and_tenant() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let vera = Person::login(&w, "vera").await;
+    let bob = Person::login(&w, "bob").await;
+    let root = Person::login(&w, "root").await;
+    let fred = Person::login(&w, "fred").await;
+    let i = &w.iccids[0];
+    let b = w.batch;
+    let pages = [
+        "/console/t/a".to_owned(),
+        "/console/t/a/profiles".into(),
+        format!("/console/t/a/profiles?q={}&state=confirmed", &i[..10]),
+        "/console/t/a/profiles.csv".into(),
+        format!("/console/t/a/profiles/{i}"),
+        "/console/t/a/audit".into(),
+        "/console/t/a/batches".into(),
+        format!("/console/t/a/batches/{b}"),
+    ];
+    for p in &pages {
+        for (who, person) in [
+            ("olga", &olga),
+            ("vera", &vera),
+            ("root", &root),
+            ("fred", &fred),
+        ] {
+            let r = person.get(p).await;
+            assert_eq!(r.status, StatusCode::OK, "{who} {p}: {}", r.text());
+        }
+        let r = bob.get(p).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "bob {p}");
+        assert!(r.text().contains("Not found"), "{p}");
+        assert!(!r.text().contains(i.as_str()), "{p}");
+    }
+    // Unknown tenant and another tenant's look the same.
+    assert_eq!(bob.get("/console/t/zz").await.status, StatusCode::NOT_FOUND);
+    // Start pages: a tenant's dashboard, the platform's tenants.
+    assert_eq!(olga.get("/console").await.location(), "/console/t/a");
+    assert_eq!(root.get("/console").await.location(), "/console/tenants");
+    for p in ["/console/tenants", "/console/audit"] {
+        assert_eq!(root.get(p).await.status, StatusCode::OK, "{p}");
+        assert_eq!(olga.get(p).await.status, StatusCode::FORBIDDEN, "{p}");
+    }
+    // Without a session: to the login page, and back after.
+    let r = w
+        .request(
+            Method::GET,
+            &format!("/console/t/a/profiles/{i}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.location(),
+        format!("/console/login?next=/console/t/a/profiles/{i}")
+    );
+    assert_eq!(
+        w.request(Method::GET, "/", &[], None).await.location(),
+        "/console"
+    );
+    // A form without a session: to the login page, its body unread, nothing done.
+    let r = w
+        .request(
+            Method::POST,
+            &format!("/console/t/a/profiles/{i}/release"),
+            &[],
+            Some((FORM, vec![b'x'; 1 << 20])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location().as_str()),
+        (StatusCode::SEE_OTHER, "/console/login")
+    );
+    // The search: by ICCID prefix, a bad EID named next to the field, keyset pages.
+    let r = olga.get(&format!("/console/t/a/profiles?q={i}")).await;
+    assert!(r.text().contains(&format!("/console/t/a/profiles/{i}")));
+    let r = olga.get("/console/t/a/profiles?q=89a").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"q-error\""), "{}", r.text());
+    let r = olga
+        .get("/console/t/a/profiles?type=standard&state=confirmed")
+        .await;
+    assert_eq!(
+        r.text().matches("<tr><td data-label=\"ICCID\"").count(),
+        4,
+        "{}",
+        r.text()
+    );
+    let r = olga.get("/console/t/a/profiles?type=other").await;
+    assert!(r.text().contains("No profile matches."));
+    let csv = olga.get("/console/t/a/profiles.csv?state=confirmed").await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(csv.text().lines().count(), 1 + 4, "{}", csv.text());
+    // Every HTML page: the CSP, no inline script or style.
+    for p in &pages[..3] {
+        let r = olga.get(p).await;
+        let csp = r.headers["content-security-policy"].to_str().expect("csp");
+        assert!(csp.starts_with("default-src 'self'"), "{csp}");
+        let t = r.text();
+        assert!(!t.contains("style="), "{p}");
+        assert!(
+            t.matches("<script").count() == t.matches("<script src=").count(),
+            "{p}"
+        );
+    }
+}
+
+/// An operator releases a profile (a confirmation step, then a POST with the CSRF field); a
+/// viewer has no button, and their forged POST is refused by the policy; a POST without the
+/// CSRF field is refused; everything is in the audit log, whose chain verifies.
+#[tokio::test]
+async fn actions_confirmation_csrf_and_audit() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let vera = Person::login(&w, "vera").await;
+    let bob = Person::login(&w, "bob").await;
+    let (i, j) = (&w.iccids[0], &w.iccids[1]);
+    let page = |i: &str| format!("/console/t/a/profiles/{i}");
+    let release = |i: &str| format!("/console/t/a/profiles/{i}/release");
+    let state = |r: &Reply| {
+        let t = r.text();
+        let marker = "id=\"state\"><strong>";
+        let at = t.find(marker).expect("state") + marker.len();
+        t[at..at + t[at..].find('<').expect("end")].to_owned()
+    };
+
+    // The viewer: no action, no activation code; the confirmation step and a forged POST
+    // (with the viewer's own valid CSRF token) are refused.
+    let r = vera.get(&page(i)).await;
+    assert_eq!(state(&r), "confirmed");
+    assert!(!r.text().contains(&release(i)), "a viewer sees no release");
+    assert!(!r.text().contains("Actions"));
+    assert_eq!(vera.get(&release(i)).await.status, StatusCode::FORBIDDEN);
+    let token = vera.csrf().await;
+    let r = vera.post(&release(i), &format!("_csrf={token}")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(state(&olga.get(&page(i)).await), "confirmed");
+    // Another tenant's operator: 404, nothing done.
+    let token_b = bob.csrf().await;
+    let r = bob.post(&release(i), &format!("_csrf={token_b}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The operator: a button to the confirmation step, which posts with the CSRF field.
+    let r = olga.get(&page(i)).await;
+    assert!(r.text().contains(&format!("href=\"{}\"", release(i))));
+    let confirm = olga.get(&release(i)).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    let token = field(&confirm.text(), "_csrf").expect("CSRF field");
+    assert!(
+        confirm
+            .text()
+            .contains(&format!("action=\"{}\"", release(i)))
+    );
+    // Without the CSRF field, or with another session's: refused, nothing done.
+    for bad in [String::new(), format!("_csrf={token_b}"), "_csrf=00".into()] {
+        let r = olga.post(&release(i), &bad).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{bad}");
+    }
+    assert_eq!(state(&olga.get(&page(i)).await), "confirmed");
+    let r = olga.post(&release(i), &format!("_csrf={token}")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.location(), format!("{}?done=release", page(i)));
+    let r = olga.get(&r.location()).await;
+    assert_eq!(state(&r), "released");
+    assert!(
+        r.text().contains("LPA:1$smdp.example.com$"),
+        "activation code"
+    );
+    let qr = olga.get(&format!("{}/qr.svg", page(i))).await;
+    assert_eq!(qr.status, StatusCode::OK);
+    assert_eq!(qr.headers["content-type"], "image/svg+xml");
+    // The viewer sees the new state, still no code (the API's activation-code policy).
+    let r = vera.get(&page(i)).await;
+    assert_eq!(state(&r), "released");
+    assert!(!r.text().contains("LPA:1$"));
+    assert_eq!(
+        vera.get(&format!("{}/qr.svg", page(i))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Released twice: refused by the SM-DP+, said on the confirmation page.
+    let r = olga.post(&release(i), &format!("_csrf={token}")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("role=\"alert\""));
+    // Cancel, with its own confirmation.
+    let cancel = format!("/console/t/a/profiles/{j}/cancel");
+    assert_eq!(olga.get(&cancel).await.status, StatusCode::OK);
+    let r = olga
+        .post(&cancel, &format!("_csrf={token}&final_status=Available"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(state(&olga.get(&page(j)).await), "available");
+    // Order and confirm an available profile: Allocated, then Released (its code shown).
+    let k = &w.iccids[10];
+    let act = |a: &str| format!("/console/t/a/profiles/{k}/{a}");
+    assert!(olga.get(&page(k)).await.text().contains(&act("order")));
+    assert_eq!(olga.get(&act("order")).await.status, StatusCode::OK);
+    let r = olga
+        .post(&act("order"), &format!("_csrf={token}&eid="))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = olga.get(&page(k)).await;
+    assert_eq!(state(&r), "allocated");
+    assert!(r.text().contains(&act("confirm")));
+    let r = olga
+        .post(&act("confirm"), &format!("_csrf={token}&release=true"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = olga.get(&page(k)).await;
+    assert_eq!(state(&r), "released");
+    assert!(r.text().contains("LPA:1$smdp.example.com$"));
+    // A malformed EID: refused, said on the confirmation page.
+    let m = &w.iccids[11];
+    let r = olga
+        .post(
+            &format!("/console/t/a/profiles/{m}/order"),
+            &format!("_csrf={token}&eid=123"),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.text().contains("role=\"alert\""));
+    // An unknown action is no page.
+    let r = olga
+        .get(&format!("/console/t/a/profiles/{j}/explode"))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The audit: the console's calls (as the API's, by the same recorder), refusals as
+    // denied, the chain verified.
+    let r = olga.get("/console/t/a/audit").await;
+    let t = r.text();
+    assert!(t.contains("Chain verified"), "{t}");
+    assert!(
+        t.contains("console.POST /console/t/{tenant}/profiles/{iccid}/release"),
+        "{t}"
+    );
+    assert!(t.contains("user:olga") && t.contains("user:vera"));
+    assert!(t.contains("denied") && t.contains(">ok<"));
+    let t = olga.get("/console/t/a/audit?actor=vera").await.text();
+    let table = &t[t.find("id=\"entries\"").expect("entries")..];
+    assert!(table.contains("user:vera") && !table.contains("user:olga"));
+    // The API's audit holds the same entries.
+    let entries = w
+        .api_call(Method::GET, "/api/v1/tenants/a/audit?limit=1000", None)
+        .await
+        .json();
+    let release_entries: Vec<&serde_json::Value> = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "console.POST /console/t/{tenant}/profiles/{iccid}/release")
+        .collect();
+    let outcome = |who: &str| {
+        release_entries
+            .iter()
+            .filter(|e| e["actor"] == who)
+            .map(|e| e["outcome"].as_str().unwrap_or("").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outcome("user:vera"), ["denied"]);
+    // A POST without the right CSRF token has no principal (as in the API): not recorded.
+    assert_eq!(outcome("user:olga"), ["ok", "failed:http-409"]);
+
+    // Sign out: the session ends (the API's logout), the pages go back to the login.
+    let token = olga.csrf().await;
+    let r = olga
+        .post("/console/logout", &format!("_csrf={token}"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(set_cookie(&r, "simforge_session").is_some_and(|c| c == "simforge_session="));
+    assert_eq!(olga.get("/console/t/a").await.status, StatusCode::SEE_OTHER);
+}
+
+/// The login form: errors next to the field, TOTP for administrators, its own CSRF check,
+/// and the session usable by the API (one session for both doors).
+#[tokio::test]
+async fn login_errors_totp_and_one_session_for_both_doors() {
+    let w = World::new().await;
+    let r = sign_in(&w, "olga", "wrong password!!", "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"username-error\""));
+    let r = sign_in(&w, "root", PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"totp-error\""), "{}", r.text());
+    // A login form without its cookie (another site's form): refused.
+    let r = w
+        .request(
+            Method::POST,
+            "/console/login",
+            &[],
+            Some((
+                FORM,
+                format!(
+                    "username=olga&password={}&_csrf={}",
+                    enc(PASSWORD),
+                    "0".repeat(32)
+                )
+                .into_bytes(),
+            )),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(set_cookie(&r, "simforge_session").is_none());
+    // The console's session is the API's.
+    let olga = Person::login(&w, "olga").await;
+    let r = olga.get("/api/v1/me").await;
+    assert_eq!(r.json()["actor"], "user:olga", "{}", r.text());
+    let me = olga.get("/console/login").await;
+    assert_eq!(me.location(), "/console/t/a");
+    // The assets: embedded, no inline script needed.
+    let js = w
+        .request(Method::GET, "/console/assets/console.js", &[], None)
+        .await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.text().contains("time[datetime]"));
+    assert_eq!(
+        w.request(Method::GET, "/console/assets/x.js", &[], None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// A scripted tour of every page, the batch pages and an order upload included, as each
+/// role: no page holds a Ki, an OPc, the transport key or the OP.
+#[tokio::test]
+async fn scripted_pages_never_hold_a_secret() {
+    let w = World::new().await;
+    let mut seen = String::new();
+    let i = &w.iccids[0];
+    let b = w.batch;
+    for who in ["olga", "vera", "root", "fred", "ada"] {
+        let p = Person::login(&w, who).await;
+        let mut uris = vec![
+            "/console/t/a".to_owned(),
+            "/console/t/a/profiles".into(),
+            "/console/t/a/profiles.csv".into(),
+            format!("/console/t/a/profiles/{i}"),
+            format!("/console/t/a/profiles/{i}/release"),
+            "/console/t/a/audit".into(),
+            "/console/t/a/batches".into(),
+            format!("/console/t/a/batches/{b}"),
+        ];
+        uris.push("/console/t/a/keys".into());
+        if who == "root" || who == "fred" {
+            uris.extend(["/console/tenants".into(), "/console/audit".into()]);
+        }
+        if who == "root" || who == "ada" {
+            uris.extend(["/console/t/a/users".into(), "/console/t/a/es2".into()]);
+        }
+        for u in &uris {
+            seen.push_str(&p.get(u).await.text());
+        }
+    }
+    // An order uploaded, previewed, generated; the job's page.
+    let olga = Person::login(&w, "olga").await;
+    let token = olga.csrf().await;
+    let boundary = "XyZ";
+    let multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ntoml\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"order\"; filename=\"order.toml\"\r\nContent-Type: text/plain\r\n\r\n{}\r\n--{boundary}--\r\n",
+        support::ORDER_TOML.replace("20", "5")
+    );
+    let ctype = format!("multipart/form-data; boundary={boundary}");
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/batches/preview",
+            &[("cookie", &olga.cookie)],
+            Some((&ctype, multipart.clone().into_bytes())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"plan\""));
+    seen.push_str(&r.text());
+    // The same upload without the CSRF field: refused.
+    let forged = multipart.replace(&token, "nope");
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/batches/preview",
+            &[("cookie", &olga.cookie)],
+            Some((&ctype, forged.into_bytes())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A bad order: the error next to the file field.
+    let bad = multipart.replace("quantity = 5", "quantity = x");
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/batches/preview",
+            &[("cookie", &olga.cookie)],
+            Some((&ctype, bad.into_bytes())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("id=\"order-error\""));
+    let order = support::ORDER_TOML.replace("20", "5");
+    // Batch names come from the clock: a minute later than the first batch's.
+    w.clock.fetch_add(60, std::sync::atomic::Ordering::SeqCst);
+    let r = olga
+        .post(
+            "/console/t/a/batches",
+            &format!("_csrf={token}&format=toml&order={}", enc(&order)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let job = r.location();
+    assert!(job.starts_with("/console/t/a/jobs/"), "{job}");
+    let r = olga.get(&job).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("data-job=\"/api/v1/tenants/a/jobs/"));
+    seen.push_str(&r.text());
+    // The job ends; its batch's cards go into the inventory from the batch page.
+    let id = job.rsplit('/').next().expect("job id");
+    let mut done = serde_json::Value::Null;
+    for _ in 0..600 {
+        done = w
+            .api_call(Method::GET, &format!("/api/v1/tenants/a/jobs/{id}"), None)
+            .await
+            .json();
+        if done["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["state"], "done", "{done}");
+    let new_batch = done["batch_id"].as_i64().expect("batch");
+    let r = olga.get(&job).await;
+    assert!(
+        r.text()
+            .contains(&format!("/console/t/a/batches/{new_batch}"))
+    );
+    let page = olga.get(&format!("/console/t/a/batches/{new_batch}")).await;
+    assert!(page.text().contains("id=\"import\""));
+    let import = format!("/console/t/a/batches/{new_batch}/import");
+    let r = olga
+        .post(&import, &format!("_csrf={token}&profile_type=standard"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Added 5 profiles"), "{}", r.text());
+    seen.push_str(&r.text());
+    let r = olga
+        .post(&import, &format!("_csrf={token}&profile_type=standard"))
+        .await;
+    assert!(r.text().contains("Added 0 profiles") || r.status.is_client_error());
+
+    // The viewer may not generate: no upload form, and the POST is refused.
+    let vera = Person::login(&w, "vera").await;
+    assert!(
+        !vera
+            .get("/console/t/a/batches")
+            .await
+            .text()
+            .contains("enctype")
+    );
+    let vt = vera.csrf().await;
+    assert!(
+        !vera
+            .get(&format!("/console/t/a/batches/{new_batch}"))
+            .await
+            .text()
+            .contains("id=\"import\"")
+    );
+    let r = vera
+        .post(&import, &format!("_csrf={vt}&profile_type=standard"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = vera
+        .post(
+            "/console/t/a/batches",
+            &format!("_csrf={vt}&format=toml&order={}", enc(&order)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Files: the operator may download the .out, not the electrical file (the factory may).
+    let files = olga.get(&format!("/console/t/a/batches/{b}")).await.text();
+    assert!(files.contains("not for your role"));
+    assert!(files.contains(".out\" download"), "{files}");
+
+    let upper = seen.to_uppercase();
+    for s in &w.secrets {
+        assert!(
+            !upper.contains(&s.to_uppercase()),
+            "a secret in a page: {s}"
+        );
+    }
+    assert!(seen.len() > 10_000);
+}
+
+/// Public routes are only the login and the assets; every other need is the API's.
+#[test]
+fn public_routes_are_few() {
+    let public: Vec<&str> = simforge_console::ROUTES
+        .iter()
+        .filter(|r| simforge_console::need(r) == Some(Need::Public))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        public,
+        [
+            "/console",
+            "/console/login",
+            "/console/login",
+            "/console/assets/{file}"
+        ]
+    );
+}
+
+/// A multipart form of text fields and one file.
+fn multipart(fields: &[(&str, &str)], file: (&str, &str)) -> (String, Vec<u8>) {
+    let b = "BoUnDaRy7";
+    let mut body = String::new();
+    for (k, v) in fields {
+        body.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"f.txt\"\r\nContent-Type: text/plain\r\n\r\n{}\r\n--{b}--\r\n",
+        file.0, file.1
+    ));
+    (
+        format!("multipart/form-data; boundary={b}"),
+        body.into_bytes(),
+    )
+}
+
+/// Keys, people, tokens and ES2+ credentials: for the roles the API's table lets manage
+/// them; secrets shown once on the answer to their creation, never in a list; another
+/// tenant's pages are not found.
+#[tokio::test]
+async fn keys_people_tokens_and_es2_credentials() {
+    let w = World::new().await;
+    let ada = Person::login(&w, "ada").await;
+    let olga = Person::login(&w, "olga").await;
+    let bob = Person::login(&w, "bob").await;
+    for p in ["/console/t/a/users", "/console/t/a/es2"] {
+        assert_eq!(ada.get(p).await.status, StatusCode::OK, "{p}");
+        assert_eq!(olga.get(p).await.status, StatusCode::FORBIDDEN, "{p}");
+        assert_eq!(bob.get(p).await.status, StatusCode::NOT_FOUND, "{p}");
+    }
+    // The navigation shows what the role may open.
+    let nav = olga.get("/console/t/a").await.text();
+    assert!(!nav.contains("href=\"/console/t/a/users\""));
+    assert!(
+        ada.get("/console/t/a")
+            .await
+            .text()
+            .contains("href=\"/console/t/a/users\"")
+    );
+
+    // Keys: listed for every tenant role, never shown; imported by an administrator only.
+    let r = olga.get("/console/t/a/keys").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("id=\"keys\"") && !r.text().contains("enctype"));
+    const KEY: &str = "00112233445566778899AABBCCDDEEFF";
+    let token = ada.csrf().await;
+    let (ctype, body) = multipart(
+        &[("_csrf", &token), ("kind", "transport"), ("index", "2")],
+        ("key", KEY),
+    );
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/keys",
+            &[("cookie", &ada.cookie)],
+            Some((&ctype, body.clone())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Imported the transport key 2"));
+    assert!(!r.text().to_uppercase().contains(KEY));
+    // The same index again: the conflict next to the file field.
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/keys",
+            &[("cookie", &ada.cookie)],
+            Some((&ctype, body)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("id=\"key-error\""));
+    let ot = olga.csrf().await;
+    let (ctype, body) = multipart(
+        &[("_csrf", &ot), ("kind", "transport"), ("index", "3")],
+        ("key", KEY),
+    );
+    let r = w
+        .request(
+            Method::POST,
+            "/console/t/a/keys",
+            &[("cookie", &olga.cookie)],
+            Some((&ctype, body)),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "an operator imports no key"
+    );
+
+    // A token: its secret once, usable on the API, revoked from the console.
+    let r = ada
+        .post(
+            "/console/t/a/tokens",
+            &format!("_csrf={token}&name=erp&role=operator&expires_in_days=30"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    let at = t.find("id=\"token-secret\">").expect("secret shown") + 18;
+    let secret = t[at..at + t[at..].find('<').expect("end")].to_owned();
+    assert!(secret.starts_with("sf_"), "{secret}");
+    let list = ada.get("/console/t/a/users").await.text();
+    assert!(!list.contains(&secret), "a secret in the list");
+    let bearer = format!("Bearer {secret}");
+    let use_it = || async {
+        w.request(
+            Method::GET,
+            "/api/v1/tenants/a/batches",
+            &[("authorization", &bearer)],
+            None,
+        )
+        .await
+        .status
+    };
+    assert_eq!(use_it().await, StatusCode::OK);
+    let id = list
+        .split("action=\"/console/t/a/tokens/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("a revoke form")
+        .to_owned();
+    let r = ada
+        .post(
+            &format!("/console/t/a/tokens/{id}/revoke"),
+            &format!("_csrf={token}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(use_it().await, StatusCode::UNAUTHORIZED);
+    // Tenant b's operator cannot revoke tenant a's tokens.
+    let bt = bob.csrf().await;
+    let r = bob
+        .post(
+            &format!("/console/t/a/tokens/{id}/revoke"),
+            &format!("_csrf={bt}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A person: an administrator's TOTP enrollment shown once; a weak password refused.
+    let r = ada
+        .post(
+            "/console/t/a/users",
+            &format!(
+                "_csrf={token}&username=otto&role=operator-admin&password={}",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"totp-uri\">otpauth://"));
+    assert!(
+        !ada.get("/console/t/a/users")
+            .await
+            .text()
+            .contains("otpauth://")
+    );
+    let r = ada
+        .post(
+            "/console/t/a/users",
+            &format!("_csrf={token}&username=weak&role=operator&password=short"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"user-error\""));
+
+    // An ES2+ API key: shown once, revoked.
+    let r = ada
+        .post("/console/t/a/es2/keys", &format!("_csrf={token}"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    let at = t.find("id=\"api-key\">").expect("key shown") + 13;
+    let key = t[at..at + t[at..].find('<').expect("end")].to_owned();
+    assert!(key.len() > 20);
+    let list = ada.get("/console/t/a/es2").await.text();
+    assert!(!list.contains(&key));
+    let cid = list
+        .split("action=\"/console/t/a/es2/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("a revoke form")
+        .to_owned();
+    let r = ada
+        .post(
+            &format!("/console/t/a/es2/{cid}/revoke"),
+            &format!("_csrf={token}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(ada.get("/console/t/a/es2").await.text().contains("revoked"));
+
+    // A client certificate: registered, its fingerprint shown; again: refused next to it.
+    let pem = simforge_testkit::stand_in::lab_pki().ci.to_pem();
+    let (ctype, body) = multipart(&[("_csrf", &token)], ("certificate", &pem));
+    let upload = || async {
+        w.request(
+            Method::POST,
+            "/console/t/a/es2/client-certs",
+            &[("cookie", &ada.cookie)],
+            Some((&ctype, body.clone())),
+        )
+        .await
+    };
+    let r = upload().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"fingerprint\""));
+    let r = upload().await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.text().contains("id=\"cert-error\""));
+
+    // The callback endpoint: set by the tenant's administrator, shown with its deliveries.
+    let r = ada
+        .post(
+            "/console/t/a/es2/callback",
+            &format!(
+                "_csrf={token}&url={}&retry_hours=12",
+                enc("https://cb.example.com/es2")
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let t = ada.get("/console/t/a/es2").await.text();
+    assert!(
+        t.contains("https://cb.example.com/es2") && t.contains("12 hours"),
+        "{t}"
+    );
+    let r = ada
+        .post(
+            "/console/t/a/es2/callback",
+            &format!("_csrf={token}&url=&retry_hours=x"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"url-error\""));
+}
+
+/// One's account: who, and signing out everywhere (every session of the user ends).
+#[tokio::test]
+async fn account_and_sign_out_everywhere() {
+    let w = World::new().await;
+    let first = Person::login(&w, "olga").await;
+    let second = Person::login(&w, "olga").await;
+    let r = first.get("/console/account").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("user:olga") && r.text().contains("operator"));
+    let token = first.csrf().await;
+    let r = first
+        .post(
+            "/console/account/logout-everywhere",
+            &format!("_csrf={token}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    for p in [&first, &second] {
+        let r = p.get("/console/t/a").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(r.location().starts_with("/console/login"));
+    }
+    assert_eq!(
+        w.request(Method::GET, "/console/account", &[], None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// Tenants: created by a platform administrator in the console (the API's call), refused to
+/// a tenant's people.
+#[tokio::test]
+async fn tenants_by_the_platform() {
+    let w = World::new().await;
+    let root = Person::login(&w, "root").await;
+    let olga = Person::login(&w, "olga").await;
+    let token = root.csrf().await;
+    let form = format!(
+        "_csrf={token}&name=c&mcc=001&mnc=02&iccid_prefix=8900103&iccid_len=19&spn=Tenant+c"
+    );
+    let r = root.post("/console/tenants", &form).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Created tenant c."));
+    assert!(r.text().contains("href=\"/console/t/c\""));
+    // Again: the name is taken, said above the form.
+    let r = root.post("/console/tenants", &form).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("id=\"tenant-error\""));
+    assert_eq!(root.get("/console/t/c").await.status, StatusCode::OK);
+    // The platform's people and tokens.
+    let r = root.get("/console/platform/users").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("value=\"factory\"") && !r.text().contains("value=\"viewer\""));
+    let r = root
+        .post(
+            "/console/platform/users",
+            &format!(
+                "_csrf={token}&username=fay&role=factory&password={}",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Added <strong>fay</strong>"));
+    let r = root
+        .post(
+            "/console/platform/users",
+            &format!(
+                "_csrf={token}&username=x&role=viewer&password={}",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a tenant role is not the platform's"
+    );
+    let r = root
+        .post(
+            "/console/platform/tokens",
+            &format!("_csrf={token}&name=ci&role=factory"),
+        )
+        .await;
+    assert!(r.text().contains("id=\"token-secret\">sf_"));
+    let fred = Person::login(&w, "fred").await;
+    assert_eq!(
+        fred.get("/console/platform/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        olga.get("/console/platform/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Quotas: read by the tenant, set by the platform.
+    let r = root
+        .post(
+            "/console/t/a/quotas",
+            &format!("_csrf={token}&api_rps=&batch_cards_per_day=&inventory_max=5000"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("Saved."));
+    let q = olga.get("/console/t/a/quotas").await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert!(q.text().contains("5000") && !q.text().contains("id=\"inventory_max\""));
+    let r = root
+        .post("/console/t/a/quotas", &format!("_csrf={token}&api_rps=0"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"quota-error\""));
+    let ot = olga.csrf().await;
+    let r = olga
+        .post(
+            "/console/tenants",
+            &form.replace(&token, &ot).replace("name=c", "name=d"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
