@@ -251,6 +251,98 @@ impl HistoryEntry {
     }
 }
 
+/// The longest window [`Inventory::activity`] looks at: 31 days of hours.
+pub const MAX_ACTIVITY_HOURS: u32 = 31 * 24;
+
+/// One hour of an operator's downloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HourActivity {
+    /// The hour's first second (Unix time, a multiple of 3600).
+    pub hour: UnixTime,
+    /// Profiles installed (HandleDownloadProgressInfo point 4 without failure).
+    pub installed: u64,
+    /// Download attempts that failed (any point with a failure).
+    pub failed: u64,
+}
+
+/// An operator's downloads over a window, for dashboards: per hour, and failures by their
+/// SGP.22 reason (from the events of the outbox, so no further back than its retention).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Activity {
+    /// Every hour of the window, oldest first (hours without events included, as zeros).
+    pub hours: Vec<HourActivity>,
+    /// Failures by `subjectCode/reasonCode`, most frequent first.
+    pub failures: Vec<(String, u64)>,
+}
+
+/// One row of the stores' grouping: an hour (Unix time / 3600), a failure's codes (none for
+/// an install), how many.
+pub type ActivityRow = (i64, Option<(String, String)>, u64);
+
+impl Activity {
+    /// The window of `hours` hours ending with the hour that holds `now`: its first second
+    /// and the second after it.
+    #[must_use]
+    pub fn window(now: UnixTime, hours: u32) -> (UnixTime, UnixTime) {
+        let hours = i64::from(hours.clamp(1, MAX_ACTIVITY_HOURS));
+        let end = (now.div_euclid(3600) + 1) * 3600;
+        (end - hours * 3600, end)
+    }
+
+    /// The activity of the window `[since, until)` (whole hours) from the stores' rows.
+    #[must_use]
+    pub fn from_rows(
+        since: UnixTime,
+        until: UnixTime,
+        rows: impl IntoIterator<Item = ActivityRow>,
+    ) -> Self {
+        let first = since.div_euclid(3600);
+        let n = usize::try_from((until.div_euclid(3600) - first).max(0)).unwrap_or(0);
+        let mut hours: Vec<HourActivity> = (0..n)
+            .map(|i| HourActivity {
+                hour: (first + i64::try_from(i).unwrap_or(0)) * 3600,
+                installed: 0,
+                failed: 0,
+            })
+            .collect();
+        let mut failures: std::collections::BTreeMap<String, u64> =
+            std::collections::BTreeMap::new();
+        for (hour, failure, count) in rows {
+            let Some(slot) = usize::try_from(hour - first)
+                .ok()
+                .and_then(|i| hours.get_mut(i))
+            else {
+                continue;
+            };
+            match failure {
+                None => slot.installed += count,
+                Some((subject, reason)) => {
+                    slot.failed += count;
+                    *failures.entry(format!("{subject}/{reason}")).or_default() += count;
+                }
+            }
+        }
+        let mut failures: Vec<(String, u64)> = failures.into_iter().collect();
+        failures.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Self { hours, failures }
+    }
+
+    /// The row an event counts as, if any: an install (point 4 without failure) or a failure.
+    #[must_use]
+    pub fn row_of(event: &Event) -> Option<(UnixTime, Option<(String, String)>)> {
+        match event {
+            Event::DownloadProgress {
+                point, failure, at, ..
+            } => match failure {
+                Some(f) => Some((*at, Some(f.clone()))),
+                None if *point == 4 => Some((*at, None)),
+                None => None,
+            },
+            Event::ProfileState { .. } => None,
+        }
+    }
+}
+
 /// Searching an operator's inventory and reading a profile's history.
 pub trait Inventory: Send + Sync {
     /// The profiles `f` selects, ascending by ICCID, at most `f.limit()`.
@@ -265,9 +357,34 @@ pub trait Inventory: Send + Sync {
         after: Option<i64>,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>>> + Send;
+    /// `operator`'s downloads in the window `[since, until)` (whole hours: see
+    /// [`Activity::window`]).
+    fn activity(
+        &self,
+        operator: OperatorId,
+        since: UnixTime,
+        until: UnixTime,
+    ) -> impl Future<Output = Result<Activity>> + Send;
 }
 
 impl Inventory for MemoryStore {
+    async fn activity(
+        &self,
+        operator: OperatorId,
+        since: UnixTime,
+        until: UnixTime,
+    ) -> Result<Activity> {
+        let d = self.data.lock().await;
+        let rows = d
+            .events
+            .iter()
+            .filter(|e| e.operator_id() == operator)
+            .filter_map(Activity::row_of)
+            .filter(|(at, _)| *at >= since && *at < until)
+            .map(|(at, f)| (at.div_euclid(3600), f, 1));
+        Ok(Activity::from_rows(since, until, rows))
+    }
+
     async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>> {
         let d = self.data.lock().await;
         let limit = usize::try_from(f.limit()).unwrap_or(usize::MAX);
@@ -306,6 +423,40 @@ impl Inventory for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_fills_every_hour_and_ranks_failures() {
+        let (since, until) = Activity::window(10 * 3600 + 5, 3);
+        assert_eq!((since, until), (8 * 3600, 11 * 3600));
+        let f = |s: &str, r: &str| Some((s.to_owned(), r.to_owned()));
+        let a = Activity::from_rows(
+            since,
+            until,
+            [
+                (8, None, 2),
+                (10, f("8.1", "6.1"), 1),
+                (10, f("8.2.6", "3.8"), 3),
+                (10, None, 1),
+                (7, None, 9),
+                (11, f("8.1", "6.1"), 9),
+            ],
+        );
+        let got: Vec<_> = a
+            .hours
+            .iter()
+            .map(|h| (h.hour / 3600, h.installed, h.failed))
+            .collect();
+        assert_eq!(got, [(8, 2, 0), (9, 0, 0), (10, 1, 4)]);
+        assert_eq!(
+            a.failures,
+            [("8.2.6/3.8".to_owned(), 3), ("8.1/6.1".to_owned(), 1)]
+        );
+        assert_eq!(Activity::window(0, 0), (0, 3600));
+        assert_eq!(
+            Activity::window(0, 10_000).0,
+            3600 - i64::from(MAX_ACTIVITY_HOURS) * 3600
+        );
+    }
 
     #[test]
     fn prefixes_are_digits_and_bound_a_range() {

@@ -46,7 +46,8 @@ pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
 pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys, address_designates};
 pub use error::{Error, Result};
 pub use inventory::{
-    HistoryEntry, IccidPrefix, InstallationError, Inventory, ProfileFilter, ProfileSummary,
+    Activity, HistoryEntry, HourActivity, IccidPrefix, InstallationError, Inventory, ProfileFilter,
+    ProfileSummary,
 };
 pub use model::{
     BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,

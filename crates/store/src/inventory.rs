@@ -18,9 +18,10 @@
 //! oldest first.
 
 use simforge_asn1::{Eid, Iccid, MatchingId};
-use simforge_smdp::inventory::clamp_limit;
+use simforge_smdp::inventory::{ActivityRow, clamp_limit};
 use simforge_smdp::{
-    Error, Event, HistoryEntry, Inventory, OperatorId, ProfileFilter, ProfileState, ProfileSummary,
+    Activity, Error, Event, HistoryEntry, Inventory, OperatorId, ProfileFilter, ProfileState,
+    ProfileSummary, UnixTime,
 };
 use sqlx::Row;
 
@@ -215,7 +216,70 @@ fn history_entry(id: i64, record: &str) -> Result<HistoryEntry, Error> {
     Ok(HistoryEntry { id, event })
 }
 
+/// An operator's installs and failures in `[since, until)`, grouped by hour and failure
+/// codes (`$1…$3`: operator, since, until). The event's JSON is `{"DownloadProgress": {…,
+/// "point": n, "failure": null | [subject, reason]}}` (serde's form of `smdp::Event`).
+const ACTIVITY_SQLITE: &str = "SELECT created_at / 3600 AS h,
+        json_extract(record, '$.DownloadProgress.failure[0]') AS s,
+        json_extract(record, '$.DownloadProgress.failure[1]') AS r,
+        COUNT(*) AS n
+    FROM rsp_events
+    WHERE operator_id = ? AND created_at >= ? AND created_at < ? AND kind = 'download_progress'
+      AND (json_extract(record, '$.DownloadProgress.point') = 4
+           OR json_extract(record, '$.DownloadProgress.failure') IS NOT NULL)
+    GROUP BY h, s, r";
+
+/// [`ACTIVITY_SQLITE`] in PostgreSQL's JSON operators.
+const ACTIVITY_PG: &str = "SELECT created_at / 3600 AS h,
+        record::jsonb #>> '{DownloadProgress,failure,0}' AS s,
+        record::jsonb #>> '{DownloadProgress,failure,1}' AS r,
+        COUNT(*) AS n
+    FROM rsp_events
+    WHERE operator_id = $1 AND created_at >= $2 AND created_at < $3 AND kind = 'download_progress'
+      AND ((record::jsonb #>> '{DownloadProgress,point}') = '4'
+           OR jsonb_typeof(record::jsonb #> '{DownloadProgress,failure}') = 'array')
+    GROUP BY 1, 2, 3";
+
+fn activity_row<R>(r: &R) -> Result<ActivityRow, Error>
+where
+    R: sqlx::Row,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'q> i64: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+    for<'q> Option<String>: sqlx::Decode<'q, R::Database> + sqlx::Type<R::Database>,
+{
+    let h: i64 = r.try_get("h").map_err(db)?;
+    let n: i64 = r.try_get("n").map_err(db)?;
+    let s: Option<String> = r.try_get("s").map_err(db)?;
+    let reason: Option<String> = r.try_get("r").map_err(db)?;
+    let failure = match (s, reason) {
+        (Some(s), Some(r)) => Some((s, r)),
+        (Some(s), None) => Some((s, String::new())),
+        _ => None,
+    };
+    Ok((h, failure, u64::try_from(n).unwrap_or(0)))
+}
+
 impl Inventory for SqliteStore {
+    async fn activity(
+        &self,
+        operator: OperatorId,
+        since: UnixTime,
+        until: UnixTime,
+    ) -> Result<Activity, Error> {
+        let rows = sqlx::query(ACTIVITY_SQLITE)
+            .bind(operator)
+            .bind(since)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let rows = rows
+            .iter()
+            .map(activity_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Activity::from_rows(since, until, rows))
+    }
+
     async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
         let (sql, params) = search_sql(f, Dialect::Sqlite);
         let rows = bound!(&sql, params)
@@ -255,6 +319,26 @@ impl Inventory for SqliteStore {
 }
 
 impl Inventory for PgStore {
+    async fn activity(
+        &self,
+        operator: OperatorId,
+        since: UnixTime,
+        until: UnixTime,
+    ) -> Result<Activity, Error> {
+        let rows = sqlx::query(ACTIVITY_PG)
+            .bind(operator)
+            .bind(since)
+            .bind(until)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let rows = rows
+            .iter()
+            .map(activity_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Activity::from_rows(since, until, rows))
+    }
+
     async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
         let (sql, params) = search_sql(f, Dialect::Postgres);
         let rows = bound!(&sql, params)
@@ -294,6 +378,15 @@ impl Inventory for PgStore {
 }
 
 impl<S: Inventory> Inventory for SessionCache<S> {
+    async fn activity(
+        &self,
+        operator: OperatorId,
+        since: UnixTime,
+        until: UnixTime,
+    ) -> Result<Activity, Error> {
+        self.inner().activity(operator, since, until).await
+    }
+
     async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
         self.inner().search(f).await
     }

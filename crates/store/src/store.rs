@@ -12,7 +12,7 @@ use simforge_access::{AccessStore, NewToken, NewUser, SessionRecord, Throttle, T
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_audit::{AuditLog, Draft, Entry, Query};
 use simforge_smdp::{
-    CancelSessionPolicy, Error, Event, HistoryEntry, Inventory, OperatorId, OutboxEntry,
+    Activity, CancelSessionPolicy, Error, Event, HistoryEntry, Inventory, OperatorId, OutboxEntry,
     OutboxStore, ProfileFilter, ProfileRecord, ProfileState, ProfileSummary, Session, SmdpStore,
     SmdpTx, UnixTime, Unseal,
 };
@@ -474,6 +474,7 @@ forward_trait! {
     Store: Inventory {}
     fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error>;
     fn history(&self, operator: OperatorId, iccid: &Iccid, after: Option<i64>, limit: u32) -> Result<Vec<HistoryEntry>, Error>;
+    fn activity(&self, operator: OperatorId, since: UnixTime, until: UnixTime) -> Result<Activity, Error>;
 }
 
 forward_trait! {
@@ -519,7 +520,10 @@ mod tests {
         let q: DatabaseLocation = "postgres://u@db/x?sslmode=require&password=secret"
             .parse()
             .unwrap();
-        assert_eq!(q.to_string(), "postgres://u@db/x?sslmode=require&password=***");
+        assert_eq!(
+            q.to_string(),
+            "postgres://u@db/x?sslmode=require&password=***"
+        );
         assert!(matches!(
             "postgresql://db/x".parse::<DatabaseLocation>().unwrap(),
             DatabaseLocation::Postgres(_)

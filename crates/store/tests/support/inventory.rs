@@ -388,6 +388,19 @@ pub async fn history_of_a_download<S: SmdpStore + Inventory>(store: S) {
             .unwrap()
             .is_empty()
     );
+    // The dashboards' activity: one install and one failure (by its reason) in NOW's hour,
+    // nothing in the hour before, nothing for another operator.
+    let (since, until) = simforge_smdp::Activity::window(NOW, 2);
+    let a = smdp.store().activity(A, since, until).await.unwrap();
+    let hours: Vec<(u64, u64)> = a.hours.iter().map(|h| (h.installed, h.failed)).collect();
+    assert_eq!(hours, [(0, 0), (1, 1)], "{a:?}");
+    assert_eq!(a.failures, [("8.2/3.7".to_owned(), 1)], "{a:?}");
+    let b = smdp.store().activity(B, since, until).await.unwrap();
+    assert!(
+        b.hours.iter().all(|h| h.installed == 0 && h.failed == 0),
+        "{b:?}"
+    );
+    assert!(b.failures.is_empty());
     // The search shows where it ended.
     let found = smdp
         .store()
