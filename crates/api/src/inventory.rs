@@ -378,6 +378,42 @@ pub async fn summary(
     Ok(Json(summary_of(&api, &op).await?))
 }
 
+/// The window of [`activity`].
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQuery {
+    /// Hours back from now, the current hour included (1 to 744; default 24).
+    #[serde(default)]
+    pub hours: Option<u32>,
+}
+
+/// The tenant's downloads per hour (installed, failed) and failures by SGP.22
+/// `subjectCode/reasonCode` over the last `hours` hours, for dashboards.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/activity", tag = "inventory",
+    params(("tenant" = String, Path), ActivityQuery),
+    responses((status = 200, description = "Per hour, oldest first; failures most frequent first", body = Object)),
+    security(("session" = []), ("token" = [])))]
+pub async fn activity(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Query(q): Query<ActivityQuery>,
+) -> Result<Json<simforge_smdp::Activity>, Problem> {
+    Ok(Json(activity_of(&api, &op, q.hours.unwrap_or(24)).await?))
+}
+
+/// Tenant `op`'s activity over the last `hours` hours (clamped to 1..=744).
+///
+/// # Errors
+/// The store's.
+pub async fn activity_of(
+    api: &Api,
+    op: &Operator,
+    hours: u32,
+) -> Result<simforge_smdp::Activity, Problem> {
+    let (since, until) = simforge_smdp::Activity::window(api.now(), hours);
+    Ok(api.store.activity(op.id, since, until).await?)
+}
+
 /// Tenant `op`'s profiles by state and batches by state.
 ///
 /// # Errors

@@ -241,6 +241,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(inventory::release_profile))
         .routes(routes!(inventory::cancel_order))
         .routes(routes!(inventory::summary))
+        .routes(routes!(inventory::activity))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

@@ -5,14 +5,17 @@
 //! ([`crate::auth::check`] with the [`crate::policy::ROUTES`] row it stands for) and records
 //! state-changing calls ([`crate::auth::record`]).
 
+/// What [`activity_of`] answers.
+pub use simforge_smdp::{Activity, HourActivity};
+
 pub use crate::batches::{
     BatchOut, FileOut, JobOut, OrderIn, PlanOut, batches_of, check_order, files, job, jobs_of,
     start,
 };
 pub use crate::inventory::{
-    ConfirmOrderIn, DownloadOrderIn, HistoryOut, ImportIn, Imported, ProfileDetail, ProfileOut,
-    SearchOut, SearchQuery, SummaryOut, cancel, code, confirm, detail, import_batch_in, order,
-    release, reset_to, search_in, summary_of,
+    ActivityQuery, ConfirmOrderIn, DownloadOrderIn, HistoryOut, ImportIn, Imported, ProfileDetail,
+    ProfileOut, SearchOut, SearchQuery, SummaryOut, activity_of, cancel, code, confirm, detail,
+    import_batch_in, order, release, reset_to, search_in, summary_of,
 };
 pub use crate::session::{
     Me, SessionInfo, end as end_session, end_everywhere, me_of, start as start_session,

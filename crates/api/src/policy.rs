@@ -203,6 +203,7 @@ pub const ROUTES: &[Route] = &[
         Tenant(A::InventoryAction),
     ),
     r("GET", "/api/v1/tenants/{tenant}/summary", Tenant(A::Read)),
+    r("GET", "/api/v1/tenants/{tenant}/activity", Tenant(A::Read)),
     r(
         "GET",
         "/api/v1/tenants/{tenant}/activation-codes",

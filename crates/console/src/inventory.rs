@@ -26,19 +26,99 @@ const STATES: &[&str] = &[
     "unavailable",
 ];
 
-/// `GET /console/t/{tenant}`: profiles by state, the latest batches.
+/// The dashboard's window: `24h` (default) or `7d`.
+#[derive(Debug, Default, Deserialize)]
+pub struct DashboardQuery {
+    #[serde(default)]
+    window: String,
+}
+
+/// Downloads per hour (installed below, failed stacked above) as an SVG bar chart, drawn on
+/// the server (no script; colours from the stylesheet), then the failures by SGP.22 reason.
+fn activity_chart(a: &ops::Activity, window: &str) -> Markup {
+    const H: u64 = 120;
+    let n = a.hours.len().max(1);
+    let w = if n > 48 { 4 } else { 16 };
+    let width = n * w;
+    let highest = a
+        .hours
+        .iter()
+        .map(|h| h.installed + h.failed)
+        .max()
+        .unwrap_or(0);
+    let top = highest.max(1);
+    let scale = |v: u64| v * H / top;
+    let installed: u64 = a.hours.iter().map(|h| h.installed).sum();
+    let failed: u64 = a.hours.iter().map(|h| h.failed).sum();
+    let label = format!(
+        "Downloads per hour over the last {window}: {installed} installed, {failed} failed; highest hour {highest}"
+    );
+    html! {
+        figure.chart {
+            svg role="img" aria-label=(label) viewBox=(format!("0 0 {width} {H}"))
+                preserveAspectRatio="none" width="100%" height=(H) {
+                @for (i, h) in a.hours.iter().enumerate() {
+                    @let x = i * w;
+                    @let ok_h = scale(h.installed);
+                    @let bad_h = scale(h.failed);
+                    g {
+                        title { (crate::html::rfc3339(h.hour)) ": " (h.installed) " installed, " (h.failed) " failed" }
+                        @if ok_h > 0 {
+                            rect.bar-ok x=(x) y=(H - ok_h) width=(w - 1) height=(ok_h) {}
+                        }
+                        @if bad_h > 0 {
+                            rect.bar-fail x=(x) y=(H - ok_h - bad_h) width=(w - 1) height=(bad_h) {}
+                        }
+                    }
+                }
+                line.axis x1="0" y1=(H) x2=(width) y2=(H) {}
+            }
+            figcaption {
+                (installed) " installed, " (failed) " failed, from "
+                @if let (Some(f), Some(l)) = (a.hours.first(), a.hours.last()) {
+                    (time(f.hour)) " to " (time(l.hour + 3600))
+                }
+                " (busiest hour: " (highest) ")."
+            }
+        }
+        @if !a.failures.is_empty() {
+            h3 { "Failures by SGP.22 reason" }
+            table.failures {
+                thead { tr { th { "subjectCode/reasonCode" } th { "Failures" } th { span.visually-hidden { "Share" } } } }
+                tbody {
+                    @for (code, count) in &a.failures {
+                        tr {
+                            td { code { (code) } }
+                            td { (count) }
+                            td { meter min="0" max=(failed.max(1)) value=(count) aria-label=(format!("{count} of {failed}")) {} }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /console/t/{tenant}`: profiles by state, downloads per hour and failures by reason
+/// (24 hours or 7 days), batches in progress, the latest batches.
 pub async fn dashboard(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
     Extension(Tenant(op)): Extension<Tenant>,
+    Query(q): Query<DashboardQuery>,
 ) -> Response {
     let ctx = Ctx::new(&caller, Some(&op));
-    let (summary, batches) = match (
+    let (window, hours) = match q.window.as_str() {
+        "7d" => ("7 days", 7 * 24),
+        _ => ("24 hours", 24),
+    };
+    let (summary, batches, activity) = match (
         ops::summary_of(&api, &op).await,
         ops::batches_of(&api, &op).await,
+        ops::activity_of(&api, &op, hours).await,
     ) {
-        (Ok(s), Ok(b)) => (s, b),
-        (Err(p), _) | (_, Err(p)) => return error_page(&p, Some(&ctx)),
+        (Ok(s), Ok(b), Ok(a)) => (s, b, a),
+        (Err(p), _, _) | (_, Err(p), _) | (_, _, Err(p)) => return error_page(&p, Some(&ctx)),
     };
     let jobs: Vec<_> = ops::jobs_of(&api, &op)
         .into_iter()
@@ -63,6 +143,13 @@ pub async fn dashboard(
                 }
             }
         }
+        h2 { "Downloads" }
+        p.window {
+            @if hours == 24 { strong { "Last 24 hours" } } @else { a href=(ctx.t("")) { "Last 24 hours" } }
+            " · "
+            @if hours == 24 { a href=(format!("{}?window=7d", ctx.t(""))) { "Last 7 days" } } @else { strong { "Last 7 days" } }
+        }
+        (activity_chart(&activity, window))
         @if !jobs.is_empty() {
             h2 { "Batches in progress" }
             ul.jobs {

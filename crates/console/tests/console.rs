@@ -186,6 +186,21 @@ async fn pages_by_role_and_tenant() {
         assert!(r.text().contains("Not found"), "{p}");
         assert!(!r.text().contains(i.as_str()), "{p}");
     }
+    // The dashboard's downloads chart: 24 hourly bars' worth by default, 7 days on asking.
+    let r = olga.get("/console/t/a").await;
+    assert!(
+        r.text()
+            .contains("<svg role=\"img\" aria-label=\"Downloads per hour over the last 24 hours"),
+        "{}",
+        r.text()
+    );
+    let r = olga.get("/console/t/a?window=7d").await;
+    assert!(r.text().contains("over the last 7 days"), "{}", r.text());
+    assert_eq!(
+        r.text().matches("<title>").count(),
+        1 + 7 * 24,
+        "one title per hour and the page's"
+    );
     // Unknown tenant and another tenant's look the same.
     assert_eq!(bob.get("/console/t/zz").await.status, StatusCode::NOT_FOUND);
     // Start pages: a tenant's dashboard, the platform's tenants.
