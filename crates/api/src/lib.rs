@@ -84,6 +84,9 @@ pub struct Inner {
     jobs: Mutex<batches::Jobs>,
     /// Requests of each tenant in the current second (the `api_rps` quota).
     rates: Mutex<HashMap<i64, (i64, u32)>>,
+    /// Each tenant's profile counts by state, when counting was slow (see
+    /// [`inventory::summary_of`]).
+    counts: Mutex<HashMap<i64, inventory::CachedCounts>>,
 }
 
 impl std::ops::Deref for Api {
@@ -120,6 +123,7 @@ impl Api {
             clock,
             jobs: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
+            counts: Mutex::new(HashMap::new()),
         }))
     }
 
