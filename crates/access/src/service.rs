@@ -405,6 +405,65 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
     }
 
     /// Ends every session of `username`: how many there were.
+    /// Changes `username`'s password: the current one must match (a wrong one counts as a
+    /// failed login against the account's throttle), the new one must pass the policy; every
+    /// session of the user ends (sign in again). Audited without either password.
+    ///
+    /// # Errors
+    /// [`Error::BadCredentials`] for a wrong current password, [`Error::Locked`] while the
+    /// account is locked, [`Error::Invalid`]-like policy errors for the new one, the store's.
+    pub async fn change_password<R: TryCryptoRng + ?Sized>(
+        &self,
+        actor: &Actor,
+        username: &str,
+        current: &Secret,
+        new: &Secret,
+        now: i64,
+        rng: &mut R,
+    ) -> Result<(), Error> {
+        let user = self.user(username).await?;
+        if let Err(until) = user.throttle.check(now) {
+            return Err(Error::Locked(until));
+        }
+        if !verify_password(current, &user.password_phc) {
+            let throttle = user.throttle.fail(now, self.account_policy);
+            self.store
+                .set_throttle(user.id, throttle)
+                .await
+                .map_err(store_err)?;
+            let mut d = Draft::new(
+                now,
+                actor.as_str(),
+                action::PASSWORD_CHANGE,
+                format!("user:{username}"),
+            );
+            d.tenant = user.tenant;
+            d.outcome = simforge_audit::Outcome::Denied;
+            self.audit(d.detail("reason", "bad-password")).await?;
+            return Err(Error::BadCredentials);
+        }
+        let phc = hash_password(new, rng)?;
+        self.store
+            .set_password(user.id, &phc)
+            .await
+            .map_err(store_err)?;
+        // Every session ends, this one included: whoever knew the old password is out, and
+        // the user signs in again with the new one.
+        let ended = self
+            .store
+            .delete_sessions_of(user.id)
+            .await
+            .map_err(store_err)?;
+        let mut d = Draft::new(
+            now,
+            actor.as_str(),
+            action::PASSWORD_CHANGE,
+            format!("user:{username}"),
+        );
+        d.tenant = user.tenant;
+        self.audit(d.detail("sessions_ended", ended)).await
+    }
+
     pub async fn logout_everywhere(
         &self,
         actor: &Actor,

@@ -136,6 +136,13 @@ pub trait AccessStore: Send + Sync {
         throttle: Throttle,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
+    /// Replaces a user's password hash (PHC string).
+    fn set_password(
+        &self,
+        user_id: i64,
+        password_phc: &str,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
     /// Records the TOTP step a code was accepted for.
     fn set_totp_last_step(
         &self,

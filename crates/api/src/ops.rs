@@ -18,7 +18,8 @@ pub use crate::inventory::{
     import_batch_in, order, release, reset_to, search_in, summary_of,
 };
 pub use crate::session::{
-    Me, SessionInfo, end as end_session, end_everywhere, me_of, start as start_session,
+    Me, SessionInfo, change_password_of, end as end_session, end_everywhere, me_of,
+    start as start_session,
 };
 pub use crate::tenants::{
     AuditEntryOut, AuditQuery, CallbackIn, CallbackOut, ClientCertIn, ClientCertOut,

@@ -45,6 +45,7 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/api/v1/session", Authenticated),
     r("GET", "/api/v1/me", Authenticated),
     r("POST", "/api/v1/me/logout-everywhere", Authenticated),
+    r("POST", "/api/v1/me/password", Authenticated),
     r("GET", "/api/v1/tenants", Platform(A::Read)),
     r("POST", "/api/v1/tenants", Platform(A::ManageTenants)),
     r("GET", "/api/v1/audit", Platform(A::Read)),

@@ -190,6 +190,65 @@ pub async fn end_everywhere(api: &Api, caller: &Caller) -> Result<u64, Problem> 
         .await?)
 }
 
+/// A password change: the current password and the new one (never logged: no `Debug`).
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordIn {
+    /// The current password.
+    pub current: String,
+    /// The new password (at least 12 characters, not a common one).
+    pub new: String,
+}
+
+/// Changes the calling user's password; every session of the user ends (sign in again).
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session",
+    request_body = PasswordIn,
+    responses((status = 204, description = "Changed; every session of the user ended"),
+        (status = 401, description = "The current password is wrong", body = crate::problem::ProblemBody),
+        (status = 422, description = "The new password fails the policy, or the caller is an API token", body = crate::problem::ProblemBody)),
+    security(("session" = [])))]
+pub async fn change_password(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<PasswordIn>,
+) -> Result<Response, Problem> {
+    let cookie = change_password_of(&api, &caller, body.current, body.new).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(r)
+}
+
+/// Changes the calling user's password: the cookie that clears the (ended) session.
+///
+/// # Errors
+/// 401 for a wrong current password, 423 while locked, 422 for a new password the policy
+/// refuses or an API token.
+pub async fn change_password_of(
+    api: &Api,
+    caller: &Caller,
+    current: String,
+    new: String,
+) -> Result<HeaderValue, Problem> {
+    let p = caller.principal()?;
+    let Some(user) = p.actor.strip_prefix("user:") else {
+        return Err(Problem::invalid("an API token has no password"));
+    };
+    let (current, new) = (Secret::new(current), Secret::new(new));
+    api.access
+        .change_password(
+            &caller.actor(),
+            user,
+            &current,
+            &new,
+            api.now(),
+            &mut rand_core::OsRng,
+        )
+        .await
+        .map_err(|e| Problem::access(e, api.now()))?;
+    Ok(HeaderValue::from_static(
+        "simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+    ))
+}
+
 /// Who is calling.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
     responses((status = 200, description = "The caller", body = Me)),

@@ -1768,6 +1768,98 @@ async fn health_and_readiness(db: Db) {
     assert_eq!(r.json()["smdp"], "loaded");
 }
 
+/// A person changes their own password: the current one must match, the new one must pass
+/// the policy; every session of theirs ends; the old password no longer logs in; an API token
+/// has no password; the change is audited without either password.
+async fn password_change(db: Db) {
+    let w = World::on(db).await;
+    let admin = w.token(Role::PlatformAdmin, None).await;
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/tenants/a/users",
+            &admin,
+            Some(json!({ "username": "pat", "role": "operator", "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = login(&w, "pat", PASSWORD, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let cookie = session_cookie(&r);
+    let csrf = r.json()["csrf_token"].as_str().expect("csrf").to_owned();
+    let change = |current: &str, new: &str| {
+        let (w, cookie, csrf) = (&w, cookie.clone(), csrf.clone());
+        let body = json!({ "current": current, "new": new });
+        async move {
+            let h = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+            w.call_from(Method::POST, "/api/v1/me/password", &h, Some(body), None)
+                .await
+        }
+    };
+    const NEW: &str = "a much better passphrase 42";
+    let r = change("not my password at all", NEW).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = change(PASSWORD, "short").await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let r = change(PASSWORD, NEW).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(
+        r.headers["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .contains("Max-Age=0")
+    );
+    // The session that made the change has ended with every other one.
+    let h = [("cookie", cookie.as_str())];
+    let r = w.call_from(Method::GET, "/api/v1/me", &h, None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login(&w, "pat", PASSWORD, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(login(&w, "pat", NEW, None).await.status, StatusCode::OK);
+    // A token has no password.
+    let token = w.token(Role::Operator, Some(&w.a)).await;
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/me/password",
+            &token,
+            Some(json!({ "current": PASSWORD, "new": NEW })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Audited: the denied and the done change, neither password.
+    let entries = w
+        .api
+        .store
+        .entries(&simforge_audit::Query::default())
+        .await
+        .expect("audit");
+    let changes: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "user.password")
+        .collect();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    let all = serde_json::to_string(&entries).expect("json");
+    assert!(!all.contains(NEW) && !all.contains(PASSWORD));
+}
+
 /// Every story above, on SQLite and on PostgreSQL (a private server per story; skipped
 /// without PostgreSQL's binaries, failed when `CI` is set).
 macro_rules! on_every_backend {
@@ -1804,5 +1896,6 @@ on_every_backend!(
     credentials_callback_and_uploaded_packages,
     malformed_requests_are_problems,
     platform_users_and_tokens,
-    health_and_readiness
+    health_and_readiness,
+    password_change
 );

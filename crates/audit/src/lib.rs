@@ -77,6 +77,8 @@ pub mod action {
     pub const USER_CREATE: &str = "user.create";
     /// A locked user was unlocked.
     pub const USER_UNLOCK: &str = "user.unlock";
+    /// A user changed their password (their other sessions ended).
+    pub const PASSWORD_CHANGE: &str = "user.password";
     /// An API token was created (its name, tenant and role, never the secret).
     pub const TOKEN_CREATE: &str = "token.create";
     /// An API token was revoked.

@@ -119,6 +119,11 @@ pub const ROUTES: &[Route] = &[
     ),
     c(
         "POST",
+        "/console/account/password",
+        ("POST", "/api/v1/me/password"),
+    ),
+    c(
+        "POST",
         "/console/t/{tenant}/batches/{id}/import",
         api!("POST", "/inventory/import"),
     ),
@@ -390,6 +395,7 @@ pub fn router(api: Api) -> Router {
             "/console/account/logout-everywhere",
             post(session::logout_everywhere),
         )
+        .route("/console/account/password", post(session::change_password))
         .route(
             "/console/t/{tenant}/es2/callback",
             post(settings::set_callback),

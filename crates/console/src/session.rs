@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 use simforge_access::Secret;
 use simforge_api::auth::Caller;
@@ -378,9 +378,92 @@ pub async fn account(State(api): State<Api>, Extension(caller): Extension<Caller
             (ctx.csrf())
             button.danger type="submit" { "Sign out everywhere" }
         }
-        p.hint { "Passwords and API tokens of people are managed by your administrator (People)." }
+        @if me.actor.starts_with("user:") {
+            h2 { "Password" }
+            (password_form(&ctx, None))
+        }
+        p.hint { "API tokens are issued by your administrator (People)." }
     };
     crate::html::ok(&ctx, "Your account", body)
+}
+
+/// The password change form, with an error next to the field it concerns.
+fn password_form(ctx: &Ctx<'_>, error: Option<(&str, &str)>) -> Markup {
+    let err = |field: &str| {
+        error
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.to_owned())
+    };
+    let (current_err, new_err) = (err("current"), err("new"));
+    html! {
+        form method="post" action="/console/account/password" {
+            (ctx.csrf())
+            label for="current" { "Current password" }
+            input #current type="password" name="current" autocomplete="current-password" required
+                aria-invalid=[current_err.as_ref().map(|_| "true")]
+                aria-describedby=[current_err.as_ref().map(|_| "current-error")];
+            @if let Some(m) = &current_err { p.error #current-error { (m) } }
+            label for="new" { "New password (at least 12 characters)" }
+            input #new type="password" name="new" autocomplete="new-password" required minlength="12"
+                aria-invalid=[new_err.as_ref().map(|_| "true")]
+                aria-describedby=[new_err.as_ref().map(|_| "new-error")];
+            @if let Some(m) = &new_err { p.error #new-error { (m) } }
+            label for="confirm" { "New password again" }
+            input #confirm type="password" name="confirm" autocomplete="new-password" required minlength="12";
+            p.hint { "Every session of yours ends: you sign in again with the new password." }
+            button type="submit" { "Change the password" }
+        }
+    }
+}
+
+/// The password change form's fields (never logged: no `Debug`).
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+/// `POST /console/account/password`: the API's call; to the login page (every session ended),
+/// or the form again with the error next to its field.
+pub async fn change_password(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let ctx = Ctx::new(&caller, None);
+    let again = |field: &str, message: &str, status: StatusCode| {
+        let body = html! { h2 { "Password" } (password_form(&ctx, Some((field, message)))) };
+        let mut r = crate::html::ok(&ctx, "Your account", body);
+        *r.status_mut() = status;
+        r
+    };
+    if f.new != f.confirm {
+        return again(
+            "new",
+            "The two new passwords differ.",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    match ops::change_password_of(&api, &caller, f.current, f.new).await {
+        Ok(cookie) => {
+            let mut r = Redirect::to("/console/login?changed=1").into_response();
+            r.headers_mut().insert(header::SET_COOKIE, cookie);
+            r
+        }
+        Err(p) if p.status == StatusCode::UNAUTHORIZED => again(
+            "current",
+            "The current password is wrong.",
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(p)
+            if p.status == StatusCode::UNPROCESSABLE_ENTITY
+                || p.status == StatusCode::BAD_REQUEST =>
+        {
+            again("new", &p.detail, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(p) => error_page(&p, Some(&ctx)),
+    }
 }
 
 /// `POST /console/account/logout-everywhere`: the API's call; to the login page.

@@ -946,6 +946,46 @@ async fn account_and_sign_out_everywhere() {
             .status,
         StatusCode::SEE_OTHER
     );
+
+    // The password, changed on the account page: a wrong current password and two new ones
+    // that differ are told next to their field; then every session ends.
+    let p = Person::login(&w, "olga").await;
+    let r = p.get("/console/account").await;
+    assert!(r.text().contains("action=\"/console/account/password\""));
+    let token = p.csrf().await;
+    let form = |current: &str, new: &str, confirm: &str| {
+        format!(
+            "_csrf={token}&current={}&new={}&confirm={}",
+            enc(current),
+            enc(new),
+            enc(confirm)
+        )
+    };
+    const NEW: &str = "another long passphrase 7";
+    let r = p
+        .post(
+            "/console/account/password",
+            &form("wrong one here!", NEW, NEW),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"current-error\""), "{}", r.text());
+    let r = p
+        .post(
+            "/console/account/password",
+            &form(PASSWORD, NEW, "something else 123"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"new-error\""), "{}", r.text());
+    let r = p
+        .post("/console/account/password", &form(PASSWORD, NEW, NEW))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert!(r.location().starts_with("/console/login"));
+    assert!(!r.text().contains(NEW));
+    let r = p.get("/console/t/a").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
 
 /// Tenants: created by a platform administrator in the console (the API's call), refused to

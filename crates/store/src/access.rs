@@ -146,6 +146,12 @@ macro_rules! access_store {
                 Ok(())
             }
 
+            async fn set_password(&self, user_id: i64, password_phc: &str) -> Result<(), StoreError> {
+                let sql = $sql("UPDATE users SET password_phc = ? WHERE id = ?");
+                sqlx::query(&sql).bind(password_phc).bind(user_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn set_totp_last_step(&self, user_id: i64, step: i64) -> Result<(), StoreError> {
                 let sql = $sql("UPDATE users SET totp_last_step = ? WHERE id = ?");
                 sqlx::query(&sql).bind(step).bind(user_id).execute(&self.pool).await?;

@@ -490,6 +490,7 @@ forward_trait! {
     fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
     fn users(&self, tenant: Option<i64>) -> Result<Vec<User>, StoreError>;
     fn set_throttle(&self, user_id: i64, t: Throttle) -> Result<(), StoreError>;
+    fn set_password(&self, user_id: i64, password_phc: &str) -> Result<(), StoreError>;
     fn set_totp_last_step(&self, user_id: i64, step: i64) -> Result<(), StoreError>;
     fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError>;
     fn session(&self, hash: &str) -> Result<Option<SessionRecord>, StoreError>;
