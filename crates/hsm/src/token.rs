@@ -122,12 +122,14 @@ impl std::fmt::Debug for Token {
 
 /// Finds the slot whose initialised token carries `label`.
 fn find_slot(ctx: &Pkcs11, label: &str) -> Result<(Slot, String)> {
-    let slots = ctx
-        .get_slots_with_initialized_token()
-        .map_err(p11("C_GetSlotList"))?;
+    let slots = ctx.get_slots_with_token().map_err(p11("C_GetSlotList"))?;
     for slot in slots {
-        let info = ctx.get_token_info(slot).map_err(p11("C_GetTokenInfo"))?;
-        if info.label().trim_end() == label {
+        // A slot whose token went away since the list was made (another process deleted it)
+        // answers an error: it is not the token looked for.
+        let Ok(info) = ctx.get_token_info(slot) else {
+            continue;
+        };
+        if info.token_initialized() && info.label().trim_end() == label {
             return Ok((slot, info.serial_number().trim_end().to_owned()));
         }
     }
@@ -288,10 +290,10 @@ impl Token {
             KeyKind::EcP256 | KeyKind::EcBrainpoolP256r1 => {
                 let curve = kind.curve().unwrap_or(Curve::NistP256);
                 let mut public = common(false);
-                public.push(Attribute::Verify(true));
+                public.extend(SIGNING_PUBLIC);
                 public.push(Attribute::EcParams(ec_params(curve)));
                 let mut private = common(true);
-                private.push(Attribute::Sign(true));
+                private.extend(SIGNING_PRIVATE);
                 let (_, private) = self.with_session(
                     |s| s.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private),
                     "C_GenerateKeyPair",
@@ -301,8 +303,7 @@ impl Token {
             KeyKind::Aes256 => {
                 let mut t = common(true);
                 t.push(Attribute::ValueLen(32.into()));
-                t.push(Attribute::Encrypt(true));
-                t.push(Attribute::Decrypt(true));
+                t.extend(SEALING);
                 self.with_session(
                     |s| s.generate_key(&Mechanism::AesKeyGen, &t),
                     "C_GenerateKey",
@@ -329,7 +330,6 @@ impl Token {
             Attribute::Token(true),
             Attribute::Label(label.as_bytes().to_vec()),
             Attribute::Id(id.clone()),
-            Attribute::Verify(true),
             Attribute::EcParams(params.clone()),
             Attribute::EcPoint(der_octet_string(&public_key)),
         ];
@@ -342,10 +342,11 @@ impl Token {
             Attribute::Extractable(false),
             Attribute::Label(label.as_bytes().to_vec()),
             Attribute::Id(id),
-            Attribute::Sign(true),
             Attribute::EcParams(params),
             Attribute::Value(key.scalar().to_vec()),
         ];
+        let public: Vec<Attribute> = public.into_iter().chain(SIGNING_PUBLIC).collect();
+        let private: Vec<Attribute> = private.into_iter().chain(SIGNING_PRIVATE).collect();
         let handle = self.with_session(
             |s| {
                 s.create_object(&public)?;
@@ -368,6 +369,29 @@ impl Token {
         }
     }
 }
+
+/// What a signing key may do: sign, and nothing else (SoftHSM2 would also let an EC private
+/// key decrypt and unwrap by default).
+const SIGNING_PRIVATE: [Attribute; 4] = [
+    Attribute::Sign(true),
+    Attribute::Decrypt(false),
+    Attribute::Unwrap(false),
+    Attribute::Derive(false),
+];
+const SIGNING_PUBLIC: [Attribute; 3] = [
+    Attribute::Verify(true),
+    Attribute::Encrypt(false),
+    Attribute::Wrap(false),
+];
+/// What a sealing (master or transport) key may do: encrypt and decrypt.
+const SEALING: [Attribute; 6] = [
+    Attribute::Encrypt(true),
+    Attribute::Decrypt(true),
+    Attribute::Sign(false),
+    Attribute::Verify(false),
+    Attribute::Wrap(false),
+    Attribute::Unwrap(false),
+];
 
 /// Whether a generated key may ever leave the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -553,17 +577,16 @@ pub fn slots(module_path: &Path) -> Result<Vec<SlotSummary>> {
     let mut out = Vec::new();
     for slot in ctx.get_all_slots().map_err(p11("C_GetSlotList"))? {
         let info = ctx.get_slot_info(slot).map_err(p11("C_GetSlotInfo"))?;
-        let token = if info.token_present() {
-            let t = ctx.get_token_info(slot).map_err(p11("C_GetTokenInfo"))?;
-            Some(TokenSummary {
+        // A token that went away since the list was made answers an error: shown as none.
+        let token = match ctx.get_token_info(slot) {
+            Ok(t) if info.token_present() => Some(TokenSummary {
                 label: t.label().trim_end().to_owned(),
                 manufacturer: t.manufacturer_id().trim_end().to_owned(),
                 model: t.model().trim_end().to_owned(),
                 serial: t.serial_number().trim_end().to_owned(),
                 initialized: t.token_initialized(),
-            })
-        } else {
-            None
+            }),
+            _ => None,
         };
         out.push(SlotSummary {
             id: slot.id(),

@@ -97,12 +97,16 @@ impl HsmVault {
             label: label.to_owned(),
             fingerprint: String::new(),
         };
-        // A public fingerprint of the key: the GMAC (GCM over no plaintext) of a fixed label
-        // under a fixed IV. Deterministic for the key, and says nothing about it.
-        let mut iv = [0u8; IV_LEN];
-        let tag = vault.gcm(true, &mut iv, b"simforge-hsm-vault-fingerprint", &[])?;
-        vault.fingerprint = tag.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        vault.fingerprint = vault.compute_fingerprint()?;
         Ok(vault)
+    }
+
+    /// A public fingerprint of the key: the GMAC (GCM over no plaintext) of a fixed label
+    /// under a fixed IV. Deterministic for the key, and says nothing about it.
+    fn compute_fingerprint(&self) -> Result<String> {
+        let mut iv = [0u8; IV_LEN];
+        let tag = self.gcm(true, &mut iv, b"simforge-hsm-vault-fingerprint", &[])?;
+        Ok(tag.iter().take(8).map(|b| format!("{b:02x}")).collect())
     }
 
     fn gcm(&self, encrypt: bool, iv: &mut [u8], aad: &[u8], data: &[u8]) -> Result<Vec<u8>> {
@@ -154,13 +158,18 @@ impl Vault for HsmVault {
         let mut iv: [u8; IV_LEN] = iv.try_into().map_err(|_| VaultError::Unseal)?;
         match self.gcm(false, &mut iv, context.as_bytes(), ct) {
             Ok(plain) => Ok(Zeroizing::new(plain)),
-            // The module refused the tag (wrong context, another key, tampering): CKR_ENCRYPTED_DATA_INVALID
-            // on SoftHSM2; any refusal of the data itself is an unseal failure, not an outage.
+            // The module refused the data (wrong context, another key, tampering).
             Err(HsmError::Pkcs11 {
                 source: cryptoki::error::Error::Pkcs11(rv, _),
                 ..
             }) if is_data_refusal(rv) => Err(VaultError::Unseal),
-            Err(e) => Err(backend(e)),
+            // SoftHSM2 answers a wrong GCM tag with CKR_GENERAL_ERROR, which is also what an
+            // outage looks like: if the same key still computes its fingerprint, the token is
+            // well and it was the data it refused.
+            Err(e) => match self.compute_fingerprint() {
+                Ok(fp) if fp == self.fingerprint => Err(VaultError::Unseal),
+                _ => Err(backend(e)),
+            },
         }
     }
 

@@ -1,0 +1,317 @@
+//! The PKCS#11 provider against SoftHSM2, one token of its own per test
+//! (`simforge_testkit::softhsm`): signatures on both curves checked by the software verifier,
+//! keys generated and imported with the right attributes (and `pkcs11-tool` agreeing), the
+//! vault's seal/unseal in the token, and whole downloads with DPauth and DPpb in the token.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::sync::Arc;
+
+use simforge_crypto::{Curve, EcPrivateKey, Signer, SoftwareSigner, SystemRandom, verify};
+use simforge_hsm::{Export, HsmError, HsmSigner, HsmVault, KeyKind, Pin, Token};
+use simforge_smdp::{DpKey, ProfileState, SmdpKeys};
+use simforge_testkit::Pair;
+use simforge_testkit::lab::{crypto_curve, lab};
+use simforge_testkit::profiles::iccid;
+use simforge_testkit::softhsm::TestToken;
+use simforge_vault::{MasterKey, Vault, VaultError, seal_check, verify_check};
+
+fn open(t: &TestToken) -> Arc<Token> {
+    Token::open(&t.module, &t.label, &Pin::from_file(&t.pin_file).unwrap()).unwrap()
+}
+
+fn kind(curve: Curve) -> KeyKind {
+    match curve {
+        Curve::NistP256 => KeyKind::EcP256,
+        Curve::BrainpoolP256r1 => KeyKind::EcBrainpoolP256r1,
+    }
+}
+
+#[test]
+fn generated_keys_sign_on_both_curves_and_the_software_verifier_agrees() {
+    let Some(t) = TestToken::new("generated_keys_sign_on_both_curves") else {
+        return;
+    };
+    let token = open(&t);
+    for curve in Curve::ALL {
+        let label = format!("dpauth-{curve:?}");
+        let info = token.generate(kind(curve), &label).unwrap();
+        assert_eq!(info.class, "private-key");
+        assert_eq!(info.curve, Some(curve));
+        assert_eq!(
+            (info.sensitive, info.extractable),
+            (Some(true), Some(false))
+        );
+        let signer = HsmSigner::open(Arc::clone(&token), &label).unwrap();
+        assert_eq!(signer.curve(), curve);
+        let pk = signer.public_key();
+        assert_eq!(pk.len(), 65);
+        for msg in [&b""[..], b"serverSigned1", &[0xA5; 5000]] {
+            let sig = signer.sign(msg).unwrap();
+            verify(curve, &pk, msg, &sig).unwrap();
+            assert!(verify(curve, &pk, b"another message", &sig).is_err());
+        }
+        assert!(!format!("{signer:?}").contains(&t.pin));
+    }
+    // A label that is taken is refused, one that is absent is named.
+    assert!(matches!(
+        token.generate(KeyKind::EcP256, "dpauth-NistP256"),
+        Err(HsmError::Exists(_))
+    ));
+    let e = HsmSigner::open(Arc::clone(&token), "nope").unwrap_err();
+    assert!(matches!(e, HsmError::NoKey { .. }), "{e}");
+}
+
+#[test]
+fn an_imported_key_is_the_same_key_and_cannot_be_read_back() {
+    let Some(t) = TestToken::new("an_imported_key_is_the_same_key") else {
+        return;
+    };
+    let token = open(&t);
+    for curve in Curve::ALL {
+        let soft = SoftwareSigner::generate(curve, &SystemRandom::new()).unwrap();
+        // The software signer does not hand out its scalar: make the key from a PKI key.
+        let pki_key = simforge_pki::PrivateKey::generate(match curve {
+            Curve::NistP256 => simforge_pki::Curve::P256,
+            Curve::BrainpoolP256r1 => simforge_pki::Curve::BrainpoolP256r1,
+        })
+        .unwrap();
+        let key = EcPrivateKey::from_pkcs8_der(&pki_key.to_pkcs8_der().unwrap()).unwrap();
+        let label = format!("imported-{curve:?}");
+        let info = token.import_ec(&key, &label).unwrap();
+        assert_eq!(
+            (info.sensitive, info.extractable),
+            (Some(true), Some(false))
+        );
+        let signer = HsmSigner::open(Arc::clone(&token), &label).unwrap();
+        assert_eq!(signer.public_key(), pki_key.public_key_sec1());
+        let sig = signer.sign(b"hello").unwrap();
+        verify(curve, &pki_key.public_key_sec1(), b"hello", &sig).unwrap();
+        assert!(verify(curve, &soft.public_key(), b"hello", &sig).is_err());
+    }
+}
+
+#[test]
+fn extractable_keys_are_refused_for_signing_and_sealing() {
+    let Some(t) = TestToken::new("extractable_keys_are_refused") else {
+        return;
+    };
+    let token = open(&t);
+    token
+        .generate_with(KeyKind::EcP256, "loose-ec", Export::Allowed)
+        .unwrap();
+    token
+        .generate_with(KeyKind::Aes256, "loose-aes", Export::Allowed)
+        .unwrap();
+    let e = HsmSigner::open(Arc::clone(&token), "loose-ec").unwrap_err();
+    assert!(matches!(e, HsmError::BadKey { .. }), "{e}");
+    let e = HsmVault::open(Arc::clone(&token), "loose-aes").unwrap_err();
+    assert!(matches!(e, HsmError::BadKey { .. }), "{e}");
+    // An AES key is no signing key, an EC key no master key.
+    token.generate(KeyKind::Aes256, "aes").unwrap();
+    token.generate(KeyKind::EcP256, "ec").unwrap();
+    assert!(HsmSigner::open(Arc::clone(&token), "aes").is_err());
+    assert!(HsmVault::open(Arc::clone(&token), "ec").is_err());
+}
+
+#[test]
+fn the_vault_seals_in_the_token_and_binds_the_context() {
+    let Some(t) = TestToken::new("the_vault_seals_in_the_token") else {
+        return;
+    };
+    let token = open(&t);
+    token.generate(KeyKind::Aes256, "master").unwrap();
+    let vault = HsmVault::open(Arc::clone(&token), "master").unwrap();
+    let sealed = vault
+        .seal("op:1:transport:135", b"sixteen byte key")
+        .unwrap();
+    assert_eq!(sealed[0], simforge_hsm::SEALED_VERSION);
+    assert_eq!(sealed.len(), 1 + 12 + 16 + 16);
+    assert_eq!(
+        &vault.unseal("op:1:transport:135", &sealed).unwrap()[..],
+        b"sixteen byte key"
+    );
+    // Sealing twice gives two values (a fresh IV each time).
+    assert_ne!(
+        sealed,
+        vault
+            .seal("op:1:transport:135", b"sixteen byte key")
+            .unwrap()
+    );
+    assert!(matches!(
+        vault.unseal("op:2:transport:135", &sealed),
+        Err(VaultError::Unseal)
+    ));
+    let mut tampered = sealed.clone();
+    tampered[20] ^= 1;
+    assert!(matches!(
+        vault.unseal("op:1:transport:135", &tampered),
+        Err(VaultError::Unseal)
+    ));
+    assert!(matches!(
+        vault.unseal("x", &sealed[..20]),
+        Err(VaultError::Unseal)
+    ));
+    // The two vaults never take each other's values.
+    let soft = MasterKey::from_bytes([7; 32]);
+    let soft_sealed = soft.seal("op:1:transport:135", b"k").unwrap();
+    assert!(matches!(
+        vault.unseal("op:1:transport:135", &soft_sealed),
+        Err(VaultError::Unseal)
+    ));
+    assert!(soft.unseal("op:1:transport:135", &sealed).is_err());
+    // Another key in the token: the check value tells them apart, and so does the fingerprint,
+    // which is stable for one key.
+    token.generate(KeyKind::Aes256, "other").unwrap();
+    let other = HsmVault::open(Arc::clone(&token), "other").unwrap();
+    let check = seal_check(&vault).unwrap();
+    verify_check(&vault, &check).unwrap();
+    assert!(verify_check(&other, &check).is_err());
+    assert_ne!(vault.fingerprint(), other.fingerprint());
+    assert_eq!(
+        vault.fingerprint(),
+        HsmVault::open(Arc::clone(&token), "master")
+            .unwrap()
+            .fingerprint()
+    );
+    assert_eq!(vault.fingerprint().len(), 16);
+}
+
+#[test]
+fn a_wrong_pin_and_a_loose_pin_file_are_refused() {
+    let Some(t) = TestToken::new("a_wrong_pin_is_refused") else {
+        return;
+    };
+    // A first login of this process may be alive already (another test's token): open a
+    // token of its own with a wrong PIN.
+    let e = Token::open(&t.module, &t.label, &Pin::new("000000")).unwrap_err();
+    assert!(e.to_string().contains("C_Login"), "{e}");
+    assert!(!e.to_string().contains("000000"), "{e}");
+    let e = Token::open(&t.module, "no-such-token", &Pin::new(&t.pin)).unwrap_err();
+    assert!(matches!(e, HsmError::NoToken(_)), "{e}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&t.pin_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Pin::from_file(&t.pin_file).unwrap_err();
+        assert!(e.to_string().contains("chmod 600"), "{e}");
+        assert!(!e.to_string().contains(&t.pin), "{e}");
+    }
+}
+
+#[test]
+fn signing_from_many_threads_at_once() {
+    let Some(t) = TestToken::new("signing_from_many_threads_at_once") else {
+        return;
+    };
+    let token = open(&t);
+    token.generate(KeyKind::EcP256, "k").unwrap();
+    let signer = Arc::new(HsmSigner::open(Arc::clone(&token), "k").unwrap());
+    let pk = signer.public_key();
+    std::thread::scope(|s| {
+        for i in 0..8u8 {
+            let signer = Arc::clone(&signer);
+            let pk = pk.clone();
+            s.spawn(move || {
+                for j in 0..20u8 {
+                    let msg = [i, j];
+                    verify(Curve::NistP256, &pk, &msg, &signer.sign(&msg).unwrap()).unwrap();
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn pkcs11_tool_shows_the_keys_sensitive_and_never_extractable() {
+    let Some(t) = TestToken::new("pkcs11_tool_shows_the_keys") else {
+        return;
+    };
+    let token = open(&t);
+    token.generate(KeyKind::EcP256, "dpauth").unwrap();
+    token.generate(KeyKind::EcBrainpoolP256r1, "dppb").unwrap();
+    token.generate(KeyKind::Aes256, "master").unwrap();
+    let Some(out) = t.pkcs11_tool(&["--list-objects"]) else {
+        return;
+    };
+    // pkcs11-tool prints one block per object: a header line, then indented attributes.
+    let mut blocks: Vec<String> = Vec::new();
+    for line in out.lines() {
+        if line.starts_with(char::is_whitespace) {
+            if let Some(b) = blocks.last_mut() {
+                b.push_str(line);
+                b.push('\n');
+            }
+        } else {
+            blocks.push(format!("{line}\n"));
+        }
+    }
+    blocks.retain(|b| b.starts_with("Private Key Object") || b.starts_with("Secret Key Object"));
+    assert_eq!(blocks.len(), 3, "{out}");
+    for label in ["dpauth", "dppb", "master"] {
+        let block = blocks
+            .iter()
+            .find(|b| b.contains(&format!("label:      {label}")))
+            .unwrap_or_else(|| panic!("{label} not listed: {out}"));
+        let access = block
+            .lines()
+            .find(|l| l.trim_start().starts_with("Access:"))
+            .unwrap_or_else(|| panic!("no Access line: {block}"));
+        assert!(access.contains("sensitive"), "{block}");
+        assert!(access.contains("never extractable"), "{block}");
+        // Each key does one job: signing, or sealing (encrypt and decrypt).
+        let usage = block
+            .lines()
+            .find(|l| l.trim_start().starts_with("Usage:"))
+            .unwrap_or_else(|| panic!("no Usage line: {block}"));
+        let want = if label == "master" {
+            "encrypt, decrypt"
+        } else {
+            "sign"
+        };
+        assert_eq!(
+            usage.trim_start().trim_start_matches("Usage:").trim(),
+            want,
+            "{block}"
+        );
+    }
+    assert!(!out.contains(&t.pin));
+}
+
+/// SGP.22 end to end with DPauth (serverSigned1) and DPpb (smdpSigned2, the BPP) signing in
+/// the token: the lab PKI's keys are imported into it, and the SM-DP+ is given only the
+/// token's signers.
+#[test]
+fn a_whole_download_with_dpauth_and_dppb_in_the_hsm_on_both_curves() {
+    let Some(t) = TestToken::new("a_whole_download_with_dpauth_and_dppb_in_the_hsm") else {
+        return;
+    };
+    let token = open(&t);
+    for curve in [
+        simforge_pki::Curve::P256,
+        simforge_pki::Curve::BrainpoolP256r1,
+    ] {
+        let pki = lab(curve, 1);
+        let mut keys = SmdpKeys::default();
+        keys.ci.add(pki.ci.clone()).unwrap();
+        for (role, issued, list) in [
+            ("dpauth", &pki.smdp.auth, &mut keys.auth),
+            ("dppb", &pki.smdp.pb, &mut keys.pb),
+        ] {
+            let label = format!("{role}-{curve:?}");
+            let key = EcPrivateKey::from_pkcs8_der(&issued.key.to_pkcs8_der().unwrap()).unwrap();
+            token.import_ec(&key, &label).unwrap();
+            let signer = HsmSigner::open(Arc::clone(&token), &label).unwrap();
+            assert_eq!(signer.curve(), crypto_curve(curve));
+            list.push(DpKey::with_signer(issued.cert.der(), Arc::new(signer)).unwrap());
+        }
+        let mut pair = Pair::with_keys(pki, keys, |_| {});
+        let id = iccid(1);
+        pair.add_profiles(&[&id], false);
+        let order = pair.order(Some(&id), None, None).unwrap();
+        let out = pair
+            .drive_download(0, &order.activation_code(), None)
+            .unwrap();
+        assert_eq!(out.iccid, id);
+        assert_eq!(pair.profile(&id).unwrap().state, ProfileState::Installed);
+    }
+}
