@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 use simforge_factory::{self as factory, Planned, Run};
 use simforge_store::{Operator, Store};
-use simforge_vault::{MasterKey, Vault};
+use simforge_vault::MasterKey;
 use zeroize::Zeroizing;
 
 pub use simforge_factory::clock::{now_ms, rfc3339, threads_or_cores, unix, unix_now};
@@ -59,14 +59,20 @@ impl Ctx {
     /// The master key, refused if it did not seal `store` (checked against a sealed value).
     pub async fn checked_vault(&self, store: &Store) -> CliResult<MasterKey> {
         let key = self.vault()?;
+        Self::check_vault(store, &key).await?;
+        Ok(key)
+    }
+
+    /// Refuses a vault (a master key file or an HSM key) that did not seal this database.
+    pub async fn check_vault(store: &Store, key: &dyn simforge_vault::Vault) -> CliResult {
         store
             .check_master_key(
                 &key.fingerprint(),
-                || simforge_vault::seal_check(&key).ok(),
-                |sealed| simforge_vault::verify_check(&key, sealed).is_ok(),
+                || simforge_vault::seal_check(key).ok(),
+                |sealed| simforge_vault::verify_check(key, sealed).is_ok(),
             )
             .await?;
-        Ok(key)
+        Ok(())
     }
 
     pub fn vault(&self) -> CliResult<MasterKey> {
@@ -106,7 +112,7 @@ impl Ctx {
     /// `<data-dir>/batches/<operator>`) with a progress bar; prints its summary.
     pub async fn generate(
         &self,
-        (store, vault): (&Store, &MasterKey),
+        (store, vault): (&Store, &dyn simforge_vault::Vault),
         planned: &Planned,
         out_root: Option<PathBuf>,
         formats: Option<Vec<factory::Format>>,
@@ -159,7 +165,11 @@ impl Ctx {
     }
 
     /// The `demo` operator with random keys, created (and said so) on first use.
-    pub async fn demo_operator(&self, store: &Store, vault: &MasterKey) -> CliResult<Operator> {
+    pub async fn demo_operator(
+        &self,
+        store: &Store,
+        vault: &dyn simforge_vault::Vault,
+    ) -> CliResult<Operator> {
         let mut rng = simforge_sim::OsRandom::new();
         let (op, created) = factory::demo::demo_operator(store, vault, &mut rng).await?;
         if created {

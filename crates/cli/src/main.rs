@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cmd::{audit, batch, db, demo, euicc, key, load, lpa, operator, pki, serve, user, verify};
+use cmd::{audit, batch, db, demo, euicc, hsm, key, load, lpa, operator, pki, serve, user, verify};
 use exit::CliResult;
 
 /// simforge — SIM factory data preparation and eSIM platform.
@@ -80,6 +80,9 @@ enum Command {
     /// The tamper-evident audit log: verify its hash chain, export it.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// A PKCS#11 HSM: list slots, tokens and objects; generate or import keys.
+    #[command(subcommand)]
+    Hsm(hsm::HsmCmd),
     /// Verify a delivered server/HLR (.out) file against the operator's keys.
     Verify(verify::VerifyArgs),
     /// Set up a demo operator with lab keys and generate a small batch.
@@ -148,6 +151,7 @@ async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult
         Command::User(c) => user::user(ctx, c).await,
         Command::Audit(c) => audit::audit(ctx, c).await,
         Command::Db(c) => db::db(ctx, c).await,
+        Command::Hsm(c) => hsm::hsm(ctx, c).await,
         Command::Verify(a) => verify::verify(ctx, a).await,
         Command::Demo(a) => demo::demo(ctx, a).await,
         Command::Pki(c) => pki::pki(ctx, c).await,

@@ -1,0 +1,216 @@
+//! `simforge hsm`: a PKCS#11 HSM's slots, tokens and objects (attributes, never values), and
+//! keys generated or imported in it with CKA_SENSITIVE and without CKA_EXTRACTABLE — the
+//! SM-DP+'s DPauth and DPpb (`serve --hsm-dpauth-label`, `--hsm-dppb-label`) and the vault's
+//! master key (`serve --hsm-master-key-label`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use simforge_crypto::EcPrivateKey;
+use simforge_hsm::{KeyKind, ObjectInfo};
+
+use crate::ctx::{Ctx, read_file};
+use crate::exit::{CliResult, Code, fail};
+
+#[derive(Subcommand)]
+pub enum HsmCmd {
+    /// The module's slots and tokens; with --token and --pin-file, the token's objects too.
+    List(ListArgs),
+    /// Generate a key in the token: sensitive, never extractable, for one use.
+    Generate(GenerateArgs),
+    /// Import an EC private key (PEM: PKCS#8 or SEC1; a PKI directory's DPauth or DPpb key)
+    /// as a sensitive, non-extractable key. Delete the file afterwards.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct ModuleArgs {
+    /// The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, env = "SIMFORGE_HSM_MODULE")]
+    module: PathBuf,
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    module: ModuleArgs,
+    /// The token's label.
+    #[arg(long, env = "SIMFORGE_HSM_TOKEN")]
+    token: String,
+    /// A file (mode 0600) holding the token's user PIN on its first line.
+    #[arg(long, env = "SIMFORGE_HSM_PIN_FILE")]
+    pin_file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    module: ModuleArgs,
+    /// List this token's objects (needs --pin-file).
+    #[arg(long, env = "SIMFORGE_HSM_TOKEN", requires = "pin_file")]
+    token: Option<String>,
+    /// A file (mode 0600) holding the token's user PIN.
+    #[arg(long, env = "SIMFORGE_HSM_PIN_FILE")]
+    pin_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    /// ECDSA on NIST P-256 (DPauth, DPpb).
+    EcP256,
+    /// ECDSA on brainpoolP256r1 (DPauth, DPpb).
+    EcBrainpool,
+    /// AES-256 (the vault's master key).
+    Aes256,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    token: TokenArgs,
+    /// The kind of key.
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// The key's label (CKA_LABEL), unique in the token.
+    #[arg(long)]
+    label: String,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    token: TokenArgs,
+    /// The private key file (PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// The key's label (CKA_LABEL), unique in the token.
+    #[arg(long)]
+    label: String,
+}
+
+fn open(t: &TokenArgs) -> CliResult<std::sync::Arc<simforge_hsm::Token>> {
+    Ok(simforge_esim::hsm::open(
+        &t.module.module,
+        &t.token,
+        &t.pin_file,
+    )?)
+}
+
+fn object_json(o: &ObjectInfo) -> serde_json::Value {
+    serde_json::json!({
+        "class": o.class,
+        "label": o.label,
+        "id": o.id,
+        "keyType": o.key_type,
+        "curve": o.curve.map(|c| format!("{c:?}")),
+        "sensitive": o.sensitive,
+        "extractable": o.extractable,
+    })
+}
+
+fn object_line(o: &ObjectInfo) -> String {
+    let flag = |name: &str, v: Option<bool>| match v {
+        Some(true) => name.to_owned(),
+        Some(false) => format!("not {name}"),
+        None => String::new(),
+    };
+    let mut parts = vec![o.class.clone(), format!("label {:?}", o.label)];
+    if !o.id.is_empty() {
+        parts.push(format!("id {}", o.id));
+    }
+    parts.extend(o.key_type.clone());
+    parts.extend(o.curve.map(|c| format!("{c:?}")));
+    parts.push(flag("sensitive", o.sensitive));
+    parts.push(flag("extractable", o.extractable));
+    parts.retain(|p| !p.is_empty());
+    format!("  {}", parts.join(", "))
+}
+
+pub async fn hsm(ctx: Ctx, cmd: HsmCmd) -> CliResult {
+    match cmd {
+        HsmCmd::List(a) => {
+            let slots =
+                simforge_hsm::slots(&a.module.module).map_err(simforge_esim::Error::from)?;
+            let objects = match (&a.token, &a.pin_file) {
+                (Some(token), Some(pin)) => {
+                    let t = simforge_esim::hsm::open(&a.module.module, token, pin)?;
+                    Some(t.objects().map_err(simforge_esim::Error::from)?)
+                }
+                _ => None,
+            };
+            let j = serde_json::json!({
+                "slots": slots.iter().map(|s| serde_json::json!({
+                    "id": s.id,
+                    "description": s.description,
+                    "token": s.token.as_ref().map(|t| serde_json::json!({
+                        "label": t.label, "manufacturer": t.manufacturer, "model": t.model,
+                        "serial": t.serial, "initialized": t.initialized,
+                    })),
+                })).collect::<Vec<_>>(),
+                "objects": objects.as_ref().map(|o| o.iter().map(object_json).collect::<Vec<_>>()),
+            });
+            ctx.print(&j, || {
+                let mut lines = Vec::new();
+                for s in &slots {
+                    match &s.token {
+                        Some(t) if t.initialized => lines.push(format!(
+                            "slot {}: token {:?} ({} {}, serial {})",
+                            s.id, t.label, t.manufacturer, t.model, t.serial
+                        )),
+                        Some(_) => lines.push(format!("slot {}: uninitialised token", s.id)),
+                        None => lines.push(format!("slot {}: no token", s.id)),
+                    }
+                }
+                if let (Some(objects), Some(token)) = (&objects, &a.token) {
+                    lines.push(format!("objects of token {token:?}:"));
+                    lines.extend(objects.iter().map(object_line));
+                }
+                lines.join("\n")
+            });
+            Ok(())
+        }
+        HsmCmd::Generate(a) => {
+            let token = open(&a.token)?;
+            let kind = match a.kind {
+                Kind::EcP256 => KeyKind::EcP256,
+                Kind::EcBrainpool => KeyKind::EcBrainpoolP256r1,
+                Kind::Aes256 => KeyKind::Aes256,
+            };
+            let info = token
+                .generate(kind, &a.label)
+                .map_err(simforge_esim::Error::from)?;
+            ctx.print(&object_json(&info), || {
+                format!(
+                    "generated in token {:?}:\n{}",
+                    token.label(),
+                    object_line(&info)
+                )
+            });
+            Ok(())
+        }
+        HsmCmd::Import(a) => {
+            let pem = read_file(&a.key, "reading")?;
+            let text = std::str::from_utf8(&pem)
+                .map_err(|_| fail(Code::Input, anyhow::anyhow!("{}: not PEM", a.key.display())))?;
+            let key = EcPrivateKey::from_pem(text).map_err(|e| {
+                fail(
+                    Code::Input,
+                    anyhow::Error::new(e).context(a.key.display().to_string()),
+                )
+            })?;
+            let token = open(&a.token)?;
+            let info = token
+                .import_ec(&key, &a.label)
+                .map_err(simforge_esim::Error::from)?;
+            ctx.print(&object_json(&info), || {
+                format!(
+                    "imported into token {:?}:\n{}\nthe key now signs in the HSM: delete {} once its certificate is served with --hsm-dpauth-label/--hsm-dppb-label",
+                    token.label(),
+                    object_line(&info),
+                    a.key.display()
+                )
+            });
+            Ok(())
+        }
+    }
+}
