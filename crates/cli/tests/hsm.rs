@@ -1,0 +1,318 @@
+//! `simforge hsm` and `simforge serve --hsm-*` against a SoftHSM2 token of the test's own
+//! (`simforge_testkit::softhsm`; skipped without SoftHSM2, a failure under CI): keys generated
+//! and imported with the right attributes and listed without values; the SM-DP+ serving a
+//! whole download over HTTPS on both curves with DPauth and DPpb signing in the token and the
+//! vault's master key in it (no master key file made).
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Lab, Server, free_port, https};
+use simforge_testkit::softhsm::TestToken;
+
+fn hsm_args<'a>(t: &'a TestToken, module: &'a str, pin: &'a str) -> Vec<&'a str> {
+    vec!["--module", module, "--token", &t.label, "--pin-file", pin]
+}
+
+fn objects(lab: &Lab, t: &TestToken) -> Vec<serde_json::Value> {
+    let (module, pin) = (t.module.to_str().unwrap(), t.pin_file.to_str().unwrap());
+    let mut args = vec!["--json", "hsm", "list"];
+    args.extend(hsm_args(t, module, pin));
+    let out = lab.ok_env(&args, t);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let slots = v["slots"].as_array().unwrap();
+    assert!(
+        slots
+            .iter()
+            .any(|s| s["token"]["label"].as_str() == Some(t.label.as_str())),
+        "{v}"
+    );
+    v["objects"].as_array().unwrap().clone()
+}
+
+trait Env {
+    fn ok_env(&self, args: &[&str], t: &TestToken) -> String;
+    fn run_env(&self, args: &[&str], t: &TestToken) -> std::process::Output;
+}
+
+impl Env for Lab {
+    fn run_env(&self, args: &[&str], t: &TestToken) -> std::process::Output {
+        self.cmd()
+            .env("SOFTHSM2_CONF", &t.conf)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+    fn ok_env(&self, args: &[&str], t: &TestToken) -> String {
+        let o = self.run_env(args, t);
+        assert!(
+            o.status.success(),
+            "simforge {args:?} failed ({:?}):\n{}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+#[test]
+fn generate_import_and_list_keys_without_values() {
+    let Some(t) = TestToken::new("generate_import_and_list_keys_without_values") else {
+        return;
+    };
+    let lab = Lab::new();
+    let (module, pin) = (t.module.to_str().unwrap(), t.pin_file.to_str().unwrap());
+    let base = hsm_args(&t, module, pin);
+    for (kind, label) in [
+        ("ec-p256", "dpauth"),
+        ("ec-brainpool", "dppb"),
+        ("aes256", "master"),
+    ] {
+        let mut a = vec![
+            "--json", "hsm", "generate", "--kind", kind, "--label", label,
+        ];
+        a.extend(&base);
+        let v: serde_json::Value = serde_json::from_str(lab.ok_env(&a, &t).trim()).unwrap();
+        assert_eq!(v["label"], label);
+        assert_eq!(
+            (&v["sensitive"], &v["extractable"]),
+            (&true.into(), &false.into())
+        );
+    }
+    // A PKI directory's key imported.
+    let pki = lab.path().join("pki");
+    lab.ok(&[
+        "pki",
+        "init",
+        "--dir",
+        pki.to_str().unwrap(),
+        "--curve",
+        "nist",
+    ]);
+    let key = pki.join("smdp/dpauth.key.pem");
+    let mut a = vec![
+        "hsm",
+        "import",
+        "--key",
+        key.to_str().unwrap(),
+        "--label",
+        "imported",
+    ];
+    a.extend(&base);
+    let text = lab.ok_env(&a, &t);
+    assert!(text.contains("sensitive, not extractable"), "{text}");
+
+    let objects = objects(&lab, &t);
+    for o in &objects {
+        assert!(o.get("value").is_none(), "{o}");
+        if o["class"] == "private-key" || o["class"] == "secret-key" {
+            assert_eq!(
+                (&o["sensitive"], &o["extractable"]),
+                (&true.into(), &false.into()),
+                "{o}"
+            );
+        }
+    }
+    let find = |label: &str, class: &str| {
+        objects
+            .iter()
+            .find(|o| o["label"] == label && o["class"] == class)
+            .unwrap_or_else(|| panic!("{label} {class}: {objects:?}"))
+            .clone()
+    };
+    assert_eq!(find("dpauth", "private-key")["curve"], "NistP256");
+    assert_eq!(find("dppb", "private-key")["curve"], "BrainpoolP256r1");
+    assert_eq!(find("master", "secret-key")["keyType"], "AES");
+    assert_eq!(find("imported", "public-key")["keyType"], "EC");
+
+    // Refusals and their exit codes: a taken label (4), an unknown token (5), a PIN file others
+    // may read (3); the PIN is never printed.
+    let mut a = vec!["hsm", "generate", "--kind", "aes256", "--label", "master"];
+    a.extend(&base);
+    assert_eq!(lab.run_env(&a, &t).status.code(), Some(4));
+    let a = [
+        "hsm",
+        "list",
+        "--module",
+        module,
+        "--token",
+        "nope",
+        "--pin-file",
+        pin,
+    ];
+    assert_eq!(lab.run_env(&a, &t).status.code(), Some(5));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let loose = lab.path().join("loose-pin");
+        std::fs::write(&loose, format!("{}\n", t.pin)).unwrap();
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let a = [
+            "hsm",
+            "list",
+            "--module",
+            module,
+            "--token",
+            &t.label,
+            "--pin-file",
+            loose.to_str().unwrap(),
+        ];
+        let o = lab.run_env(&a, &t);
+        assert_eq!(o.status.code(), Some(3));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("chmod 600"), "{err}");
+        assert!(!err.contains(&t.pin), "{err}");
+    }
+}
+
+/// Imports a PKI directory's DPauth and DPpb keys (both curves) into the token, makes the
+/// master key there, and serves with them: the demo's profile downloads over HTTPS into a
+/// NIST eUICC, one ordered over ES2+ into a brainpool eUICC.
+#[test]
+fn serve_with_dp_keys_and_the_master_key_in_the_hsm_downloads_on_both_curves() {
+    let Some(t) = TestToken::new("serve_with_dp_keys_and_the_master_key_in_the_hsm") else {
+        return;
+    };
+    let lab = Lab::new();
+    let (module, pin) = (t.module.to_str().unwrap(), t.pin_file.to_str().unwrap());
+    let base = hsm_args(&t, module, pin);
+    let pki = lab.path().join("pki");
+    let pki_s = pki.to_str().unwrap();
+    lab.ok(&["pki", "init", "--dir", pki_s, "--fqdn", "localhost"]);
+    for curve in ["nist", "brainpool"] {
+        for role in ["dpauth", "dppb"] {
+            let key = pki.join(curve).join(format!("smdp/{role}.key.pem"));
+            let label = format!("{role}-{curve}");
+            let mut a = vec![
+                "hsm",
+                "import",
+                "--key",
+                key.to_str().unwrap(),
+                "--label",
+                &label,
+            ];
+            a.extend(&base);
+            lab.ok_env(&a, &t);
+        }
+    }
+    let mut a = vec!["hsm", "generate", "--kind", "aes256", "--label", "master"];
+    a.extend(&base);
+    lab.ok_env(&a, &t);
+
+    let port = free_port();
+    let stderr = lab.path().join("serve.stderr");
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Server::spawn(
+        lab.cmd()
+            .env("SOFTHSM2_CONF", &t.conf)
+            .args([
+                "--json",
+                "serve",
+                "--no-admin",
+                "--demo",
+                "--demo-profiles",
+                "2",
+            ])
+            .args(["--listen", &listen, "--pki", pki_s])
+            .args([
+                "--hsm-module",
+                module,
+                "--hsm-token",
+                &t.label,
+                "--hsm-pin-file",
+                pin,
+            ])
+            .args([
+                "--hsm-dpauth-label",
+                "dpauth-nist",
+                "--hsm-dpauth-label",
+                "dpauth-brainpool",
+            ])
+            .args([
+                "--hsm-dppb-label",
+                "dppb-nist",
+                "--hsm-dppb-label",
+                "dppb-brainpool",
+            ])
+            .args(["--hsm-master-key-label", "master"]),
+        &stderr,
+    );
+    let demo = server.json_with("demo", &stderr)["demo"].clone();
+    let listening = server.json_with("listening", &stderr);
+    let ca = Path::new(listening["ca"].as_str().unwrap()).to_owned();
+    let address = listening["smdpAddress"].as_str().unwrap().to_owned();
+    let log = std::fs::read_to_string(&stderr).unwrap();
+    assert_eq!(log.matches("signs in the HSM with key").count(), 4, "{log}");
+    assert!(log.contains("master key is HSM key \"master\""), "{log}");
+    assert!(
+        !lab.path().join("data/master.key").exists(),
+        "the vault is the HSM's: no master key file is made"
+    );
+    let client = https(&ca);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("https://{address}/")).send().is_err() {
+        assert!(Instant::now() < deadline, "server never accepted TLS");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // A second profile ordered and released over ES2+ for the brainpool eUICC.
+    let api_key = demo["apiKey"].as_str().unwrap();
+    let header = |n: u32| serde_json::json!({"functionRequesterIdentifier": "demo", "functionCallIdentifier": format!("hsm-{n}")});
+    let base_url = format!("https://{address}");
+    let (s, v) = common::es2_post(
+        &client,
+        &base_url,
+        api_key,
+        "downloadOrder",
+        &serde_json::json!({"header": header(1), "profileType": "demo"}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let iccid = v["iccid"].as_str().unwrap().to_owned();
+    let (s, v) = common::es2_post(
+        &client,
+        &base_url,
+        api_key,
+        "confirmOrder",
+        &serde_json::json!({"header": header(2), "iccid": iccid, "releaseFlag": true}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let second = format!("LPA:1${address}${}", v["matchingId"].as_str().unwrap());
+
+    for (curve, ac, want) in [
+        (
+            "nist",
+            demo["activationCode"].as_str().unwrap().to_owned(),
+            demo["iccid"].as_str().unwrap().to_owned(),
+        ),
+        ("brainpool", second, iccid),
+    ] {
+        let euicc = lab.path().join(format!("euicc-{curve}.json"));
+        let euicc_s = euicc.to_str().unwrap();
+        lab.ok(&[
+            "euicc",
+            "init",
+            "--pki",
+            pki.join(curve).to_str().unwrap(),
+            "--file",
+            euicc_s,
+        ]);
+        let out = lab.ok(&[
+            "--json",
+            "lpa",
+            "--euicc",
+            euicc_s,
+            "--ca",
+            ca.to_str().unwrap(),
+            "download",
+            &ac,
+        ]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["iccid"].as_str(), Some(want.as_str()), "{curve}: {v}");
+    }
+    drop(server);
+}
