@@ -659,7 +659,7 @@ where
         .create(dir)
         .map_err(Error::io(format!("cannot create {}", dir.display())))?;
 
-    let transport: Arc<dyn sim::BlockCipher> = Arc::new(keys.transport);
+    let transport: Arc<dyn sim::BatchCipher> = Arc::new(keys.transport);
     let out = sim::OutFile::new(plan, keys.columns, transport);
     let elec = sim::ElectricalFile::new(plan);
     let laser = sim::LaserFile::new(plan);
