@@ -9,7 +9,9 @@
 //! - [`HsmSigner`]: an EC key (P-256, brainpoolP256r1) behind `simforge_crypto::Signer` — the
 //!   SM-DP+'s DPauth and DPpb;
 //! - [`HsmVault`]: an AES-256 key behind `simforge_vault::Vault` — the platform's master key;
-//!   sealing is AES-GCM in the token with the context as associated data.
+//!   sealing is AES-GCM in the token with the context as associated data;
+//! - [`HsmTransportKey`]: an operator's transport key behind `simforge_sim::BatchCipher` — the
+//!   `.out` file's EKI computed in the token, one `C_Encrypt` (AES-ECB) per chunk of cards.
 //!
 //! The SM-DP+'s one-time ECKA keys stay in software (`simforge_crypto::SoftwareKeyAgreement`):
 //! one per download, used once and destroyed, and an HSM round trip per key would cost more
@@ -18,6 +20,7 @@
 mod error;
 mod signer;
 mod token;
+mod transport;
 mod vault;
 
 pub use error::{HsmError, Result};
@@ -25,4 +28,5 @@ pub use signer::HsmSigner;
 pub use token::{
     Export, KeyKind, ObjectInfo, Pin, SOFTHSM2_MODULE, SlotSummary, Token, TokenSummary, slots,
 };
+pub use transport::HsmTransportKey;
 pub use vault::{HsmVault, SEALED_VERSION};

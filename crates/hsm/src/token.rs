@@ -357,6 +357,43 @@ impl Token {
         self.with_session(|s| object_info(s, handle), "C_GetAttributeValue")
     }
 
+    /// Imports an AES key (16, 24 or 32 bytes: an operator's transport key as exchanged with
+    /// it) as a sensitive, non-extractable key labelled `label`, allowed to encrypt and decrypt
+    /// only. The caller should destroy its copy afterwards.
+    ///
+    /// # Errors
+    /// [`HsmError::Exists`] if the label is taken, [`HsmError::BadKey`] for another length, or
+    /// the module's refusal.
+    pub fn import_aes(&self, key: &[u8], label: &str) -> Result<ObjectInfo> {
+        if ![16, 24, 32].contains(&key.len()) {
+            return Err(HsmError::BadKey {
+                label: label.to_owned(),
+                reason: "an AES key is 16, 24 or 32 bytes",
+            });
+        }
+        self.refuse_taken(label)?;
+        let mut t = vec![
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::AES),
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Label(label.as_bytes().to_vec()),
+            Attribute::Id(new_id()?),
+            Attribute::Value(key.to_vec()),
+        ];
+        t.extend(SEALING);
+        let handle = self.with_session(|s| s.create_object(&t), "C_CreateObject")?;
+        // The template's copy of the key.
+        for a in &mut t {
+            if let Attribute::Value(v) = a {
+                zeroize::Zeroize::zeroize(v);
+            }
+        }
+        self.with_session(|s| object_info(s, handle), "C_GetAttributeValue")
+    }
+
     fn refuse_taken(&self, label: &str) -> Result<()> {
         let taken = self.with_session(
             |s| s.find_objects(&[Attribute::Label(label.as_bytes().to_vec())]),

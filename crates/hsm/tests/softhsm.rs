@@ -315,3 +315,165 @@ fn a_whole_download_with_dpauth_and_dppb_in_the_hsm_on_both_curves() {
         assert_eq!(pair.profile(&id).unwrap().state, ProfileState::Installed);
     }
 }
+
+mod transport {
+    use std::sync::Arc;
+
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use simforge_hsm::{HsmError, HsmTransportKey, KeyKind};
+    use simforge_sim::{
+        BatchCipher, BatchPlan, BlockCipher, CardFormat, CardMaker, CardProfile, Column,
+        ElectricalFile, OperatorProfile, OperatorVariant, OrderSpec, OutFile, Plmn, Start,
+        TransportKey, kcv, run,
+    };
+    use simforge_testkit::softhsm::TestToken;
+
+    const TRANSPORT: &str = "8f3c2a1b0d9e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f801928374";
+
+    fn plan(quantity: u64) -> BatchPlan {
+        let op = OperatorProfile {
+            name: "lab".into(),
+            plmn: Plmn::new("001", "01").unwrap(),
+            iccid_prefix: "8988211".into(),
+            iccid_len: 20,
+            spn: "Lab".into(),
+        };
+        let profile = CardProfile {
+            ota_key_sets: 1,
+            ..CardProfile::default()
+        };
+        OrderSpec {
+            quantity,
+            iccid_start: Start::Next,
+            imsi_start: Start::Next,
+            msisdn_start: None,
+            kid: 1,
+            opid: 1,
+            profile,
+            name: Some("hsm".into()),
+        }
+        .plan(&op, "8988211000000000001", "001010000000001", "x")
+        .unwrap()
+    }
+
+    /// The `.out` and electrical files of `plan` with `transport`, one thread, a fixed seed.
+    fn generate(plan: &BatchPlan, transport: Arc<dyn BatchCipher>) -> (String, String) {
+        let variant = OperatorVariant::from_hex("cdc202d5123e20f62b6d676ac72cb318").unwrap();
+        let maker = CardMaker::new(plan, &variant).unwrap();
+        let mut columns = Column::defaults(1);
+        columns.push(Column::Eopc);
+        let out = OutFile::new(plan, columns, transport);
+        let elec = ElectricalFile::new(plan);
+        let formats: Vec<&dyn CardFormat> = vec![&out, &elec];
+        let mut sinks = vec![Vec::new(), Vec::new()];
+        run(
+            &maker,
+            plan.quantity,
+            &formats,
+            &mut sinks,
+            1,
+            || Ok(ChaCha20Rng::seed_from_u64(42)),
+            |_| {},
+        )
+        .unwrap();
+        let [o, e] = <[Vec<u8>; 2]>::try_from(sinks).unwrap();
+        (String::from_utf8(o).unwrap(), String::from_utf8(e).unwrap())
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The check: a batch whose EKI column the HSM computed decrypts, with the
+    /// transport key outside the HSM (the operator's copy), to the electrical file's Ki; and
+    /// the whole `.out` is the one the software key writes.
+    #[test]
+    fn the_eki_column_computed_in_the_hsm_decrypts_to_the_electrical_files_ki() {
+        let Some(t) = TestToken::new("the_eki_column_computed_in_the_hsm") else {
+            return;
+        };
+        let token = super::open(&t);
+        let bytes = unhex(TRANSPORT);
+        let info = token.import_aes(&bytes, "transport-op1-kid1").unwrap();
+        assert_eq!(
+            (info.sensitive, info.extractable),
+            (Some(true), Some(false))
+        );
+        let hsm =
+            Arc::new(HsmTransportKey::open(Arc::clone(&token), "transport-op1-kid1").unwrap());
+        let soft = TransportKey::from_bytes(&bytes).unwrap();
+        assert_eq!(hsm.check_value(), kcv(&soft));
+
+        // Three chunks and a bit (the pipeline's chunk is 2,048 cards): one C_Encrypt each.
+        let plan = plan(7000);
+        let (out, elec) = generate(&plan, hsm);
+        let (soft_out, soft_elec) =
+            generate(&plan, Arc::new(TransportKey::from_bytes(&bytes).unwrap()));
+        assert_eq!(elec, soft_elec);
+        assert_eq!(
+            out, soft_out,
+            "the HSM's .out is the software key's, byte for byte"
+        );
+
+        // Independently: EKI decrypted with the operator's copy of the key is the card's Ki.
+        let names = out
+            .lines()
+            .find_map(|l| l.strip_prefix("var_out:"))
+            .unwrap()
+            .split(' ')
+            .collect::<Vec<_>>();
+        let eki = names.iter().position(|n| *n == "EKI").unwrap();
+        let imsi = names.iter().position(|n| *n == "IMSI").unwrap();
+        let records: Vec<Vec<&str>> = out
+            .lines()
+            .skip_while(|l| !l.starts_with("var_out:"))
+            .skip(1)
+            .map(|l| l.split(' ').collect())
+            .collect();
+        let mut elec_lines = elec.lines();
+        let head: Vec<&str> = elec_lines.next().unwrap().split(',').collect();
+        let ki = head.iter().position(|n| *n == "KI").unwrap();
+        let elec_imsi = head.iter().position(|n| *n == "IMSI").unwrap();
+        let elec_records: Vec<Vec<&str>> = elec_lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(records.len(), 7000);
+        assert_eq!(elec_records.len(), 7000);
+        for (r, e) in records.iter().zip(&elec_records) {
+            let mut block: [u8; 16] = unhex(r[eki]).try_into().unwrap();
+            soft.decrypt_block(&mut block);
+            assert_eq!(hex(&block), e[ki].to_ascii_lowercase());
+            // The same card: EF.IMSI in the electrical file holds the IMSI's digits.
+            assert!(!r[imsi].is_empty() && !e[elec_imsi].is_empty());
+        }
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn a_transport_key_must_be_a_sensitive_aes_key() {
+        let Some(t) = TestToken::new("a_transport_key_must_be_a_sensitive_aes_key") else {
+            return;
+        };
+        let token = super::open(&t);
+        assert!(matches!(
+            token.import_aes(&[1; 15], "short"),
+            Err(HsmError::BadKey { .. })
+        ));
+        token
+            .generate_with(KeyKind::Aes256, "loose", simforge_hsm::Export::Allowed)
+            .unwrap();
+        token.generate(KeyKind::EcP256, "ec").unwrap();
+        for label in ["loose", "ec"] {
+            let e = HsmTransportKey::open(Arc::clone(&token), label).unwrap_err();
+            assert!(
+                matches!(e, HsmError::BadKey { .. } | HsmError::NoKey { .. }),
+                "{e}"
+            );
+        }
+    }
+}
