@@ -107,6 +107,30 @@ fn generate_import_and_list_keys_without_values() {
     let text = lab.ok_env(&a, &t);
     assert!(text.contains("sensitive, not extractable"), "{text}");
 
+    // An operator's transport key (hex), and a file that is neither PEM nor an AES key (3).
+    let transport = lab.write("transport.hex", &format!("{}\n", "5a".repeat(32)));
+    let mut a = vec![
+        "hsm",
+        "import",
+        "--key",
+        transport.to_str().unwrap(),
+        "--label",
+        "transport-kid1",
+    ];
+    a.extend(&base);
+    lab.ok_env(&a, &t);
+    let junk = lab.write("junk.hex", "xyz");
+    let mut a = vec![
+        "hsm",
+        "import",
+        "--key",
+        junk.to_str().unwrap(),
+        "--label",
+        "junk",
+    ];
+    a.extend(&base);
+    assert_eq!(lab.run_env(&a, &t).status.code(), Some(3));
+
     let objects = objects(&lab, &t);
     for o in &objects {
         assert!(o.get("value").is_none(), "{o}");
@@ -129,6 +153,7 @@ fn generate_import_and_list_keys_without_values() {
     assert_eq!(find("dppb", "private-key")["curve"], "BrainpoolP256r1");
     assert_eq!(find("master", "secret-key")["keyType"], "AES");
     assert_eq!(find("imported", "public-key")["keyType"], "EC");
+    assert_eq!(find("transport-kid1", "secret-key")["keyType"], "AES");
 
     // Refusals and their exit codes: a taken label (4), an unknown token (5), a PIN file others
     // may read (3); the PIN is never printed.

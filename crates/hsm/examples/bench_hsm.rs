@@ -57,7 +57,16 @@ fn batch(cards: u64, threads: usize, transport: Arc<dyn BatchCipher>) -> f64 {
     let formats: Vec<&dyn CardFormat> = vec![&out];
     let mut sinks = vec![std::io::sink()];
     let t = Instant::now();
-    run(&maker, cards, &formats, &mut sinks, threads, || Ok(OsRandom::new()), |_| {}).unwrap();
+    run(
+        &maker,
+        cards,
+        &formats,
+        &mut sinks,
+        threads,
+        || Ok(OsRandom::new()),
+        |_| {},
+    )
+    .unwrap();
     cards as f64 / t.elapsed().as_secs_f64()
 }
 
@@ -74,7 +83,10 @@ fn peak_rss_mb() -> String {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let cards: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let cards: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2);
     let Some(t) = TestToken::new("bench_hsm") else {
         return;
@@ -100,7 +112,11 @@ fn main() {
     let hsm_key = Arc::new(HsmTransportKey::open(Arc::clone(&token), "transport").unwrap());
     let hsm = batch(cards, threads, hsm_key);
     let rss = peak_rss_mb();
-    let soft = batch(cards, threads, Arc::new(TransportKey::from_bytes(&key).unwrap()));
+    let soft = batch(
+        cards,
+        threads,
+        Arc::new(TransportKey::from_bytes(&key).unwrap()),
+    );
     println!(
         "| `.out` of {cards} cards (EKI, EOPC, EKIC1/EKID1/EKIK1), {threads} threads, cards/s | {hsm:.0} | {soft:.0} | {:.0} % |",
         100.0 * hsm / soft

@@ -9,6 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use simforge_crypto::EcPrivateKey;
 use simforge_hsm::{KeyKind, ObjectInfo};
 
+use zeroize::Zeroizing;
+
 use crate::ctx::{Ctx, read_file};
 use crate::exit::{CliResult, Code, fail};
 
@@ -18,8 +20,9 @@ pub enum HsmCmd {
     List(ListArgs),
     /// Generate a key in the token: sensitive, never extractable, for one use.
     Generate(GenerateArgs),
-    /// Import an EC private key (PEM: PKCS#8 or SEC1; a PKI directory's DPauth or DPpb key)
-    /// as a sensitive, non-extractable key. Delete the file afterwards.
+    /// Import a key as a sensitive, non-extractable key: an EC private key (PEM: PKCS#8 or
+    /// SEC1; a PKI directory's DPauth or DPpb key) or an AES key (32, 48 or 64 hex digits: an
+    /// operator's transport key). Delete the file afterwards.
     Import(ImportArgs),
 }
 
@@ -80,7 +83,7 @@ pub struct GenerateArgs {
 pub struct ImportArgs {
     #[command(flatten)]
     token: TokenArgs,
-    /// The private key file (PEM).
+    /// The key file: PEM (EC) or hex (AES).
     #[arg(long)]
     key: PathBuf,
     /// The key's label (CKA_LABEL), unique in the token.
@@ -189,22 +192,37 @@ pub async fn hsm(ctx: Ctx, cmd: HsmCmd) -> CliResult {
             Ok(())
         }
         HsmCmd::Import(a) => {
-            let pem = read_file(&a.key, "reading")?;
-            let text = std::str::from_utf8(&pem)
-                .map_err(|_| fail(Code::Input, anyhow::anyhow!("{}: not PEM", a.key.display())))?;
-            let key = EcPrivateKey::from_pem(text).map_err(|e| {
-                fail(
-                    Code::Input,
-                    anyhow::Error::new(e).context(a.key.display().to_string()),
-                )
-            })?;
+            let data = read_file(&a.key, "reading")?;
+            let bad =
+                |what: &str| fail(Code::Input, anyhow::anyhow!("{}: {what}", a.key.display()));
+            let text = std::str::from_utf8(&data).map_err(|_| bad("neither PEM nor hex"))?;
             let token = open(&a.token)?;
-            let info = token
-                .import_ec(&key, &a.label)
-                .map_err(simforge_esim::Error::from)?;
+            let info = if text.contains("-----BEGIN") {
+                let key = EcPrivateKey::from_pem(text).map_err(|e| {
+                    fail(
+                        Code::Input,
+                        anyhow::Error::new(e).context(a.key.display().to_string()),
+                    )
+                })?;
+                token.import_ec(&key, &a.label)
+            } else {
+                let hex = text.trim();
+                if ![32, 48, 64].contains(&hex.len()) || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return Err(bad("an AES key is 32, 48 or 64 hex digits"));
+                }
+                let key: Zeroizing<Vec<u8>> = Zeroizing::new(
+                    (0..hex.len())
+                        .step_by(2)
+                        .filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                        .collect(),
+                );
+                token.import_aes(&key, &a.label)
+            }
+            .map_err(simforge_esim::Error::from)?;
             ctx.print(&object_json(&info), || {
                 format!(
-                    "imported into token {:?}:\n{}\nthe key now signs in the HSM: delete {} once its certificate is served with --hsm-dpauth-label/--hsm-dppb-label",
+                    "imported into token {:?}:\n{}\nthe key is now in the HSM: delete {}",
                     token.label(),
                     object_line(&info),
                     a.key.display()
