@@ -28,7 +28,7 @@ pub use batch::{
     Format, Generated, Order, OrderKind, Planned, Progress, Run, Summary, generate,
     next_free_iccid, next_free_imsi, parse_order, plan, read_order, release, resume,
 };
-pub use keys::{key_context, load_keys, operator_profile};
+pub use keys::{TransportKeyRef, TransportKeys, key_context, load_keys, operator_profile};
 
 /// Boxed source error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

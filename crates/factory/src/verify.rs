@@ -168,6 +168,15 @@ pub async fn verify<R: BufRead, E: BufRead>(
     .map_err(|e| bad(format!("{out_name}: header"), Some(e.into())))?;
     let (transport, variant) =
         load_keys(store, vault, actor, (op.id, "verify"), plan.kid, plan.opid).await?;
+    let transport = match transport {
+        crate::keys::TransportKeyRef::Memory(k) => *k,
+        crate::keys::TransportKeyRef::Hsm(label) => {
+            return Err(Error::Invalid(format!(
+                "KID {} is HSM key {label:?}: verifying a file under a transport key in an HSM is not supported yet",
+                plan.kid
+            )));
+        }
+    };
     let kid = plan.kid;
 
     let col = |c: sim::Column| columns.iter().position(|x| *x == c);
