@@ -27,6 +27,16 @@ pub struct Ctx {
     pub database: Option<simforge_store::DatabaseLocation>,
     /// Who runs the command, for the audit log (`cli:<os user>`).
     pub actor: factory::Actor,
+    /// The HSM (`--hsm-module`, `--hsm-token`, `--hsm-pin-file`), if one is given.
+    pub hsm: Option<HsmArgs>,
+}
+
+/// Where the HSM's token is and how to log in to it.
+#[derive(Clone, Debug)]
+pub struct HsmArgs {
+    pub module: PathBuf,
+    pub token: String,
+    pub pin_file: PathBuf,
 }
 
 impl Ctx {
@@ -37,6 +47,19 @@ impl Ctx {
             json,
             database: None,
             actor: factory::Actor::cli(&factory::os_user()),
+            hsm: None,
+        }
+    }
+
+    /// The HSM's token, logged in, when `--hsm-module` is given.
+    pub fn hsm_token(&self) -> CliResult<Option<std::sync::Arc<simforge_hsm::Token>>> {
+        match &self.hsm {
+            Some(h) => Ok(Some(simforge_esim::hsm::open(
+                &h.module,
+                &h.token,
+                &h.pin_file,
+            )?)),
+            None => Ok(None),
         }
     }
 
@@ -123,7 +146,11 @@ impl Ctx {
         let out_root = out_root.unwrap_or_else(|| self.data_dir.join("batches").join(name));
         let started = Instant::now();
         let mut bar = Bar::new(quiet);
-        let run = Run::os(threads_or_cores(threads), &mut bar);
+        let token = self.hsm_token()?;
+        let mut run = Run::os(threads_or_cores(threads), &mut bar);
+        if let Some(t) = &token {
+            run = run.with_hsm(t);
+        }
         let g =
             factory::generate(store, vault, &self.actor, planned, &out_root, &formats, run).await?;
         self.print_generated(g, started)

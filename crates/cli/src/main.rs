@@ -41,6 +41,16 @@ struct Cli {
         hide_env_values = true
     )]
     database: Option<simforge_store::DatabaseLocation>,
+    /// A PKCS#11 module (shared library) whose token holds keys: transport keys stored as HSM
+    /// keys (`key import --hsm-label`), and for `serve` DPauth/DPpb and the master key.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_MODULE", requires_all = ["hsm_token", "hsm_pin_file"])]
+    hsm_module: Option<PathBuf>,
+    /// The HSM token's label.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_TOKEN")]
+    hsm_token: Option<String>,
+    /// A file (mode 0600) holding the HSM token's user PIN.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_PIN_FILE")]
+    hsm_pin_file: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -144,6 +154,15 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult {
     let mut ctx = ctx::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
     ctx.database = cli.database;
+    if let (Some(module), Some(token), Some(pin_file)) =
+        (cli.hsm_module, cli.hsm_token, cli.hsm_pin_file)
+    {
+        ctx.hsm = Some(ctx::HsmArgs {
+            module,
+            token,
+            pin_file,
+        });
+    }
     match cli.command {
         Command::Operator(c) => operator::operator(ctx, c).await,
         Command::Key(c) => key::key(ctx, c).await,

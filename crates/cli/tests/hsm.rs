@@ -341,3 +341,137 @@ fn serve_with_dp_keys_and_the_master_key_in_the_hsm_downloads_on_both_curves() {
     }
     drop(server);
 }
+
+fn file_with_suffix(dir: &Path, suffix: &str) -> String {
+    let f = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no *{suffix} in {}", dir.display()));
+    std::fs::read_to_string(f.path()).unwrap()
+}
+
+/// An operator's transport key imported into the token and stored as an HSM key (KID 2): the
+/// batch's EKI is computed in the token, and decrypts with the operator's copy of the key to
+/// the electrical file's Ki; without the HSM the batch is refused, and so (for now) is verify.
+#[test]
+fn a_batch_whose_transport_key_is_in_the_hsm() {
+    let Some(t) = TestToken::new("a_batch_whose_transport_key_is_in_the_hsm") else {
+        return;
+    };
+    let lab = Lab::new();
+    lab.operator("lab");
+    let (module, pin) = (t.module.to_str().unwrap(), t.pin_file.to_str().unwrap());
+    let hsm = [
+        "--hsm-module",
+        module,
+        "--hsm-token",
+        &t.label,
+        "--hsm-pin-file",
+        pin,
+    ];
+    let key_hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    let key_file = lab.write("op-transport.hex", key_hex);
+    let mut a = vec![
+        "hsm",
+        "import",
+        "--key",
+        key_file.to_str().unwrap(),
+        "--label",
+        "lab-kid2",
+    ];
+    a.extend(hsm_args(&t, module, pin));
+    lab.ok_env(&a, &t);
+    let mut a = vec![
+        "key",
+        "import",
+        "--operator",
+        "lab",
+        "--kind",
+        "transport",
+        "--index",
+        "2",
+        "--hsm-label",
+        "lab-kid2",
+    ];
+    a.extend(hsm);
+    let text = lab.ok_env(&a, &t);
+    assert!(text.contains("256-bit HSM key"), "{text}");
+
+    let order = "quantity = 3000\nkid = 2\nopid = 1\n";
+    // Without the HSM: refused, naming what is missing.
+    let path = lab.write("order-nohsm.toml", order);
+    let o = lab.run_env(
+        &[
+            "batch",
+            "generate",
+            "--operator",
+            "lab",
+            path.to_str().unwrap(),
+            "--quiet",
+        ],
+        &t,
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--hsm-module"));
+
+    let dir = lab.batch("lab", order, &hsm);
+    let out = file_with_suffix(&dir, ".out");
+    let elec = file_with_suffix(&dir, ".elec.csv");
+    let names: Vec<&str> = out
+        .lines()
+        .find_map(|l| l.strip_prefix("var_out:"))
+        .unwrap()
+        .split(' ')
+        .collect();
+    let eki = names.iter().position(|n| *n == "EKI").unwrap();
+    let records: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("var_out:"))
+        .skip(1)
+        .map(|l| l.split(' ').collect())
+        .collect();
+    let mut elec_lines = elec.lines();
+    let head: Vec<&str> = elec_lines.next().unwrap().split(',').collect();
+    let ki = head.iter().position(|n| *n == "KI").unwrap();
+    let elec_records: Vec<Vec<&str>> = elec_lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!((records.len(), elec_records.len()), (3000, 3000));
+    // Independently of simforge: AES-256 decryption with the operator's copy (the aes crate).
+    use aes::cipher::{Array, BlockCipherDecrypt, KeyInit};
+    let cipher = aes::Aes256::new(&Array::try_from(common::unhex(key_hex).as_slice()).unwrap());
+    for (r, e) in records.iter().zip(&elec_records) {
+        let mut block = Array::try_from(common::unhex(r[eki]).as_slice()).unwrap();
+        cipher.decrypt_block(&mut block);
+        assert_eq!(
+            block.iter().map(|b| format!("{b:02X}")).collect::<String>(),
+            e[ki].to_ascii_uppercase()
+        );
+    }
+    // The header's KCV is the key's (computed in the token).
+    let mut kcv = Array::from([1u8; 16]);
+    aes::cipher::BlockCipherEncrypt::encrypt_block(&cipher, &mut kcv);
+    let kcv_hex: String = kcv[..3].iter().map(|b| format!("{b:02X}")).collect();
+    assert!(
+        out.to_ascii_uppercase().contains(&kcv_hex),
+        "{}",
+        &out[..300]
+    );
+
+    // verify does not take a transport key in an HSM yet: refused, not silently passed.
+    let out_path = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".out"))
+        .unwrap()
+        .path();
+    let o = lab.run_env(
+        &["verify", "--operator", "lab", out_path.to_str().unwrap()],
+        &t,
+    );
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -17,6 +17,7 @@ pub struct HsmTransportKey {
     token: Arc<Token>,
     key: ObjectHandle,
     label: String,
+    bits: usize,
     check_value: [u8; 3],
 }
 
@@ -49,6 +50,7 @@ impl HsmTransportKey {
                     key,
                     &[
                         AttributeType::KeyType,
+                        AttributeType::ValueLen,
                         AttributeType::Encrypt,
                         AttributeType::Sensitive,
                         AttributeType::Extractable,
@@ -58,16 +60,18 @@ impl HsmTransportKey {
             "C_GetAttributeValue",
         )?;
         let (mut aes, mut enc, mut sensitive, mut extractable) = (false, false, false, true);
+        let mut len = 0u64;
         for a in attrs {
             match a {
                 Attribute::KeyType(k) => aes = k == KeyType::AES,
+                Attribute::ValueLen(l) => len = l.into(),
                 Attribute::Encrypt(b) => enc = b,
                 Attribute::Sensitive(b) => sensitive = b,
                 Attribute::Extractable(b) => extractable = b,
                 _ => {}
             }
         }
-        if !aes {
+        if !aes || ![16, 24, 32].contains(&len) {
             return Err(bad("not an AES key"));
         }
         if !enc {
@@ -83,11 +87,18 @@ impl HsmTransportKey {
             token,
             key,
             label: label.to_owned(),
+            bits: usize::try_from(len * 8).unwrap_or(0),
             check_value: [0; 3],
         };
         this.encrypt(&mut block)?;
         this.check_value = [block[0][0], block[0][1], block[0][2]];
         Ok(this)
+    }
+
+    /// The key's size in bits (128, 192 or 256).
+    #[must_use]
+    pub fn bits(&self) -> usize {
+        self.bits
     }
 
     fn encrypt(&self, blocks: &mut [[u8; 16]]) -> Result<()> {

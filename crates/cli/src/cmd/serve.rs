@@ -122,27 +122,18 @@ pub struct ServeArgs {
     /// Profiles in the demo batch (made only when the demo operator has none available).
     #[arg(long, default_value_t = 5)]
     demo_profiles: u64,
-    /// A PKCS#11 module (shared library) whose token holds DPauth/DPpb (--hsm-dpauth-label,
-    /// --hsm-dppb-label) and/or the vault's master key (--hsm-master-key-label).
-    #[arg(long, env = "SIMFORGE_HSM_MODULE", requires_all = ["hsm_token", "hsm_pin_file"])]
-    hsm_module: Option<PathBuf>,
-    /// The HSM token's label.
-    #[arg(long, env = "SIMFORGE_HSM_TOKEN", requires = "hsm_module")]
-    hsm_token: Option<String>,
-    /// A file (mode 0600) holding the HSM token's user PIN.
-    #[arg(long, env = "SIMFORGE_HSM_PIN_FILE", requires = "hsm_module")]
-    hsm_pin_file: Option<PathBuf>,
     /// An EC key in the token (repeatable) that signs as the DPauth whose certificate (in the
     /// PKI directory) carries its public key.
-    #[arg(long = "hsm-dpauth-label", requires = "hsm_module")]
+    /// Needs the HSM (--hsm-module, --hsm-token, --hsm-pin-file).
+    #[arg(long = "hsm-dpauth-label")]
     hsm_dpauth_label: Vec<String>,
     /// An EC key in the token (repeatable) that signs as the DPpb whose certificate carries its
     /// public key.
-    #[arg(long = "hsm-dppb-label", requires = "hsm_module")]
+    #[arg(long = "hsm-dppb-label")]
     hsm_dppb_label: Vec<String>,
     /// The token's AES-256 key that seals and unseals the stored secrets instead of the master
     /// key file.
-    #[arg(long, requires = "hsm_module")]
+    #[arg(long)]
     hsm_master_key_label: Option<String>,
     /// A SAIP template (DER) to personalize for the demo profiles instead of building them;
     /// refused, naming the element, if it holds a code or key the card data cannot replace.
@@ -274,10 +265,12 @@ pub async fn serve(
     };
 
     let store = ctx.store().await?;
-    let hsm = match (&a.hsm_module, &a.hsm_token, &a.hsm_pin_file) {
-        (Some(m), Some(t), Some(p)) => Some(simforge_esim::hsm::open(m, t, p)?),
-        _ => None,
-    };
+    let hsm = ctx.hsm_token()?;
+    let labels = !a.hsm_dpauth_label.is_empty() || !a.hsm_dppb_label.is_empty();
+    if hsm.is_none() && (labels || a.hsm_master_key_label.is_some()) {
+        let e = anyhow!("--hsm-*-label needs the HSM: --hsm-module, --hsm-token, --hsm-pin-file");
+        return Err(fail(Code::Input, e));
+    }
     let vault: Arc<dyn Vault> = match (&hsm, &a.hsm_master_key_label) {
         (Some(token), Some(label)) => {
             let v = simforge_esim::hsm::vault(token, label)?;
