@@ -353,7 +353,7 @@ fn file_with_suffix(dir: &Path, suffix: &str) -> String {
 
 /// An operator's transport key imported into the token and stored as an HSM key (KID 2): the
 /// batch's EKI is computed in the token, and decrypts with the operator's copy of the key to
-/// the electrical file's Ki; without the HSM the batch is refused, and so (for now) is verify.
+/// the electrical file's Ki, and `verify` checks it in the token; without the HSM both are refused.
 #[test]
 fn a_batch_whose_transport_key_is_in_the_hsm() {
     let Some(t) = TestToken::new("a_batch_whose_transport_key_is_in_the_hsm") else {
@@ -457,21 +457,33 @@ fn a_batch_whose_transport_key_is_in_the_hsm() {
         &out[..300]
     );
 
-    // verify does not take a transport key in an HSM yet: refused, not silently passed.
+    // verify decrypts the EKIs in the token (and without the HSM says what it needs).
     let out_path = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
         .find(|e| e.file_name().to_string_lossy().ends_with(".out"))
         .unwrap()
         .path();
-    let o = lab.run_env(
-        &["verify", "--operator", "lab", out_path.to_str().unwrap()],
-        &t,
-    );
-    assert_ne!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let elec_path = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".elec.csv"))
+        .unwrap()
+        .path();
+    let mut a = vec![
+        "--json",
+        "verify",
+        "--operator",
+        "lab",
+        out_path.to_str().unwrap(),
+        "--electrical",
+        elec_path.to_str().unwrap(),
+    ];
+    let o = lab.run_env(&a, &t);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("--hsm-module"), "{err}");
+    a.extend(hsm);
+    let report: serde_json::Value = serde_json::from_str(lab.ok_env(&a, &t).trim()).unwrap();
+    assert_eq!(report["cards"], 3000, "{report}");
 }

@@ -123,6 +123,9 @@ pub enum Error {
     /// Generating or writing the batch failed.
     #[error(transparent)]
     Pipeline(#[from] simforge_sim::PipelineError),
+    /// The transport key's holder (an HSM) failed.
+    #[error(transparent)]
+    Cipher(#[from] simforge_sim::CipherError),
     /// OPc could not be derived.
     #[error(transparent)]
     Derive(simforge_sim::CardError),
@@ -166,6 +169,7 @@ impl Error {
             | Self::Damaged(_)
             | Self::Json(_)
             | Self::Pipeline(_)
+            | Self::Cipher(_)
             | Self::Derive(_)
             | Self::Random(_) => ErrorKind::Failure,
         }

@@ -102,13 +102,21 @@ impl HsmTransportKey {
     }
 
     fn encrypt(&self, blocks: &mut [[u8; 16]]) -> Result<()> {
+        self.ecb(true, blocks)
+    }
+
+    /// AES-ECB over every block in one `C_Encrypt` or `C_Decrypt`.
+    fn ecb(&self, encrypt: bool, blocks: &mut [[u8; 16]]) -> Result<()> {
         if blocks.is_empty() {
             return Ok(());
         }
         let clear = Zeroizing::new(blocks.concat());
         let out = Zeroizing::new(self.token.with_session(
-            |s| s.encrypt(&Mechanism::AesEcb, self.key, &clear),
-            "C_Encrypt",
+            |s| match encrypt {
+                true => s.encrypt(&Mechanism::AesEcb, self.key, &clear),
+                false => s.decrypt(&Mechanism::AesEcb, self.key, &clear),
+            },
+            if encrypt { "C_Encrypt" } else { "C_Decrypt" },
         )?);
         if out.len() != clear.len() {
             return Err(HsmError::BadKey {
@@ -126,6 +134,11 @@ impl HsmTransportKey {
 impl BatchCipher for HsmTransportKey {
     fn encrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> std::result::Result<(), CipherError> {
         self.encrypt(blocks).map_err(|e| CipherError(Box::new(e)))
+    }
+
+    fn decrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> std::result::Result<(), CipherError> {
+        self.ecb(false, blocks)
+            .map_err(|e| CipherError(Box::new(e)))
     }
 
     fn check_value(&self) -> [u8; 3] {

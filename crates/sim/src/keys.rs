@@ -36,6 +36,11 @@ pub trait BatchCipher: Send + Sync {
     /// # Errors
     /// [`CipherError`] if the key holder fails.
     fn encrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError>;
+    /// Decrypts every block in place (`simforge verify` of a delivered `.out`).
+    ///
+    /// # Errors
+    /// [`CipherError`] if the key holder fails.
+    fn decrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError>;
     /// The key's check value ([`kcv`]).
     fn check_value(&self) -> [u8; 3];
 }
@@ -44,6 +49,13 @@ impl<T: BlockCipher + ?Sized> BatchCipher for T {
     fn encrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError> {
         for b in blocks {
             self.encrypt_block(b);
+        }
+        Ok(())
+    }
+
+    fn decrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError> {
+        for b in blocks {
+            self.decrypt_block(b);
         }
         Ok(())
     }
