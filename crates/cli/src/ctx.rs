@@ -29,6 +29,8 @@ pub struct Ctx {
     pub actor: factory::Actor,
     /// The HSM (`--hsm-module`, `--hsm-token`, `--hsm-pin-file`), if one is given.
     pub hsm: Option<HsmArgs>,
+    /// The HSM's AES key that is the master key (`--hsm-master-key-label`).
+    pub hsm_master_key_label: Option<String>,
 }
 
 /// Where the HSM's token is and how to log in to it.
@@ -48,6 +50,7 @@ impl Ctx {
             database: None,
             actor: factory::Actor::cli(&factory::os_user()),
             hsm: None,
+            hsm_master_key_label: None,
         }
     }
 
@@ -79,8 +82,9 @@ impl Ctx {
         ))
     }
 
-    /// The master key, refused if it did not seal `store` (checked against a sealed value).
-    pub async fn checked_vault(&self, store: &Store) -> CliResult<MasterKey> {
+    /// The master key (a file, or the HSM's key with `--hsm-master-key-label`), refused if it
+    /// did not seal `store` (checked against a sealed value).
+    pub async fn checked_vault(&self, store: &Store) -> CliResult<Box<dyn simforge_vault::Vault>> {
         let key = self.vault()?;
         Self::check_vault(store, &key).await?;
         Ok(key)
@@ -98,7 +102,22 @@ impl Ctx {
         Ok(())
     }
 
-    pub fn vault(&self) -> CliResult<MasterKey> {
+    /// The master key: the HSM's AES key labelled `--hsm-master-key-label` (sealing in the
+    /// token), else the master key file (created on first use).
+    pub fn vault(&self) -> CliResult<Box<dyn simforge_vault::Vault>> {
+        if let Some(label) = &self.hsm_master_key_label {
+            let Some(token) = self.hsm_token()? else {
+                let e = anyhow::anyhow!(
+                    "--hsm-master-key-label needs the HSM: --hsm-module, --hsm-token, --hsm-pin-file"
+                );
+                return Err(crate::exit::fail(crate::exit::Code::Input, e));
+            };
+            return Ok(Box::new(simforge_esim::hsm::vault(&token, label)?));
+        }
+        Ok(Box::new(self.file_vault()?))
+    }
+
+    fn file_vault(&self) -> CliResult<MasterKey> {
         if self.master_key_file.is_none() {
             factory::private_dir(&self.data_dir)?;
         }

@@ -51,6 +51,10 @@ struct Cli {
     /// A file (mode 0600) holding the HSM token's user PIN.
     #[arg(long, global = true, env = "SIMFORGE_HSM_PIN_FILE")]
     hsm_pin_file: Option<PathBuf>,
+    /// The HSM's AES-256 key that is the master key (sealing and unsealing in the token, no
+    /// master key file), for every command; needs --hsm-module.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_MASTER_KEY_LABEL")]
+    hsm_master_key_label: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult {
     let mut ctx = ctx::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
     ctx.database = cli.database;
+    ctx.hsm_master_key_label = cli.hsm_master_key_label;
     if let (Some(module), Some(token), Some(pin_file)) =
         (cli.hsm_module, cli.hsm_token, cli.hsm_pin_file)
     {

@@ -487,3 +487,123 @@ fn a_batch_whose_transport_key_is_in_the_hsm() {
     let report: serde_json::Value = serde_json::from_str(lab.ok_env(&a, &t).trim()).unwrap();
     assert_eq!(report["cards"], 3000, "{report}");
 }
+
+/// `--hsm-master-key-label` (here through its environment variable) for every command: the
+/// operator's keys are sealed in the token, a batch is made, no master key file ever exists,
+/// and the master key file cannot open the database afterwards.
+#[test]
+fn every_command_seals_with_the_master_key_in_the_hsm() {
+    let Some(t) = TestToken::new("every_command_seals_with_the_master_key_in_the_hsm") else {
+        return;
+    };
+    let lab = Lab::new();
+    let (module, pin) = (t.module.to_str().unwrap(), t.pin_file.to_str().unwrap());
+    let mut a = vec!["hsm", "generate", "--kind", "aes256", "--label", "master"];
+    a.extend(hsm_args(&t, module, pin));
+    lab.ok_env(&a, &t);
+    let run = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write;
+        let mut c = lab.cmd();
+        c.env("SOFTHSM2_CONF", &t.conf)
+            .env("SIMFORGE_HSM_MODULE", module)
+            .env("SIMFORGE_HSM_TOKEN", &t.label)
+            .env("SIMFORGE_HSM_PIN_FILE", pin)
+            .env("SIMFORGE_HSM_MASTER_KEY_LABEL", "master")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.unwrap_or("").as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "simforge {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(
+        &[
+            "operator",
+            "create",
+            "lab",
+            "--mcc",
+            "001",
+            "--mnc",
+            "01",
+            "--iccid-prefix",
+            "8988211",
+            "--iccid-length",
+            "20",
+            "--spn",
+            "Lab",
+        ],
+        None,
+    );
+    let key = lab.write("transport.hex", common::TRANSPORT_HEX);
+    run(
+        &[
+            "key",
+            "import",
+            "--operator",
+            "lab",
+            "--kind",
+            "transport",
+            "--index",
+            "1",
+            "--file",
+            key.to_str().unwrap(),
+        ],
+        None,
+    );
+    run(
+        &[
+            "key",
+            "import",
+            "--operator",
+            "lab",
+            "--kind",
+            "op",
+            "--index",
+            "1",
+        ],
+        Some(common::OP_HEX),
+    );
+    let order = lab.write("order.toml", "quantity = 10\nkid = 1\nopid = 1\n");
+    let out = run(
+        &[
+            "--json",
+            "batch",
+            "generate",
+            "--operator",
+            "lab",
+            order.to_str().unwrap(),
+            "--quiet",
+        ],
+        None,
+    );
+    assert!(out.contains("\"quantity\":10"), "{out}");
+    assert!(!lab.path().join("data/master.key").exists());
+    // The master key file (made now) did not seal these keys: refused.
+    let order2 = lab.write("order2.toml", "quantity = 10\nkid = 1\nopid = 1\n");
+    let o = lab.run(&[
+        "batch",
+        "generate",
+        "--operator",
+        "lab",
+        order2.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("master key"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -60,6 +60,19 @@ pub trait Vault: Send + Sync {
     fn fingerprint(&self) -> String;
 }
 
+/// A boxed vault is a vault (the command line picks a master key file or an HSM key at run time).
+impl<V: Vault + ?Sized> Vault for Box<V> {
+    fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+        (**self).seal(context, plaintext)
+    }
+    fn unseal(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        (**self).unseal(context, sealed)
+    }
+    fn fingerprint(&self) -> String {
+        (**self).fingerprint()
+    }
+}
+
 const VERSION: u8 = 1;
 
 /// The embedded default: a 256-bit master key held in memory.

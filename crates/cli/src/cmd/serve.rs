@@ -131,10 +131,6 @@ pub struct ServeArgs {
     /// public key.
     #[arg(long = "hsm-dppb-label")]
     hsm_dppb_label: Vec<String>,
-    /// The token's AES-256 key that seals and unseals the stored secrets instead of the master
-    /// key file.
-    #[arg(long)]
-    hsm_master_key_label: Option<String>,
     /// A SAIP template (DER) to personalize for the demo profiles instead of building them;
     /// refused, naming the element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
@@ -267,22 +263,15 @@ pub async fn serve(
     let store = ctx.store().await?;
     let hsm = ctx.hsm_token()?;
     let labels = !a.hsm_dpauth_label.is_empty() || !a.hsm_dppb_label.is_empty();
-    if hsm.is_none() && (labels || a.hsm_master_key_label.is_some()) {
+    if hsm.is_none() && labels {
         let e = anyhow!("--hsm-*-label needs the HSM: --hsm-module, --hsm-token, --hsm-pin-file");
         return Err(fail(Code::Input, e));
     }
-    let vault: Arc<dyn Vault> = match (&hsm, &a.hsm_master_key_label) {
-        (Some(token), Some(label)) => {
-            let v = simforge_esim::hsm::vault(token, label)?;
-            Ctx::check_vault(&store, &v).await?;
-            eprintln!(
-                "note: the vault's master key is HSM key {label:?} (fingerprint {})",
-                v.fingerprint()
-            );
-            Arc::new(v)
-        }
-        _ => Arc::new(ctx.checked_vault(&store).await?),
-    };
+    let vault: Arc<dyn Vault> = Arc::from(ctx.checked_vault(&store).await?);
+    if let Some(label) = &ctx.hsm_master_key_label {
+        let fp = vault.fingerprint();
+        eprintln!("note: the vault's master key is HSM key {label:?} (fingerprint {fp})");
+    }
     ctx.migrate_api_key_file(&store).await?;
 
     let (create, now) = (configured_pki.is_none(), SystemTime::now());
