@@ -27,18 +27,18 @@ pub struct Ctx {
     pub database: Option<simforge_store::DatabaseLocation>,
     /// Who runs the command, for the audit log (`cli:<os user>`).
     pub actor: factory::Actor,
-    /// The HSM (`--hsm-module`, `--hsm-token`, `--hsm-pin-file`), if one is given.
-    pub hsm: Option<HsmArgs>,
+    /// The HSM (`--hsm-module`, `--hsm-token`, `--hsm-pin-file`), where given.
+    pub hsm: HsmArgs,
     /// The HSM's AES key that is the master key (`--hsm-master-key-label`).
     pub hsm_master_key_label: Option<String>,
 }
 
-/// Where the HSM's token is and how to log in to it.
-#[derive(Clone, Debug)]
+/// Where the HSM's token is and how to log in to it (the global `--hsm-*` options).
+#[derive(Clone, Debug, Default)]
 pub struct HsmArgs {
-    pub module: PathBuf,
-    pub token: String,
-    pub pin_file: PathBuf,
+    pub module: Option<PathBuf>,
+    pub token: Option<String>,
+    pub pin_file: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -49,20 +49,21 @@ impl Ctx {
             json,
             database: None,
             actor: factory::Actor::cli(&factory::os_user()),
-            hsm: None,
+            hsm: HsmArgs::default(),
             hsm_master_key_label: None,
         }
     }
 
     /// The HSM's token, logged in, when `--hsm-module` is given.
     pub fn hsm_token(&self) -> CliResult<Option<std::sync::Arc<simforge_hsm::Token>>> {
-        match &self.hsm {
-            Some(h) => Ok(Some(simforge_esim::hsm::open(
-                &h.module,
-                &h.token,
-                &h.pin_file,
-            )?)),
-            None => Ok(None),
+        let h = &self.hsm;
+        match (&h.module, &h.token, &h.pin_file) {
+            (None, _, _) => Ok(None),
+            (Some(m), Some(t), Some(p)) => Ok(Some(simforge_esim::hsm::open(m, t, p)?)),
+            (Some(_), _, _) => Err(crate::exit::fail(
+                crate::exit::Code::Input,
+                anyhow::anyhow!("--hsm-module needs --hsm-token and --hsm-pin-file"),
+            )),
         }
     }
 

@@ -43,7 +43,7 @@ struct Cli {
     database: Option<simforge_store::DatabaseLocation>,
     /// A PKCS#11 module (shared library) whose token holds keys: transport keys stored as HSM
     /// keys (`key import --hsm-label`), and for `serve` DPauth/DPpb and the master key.
-    #[arg(long, global = true, env = "SIMFORGE_HSM_MODULE", requires_all = ["hsm_token", "hsm_pin_file"])]
+    #[arg(long, global = true, env = "SIMFORGE_HSM_MODULE")]
     hsm_module: Option<PathBuf>,
     /// The HSM token's label.
     #[arg(long, global = true, env = "SIMFORGE_HSM_TOKEN")]
@@ -159,15 +159,11 @@ async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult
     let mut ctx = ctx::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
     ctx.database = cli.database;
     ctx.hsm_master_key_label = cli.hsm_master_key_label;
-    if let (Some(module), Some(token), Some(pin_file)) =
-        (cli.hsm_module, cli.hsm_token, cli.hsm_pin_file)
-    {
-        ctx.hsm = Some(ctx::HsmArgs {
-            module,
-            token,
-            pin_file,
-        });
-    }
+    ctx.hsm = ctx::HsmArgs {
+        module: cli.hsm_module,
+        token: cli.hsm_token,
+        pin_file: cli.hsm_pin_file,
+    };
     match cli.command {
         Command::Operator(c) => operator::operator(ctx, c).await,
         Command::Key(c) => key::key(ctx, c).await,

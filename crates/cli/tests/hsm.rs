@@ -15,7 +15,14 @@ use common::{Lab, Server, free_port, https};
 use simforge_testkit::softhsm::TestToken;
 
 fn hsm_args<'a>(t: &'a TestToken, module: &'a str, pin: &'a str) -> Vec<&'a str> {
-    vec!["--module", module, "--token", &t.label, "--pin-file", pin]
+    vec![
+        "--hsm-module",
+        module,
+        "--hsm-token",
+        &t.label,
+        "--hsm-pin-file",
+        pin,
+    ]
 }
 
 fn objects(lab: &Lab, t: &TestToken) -> Vec<serde_json::Value> {
@@ -155,6 +162,15 @@ fn generate_import_and_list_keys_without_values() {
     assert_eq!(find("imported", "public-key")["keyType"], "EC");
     assert_eq!(find("transport-kid1", "secret-key")["keyType"], "AES");
 
+    // The slots alone need no login.
+    let v: serde_json::Value = serde_json::from_str(
+        lab.ok_env(&["--json", "hsm", "list", "--hsm-module", module], &t)
+            .trim(),
+    )
+    .unwrap();
+    assert!(v["objects"].is_null(), "{v}");
+    assert!(v.to_string().contains(&t.label), "{v}");
+
     // Refusals and their exit codes: a taken label (4), an unknown token (5), a PIN file others
     // may read (3); the PIN is never printed.
     let mut a = vec!["hsm", "generate", "--kind", "aes256", "--label", "master"];
@@ -163,11 +179,11 @@ fn generate_import_and_list_keys_without_values() {
     let a = [
         "hsm",
         "list",
-        "--module",
+        "--hsm-module",
         module,
-        "--token",
+        "--hsm-token",
         "nope",
-        "--pin-file",
+        "--hsm-pin-file",
         pin,
     ];
     assert_eq!(lab.run_env(&a, &t).status.code(), Some(5));
@@ -180,11 +196,11 @@ fn generate_import_and_list_keys_without_values() {
         let a = [
             "hsm",
             "list",
-            "--module",
+            "--hsm-module",
             module,
-            "--token",
+            "--hsm-token",
             &t.label,
-            "--pin-file",
+            "--hsm-pin-file",
             loose.to_str().unwrap(),
         ];
         let o = lab.run_env(&a, &t);

@@ -1,7 +1,8 @@
 //! `simforge hsm`: a PKCS#11 HSM's slots, tokens and objects (attributes, never values), and
 //! keys generated or imported in it with CKA_SENSITIVE and without CKA_EXTRACTABLE — the
 //! SM-DP+'s DPauth and DPpb (`serve --hsm-dpauth-label`, `--hsm-dppb-label`) and the vault's
-//! master key (`serve --hsm-master-key-label`).
+//! master key (`--hsm-master-key-label`). The module, token and PIN file are the global
+//! `--hsm-module`, `--hsm-token`, `--hsm-pin-file`.
 
 use std::path::PathBuf;
 
@@ -16,45 +17,15 @@ use crate::exit::{CliResult, Code, fail};
 
 #[derive(Subcommand)]
 pub enum HsmCmd {
-    /// The module's slots and tokens; with --token and --pin-file, the token's objects too.
-    List(ListArgs),
+    /// The module's slots and tokens (--hsm-module); with --hsm-token and --hsm-pin-file, the
+    /// token's objects too.
+    List,
     /// Generate a key in the token: sensitive, never extractable, for one use.
     Generate(GenerateArgs),
     /// Import a key as a sensitive, non-extractable key: an EC private key (PEM: PKCS#8 or
     /// SEC1; a PKI directory's DPauth or DPpb key) or an AES key (32, 48 or 64 hex digits: an
     /// operator's transport key). Delete the file afterwards.
     Import(ImportArgs),
-}
-
-#[derive(Args)]
-pub struct ModuleArgs {
-    /// The PKCS#11 module (shared library), e.g. /usr/lib/softhsm/libsofthsm2.so.
-    #[arg(long, env = "SIMFORGE_HSM_MODULE")]
-    module: PathBuf,
-}
-
-#[derive(Args)]
-pub struct TokenArgs {
-    #[command(flatten)]
-    module: ModuleArgs,
-    /// The token's label.
-    #[arg(long, env = "SIMFORGE_HSM_TOKEN")]
-    token: String,
-    /// A file (mode 0600) holding the token's user PIN on its first line.
-    #[arg(long, env = "SIMFORGE_HSM_PIN_FILE")]
-    pin_file: PathBuf,
-}
-
-#[derive(Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    module: ModuleArgs,
-    /// List this token's objects (needs --pin-file).
-    #[arg(long, env = "SIMFORGE_HSM_TOKEN", requires = "pin_file")]
-    token: Option<String>,
-    /// A file (mode 0600) holding the token's user PIN.
-    #[arg(long, env = "SIMFORGE_HSM_PIN_FILE")]
-    pin_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,8 +40,6 @@ enum Kind {
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    #[command(flatten)]
-    token: TokenArgs,
     /// The kind of key.
     #[arg(long, value_enum)]
     kind: Kind,
@@ -81,8 +50,6 @@ pub struct GenerateArgs {
 
 #[derive(Args)]
 pub struct ImportArgs {
-    #[command(flatten)]
-    token: TokenArgs,
     /// The key file: PEM (EC) or hex (AES).
     #[arg(long)]
     key: PathBuf,
@@ -91,12 +58,13 @@ pub struct ImportArgs {
     label: String,
 }
 
-fn open(t: &TokenArgs) -> CliResult<std::sync::Arc<simforge_hsm::Token>> {
-    Ok(simforge_esim::hsm::open(
-        &t.module.module,
-        &t.token,
-        &t.pin_file,
-    )?)
+fn open(ctx: &Ctx) -> CliResult<std::sync::Arc<simforge_hsm::Token>> {
+    ctx.hsm_token()?.ok_or_else(|| {
+        fail(
+            Code::Input,
+            anyhow::anyhow!("give the token: --hsm-module, --hsm-token, --hsm-pin-file"),
+        )
+    })
 }
 
 fn object_json(o: &ObjectInfo) -> serde_json::Value {
@@ -131,15 +99,15 @@ fn object_line(o: &ObjectInfo) -> String {
 
 pub async fn hsm(ctx: Ctx, cmd: HsmCmd) -> CliResult {
     match cmd {
-        HsmCmd::List(a) => {
-            let slots =
-                simforge_hsm::slots(&a.module.module).map_err(simforge_esim::Error::from)?;
-            let objects = match (&a.token, &a.pin_file) {
-                (Some(token), Some(pin)) => {
-                    let t = simforge_esim::hsm::open(&a.module.module, token, pin)?;
-                    Some(t.objects().map_err(simforge_esim::Error::from)?)
-                }
-                _ => None,
+        HsmCmd::List => {
+            let Some(module) = ctx.hsm.module.clone() else {
+                let e = anyhow::anyhow!("give the module: --hsm-module");
+                return Err(fail(Code::Input, e));
+            };
+            let slots = simforge_hsm::slots(&module).map_err(simforge_esim::Error::from)?;
+            let objects = match &ctx.hsm.token {
+                Some(_) => Some(open(&ctx)?.objects().map_err(simforge_esim::Error::from)?),
+                None => None,
             };
             let j = serde_json::json!({
                 "slots": slots.iter().map(|s| serde_json::json!({
@@ -164,7 +132,7 @@ pub async fn hsm(ctx: Ctx, cmd: HsmCmd) -> CliResult {
                         None => lines.push(format!("slot {}: no token", s.id)),
                     }
                 }
-                if let (Some(objects), Some(token)) = (&objects, &a.token) {
+                if let (Some(objects), Some(token)) = (&objects, &ctx.hsm.token) {
                     lines.push(format!("objects of token {token:?}:"));
                     lines.extend(objects.iter().map(object_line));
                 }
@@ -173,7 +141,7 @@ pub async fn hsm(ctx: Ctx, cmd: HsmCmd) -> CliResult {
             Ok(())
         }
         HsmCmd::Generate(a) => {
-            let token = open(&a.token)?;
+            let token = open(&ctx)?;
             let kind = match a.kind {
                 Kind::EcP256 => KeyKind::EcP256,
                 Kind::EcBrainpool => KeyKind::EcBrainpoolP256r1,
@@ -196,7 +164,7 @@ pub async fn hsm(ctx: Ctx, cmd: HsmCmd) -> CliResult {
             let bad =
                 |what: &str| fail(Code::Input, anyhow::anyhow!("{}: {what}", a.key.display()));
             let text = std::str::from_utf8(&data).map_err(|_| bad("neither PEM nor hex"))?;
-            let token = open(&a.token)?;
+            let token = open(&ctx)?;
             let info = if text.contains("-----BEGIN") {
                 let key = EcPrivateKey::from_pem(text).map_err(|e| {
                     fail(
