@@ -10,6 +10,8 @@
 //!   SM-DP+'s DPauth and DPpb;
 //! - [`HsmVault`]: an AES-256 key behind `simforge_vault::Vault` — the platform's master key;
 //!   sealing is AES-GCM in the token with the context as associated data;
+//! - [`HsmTlsKey`]: a P-256 key (DPtls) as a rustls signing key, the handshake signed in the
+//!   token;
 //! - [`HsmTransportKey`]: an operator's transport key behind `simforge_sim::BatchCipher` — the
 //!   `.out` file's EKI computed in the token, one `C_Encrypt` (AES-ECB) per chunk of cards.
 //!
@@ -19,12 +21,14 @@
 
 mod error;
 mod signer;
+mod tls;
 mod token;
 mod transport;
 mod vault;
 
 pub use error::{HsmError, Result};
 pub use signer::HsmSigner;
+pub use tls::HsmTlsKey;
 pub use token::{
     Export, KeyKind, ObjectInfo, Pin, SOFTHSM2_MODULE, SlotSummary, Token, TokenSummary, slots,
 };

@@ -477,3 +477,80 @@ mod transport {
         }
     }
 }
+
+/// The DPtls key in the token signs a real TLS handshake (rustls on both ends, in memory): the
+/// client trusts only the lab CI and checks the SM-DP+'s name.
+#[test]
+fn a_tls_handshake_signed_by_the_dptls_key_in_the_hsm() {
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use rustls::server::{ClientHello, ResolvesServerCert};
+    use rustls::sign::CertifiedKey;
+
+    #[derive(Debug)]
+    struct One(Arc<CertifiedKey>);
+    impl ResolvesServerCert for One {
+        fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+            Some(Arc::clone(&self.0))
+        }
+    }
+
+    let Some(t) = TestToken::new("a_tls_handshake_signed_by_the_dptls_key_in_the_hsm") else {
+        return;
+    };
+    let token = open(&t);
+    let pki = lab(simforge_pki::Curve::P256, 1);
+    let key = EcPrivateKey::from_pkcs8_der(&pki.smdp.tls.key.to_pkcs8_der().unwrap()).unwrap();
+    token.import_ec(&key, "dptls").unwrap();
+    let signer = Arc::new(HsmSigner::open(Arc::clone(&token), "dptls").unwrap());
+    let tls_key = simforge_hsm::HsmTlsKey::new(signer).unwrap();
+    let chain = vec![
+        CertificateDer::from(pki.smdp.tls.cert.der().to_vec()),
+        CertificateDer::from(pki.ci.der().to_vec()),
+    ];
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(One(Arc::new(CertifiedKey::new(
+            chain,
+            Arc::new(tls_key),
+        )))));
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(pki.ci.der().to_vec()))
+        .unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(simforge_testkit::lab::FQDN).unwrap();
+    let mut c = rustls::ClientConnection::new(Arc::new(client), name).unwrap();
+    let mut s = rustls::ServerConnection::new(Arc::new(server)).unwrap();
+    for _ in 0..10 {
+        let mut buf = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut buf).unwrap();
+        }
+        s.read_tls(&mut buf.as_slice()).unwrap();
+        s.process_new_packets().unwrap();
+        let mut buf = Vec::new();
+        while s.wants_write() {
+            s.write_tls(&mut buf).unwrap();
+        }
+        c.read_tls(&mut buf.as_slice()).unwrap();
+        c.process_new_packets().unwrap();
+        if !c.is_handshaking() && !s.is_handshaking() {
+            break;
+        }
+    }
+    assert!(
+        !c.is_handshaking() && !s.is_handshaking(),
+        "handshake did not finish"
+    );
+    // A brainpool key is no TLS key.
+    token.generate(KeyKind::EcBrainpoolP256r1, "bp").unwrap();
+    let bp = Arc::new(HsmSigner::open(Arc::clone(&token), "bp").unwrap());
+    assert!(simforge_hsm::HsmTlsKey::new(bp).is_err());
+}
