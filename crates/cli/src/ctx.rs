@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 use simforge_factory::{self as factory, Planned, Run};
 use simforge_store::{Operator, Store};
-use simforge_vault::{MasterKey, Vault};
+use simforge_vault::MasterKey;
 use zeroize::Zeroizing;
 
 pub use simforge_factory::clock::{now_ms, rfc3339, threads_or_cores, unix, unix_now};
@@ -27,6 +27,18 @@ pub struct Ctx {
     pub database: Option<simforge_store::DatabaseLocation>,
     /// Who runs the command, for the audit log (`cli:<os user>`).
     pub actor: factory::Actor,
+    /// The HSM (`--hsm-module`, `--hsm-token`, `--hsm-pin-file`), where given.
+    pub hsm: HsmArgs,
+    /// The HSM's AES key that is the master key (`--hsm-master-key-label`).
+    pub hsm_master_key_label: Option<String>,
+}
+
+/// Where the HSM's token is and how to log in to it (the global `--hsm-*` options).
+#[derive(Clone, Debug, Default)]
+pub struct HsmArgs {
+    pub module: Option<PathBuf>,
+    pub token: Option<String>,
+    pub pin_file: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -37,6 +49,21 @@ impl Ctx {
             json,
             database: None,
             actor: factory::Actor::cli(&factory::os_user()),
+            hsm: HsmArgs::default(),
+            hsm_master_key_label: None,
+        }
+    }
+
+    /// The HSM's token, logged in, when `--hsm-module` is given.
+    pub fn hsm_token(&self) -> CliResult<Option<std::sync::Arc<simforge_hsm::Token>>> {
+        let h = &self.hsm;
+        match (&h.module, &h.token, &h.pin_file) {
+            (None, _, _) => Ok(None),
+            (Some(m), Some(t), Some(p)) => Ok(Some(simforge_esim::hsm::open(m, t, p)?)),
+            (Some(_), _, _) => Err(crate::exit::fail(
+                crate::exit::Code::Input,
+                anyhow::anyhow!("--hsm-module needs --hsm-token and --hsm-pin-file"),
+            )),
         }
     }
 
@@ -56,20 +83,42 @@ impl Ctx {
         ))
     }
 
-    /// The master key, refused if it did not seal `store` (checked against a sealed value).
-    pub async fn checked_vault(&self, store: &Store) -> CliResult<MasterKey> {
+    /// The master key (a file, or the HSM's key with `--hsm-master-key-label`), refused if it
+    /// did not seal `store` (checked against a sealed value).
+    pub async fn checked_vault(&self, store: &Store) -> CliResult<Box<dyn simforge_vault::Vault>> {
         let key = self.vault()?;
-        store
-            .check_master_key(
-                &key.fingerprint(),
-                || simforge_vault::seal_check(&key).ok(),
-                |sealed| simforge_vault::verify_check(&key, sealed).is_ok(),
-            )
-            .await?;
+        Self::check_vault(store, &key).await?;
         Ok(key)
     }
 
-    pub fn vault(&self) -> CliResult<MasterKey> {
+    /// Refuses a vault (a master key file or an HSM key) that did not seal this database.
+    pub async fn check_vault(store: &Store, key: &dyn simforge_vault::Vault) -> CliResult {
+        store
+            .check_master_key(
+                &key.fingerprint(),
+                || simforge_vault::seal_check(key).ok(),
+                |sealed| simforge_vault::verify_check(key, sealed).is_ok(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The master key: the HSM's AES key labelled `--hsm-master-key-label` (sealing in the
+    /// token), else the master key file (created on first use).
+    pub fn vault(&self) -> CliResult<Box<dyn simforge_vault::Vault>> {
+        if let Some(label) = &self.hsm_master_key_label {
+            let Some(token) = self.hsm_token()? else {
+                let e = anyhow::anyhow!(
+                    "--hsm-master-key-label needs the HSM: --hsm-module, --hsm-token, --hsm-pin-file"
+                );
+                return Err(crate::exit::fail(crate::exit::Code::Input, e));
+            };
+            return Ok(Box::new(simforge_esim::hsm::vault(&token, label)?));
+        }
+        Ok(Box::new(self.file_vault()?))
+    }
+
+    fn file_vault(&self) -> CliResult<MasterKey> {
         if self.master_key_file.is_none() {
             factory::private_dir(&self.data_dir)?;
         }
@@ -106,7 +155,7 @@ impl Ctx {
     /// `<data-dir>/batches/<operator>`) with a progress bar; prints its summary.
     pub async fn generate(
         &self,
-        (store, vault): (&Store, &MasterKey),
+        (store, vault): (&Store, &dyn simforge_vault::Vault),
         planned: &Planned,
         out_root: Option<PathBuf>,
         formats: Option<Vec<factory::Format>>,
@@ -117,7 +166,11 @@ impl Ctx {
         let out_root = out_root.unwrap_or_else(|| self.data_dir.join("batches").join(name));
         let started = Instant::now();
         let mut bar = Bar::new(quiet);
-        let run = Run::os(threads_or_cores(threads), &mut bar);
+        let token = self.hsm_token()?;
+        let mut run = Run::os(threads_or_cores(threads), &mut bar);
+        if let Some(t) = &token {
+            run = run.with_hsm(t);
+        }
         let g =
             factory::generate(store, vault, &self.actor, planned, &out_root, &formats, run).await?;
         self.print_generated(g, started)
@@ -159,7 +212,11 @@ impl Ctx {
     }
 
     /// The `demo` operator with random keys, created (and said so) on first use.
-    pub async fn demo_operator(&self, store: &Store, vault: &MasterKey) -> CliResult<Operator> {
+    pub async fn demo_operator(
+        &self,
+        store: &Store,
+        vault: &dyn simforge_vault::Vault,
+    ) -> CliResult<Operator> {
         let mut rng = simforge_sim::OsRandom::new();
         let (op, created) = factory::demo::demo_operator(store, vault, &mut rng).await?;
         if created {

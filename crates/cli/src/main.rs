@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use cmd::{
-    audit, batch, db, demo, euicc, key, load, lpa, operator, pki, serve, smds, user, verify,
+    audit, batch, db, demo, euicc, hsm, key, load, lpa, operator, pki, serve, smds, user, verify,
 };
 use exit::CliResult;
 
@@ -43,6 +43,20 @@ struct Cli {
         hide_env_values = true
     )]
     database: Option<simforge_store::DatabaseLocation>,
+    /// A PKCS#11 module (shared library) whose token holds keys: transport keys stored as HSM
+    /// keys (`key import --hsm-label`), and for `serve` DPauth/DPpb and the master key.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_MODULE")]
+    hsm_module: Option<PathBuf>,
+    /// The HSM token's label.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_TOKEN")]
+    hsm_token: Option<String>,
+    /// A file (mode 0600) holding the HSM token's user PIN.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_PIN_FILE")]
+    hsm_pin_file: Option<PathBuf>,
+    /// The HSM's AES-256 key that is the master key (sealing and unsealing in the token, no
+    /// master key file), for every command; needs --hsm-module.
+    #[arg(long, global = true, env = "SIMFORGE_HSM_MASTER_KEY_LABEL")]
+    hsm_master_key_label: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -82,6 +96,9 @@ enum Command {
     /// The tamper-evident audit log: verify its hash chain, export it.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// A PKCS#11 HSM: list slots, tokens and objects; generate or import keys.
+    #[command(subcommand)]
+    Hsm(hsm::HsmCmd),
     /// Verify a delivered server/HLR (.out) file against the operator's keys.
     Verify(verify::VerifyArgs),
     /// Set up a demo operator with lab keys and generate a small batch.
@@ -145,6 +162,12 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult {
     let mut ctx = ctx::Ctx::new(&cli.data_dir, cli.master_key_file.as_deref(), cli.json);
     ctx.database = cli.database;
+    ctx.hsm_master_key_label = cli.hsm_master_key_label;
+    ctx.hsm = ctx::HsmArgs {
+        module: cli.hsm_module,
+        token: cli.hsm_token,
+        pin_file: cli.hsm_pin_file,
+    };
     match cli.command {
         Command::Operator(c) => operator::operator(ctx, c).await,
         Command::Key(c) => key::key(ctx, c).await,
@@ -152,6 +175,7 @@ async fn run(cli: Cli, log_errors: simforge_server::LogWriteErrors) -> CliResult
         Command::User(c) => user::user(ctx, c).await,
         Command::Audit(c) => audit::audit(ctx, c).await,
         Command::Db(c) => db::db(ctx, c).await,
+        Command::Hsm(c) => hsm::hsm(ctx, c).await,
         Command::Verify(a) => verify::verify(ctx, a).await,
         Command::Demo(a) => demo::demo(ctx, a).await,
         Command::Pki(c) => pki::pki(ctx, c).await,

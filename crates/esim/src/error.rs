@@ -151,6 +151,9 @@ pub enum Error {
     /// The vault failed (sealing, unsealing).
     #[error(transparent)]
     Vault(#[from] simforge_vault::VaultError),
+    /// The PKCS#11 HSM refused or failed (module, token, PIN file, key).
+    #[error(transparent)]
+    Hsm(#[from] simforge_hsm::HsmError),
     /// An identifier is malformed.
     #[error(transparent)]
     Id(#[from] simforge_sim::IdError),
@@ -199,6 +202,17 @@ impl Error {
             Self::Reset { source, .. } => match source {
                 simforge_smdp::Error::IccidUnknown => ErrorKind::NotFound,
                 simforge_smdp::Error::IccidInvalidState(_) => ErrorKind::Conflict,
+                _ => ErrorKind::Failure,
+            },
+            Self::Hsm(h) => match h {
+                simforge_hsm::HsmError::NoToken(_) | simforge_hsm::HsmError::NoKey { .. } => {
+                    ErrorKind::NotFound
+                }
+                simforge_hsm::HsmError::Exists(_) => ErrorKind::Conflict,
+                simforge_hsm::HsmError::PinFile { .. }
+                | simforge_hsm::HsmError::BadPinFile { .. }
+                | simforge_hsm::HsmError::BadKey { .. }
+                | simforge_hsm::HsmError::Ambiguous { .. } => ErrorKind::Invalid,
                 _ => ErrorKind::Failure,
             },
             Self::Store(s) => match s {

@@ -14,6 +14,7 @@ pub mod callbacks;
 pub mod credentials;
 pub mod demo;
 pub mod error;
+pub mod hsm;
 pub mod inventory;
 pub mod pki;
 pub mod platform;

@@ -92,7 +92,7 @@ fn batch_dir(root: &Path, cards: &[sim::Card]) -> std::path::PathBuf {
     let mut out = Vec::new();
     elec.header(&mut out);
     for c in cards {
-        elec.card(c, &mut out);
+        elec.card(c, &mut out).expect("elec record");
     }
     std::fs::write(dir.join("acme-t1.elec.csv"), out).unwrap();
     dir

@@ -19,7 +19,7 @@ use simforge_store::{Batch, BatchState, NewBatch, Operator, Range, Store};
 use simforge_vault::Vault;
 use zeroize::Zeroizing;
 
-use crate::keys::{load_keys, operator_profile};
+use crate::keys::{TransportKeys, load_keys, operator_profile};
 use crate::{Error, Result, read_small_text};
 
 /// An output file format.
@@ -108,6 +108,18 @@ pub struct Run<'a, F> {
     pub make_rng: F,
     /// Receives the progress.
     pub progress: &'a mut (dyn Progress + Send),
+    /// The HSM holding the operators' transport keys that are stored as HSM keys
+    /// ([`keys::store_hsm_transport_key`](crate::keys::store_hsm_transport_key)).
+    pub hsm: Option<&'a dyn TransportKeys>,
+}
+
+impl<'a, F> Run<'a, F> {
+    /// The same run, with the HSM that holds transport keys.
+    #[must_use]
+    pub fn with_hsm(mut self, hsm: &'a dyn TransportKeys) -> Self {
+        self.hsm = Some(hsm);
+        self
+    }
 }
 
 /// The operating system's CSPRNG, per worker ([`sim::OsRandom`]).
@@ -120,6 +132,7 @@ impl<'a> Run<'a, OsRngFactory> {
             threads,
             make_rng: || Ok(sim::OsRandom::new()),
             progress,
+            hsm: None,
         }
     }
 }
@@ -408,6 +421,7 @@ where
     } = planned;
     let (transport, variant) =
         load_keys(store, vault, actor, (op.id, "batch"), plan.kid, plan.opid).await?;
+    let transport = transport.cipher(plan.kid, run.hsm)?;
     sim::CardMaker::new(plan, &variant).map_err(Error::Card)?;
     let columns = out_columns(op, plan)?;
     let final_dir = out_root.join(&plan.name);
@@ -520,6 +534,7 @@ where
     plan.header = stored.header.clone();
     let (transport, variant) =
         load_keys(store, vault, actor, (op.id, "batch"), plan.kid, plan.opid).await?;
+    let transport = transport.cipher(plan.kid, run.hsm)?;
     let keys = Keys {
         columns: out_columns(&op, &plan)?,
         transport,
@@ -579,7 +594,7 @@ pub fn partial_dir(final_dir: &Path) -> PathBuf {
 /// The batch's keys and `.out` columns.
 struct Keys<'v> {
     columns: Vec<sim::Column>,
-    transport: sim::TransportKey,
+    transport: Arc<dyn sim::BatchCipher>,
     variant: &'v sim::OperatorVariant,
 }
 
@@ -659,8 +674,7 @@ where
         .create(dir)
         .map_err(Error::io(format!("cannot create {}", dir.display())))?;
 
-    let transport: Arc<dyn sim::BlockCipher> = Arc::new(keys.transport);
-    let out = sim::OutFile::new(plan, keys.columns, transport);
+    let out = sim::OutFile::new(plan, keys.columns, keys.transport);
     let elec = sim::ElectricalFile::new(plan);
     let laser = sim::LaserFile::new(plan);
     let pysim = sim::PysimCsv::new(&op.plmn);
@@ -701,6 +715,7 @@ where
         threads,
         make_rng,
         progress,
+        hsm: _,
     } = run;
     progress.start(plan.quantity);
     let result = sim::run(

@@ -1,6 +1,7 @@
 //! Operator keys: transport keys (KID) and OP/TOP values (OPID), sealed in the vault.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use simforge_sim as sim;
 use simforge_store::{KeyKind, Operator, Store};
@@ -110,6 +111,113 @@ async fn store_key_unaudited(
     Ok(())
 }
 
+/// The start of a stored transport key that names a key in an HSM instead of holding one: the
+/// sealed value is this prefix and the key's label in the token (sealed like a key, so bound to
+/// its operator and index).
+pub const HSM_KEY_PREFIX: &[u8] = b"simforge-hsm-key:";
+
+/// An operator's transport key as stored: in the process's memory after unsealing, or the label
+/// of a key that never leaves an HSM.
+pub enum TransportKeyRef {
+    /// Unsealed from the database.
+    Memory(Box<sim::TransportKey>),
+    /// Held by the HSM under this label.
+    Hsm(String),
+}
+
+/// Opens the transport keys held by an HSM (`simforge_hsm::Token` is one).
+pub trait TransportKeys: Send + Sync {
+    /// The key labelled `label`, as the `.out` writer's cipher.
+    ///
+    /// # Errors
+    /// Why the key cannot be used (absent, extractable, not AES, the module failed).
+    fn open_transport(
+        &self,
+        label: &str,
+    ) -> std::result::Result<Arc<dyn sim::BatchCipher>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+impl TransportKeys for Arc<simforge_hsm::Token> {
+    fn open_transport(
+        &self,
+        label: &str,
+    ) -> std::result::Result<Arc<dyn sim::BatchCipher>, Box<dyn std::error::Error + Send + Sync>>
+    {
+        Ok(Arc::new(simforge_hsm::HsmTransportKey::open(
+            Arc::clone(self),
+            label,
+        )?))
+    }
+}
+
+impl TransportKeyRef {
+    /// The cipher of the `.out` writer: the key itself, or the HSM's key through `hsm`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a key held by an HSM when none is given, or one the HSM cannot
+    /// use.
+    pub fn cipher(
+        self,
+        kid: u32,
+        hsm: Option<&dyn TransportKeys>,
+    ) -> Result<Arc<dyn sim::BatchCipher>> {
+        match (self, hsm) {
+            (Self::Memory(k), _) => Ok(Arc::new(*k)),
+            (Self::Hsm(label), Some(hsm)) => hsm
+                .open_transport(&label)
+                .map_err(|e| Error::Invalid(format!("KID {kid}: HSM key {label:?}: {e}"))),
+            (Self::Hsm(label), None) => Err(Error::Invalid(format!(
+                "KID {kid} is HSM key {label:?}: give the HSM (--hsm-module, --hsm-token, --hsm-pin-file)"
+            ))),
+        }
+    }
+}
+
+/// Stores, at `index` for `op`, a reference to the HSM's transport key `label` of `bits` bits
+/// (sealed like a key; `replace`: over an existing key). The key itself stays in the HSM.
+///
+/// Recorded in the audit log like [`store_key`], with the label.
+#[allow(clippy::too_many_arguments)]
+pub async fn store_hsm_transport_key(
+    store: &Store,
+    vault: &dyn Vault,
+    actor: &crate::Actor,
+    op: &Operator,
+    label: &str,
+    bits: usize,
+    index: u32,
+    replace: bool,
+) -> Result<()> {
+    let target = (
+        simforge_audit::action::KEY_IMPORT,
+        format!("key:{}/transport/{index}", op.name),
+        Some(op.id),
+    );
+    let reference = [HSM_KEY_PREFIX, label.as_bytes()].concat();
+    let result = async {
+        let context = key_context(op.id, KeyKind::Transport, i64::from(index));
+        let sealed = vault.seal(&context, &reference)?;
+        store
+            .put_key(
+                op.id,
+                KeyKind::Transport,
+                i64::from(index),
+                bits as i64,
+                &sealed,
+                replace,
+            )
+            .await?;
+        Ok(())
+    }
+    .await;
+    let details = |(): &(), d: simforge_audit::Draft| {
+        d.detail("bits", bits)
+            .detail("replace", replace)
+            .detail("hsm_label", label)
+    };
+    crate::audited(store, actor, target, details, result).await
+}
+
 /// Loads and unseals the operator's transport key and OP/TOP for a batch.
 ///
 /// The unseal is recorded in the audit log as done by `actor` for `purpose` (the indexes,
@@ -121,7 +229,7 @@ pub async fn load_keys(
     (operator_id, purpose): (i64, &str),
     kid: u32,
     opid: u32,
-) -> Result<(sim::TransportKey, sim::OperatorVariant)> {
+) -> Result<(TransportKeyRef, sim::OperatorVariant)> {
     let target = (
         simforge_audit::action::KEY_UNSEAL,
         format!("key:transport/{kid}+op/{opid}"),
@@ -138,7 +246,7 @@ async fn load_keys_unaudited(
     operator_id: i64,
     kid: u32,
     opid: u32,
-) -> Result<(sim::TransportKey, sim::OperatorVariant)> {
+) -> Result<(TransportKeyRef, sim::OperatorVariant)> {
     let sealed_t = store
         .sealed_key(operator_id, KeyKind::Transport, i64::from(kid))
         .await
@@ -165,8 +273,16 @@ async fn load_keys_unaudited(
         &key_context(operator_id, KeyKind::Op, i64::from(opid)),
         &sealed_o,
     )?;
-    let transport = sim::TransportKey::from_bytes(&t)
-        .map_err(|_| Error::Damaged(format!("stored transport key {kid} is damaged")))?;
+    let transport = match t.strip_prefix(HSM_KEY_PREFIX) {
+        Some(label) => TransportKeyRef::Hsm(
+            String::from_utf8(label.to_vec())
+                .map_err(|_| Error::Damaged(format!("stored transport key {kid} is damaged")))?,
+        ),
+        None => TransportKeyRef::Memory(Box::new(
+            sim::TransportKey::from_bytes(&t)
+                .map_err(|_| Error::Damaged(format!("stored transport key {kid} is damaged")))?,
+        )),
+    };
     let variant = match o.len() {
         16 => sim::OperatorVariant::Op(
             o[..]

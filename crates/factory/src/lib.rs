@@ -28,7 +28,7 @@ pub use batch::{
     Format, Generated, Order, OrderKind, Planned, Progress, Run, Summary, generate,
     next_free_iccid, next_free_imsi, parse_order, plan, read_order, release, resume,
 };
-pub use keys::{key_context, load_keys, operator_profile};
+pub use keys::{TransportKeyRef, TransportKeys, key_context, load_keys, operator_profile};
 
 /// Boxed source error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -123,6 +123,9 @@ pub enum Error {
     /// Generating or writing the batch failed.
     #[error(transparent)]
     Pipeline(#[from] simforge_sim::PipelineError),
+    /// The transport key's holder (an HSM) failed.
+    #[error(transparent)]
+    Cipher(#[from] simforge_sim::CipherError),
     /// OPc could not be derived.
     #[error(transparent)]
     Derive(simforge_sim::CardError),
@@ -166,6 +169,7 @@ impl Error {
             | Self::Damaged(_)
             | Self::Json(_)
             | Self::Pipeline(_)
+            | Self::Cipher(_)
             | Self::Derive(_)
             | Self::Random(_) => ErrorKind::Failure,
         }

@@ -15,10 +15,10 @@
 use std::io::BufRead;
 
 use serde::Serialize;
-use sim::BlockCipher;
 use simforge_sim as sim;
 use simforge_store::{Operator, Store};
 use simforge_vault::Vault;
+use zeroize::Zeroize as _;
 
 use crate::keys::{load_keys, operator_profile};
 use crate::{BoxError, Error, Result};
@@ -93,16 +93,25 @@ fn unhex16(s: &str) -> Option<[u8; 16]> {
 }
 
 /// Decodes whole AES blocks of hex and decrypts them; `None` unless `s` is `len` bytes of hex.
-fn decrypt_hex(t: &dyn BlockCipher, s: &str, len: usize) -> Option<zeroize::Zeroizing<Vec<u8>>> {
-    let mut v = sim::secret::decode_hex(s).ok()?;
+fn decrypt_hex(
+    t: &dyn sim::BatchCipher,
+    s: &str,
+    len: usize,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let Some(v) = sim::secret::decode_hex(s).ok() else {
+        return Ok(None);
+    };
     if v.len() != len || !len.is_multiple_of(16) {
-        return None;
+        return Ok(None);
     }
-    for chunk in v.chunks_exact_mut(16) {
-        let block: &mut [u8; 16] = chunk.try_into().ok()?;
-        t.decrypt_block(block);
-    }
-    Some(v)
+    let v = zeroize::Zeroizing::new(v);
+    let mut blocks = zeroize::Zeroizing::new(
+        v.chunks_exact(16)
+            .filter_map(|c| <[u8; 16]>::try_from(c).ok())
+            .collect::<Vec<_>>(),
+    );
+    t.decrypt_blocks(&mut blocks)?;
+    Ok(Some(zeroize::Zeroizing::new(blocks.concat())))
 }
 
 /// The OTA key set number and kind of a `.out` column, with whether it is encrypted.
@@ -132,6 +141,22 @@ pub async fn verify<R: BufRead, E: BufRead>(
     op: &Operator,
     out: Input<'_, R>,
     electrical: Option<Input<'_, E>>,
+) -> Result<Report> {
+    verify_with(store, vault, actor, op, (out, electrical), None).await
+}
+
+/// As [`verify`], with the HSM that holds the operator's transport key when its KID is stored
+/// as an HSM key (the EKIs are then decrypted in the token).
+///
+/// # Errors
+/// As [`verify`]; [`Error::Invalid`] for a KID held by an HSM when `hsm` is `None`.
+pub async fn verify_with<R: BufRead, E: BufRead>(
+    store: &Store,
+    vault: &dyn Vault,
+    actor: &crate::Actor,
+    op: &Operator,
+    (out, electrical): (Input<'_, R>, Option<Input<'_, E>>),
+    hsm: Option<&dyn crate::keys::TransportKeys>,
 ) -> Result<Report> {
     let profile = operator_profile(op)?;
     let out_name = out.name;
@@ -168,6 +193,7 @@ pub async fn verify<R: BufRead, E: BufRead>(
     .map_err(|e| bad(format!("{out_name}: header"), Some(e.into())))?;
     let (transport, variant) =
         load_keys(store, vault, actor, (op.id, "verify"), plan.kid, plan.opid).await?;
+    let transport = transport.cipher(plan.kid, hsm)?;
     let kid = plan.kid;
 
     let col = |c: sim::Column| columns.iter().position(|x| *x == c);
@@ -197,7 +223,7 @@ pub async fn verify<R: BufRead, E: BufRead>(
     };
 
     // The transport key against the file's KCV: with another key every decryption is noise.
-    let our_kcv = sim::secret::to_hex(&sim::kcv(&transport));
+    let our_kcv = sim::secret::to_hex(&transport.check_value());
     let key_matches = match &header_kcv {
         Some((kcv, n)) if *kcv != our_kcv => {
             report(format!(
@@ -346,7 +372,9 @@ pub async fn verify<R: BufRead, E: BufRead>(
             sim::OperatorVariant::Op(_) => 16,
             sim::OperatorVariant::Top(_) => 32,
         };
-        let eopc = c_eopc.map(|c| decrypt_hex(&transport, f[c], opc_len));
+        let eopc = c_eopc
+            .map(|c| decrypt_hex(transport.as_ref(), f[c], opc_len))
+            .transpose()?;
         if matches!(eopc, Some(None)) {
             report(format!(
                 "{out_name}: line {n}: EOPC is not {} hex digits",
@@ -357,7 +385,7 @@ pub async fn verify<R: BufRead, E: BufRead>(
         for (i, c) in columns.iter().enumerate() {
             if let Some((_, _, encrypted)) = ota_column(*c) {
                 let v = if encrypted {
-                    decrypt_hex(&transport, f[i], 16)
+                    decrypt_hex(transport.as_ref(), f[i], 16)?
                 } else {
                     sim::secret::decode_hex(f[i]).ok().filter(|v| v.len() == 16)
                 };
@@ -388,7 +416,10 @@ pub async fn verify<R: BufRead, E: BufRead>(
             }
             continue;
         }
-        transport.decrypt_block(&mut ki);
+        let mut blocks = [ki];
+        transport.decrypt_blocks(&mut blocks)?;
+        ki = blocks[0];
+        blocks.zeroize();
         let ki_key = sim::Key128::from_bytes(ki);
         ki.fill(0);
         let opc = sim::card::derive_opc(&variant, &ki_key).map_err(Error::Derive)?;

@@ -73,6 +73,7 @@ async fn check(order: &str, columns: Option<&str>, want: &[(&str, &str)]) {
             threads: 1,
             make_rng: common::seeded(),
             progress: &mut (),
+            hsm: None,
         },
     )
     .await

@@ -118,6 +118,7 @@ async fn a_failure_while_writing_leaves_nothing_and_releases_the_ranges() {
                 Err(CardError::Random("no entropy".into()))
             },
             progress: &mut (),
+            hsm: None,
         },
     )
     .await

@@ -16,7 +16,7 @@ pub use electrical::{ElectricalColumns, ElectricalError, ElectricalReader, Elect
 
 use crate::card::Card;
 use crate::ef;
-use crate::keys::{BlockCipher, kcv, kcv128};
+use crate::keys::{BatchCipher, CipherError, kcv128};
 use crate::order::BatchPlan;
 use crate::secret::push_hex;
 
@@ -27,7 +27,21 @@ pub trait CardFormat: Send + Sync {
     /// Appends the header.
     fn header(&self, out: &mut Vec<u8>);
     /// Appends one card's record.
-    fn card(&self, card: &Card, out: &mut Vec<u8>);
+    ///
+    /// # Errors
+    /// [`CipherError`] if the format's cipher (the `.out` file's transport key) fails.
+    fn card(&self, card: &Card, out: &mut Vec<u8>) -> Result<(), CipherError>;
+    /// Appends the records of consecutive cards (the pipeline's call, one per chunk): by
+    /// default card by card; the `.out` file encrypts every card's blocks in one call.
+    ///
+    /// # Errors
+    /// As [`CardFormat::card`].
+    fn cards(&self, cards: &[Card], out: &mut Vec<u8>) -> Result<(), CipherError> {
+        for c in cards {
+            self.card(c, out)?;
+        }
+        Ok(())
+    }
 }
 
 /// A column of the operator's server/HLR file.
@@ -178,13 +192,12 @@ impl Column {
     }
 }
 
-fn encrypted(cipher: &dyn BlockCipher, data: &[u8], out: &mut Vec<u8>) {
+/// Appends `data` cut into zero-padded 16-byte blocks to `blocks`.
+fn push_blocks(data: &[u8], blocks: &mut Vec<[u8; 16]>) {
     for chunk in data.chunks(16) {
         let mut block = [0u8; 16];
         block[..chunk.len()].copy_from_slice(chunk);
-        cipher.encrypt_block(&mut block);
-        push_hex(out, &block);
-        zeroize::Zeroize::zeroize(&mut block);
+        blocks.push(block);
     }
 }
 
@@ -197,13 +210,13 @@ pub const TRANSPORT_KCV_LABEL: &str = "Transport Key KCV";
 pub struct OutFile {
     header: Vec<String>,
     columns: Vec<Column>,
-    transport: Arc<dyn BlockCipher>,
+    transport: Arc<dyn BatchCipher>,
 }
 
 impl OutFile {
     /// A `.out` writer for a plan, with the operator's columns and transport key.
     #[must_use]
-    pub fn new(plan: &BatchPlan, columns: Vec<Column>, transport: Arc<dyn BlockCipher>) -> Self {
+    pub fn new(plan: &BatchPlan, columns: Vec<Column>, transport: Arc<dyn BatchCipher>) -> Self {
         Self {
             header: plan.header.clone(),
             columns,
@@ -223,7 +236,7 @@ impl CardFormat for OutFile {
             out.push(b'\n');
         }
         out.extend_from_slice(format!("{TRANSPORT_KCV_LABEL:<22}: ").as_bytes());
-        push_hex(out, &kcv(self.transport.as_ref()));
+        push_hex(out, &self.transport.check_value());
         out.push(b'\n');
         out.extend_from_slice(b"var_out:");
         let names: Vec<String> = self.columns.iter().map(Column::name).collect();
@@ -231,11 +244,61 @@ impl CardFormat for OutFile {
         out.push(b'\n');
     }
 
-    fn card(&self, c: &Card, out: &mut Vec<u8>) {
-        let t = self.transport.as_ref();
+    fn card(&self, c: &Card, out: &mut Vec<u8>) -> Result<(), CipherError> {
+        self.cards(std::slice::from_ref(c), out)
+    }
+
+    /// Every encrypted column of every card in one [`BatchCipher::encrypt_blocks`] call
+    /// (with an HSM: one `C_Encrypt` per chunk of cards), then the records.
+    fn cards(&self, cards: &[Card], out: &mut Vec<u8>) -> Result<(), CipherError> {
+        let mut blocks = zeroize::Zeroizing::new(Vec::new());
+        for c in cards {
+            for col in &self.columns {
+                if let Some(data) = encrypted_data(*col, c) {
+                    push_blocks(data, &mut blocks);
+                }
+            }
+        }
+        self.transport.encrypt_blocks(&mut blocks)?;
+        let mut next = blocks.iter();
+        for c in cards {
+            self.record(c, &mut next, out);
+        }
+        Ok(())
+    }
+}
+
+/// The clear value a column shows encrypted, if it is an encrypted column with a value.
+fn encrypted_data(col: Column, c: &Card) -> Option<&[u8]> {
+    let ota = |n: u8| c.ota.get(usize::from(n).checked_sub(1)?);
+    match col {
+        Column::Eki => Some(c.ki.expose()),
+        Column::Eopc => Some(c.opc.expose()),
+        Column::Ekic(n) => ota(n).map(|s| s.kic.expose().as_slice()),
+        Column::Ekid(n) => ota(n).map(|s| s.kid.expose().as_slice()),
+        Column::Ekik(n) => ota(n).map(|s| s.kik.expose().as_slice()),
+        _ => None,
+    }
+}
+
+impl OutFile {
+    /// One card's line; its encrypted columns take their blocks from `encrypted`, in column
+    /// order ([`encrypted_data`]'s).
+    fn record<'b>(
+        &self,
+        c: &Card,
+        encrypted: &mut impl Iterator<Item = &'b [u8; 16]>,
+        out: &mut Vec<u8>,
+    ) {
         for (i, col) in self.columns.iter().enumerate() {
             if i > 0 {
                 out.push(b' ');
+            }
+            if let Some(data) = encrypted_data(*col, c) {
+                for block in encrypted.take(data.len().div_ceil(16)) {
+                    push_hex(out, block);
+                }
+                continue;
             }
             let ota = |n: &u8| c.ota.get(usize::from(*n) - 1);
             match col {
@@ -247,8 +310,6 @@ impl CardFormat for OutFile {
                         out.extend_from_slice(m.to_string().as_bytes());
                     }
                 }
-                Column::Eki => encrypted(t, c.ki.expose(), out),
-                Column::Eopc => encrypted(t, c.opc.expose(), out),
                 Column::Opc => push_hex(out, c.opc.expose()),
                 Column::Pin1 => out.extend_from_slice(c.pin1.digits()),
                 Column::Puk1 => out.extend_from_slice(c.puk1.digits()),
@@ -271,22 +332,13 @@ impl CardFormat for OutFile {
                         push_hex(out, s.kik.expose())
                     }
                 }
-                Column::Ekic(n) => {
-                    if let Some(s) = ota(n) {
-                        encrypted(t, s.kic.expose(), out)
-                    }
-                }
-                Column::Ekid(n) => {
-                    if let Some(s) = ota(n) {
-                        encrypted(t, s.kid.expose(), out)
-                    }
-                }
-                Column::Ekik(n) => {
-                    if let Some(s) = ota(n) {
-                        encrypted(t, s.kik.expose(), out)
-                    }
-                }
                 Column::Kcv => push_hex(out, &kcv128(c.ki.expose())),
+                // Encrypted columns without a value (an OTA set the card does not have).
+                Column::Eki
+                | Column::Eopc
+                | Column::Ekic(_)
+                | Column::Ekid(_)
+                | Column::Ekik(_) => {}
             }
         }
         out.push(b'\n');
@@ -323,7 +375,7 @@ impl CardFormat for ElectricalFile {
         out.push(b'\n');
     }
 
-    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+    fn card(&self, c: &Card, out: &mut Vec<u8>) -> Result<(), CipherError> {
         push_hex(out, &c.imsi.to_ef());
         out.push(b',');
         push_hex(out, &c.iccid.to_ef());
@@ -346,6 +398,7 @@ impl CardFormat for ElectricalFile {
             }
         }
         out.push(b'\n');
+        Ok(())
     }
 }
 
@@ -381,7 +434,7 @@ impl CardFormat for LaserFile {
         out.extend_from_slice(b",PIN1,PUK1,PIN2,PUK2,IMSI,IMSI1,IMSI2\n");
     }
 
-    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+    fn card(&self, c: &Card, out: &mut Vec<u8>) -> Result<(), CipherError> {
         let start = out.len();
         c.iccid.write_full(out);
         let full: [u8; 20] = digits_copy(&out[start..]);
@@ -406,6 +459,7 @@ impl CardFormat for LaserFile {
         out.push(b',');
         out.extend_from_slice(&imsi[split..len]);
         out.push(b'\n');
+        Ok(())
     }
 }
 
@@ -435,7 +489,7 @@ impl CardFormat for PysimCsv {
         out.extend_from_slice(b"iccid,imsi,mcc,mnc,ki,opc,acc,pin_adm,pin_adm_hex\n");
     }
 
-    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+    fn card(&self, c: &Card, out: &mut Vec<u8>) -> Result<(), CipherError> {
         c.iccid.write_full(out);
         out.push(b',');
         c.imsi.write_ascii(out);
@@ -461,6 +515,7 @@ impl CardFormat for PysimCsv {
             }
         }
         out.push(b'\n');
+        Ok(())
     }
 }
 
@@ -500,7 +555,7 @@ impl CardFormat for OsmoHlrScript {
         );
     }
 
-    fn card(&self, c: &Card, out: &mut Vec<u8>) {
+    fn card(&self, c: &Card, out: &mut Vec<u8>) -> Result<(), CipherError> {
         let (buf, len) = c.imsi.to_ascii();
         let imsi = &buf[..len];
         out.extend_from_slice(b"subscriber imsi ");
@@ -521,6 +576,7 @@ impl CardFormat for OsmoHlrScript {
             out.extend_from_slice(imsi);
             out.extend_from_slice(format!(" update msisdn {m}\n").as_bytes());
         }
+        Ok(())
     }
 }
 

@@ -2,8 +2,9 @@
 //! operator's files (EKI = AES-K(transport, Ki), one block, as the trade does) and the operator
 //! variant value (MILENAGE OP or TUAK TOP) from which every card's OPc/TOPc is derived.
 //!
-//! These are in-memory forms. At rest they are sealed by the platform's key vault; later a
-//! PKCS#11 HSM can hold them, in which case the generator receives a [`BlockCipher`] backed by it.
+//! These are in-memory forms. At rest they are sealed by the platform's key vault; a transport
+//! key held by a PKCS#11 HSM reaches the `.out` writer as a [`BatchCipher`] backed by it
+//! (`simforge_hsm::HsmTransportKey`), and never enters the process.
 
 use std::fmt;
 
@@ -18,6 +19,54 @@ pub trait BlockCipher: Send + Sync {
     fn encrypt_block(&self, block: &mut [u8; 16]);
     /// Decrypts one 16-byte block in place.
     fn decrypt_block(&self, block: &mut [u8; 16]);
+}
+
+/// Why a [`BatchCipher`] could not encrypt (an HSM that failed or refused). Never carries key
+/// material.
+#[derive(Debug, thiserror::Error)]
+#[error("transport key cipher")]
+pub struct CipherError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// Encrypts many AES blocks in one call under a key it does not reveal: what the `.out` file's
+/// encrypted columns need. A PKCS#11 HSM implements it with one `C_Encrypt` per chunk of
+/// cards; every [`BlockCipher`] is one, block by block.
+pub trait BatchCipher: Send + Sync {
+    /// Encrypts every block in place (AES-ECB, each block on its own).
+    ///
+    /// # Errors
+    /// [`CipherError`] if the key holder fails.
+    fn encrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError>;
+    /// Decrypts every block in place (`simforge verify` of a delivered `.out`).
+    ///
+    /// # Errors
+    /// [`CipherError`] if the key holder fails.
+    fn decrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError>;
+    /// The key's check value ([`kcv`]).
+    fn check_value(&self) -> [u8; 3];
+}
+
+impl<T: BlockCipher + ?Sized> BatchCipher for T {
+    fn encrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError> {
+        for b in blocks {
+            self.encrypt_block(b);
+        }
+        Ok(())
+    }
+
+    fn decrypt_blocks(&self, blocks: &mut [[u8; 16]]) -> Result<(), CipherError> {
+        for b in blocks {
+            self.decrypt_block(b);
+        }
+        Ok(())
+    }
+
+    fn check_value(&self) -> [u8; 3] {
+        let mut block = [0x01u8; 16];
+        self.encrypt_block(&mut block);
+        let out = [block[0], block[1], block[2]];
+        block.zeroize();
+        out
+    }
 }
 
 /// An operator transport key: AES-128, AES-192 or AES-256, kept as an expanded key schedule

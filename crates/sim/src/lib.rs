@@ -24,7 +24,7 @@ pub use formats::{
     ElectricalRecord, LaserFile, OsmoHlrScript, OutFile, PysimCsv,
 };
 pub use ids::{Iccid, IdError, Imsi, Msisdn, Plmn};
-pub use keys::{BlockCipher, OperatorVariant, TransportKey, kcv, kcv128};
+pub use keys::{BatchCipher, BlockCipher, CipherError, OperatorVariant, TransportKey, kcv, kcv128};
 pub use order::{
     Algorithm, BatchPlan, CardProfile, CheckedProfile, CodePolicy, CodePolicyText, OperatorProfile,
     OrderError, OrderSpec, Start, parse_order_file,

@@ -30,6 +30,9 @@ pub enum PipelineError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The transport key's holder (an HSM) failed to encrypt.
+    #[error(transparent)]
+    Cipher(#[from] crate::keys::CipherError),
     /// A worker thread died.
     #[error("a generator thread stopped unexpectedly")]
     Worker,
@@ -78,7 +81,7 @@ where
     let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Vec<u8>>>();
     let recycle_rx = std::sync::Mutex::new(recycle_rx);
     std::thread::scope(|s| -> Result<(), PipelineError> {
-        let (tx, rx) = mpsc::sync_channel::<(u64, Result<Vec<Vec<u8>>, CardError>)>(QUEUE);
+        let (tx, rx) = mpsc::sync_channel::<(u64, Result<Vec<Vec<u8>>, PipelineError>)>(QUEUE);
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, stop, make_rng, recycle_rx) = (&next, &stop, &make_rng, &recycle_rx);
@@ -86,7 +89,7 @@ where
                 let mut rng = match make_rng() {
                     Ok(r) => r,
                     Err(e) => {
-                        let _ = tx.send((0, Err(e)));
+                        let _ = tx.send((0, Err(e.into())));
                         return;
                     }
                 };
@@ -147,18 +150,20 @@ fn fill_chunk<R: TryCryptoRng>(
     formats: &[&dyn CardFormat],
     bufs: &mut [Vec<u8>],
     rng: &mut R,
-) -> Result<(), CardError> {
+) -> Result<(), PipelineError> {
     for b in bufs.iter_mut() {
         zeroize::Zeroize::zeroize(b);
         b.clear();
     }
     let first = chunk * CHUNK;
     let last = (first + CHUNK).min(quantity);
-    for i in first..last {
-        let card = maker.card(i, rng)?;
-        for (f, b) in formats.iter().zip(bufs.iter_mut()) {
-            f.card(&card, b);
-        }
+    let cards = (first..last)
+        .map(|i| maker.card(i, rng))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Each format gets the whole chunk at once: the `.out` file encrypts all its blocks in
+    // one call (one `C_Encrypt` when the transport key is in an HSM).
+    for (f, b) in formats.iter().zip(bufs.iter_mut()) {
+        f.cards(&cards, b)?;
     }
     Ok(())
 }

@@ -45,7 +45,7 @@ const OP: &str = "cdc202d5123e20f62b6d676ac72cb318";
 const TRANSPORT: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 fn generate(plan: &BatchPlan, variant: &OperatorVariant, threads: usize) -> Vec<String> {
-    let transport: Arc<dyn BlockCipher> = Arc::new(TransportKey::from_hex(TRANSPORT).unwrap());
+    let transport: Arc<dyn BatchCipher> = Arc::new(TransportKey::from_hex(TRANSPORT).unwrap());
     let out = OutFile::new(plan, Column::defaults(plan.profile.ota_key_sets), transport);
     let elec = ElectricalFile::new(plan);
     let laser = LaserFile::new(plan);
@@ -221,7 +221,7 @@ fn no_secret_in_debug_output() {
 fn a_kcv_column_carries_the_check_value_of_each_clear_ki() {
     let plan = plan(20, CardProfile::default());
     let variant = OperatorVariant::from_hex(OP).unwrap();
-    let transport: Arc<dyn BlockCipher> = Arc::new(TransportKey::from_hex(TRANSPORT).unwrap());
+    let transport: Arc<dyn BatchCipher> = Arc::new(TransportKey::from_hex(TRANSPORT).unwrap());
     let out = OutFile::new(
         &plan,
         Column::parse_list("IMSI EKI KCV KIC1").unwrap(),

@@ -141,6 +141,30 @@ impl DpKey {
             .map_err(|e| Error::Config(crate::error::Cause::with_source("DP key", e)))?;
         let signer = SoftwareSigner::from_der(&pkcs8)
             .map_err(|e| Error::Config(crate::error::Cause::with_source("DP key", e)))?;
+        Self::with_signer_of(cert_der, &cert, ci_pkid, Arc::new(signer))
+    }
+
+    /// From a certificate (DER) and a signer that holds its private key elsewhere (an HSM).
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the certificate has no authority key id or the signer's public key
+    /// is not the certificate's.
+    pub fn with_signer(cert_der: &[u8], signer: Arc<dyn Signer>) -> Result<Self> {
+        let cert = simforge_pki::Certificate::from_der(cert_der)
+            .map_err(|e| Error::Config(crate::error::Cause::with_source("DP certificate", e)))?;
+        let ci_pkid = cert
+            .authority_key_id()
+            .ok_or_else(|| Error::Config("DP certificate has no authority key id".into()))?
+            .to_vec();
+        Self::with_signer_of(cert_der, &cert, ci_pkid, signer)
+    }
+
+    fn with_signer_of(
+        cert_der: &[u8],
+        cert: &simforge_pki::Certificate,
+        ci_pkid: Vec<u8>,
+        signer: Arc<dyn Signer>,
+    ) -> Result<Self> {
         if signer.public_key() != cert.public_key_sec1() {
             return Err(Error::Config(
                 "DP key does not match its certificate".into(),
@@ -149,7 +173,7 @@ impl DpKey {
         Ok(Self {
             cert_der: cert_der.to_vec(),
             ci_pkid,
-            signer: Arc::new(signer),
+            signer,
             oid: cert.registered_id(),
         })
     }

@@ -13,6 +13,8 @@
 //!   encoding) and its `check` helper;
 //! - [`es9`]: ES9+ transports without sockets — into the service, or through the server's
 //!   axum router in memory;
+//! - [`softhsm`]: a SoftHSM2 token of its own per test (`softhsm2-util`), for the PKCS#11
+//!   tests;
 //! - [`clock`] and [`pair`]: one clock for a whole world, and the [`Pair`] of SM-DP+, real
 //!   eUICCs and real LPA on it (`drive_download`, `advance`, `interleave`).
 //!
@@ -33,6 +35,7 @@ pub mod postgres;
 pub mod profiles;
 pub mod service;
 pub mod sgp22;
+pub mod softhsm;
 pub mod stand_in;
 
 pub use clock::TestClock;

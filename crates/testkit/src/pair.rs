@@ -18,6 +18,7 @@ use simforge_lpa::{DownloadOutcome, Es10, Lpa};
 use simforge_pki::LabPki;
 use simforge_smdp::{
     Error, MemoryStore, NewProfile, OperatorId, ProfileMetadata, ProfileRecord, Smdp, SmdpConfig,
+    SmdpKeys,
 };
 use tokio::runtime::Runtime;
 
@@ -26,7 +27,7 @@ use crate::clock::TestClock;
 use crate::es9::{DirectEs9, GatedEs9, Msg, Pending, call, runtime};
 use crate::lab::{ADDRESS, FQDN, NOW, lab};
 use crate::profiles::built;
-use crate::service::service_with;
+use crate::service::service_with_keys;
 
 /// The operator of the [`Pair`]'s inventory.
 pub const OPERATOR: OperatorId = 1;
@@ -102,8 +103,15 @@ impl Pair {
     /// A new world at [`NOW`] on `pki`, with one eUICC per eUICC certificate of the PKI and
     /// the SM-DP+ settings changed by `configure`.
     pub fn with(pki: LabPki, configure: impl FnOnce(&mut SmdpConfig)) -> Self {
+        let keys = SmdpKeys::from_pkis(&[&pki]).expect("keys");
+        Self::with_keys(pki, keys, configure)
+    }
+
+    /// As [`Pair::with`], the SM-DP+ signing with `keys` (for example DPauth and DPpb in an
+    /// HSM) instead of the PKI's own keys; the eUICCs still trust `pki`'s CI.
+    pub fn with_keys(pki: LabPki, keys: SmdpKeys, configure: impl FnOnce(&mut SmdpConfig)) -> Self {
         let clock = TestClock::at(NOW);
-        let smdp = Arc::new(service_with(&[&pki], MemoryStore::new(), configure));
+        let smdp = Arc::new(service_with_keys(keys, MemoryStore::new(), configure));
         let rt = Arc::new(runtime());
         let euiccs = (0..pki.euiccs.len())
             .map(|i| euicc_at(&pki, i, EuiccState::default(), Box::new(clock.clone())))

@@ -26,7 +26,16 @@ pub fn service_with(
     store: MemoryStore,
     configure: impl FnOnce(&mut SmdpConfig),
 ) -> Smdp<MemoryStore> {
-    let keys = SmdpKeys::from_pkis(pkis).expect("keys");
+    service_with_keys(SmdpKeys::from_pkis(pkis).expect("keys"), store, configure)
+}
+
+/// The SM-DP+ over `store` with `keys` (signers of any kind: software or HSM) and a changed
+/// configuration.
+pub fn service_with_keys(
+    keys: SmdpKeys,
+    store: MemoryStore,
+    configure: impl FnOnce(&mut SmdpConfig),
+) -> Smdp<MemoryStore> {
     let mut cfg = SmdpConfig::new(FQDN);
     cfg.port = 8443;
     configure(&mut cfg);

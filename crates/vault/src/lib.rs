@@ -4,8 +4,8 @@
 //! key, with the key's purpose (operator, kind, index) bound in as associated data so a sealed
 //! value cannot be moved to another slot. The [`Vault`] trait is what the rest of the platform
 //! sees; [`MasterKey`] is the embedded default (a 256-bit key in a 0600 file or the
-//! `SIMFORGE_MASTER_KEY` environment variable). A PKCS#11 implementation will wrap/unwrap with a
-//! key that never leaves the HSM.
+//! `SIMFORGE_MASTER_KEY` environment variable); `simforge_hsm::HsmVault` seals and unseals inside
+//! a PKCS#11 HSM with a key that never leaves it.
 
 use std::fmt;
 use std::io::Write;
@@ -35,6 +35,9 @@ pub enum VaultError {
     /// The random source failed.
     #[error("random source failed")]
     Random,
+    /// The key holder (a PKCS#11 HSM) failed: not a refusal of the sealed value.
+    #[error("vault backend: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The master key file can be read or written by others than its owner.
     #[error(
         "master key file {path} has mode {mode:04o}: it must be readable by its owner only; fix: chmod 600 {path}"
@@ -55,6 +58,19 @@ pub trait Vault: Send + Sync {
     fn unseal(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError>;
     /// A short public fingerprint of the sealing key, to tell which key sealed a database.
     fn fingerprint(&self) -> String;
+}
+
+/// A boxed vault is a vault (the command line picks a master key file or an HSM key at run time).
+impl<V: Vault + ?Sized> Vault for Box<V> {
+    fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+        (**self).seal(context, plaintext)
+    }
+    fn unseal(&self, context: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        (**self).unseal(context, sealed)
+    }
+    fn fingerprint(&self) -> String {
+        (**self).fingerprint()
+    }
 }
 
 const VERSION: u8 = 1;

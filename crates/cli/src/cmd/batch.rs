@@ -115,7 +115,11 @@ pub async fn batch(ctx: Ctx, cmd: BatchCmd) -> CliResult {
             let vault = ctx.vault()?;
             let started = Instant::now();
             let mut bar = Bar::new(run.quiet);
-            let run = factory::Run::os(threads_or_cores(run.threads), &mut bar);
+            let token = ctx.hsm_token()?;
+            let mut run = factory::Run::os(threads_or_cores(run.threads), &mut bar);
+            if let Some(t) = &token {
+                run = run.with_hsm(t);
+            }
             let g = factory::resume(&store, &vault, &ctx.actor, id, run).await?;
             ctx.print_generated(g, started)?;
         }

@@ -32,8 +32,13 @@ pub enum KeyCmd {
         #[arg(long)]
         index: u32,
         /// File holding the key as hex; `-` or absent reads standard input.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "hsm_label")]
         file: Option<PathBuf>,
+        /// A transport key that stays in the HSM (--hsm-module, --hsm-token, --hsm-pin-file):
+        /// the label of its AES key there (`simforge hsm import`/`generate`). Batches then
+        /// compute their EKI in the HSM.
+        #[arg(long)]
+        hsm_label: Option<String>,
         /// Replace an existing key at that index.
         #[arg(long)]
         replace: bool,
@@ -54,9 +59,37 @@ pub async fn key(ctx: Ctx, cmd: KeyCmd) -> CliResult {
             kind,
             index,
             file,
+            hsm_label,
             replace,
         } => {
             let op = store.operator(&operator).await?;
+            if let Some(label) = hsm_label {
+                if !matches!(kind, KindArg::Transport) {
+                    let e = anyhow::anyhow!("--hsm-label is for transport keys (--kind transport)");
+                    return Err(crate::exit::fail(crate::exit::Code::Input, e));
+                }
+                let Some(token) = ctx.hsm_token()? else {
+                    let e = anyhow::anyhow!(
+                        "--hsm-label needs the HSM: --hsm-module, --hsm-token, --hsm-pin-file"
+                    );
+                    return Err(crate::exit::fail(crate::exit::Code::Input, e));
+                };
+                let key = simforge_hsm::HsmTransportKey::open(token, &label)
+                    .map_err(simforge_esim::Error::from)?;
+                let bits = key.bits();
+                let vault = ctx.checked_vault(&store).await?;
+                keys::store_hsm_transport_key(
+                    &store, &vault, &ctx.actor, &op, &label, bits, index, replace,
+                )
+                .await?;
+                if !ctx.json {
+                    let name = &op.name;
+                    out!(
+                        "transport key {index} for operator {name}: {bits}-bit HSM key {label:?} (it never leaves the HSM)"
+                    )?;
+                }
+                return Ok(());
+            }
             let text = match file.as_deref() {
                 Some(p) if p != Path::new("-") => {
                     let f = std::fs::File::open(p)

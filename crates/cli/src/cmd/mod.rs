@@ -6,6 +6,7 @@ pub mod batch;
 pub mod db;
 pub mod demo;
 pub mod euicc;
+pub mod hsm;
 pub mod key;
 pub mod load;
 pub mod lpa;

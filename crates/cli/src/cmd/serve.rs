@@ -16,7 +16,7 @@ use clap::Args;
 use simforge_esim::{demo::DEMO_PROFILE_TYPE, pki, platform};
 use simforge_server::ClientAuth;
 use simforge_store::{Operator, Store};
-use simforge_vault::MasterKey;
+use simforge_vault::Vault;
 use zeroize::Zeroizing;
 
 use crate::ctx::{Ctx, read_file, rfc3339, unix, unix_now};
@@ -122,6 +122,15 @@ pub struct ServeArgs {
     /// Profiles in the demo batch (made only when the demo operator has none available).
     #[arg(long, default_value_t = 5)]
     demo_profiles: u64,
+    /// An EC key in the token (repeatable) that signs as the DPauth whose certificate (in the
+    /// PKI directory) carries its public key.
+    /// Needs the HSM (--hsm-module, --hsm-token, --hsm-pin-file).
+    #[arg(long = "hsm-dpauth-label")]
+    hsm_dpauth_label: Vec<String>,
+    /// An EC key in the token (repeatable) that signs as the DPpb whose certificate carries its
+    /// public key.
+    #[arg(long = "hsm-dppb-label")]
+    hsm_dppb_label: Vec<String>,
     /// A SAIP template (DER) to personalize for the demo profiles instead of building them;
     /// refused, naming the element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
@@ -131,7 +140,7 @@ pub struct ServeArgs {
 /// The demo's factory batch of `count` cards (out, elec, hlr): its id and directory.
 async fn demo_batch(
     ctx: &Ctx,
-    sv: (&Store, &MasterKey),
+    sv: (&Store, &dyn Vault),
     op: &Operator,
     count: u64,
 ) -> CliResult<(i64, PathBuf)> {
@@ -151,14 +160,14 @@ async fn demo_batch(
 async fn demo(
     ctx: &Ctx,
     store: &Store,
-    vault: &Arc<MasterKey>,
+    vault: &Arc<dyn Vault>,
     smdp: &simforge_esim::platform::PlatformSmdp,
     count: u64,
     template: Option<Zeroizing<Vec<u8>>>,
     ca: &Path,
     euicc_pki: &Path,
 ) -> CliResult {
-    let op = ctx.demo_operator(store, vault).await?;
+    let op = ctx.demo_operator(store, vault.as_ref()).await?;
     let v: Arc<dyn simforge_vault::Vault> = vault.clone();
     match simforge_esim::users::demo_login(store, v, &op, unix_now()).await? {
         Some((u, p)) => eprintln!(
@@ -170,7 +179,7 @@ async fn demo(
         ),
     }
     let batch = match simforge_esim::demo::needs_batch(store, &op).await? {
-        true => Some(demo_batch(ctx, (store, vault), &op, count).await?),
+        true => Some(demo_batch(ctx, (store, vault.as_ref()), &op, count).await?),
         false => None,
     };
     let d = simforge_esim::demo::setup(
@@ -252,7 +261,17 @@ pub async fn serve(
     };
 
     let store = ctx.store().await?;
-    let vault = Arc::new(ctx.checked_vault(&store).await?);
+    let hsm = ctx.hsm_token()?;
+    let labels = !a.hsm_dpauth_label.is_empty() || !a.hsm_dppb_label.is_empty();
+    if hsm.is_none() && labels {
+        let e = anyhow!("--hsm-*-label needs the HSM: --hsm-module, --hsm-token, --hsm-pin-file");
+        return Err(fail(Code::Input, e));
+    }
+    let vault: Arc<dyn Vault> = Arc::from(ctx.checked_vault(&store).await?);
+    if let Some(label) = &ctx.hsm_master_key_label {
+        let fp = vault.fingerprint();
+        eprintln!("note: the vault's master key is HSM key {label:?} (fingerprint {fp})");
+    }
     ctx.migrate_api_key_file(&store).await?;
 
     let (create, now) = (configured_pki.is_none(), SystemTime::now());
@@ -305,8 +324,18 @@ pub async fn serve(
     };
     let template = a.template.as_deref().map(|p| read_file(p, "reading"));
     let template = template.transpose()?;
-    let es2 = platform::smdp(store.clone(), config.clone(), pkis.keys()?, vault.clone());
-    let smdp = platform::smdp(store.clone(), config, pkis.keys()?, vault.clone());
+    let mut keys = pkis.keys()?;
+    if let Some(token) = &hsm {
+        let (auth, pb) = (&a.hsm_dpauth_label, &a.hsm_dppb_label);
+        for t in simforge_esim::hsm::take_dp_keys(&mut keys, token, auth, pb)? {
+            eprintln!(
+                "note: {} (CI {}) signs in the HSM with key {:?}",
+                t.role, t.ci_pkid, t.label
+            );
+        }
+    }
+    let es2 = platform::smdp(store.clone(), config.clone(), keys.clone(), vault.clone());
+    let smdp = platform::smdp(store.clone(), config, keys, vault.clone());
     let euicc_pki = pkis.first_dir().unwrap_or(&pki_root).to_owned();
     if a.demo {
         demo(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use simforge_factory::verify::{Input, verify as check};
+use simforge_factory::verify::{Input, verify_with as check};
 
 use crate::ctx::Ctx;
 use crate::exit::{CliResult, Code, fail};
@@ -46,7 +46,11 @@ pub async fn verify(ctx: Ctx, a: VerifyArgs) -> CliResult {
         _ => None,
     };
     let vault = ctx.vault()?;
-    let r = check(&store, &vault, &ctx.actor, &op, out, electrical).await?;
+    let token = ctx.hsm_token()?;
+    let hsm = token
+        .as_ref()
+        .map(|t| t as &dyn simforge_factory::TransportKeys);
+    let r = check(&store, &vault, &ctx.actor, &op, (out, electrical), hsm).await?;
     ctx.out(&r, || {
         if r.ok() {
             let not = match r.not_checked.is_empty() {

@@ -336,7 +336,7 @@ mod tests {
             .map(|i| maker.card(i, &mut rng).expect("card"))
             .collect();
         for c in &cards {
-            w.card(c, &mut file);
+            w.card(c, &mut file).unwrap();
         }
         let r = ElectricalReader::new(&file[..]).expect("header");
         let cols = r.columns().clone();
@@ -354,9 +354,9 @@ mod tests {
             assert_eq!(d.ota.len(), 2);
             assert!(d.ota[1].kik == c.ota[1].kik);
             let mut again = Vec::new();
-            w.card(&d, &mut again);
+            w.card(&d, &mut again).unwrap();
             let mut orig = Vec::new();
-            w.card(c, &mut orig);
+            w.card(c, &mut orig).unwrap();
             assert_eq!(again, orig, "a card read back writes the same line");
         }
         assert!(matches!(
