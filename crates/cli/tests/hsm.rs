@@ -241,6 +241,18 @@ fn serve_with_dp_keys_and_the_master_key_in_the_hsm_downloads_on_both_curves() {
             lab.ok_env(&a, &t);
         }
     }
+    // The DPtls key too: the TLS handshakes signed in the token.
+    let key = pki.join("nist/smdp/dptls.key.pem");
+    let mut a = vec![
+        "hsm",
+        "import",
+        "--key",
+        key.to_str().unwrap(),
+        "--label",
+        "dptls",
+    ];
+    a.extend(&base);
+    lab.ok_env(&a, &t);
     let mut a = vec!["hsm", "generate", "--kind", "aes256", "--label", "master"];
     a.extend(&base);
     lab.ok_env(&a, &t);
@@ -280,7 +292,8 @@ fn serve_with_dp_keys_and_the_master_key_in_the_hsm_downloads_on_both_curves() {
                 "--hsm-dppb-label",
                 "dppb-brainpool",
             ])
-            .args(["--hsm-master-key-label", "master"]),
+            .args(["--hsm-master-key-label", "master"])
+            .args(["--hsm-dptls-label", "dptls"]),
         &stderr,
     );
     let demo = server.json_with("demo", &stderr)["demo"].clone();
@@ -290,6 +303,10 @@ fn serve_with_dp_keys_and_the_master_key_in_the_hsm_downloads_on_both_curves() {
     let log = std::fs::read_to_string(&stderr).unwrap();
     assert_eq!(log.matches("signs in the HSM with key").count(), 4, "{log}");
     assert!(log.contains("master key is HSM key \"master\""), "{log}");
+    assert!(
+        log.contains("DPtls signs the TLS handshakes in the HSM with key \"dptls\""),
+        "{log}"
+    );
     assert!(
         !lab.path().join("data/master.key").exists(),
         "the vault is the HSM's: no master key file is made"

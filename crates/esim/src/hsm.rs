@@ -72,6 +72,33 @@ pub fn take_dp_keys(
     Ok(taken)
 }
 
+/// The token's P-256 key labelled `label` as the DPtls key of `tls` (its certificate must
+/// carry the key's public key): the TLS handshakes are then signed in the HSM.
+///
+/// # Errors
+/// [`Error::Hsm`] for a key the token does not have or will not use (extractable, another
+/// curve); [`Error::Invalid`] when the DPtls certificate is not the key's.
+pub fn tls_key(
+    token: &Arc<Token>,
+    label: &str,
+    tls: &crate::pki::TlsIdentity,
+) -> Result<simforge_server::TlsKey> {
+    let signer = Arc::new(HsmSigner::open(Arc::clone(token), label)?);
+    let cert = tls
+        .chain
+        .first()
+        .ok_or_else(|| Error::invalid("the DPtls chain is empty"))?;
+    let cert = simforge_pki::Certificate::from_der(cert)
+        .map_err(|e| Error::invalid_because("the DPtls certificate", e))?;
+    if cert.public_key_sec1() != signer.public_key().as_slice() {
+        return Err(Error::invalid(format!(
+            "HSM key {label:?} is not the DPtls certificate's key"
+        )));
+    }
+    let key = simforge_hsm::HsmTlsKey::new(signer)?;
+    Ok(simforge_server::TlsKey::Signer(Arc::new(key)))
+}
+
 /// The vault whose master key is the token's AES-256 key labelled `label`.
 ///
 /// # Errors

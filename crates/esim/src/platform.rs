@@ -164,6 +164,9 @@ pub struct ServerOptions {
     /// Also serve `/metrics` on the ES9+ listener (else only through [`Server::metrics_router`],
     /// on a private listener).
     pub public_metrics: bool,
+    /// The DPtls key behind a signer (an HSM's, [`crate::hsm::tls_key`]) instead of the PKI
+    /// directory's key file.
+    pub tls_key: Option<simforge_server::TlsKey>,
 }
 
 /// The SM-DP+ server, ready to run.
@@ -213,12 +216,12 @@ impl Server {
             vault,
             server_identity_pem: tls.server_identity_pem.clone(),
         }));
-        let tls = simforge_server::tls_config_with_client_auth(
-            tls.chain.clone(),
-            tls.key_pkcs8.to_vec(),
-            opts.client_auth,
-        )
-        .map_err(|e| config_err("TLS configuration", e))?;
+        let key = match opts.tls_key {
+            Some(k) => k,
+            None => simforge_server::TlsKey::Pkcs8(tls.key_pkcs8.to_vec()),
+        };
+        let tls = simforge_server::tls_config_with_key(tls.chain.clone(), key, opts.client_auth)
+            .map_err(|e| config_err("TLS configuration", e))?;
         let state = Arc::new(AppState {
             smdp,
             credentials: CredentialCache::new(

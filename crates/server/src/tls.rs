@@ -115,14 +115,46 @@ pub fn tls_config_with_client_auth(
     key_pkcs8: Vec<u8>,
     client_auth: ClientAuth,
 ) -> Result<rustls::ServerConfig, Error> {
+    tls_config_with_key(chain, TlsKey::Pkcs8(key_pkcs8), client_auth)
+}
+
+/// The private key of a TLS identity.
+#[derive(Clone)]
+pub enum TlsKey {
+    /// In software: PKCS#8 DER.
+    Pkcs8(Vec<u8>),
+    /// Behind a signing key (e.g. in an HSM: `simforge_hsm::HsmTlsKey`), the handshakes
+    /// signed there. Its public key is not checked against the certificate here: a mismatch
+    /// fails every handshake.
+    Signer(Arc<dyn rustls::sign::SigningKey>),
+}
+
+impl std::fmt::Debug for TlsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Pkcs8(_) => f.write_str("TlsKey::Pkcs8(<redacted>)"),
+            Self::Signer(k) => write!(f, "TlsKey::Signer({:?})", k.algorithm()),
+        }
+    }
+}
+
+/// As [`tls_config_with_client_auth`], the key in software or behind a signer ([`TlsKey`]).
+///
+/// # Errors
+/// [`Error::Tls`] if a PKCS#8 key does not fit the certificate, or a CA certificate is
+/// unusable.
+pub fn tls_config_with_key(
+    chain: Vec<Vec<u8>>,
+    key: TlsKey,
+    client_auth: ClientAuth,
+) -> Result<rustls::ServerConfig, Error> {
     let mut p = provider::default_provider();
     p.cipher_suites = vec![
         provider::cipher_suite::TLS13_AES_128_GCM_SHA256,
         provider::cipher_suite::TLS13_AES_256_GCM_SHA384,
         provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     ];
-    let certs = chain.into_iter().map(CertificateDer::from).collect();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pkcs8));
+    let certs: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
     let p = Arc::new(p);
     let builder = rustls::ServerConfig::builder_with_provider(p.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -146,9 +178,17 @@ pub fn tls_config_with_client_auth(
             builder.with_client_cert_verifier(v)
         }
     };
-    let mut cfg = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| Error::tls("server configuration", e))?;
+    let mut cfg = match key {
+        TlsKey::Pkcs8(der) => {
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der));
+            builder
+                .with_single_cert(certs, key)
+                .map_err(|e| Error::tls("server configuration", e))?
+        }
+        TlsKey::Signer(k) => builder.with_cert_resolver(Arc::new(
+            rustls::sign::SingleCertAndKey::from(rustls::sign::CertifiedKey::new(certs, k)),
+        )),
+    };
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     // The server's order of the suites above, not the client's: AES-128-GCM with SHA-256 (what
     // SGP.22 names, and SHA-256 runs on the CPU's SHA extensions where SHA-384 does not) even

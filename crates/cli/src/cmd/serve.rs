@@ -131,6 +131,10 @@ pub struct ServeArgs {
     /// public key.
     #[arg(long = "hsm-dppb-label")]
     hsm_dppb_label: Vec<String>,
+    /// A P-256 key in the token that signs the TLS handshakes as the DPtls key (the DPtls
+    /// certificate in the PKI directory must carry its public key).
+    #[arg(long = "hsm-dptls-label")]
+    hsm_dptls_label: Option<String>,
     /// A SAIP template (DER) to personalize for the demo profiles instead of building them;
     /// refused, naming the element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
@@ -262,7 +266,9 @@ pub async fn serve(
 
     let store = ctx.store().await?;
     let hsm = ctx.hsm_token()?;
-    let labels = !a.hsm_dpauth_label.is_empty() || !a.hsm_dppb_label.is_empty();
+    let labels = !a.hsm_dpauth_label.is_empty()
+        || !a.hsm_dppb_label.is_empty()
+        || a.hsm_dptls_label.is_some();
     if hsm.is_none() && labels {
         let e = anyhow!("--hsm-*-label needs the HSM: --hsm-module, --hsm-token, --hsm-pin-file");
         return Err(fail(Code::Input, e));
@@ -358,12 +364,21 @@ pub async fn serve(
     };
     let days = a.event_retention_days.or(file.event_retention_days);
     let api_proxies = trusted_proxies.clone();
+    let tls_key = match (&hsm, &a.hsm_dptls_label) {
+        (Some(token), Some(label)) => {
+            let key = simforge_esim::hsm::tls_key(token, label, &tls)?;
+            eprintln!("note: DPtls signs the TLS handshakes in the HSM with key {label:?}");
+            Some(key)
+        }
+        _ => None,
+    };
     let opts = platform::ServerOptions {
         trusted_proxies,
         event_retention_days: days.unwrap_or(platform::DEFAULT_EVENT_RETENTION_DAYS),
         client_auth,
         log_errors,
         public_metrics: a.public_metrics || a.no_admin,
+        tls_key,
     };
     // The operator API: a taken default address is a warning (another simforge runs), an
     // address asked for must be had.
