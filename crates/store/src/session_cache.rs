@@ -317,6 +317,10 @@ impl<T: SmdpTx> SmdpTx for SessionCacheTx<T> {
         self.inner()?.record_unseal(unseal).await
     }
 
+    async fn push_smds_ops(&mut self, ops: &[simforge_smdp::SmdsOp]) -> Result<(), Error> {
+        self.inner()?.push_smds_ops(ops).await
+    }
+
     async fn count_by_state(
         &mut self,
         operator: OperatorId,
@@ -383,6 +387,41 @@ impl<S: OutboxStore> OutboxStore for SessionCache<S> {
 
     async fn outbox_release(&self, operator: OperatorId, ids: &[i64]) -> Result<(), Error> {
         self.inner.outbox_release(operator, ids).await
+    }
+}
+
+impl<S: simforge_smdp::SmdsQueue> simforge_smdp::SmdsQueue for SessionCache<S> {
+    async fn claim_smds_ops(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<simforge_smdp::SmdsOpEntry>, Error> {
+        self.inner.claim_smds_ops(now_ms, lease_ms, limit).await
+    }
+
+    async fn smds_op_done(&self, id: i64, now_ms: i64) -> Result<(), Error> {
+        self.inner.smds_op_done(id, now_ms).await
+    }
+
+    async fn smds_op_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_try_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        self.inner
+            .smds_op_failed(id, error, next_try_ms, now_ms)
+            .await
+    }
+
+    async fn smds_ops_of(
+        &self,
+        operator: OperatorId,
+        limit: u32,
+    ) -> Result<Vec<simforge_smdp::SmdsOpRow>, Error> {
+        self.inner.smds_ops_of(operator, limit).await
     }
 }
 

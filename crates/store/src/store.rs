@@ -14,7 +14,7 @@ use simforge_audit::{AuditLog, Draft, Entry, Query};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, HistoryEntry, Inventory, OperatorId, OutboxEntry,
     OutboxStore, ProfileFilter, ProfileRecord, ProfileState, ProfileSummary, Session, SmdpStore,
-    SmdpTx, UnixTime, Unseal,
+    SmdpTx, SmdsOp, SmdsOpEntry, SmdsOpRow, SmdsQueue, UnixTime, Unseal,
 };
 
 use crate::pg::PgTx;
@@ -439,6 +439,7 @@ forward_tx! {
     fn put_profile(&mut self, p: &ProfileRecord) -> Result<(), Error>;
     fn push_events(&mut self, events: &[Event]) -> Result<(), Error>;
     fn record_unseal(&mut self, unseal: &Unseal) -> Result<(), Error>;
+    fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<(), Error>;
     fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>, Error>;
     fn cancel_session_policy(&mut self, operator: OperatorId) -> Result<CancelSessionPolicy, Error>;
 }
@@ -450,6 +451,14 @@ forward_trait! {
     fn outbox_skip(&self, operator: OperatorId, ids: &[i64], now_ms: i64) -> Result<(), Error>;
     fn outbox_failed(&self, operator: OperatorId, id: i64, error: &str, next_try_ms: Option<i64>, now_ms: i64) -> Result<(), Error>;
     fn outbox_release(&self, operator: OperatorId, ids: &[i64]) -> Result<(), Error>;
+}
+
+forward_trait! {
+    Store: SmdsQueue {}
+    fn claim_smds_ops(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<SmdsOpEntry>, Error>;
+    fn smds_op_done(&self, id: i64, now_ms: i64) -> Result<(), Error>;
+    fn smds_op_failed(&self, id: i64, error: &str, next_try_ms: Option<i64>, now_ms: i64) -> Result<(), Error>;
+    fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>, Error>;
 }
 
 forward_trait! {
@@ -519,7 +528,10 @@ mod tests {
         let q: DatabaseLocation = "postgres://u@db/x?sslmode=require&password=secret"
             .parse()
             .unwrap();
-        assert_eq!(q.to_string(), "postgres://u@db/x?sslmode=require&password=***");
+        assert_eq!(
+            q.to_string(),
+            "postgres://u@db/x?sslmode=require&password=***"
+        );
         assert!(matches!(
             "postgresql://db/x".parse::<DatabaseLocation>().unwrap(),
             DatabaseLocation::Postgres(_)

@@ -6,7 +6,7 @@ use rusqlite::OptionalExtension as _;
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, ProfileRecord, ProfileState, SealedPackage,
-    Session, SmdpStore, SmdpTx, Unseal,
+    Session, SmdpStore, SmdpTx, SmdsOp, Unseal,
 };
 use tokio::sync::OwnedMutexGuard;
 
@@ -503,6 +503,38 @@ impl SmdpTx for SqliteTx {
         Ok(())
     }
 
+    async fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<(), Error> {
+        self.begin_db().await?;
+        for o in ops {
+            let eid = o.eid.to_string();
+            self.exec(
+                super::smds_ops::SUPERSEDE_SQL,
+                rusqlite::params![
+                    o.operator_id,
+                    o.smds_address,
+                    eid,
+                    o.event_id.as_str(),
+                    o.at
+                ],
+            )?;
+            self.exec(
+                super::smds_ops::INSERT_SQL,
+                rusqlite::params![
+                    o.operator_id,
+                    o.iccid.as_str(),
+                    o.kind.as_str(),
+                    o.smds_address,
+                    eid,
+                    o.event_id.as_str(),
+                    o.due,
+                    o.at,
+                    o.due.saturating_mul(1000)
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     async fn count_by_state(
         &mut self,
         operator: OperatorId,
@@ -649,6 +681,7 @@ pub(crate) mod tests {
             requirements: Default::default(),
             binding: None,
             last_notification: None,
+            smds_address: None,
         }
     }
 
