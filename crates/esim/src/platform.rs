@@ -1,7 +1,8 @@
 //! The SM-DP+ server assembled: the store, the vault and the [`Smdp`] behind the HTTPS edge
 //! (ES9+, ES2+ with credentials looked up per request, `/metrics`), with its background
-//! jobs: the purge of expired sessions and old outbox events, and the callback worker that
-//! delivers the outbox to the operators' endpoints.
+//! jobs: the purge of expired sessions and old outbox events, the callback worker that
+//! delivers the outbox to the operators' endpoints, and the SM-DS worker that delivers the
+//! queued ES12 operations (events registered and deleted at SM-DSs).
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -172,6 +173,7 @@ pub struct Server {
     store: Store,
     tls: rustls::ServerConfig,
     callbacks: simforge_server::CallbackWorker<Store>,
+    smds: simforge_server::SmdsWorker<Store>,
     retention_days: u32,
     public_metrics: bool,
 }
@@ -213,6 +215,27 @@ impl Server {
             vault,
             server_identity_pem: tls.server_identity_pem.clone(),
         }));
+        // ES12: the SM-DS operations ConfirmOrder with smdsAddress queues (and the deletes
+        // when orders end), with the DPtls identity as client certificate; the SM-DSs
+        // verified against the system roots and the PKI's CA file (a lab SM-DS's CI).
+        let ca = std::fs::read(&tls.ca_pem).ok();
+        // An identity rustls cannot present (a curve it lacks) leaves `serve` running for
+        // everything else: the SM-DSs then refuse the calls (no client certificate), and
+        // the operations are given up with that error.
+        let es12 = simforge_server::Es12Client::new(
+            &tls.server_identity_pem,
+            ca.as_deref(),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %simforge_server::ErrorChain(&e), "ES12 client without the DPtls identity");
+            simforge_server::Es12Client::from_client(reqwest::Client::new())
+        });
+        let smds = simforge_server::SmdsWorker::new(
+            Arc::new(store.clone()),
+            es12,
+            simforge_server::SmdsWorkerConfig::new(&address),
+        );
         let tls = simforge_server::tls_config_with_client_auth(
             tls.chain.clone(),
             tls.key_pkcs8.to_vec(),
@@ -235,6 +258,7 @@ impl Server {
             store,
             tls,
             callbacks,
+            smds,
             retention_days: opts.event_retention_days,
             public_metrics: opts.public_metrics,
         })
@@ -283,6 +307,7 @@ impl Server {
             })
         };
         let callbacks = self.callbacks.spawn();
+        let smds = self.smds.spawn();
         // The accept loop runs on a worker thread, not on the caller's (the runtime's
         // `block_on` thread): each accepted connection's task then starts on the accepting
         // worker's own queue instead of waking a worker across threads (BENCHMARKS.md,
@@ -306,6 +331,7 @@ impl Server {
         };
         if let Some(r) = ended {
             callbacks.abort();
+            smds.abort();
             purge.abort();
             r.map_err(Error::ServerTask)?.map_err(Error::Server)?;
         } else {
@@ -314,6 +340,7 @@ impl Server {
             let _ = stop.send(());
             let _ = server.await;
             callbacks.abort();
+            smds.abort();
             purge.abort();
         }
         // Deferred commits (InitiateAuthentication, AuthenticateClient, HandleNotification).
