@@ -9,8 +9,8 @@
 //!   `CI` is set);
 //! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
 //!
-//! The scenarios (`support::smdp`, `support::inventory`, `support::outbox`, `support::settings`,
-//! `support::audit`, `support::access`, `support::platform`) get a fresh database (holding
+//! The scenarios (`support::smdp`, `support::inventory`, `support::outbox`, `support::smds`,
+//! `support::settings`, `support::audit`, `support::access`, `support::platform`) get a fresh database (holding
 //! operators 1 and 2 on SQLite; the SM-DP+'s tables take tenant numbers as they are). The
 //! operator settings (`OperatorAdmin`) and the platform's records (`support::platform`:
 //! operators, keys, batches and their ranges, credentials, quotas, the master key check) are
@@ -108,6 +108,7 @@ macro_rules! outbox_contract {
                 outbox::events_past_retention_are_deleted_oldest_first,
                 outbox::callback_urls,
                 outbox::claim_deliver_retry_in_order_per_tenant,
+                smds::orders_register_and_delete_their_events_in_order,
             ],
             backend: [
                 outbox::claims_survive_a_restart_until_the_lease_ends,

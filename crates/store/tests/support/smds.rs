@@ -1,0 +1,215 @@
+//! The SM-DS operations queue ([`SmdsQueue`], `SmdpTx::push_smds_ops`) through the SM-DP+:
+//! ConfirmOrder with smdsAddress queues a register (and the delete due at the order's expiry),
+//! the installation result and CancelOrder queue a delete (superseding the scheduled one),
+//! the operations of one event go out in order, and the queue is per operator.
+
+use simforge_asn1::json::{
+    CancelOrderRequest, ConfirmOrderRequest, DownloadOrderRequest, FinalProfileStatus,
+};
+use simforge_asn1::{Eid, MatchingId};
+use simforge_pki::Curve;
+use simforge_smdp::profile::iccid_to_bcd;
+use simforge_smdp::{Error, Smdp, SmdpStore, SmdsOpKind, SmdsOpState, SmdsQueue};
+
+use super::backends::{A, B};
+use super::{ICCID, NOW, TestEuicc, add, auth, header, lab, smdp_with};
+
+const DS: &str = "smds.simforge.test:8444";
+const TTL: i64 = 3600;
+
+async fn order<S: SmdpStore>(
+    smdp: &Smdp<S>,
+    op: i64,
+    iccid: &str,
+    eid: Eid,
+    matching_id: Option<MatchingId>,
+) -> Result<String, Error> {
+    add(smdp, op, iccid).await;
+    smdp.download_order(
+        op,
+        &DownloadOrderRequest {
+            header: header(),
+            eid: None,
+            iccid: Some(iccid.into()),
+            profile_type: None,
+        },
+        NOW,
+    )
+    .await?;
+    let (c, _) = smdp
+        .confirm_order(
+            op,
+            &ConfirmOrderRequest {
+                header: header(),
+                iccid: iccid.into(),
+                eid: Some(eid),
+                matching_id,
+                confirmation_code: None,
+                smds_address: Some(DS.into()),
+                release_flag: true,
+            },
+            NOW,
+        )
+        .await?;
+    Ok(c.matching_id.expect("matchingId").as_str().to_owned())
+}
+
+/// (kind, state, due, event id) of `op`'s queue, oldest first.
+async fn queue<S: SmdsQueue>(s: &S, op: i64) -> Vec<(SmdsOpKind, SmdsOpState, i64, String)> {
+    let mut rows = s.smds_ops_of(op, 100).await.unwrap();
+    rows.reverse();
+    rows.into_iter()
+        .map(|r| {
+            (
+                r.entry.op.kind,
+                r.state,
+                r.entry.op.due,
+                r.entry.op.event_id.as_str().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn cancel(iccid: &str) -> CancelOrderRequest {
+    CancelOrderRequest {
+        header: header(),
+        iccid: iccid.into(),
+        eid: None,
+        matching_id: None,
+        final_profile_status_indicator: FinalProfileStatus::Available,
+    }
+}
+
+pub async fn orders_register_and_delete_their_events_in_order<S>(store: S)
+where
+    S: SmdpStore + SmdsQueue + Clone,
+{
+    use SmdsOpKind::{Delete, Register};
+    use SmdsOpState::{Done, Pending, Superseded};
+    let pki = lab(Curve::P256, 1);
+    let smdp = smdp_with(store.clone(), &pki, |c| c.order_ttl_secs = Some(TTL));
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    let ms = |s: i64| s * 1000;
+
+    // ConfirmOrder with smdsAddress: a register now, a delete when the order expires.
+    let mid = order(&smdp, A, ICCID, e.eid, None).await.unwrap();
+    assert_eq!(
+        queue(&store, A).await,
+        [
+            (Register, Pending, NOW, mid.clone()),
+            (Delete, Pending, NOW + TTL, mid.clone())
+        ]
+    );
+    let c = store.claim_smds_ops(ms(NOW), 60_000, 10).await.unwrap();
+    assert_eq!(c.len(), 1, "{c:?}");
+    let reg = &c[0];
+    assert_eq!(
+        (
+            reg.op.kind,
+            reg.op.smds_address.as_str(),
+            reg.op.eid,
+            reg.op.operator_id
+        ),
+        (Register, DS, e.eid, A)
+    );
+    assert_eq!(reg.op.iccid.as_str(), ICCID);
+    // Leased: not claimed again.
+    assert!(
+        store
+            .claim_smds_ops(ms(NOW), 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.smds_op_done(reg.id, ms(NOW)).await.unwrap();
+    assert!(store.smds_op_done(reg.id, ms(NOW)).await.is_err());
+
+    // The download: the BPP's delivery keeps the event, the installation result ends it
+    // (and supersedes the delete scheduled at the expiry).
+    let ac = auth(&smdp, &mut e, &mid).await;
+    let (bpp, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW)
+        .await
+        .unwrap();
+    assert_eq!(queue(&store, A).await.len(), 2);
+    e.load_bpp(&bpp);
+    smdp.handle_notification(&e.pir(&iccid_to_bcd(ICCID), true), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        queue(&store, A).await,
+        [
+            (Register, Done, NOW, mid.clone()),
+            (Delete, Superseded, NOW + TTL, mid.clone()),
+            (Delete, Pending, NOW, mid.clone())
+        ]
+    );
+    let c = store.claim_smds_ops(ms(NOW), 60_000, 10).await.unwrap();
+    assert_eq!(c.iter().map(|c| c.op.kind).collect::<Vec<_>>(), [Delete]);
+    store.smds_op_done(c[0].id, ms(NOW)).await.unwrap();
+
+    // CancelOrder while the register still waits for a retry: the delete waits behind it.
+    let iccid2 = "8949440000000000002";
+    let mid2 = order(&smdp, A, iccid2, e.eid, None).await.unwrap();
+    let c = store.claim_smds_ops(ms(NOW), 60_000, 10).await.unwrap();
+    assert_eq!(c.len(), 1);
+    store
+        .smds_op_failed(c[0].id, "SM-DS down", Some(ms(NOW + 10)), ms(NOW))
+        .await
+        .unwrap();
+    smdp.cancel_order(A, &cancel(iccid2), NOW).await.unwrap();
+    let q = queue(&store, A).await;
+    assert_eq!(
+        q[q.len() - 3..],
+        [
+            (Register, Pending, NOW, mid2.clone()),
+            (Delete, Superseded, NOW + TTL, mid2.clone()),
+            (Delete, Pending, NOW, mid2.clone())
+        ]
+    );
+    assert!(
+        store
+            .claim_smds_ops(ms(NOW + 5), 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let c = store
+        .claim_smds_ops(ms(NOW + 10), 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!((c.len(), c[0].op.kind, c[0].attempts), (1, Register, 1));
+    store.smds_op_done(c[0].id, ms(NOW + 10)).await.unwrap();
+    let c = store
+        .claim_smds_ops(ms(NOW + 10), 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(c.iter().map(|c| c.op.kind).collect::<Vec<_>>(), [Delete]);
+    // Given up: stays in the queue with its error.
+    store
+        .smds_op_failed(c[0].id, "refused", None, ms(NOW + 10))
+        .await
+        .unwrap();
+    let rows = store.smds_ops_of(A, 1).await.unwrap();
+    assert_eq!(
+        (rows[0].state, rows[0].last_error.as_deref()),
+        (SmdsOpState::Failed, Some("refused"))
+    );
+
+    // Tenant isolation: operator B can neither cancel A's order (its ICCID is unknown to B)
+    // nor take A's EventID for an event of its own; nothing is queued for either.
+    let iccid3 = "8949440000000000003";
+    let mid3 = order(&smdp, A, iccid3, e.eid, None).await.unwrap();
+    let before_a = queue(&store, A).await;
+    assert!(matches!(
+        smdp.cancel_order(B, &cancel(iccid3), NOW).await,
+        Err(Error::IccidUnknown)
+    ));
+    let taken = MatchingId::parse(&mid3).unwrap();
+    assert!(matches!(
+        order(&smdp, B, "8949440000000000011", e.eid, Some(taken)).await,
+        Err(Error::MatchingIdRefused)
+    ));
+    assert_eq!(queue(&store, A).await, before_a);
+    assert!(queue(&store, B).await.is_empty());
+}
