@@ -113,6 +113,7 @@ macro_rules! outbox_contract {
             backend: [
                 outbox::claims_survive_a_restart_until_the_lease_ends,
                 outbox::two_instances_never_claim_the_same_event,
+                smds::two_instances_never_claim_the_same_smds_op,
             ],
             $($kind: [$($group::$scenario),*]),*
         });

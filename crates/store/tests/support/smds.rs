@@ -213,3 +213,50 @@ where
     assert_eq!(queue(&store, A).await, before_a);
     assert!(queue(&store, B).await.is_empty());
 }
+
+/// Several instances claiming at once (the SM-DS workers of several nodes) never claim the
+/// same operation; every operation is claimed by one of them.
+pub async fn two_instances_never_claim_the_same_smds_op<K: super::backends::Backend>(k: K)
+where
+    K::Store: SmdsQueue,
+{
+    use simforge_smdp::{SmdpTx, SmdsOp};
+    let store = k.open().await;
+    let eid: Eid = "89049032123451234512345678901235".parse().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let ops: Vec<SmdsOp> = (0..40)
+        .map(|i| SmdsOp {
+            operator_id: if i % 2 == 0 { A } else { B },
+            iccid: ICCID.parse().unwrap(),
+            kind: SmdsOpKind::Register,
+            smds_address: DS.into(),
+            eid,
+            event_id: MatchingId::parse(&format!("EV-{i}")).unwrap(),
+            due: NOW,
+            at: NOW,
+        })
+        .collect();
+    tx.push_smds_ops(&ops).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let s = k.open().await;
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..20 {
+                let c = s.claim_smds_ops(NOW * 1000, 60_000, 3).await.unwrap();
+                got.extend(c.into_iter().map(|e| e.id));
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let n = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), n, "an operation claimed twice");
+    assert_eq!(n, 40, "{all:?}");
+}
