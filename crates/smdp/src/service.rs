@@ -620,6 +620,22 @@ impl<S: SmdpStore> Smdp<S> {
             },
             None => es2::MatchingIdUse::Free,
         };
+        // The operator's default SM-DS, for an order with an EID that names none.
+        let with_default;
+        let has_eid = req.eid.is_some() || profile.as_ref().is_some_and(|p| p.eid.is_some());
+        let req = match &req.smds_address {
+            None if has_eid => match tx.default_smds_address(operator).await? {
+                Some(a) => {
+                    with_default = ConfirmOrderRequest {
+                        smds_address: Some(a),
+                        ..req.clone()
+                    };
+                    &with_default
+                }
+                None => req,
+            },
+            _ => req,
+        };
         let before = Before::of(profile.as_ref(), now);
         let out = es2::confirm_order(operator, req, profile, taken, &ctx);
         let (r, ev) = persist(tx, out, &before).await?;

@@ -100,6 +100,15 @@ pub trait SmdpTx: Send {
         let _ = operator;
         async { Ok(CancelSessionPolicy::default()) }
     }
+    /// The SM-DS at which `operator`'s orders with an EID register their events when
+    /// ConfirmOrder names none (its setting). The default implementation knows no settings.
+    fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> impl Future<Output = Result<Option<String>>> + Send {
+        let _ = operator;
+        async { Ok(None) }
+    }
     /// Commits: atomically, and durably before it returns.
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
     /// Commits atomically and visibly at once, but returns before the commit is durable: it
@@ -157,6 +166,8 @@ pub struct MemData {
     pub smds_ops: Vec<SmdsOpRow>,
     /// Next try (or lease end) of each of `smds_ops`, milliseconds.
     pub smds_next_try_ms: Vec<i64>,
+    /// Operators' default SM-DS addresses.
+    pub default_smds_addresses: BTreeMap<OperatorId, String>,
 }
 
 impl MemoryStore {
@@ -186,6 +197,15 @@ impl MemoryStore {
             .await
             .cancel_policies
             .insert(operator, policy);
+    }
+
+    /// Sets (or with `None` removes) an operator's default SM-DS address.
+    pub async fn set_default_smds_address(&self, operator: OperatorId, address: Option<&str>) {
+        let mut d = self.data.lock().await;
+        match address {
+            Some(a) => d.default_smds_addresses.insert(operator, a.to_owned()),
+            None => d.default_smds_addresses.remove(&operator),
+        };
     }
 
     /// A copy of the current content.
@@ -402,6 +422,9 @@ impl SmdpTx for MemoryTx {
             .get(&operator)
             .copied()
             .unwrap_or_default())
+    }
+    async fn default_smds_address(&mut self, operator: OperatorId) -> Result<Option<String>> {
+        Ok(self.work.default_smds_addresses.get(&operator).cloned())
     }
     async fn commit(mut self) -> Result<()> {
         *self.guard = std::mem::take(&mut self.work);

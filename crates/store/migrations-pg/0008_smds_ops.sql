@@ -18,3 +18,6 @@ CREATE TABLE rsp_smds_ops (
 CREATE INDEX rsp_smds_ops_due ON rsp_smds_ops (next_try_ms) WHERE state = 'pending';
 CREATE INDEX rsp_smds_ops_event ON rsp_smds_ops (eid, event_id) WHERE state = 'pending';
 CREATE INDEX rsp_smds_ops_operator ON rsp_smds_ops (operator_id, id);
+
+-- The operator's default SM-DS (as on SQLite, there a column of operators).
+ALTER TABLE operator_settings ADD COLUMN default_smds_address TEXT;

@@ -21,3 +21,7 @@ CREATE TABLE rsp_smds_ops (
 CREATE INDEX rsp_smds_ops_due ON rsp_smds_ops (next_try_ms) WHERE state = 'pending';
 CREATE INDEX rsp_smds_ops_event ON rsp_smds_ops (eid, event_id) WHERE state = 'pending';
 CREATE INDEX rsp_smds_ops_operator ON rsp_smds_ops (operator_id, id);
+
+-- The SM-DS at which the operator's orders register their events when ConfirmOrder names
+-- none but gives (or has) the EID; NULL: none.
+ALTER TABLE operators ADD COLUMN default_smds_address TEXT;

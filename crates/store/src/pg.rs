@@ -532,6 +532,20 @@ impl SmdpTx for PgTx {
         parse_policy(text.flatten().as_deref())
     }
 
+    async fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<Option<String>, Error> {
+        let text: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT default_smds_address FROM operator_settings WHERE operator_id = $1",
+        )
+        .bind(operator)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db)?;
+        Ok(text.flatten())
+    }
+
     async fn record_unseal(&mut self, unseal: &Unseal) -> Result<(), Error> {
         // The audit append of `AuditLog for PgStore`, in this transaction: the advisory lock
         // (held to the commit) orders it with every other append; READ COMMITTED reads the

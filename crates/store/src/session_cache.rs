@@ -321,6 +321,13 @@ impl<T: SmdpTx> SmdpTx for SessionCacheTx<T> {
         self.inner()?.push_smds_ops(ops).await
     }
 
+    async fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<Option<String>, Error> {
+        self.inner()?.default_smds_address(operator).await
+    }
+
     async fn count_by_state(
         &mut self,
         operator: OperatorId,
@@ -468,6 +475,20 @@ impl<S: OperatorAdmin> OperatorAdmin for SessionCache<S> {
         operator_id: i64,
     ) -> Result<CancelSessionPolicy, StoreError> {
         self.inner.cancel_session_policy(operator_id).await
+    }
+
+    async fn set_default_smds_address(
+        &self,
+        operator_id: i64,
+        address: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .set_default_smds_address(operator_id, address)
+            .await
+    }
+
+    async fn default_smds_address(&self, operator_id: i64) -> Result<Option<String>, StoreError> {
+        self.inner.default_smds_address(operator_id).await
     }
 
     async fn set_callback_settings(

@@ -442,6 +442,7 @@ forward_tx! {
     fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<(), Error>;
     fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>, Error>;
     fn cancel_session_policy(&mut self, operator: OperatorId) -> Result<CancelSessionPolicy, Error>;
+    fn default_smds_address(&mut self, operator: OperatorId) -> Result<Option<String>, Error>;
 }
 
 forward_trait! {
@@ -473,6 +474,8 @@ forward_trait! {
     Store: OperatorAdmin {}
     fn set_cancel_session_policy(&self, operator_id: i64, policy: Option<&CancelSessionPolicy>) -> Result<(), StoreError>;
     fn cancel_session_policy(&self, operator_id: i64) -> Result<CancelSessionPolicy, StoreError>;
+    fn set_default_smds_address(&self, operator_id: i64, address: Option<&str>) -> Result<(), StoreError>;
+    fn default_smds_address(&self, operator_id: i64) -> Result<Option<String>, StoreError>;
     fn set_callback_settings(&self, operator_id: i64, settings: &CallbackSettings, now: i64) -> Result<(), StoreError>;
     fn callback_settings(&self, operator_id: i64) -> Result<Option<CallbackSettings>, StoreError>;
     fn failed_events(&self, operator_id: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;

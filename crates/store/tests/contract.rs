@@ -128,6 +128,7 @@ macro_rules! sql_contract {
             store: [
                 settings::callback_settings_and_redelivery,
                 settings::cancel_session_policy_per_operator,
+                smds::the_default_smds_address_is_the_operators,
                 access::users_sessions_and_tokens,
                 access::login_tokens_and_lockout,
                 platform::operators_keys_batches_credentials_and_quotas,

@@ -113,6 +113,10 @@ pub struct OperatorUpdate {
     /// first three, retry for load-bpp-execution-error, error for the others.
     #[arg(long, value_name = "POLICY")]
     cancel_session_policy: Option<String>,
+    /// The SM-DS (`host[:port]`) at which ES2+.ConfirmOrder registers an event for an order
+    /// with an EID that names no smdsAddress; `none` for no default.
+    #[arg(long, value_name = "ADDRESS")]
+    smds_address: Option<String>,
 }
 
 #[derive(Args)]
@@ -330,6 +334,10 @@ async fn update(ctx: &Ctx, store: &Store, a: OperatorUpdate) -> CliResult {
     if let Some(p) = &a.cancel_session_policy {
         let op = store.operator(&a.name).await?;
         policy::set_cancel_session_policy(store, &ctx.actor, (op.id, unix_now()), p).await?;
+    }
+    if let Some(addr) = &a.smds_address {
+        let op = store.operator(&a.name).await?;
+        policy::set_default_smds_address(store, &ctx.actor, (op.id, unix_now()), addr).await?;
     }
     let reuse = (a.reuse_on_delete || a.no_reuse_on_delete).then_some(a.reuse_on_delete);
     let op = operators::update(store, &ctx.actor, &a.name, reuse).await?;

@@ -577,6 +577,22 @@ impl SmdpTx for SqliteTx {
         parse_policy(text.as_deref())
     }
 
+    async fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<Option<String>, Error> {
+        self.begin_db().await?;
+        let text: Option<String> = self
+            .conn()?
+            .prepare_cached("SELECT default_smds_address FROM operators WHERE id = ?")
+            .map_err(sq)?
+            .query_row([operator], |r| r.get(0))
+            .optional()
+            .map_err(sq)?
+            .flatten();
+        Ok(text)
+    }
+
     async fn commit(self) -> Result<(), Error> {
         self.finish(true).await
     }

@@ -24,6 +24,17 @@ async fn order<S: SmdpStore>(
     eid: Eid,
     matching_id: Option<MatchingId>,
 ) -> Result<String, Error> {
+    order_with(smdp, op, iccid, Some(eid), matching_id, Some(DS)).await
+}
+
+async fn order_with<S: SmdpStore>(
+    smdp: &Smdp<S>,
+    op: i64,
+    iccid: &str,
+    eid: Option<Eid>,
+    matching_id: Option<MatchingId>,
+    smds: Option<&str>,
+) -> Result<String, Error> {
     add(smdp, op, iccid).await;
     smdp.download_order(
         op,
@@ -42,10 +53,10 @@ async fn order<S: SmdpStore>(
             &ConfirmOrderRequest {
                 header: header(),
                 iccid: iccid.into(),
-                eid: Some(eid),
+                eid,
                 matching_id,
                 confirmation_code: None,
-                smds_address: Some(DS.into()),
+                smds_address: smds.map(str::to_owned),
                 release_flag: true,
             },
             NOW,
@@ -259,4 +270,60 @@ where
     all.dedup();
     assert_eq!(all.len(), n, "an operation claimed twice");
     assert_eq!(n, 40, "{all:?}");
+}
+
+/// An operator's default SM-DS: ConfirmOrder of an order with an EID that names no SM-DS
+/// registers there; an order without an EID registers nowhere (and is not refused); another
+/// operator's orders do not use it.
+pub async fn the_default_smds_address_is_the_operators<S>(store: S)
+where
+    S: SmdpStore + SmdsQueue + simforge_store::OperatorAdmin + Clone,
+{
+    let pki = lab(Curve::P256, 1);
+    let smdp = super::smdp_on(store.clone(), &pki);
+    let e = TestEuicc::from_lab(&pki, 0);
+    let other = "ds2.simforge.test";
+    store
+        .set_default_smds_address(A, Some(other))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.default_smds_address(A).await.unwrap().as_deref(),
+        Some(other)
+    );
+    assert_eq!(store.default_smds_address(B).await.unwrap(), None);
+    let mid = order_with(&smdp, A, ICCID, Some(e.eid), None, None)
+        .await
+        .unwrap();
+    let rows = store.smds_ops_of(A, 10).await.unwrap();
+    let regs: Vec<_> = rows
+        .iter()
+        .filter(|r| r.entry.op.kind == SmdsOpKind::Register)
+        .map(|r| {
+            (
+                r.entry.op.smds_address.as_str(),
+                r.entry.op.event_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(regs, [(other, mid.as_str())]);
+    // The order's own smdsAddress wins.
+    order_with(&smdp, A, "8949440000000000002", Some(e.eid), None, Some(DS))
+        .await
+        .unwrap();
+    let rows = store.smds_ops_of(A, 10).await.unwrap();
+    assert!(rows.iter().any(|r| r.entry.op.smds_address == DS));
+    // No EID: no event, no refusal.
+    let n = store.smds_ops_of(A, 100).await.unwrap().len();
+    order_with(&smdp, A, "8949440000000000003", None, None, None)
+        .await
+        .unwrap();
+    assert_eq!(store.smds_ops_of(A, 100).await.unwrap().len(), n);
+    // B has no default.
+    order_with(&smdp, B, "8949440000000000011", Some(e.eid), None, None)
+        .await
+        .unwrap();
+    assert!(store.smds_ops_of(B, 10).await.unwrap().is_empty());
+    store.set_default_smds_address(A, None).await.unwrap();
+    assert_eq!(store.default_smds_address(A).await.unwrap(), None);
 }
