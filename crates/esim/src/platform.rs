@@ -368,6 +368,34 @@ pub async fn purge(smdp: &PlatformSmdp, store: &Store, now: i64, retention_days:
     }
     if retention_days > 0 {
         purge_events(store, now - i64::from(retention_days) * 86_400).await;
+        purge_smds_ops(store, now - i64::from(retention_days) * 86_400).await;
+    }
+}
+
+/// Deletes the finished SM-DS operations queued before `before`, in batches.
+async fn purge_smds_ops(store: &Store, before: i64) {
+    use simforge_smdp::SmdsQueue as _;
+    const BATCH: u32 = 1000;
+    let mut total = 0;
+    loop {
+        match store.purge_smds_ops(before, BATCH).await {
+            Ok(n) => {
+                total += n;
+                if n < u64::from(BATCH) {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %simforge_server::ErrorChain(&e), "deleting SM-DS operations past retention");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            operations = total,
+            "SM-DS operations past retention deleted"
+        );
     }
 }
 

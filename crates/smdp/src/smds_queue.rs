@@ -233,6 +233,14 @@ pub trait SmdsQueue: Send + Sync {
         next_try_ms: Option<i64>,
         now_ms: i64,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes up to `limit` operations queued before `before` (Unix seconds) that are no
+    /// longer pending (done, given up, superseded), oldest first; how many (the queue's
+    /// retention, with the outbox's).
+    fn purge_smds_ops(
+        &self,
+        before: UnixTime,
+        limit: u32,
+    ) -> impl Future<Output = Result<u64>> + Send;
     /// `operator`'s queued operations, newest first (at most `limit`).
     fn smds_ops_of(
         &self,
@@ -313,6 +321,27 @@ impl SmdsQueue for crate::MemoryStore {
             None => row.state = SmdsOpState::Failed,
         }
         Ok(())
+    }
+
+    async fn purge_smds_ops(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        let mut d = self.data.lock().await;
+        let mut n = 0u64;
+        let doomed: Vec<bool> = d
+            .smds_ops
+            .iter()
+            .map(|r| {
+                let gone = n < u64::from(limit)
+                    && r.state != SmdsOpState::Pending
+                    && r.entry.op.at < before;
+                n += u64::from(gone);
+                gone
+            })
+            .collect();
+        let mut keep = doomed.iter().map(|x| !x);
+        d.smds_ops.retain(|_| keep.next().unwrap_or(true));
+        let mut keep = doomed.iter().map(|x| !x);
+        d.smds_next_try_ms.retain(|_| keep.next().unwrap_or(true));
+        Ok(n)
     }
 
     async fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>> {

@@ -423,6 +423,10 @@ impl<S: simforge_smdp::SmdsQueue> simforge_smdp::SmdsQueue for SessionCache<S> {
             .await
     }
 
+    async fn purge_smds_ops(&self, before: i64, limit: u32) -> Result<u64, Error> {
+        self.inner.purge_smds_ops(before, limit).await
+    }
+
     async fn smds_ops_of(
         &self,
         operator: OperatorId,

@@ -459,6 +459,7 @@ forward_trait! {
     fn claim_smds_ops(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<SmdsOpEntry>, Error>;
     fn smds_op_done(&self, id: i64, now_ms: i64) -> Result<(), Error>;
     fn smds_op_failed(&self, id: i64, error: &str, next_try_ms: Option<i64>, now_ms: i64) -> Result<(), Error>;
+    fn purge_smds_ops(&self, before: i64, limit: u32) -> Result<u64, Error>;
     fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>, Error>;
 }
 

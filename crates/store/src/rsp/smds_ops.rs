@@ -52,6 +52,10 @@ const GIVE_UP_SQL: &str = "UPDATE rsp_smds_ops
     SET state = 'failed', attempts = attempts + 1, last_error = ?, done_at = ?
     WHERE id = ? AND state = 'pending'";
 
+/// The oldest finished operations queued before `?` (at most `?`).
+const PURGE_SQL: &str = "DELETE FROM rsp_smds_ops WHERE id IN
+    (SELECT id FROM rsp_smds_ops WHERE state <> 'pending' AND created_at < ? ORDER BY id LIMIT ?)";
+
 const OF_OPERATOR_SQL: &str = "SELECT id, operator_id, iccid, kind, smds_address, eid,
         event_id, due_at, created_at, attempts, state, last_error
     FROM rsp_smds_ops WHERE operator_id = ? ORDER BY id DESC LIMIT ?";
@@ -195,6 +199,17 @@ macro_rules! smds_queue {
                     return Err(not_pending(id));
                 }
                 Ok(())
+            }
+
+            async fn purge_smds_ops(&self, before: i64, limit: u32) -> Result<u64, Error> {
+                let d: Dialect = $dialect;
+                let r = sqlx::query(&d.sql(PURGE_SQL))
+                    .bind(before)
+                    .bind(i64::from(limit))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(r.rows_affected())
             }
 
             async fn smds_ops_of(

@@ -223,6 +223,20 @@ where
     ));
     assert_eq!(queue(&store, A).await, before_a);
     assert!(queue(&store, B).await.is_empty());
+
+    // Retention: finished operations go, oldest first; pending ones stay.
+    let pending =
+        |q: &[(SmdsOpKind, SmdsOpState, i64, String)]| q.iter().filter(|o| o.1 == Pending).count();
+    let q = queue(&store, A).await;
+    let (all, live) = (q.len(), pending(&q));
+    assert_eq!(store.purge_smds_ops(NOW, 100).await.unwrap(), 0);
+    assert_eq!(store.purge_smds_ops(NOW + 1, 2).await.unwrap(), 2);
+    assert_eq!(
+        store.purge_smds_ops(NOW + 1, 100).await.unwrap() as usize,
+        all - live - 2
+    );
+    let q = queue(&store, A).await;
+    assert_eq!((q.len(), pending(&q)), (live, live));
 }
 
 /// Several instances claiming at once (the SM-DS workers of several nodes) never claim the
