@@ -162,7 +162,7 @@ fn confirm_order_with_smds_address_registers_the_event_and_the_install_deletes_i
     use std::os::unix::fs::PermissionsExt as _;
     let data = lab.path().join("data");
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let dp = DemoServer::start(&lab, 2);
+    let dp = DemoServer::start(&lab, 5);
     let pki = dp.demo["euiccPki"].as_str().unwrap().to_owned();
     let smdp_address = dp.listening["smdpAddress"].as_str().unwrap().to_owned();
     let api_key = dp.demo["apiKey"].as_str().unwrap().to_owned();
@@ -281,4 +281,34 @@ fn confirm_order_with_smds_address_registers_the_event_and_the_install_deletes_i
     assert_eq!(done[0]["installed"]["iccid"], iccid.as_str(), "{done}");
     // Installed: the SM-DP+ deletes its event.
     until("deleted", &|v| v.as_array().is_some_and(Vec::is_empty));
+
+    // `simforge load --discover`: each order made for its eUICC's EID with the SM-DS; each
+    // eUICC discovers its event (once the SM-DP+ registered it) and downloads it.
+    let key_file = lab.path().join("api-key");
+    std::fs::write(&key_file, &api_key).unwrap();
+    let out = lab.ok(&[
+        "--json",
+        "load",
+        "--smdp",
+        &smdp_address,
+        "--pki",
+        &pki,
+        "--api-key-file",
+        key_file.to_str().unwrap(),
+        "--profile-type",
+        "demo",
+        "--downloads",
+        "3",
+        "--concurrency",
+        "2",
+        "--discover",
+        &ds_address,
+        "--strict",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (r["succeeded"].as_u64(), r["distinctIccids"].as_u64()),
+        (Some(3), Some(3)),
+        "{r}"
+    );
 }
