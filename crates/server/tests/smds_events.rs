@@ -94,6 +94,11 @@ impl World {
     /// The SM-DP+ (a `Pair`), an SM-DS knowing the SM-DP+'s DPtls certificate as a
     /// registrant, and a port for it: not listening yet.
     fn new() -> Self {
+        Self::with_registrant(true)
+    }
+
+    /// As [`World::new`]; without `registrant`, the SM-DS does not know the SM-DP+.
+    fn with_registrant(registrant: bool) -> Self {
         let pair = Pair::new();
         let pki = &pair.pki;
         let dsk = pki.smds.as_ref().unwrap();
@@ -109,7 +114,9 @@ impl World {
             simforge_server::cert_sha256(pki.smdp.tls.cert.der()),
             Registrant::parse("smdp1").unwrap(),
         )]
-        .into();
+        .into_iter()
+        .filter(|_| registrant)
+        .collect();
         let ds = Arc::new(SmdsState {
             smds,
             registrants: Registrants(registrants),
@@ -341,4 +348,33 @@ fn cancel_order_deletes_the_event_at_the_smds() {
     assert_eq!(w.round(0).done, 1);
     assert!(w.discover().is_empty());
     assert_eq!(w.queue_states(), [Done, Superseded, Done]);
+}
+
+/// An SM-DS that refuses the call (here: the SM-DP+ is not its registrant, 1.1) gives the
+/// operation up at once; one that stays down, after 7 days from the operation's due time.
+#[test]
+fn refused_operations_are_given_up_at_once_and_unanswered_ones_after_the_horizon() {
+    use SmdsOpState::{Failed, Pending};
+    let mut w = World::with_registrant(false);
+    w.up();
+    w.order("8949449999999990031");
+    let r = w.round(0);
+    assert_eq!((r.done, r.retried, r.given_up), (0, 0, 1), "{r:?}");
+    assert_eq!(w.queue_states(), [Failed, Pending]);
+    let rows = w
+        .pair
+        .block_on(w.pair.smdp.store().smds_ops_of(OPERATOR, 10))
+        .unwrap();
+    let error = rows[1].last_error.clone().unwrap_or_default();
+    assert!(error.contains("refused by the SM-DS: 1.1"), "{error}");
+
+    let w = World::new();
+    w.order("8949449999999990049");
+    assert_eq!(w.round(0).retried, 1);
+    let week = 7 * 86_400 * 1000;
+    let r = w.round(week - 60_000);
+    assert_eq!((r.retried, r.given_up), (1, 0), "{r:?}");
+    let r = w.round(week);
+    assert_eq!((r.retried, r.given_up), (0, 1), "{r:?}");
+    assert_eq!(w.queue_states(), [Failed, Pending]);
 }
