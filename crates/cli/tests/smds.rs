@@ -311,4 +311,35 @@ fn confirm_order_with_smds_address_registers_the_event_and_the_install_deletes_i
         (Some(3), Some(3)),
         "{r}"
     );
+
+    // The operator sees its SM-DS operations: the first order's register and delete done, the
+    // delete scheduled at its expiry superseded.
+    let ops: serde_json::Value = serde_json::from_str(
+        lab.ok(&["--json", "operator", "smds-events", "demo"])
+            .trim(),
+    )
+    .unwrap();
+    let mut first: Vec<(String, String)> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["eventId"] == matching_id.as_str())
+        .map(|o| {
+            (
+                o["op"].as_str().unwrap().to_owned(),
+                o["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    first.sort();
+    let want = [
+        ("delete", "done"),
+        ("delete", "superseded"),
+        ("register", "done"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(first, want, "{ops}");
 }

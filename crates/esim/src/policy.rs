@@ -82,6 +82,19 @@ pub async fn set_default_smds_address<S: OperatorAdmin + AuditLog<Error = StoreE
     record(store, d, result).await
 }
 
+/// `operator_id`'s SM-DS operations (events registered and deleted at SM-DSs for its
+/// orders), newest first, at most `limit`: what is pending, done, superseded or given up.
+///
+/// # Errors
+/// [`Error::Smdp`] (storage).
+pub async fn smds_operations<S: simforge_smdp::SmdsQueue>(
+    store: &S,
+    operator_id: i64,
+    limit: u32,
+) -> Result<Vec<simforge_smdp::SmdsOpRow>> {
+    Ok(store.smds_ops_of(operator_id, limit).await?)
+}
+
 /// `none` (no default) or `host[:port]`: a DNS name of letters, digits, `-` and `.`.
 fn parse_smds_address(text: &str) -> Result<Option<String>> {
     let t = text.trim();

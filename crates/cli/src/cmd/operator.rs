@@ -64,6 +64,16 @@ pub enum OperatorCmd {
     Callback(CallbackArgs),
     /// Take a profile out of Error: back to Released (same activation code) or Available.
     ResetProfile(ResetProfileArgs),
+    /// The SM-DS operations of the operator's orders (events registered at ConfirmOrder with
+    /// smdsAddress, deleted when the order ends), newest first: pending, done, superseded,
+    /// or failed (given up, with the last error).
+    SmdsEvents {
+        /// Operator name.
+        name: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Args)]
@@ -285,6 +295,42 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             Ok(())
         }
         OperatorCmd::Callback(a) => callback(&ctx, store, a).await,
+        OperatorCmd::SmdsEvents { name, limit } => {
+            let op = store.operator(&name).await?;
+            let rows = policy::smds_operations(store, op.id, limit).await?;
+            let j: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let o = &r.entry.op;
+                    json!({
+                        "id": r.entry.id, "op": o.kind.as_str(), "state": r.state.as_str(),
+                        "smdsAddress": o.smds_address, "eid": o.eid.to_string(),
+                        "eventId": o.event_id.as_str(), "iccid": o.iccid.as_str(),
+                        "due": o.due, "attempts": r.entry.attempts, "lastError": r.last_error,
+                    })
+                })
+                .collect();
+            ctx.print(&serde_json::Value::Array(j), || {
+                rows.iter()
+                    .map(|r| {
+                        let o = &r.entry.op;
+                        let error = r.last_error.as_deref().unwrap_or("");
+                        format!(
+                            "{:>6} {:<8} {:<10} {} {} {} {} {error}",
+                            r.entry.id,
+                            o.kind.as_str(),
+                            r.state.as_str(),
+                            o.smds_address,
+                            o.eid,
+                            o.event_id.as_str(),
+                            o.iccid.as_str()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
         OperatorCmd::ResetProfile(a) => {
             let op = store.operator(&a.name).await?;
             let (target, to) = match a.to {
