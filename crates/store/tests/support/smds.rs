@@ -341,3 +341,56 @@ where
     store.set_default_smds_address(A, None).await.unwrap();
     assert_eq!(store.default_smds_address(A).await.unwrap(), None);
 }
+
+/// SGP.22 §5.6.5: a CancelSession that keeps the order (endUserRejection, by default) keeps
+/// its event; one that ends it (pprNotAllowed: Error, by default) deletes the event.
+pub async fn a_cancel_session_that_ends_the_order_deletes_its_event<S>(store: S)
+where
+    S: SmdpStore + SmdsQueue + Clone,
+{
+    use simforge_asn1::rsp::CancelSessionReason;
+    use simforge_smdp::ProfileState;
+    let pki = lab(Curve::P256, 1);
+    let smdp = super::smdp_on(store.clone(), &pki);
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    let mid = order(&smdp, A, ICCID, e.eid, None).await.unwrap();
+    let kinds = |rows: Vec<simforge_smdp::SmdsOpRow>| -> Vec<(SmdsOpKind, SmdsOpState)> {
+        rows.into_iter()
+            .rev()
+            .map(|r| (r.entry.op.kind, r.state))
+            .collect()
+    };
+    let before = kinds(store.smds_ops_of(A, 100).await.unwrap());
+    auth(&smdp, &mut e, &mid).await;
+    smdp.cancel_session(
+        &e.cancel(CancelSessionReason::END_USER_REJECTION, &[2, 999, 10]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        super::record(&smdp, A, ICCID).await.state,
+        ProfileState::Released
+    );
+    assert_eq!(kinds(store.smds_ops_of(A, 100).await.unwrap()), before);
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    auth(&smdp, &mut e, &mid).await;
+    smdp.cancel_session(
+        &e.cancel(CancelSessionReason::PPR_NOT_ALLOWED, &[2, 999, 10]),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        super::record(&smdp, A, ICCID).await.state,
+        ProfileState::Error
+    );
+    assert_eq!(
+        kinds(store.smds_ops_of(A, 100).await.unwrap()),
+        [
+            (SmdsOpKind::Register, SmdsOpState::Pending),
+            (SmdsOpKind::Delete, SmdsOpState::Superseded),
+            (SmdsOpKind::Delete, SmdsOpState::Pending),
+        ]
+    );
+}
