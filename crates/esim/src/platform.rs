@@ -253,6 +253,10 @@ impl Server {
                 opts.trusted_proxies,
             )),
         });
+        let metrics = Arc::clone(&state);
+        let smds = smds.with_observer(Arc::new(move |op: &str, result: &str| {
+            metrics.metrics.smds_op(op, result);
+        }));
         Ok(Self {
             state,
             store,

@@ -56,7 +56,7 @@ pub use limits::{
 pub use log::{LogWriteErrors, LossyWriter};
 pub use metrics::Metrics;
 pub use smds::{Registrants, SmdsState, smds_router};
-pub use smds_worker::{SmdsRoundStats, SmdsWorker, SmdsWorkerConfig};
+pub use smds_worker::{SmdsObserver, SmdsRoundStats, SmdsWorker, SmdsWorkerConfig};
 pub use tls::{
     ClientAuth, Timeouts, read_certificates, serve_plain, serve_plain_until, serve_plain_with,
     serve_tls, serve_tls_until, serve_tls_with, tls_config, tls_config_with_client_auth,

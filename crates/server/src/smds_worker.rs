@@ -84,11 +84,15 @@ pub struct SmdsRoundStats {
     pub given_up: usize,
 }
 
+/// What the worker reports each call to (`op`, `done` / `retry` / `given_up`): metrics.
+pub type SmdsObserver = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// The SM-DS worker.
 pub struct SmdsWorker<S> {
     store: Arc<S>,
     client: Es12Client,
     config: Arc<SmdsWorkerConfig>,
+    observer: Option<SmdsObserver>,
 }
 
 impl<S> std::fmt::Debug for SmdsWorker<S> {
@@ -116,6 +120,16 @@ enum Sent {
     GivenUp,
 }
 
+impl Sent {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Retry => "retry",
+            Self::GivenUp => "given_up",
+        }
+    }
+}
+
 impl<S: SmdsQueue + 'static> SmdsWorker<S> {
     /// A worker over `store`, calling SM-DSs with `client` (the SM-DP+'s DPtls identity).
     #[must_use]
@@ -124,7 +138,15 @@ impl<S: SmdsQueue + 'static> SmdsWorker<S> {
             store,
             client,
             config: Arc::new(config),
+            observer: None,
         }
+    }
+
+    /// Reports each call's outcome to `observer` (e.g. [`crate::Metrics::smds_op`]).
+    #[must_use]
+    pub fn with_observer(mut self, observer: SmdsObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Starts the worker on the current tokio runtime (it runs until aborted).
@@ -161,7 +183,15 @@ impl<S: SmdsQueue + 'static> SmdsWorker<S> {
             let store = Arc::clone(&self.store);
             let client = self.client.clone();
             let config = Arc::clone(&self.config);
-            set.spawn(async move { send(&*store, &client, &config, entry, now_ms).await });
+            let observer = self.observer.clone();
+            set.spawn(async move {
+                let op = entry.op.kind.as_str();
+                let sent = send(&*store, &client, &config, entry, now_ms).await;
+                if let Some(o) = observer {
+                    o(op, sent.as_str());
+                }
+                sent
+            });
         }
         let mut stats = SmdsRoundStats::default();
         while let Some(r) = set.join_next().await {

@@ -87,6 +87,7 @@ struct World {
     tls: rustls::ServerConfig,
     addr: SocketAddr,
     worker: SmdsWorker<MemoryStore>,
+    metrics: Arc<Metrics>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -146,11 +147,16 @@ impl World {
                 .build()
                 .unwrap(),
         );
+        let metrics = Arc::new(Metrics::default());
+        let m = Arc::clone(&metrics);
         let worker = SmdsWorker::new(
             Arc::new(pair.smdp.store().clone()),
             client,
             SmdsWorkerConfig::new(ADDRESS),
-        );
+        )
+        .with_observer(Arc::new(move |op: &str, result: &str| {
+            m.smds_op(op, result)
+        }));
         let fqdn = dsk.fqdn.clone();
         Self {
             pair,
@@ -159,6 +165,7 @@ impl World {
             tls,
             addr,
             worker,
+            metrics,
             stop: None,
         }
     }
@@ -318,6 +325,14 @@ fn a_down_smds_gets_the_event_once_back_discovery_downloads_it_and_the_install_d
     assert_eq!((r.done, r.retried), (1, 0), "{r:?}");
     assert!(w.discover().is_empty());
     assert_eq!(w.queue_states(), [Done, Superseded, Done]);
+    let text = w.metrics.render();
+    for line in [
+        r#"simforge_smds_event_operations_total{op="register",result="retry"} 1"#,
+        r#"simforge_smds_event_operations_total{op="register",result="done"} 1"#,
+        r#"simforge_smds_event_operations_total{op="delete",result="done"} 1"#,
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
 }
 
 #[test]
