@@ -262,6 +262,23 @@ fn cancel_session_policy_per_operator_and_reset_profile() {
             .contains("end-user-rejection=error"),
         "{op}"
     );
+    // The operator's default SM-DS: an address that is not one is refused; one, or none, taken.
+    let o = lab.run(&[
+        "operator",
+        "update",
+        "demo",
+        "--smds-address",
+        "not an address",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    lab.ok(&[
+        "operator",
+        "update",
+        "demo",
+        "--smds-address",
+        "smds.simforge.test:8444",
+    ]);
+    lab.ok(&["operator", "update", "demo", "--smds-address", "none"]);
     let (iccid2, code2) = order_with_code();
     let o = download(&code2, None);
     assert!(!o.status.success());

@@ -139,3 +139,207 @@ fn an_event_registered_at_the_smds_is_discovered_and_downloaded_by_the_lpa() {
     );
     assert_eq!(lpa(&["discover", "--list"]), serde_json::json!([]));
 }
+
+/// The SM-DP+'s own registration, every piece the real binary: ES2+.ConfirmOrder with
+/// `smdsAddress` and the EID on `simforge serve` queues the event, its SM-DS worker registers
+/// it over ES12 (DPtls client certificate, the SM-DS's DStls checked against the PKI's CA);
+/// the virtual eUICC discovers and installs it, and the installation result has the SM-DP+
+/// delete the event.
+#[test]
+fn confirm_order_with_smds_address_registers_the_event_and_the_install_deletes_it() {
+    let lab = Lab::new();
+    // The SM-DP+ checks the SM-DS's DStls name: issue it for the address used here.
+    lab.ok(&[
+        "pki",
+        "init",
+        "--curve",
+        "nist",
+        "--fqdn",
+        "localhost",
+        "--smds-fqdn",
+        "localhost",
+    ]);
+    use std::os::unix::fs::PermissionsExt as _;
+    let data = lab.path().join("data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let dp = DemoServer::start(&lab, 5);
+    let pki = dp.demo["euiccPki"].as_str().unwrap().to_owned();
+    let smdp_address = dp.listening["smdpAddress"].as_str().unwrap().to_owned();
+    let api_key = dp.demo["apiKey"].as_str().unwrap().to_owned();
+
+    let ds_port = free_port();
+    let ds_address = format!("localhost:{ds_port}");
+    let dptls = Path::new(&pki).join("smdp/dptls.pem");
+    let _smds = Server::spawn(
+        lab.cmd().args([
+            "smds",
+            "--pki",
+            &pki,
+            "--fqdn",
+            "localhost",
+            "--listen",
+            &format!("127.0.0.1:{ds_port}"),
+            "--registrant",
+            &format!("smdp1={}", dptls.display()),
+        ]),
+        &lab.path().join("smds.stderr"),
+    );
+    wait_accepting(ds_port);
+
+    let euicc = lab.path().join("euicc.json");
+    let euicc_s = euicc.to_str().unwrap();
+    lab.ok(&[
+        "euicc",
+        "init",
+        "--pki",
+        &pki,
+        "--root-ds",
+        &ds_address,
+        "--file",
+        euicc_s,
+    ]);
+    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
+        .unwrap()["identity"]["eid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lpa = |args: &[&str]| {
+        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
+        a.extend_from_slice(args);
+        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
+    };
+
+    // The operator orders for this EID with the SM-DS's address.
+    let es2 = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let call = |function: &str, n: u32, body: serde_json::Value| {
+        let mut body = body;
+        body["header"] = serde_json::json!({"functionRequesterIdentifier": "demo", "functionCallIdentifier": n.to_string()});
+        let r = es2
+            .post(format!(
+                "https://127.0.0.1:{}/gsma/rsp2/es2plus/{function}",
+                dp.port
+            ))
+            .header("Content-Type", "application/json")
+            .header("X-Admin-Protocol", "gsma/rsp/v2.2.0")
+            .header("X-Api-Key", &api_key)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.bytes().unwrap()).unwrap();
+        assert_eq!(
+            v["header"]["functionExecutionStatus"]["status"], "Executed-Success",
+            "{function}: {v}"
+        );
+        v
+    };
+    let iccid = call(
+        "downloadOrder",
+        1,
+        serde_json::json!({"profileType": "demo"}),
+    )["iccid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let confirmed = call(
+        "confirmOrder",
+        2,
+        serde_json::json!({"iccid": iccid, "eid": eid, "smdsAddress": ds_address, "releaseFlag": true}),
+    );
+    let matching_id = confirmed["matchingId"].as_str().unwrap().to_owned();
+
+    // The worker registers it (within its poll interval); the eUICC discovers it.
+    let until = |what: &str, want: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let v = lpa(&["discover", "--list"]);
+            if want(&v) {
+                return v;
+            }
+            if std::time::Instant::now() >= deadline {
+                let log = std::fs::read_to_string(&dp.stderr).unwrap_or_default();
+                let log: Vec<&str> = log
+                    .lines()
+                    .filter(|l| l.contains("SM-DS") || l.contains("ES12"))
+                    .collect();
+                panic!("{what}: {v}\nserve's log:\n{}", log.join("\n"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    let listed = until("registered", &|v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    });
+    assert_eq!(
+        listed,
+        serde_json::json!([{"eventId": matching_id, "rspServerAddress": smdp_address}])
+    );
+    let done = lpa(&["discover", "--smds", &ds_address]);
+    assert_eq!(done[0]["installed"]["iccid"], iccid.as_str(), "{done}");
+    // Installed: the SM-DP+ deletes its event.
+    until("deleted", &|v| v.as_array().is_some_and(Vec::is_empty));
+
+    // `simforge load --discover`: each order made for its eUICC's EID with the SM-DS; each
+    // eUICC discovers its event (once the SM-DP+ registered it) and downloads it.
+    let key_file = lab.path().join("api-key");
+    std::fs::write(&key_file, &api_key).unwrap();
+    let out = lab.ok(&[
+        "--json",
+        "load",
+        "--smdp",
+        &smdp_address,
+        "--pki",
+        &pki,
+        "--api-key-file",
+        key_file.to_str().unwrap(),
+        "--profile-type",
+        "demo",
+        "--downloads",
+        "3",
+        "--concurrency",
+        "2",
+        "--discover",
+        &ds_address,
+        "--strict",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (r["succeeded"].as_u64(), r["distinctIccids"].as_u64()),
+        (Some(3), Some(3)),
+        "{r}"
+    );
+
+    // The operator sees its SM-DS operations: the first order's register and delete done, the
+    // delete scheduled at its expiry superseded.
+    let ops: serde_json::Value = serde_json::from_str(
+        lab.ok(&["--json", "operator", "smds-events", "demo"])
+            .trim(),
+    )
+    .unwrap();
+    let mut first: Vec<(String, String)> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["eventId"] == matching_id.as_str())
+        .map(|o| {
+            (
+                o["op"].as_str().unwrap().to_owned(),
+                o["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    first.sort();
+    let want = [
+        ("delete", "done"),
+        ("delete", "superseded"),
+        ("register", "done"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(first, want, "{ops}");
+}

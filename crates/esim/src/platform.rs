@@ -1,7 +1,8 @@
 //! The SM-DP+ server assembled: the store, the vault and the [`Smdp`] behind the HTTPS edge
 //! (ES9+, ES2+ with credentials looked up per request, `/metrics`), with its background
-//! jobs: the purge of expired sessions and old outbox events, and the callback worker that
-//! delivers the outbox to the operators' endpoints.
+//! jobs: the purge of expired sessions and old outbox events, the callback worker that
+//! delivers the outbox to the operators' endpoints, and the SM-DS worker that delivers the
+//! queued ES12 operations (events registered and deleted at SM-DSs).
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -175,6 +176,7 @@ pub struct Server {
     store: Store,
     tls: rustls::ServerConfig,
     callbacks: simforge_server::CallbackWorker<Store>,
+    smds: simforge_server::SmdsWorker<Store>,
     retention_days: u32,
     public_metrics: bool,
 }
@@ -216,6 +218,27 @@ impl Server {
             vault,
             server_identity_pem: tls.server_identity_pem.clone(),
         }));
+        // ES12: the SM-DS operations ConfirmOrder with smdsAddress queues (and the deletes
+        // when orders end), with the DPtls identity as client certificate; the SM-DSs
+        // verified against the system roots and the PKI's CA file (a lab SM-DS's CI).
+        let ca = std::fs::read(&tls.ca_pem).ok();
+        // An identity rustls cannot present (a curve it lacks) leaves `serve` running for
+        // everything else: the SM-DSs then refuse the calls (no client certificate), and
+        // the operations are given up with that error.
+        let es12 = simforge_server::Es12Client::new(
+            &tls.server_identity_pem,
+            ca.as_deref(),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %simforge_server::ErrorChain(&e), "ES12 client without the DPtls identity");
+            simforge_server::Es12Client::from_client(reqwest::Client::new())
+        });
+        let smds = simforge_server::SmdsWorker::new(
+            Arc::new(store.clone()),
+            es12,
+            simforge_server::SmdsWorkerConfig::new(&address),
+        );
         let key = match opts.tls_key {
             Some(k) => k,
             None => simforge_server::TlsKey::Pkcs8(tls.key_pkcs8.to_vec()),
@@ -233,11 +256,16 @@ impl Server {
                 opts.trusted_proxies,
             )),
         });
+        let metrics = Arc::clone(&state);
+        let smds = smds.with_observer(Arc::new(move |op: &str, result: &str| {
+            metrics.metrics.smds_op(op, result);
+        }));
         Ok(Self {
             state,
             store,
             tls,
             callbacks,
+            smds,
             retention_days: opts.event_retention_days,
             public_metrics: opts.public_metrics,
         })
@@ -286,6 +314,7 @@ impl Server {
             })
         };
         let callbacks = self.callbacks.spawn();
+        let smds = self.smds.spawn();
         // The accept loop runs on a worker thread, not on the caller's (the runtime's
         // `block_on` thread): each accepted connection's task then starts on the accepting
         // worker's own queue instead of waking a worker across threads (BENCHMARKS.md,
@@ -309,6 +338,7 @@ impl Server {
         };
         if let Some(r) = ended {
             callbacks.abort();
+            smds.abort();
             purge.abort();
             r.map_err(Error::ServerTask)?.map_err(Error::Server)?;
         } else {
@@ -317,6 +347,7 @@ impl Server {
             let _ = stop.send(());
             let _ = server.await;
             callbacks.abort();
+            smds.abort();
             purge.abort();
         }
         // Deferred commits (InitiateAuthentication, AuthenticateClient, HandleNotification).
@@ -344,6 +375,34 @@ pub async fn purge(smdp: &PlatformSmdp, store: &Store, now: i64, retention_days:
     }
     if retention_days > 0 {
         purge_events(store, now - i64::from(retention_days) * 86_400).await;
+        purge_smds_ops(store, now - i64::from(retention_days) * 86_400).await;
+    }
+}
+
+/// Deletes the finished SM-DS operations queued before `before`, in batches.
+async fn purge_smds_ops(store: &Store, before: i64) {
+    use simforge_smdp::SmdsQueue as _;
+    const BATCH: u32 = 1000;
+    let mut total = 0;
+    loop {
+        match store.purge_smds_ops(before, BATCH).await {
+            Ok(n) => {
+                total += n;
+                if n < u64::from(BATCH) {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %simforge_server::ErrorChain(&e), "deleting SM-DS operations past retention");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            operations = total,
+            "SM-DS operations past retention deleted"
+        );
     }
 }
 

@@ -49,6 +49,77 @@ async fn set_policy_unaudited<S: OperatorAdmin>(
     Ok(())
 }
 
+/// Sets (`none` clears) the SM-DS at which `operator_id`'s orders with an EID register
+/// their events when ES2+.ConfirmOrder names none (`host` or `host:port`).
+///
+/// # Errors
+/// [`Error::Invalid`] for an address that is not a host name with an optional port,
+/// [`Error::Store`].
+///
+/// Recorded in the audit log as done by `actor` at `now`.
+pub async fn set_default_smds_address<S: OperatorAdmin + AuditLog<Error = StoreError>>(
+    store: &S,
+    actor: &Actor,
+    (operator_id, now): (i64, i64),
+    text: &str,
+) -> Result<()> {
+    let d = Draft::new(
+        now,
+        actor.as_str(),
+        action::OPERATOR_UPDATE,
+        "default-smds-address",
+    )
+    .tenant(operator_id)
+    .detail("address", text);
+    let result = async {
+        let address = parse_smds_address(text)?;
+        store
+            .set_default_smds_address(operator_id, address.as_deref())
+            .await?;
+        Ok(())
+    }
+    .await;
+    record(store, d, result).await
+}
+
+/// `operator_id`'s SM-DS operations (events registered and deleted at SM-DSs for its
+/// orders), newest first, at most `limit`: what is pending, done, superseded or given up.
+///
+/// # Errors
+/// [`Error::Smdp`] (storage).
+pub async fn smds_operations<S: simforge_smdp::SmdsQueue>(
+    store: &S,
+    operator_id: i64,
+    limit: u32,
+) -> Result<Vec<simforge_smdp::SmdsOpRow>> {
+    Ok(store.smds_ops_of(operator_id, limit).await?)
+}
+
+/// `none` (no default) or `host[:port]`: a DNS name of letters, digits, `-` and `.`.
+fn parse_smds_address(text: &str) -> Result<Option<String>> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let (host, port) = match t.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (t, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    if !host_ok || !port_ok {
+        return Err(Error::invalid_because(
+            format!("--smds-address {t:?}"),
+            "expected host or host:port, or none",
+        ));
+    }
+    Ok(Some(t.to_ascii_lowercase()))
+}
+
 /// Takes `operator`'s profile `iccid` out of Error, to `target`; the state it was in.
 ///
 /// # Errors

@@ -119,7 +119,12 @@ impl Es12Client {
             .await
         {
             Ok(r) => r,
-            Err(e) => return Es12Outcome::Retry(format!("request failed: {}", e.without_url())),
+            Err(e) => {
+                // The whole chain: reqwest's own text ("error sending request") says nothing
+                // of a refused connection or an untrusted certificate.
+                let e = e.without_url();
+                return Es12Outcome::Retry(format!("request failed: {}", crate::ErrorChain(&e)));
+            }
         };
         let status = resp.status();
         let Ok(bytes) = resp.bytes().await else {

@@ -19,7 +19,8 @@
 //!
 //! The SM-DS's edge is here too ([`smds_router`]): ES11 on the ES9+ and the `es11` paths,
 //! ES12 for the SM-DP+s whose client certificates are [`Registrants`]; [`Es12Client`] is the
-//! SM-DP+'s side of ES12.
+//! SM-DP+'s side of ES12, and [`SmdsWorker`] delivers the SM-DP+'s queued SM-DS operations
+//! with it (register at ConfirmOrder, delete when the order ends), with persisted retries.
 //!
 //! [`CallbackWorker`] delivers the events outbox to the operators' endpoints as ES2+
 //! HandleDownloadProgressInfo requests (reqwest + rustls), with persisted retries.
@@ -34,6 +35,7 @@ mod limits;
 mod log;
 mod metrics;
 mod smds;
+mod smds_worker;
 mod tls;
 
 pub use auth::{
@@ -54,6 +56,7 @@ pub use limits::{
 pub use log::{LogWriteErrors, LossyWriter};
 pub use metrics::Metrics;
 pub use smds::{Registrants, SmdsState, smds_router};
+pub use smds_worker::{SmdsObserver, SmdsRoundStats, SmdsWorker, SmdsWorkerConfig};
 pub use tls::{
     ClientAuth, Timeouts, TlsKey, read_certificates, serve_plain, serve_plain_until,
     serve_plain_with, serve_tls, serve_tls_until, serve_tls_with, tls_config,

@@ -28,6 +28,7 @@ struct Inner {
     requests: BTreeMap<(String, String), u64>,
     latency: BTreeMap<String, Histogram>,
     downloads: BTreeMap<String, u64>,
+    smds_ops: BTreeMap<(String, String), u64>,
 }
 
 impl Metrics {
@@ -65,6 +66,16 @@ impl Metrics {
         }
     }
 
+    /// Records one ES12 call of the SM-DS worker: `op` (`register`, `delete`) and how it ended
+    /// (`done`, `retry`, `given_up`).
+    pub fn smds_op(&self, op: &str, result: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.smds_ops
+                .entry((op.to_owned(), result.to_owned()))
+                .or_default() += 1;
+        }
+    }
+
     /// The Prometheus text exposition.
     #[must_use]
     pub fn render(&self) -> String {
@@ -82,6 +93,13 @@ impl Metrics {
         s.push_str("# TYPE simforge_smdp_downloads_total counter\n");
         for (r, n) in &m.downloads {
             let _ = writeln!(s, "simforge_smdp_downloads_total{{result=\"{r}\"}} {n}");
+        }
+        s.push_str("# TYPE simforge_smds_event_operations_total counter\n");
+        for ((o, r), n) in &m.smds_ops {
+            let _ = writeln!(
+                s,
+                "simforge_smds_event_operations_total{{op=\"{o}\",result=\"{r}\"}} {n}"
+            );
         }
         s.push_str("# TYPE simforge_log_write_errors_total counter\n");
         let _ = writeln!(

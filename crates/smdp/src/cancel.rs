@@ -232,6 +232,7 @@ pub async fn reset_profile<S: SmdpStore>(
     let Some(mut p) = tx.profile(operator, &iccid).await? else {
         return Err(Error::IccidUnknown);
     };
+    let before = crate::smds_queue::registration(&p);
     let from = p.state;
     if from != ProfileState::Error {
         return Err(Error::IccidInvalidState(from.as_str()));
@@ -252,7 +253,11 @@ pub async fn reset_profile<S: SmdpStore>(
         ResetTarget::Available => p.reset_order(ProfileState::Available),
     }
     p.updated_at = now;
+    let smds = crate::smds_queue::smds_ops(before.as_ref(), &mut p, now);
     tx.put_profile(&p).await?;
+    if !smds.is_empty() {
+        tx.push_smds_ops(&smds).await?;
+    }
     tx.push_events(&[Event::ProfileState {
         operator_id: operator,
         iccid: p.iccid.clone(),

@@ -249,6 +249,8 @@ pub fn confirm_order(
     p.cc_attempts = 0;
     p.download_attempts = 0;
     p.order_expires_at = ctx.config.order_ttl_secs.map(|t| ctx.now + t);
+    // The event registered at that SM-DS (queued by the driver, `crate::smds_queue`).
+    p.smds_address = req.smds_address.clone().filter(|a| !a.is_empty());
     p.state = if req.release_flag {
         ProfileState::Released
     } else {

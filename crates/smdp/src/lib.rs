@@ -40,6 +40,7 @@ pub mod model;
 pub mod outbox;
 pub mod profile;
 pub mod service;
+pub mod smds_queue;
 pub mod store;
 
 pub use cancel::{CancelAction, CancelSessionPolicy, ResetTarget, reset_profile};
@@ -57,4 +58,8 @@ pub use model::{
 pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::NewProfile;
 pub use service::{Reply, Smdp, add_profiles};
+pub use smds_queue::{
+    Registration, SmdsOp, SmdsOpEntry, SmdsOpKind, SmdsOpRow, SmdsOpState, SmdsQueue, registration,
+    smds_ops,
+};
 pub use store::{Delivery, MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

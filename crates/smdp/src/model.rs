@@ -150,6 +150,10 @@ pub struct ProfileRecord {
     /// or older notification from the same eUICC changes nothing (idempotency).
     #[serde(default)]
     pub last_notification: Option<(String, i64)>,
+    /// The SM-DS at which the order's event is registered (ConfirmOrder's `smdsAddress`);
+    /// cleared when the event ends (see [`crate::smds_queue`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smds_address: Option<String>,
 }
 
 /// What the eUICC must offer for a profile (SGP.22 §3.1.3.2 eligibility check).
@@ -294,6 +298,7 @@ impl ProfileRecord {
         self.download_attempts = 0;
         self.order_expires_at = None;
         self.binding = None;
+        self.smds_address = None;
         self.unlock();
     }
 }

@@ -142,6 +142,7 @@ pub fn new_record(
         requirements,
         binding: None,
         last_notification: None,
+        smds_address: None,
     })
 }
 

@@ -22,6 +22,7 @@ use crate::model::{
     Event, OperatorId, Outcome, ProfileRecord, ProfileState, SessionChange, Subject, UnixTime,
 };
 use crate::profile::{self, NewProfile};
+use crate::smds_queue::{Registration, registration, smds_ops};
 use crate::store::{SmdpStore, SmdpTx};
 
 /// The SM-DP+ service: configuration, keys, crypto providers and a store.
@@ -81,7 +82,33 @@ enum Durability {
     Deferred,
 }
 
-async fn save<T: SmdpTx, R>(mut tx: T, out: &Outcome<R>, durability: Durability) -> Result<()> {
+/// The profile's SM-DS registration as loaded, and the call's time: what [`save`] compares
+/// the saved profile with ([`crate::smds_queue::smds_ops`]).
+#[derive(Clone, Debug, Default)]
+struct Before {
+    smds: Option<Registration>,
+    now: UnixTime,
+}
+
+impl Before {
+    fn of(p: Option<&ProfileRecord>, now: UnixTime) -> Self {
+        Self {
+            smds: p.and_then(registration),
+            now,
+        }
+    }
+}
+
+async fn save<T: SmdpTx, R>(
+    mut tx: T,
+    out: &mut Outcome<R>,
+    before: &Before,
+    durability: Durability,
+) -> Result<()> {
+    let smds = match &mut out.profile {
+        Some(p) => smds_ops(before.smds.as_ref(), p, before.now),
+        None => Vec::new(),
+    };
     match &out.session {
         SessionChange::Keep => {}
         SessionChange::Put(s) => tx.put_session(s).await?,
@@ -95,6 +122,9 @@ async fn save<T: SmdpTx, R>(mut tx: T, out: &Outcome<R>, durability: Durability)
     }
     if let Some(u) = &out.unseal {
         tx.record_unseal(u).await?;
+    }
+    if !smds.is_empty() {
+        tx.push_smds_ops(&smds).await?;
     }
     match durability {
         Durability::BeforeAnswer => tx.commit().await,
@@ -113,18 +143,19 @@ fn persist_nothing<R>(out: Outcome<R>) -> Reply<R> {
 }
 
 /// Saves what `out` changed (in `tx`, then commits durably) and answers with its result.
-async fn persist_reply<T: SmdpTx, R>(tx: T, out: Outcome<R>) -> Reply<R> {
-    persist_reply_with(tx, out, Durability::BeforeAnswer).await
+async fn persist_reply<T: SmdpTx, R>(tx: T, out: Outcome<R>, before: &Before) -> Reply<R> {
+    persist_reply_with(tx, out, before, Durability::BeforeAnswer).await
 }
 
 /// As [`persist_reply`], with the commit's durability.
 async fn persist_reply_with<T: SmdpTx, R>(
     tx: T,
     out: Outcome<R>,
+    before: &Before,
     durability: Durability,
 ) -> Reply<R> {
-    let out = out.about(None);
-    match save(tx, &out, durability).await {
+    let mut out = out.about(None);
+    match save(tx, &mut out, before, durability).await {
         Ok(()) => Reply {
             result: out.result,
             events: out.events,
@@ -138,8 +169,12 @@ async fn persist_reply_with<T: SmdpTx, R>(
     }
 }
 
-async fn persist<T: SmdpTx, R>(tx: T, out: Outcome<R>) -> Result<(Result<R>, Vec<Event>)> {
-    let reply = persist_reply(tx, out).await;
+async fn persist<T: SmdpTx, R>(
+    tx: T,
+    out: Outcome<R>,
+    before: &Before,
+) -> Result<(Result<R>, Vec<Event>)> {
+    let reply = persist_reply(tx, out, before).await;
     Ok((reply.result, reply.events))
 }
 
@@ -308,7 +343,7 @@ impl<S: SmdpStore> Smdp<S> {
         // Deferred: an InitiateAuthentication lost to a power failure is one never made (the
         // LPA starts again); nothing is bound to its session yet.
         match self.store.begin().await {
-            Ok(tx) => persist_reply_with(tx, out, Durability::Deferred).await,
+            Ok(tx) => persist_reply_with(tx, out, &Before::default(), Durability::Deferred).await,
             Err(e) => Reply::failed(e),
         }
     }
@@ -337,6 +372,7 @@ impl<S: SmdpStore> Smdp<S> {
             let mut tx = self.store.begin().await?;
             let session = tx.session(&req.transaction_id).await?;
             let known = session.as_ref().map(|s| s.transaction_id.clone());
+            let mut before = Before::of(None, now);
             let out = match es9::verify_client(req, session, &ctx) {
                 Err(e) => es9::fail_session(e, known.as_ref(), None, &ctx),
                 Ok(auth) => {
@@ -344,6 +380,7 @@ impl<S: SmdpStore> Smdp<S> {
                         ProfileLookup::MatchingId(m) => tx.profile_by_matching_id(&m).await?,
                         ProfileLookup::Eid(eid) => tx.pending_profile_for_eid(&eid).await?,
                     };
+                    before = Before::of(profile.as_ref(), now);
                     es9::authenticate_client(auth, profile, &ctx)
                 }
             };
@@ -351,7 +388,7 @@ impl<S: SmdpStore> Smdp<S> {
             // arrived. The LPA's GetBoundProfilePackage then finds no session and starts
             // again, and the profile is still where it was. GetBoundProfilePackage, which
             // hands out the profile, commits durably and so covers this commit too.
-            Ok(persist_reply_with(tx, out, Durability::Deferred).await)
+            Ok(persist_reply_with(tx, out, &before, Durability::Deferred).await)
         };
         run.await.unwrap_or_else(Reply::failed)
     }
@@ -382,11 +419,12 @@ impl<S: SmdpStore> Smdp<S> {
             let mut tx = self.store.begin().await?;
             let (session, profile) =
                 session_and_bound_profile(&mut tx, &req.transaction_id).await?;
+            let before = Before::of(profile.as_ref(), now);
             let mut out = es9::get_bound_profile_package(req, session, profile, &ctx);
             if !self.config.audit_unseals {
                 out.unseal = None;
             }
-            Ok(persist_reply(tx, out).await)
+            Ok(persist_reply(tx, out, &before).await)
         };
         run.await.unwrap_or_else(Reply::failed)
     }
@@ -428,12 +466,13 @@ impl<S: SmdpStore> Smdp<S> {
                 (None, Some(iccid)) => tx.profile_any_operator(iccid).await?,
                 (None, None) => None,
             };
+            let before = Before::of(profile.as_ref(), now);
             let out = es9::handle_notification(req, session, profile, &ctx);
             // Deferred: a notification lost to a power failure in the moment after its
             // answer is a notification that never arrived, which SGP.22 allows for (an LPA
             // may never send one). The profile stays Downloaded; it is never handed out
             // again.
-            Ok(persist_reply_with(tx, out, Durability::Deferred).await)
+            Ok(persist_reply_with(tx, out, &before, Durability::Deferred).await)
         };
         run.await.unwrap_or_else(Reply::failed)
     }
@@ -465,8 +504,9 @@ impl<S: SmdpStore> Smdp<S> {
                 Some(p) => tx.cancel_session_policy(p.operator_id).await?,
                 None => crate::cancel::CancelSessionPolicy::default(),
             };
+            let before = Before::of(profile.as_ref(), now);
             let out = es9::cancel_session_with(req, session, profile, &policy, &ctx);
-            Ok(persist_reply(tx, out).await)
+            Ok(persist_reply(tx, out, &before).await)
         };
         run.await.unwrap_or_else(Reply::failed)
     }
@@ -552,8 +592,9 @@ impl<S: SmdpStore> Smdp<S> {
             OrderTarget::Iccid(i) => tx.profile(operator, i).await?,
             OrderTarget::ProfileType(t) => tx.available_profile(operator, t).await?,
         };
+        let before = Before::of(profile.as_ref(), now);
         let out = es2::download_order(operator, req, profile, &ctx);
-        let (r, ev) = persist(tx, out).await?;
+        let (r, ev) = persist(tx, out, &before).await?;
         r.map(|r| (r, ev))
     }
 
@@ -579,8 +620,25 @@ impl<S: SmdpStore> Smdp<S> {
             },
             None => es2::MatchingIdUse::Free,
         };
+        // The operator's default SM-DS, for an order with an EID that names none.
+        let with_default;
+        let has_eid = req.eid.is_some() || profile.as_ref().is_some_and(|p| p.eid.is_some());
+        let req = match &req.smds_address {
+            None if has_eid => match tx.default_smds_address(operator).await? {
+                Some(a) => {
+                    with_default = ConfirmOrderRequest {
+                        smds_address: Some(a),
+                        ..req.clone()
+                    };
+                    &with_default
+                }
+                None => req,
+            },
+            _ => req,
+        };
+        let before = Before::of(profile.as_ref(), now);
         let out = es2::confirm_order(operator, req, profile, taken, &ctx);
-        let (r, ev) = persist(tx, out).await?;
+        let (r, ev) = persist(tx, out, &before).await?;
         match r {
             // A concurrent ConfirmOrder committed the same matchingId first (the store's
             // unique index): whose it is stays unsaid, as above.
@@ -605,8 +663,9 @@ impl<S: SmdpStore> Smdp<S> {
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
         let profile = tx.profile(operator, &iccid).await?;
+        let before = Before::of(profile.as_ref(), now);
         let out = es2::cancel_order(operator, req, profile, &ctx);
-        let (r, ev) = persist(tx, out).await?;
+        let (r, ev) = persist(tx, out, &before).await?;
         r.map(|r| (r, ev))
     }
 
@@ -624,8 +683,9 @@ impl<S: SmdpStore> Smdp<S> {
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
         let profile = tx.profile(operator, &iccid).await?;
+        let before = Before::of(profile.as_ref(), now);
         let out = es2::release_profile(operator, req, profile, &ctx);
-        let (r, ev) = persist(tx, out).await?;
+        let (r, ev) = persist(tx, out, &before).await?;
         r.map(|r| (r, ev))
     }
 }

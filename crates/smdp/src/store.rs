@@ -19,6 +19,7 @@ use crate::cancel::CancelSessionPolicy;
 use crate::error::{Error, Result};
 pub use crate::memory_outbox::Delivery;
 use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime, Unseal};
+use crate::smds_queue::{SmdsOp, SmdsOpEntry, SmdsOpRow, SmdsOpState};
 
 /// One transaction. Dropping it without [`SmdpTx::commit`] rolls back.
 pub trait SmdpTx: Send {
@@ -76,6 +77,11 @@ pub trait SmdpTx: Send {
     fn put_profile(&mut self, p: &ProfileRecord) -> impl Future<Output = Result<()>> + Send;
     /// Appends events (the operator notification outbox).
     fn push_events(&mut self, events: &[Event]) -> impl Future<Output = Result<()>> + Send;
+    /// Queues operations for SM-DSs (ES12 register / delete, see [`crate::smds_queue`]),
+    /// delivered after the commit by the SM-DS worker ([`crate::SmdsQueue`]). A pending
+    /// operation not yet due (`due` after the new one's `at`) of the same operator, SM-DS,
+    /// EID and EventID is superseded by each new one.
+    fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> impl Future<Output = Result<()>> + Send;
     /// Records that the SM-DP+ unsealed a profile package (the platform's stores append a
     /// `profile.unseal` entry to the audit log, in this transaction: it commits, or rolls
     /// back, with the state change of the call that unsealed).
@@ -93,6 +99,15 @@ pub trait SmdpTx: Send {
     ) -> impl Future<Output = Result<CancelSessionPolicy>> + Send {
         let _ = operator;
         async { Ok(CancelSessionPolicy::default()) }
+    }
+    /// The SM-DS at which `operator`'s orders with an EID register their events when
+    /// ConfirmOrder names none (its setting). The default implementation knows no settings.
+    fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> impl Future<Output = Result<Option<String>>> + Send {
+        let _ = operator;
+        async { Ok(None) }
     }
     /// Commits: atomically, and durably before it returns.
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
@@ -146,6 +161,13 @@ pub struct MemData {
     pub cancel_policies: BTreeMap<OperatorId, CancelSessionPolicy>,
     /// The profile packages unsealed, in order (what the SQL stores append to the audit log).
     pub unseals: Vec<Unseal>,
+    /// The SM-DS operations queued, in order, with their delivery state (`next_try_ms` of
+    /// each in `smds_next_try_ms`, same index).
+    pub smds_ops: Vec<SmdsOpRow>,
+    /// Next try (or lease end) of each of `smds_ops`, milliseconds.
+    pub smds_next_try_ms: Vec<i64>,
+    /// Operators' default SM-DS addresses.
+    pub default_smds_addresses: BTreeMap<OperatorId, String>,
 }
 
 impl MemoryStore {
@@ -175,6 +197,15 @@ impl MemoryStore {
             .await
             .cancel_policies
             .insert(operator, policy);
+    }
+
+    /// Sets (or with `None` removes) an operator's default SM-DS address.
+    pub async fn set_default_smds_address(&self, operator: OperatorId, address: Option<&str>) {
+        let mut d = self.data.lock().await;
+        match address {
+            Some(a) => d.default_smds_addresses.insert(operator, a.to_owned()),
+            None => d.default_smds_addresses.remove(&operator),
+        };
     }
 
     /// A copy of the current content.
@@ -342,6 +373,35 @@ impl SmdpTx for MemoryTx {
         self.work.unseals.push(unseal.clone());
         Ok(())
     }
+    async fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<()> {
+        for op in ops {
+            for row in &mut self.work.smds_ops {
+                let o = &row.entry.op;
+                if row.state == SmdsOpState::Pending
+                    && row.entry.attempts == 0
+                    && o.due > op.at
+                    && o.operator_id == op.operator_id
+                    && o.smds_address == op.smds_address
+                    && o.eid == op.eid
+                    && o.event_id == op.event_id
+                {
+                    row.state = SmdsOpState::Superseded;
+                }
+            }
+            let id = i64::try_from(self.work.smds_ops.len()).unwrap_or(i64::MAX - 1) + 1;
+            self.work.smds_ops.push(SmdsOpRow {
+                entry: SmdsOpEntry {
+                    id,
+                    op: op.clone(),
+                    attempts: 0,
+                },
+                state: SmdsOpState::Pending,
+                last_error: None,
+            });
+            self.work.smds_next_try_ms.push(op.due.saturating_mul(1000));
+        }
+        Ok(())
+    }
     async fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>> {
         let mut out = Vec::new();
         for st in ProfileState::ALL {
@@ -362,6 +422,9 @@ impl SmdpTx for MemoryTx {
             .get(&operator)
             .copied()
             .unwrap_or_default())
+    }
+    async fn default_smds_address(&mut self, operator: OperatorId) -> Result<Option<String>> {
+        Ok(self.work.default_smds_addresses.get(&operator).cloned())
     }
     async fn commit(mut self) -> Result<()> {
         *self.guard = std::mem::take(&mut self.work);

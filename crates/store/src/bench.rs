@@ -135,6 +135,7 @@ pub fn record(op: OperatorId, n: u64, rng: &mut Rng) -> Res<ProfileRecord> {
         requirements: Default::default(),
         binding: None,
         last_notification: None,
+        smds_address: None,
     })
 }
 

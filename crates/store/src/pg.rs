@@ -48,7 +48,7 @@
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, OutboxEntry, OutboxStore, ProfileRecord,
-    ProfileState, SealedPackage, Session, SmdpStore, SmdpTx, UnixTime, Unseal,
+    ProfileState, SealedPackage, Session, SmdpStore, SmdpTx, SmdsOp, UnixTime, Unseal,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
@@ -467,6 +467,35 @@ impl SmdpTx for PgTx {
         Ok(())
     }
 
+    async fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<(), Error> {
+        for o in ops {
+            let eid = o.eid.to_string();
+            sqlx::query(&crate::sql::pg_sql(crate::rsp::smds_ops::SUPERSEDE_SQL))
+                .bind(o.operator_id)
+                .bind(&o.smds_address)
+                .bind(&eid)
+                .bind(o.event_id.as_str())
+                .bind(o.at)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db)?;
+            sqlx::query(&crate::sql::pg_sql(crate::rsp::smds_ops::INSERT_SQL))
+                .bind(o.operator_id)
+                .bind(o.iccid.as_str())
+                .bind(o.kind.as_str())
+                .bind(&o.smds_address)
+                .bind(&eid)
+                .bind(o.event_id.as_str())
+                .bind(o.due)
+                .bind(o.at)
+                .bind(o.due.saturating_mul(1000))
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
     async fn count_by_state(
         &mut self,
         operator: OperatorId,
@@ -501,6 +530,20 @@ impl SmdpTx for PgTx {
         .await
         .map_err(db)?;
         parse_policy(text.flatten().as_deref())
+    }
+
+    async fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<Option<String>, Error> {
+        let text: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT default_smds_address FROM operator_settings WHERE operator_id = $1",
+        )
+        .bind(operator)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db)?;
+        Ok(text.flatten())
     }
 
     async fn record_unseal(&mut self, unseal: &Unseal) -> Result<(), Error> {

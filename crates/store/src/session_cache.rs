@@ -317,6 +317,17 @@ impl<T: SmdpTx> SmdpTx for SessionCacheTx<T> {
         self.inner()?.record_unseal(unseal).await
     }
 
+    async fn push_smds_ops(&mut self, ops: &[simforge_smdp::SmdsOp]) -> Result<(), Error> {
+        self.inner()?.push_smds_ops(ops).await
+    }
+
+    async fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<Option<String>, Error> {
+        self.inner()?.default_smds_address(operator).await
+    }
+
     async fn count_by_state(
         &mut self,
         operator: OperatorId,
@@ -386,6 +397,45 @@ impl<S: OutboxStore> OutboxStore for SessionCache<S> {
     }
 }
 
+impl<S: simforge_smdp::SmdsQueue> simforge_smdp::SmdsQueue for SessionCache<S> {
+    async fn claim_smds_ops(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<simforge_smdp::SmdsOpEntry>, Error> {
+        self.inner.claim_smds_ops(now_ms, lease_ms, limit).await
+    }
+
+    async fn smds_op_done(&self, id: i64, now_ms: i64) -> Result<(), Error> {
+        self.inner.smds_op_done(id, now_ms).await
+    }
+
+    async fn smds_op_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_try_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), Error> {
+        self.inner
+            .smds_op_failed(id, error, next_try_ms, now_ms)
+            .await
+    }
+
+    async fn purge_smds_ops(&self, before: i64, limit: u32) -> Result<u64, Error> {
+        self.inner.purge_smds_ops(before, limit).await
+    }
+
+    async fn smds_ops_of(
+        &self,
+        operator: OperatorId,
+        limit: u32,
+    ) -> Result<Vec<simforge_smdp::SmdsOpRow>, Error> {
+        self.inner.smds_ops_of(operator, limit).await
+    }
+}
+
 impl<S: OutboxAdmin> OutboxAdmin for SessionCache<S> {
     async fn set_callback_url(
         &self,
@@ -429,6 +479,20 @@ impl<S: OperatorAdmin> OperatorAdmin for SessionCache<S> {
         operator_id: i64,
     ) -> Result<CancelSessionPolicy, StoreError> {
         self.inner.cancel_session_policy(operator_id).await
+    }
+
+    async fn set_default_smds_address(
+        &self,
+        operator_id: i64,
+        address: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .set_default_smds_address(operator_id, address)
+            .await
+    }
+
+    async fn default_smds_address(&self, operator_id: i64) -> Result<Option<String>, StoreError> {
+        self.inner.default_smds_address(operator_id).await
     }
 
     async fn set_callback_settings(

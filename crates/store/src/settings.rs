@@ -73,6 +73,24 @@ pub trait OperatorAdmin: Send + Sync {
         &self,
         operator_id: i64,
     ) -> impl Future<Output = Result<CancelSessionPolicy, StoreError>> + Send;
+    /// Sets (`None`: none) the SM-DS at which the operator's orders register their events
+    /// when ES2+.ConfirmOrder names none but the order has an EID.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown operator (SQLite), a database error.
+    fn set_default_smds_address(
+        &self,
+        operator_id: i64,
+        address: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The operator's default SM-DS address.
+    ///
+    /// # Errors
+    /// A database error.
+    fn default_smds_address(
+        &self,
+        operator_id: i64,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// Sets the operator's callback endpoint and its settings (replacing all of them).
     ///
     /// # Errors
@@ -126,6 +144,31 @@ fn retry_hours(v: Option<i64>) -> Option<u32> {
 }
 
 impl OperatorAdmin for SqliteStore {
+    async fn set_default_smds_address(
+        &self,
+        operator_id: i64,
+        address: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let r = sqlx::query("UPDATE operators SET default_smds_address = ? WHERE id = ?")
+            .bind(address)
+            .bind(operator_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("operator id {operator_id}")));
+        }
+        Ok(())
+    }
+
+    async fn default_smds_address(&self, operator_id: i64) -> Result<Option<String>, StoreError> {
+        let text: Option<Option<String>> =
+            sqlx::query_scalar("SELECT default_smds_address FROM operators WHERE id = ?")
+                .bind(operator_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(text.flatten())
+    }
+
     async fn set_cancel_session_policy(
         &self,
         operator_id: i64,
@@ -246,6 +289,32 @@ impl OperatorAdmin for SqliteStore {
 }
 
 impl OperatorAdmin for PgStore {
+    async fn set_default_smds_address(
+        &self,
+        operator_id: i64,
+        address: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO operator_settings (operator_id, default_smds_address) VALUES ($1, $2)
+             ON CONFLICT (operator_id) DO UPDATE SET default_smds_address = excluded.default_smds_address",
+        )
+        .bind(operator_id)
+        .bind(address)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn default_smds_address(&self, operator_id: i64) -> Result<Option<String>, StoreError> {
+        let text: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT default_smds_address FROM operator_settings WHERE operator_id = $1",
+        )
+        .bind(operator_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(text.flatten())
+    }
+
     async fn set_cancel_session_policy(
         &self,
         operator_id: i64,

@@ -14,7 +14,7 @@ use simforge_audit::{AuditLog, Draft, Entry, Query};
 use simforge_smdp::{
     Activity, CancelSessionPolicy, Error, Event, HistoryEntry, Inventory, OperatorId, OutboxEntry,
     OutboxStore, ProfileFilter, ProfileRecord, ProfileState, ProfileSummary, Session, SmdpStore,
-    SmdpTx, UnixTime, Unseal,
+    SmdpTx, SmdsOp, SmdsOpEntry, SmdsOpRow, SmdsQueue, UnixTime, Unseal,
 };
 
 use crate::pg::PgTx;
@@ -439,8 +439,10 @@ forward_tx! {
     fn put_profile(&mut self, p: &ProfileRecord) -> Result<(), Error>;
     fn push_events(&mut self, events: &[Event]) -> Result<(), Error>;
     fn record_unseal(&mut self, unseal: &Unseal) -> Result<(), Error>;
+    fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<(), Error>;
     fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>, Error>;
     fn cancel_session_policy(&mut self, operator: OperatorId) -> Result<CancelSessionPolicy, Error>;
+    fn default_smds_address(&mut self, operator: OperatorId) -> Result<Option<String>, Error>;
 }
 
 forward_trait! {
@@ -450,6 +452,15 @@ forward_trait! {
     fn outbox_skip(&self, operator: OperatorId, ids: &[i64], now_ms: i64) -> Result<(), Error>;
     fn outbox_failed(&self, operator: OperatorId, id: i64, error: &str, next_try_ms: Option<i64>, now_ms: i64) -> Result<(), Error>;
     fn outbox_release(&self, operator: OperatorId, ids: &[i64]) -> Result<(), Error>;
+}
+
+forward_trait! {
+    Store: SmdsQueue {}
+    fn claim_smds_ops(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<SmdsOpEntry>, Error>;
+    fn smds_op_done(&self, id: i64, now_ms: i64) -> Result<(), Error>;
+    fn smds_op_failed(&self, id: i64, error: &str, next_try_ms: Option<i64>, now_ms: i64) -> Result<(), Error>;
+    fn purge_smds_ops(&self, before: i64, limit: u32) -> Result<u64, Error>;
+    fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>, Error>;
 }
 
 forward_trait! {
@@ -464,6 +475,8 @@ forward_trait! {
     Store: OperatorAdmin {}
     fn set_cancel_session_policy(&self, operator_id: i64, policy: Option<&CancelSessionPolicy>) -> Result<(), StoreError>;
     fn cancel_session_policy(&self, operator_id: i64) -> Result<CancelSessionPolicy, StoreError>;
+    fn set_default_smds_address(&self, operator_id: i64, address: Option<&str>) -> Result<(), StoreError>;
+    fn default_smds_address(&self, operator_id: i64) -> Result<Option<String>, StoreError>;
     fn set_callback_settings(&self, operator_id: i64, settings: &CallbackSettings, now: i64) -> Result<(), StoreError>;
     fn callback_settings(&self, operator_id: i64) -> Result<Option<CallbackSettings>, StoreError>;
     fn failed_events(&self, operator_id: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError>;

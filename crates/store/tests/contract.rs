@@ -9,8 +9,8 @@
 //!   `CI` is set);
 //! - `*_cached`: the same with a [`simforge_store::SessionCache`] above the store.
 //!
-//! The scenarios (`support::smdp`, `support::inventory`, `support::outbox`, `support::settings`,
-//! `support::audit`, `support::access`, `support::platform`) get a fresh database (holding
+//! The scenarios (`support::smdp`, `support::inventory`, `support::outbox`, `support::smds`,
+//! `support::settings`, `support::audit`, `support::access`, `support::platform`) get a fresh database (holding
 //! operators 1 and 2 on SQLite; the SM-DP+'s tables take tenant numbers as they are). The
 //! operator settings (`OperatorAdmin`) and the platform's records (`support::platform`:
 //! operators, keys, batches and their ranges, credentials, quotas, the master key check) are
@@ -108,10 +108,13 @@ macro_rules! outbox_contract {
                 outbox::events_past_retention_are_deleted_oldest_first,
                 outbox::callback_urls,
                 outbox::claim_deliver_retry_in_order_per_tenant,
+                smds::orders_register_and_delete_their_events_in_order,
+                smds::a_cancel_session_that_ends_the_order_deletes_its_event,
             ],
             backend: [
                 outbox::claims_survive_a_restart_until_the_lease_ends,
                 outbox::two_instances_never_claim_the_same_event,
+                smds::two_instances_never_claim_the_same_smds_op,
             ],
             $($kind: [$($group::$scenario),*]),*
         });
@@ -126,6 +129,7 @@ macro_rules! sql_contract {
             store: [
                 settings::callback_settings_and_redelivery,
                 settings::cancel_session_policy_per_operator,
+                smds::the_default_smds_address_is_the_operators,
                 access::users_sessions_and_tokens,
                 access::login_tokens_and_lockout,
                 platform::operators_keys_batches_credentials_and_quotas,

@@ -75,6 +75,14 @@ pub struct LoadArgs {
     /// PID of the SM-DP+ process on this machine: report its CPU time per download (Linux).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Discovery: order each profile for its eUICC's EID with this SM-DS (host:port) as
+    /// smdsAddress; each eUICC discovers its event there (ES11) and downloads it (ES2+
+    /// ordering only).
+    #[arg(long, value_name = "SMDS", conflicts_with = "activation_codes")]
+    discover: Option<String>,
+    /// PID of the SM-DS process on this machine: report its CPU time per discovery (Linux).
+    #[arg(long, requires = "discover")]
+    smds_pid: Option<u32>,
     /// Exit with status 1 if any download failed.
     #[arg(long)]
     strict: bool,
@@ -140,6 +148,8 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         server_pid: a.server_pid,
         event_log: a.event_log,
         nodes: a.nodes,
+        discover: a.discover,
+        smds_pid: a.smds_pid,
     })?;
     let orders = if let Some(file) = &a.activation_codes {
         let name = file.display();
@@ -232,6 +242,9 @@ fn text(r: &Report) -> String {
         s += &format!(
             "\nserver per download: {r} read and {w} write system calls, {cs} context switches"
         );
+    }
+    if let Some(c) = r.smds_cpu_ms_per_download {
+        s += &format!("\nSM-DS CPU per discovery: {c:.3} ms");
     }
     if let Some(c) = r.client_cpu_ms_per_download {
         s += &format!("\nclient CPU per download (all eUICCs + LPAs): {c:.3} ms");

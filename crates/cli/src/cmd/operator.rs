@@ -64,6 +64,16 @@ pub enum OperatorCmd {
     Callback(CallbackArgs),
     /// Take a profile out of Error: back to Released (same activation code) or Available.
     ResetProfile(ResetProfileArgs),
+    /// The SM-DS operations of the operator's orders (events registered at ConfirmOrder with
+    /// smdsAddress, deleted when the order ends), newest first: pending, done, superseded,
+    /// or failed (given up, with the last error).
+    SmdsEvents {
+        /// Operator name.
+        name: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Args)]
@@ -113,6 +123,10 @@ pub struct OperatorUpdate {
     /// first three, retry for load-bpp-execution-error, error for the others.
     #[arg(long, value_name = "POLICY")]
     cancel_session_policy: Option<String>,
+    /// The SM-DS (`host[:port]`) at which ES2+.ConfirmOrder registers an event for an order
+    /// with an EID that names no smdsAddress; `none` for no default.
+    #[arg(long, value_name = "ADDRESS")]
+    smds_address: Option<String>,
 }
 
 #[derive(Args)]
@@ -281,6 +295,42 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             Ok(())
         }
         OperatorCmd::Callback(a) => callback(&ctx, store, a).await,
+        OperatorCmd::SmdsEvents { name, limit } => {
+            let op = store.operator(&name).await?;
+            let rows = policy::smds_operations(store, op.id, limit).await?;
+            let j: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    let o = &r.entry.op;
+                    json!({
+                        "id": r.entry.id, "op": o.kind.as_str(), "state": r.state.as_str(),
+                        "smdsAddress": o.smds_address, "eid": o.eid.to_string(),
+                        "eventId": o.event_id.as_str(), "iccid": o.iccid.as_str(),
+                        "due": o.due, "attempts": r.entry.attempts, "lastError": r.last_error,
+                    })
+                })
+                .collect();
+            ctx.print(&serde_json::Value::Array(j), || {
+                rows.iter()
+                    .map(|r| {
+                        let o = &r.entry.op;
+                        let error = r.last_error.as_deref().unwrap_or("");
+                        format!(
+                            "{:>6} {:<8} {:<10} {} {} {} {} {error}",
+                            r.entry.id,
+                            o.kind.as_str(),
+                            r.state.as_str(),
+                            o.smds_address,
+                            o.eid,
+                            o.event_id.as_str(),
+                            o.iccid.as_str()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(())
+        }
         OperatorCmd::ResetProfile(a) => {
             let op = store.operator(&a.name).await?;
             let (target, to) = match a.to {
@@ -330,6 +380,10 @@ async fn update(ctx: &Ctx, store: &Store, a: OperatorUpdate) -> CliResult {
     if let Some(p) = &a.cancel_session_policy {
         let op = store.operator(&a.name).await?;
         policy::set_cancel_session_policy(store, &ctx.actor, (op.id, unix_now()), p).await?;
+    }
+    if let Some(addr) = &a.smds_address {
+        let op = store.operator(&a.name).await?;
+        policy::set_default_smds_address(store, &ctx.actor, (op.id, unix_now()), addr).await?;
     }
     let reuse = (a.reuse_on_delete || a.no_reuse_on_delete).then_some(a.reuse_on_delete);
     let op = operators::update(store, &ctx.actor, &a.name, reuse).await?;

@@ -85,6 +85,13 @@ pub struct LoadConfig {
     /// call of a download goes to the next node, so that one download hops across nodes.
     /// Empty: the address.
     pub nodes: Vec<String>,
+    /// Discovery through this SM-DS (host:port): each order is made for its eUICC's EID with
+    /// this smdsAddress (ES2+ ordering only), and each eUICC discovers its event there (ES11)
+    /// before it downloads it (matchingId = the EventID); the SM-DP+ registers the events
+    /// (ES12) in the background, so an eUICC asks again until its event is there (30 s).
+    pub discover: Option<String>,
+    /// The SM-DS process on this machine, for its CPU time per discovery.
+    pub smds_pid: Option<u32>,
 }
 
 /// An activation code and its confirmation code.
@@ -408,6 +415,8 @@ struct Timed<'a> {
     /// See [`LoadConfig::nodes`]; `hop` counts this download's calls.
     nodes: &'a [String],
     hop: usize,
+    /// The SM-DS of a discovery: its calls are never sent to the SM-DP+'s nodes.
+    smds: Option<&'a str>,
 }
 
 impl Es9Transport for Timed<'_> {
@@ -423,6 +432,7 @@ impl Es9Transport for Timed<'_> {
             ));
         }
         let to = match self.nodes.len() {
+            _ if self.smds == Some(server_address) => server_address,
             0 => server_address,
             n => &self.nodes[self.hop % n],
         };
@@ -462,6 +472,8 @@ struct Es2<'a> {
     profile_type: &'a str,
     run_id: u64,
     events: Events<'a>,
+    /// Discovery: the SM-DS the orders name, and the eUICCs they are made for.
+    discover: Option<(&'a str, &'a Identities)>,
 }
 
 impl Es2<'_> {
@@ -512,8 +524,20 @@ impl Es2<'_> {
         }
     }
 
-    /// DownloadOrder by profile type, ConfirmOrder with releaseFlag: an activation code.
-    fn order(&self, n: usize, samples: &mut Samples) -> Result<String, Failure> {
+    /// DownloadOrder by profile type, ConfirmOrder with releaseFlag: an activation code (and
+    /// with discovery, the eUICC the order is for, its EID and the SM-DS in ConfirmOrder).
+    fn order(
+        &self,
+        n: usize,
+        samples: &mut Samples,
+    ) -> Result<(String, Option<EuiccIdentity>), Failure> {
+        let identity = match self.discover {
+            Some((_, ids)) => Some(
+                ids.get(n)
+                    .map_err(|e| Failure::new("eUICC", "identity", error_chain(&e)))?,
+            ),
+            None => None,
+        };
         let t = Instant::now();
         let v = self.call(
             "downloadOrder",
@@ -536,11 +560,12 @@ impl Es2<'_> {
             }
         };
         let t = Instant::now();
-        let v = self.call(
-            "confirmOrder",
-            serde_json::json!({"iccid": iccid, "releaseFlag": true}),
-            n,
-        );
+        let mut body = serde_json::json!({"iccid": iccid, "releaseFlag": true});
+        if let (Some((smds, _)), Some(id)) = (self.discover, &identity) {
+            body["eid"] = id.eid.clone().into();
+            body["smdsAddress"] = (*smds).into();
+        }
+        let v = self.call("confirmOrder", body, n);
         samples.confirm_order.push(t.elapsed());
         let confirmed = v.and_then(|v| match v["matchingId"].as_str() {
             Some(_) => Ok(v),
@@ -568,7 +593,7 @@ impl Es2<'_> {
         let address = v["smdpAddress"]
             .as_str()
             .unwrap_or_else(|| self.base.trim_start_matches("https://"));
-        Ok(format!("LPA:1${address}${matching_id}"))
+        Ok((format!("LPA:1${address}${matching_id}"), identity))
     }
 }
 
@@ -609,6 +634,33 @@ fn lpa_failure(e: &simforge_lpa::Error) -> Failure {
     }
 }
 
+/// Discovers the event of the order `ac` at `smds` (ES11; asked again until the SM-DP+ has
+/// registered it, 30 s at most) and downloads it (matchingId = the EventID).
+fn discover_and_download<C: simforge_lpa::Card, T: Es9Transport>(
+    lpa: &mut Lpa<C, T>,
+    smds: &str,
+    ac: &str,
+    cc: Option<&str>,
+) -> Result<simforge_lpa::DownloadOutcome, simforge_lpa::Error> {
+    let matching_id = ac.rsplit('$').next().unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let events = lpa.discover(smds)?;
+        if let Some(e) = events.iter().find(|e| e.event_id == matching_id) {
+            return lpa.download_at(&e.rsp_server_address, &e.event_id, cc);
+        }
+        if Instant::now() >= deadline {
+            return Err(simforge_lpa::Error::Transport(format!(
+                "no event {matching_id} at the SM-DS {smds} after 30 s"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A job and, with discovery, the eUICC its order was made for.
+type OrderedJob = (Job, Option<EuiccIdentity>);
+
 /// One job: an activation code (or the failure that stopped it before the download).
 type Job = Result<ActivationCode, Failure>;
 
@@ -617,6 +669,10 @@ struct Worker<'a> {
     nodes: &'a [String],
     skip_notification: bool,
     events: Events<'a>,
+    /// The SM-DS to discover the events at.
+    smds: Option<&'a str>,
+    /// The eUICC each order was made for (discovery), by job.
+    ordered_for: &'a [Option<EuiccIdentity>],
 }
 
 impl Worker<'_> {
@@ -630,10 +686,13 @@ impl Worker<'_> {
         cc: Option<&str>,
         samples: &mut Samples,
     ) -> Result<(String, bool), Failure> {
-        let identity = self
-            .identities
-            .get(index)
-            .map_err(|e| Failure::new("eUICC", "identity", error_chain(&e)))?;
+        let identity = match self.ordered_for.get(index) {
+            Some(Some(id)) => id.clone(),
+            _ => self
+                .identities
+                .get(index)
+                .map_err(|e| Failure::new("eUICC", "identity", error_chain(&e)))?,
+        };
         let r = self.download_as(&identity, https, index, ac, cc, samples);
         if self.events.file.is_some() {
             let matching_id = ac.rsplit('$').next().unwrap_or_default();
@@ -680,9 +739,13 @@ impl Worker<'_> {
             nodes: self.nodes,
             // Downloads start on different nodes.
             hop: index,
+            smds: self.smds,
         };
         let mut lpa = Lpa::new(es10, &mut transport);
-        let r = lpa.download(ac, cc);
+        let r = match self.smds {
+            None => lpa.download(ac, cc),
+            Some(smds) => discover_and_download(&mut lpa, smds, ac, cc),
+        };
         lpa.es10.close();
         let out = r.map_err(|e| lpa_failure(&e))?;
         samples.download.push(started.elapsed());
@@ -762,12 +825,21 @@ impl LoadTest {
         // 1. The activation codes.
         let mut all = Samples::default();
         let ordering_started = Instant::now();
-        let (jobs, ordering_secs) = match orders {
+        let (jobs, ordered_for, ordering_secs) = match orders {
+            Orders::Codes(_) if a.discover.is_some() => {
+                return Err(Error::Config(
+                    "discovery needs orders made over ES2+ (for each eUICC's EID)".into(),
+                ));
+            }
             Orders::Codes(codes) => {
                 if codes.is_empty() {
                     return Err(Error::Config("no activation code".into()));
                 }
-                (codes.into_iter().map(Ok).collect::<Vec<Job>>(), 0.0)
+                (
+                    codes.into_iter().map(Ok).collect::<Vec<Job>>(),
+                    Vec::new(),
+                    0.0,
+                )
             }
             Orders::Es2 {
                 api_key,
@@ -783,9 +855,10 @@ impl LoadTest {
                     profile_type: &profile_type,
                     run_id: unix_now().as_millis() as u64,
                     events,
+                    discover: a.discover.as_deref().map(|s| (s, &self.identities)),
                 };
-                let jobs = order_all(&es2, count, a.concurrency, &mut all, progress);
-                (jobs, ordering_started.elapsed().as_secs_f64())
+                let (jobs, ordered_for) = order_all(&es2, count, a.concurrency, &mut all, progress);
+                (jobs, ordered_for, ordering_started.elapsed().as_secs_f64())
             }
         };
 
@@ -796,6 +869,8 @@ impl LoadTest {
             nodes: &a.nodes,
             skip_notification: a.skip_notification,
             events,
+            smds: a.discover.as_deref(),
+            ordered_for: &ordered_for,
         };
         progress(Progress::Start {
             phase: Phase::Downloads,
@@ -816,6 +891,8 @@ impl LoadTest {
                 "cannot read /proc/<server-pid>/stat; no server CPU time".into(),
             ));
         }
+        let smds_pid = a.smds_pid.map(|p| p.to_string());
+        let smds_before = smds_pid.as_deref().and_then(cpu_ticks);
         let client_before = cpu_ticks("self");
         let started = Instant::now();
         std::thread::scope(|s| {
@@ -886,6 +963,7 @@ impl LoadTest {
         let server_after = pid.as_deref().and_then(cpu_ticks);
         let counts_after = pid.as_deref().and_then(server_counts);
         let client_after = cpu_ticks("self");
+        let smds_after = smds_pid.as_deref().and_then(cpu_ticks);
         progress(Progress::Finish(Phase::Downloads));
         all.merge(merged.into_inner().unwrap_or_default());
 
@@ -930,6 +1008,7 @@ impl LoadTest {
             latency_ms: all.latency(),
             server_cpu_ms_per_download: cpu_ms_per_download(server_before, server_after, succeeded),
             client_cpu_ms_per_download: cpu_ms_per_download(client_before, client_after, succeeded),
+            smds_cpu_ms_per_download: cpu_ms_per_download(smds_before, smds_after, succeeded),
             server_per_download: per_download(counts_before, counts_after, succeeded),
         })
     }
@@ -942,7 +1021,7 @@ fn order_all(
     concurrency: usize,
     all: &mut Samples,
     progress: ProgressFn<'_>,
-) -> Vec<Job> {
+) -> (Vec<Job>, Vec<Option<EuiccIdentity>>) {
     progress(Progress::Start {
         phase: Phase::Ordering,
         total: n,
@@ -950,7 +1029,7 @@ fn order_all(
     let next = AtomicUsize::new(0);
     let ok = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<Job>>> = Mutex::new(vec![None; n]);
+    let out: Mutex<Vec<Option<OrderedJob>>> = Mutex::new((0..n).map(|_| None).collect());
     let merged = Mutex::new(Samples::default());
     std::thread::scope(|s| {
         for _ in 0..concurrency.min(n) {
@@ -961,13 +1040,16 @@ fn order_all(
                     if i >= n {
                         break;
                     }
-                    let job = es2.order(i, &mut samples).map(|ac| (ac, None));
+                    let (job, identity) = match es2.order(i, &mut samples) {
+                        Ok((ac, id)) => (Ok((ac, None)), id),
+                        Err(f) => (Err(f), None),
+                    };
                     let counter = if job.is_ok() { &ok } else { &failed };
                     counter.fetch_add(1, Ordering::Relaxed);
                     if let Ok(mut o) = out.lock()
                         && let Some(slot) = o.get_mut(i)
                     {
-                        *slot = Some(job);
+                        *slot = Some((job, identity));
                     }
                     progress(Progress::Step {
                         phase: Phase::Ordering,
@@ -986,8 +1068,8 @@ fn order_all(
     out.into_inner()
         .unwrap_or_default()
         .into_iter()
-        .map(|j| j.unwrap_or_else(|| Err(Failure::new("ES2+", "not run", ""))))
-        .collect()
+        .map(|j| j.unwrap_or_else(|| (Err(Failure::new("ES2+", "not run", "")), None)))
+        .unzip()
 }
 
 #[cfg(test)]

@@ -135,6 +135,10 @@ pub struct Report {
     /// CPU time of this process (all eUICCs and LPAs) per successful download, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_cpu_ms_per_download: Option<f64>,
+    /// CPU time of the SM-DS process during the download phase, per successful discovery and
+    /// download, milliseconds (with `--discover` and an SM-DS PID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smds_cpu_ms_per_download: Option<f64>,
     /// What the SM-DP+ process did per successful download (with a server PID): counts, not
     /// times, so they compare across runs on a noisy machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,6 +274,7 @@ mod tests {
             latency_ms: BTreeMap::new(),
             server_cpu_ms_per_download: None,
             client_cpu_ms_per_download: Some(1.0),
+            smds_cpu_ms_per_download: None,
             server_per_download: None,
         };
         let j = serde_json::to_value(&r).unwrap();

@@ -19,10 +19,14 @@
 //!   [`simforge_smdp::OutboxStore`]: claims take the write lock and lease what they return;
 //!   every change is scoped to the event's operator.
 //!
+//! - `smds_ops`: the SM-DS operations queue (`rsp_smds_ops`, [`simforge_smdp::SmdsQueue`]):
+//!   pushed in the SM-DP+'s transactions, claimed under the write lock like the outbox.
+//!
 //! Operator settings ([`crate::OperatorAdmin`]) are in `crate::settings`.
 
 mod group_commit;
 mod outbox;
+pub(crate) mod smds_ops;
 mod tx;
 
 pub(crate) use group_commit::GroupSync;

@@ -6,7 +6,7 @@ use rusqlite::OptionalExtension as _;
 use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_smdp::{
     CancelSessionPolicy, Error, Event, OperatorId, ProfileRecord, ProfileState, SealedPackage,
-    Session, SmdpStore, SmdpTx, Unseal,
+    Session, SmdpStore, SmdpTx, SmdsOp, Unseal,
 };
 use tokio::sync::OwnedMutexGuard;
 
@@ -503,6 +503,38 @@ impl SmdpTx for SqliteTx {
         Ok(())
     }
 
+    async fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<(), Error> {
+        self.begin_db().await?;
+        for o in ops {
+            let eid = o.eid.to_string();
+            self.exec(
+                super::smds_ops::SUPERSEDE_SQL,
+                rusqlite::params![
+                    o.operator_id,
+                    o.smds_address,
+                    eid,
+                    o.event_id.as_str(),
+                    o.at
+                ],
+            )?;
+            self.exec(
+                super::smds_ops::INSERT_SQL,
+                rusqlite::params![
+                    o.operator_id,
+                    o.iccid.as_str(),
+                    o.kind.as_str(),
+                    o.smds_address,
+                    eid,
+                    o.event_id.as_str(),
+                    o.due,
+                    o.at,
+                    o.due.saturating_mul(1000)
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     async fn count_by_state(
         &mut self,
         operator: OperatorId,
@@ -543,6 +575,22 @@ impl SmdpTx for SqliteTx {
             .map_err(sq)?
             .flatten();
         parse_policy(text.as_deref())
+    }
+
+    async fn default_smds_address(
+        &mut self,
+        operator: OperatorId,
+    ) -> Result<Option<String>, Error> {
+        self.begin_db().await?;
+        let text: Option<String> = self
+            .conn()?
+            .prepare_cached("SELECT default_smds_address FROM operators WHERE id = ?")
+            .map_err(sq)?
+            .query_row([operator], |r| r.get(0))
+            .optional()
+            .map_err(sq)?
+            .flatten();
+        Ok(text)
     }
 
     async fn commit(self) -> Result<(), Error> {
@@ -649,6 +697,7 @@ pub(crate) mod tests {
             requirements: Default::default(),
             binding: None,
             last_notification: None,
+            smds_address: None,
         }
     }
 

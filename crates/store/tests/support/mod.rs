@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod platform;
 pub mod settings;
 pub mod smdp;
+pub mod smds;
 
 use std::sync::Arc;
 

@@ -48,6 +48,7 @@ pub fn profile(op: i64, iccid: &str) -> ProfileRecord {
         requirements: Default::default(),
         binding: None,
         last_notification: None,
+        smds_address: None,
     }
 }
 
