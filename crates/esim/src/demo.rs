@@ -213,10 +213,11 @@ pub async fn release_one<S: SmdpStore>(
     let matching_id = confirmed
         .matching_id
         .ok_or(Error::Unexpected("ConfirmOrder returned no matchingId"))?;
+    let oid = smdp.smdp_oid();
     let activation_code = ActivationCode::new(
         &smdp.config().address(),
         Some(matching_id.clone()),
-        Some(smdp.smdp_oid()),
+        Some(&oid),
         false,
     )?;
     Ok(Released {

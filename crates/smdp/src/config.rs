@@ -242,8 +242,10 @@ impl SmdpKeys {
 pub struct Ctx<'a> {
     /// Settings.
     pub config: &'a SmdpConfig,
-    /// Keys and trust anchors.
+    /// Keys and trust anchors new sessions use.
     pub keys: &'a SmdpKeys,
+    /// The keys before the last rotation and when it happened (see [`Ctx::keys_of`]).
+    pub previous: Option<(&'a SmdpKeys, UnixTime)>,
     /// Randomness (transactionIds, challenges, hostIds).
     pub rng: &'a dyn Random,
     /// One-time key pairs for BPP binding (the ECDH result is sealed with the vault and kept
@@ -264,7 +266,17 @@ impl fmt::Debug for Ctx<'_> {
     }
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The keys of a session created at `created_at`: those before the last rotation when it
+    /// started before it (it finishes with the keys it started with), else the current ones.
+    #[must_use]
+    pub fn keys_of(&self, created_at: UnixTime) -> &'a SmdpKeys {
+        match self.previous {
+            Some((old, rotated_at)) if created_at < rotated_at => old,
+            _ => self.keys,
+        }
+    }
+
     pub(crate) fn random<const N: usize>(&self) -> Result<[u8; N]> {
         let mut b = [0u8; N];
         self.rng.fill(&mut b)?;

@@ -391,7 +391,8 @@ pub fn verify_client(
     session: Option<Session>,
     ctx: &Ctx<'_>,
 ) -> Result<ClientAuth> {
-    verify_client_with(req, session, &ctx.keys.ci, ctx.now)
+    let created_at = session.as_ref().map_or(ctx.now, |s| s.created_at);
+    verify_client_with(req, session, &ctx.keys_of(created_at).ci, ctx.now)
 }
 
 /// AuthenticateClient's verification of the eUICC, as [`verify_client`], against the CIs
@@ -685,7 +686,7 @@ fn bind(
     let mut session = auth.session.clone();
     let tid = session.transaction_id.clone();
     let pb = ctx
-        .keys
+        .keys_of(session.created_at)
         .pb_for(&session.ci_pkid)
         .ok_or_else(|| Error::Config("no DPpb key for the selected CI".into()))?;
     let cc_required = p.cc_hash.is_some();
@@ -902,7 +903,7 @@ fn bpp_inner(
     check_eligible(p, eid, ctx)?;
 
     let pb = ctx
-        .keys
+        .keys_of(session.created_at)
         .pb_for(&session.ci_pkid)
         .ok_or_else(|| Error::Config("no DPpb key for the selected CI".into()))?;
     *unsealed = Unsealed::Failed;
@@ -1178,7 +1179,10 @@ fn installation_result(
     }
     // A result naming another SM-DP+ (smdpOid, from the DPpb certificate) is not ours.
     if let Some(oid) = &pir.profile_installation_result_data.smdp_oid
-        && oid_string(oid) != ctx.keys.oid_for(&session.ci_pkid, &ctx.config.oid)
+        && oid_string(oid)
+            != ctx
+                .keys_of(session.created_at)
+                .oid_for(&session.ci_pkid, &ctx.config.oid)
     {
         return Outcome::fail(Error::InvalidSmdpOid);
     }
@@ -1459,7 +1463,11 @@ fn cancel_inner(
             "euiccCancelSessionSignature",
         )?;
     }
-    if oid_string(&signed.smdp_oid) != ctx.keys.oid_for(&session.ci_pkid, &ctx.config.oid) {
+    if oid_string(&signed.smdp_oid)
+        != ctx
+            .keys_of(session.created_at)
+            .oid_for(&session.ci_pkid, &ctx.config.oid)
+    {
         return Err(Error::InvalidSmdpOid);
     }
     Ok(signed.reason)

@@ -29,10 +29,21 @@ use crate::store::{SmdpStore, SmdpTx};
 pub struct Smdp<S> {
     store: S,
     config: SmdpConfig,
-    keys: SmdpKeys,
+    keys: std::sync::RwLock<KeyGenerations>,
     rng: Arc<dyn Random>,
     key_agreement: Arc<dyn KeyAgreement>,
     vault: Arc<dyn Vault>,
+}
+
+/// The keys in use and, after a rotation ([`Smdp::rotate_keys`]), the ones before, kept for
+/// the sessions that started with them.
+#[derive(Clone, Debug)]
+pub struct KeyGenerations {
+    /// The keys new sessions use.
+    pub current: Arc<SmdpKeys>,
+    /// The keys before the last rotation, and when it happened: a session created before
+    /// then finishes with them.
+    pub previous: Option<(Arc<SmdpKeys>, UnixTime)>,
 }
 
 impl<S> std::fmt::Debug for Smdp<S> {
@@ -191,7 +202,10 @@ impl<S: SmdpStore> Smdp<S> {
         Self {
             store,
             config,
-            keys,
+            keys: std::sync::RwLock::new(KeyGenerations {
+                current: Arc::new(keys),
+                previous: None,
+            }),
             rng,
             key_agreement,
             vault,
@@ -205,12 +219,33 @@ impl<S: SmdpStore> Smdp<S> {
 
     /// The SM-DP+ OID: the subjectAltName registeredID of the (first) DPauth certificate, or
     /// the configured OID when the certificate has none.
-    pub fn smdp_oid(&self) -> &str {
-        self.keys
+    pub fn smdp_oid(&self) -> String {
+        self.generations()
+            .current
             .auth
             .iter()
-            .find_map(|k| k.oid.as_deref())
-            .unwrap_or(&self.config.oid)
+            .find_map(|k| k.oid.clone())
+            .unwrap_or_else(|| self.config.oid.clone())
+    }
+
+    /// The keys in use (and the previous ones, see [`KeyGenerations`]).
+    pub fn generations(&self) -> KeyGenerations {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Takes new DPauth/DPpb keys and trust anchors into use at `now`, without a restart: a
+    /// session created from now on uses `keys`; one created before finishes with the keys it
+    /// started with (kept until the next rotation).
+    pub fn rotate_keys(&self, keys: SmdpKeys, now: UnixTime) {
+        let mut g = self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let old = std::mem::replace(&mut g.current, Arc::new(keys));
+        g.previous = Some((old, now));
     }
 
     /// The store.
@@ -223,10 +258,11 @@ impl<S: SmdpStore> Smdp<S> {
         self.vault.as_ref()
     }
 
-    fn ctx(&self, now: UnixTime) -> Ctx<'_> {
+    fn ctx<'a>(&'a self, keys: &'a KeyGenerations, now: UnixTime) -> Ctx<'a> {
         Ctx {
             config: &self.config,
-            keys: &self.keys,
+            keys: &keys.current,
+            previous: keys.previous.as_ref().map(|(k, at)| (k.as_ref(), *at)),
             rng: self.rng.as_ref(),
             key_agreement: self.key_agreement.as_ref(),
             vault: self.vault.as_ref(),
@@ -336,7 +372,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &InitiateAuthenticationRequest,
         now: UnixTime,
     ) -> Reply<InitiateAuthenticationResponse> {
-        let out = es9::initiate_authentication(req, &self.ctx(now));
+        let keys = self.generations();
+        let out = es9::initiate_authentication(req, &self.ctx(&keys, now));
         if out.result.is_err() {
             return persist_nothing(out);
         }
@@ -367,7 +404,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &AuthenticateClientRequest,
         now: UnixTime,
     ) -> Reply<AuthenticateClientResponse> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let run = async {
             let mut tx = self.store.begin().await?;
             let session = tx.session(&req.transaction_id).await?;
@@ -414,7 +452,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &GetBoundProfilePackageRequest,
         now: UnixTime,
     ) -> Reply<GetBoundProfilePackageResponse> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let run = async {
             let mut tx = self.store.begin().await?;
             let (session, profile) =
@@ -448,7 +487,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &HandleNotificationRequest,
         now: UnixTime,
     ) -> Reply<()> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let target = es9::notification_target(req);
         let run = async {
             let mut tx = self.store.begin().await?;
@@ -495,7 +535,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &CancelSessionRequest,
         now: UnixTime,
     ) -> Reply<HeaderOnlyResponse> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let run = async {
             let mut tx = self.store.begin().await?;
             let (session, profile) =
@@ -585,7 +626,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &DownloadOrderRequest,
         now: UnixTime,
     ) -> Result<(DownloadOrderResponse, Vec<Event>)> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let target = es2::order_target(req)?;
         let mut tx = self.store.begin().await?;
         let profile = match &target {
@@ -608,7 +650,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &ConfirmOrderRequest,
         now: UnixTime,
     ) -> Result<(ConfirmOrderResponse, Vec<Event>)> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
         let profile = tx.profile(operator, &iccid).await?;
@@ -659,7 +702,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &CancelOrderRequest,
         now: UnixTime,
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
         let profile = tx.profile(operator, &iccid).await?;
@@ -679,7 +723,8 @@ impl<S: SmdpStore> Smdp<S> {
         req: &ReleaseProfileRequest,
         now: UnixTime,
     ) -> Result<(HeaderOnlyResponse, Vec<Event>)> {
-        let ctx = self.ctx(now);
+        let keys = self.generations();
+        let ctx = self.ctx(&keys, now);
         let iccid = es2::request_iccid(&req.iccid)?;
         let mut tx = self.store.begin().await?;
         let profile = tx.profile(operator, &iccid).await?;

@@ -68,6 +68,7 @@ macro_rules! smdp_contract {
                 smdp::one_operator_cannot_order_another_operators_profile,
                 smdp::sessions_round_trip,
                 smdp::expired_sessions_are_purged,
+                smdp::keys_rotate_without_a_restart,
                 inventory::search_and_history,
                 inventory::history_of_a_download,
             ],

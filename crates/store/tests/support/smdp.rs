@@ -696,3 +696,50 @@ pub async fn initiated_sessions_live_in_the_instance_that_started_them<B: Backen
     assert!(tx.session(&tid("0B")).await.unwrap().is_some());
     tx.commit().await.unwrap();
 }
+
+/// New keys taken into use without a restart (`Smdp::rotate_keys`): a session that started
+/// with the old keys (here: another CI altogether) finishes with them — AuthenticateClient
+/// signs with the old CI's DPpb, the eUICC verifies the BPP —, a session started afterwards
+/// uses the new ones: an eUICC of the old CI only is refused, one of the new CI is served the
+/// new DPauth certificate.
+pub async fn keys_rotate_without_a_restart<S: SmdpStore>(store: S) {
+    use simforge_smdp::SmdpKeys;
+
+    use super::{ADDR, NOW, TestEuicc, lab, released_order, smdp_on};
+
+    let (old, new) = (lab(Curve::P256, 2), lab(Curve::P256, 1));
+    let smdp = smdp_on(store, &old);
+    let mid = released_order(&smdp, A).await;
+    let mut e = TestEuicc::from_lab(&old, 0);
+    let (ia, _) = smdp
+        .initiate_authentication(&e.initiate(ADDR), NOW)
+        .await
+        .unwrap();
+    smdp.rotate_keys(SmdpKeys::from_pkis(&[&new]).unwrap(), NOW + 1);
+    let (ac, _) = smdp
+        .authenticate_client(&e.authenticate_server(&ia, Some(&mid)), NOW + 1)
+        .await
+        .expect("a session of the old keys goes on after the rotation");
+    let (bpp, _) = smdp
+        .get_bound_profile_package(&e.prepare_download(&ac, None), NOW + 1)
+        .await
+        .expect("and gets its package");
+    e.load_bpp(&bpp);
+
+    let other = TestEuicc::from_lab(&old, 1);
+    let refused = smdp
+        .initiate_authentication(&other.initiate(ADDR), NOW + 2)
+        .await
+        .expect_err("the old CI is no longer offered");
+    assert!(refused.status_code().is_some(), "{refused:?}");
+    let fresh = TestEuicc::from_lab(&new, 0);
+    let (ia, _) = smdp
+        .initiate_authentication(&fresh.initiate(ADDR), NOW + 2)
+        .await
+        .expect("the new CI is");
+    assert_eq!(
+        ia.server_certificate.expect("DPauth").0.as_slice(),
+        new.smdp.auth.cert.der(),
+        "a new session is served the new DPauth"
+    );
+}
