@@ -170,11 +170,59 @@ pub struct ServerOptions {
     pub tls_key: Option<simforge_server::TlsKey>,
 }
 
+/// Key rotation on a running server (SIGHUP in `serve`): new DPauth/DPpb keys and CIs
+/// ([`simforge_smdp::Smdp::rotate_keys`]: sessions in flight finish with the keys they
+/// started with) and a new DPtls identity (new handshakes present it; established
+/// connections keep theirs).
+#[derive(Clone)]
+pub struct Rotation {
+    state: Arc<AppState<SessionCache<Store>>>,
+    identity: Arc<simforge_server::ReloadableIdentity>,
+}
+
+impl std::fmt::Debug for Rotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rotation").finish_non_exhaustive()
+    }
+}
+
+impl Rotation {
+    /// Takes `keys` and the DPtls `chain` and `key` into use at `now`. The TLS identity is
+    /// checked first: when it is unusable nothing changes.
+    ///
+    /// # Errors
+    /// [`Error::Config`]: the TLS key does not fit its certificate or is unusable.
+    pub fn apply(
+        &self,
+        keys: SmdpKeys,
+        chain: Vec<Vec<u8>>,
+        key: simforge_server::TlsKey,
+        now: i64,
+    ) -> Result<()> {
+        self.identity
+            .replace(chain, key)
+            .map_err(|e| Error::Config {
+                context: "TLS configuration",
+                source: Box::new(e),
+            })?;
+        self.state.smdp.rotate_keys(keys, now);
+        Ok(())
+    }
+
+    /// The DPtls certificate served now (DER).
+    #[must_use]
+    pub fn tls_leaf(&self) -> Vec<u8> {
+        self.identity.leaf()
+    }
+}
+
 /// The SM-DP+ server, ready to run.
 pub struct Server {
     state: Arc<AppState<SessionCache<Store>>>,
     store: Store,
     tls: rustls::ServerConfig,
+    /// The DPtls identity served, replaceable while running ([`Server::rotation`]).
+    identity: Arc<simforge_server::ReloadableIdentity>,
     callbacks: simforge_server::CallbackWorker<Store>,
     smds: simforge_server::SmdsWorker<Store>,
     retention_days: u32,
@@ -243,8 +291,9 @@ impl Server {
             Some(k) => k,
             None => simforge_server::TlsKey::Pkcs8(tls.key_pkcs8.to_vec()),
         };
-        let tls = simforge_server::tls_config_with_key(tls.chain.clone(), key, opts.client_auth)
-            .map_err(|e| config_err("TLS configuration", e))?;
+        let (tls, identity) =
+            simforge_server::tls_config_reloadable(tls.chain.clone(), key, opts.client_auth)
+                .map_err(|e| config_err("TLS configuration", e))?;
         let state = Arc::new(AppState {
             smdp,
             credentials: CredentialCache::new(
@@ -261,6 +310,7 @@ impl Server {
             metrics.metrics.smds_op(op, result);
         }));
         Ok(Self {
+            identity,
             state,
             store,
             tls,
@@ -276,6 +326,15 @@ impl Server {
     #[must_use]
     pub fn tls_config(&self) -> rustls::ServerConfig {
         self.tls.clone()
+    }
+
+    /// What takes new keys into use while this server runs (see [`Rotation`]).
+    #[must_use]
+    pub fn rotation(&self) -> Rotation {
+        Rotation {
+            state: self.state.clone(),
+            identity: self.identity.clone(),
+        }
     }
 
     /// `/metrics` of this server, for a private listener.

@@ -58,7 +58,7 @@ pub use metrics::Metrics;
 pub use smds::{Registrants, SmdsState, smds_router};
 pub use smds_worker::{SmdsObserver, SmdsRoundStats, SmdsWorker, SmdsWorkerConfig};
 pub use tls::{
-    ClientAuth, Timeouts, TlsKey, read_certificates, serve_plain, serve_plain_until,
-    serve_plain_with, serve_tls, serve_tls_until, serve_tls_with, tls_config,
-    tls_config_with_client_auth, tls_config_with_key,
+    ClientAuth, ReloadableIdentity, Timeouts, TlsKey, read_certificates, serve_plain,
+    serve_plain_until, serve_plain_with, serve_tls, serve_tls_until, serve_tls_with, tls_config,
+    tls_config_reloadable, tls_config_with_client_auth, tls_config_with_key,
 };

@@ -138,6 +138,103 @@ impl std::fmt::Debug for TlsKey {
     }
 }
 
+/// A TLS identity (certificate chain and key) that can be replaced while the server runs
+/// (key rotation): handshakes from then on present the new one; connections already
+/// established keep theirs.
+#[derive(Debug)]
+pub struct ReloadableIdentity(std::sync::RwLock<Arc<rustls::sign::CertifiedKey>>);
+
+impl ReloadableIdentity {
+    /// An identity of `chain` (DER, leaf first) and `key`.
+    ///
+    /// # Errors
+    /// [`Error::Tls`] if a PKCS#8 key is unusable or does not fit the certificate.
+    pub fn new(chain: Vec<Vec<u8>>, key: TlsKey) -> Result<Arc<Self>, Error> {
+        Ok(Arc::new(Self(std::sync::RwLock::new(Arc::new(certified(
+            chain, key,
+        )?)))))
+    }
+
+    /// Replaces the identity; the old one stays if the new one is unusable.
+    ///
+    /// # Errors
+    /// As [`ReloadableIdentity::new`].
+    pub fn replace(&self, chain: Vec<Vec<u8>>, key: TlsKey) -> Result<(), Error> {
+        let new = Arc::new(certified(chain, key)?);
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = new;
+        Ok(())
+    }
+
+    /// The leaf certificate served now (DER).
+    #[must_use]
+    pub fn leaf(&self) -> Vec<u8> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .cert
+            .first()
+            .map(|c| c.to_vec())
+            .unwrap_or_default()
+    }
+}
+
+impl rustls::server::ResolvesServerCert for ReloadableIdentity {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(
+            self.0
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        )
+    }
+}
+
+/// `chain` and `key` as rustls' certified key (a PKCS#8 key checked against the leaf).
+fn certified(chain: Vec<Vec<u8>>, key: TlsKey) -> Result<rustls::sign::CertifiedKey, Error> {
+    let certs: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
+    match key {
+        TlsKey::Pkcs8(der) => {
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der));
+            let signing = provider::default_provider()
+                .key_provider
+                .load_private_key(key)
+                .map_err(|e| Error::tls("TLS key", e))?;
+            let ck = rustls::sign::CertifiedKey::new(certs, signing);
+            ck.keys_match()
+                .map_err(|e| Error::tls("TLS key and certificate", e))?;
+            Ok(ck)
+        }
+        TlsKey::Signer(k) => Ok(rustls::sign::CertifiedKey::new(certs, k)),
+    }
+}
+
+/// As [`tls_config_with_key`], serving a [`ReloadableIdentity`] (returned beside the
+/// configuration, to replace it later).
+///
+/// # Errors
+/// As [`tls_config_with_key`].
+pub fn tls_config_reloadable(
+    chain: Vec<Vec<u8>>,
+    key: TlsKey,
+    client_auth: ClientAuth,
+) -> Result<(rustls::ServerConfig, Arc<ReloadableIdentity>), Error> {
+    let identity = ReloadableIdentity::new(chain, key)?;
+    let cfg = server_config(ResolverOrCert::Resolver(identity.clone()), client_auth)?;
+    Ok((cfg, identity))
+}
+
+/// What a server configuration presents.
+enum ResolverOrCert {
+    Single(Vec<CertificateDer<'static>>, TlsKey),
+    Resolver(Arc<ReloadableIdentity>),
+}
+
 /// As [`tls_config_with_client_auth`], the key in software or behind a signer ([`TlsKey`]).
 ///
 /// # Errors
@@ -148,13 +245,20 @@ pub fn tls_config_with_key(
     key: TlsKey,
     client_auth: ClientAuth,
 ) -> Result<rustls::ServerConfig, Error> {
+    let certs: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
+    server_config(ResolverOrCert::Single(certs, key), client_auth)
+}
+
+fn server_config(
+    identity: ResolverOrCert,
+    client_auth: ClientAuth,
+) -> Result<rustls::ServerConfig, Error> {
     let mut p = provider::default_provider();
     p.cipher_suites = vec![
         provider::cipher_suite::TLS13_AES_128_GCM_SHA256,
         provider::cipher_suite::TLS13_AES_256_GCM_SHA384,
         provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
     ];
-    let certs: Vec<CertificateDer<'static>> = chain.into_iter().map(CertificateDer::from).collect();
     let p = Arc::new(p);
     let builder = rustls::ServerConfig::builder_with_provider(p.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -178,16 +282,17 @@ pub fn tls_config_with_key(
             builder.with_client_cert_verifier(v)
         }
     };
-    let mut cfg = match key {
-        TlsKey::Pkcs8(der) => {
+    let mut cfg = match identity {
+        ResolverOrCert::Single(certs, TlsKey::Pkcs8(der)) => {
             let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der));
             builder
                 .with_single_cert(certs, key)
                 .map_err(|e| Error::tls("server configuration", e))?
         }
-        TlsKey::Signer(k) => builder.with_cert_resolver(Arc::new(
+        ResolverOrCert::Single(certs, TlsKey::Signer(k)) => builder.with_cert_resolver(Arc::new(
             rustls::sign::SingleCertAndKey::from(rustls::sign::CertifiedKey::new(certs, k)),
         )),
+        ResolverOrCert::Resolver(r) => builder.with_cert_resolver(r),
     };
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     // The server's order of the suites above, not the client's: AES-128-GCM with SHA-256 (what

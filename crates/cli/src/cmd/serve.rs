@@ -281,6 +281,7 @@ pub async fn serve(
     ctx.migrate_api_key_file(&store).await?;
 
     let (create, now) = (configured_pki.is_none(), SystemTime::now());
+    let reload_from = (fqdn_arg.clone(), sgp26.clone(), tls_sgp26);
     let p = pki::prepare(&pki_root, create, fqdn_arg, sgp26, tls_sgp26, now)?;
     for n in &p.notices {
         match n {
@@ -340,7 +341,12 @@ pub async fn serve(
             );
         }
     }
-    let es2 = platform::smdp(store.clone(), config.clone(), keys.clone(), vault.clone());
+    let es2 = Arc::new(platform::smdp(
+        store.clone(),
+        config.clone(),
+        keys.clone(),
+        vault.clone(),
+    ));
     let smdp = platform::smdp(store.clone(), config, keys, vault.clone());
     let euicc_pki = pkis.first_dir().unwrap_or(&pki_root).to_owned();
     if a.demo {
@@ -401,6 +407,61 @@ pub async fn serve(
     };
     let admin_at = admin.as_ref().and_then(|l| l.local_addr().ok());
     let server = platform::Server::new(store.clone(), vault.clone(), smdp, &tls, opts)?;
+    // Key rotation without a restart: SIGHUP reloads the PKI directory (and the HSM keys
+    // named by the --hsm-*-label options); sessions in flight finish with their keys.
+    #[cfg(unix)]
+    {
+        let rotation = server.rotation();
+        let (es2, hsm, root) = (es2.clone(), hsm.clone(), pki_root.clone());
+        let labels = (
+            a.hsm_dpauth_label.clone(),
+            a.hsm_dppb_label.clone(),
+            a.hsm_dptls_label.clone(),
+        );
+        let (fqdn, sgp26, tls_sgp26) = reload_from;
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                let reloaded = (|| -> anyhow::Result<()> {
+                    let p = pki::prepare(
+                        &root,
+                        false,
+                        fqdn.clone(),
+                        sgp26.clone(),
+                        tls_sgp26,
+                        SystemTime::now(),
+                    )?;
+                    let mut keys = p.pkis.keys()?;
+                    let key = match &hsm {
+                        Some(token) => {
+                            simforge_esim::hsm::take_dp_keys(
+                                &mut keys, token, &labels.0, &labels.1,
+                            )?;
+                            match &labels.2 {
+                                Some(l) => simforge_esim::hsm::tls_key(token, l, &p.tls)?,
+                                None => simforge_server::TlsKey::Pkcs8(p.tls.key_pkcs8.to_vec()),
+                            }
+                        }
+                        None => simforge_server::TlsKey::Pkcs8(p.tls.key_pkcs8.to_vec()),
+                    };
+                    let now = unix_now();
+                    rotation.apply(keys.clone(), p.tls.chain.clone(), key, now)?;
+                    es2.rotate_keys(keys, now);
+                    Ok(())
+                })();
+                match reloaded {
+                    Ok(()) => eprintln!(
+                        "note: keys reloaded from {} (SIGHUP): new sessions use them",
+                        root.display()
+                    ),
+                    Err(e) => eprintln!(
+                        "warning: keys not reloaded (SIGHUP): {e:#}; the ones in use stay"
+                    ),
+                }
+            }
+        });
+    }
     // One stop for both listeners: each drains its requests in flight.
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let admin_stop = move || {
@@ -415,7 +476,7 @@ pub async fn serve(
             threads: crate::ctx::threads_or_cores(None),
             smdp_address: Some(server.address()),
             secure_cookies: true,
-            smdp: Some(Arc::new(es2)),
+            smdp: Some(es2.clone()),
             trusted_proxies: simforge_server::TrustedProxies(api_proxies),
         };
         let v: Arc<dyn simforge_vault::Vault> = vault.clone();
