@@ -183,11 +183,17 @@ fn init_token(module: &Path, label: &str) {
     let _serial = LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let ctx = Pkcs11::new(module).expect("load libsofthsm2");
-    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-        Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => panic!("C_Initialize: {e}"),
-    }
+    // One module handle for the whole process, never dropped: dropping it would unload the
+    // library (dlclose) under the other tests' feet.
+    static CTX: std::sync::OnceLock<Pkcs11> = std::sync::OnceLock::new();
+    let ctx = CTX.get_or_init(|| {
+        let ctx = Pkcs11::new(module).expect("load libsofthsm2");
+        match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(e) => panic!("C_Initialize: {e}"),
+        }
+        ctx
+    });
     let free = ctx
         .get_slots_with_token()
         .expect("C_GetSlotList")
@@ -196,7 +202,18 @@ fn init_token(module: &Path, label: &str) {
         .expect("SoftHSM2 has a free slot");
     let so = AuthPin::from(SO_PIN.to_owned());
     ctx.init_token(free, &so, label).expect("C_InitToken");
-    let session = ctx.open_rw_session(free).expect("C_OpenSession");
+    // SoftHSM2 may give an initialised token another slot id (derived from its serial):
+    // find it again by its label.
+    let slot = ctx
+        .get_slots_with_token()
+        .expect("C_GetSlotList")
+        .into_iter()
+        .find(|s| {
+            ctx.get_token_info(*s)
+                .is_ok_and(|t| t.label().trim_end() == label.trim_end())
+        })
+        .unwrap_or(free);
+    let session = ctx.open_rw_session(slot).expect("C_OpenSession");
     session.login(UserType::So, Some(&so)).expect("SO login");
     session
         .init_pin(&AuthPin::from(USER_PIN.to_owned()))
