@@ -276,3 +276,284 @@ fn two_nodes_a_thousand_downloads_of_500_profiles_issue_each_once() {
     assert_eq!(errors[0]["code"], "8.2.5/3.7", "no more profiles: {r}");
     drop((n0, n1));
 }
+
+/// An operator's ES2+ endpoint for HandleDownloadProgressInfo: records the outbox id of
+/// every request (from its functionCallIdentifier `simforge-hdpi-<id>`) in arrival order and
+/// answers Executed-Success, except the `hold`-th distinct event, which it receives and never
+/// answers (the node that sent it is then killed mid-POST).
+struct Endpoint {
+    port: u16,
+    state: std::sync::Arc<std::sync::Mutex<Received>>,
+}
+
+#[derive(Default)]
+struct Received {
+    arrivals: Vec<i64>,
+    hold: Option<usize>,
+    /// The held event and the sender's TCP port.
+    held: Option<(i64, u16)>,
+}
+
+impl Endpoint {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = std::sync::Arc::<std::sync::Mutex<Received>>::default();
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let state = shared.clone();
+                std::thread::spawn(move || serve_connection(conn, &state));
+            }
+        });
+        Self { port, state }
+    }
+
+    fn snapshot(&self) -> (Vec<i64>, Option<(i64, u16)>) {
+        let s = self.state.lock().unwrap();
+        (s.arrivals.clone(), s.held)
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection: requests with a Content-Length body.
+fn serve_connection(mut conn: std::net::TcpStream, state: &std::sync::Mutex<Received>) {
+    use std::io::{Read, Write};
+    let peer = conn.peer_addr().map(|a| a.port()).unwrap_or(0);
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        // The head…
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match conn.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        // …and the body.
+        while buf.len() < head_end + length {
+            match conn.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body: serde_json::Value =
+            serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or_default();
+        buf.drain(..head_end + length);
+        let id: i64 = body["header"]["functionCallIdentifier"]
+            .as_str()
+            .and_then(|c| c.strip_prefix("simforge-hdpi-"))
+            .and_then(|n| n.parse().ok())
+            .expect("a functionCallIdentifier simforge-hdpi-<outbox id>");
+        let hold = {
+            let mut s = state.lock().unwrap();
+            let new = !s.arrivals.contains(&id);
+            s.arrivals.push(id);
+            let distinct = s
+                .arrivals
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            let hold = new && s.held.is_none() && s.hold == Some(distinct);
+            if hold {
+                s.held = Some((id, peer));
+            }
+            hold
+        };
+        if hold {
+            // Received, never answered: wait until the sender is gone.
+            while matches!(conn.read(&mut chunk), Ok(n) if n > 0) {}
+            return;
+        }
+        let answer = br#"{"header":{"functionExecutionStatus":{"status":"Executed-Success"}}}"#;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        );
+        if conn.write_all(head.as_bytes()).is_err() || conn.write_all(answer).is_err() {
+            return;
+        }
+    }
+}
+
+/// The process among `pids` holding the TCP connection from 127.0.0.1:`local` to port
+/// `remote` (read from /proc/net/tcp and each process's descriptors).
+fn owner_of_connection(local: u16, remote: u16, pids: &[u32]) -> Option<u32> {
+    let tcp = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let port = |field: &str| {
+        field
+            .rsplit(':')
+            .next()
+            .and_then(|p| u16::from_str_radix(p, 16).ok())
+    };
+    let inode = tcp.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() > 9 && port(f[1]) == Some(local) && port(f[2]) == Some(remote))
+            .then(|| f[9].to_owned())
+    })?;
+    let socket = format!("socket:[{inode}]");
+    pids.iter().copied().find(|pid| {
+        std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.filter_map(Result::ok)
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .any(|t| t.to_str() == Some(socket.as_str()))
+        })
+    })
+}
+
+/// Issue 13: three nodes deliver one operator's ES2+ callbacks from one outbox; the node
+/// sending an event is killed (SIGKILL) after the operator received it and before it was
+/// marked delivered. Every event reaches the operator, in the outbox's order, each exactly
+/// once except the one in flight at the kill, which another node sends again once the dead
+/// node's lease ran out, with the same functionCallIdentifier (the operator's duplicate to
+/// drop; nothing else is ever sent twice, and no two nodes send at the same time).
+#[cfg(target_os = "linux")]
+#[test]
+fn outbox_delivers_every_event_once_in_order_with_one_node_killed() {
+    let Some(pg) = Postgres::start("outbox_with_one_node_killed") else {
+        return;
+    };
+    let url = pg.url();
+    let lab = Lab::new();
+    let ports = [free_port(), free_port(), free_port()];
+    let timing = [
+        "--callback-timeout-secs",
+        "4",
+        "--callback-lease-secs",
+        "12",
+    ];
+    let mut first_args = vec!["--demo", "--demo-profiles", "31"];
+    first_args.extend(timing);
+    let (n0, first) = node(&lab, &url, ports[0], ports[0], &first_args);
+    let (n1, _) = node(&lab, &url, ports[1], ports[0], &timing);
+    let (n2, _) = node(&lab, &url, ports[2], ports[0], &timing);
+    let mut nodes = [Some(n0), Some(n1), Some(n2)];
+    let key_file = lab.path().join("api-key");
+    std::fs::write(&key_file, first["demo"]["apiKey"].as_str().unwrap()).unwrap();
+    let smdp = format!("localhost:{}", ports[0]);
+    let all: Vec<String> = ports.iter().map(|p| format!("localhost:{p}")).collect();
+
+    // 30 downloads, their calls spread over the three nodes; the operator has no endpoint
+    // yet, so their events wait in the outbox.
+    let orders = [
+        "--api-key-file",
+        key_file.to_str().unwrap(),
+        "--operator",
+        "demo",
+        "--profile-type",
+        "demo",
+        "--downloads",
+        "30",
+    ];
+    let args = load_args(&smdp, &all, &first["listening"], &orders);
+    let out = lab.cmd().args(&args).output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["succeeded"], 30, "{r}");
+    let count = |sql: &str| -> i64 { pg.query(sql).trim().parse().unwrap() };
+    let pending =
+        "SELECT count(*) FROM rsp_events WHERE delivered_at IS NULL AND failed_at IS NULL";
+    let waiting = count(pending);
+    assert!(waiting > 60, "events of 30 downloads wait: {waiting}");
+
+    // The endpoint is set: the nodes deliver; the 10th event is held and its sender killed.
+    let endpoint = Endpoint::start();
+    endpoint.state.lock().unwrap().hold = Some(10);
+    let cb = format!("http://127.0.0.1:{}/es2plus", endpoint.port);
+    let out = lab
+        .cmd()
+        .env("SIMFORGE_DATABASE_URL", &url)
+        .args(["operator", "callback", "demo", "--url", &cb])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (held, sender_port) = loop {
+        if let (_, Some(h)) = endpoint.snapshot() {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "no event reached the endpoint");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let pids: Vec<u32> = nodes
+        .iter()
+        .map(|n| n.as_ref().unwrap().child.id())
+        .collect();
+    let sender = owner_of_connection(sender_port, endpoint.port, &pids)
+        .expect("the node that sent the held event");
+    let victim = pids.iter().position(|p| *p == sender).unwrap();
+    let mut killed = nodes[victim].take().unwrap();
+    killed.child.kill().unwrap(); // SIGKILL, mid-POST
+    let _ = killed.child.wait();
+
+    // The two nodes left deliver everything, the held event first once the lease ran out.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count(pending) > 0 {
+        assert!(Instant::now() < deadline, "the outbox never drained");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (arrivals, _) = endpoint.snapshot();
+    let failed = count("SELECT count(*) FROM rsp_events WHERE failed_at IS NOT NULL");
+    assert_eq!(failed, 0, "nothing given up");
+    let delivered: Vec<i64> = pg
+        .query(
+            "SELECT id FROM rsp_events WHERE delivered_at IS NOT NULL AND attempts > 0 ORDER BY id",
+        )
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    // In order: each event first arrives after every event recorded before it.
+    let mut firsts = Vec::new();
+    for id in &arrivals {
+        if !firsts.contains(id) {
+            firsts.push(*id);
+        }
+    }
+    assert_eq!(
+        firsts, delivered,
+        "every delivered event reached the operator, in the outbox's order"
+    );
+    // Once, but for the one in flight at the kill: sent again (same functionCallIdentifier),
+    // right after its first arrival, by a node left.
+    let twice: Vec<i64> = firsts
+        .iter()
+        .copied()
+        .filter(|id| arrivals.iter().filter(|a| *a == id).count() > 1)
+        .collect();
+    assert_eq!(
+        twice,
+        vec![held],
+        "only the event in flight at the kill came twice"
+    );
+    assert_eq!(arrivals.iter().filter(|a| **a == held).count(), 2);
+    let at = arrivals.iter().position(|a| *a == held).unwrap();
+    assert_eq!(
+        arrivals[at + 1],
+        held,
+        "the held event was the next one sent"
+    );
+    assert_eq!(arrivals.len(), delivered.len() + 1);
+    eprintln!(
+        "outbox: {} events delivered by 3 nodes, node {victim} killed holding event {held}; {} POSTs received",
+        delivered.len(),
+        arrivals.len()
+    );
+    for n in nodes.iter_mut().flatten() {
+        assert!(
+            n.child.try_wait().unwrap().is_none(),
+            "the other nodes still run"
+        );
+    }
+}

@@ -55,6 +55,11 @@ pub struct ConfigFile {
     /// Whether every profile package unsealed for an ES9+ download is audited
     /// (`profile.unseal`; default true). `false` only to measure the audit's cost.
     pub audit_unseals: Option<bool>,
+    /// Seconds one ES2+ callback POST may take (10).
+    pub callback_timeout_secs: Option<u64>,
+    /// Seconds a node holds the callback events it claimed (300); at least three times the
+    /// timeout.
+    pub callback_lease_secs: Option<u64>,
 }
 
 impl ConfigFile {
@@ -151,6 +156,68 @@ pub fn client_auth_roots(bundle: &[u8]) -> Result<ClientAuth> {
         .map_err(Error::Certificates)
 }
 
+/// How long one ES2+ callback POST may take, and how long a node holds the events it claimed
+/// from the outbox. Several nodes share one outbox: an operator's events are claimed by one
+/// node at a time, under a lease; a node stops starting new POSTs at half its lease, so with
+/// the lease at least three times the timeout its last POST has ended before the lease does,
+/// and no other node ever sends that operator's events at the same time (order holds). A
+/// node killed mid-POST leaves its claim to expire; another node then sends the event again
+/// with the same functionCallIdentifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallbackTiming {
+    request_timeout: Duration,
+    lease: Duration,
+}
+
+impl Default for CallbackTiming {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(300),
+        }
+    }
+}
+
+impl CallbackTiming {
+    /// A POST timeout and a lease.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`]: a zero timeout, or a lease shorter than three timeouts.
+    pub fn new(request_timeout: Duration, lease: Duration) -> Result<Self> {
+        if request_timeout.is_zero() {
+            return Err(Error::invalid_because(
+                "callback timeout",
+                "it must be at least one second",
+            ));
+        }
+        if lease < request_timeout.saturating_mul(3) {
+            return Err(Error::invalid_because(
+                "callback lease",
+                format!(
+                    "it must be at least three times the callback timeout ({} s)",
+                    request_timeout.as_secs()
+                ),
+            ));
+        }
+        Ok(Self {
+            request_timeout,
+            lease,
+        })
+    }
+
+    /// The timeout of one POST.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// How long claimed events stay reserved to the node that claimed them.
+    #[must_use]
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+}
+
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -168,6 +235,8 @@ pub struct ServerOptions {
     /// The DPtls key behind a signer (an HSM's, [`crate::hsm::tls_key`]) instead of the PKI
     /// directory's key file.
     pub tls_key: Option<simforge_server::TlsKey>,
+    /// The ES2+ callbacks' POST timeout and claim lease.
+    pub callbacks: CallbackTiming,
 }
 
 /// Key rotation on a running server (SIGHUP in `serve`): new DPauth/DPpb keys and CIs
@@ -256,16 +325,17 @@ impl Server {
         };
         let address = smdp.config().address();
         // ES2+ HandleDownloadProgressInfo: the events outbox to the operators' endpoints.
-        let callbacks = simforge_server::CallbackWorker::new(
-            Arc::new(store.clone()),
-            simforge_server::CallbackConfig::new(&address),
-        )
-        .map_err(|e| config_err("callback worker", e))?
-        .with_settings(Arc::new(StoreEndpoints {
-            store: store.clone(),
-            vault,
-            server_identity_pem: tls.server_identity_pem.clone(),
-        }));
+        let mut callback_config = simforge_server::CallbackConfig::new(&address);
+        callback_config.request_timeout = opts.callbacks.request_timeout();
+        callback_config.lease = opts.callbacks.lease();
+        let callbacks =
+            simforge_server::CallbackWorker::new(Arc::new(store.clone()), callback_config)
+                .map_err(|e| config_err("callback worker", e))?
+                .with_settings(Arc::new(StoreEndpoints {
+                    store: store.clone(),
+                    vault,
+                    server_identity_pem: tls.server_identity_pem.clone(),
+                }));
         // ES12: the SM-DS operations ConfirmOrder with smdsAddress queues (and the deletes
         // when orders end), with the DPtls identity as client certificate; the SM-DSs
         // verified against the system roots and the PKI's CA file (a lab SM-DS's CI).
@@ -491,7 +561,7 @@ async fn purge_events(store: &Store, before: i64) {
 
 #[cfg(test)]
 mod tests {
-    use super::ConfigFile;
+    use super::{CallbackTiming, ConfigFile, Duration, Error};
 
     #[test]
     fn unseals_are_audited_unless_the_file_says_not_to() {
@@ -499,5 +569,28 @@ mod tests {
         assert!(default.smdp_config("smdp.test", 443, None).audit_unseals);
         let off: ConfigFile = toml::from_str("audit_unseals = false").unwrap();
         assert!(!off.smdp_config("smdp.test", 443, None).audit_unseals);
+    }
+
+    /// Several nodes share the outbox: a node must be done with its last POST before its
+    /// claim runs out, or two nodes could send one operator's events at once.
+    #[test]
+    fn callback_lease_covers_three_timeouts() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            CallbackTiming::new(s(10), s(300)).unwrap(),
+            CallbackTiming::default()
+        );
+        assert!(CallbackTiming::new(s(4), s(12)).is_ok());
+        assert!(matches!(
+            CallbackTiming::new(s(4), s(11)),
+            Err(Error::Invalid { .. })
+        ));
+        assert!(matches!(
+            CallbackTiming::new(s(0), s(300)),
+            Err(Error::Invalid { .. })
+        ));
+        let file: ConfigFile =
+            toml::from_str("callback_timeout_secs = 5\ncallback_lease_secs = 60").unwrap();
+        assert_eq!(file.callback_lease_secs, Some(60));
     }
 }

@@ -176,6 +176,37 @@ impl Postgres {
         )
     }
 
+    /// Runs `sql` with the server's own `psql` (else the one on `PATH`) (unaligned, tuples only): its output, one
+    /// line per row, `|` between columns. Panics when `psql` fails.
+    pub fn query(&self, sql: &str) -> String {
+        let own = self.bin.join("psql");
+        let psql = if own.is_file() {
+            own
+        } else {
+            PathBuf::from("psql")
+        };
+        let out = Command::new(&psql)
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &self.url(),
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", psql.display()));
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn data(&self) -> String {
         self.dir
             .path()

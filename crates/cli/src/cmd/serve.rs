@@ -9,7 +9,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow};
 use clap::Args;
@@ -73,7 +73,8 @@ pub struct ServeArgs {
     /// oid, operator_ca, session_ttl_secs, max_cc_attempts, max_download_attempts,
     /// order_ttl_secs, event_retention_days, trusted_proxies (a list of CIDR networks),
     /// min_matching_id_bits (least estimated entropy of an operator-chosen matchingId, 64),
-    /// audit_unseals (true; false only for benchmarking, as --no-audit-unseals).
+    /// audit_unseals (true; false only for benchmarking, as --no-audit-unseals),
+    /// callback_timeout_secs, callback_lease_secs.
     /// Command-line options and environment variables take precedence.
     #[arg(long, env = "SIMFORGE_CONFIG")]
     config: Option<PathBuf>,
@@ -85,6 +86,13 @@ pub struct ServeArgs {
     /// Days the ES2+ callback outbox keeps an event (0: for ever). Default 90.
     #[arg(long, env = "SIMFORGE_EVENT_RETENTION_DAYS")]
     event_retention_days: Option<u32>,
+    /// Seconds one ES2+ callback POST to an operator may take. Default 10.
+    #[arg(long, env = "SIMFORGE_CALLBACK_TIMEOUT_SECS", value_name = "SECS")]
+    callback_timeout_secs: Option<u64>,
+    /// Seconds a node holds the callback events it claimed: when a node dies mid-delivery,
+    /// another sends them after this. At least three times the timeout. Default 300.
+    #[arg(long, env = "SIMFORGE_CALLBACK_LEASE_SECS", value_name = "SECS")]
+    callback_lease_secs: Option<u64>,
     /// The operator API's address (`/api/v1`, plain HTTP: keep it private). Default
     /// 127.0.0.1:8444.
     #[arg(long, env = "SIMFORGE_ADMIN_LISTEN")]
@@ -378,7 +386,17 @@ pub async fn serve(
         }
         _ => None,
     };
+    let default_timing = platform::CallbackTiming::default();
+    let callbacks = platform::CallbackTiming::new(
+        a.callback_timeout_secs
+            .or(file.callback_timeout_secs)
+            .map_or(default_timing.request_timeout(), Duration::from_secs),
+        a.callback_lease_secs
+            .or(file.callback_lease_secs)
+            .map_or(default_timing.lease(), Duration::from_secs),
+    )?;
     let opts = platform::ServerOptions {
+        callbacks,
         trusted_proxies,
         event_retention_days: days.unwrap_or(platform::DEFAULT_EVENT_RETENTION_DAYS),
         client_auth,
