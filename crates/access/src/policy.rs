@@ -76,7 +76,7 @@ impl FromStr for Role {
 /// What a principal may be allowed to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
-    /// Create, change or delete tenants (operators).
+    /// Create, change or delete tenants (operators); the platform's own keys (reload).
     ManageTenants,
     /// Create users, unlock them, issue and revoke API tokens.
     ManageUsers,

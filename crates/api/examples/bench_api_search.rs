@@ -316,6 +316,7 @@ fn main() -> Res<()> {
             store.clone(),
             vault,
             ApiConfig {
+                keys: None,
                 data_dir: dir.path().to_owned(),
                 threads: 1,
                 smdp_address: None,

@@ -33,6 +33,7 @@ mod batches;
 mod health;
 mod inventory;
 pub mod ops;
+mod platform_keys;
 pub mod policy;
 pub mod problem;
 mod session;
@@ -63,6 +64,9 @@ pub struct ApiConfig {
     /// The SM-DP+ whose ES2+ functions console users call (order, confirm, release,
     /// cancel); `None`: those routes answer 409.
     pub smdp: Option<Arc<simforge_esim::platform::PlatformSmdp>>,
+    /// This node's key reloader (`POST /api/v1/platform/keys/reload`); `None`: the call only
+    /// moves the cluster's key generation.
+    pub keys: Option<Arc<simforge_esim::reload::KeyReloader>>,
 }
 
 /// The API's state: the services' handles, shared by every request.
@@ -224,6 +228,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(tenants::tenant_audit))
         .routes(routes!(tenants::get_quotas, tenants::set_quotas))
         .routes(routes!(tenants::platform_audit))
+        .routes(routes!(platform_keys::reload_keys))
         .routes(routes!(batches::validate_order))
         .routes(routes!(batches::list_batches, batches::create_batch))
         .routes(routes!(batches::get_job))

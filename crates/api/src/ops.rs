@@ -17,6 +17,7 @@ pub use crate::inventory::{
     ProfileOut, SearchOut, SearchQuery, SummaryOut, activity_of, cancel, code, confirm, detail,
     import_batch_in, order, release, reset_to, search_in, summary_of,
 };
+pub use crate::platform_keys::{KeysReloaded, reload_keys_in};
 pub use crate::session::{
     Me, SessionInfo, change_password_of, end as end_session, end_everywhere, me_of,
     start as start_session,

@@ -49,6 +49,11 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/tenants", Platform(A::Read)),
     r("POST", "/api/v1/tenants", Platform(A::ManageTenants)),
     r("GET", "/api/v1/audit", Platform(A::Read)),
+    r(
+        "POST",
+        "/api/v1/platform/keys/reload",
+        Platform(A::ManageTenants),
+    ),
     r("GET", "/api/v1/users", Platform(A::ManageUsers)),
     r("POST", "/api/v1/users", Platform(A::ManageUsers)),
     r(

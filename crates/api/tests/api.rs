@@ -1885,7 +1885,51 @@ macro_rules! on_every_backend {
     };
 }
 
+/// Key rotation on every node: the platform's administrator moves the cluster's key
+/// generation (each node polls it and reloads its keys); nobody else may; the call is audited.
+async fn platform_key_reload(db: Db) {
+    let w = World::on(db).await;
+    let admin = w.token(Role::PlatformAdmin, None).await;
+    let operator_admin = w.token(Role::OperatorAdmin, Some(&w.a)).await;
+    let path = "/api/v1/platform/keys/reload";
+    for want in [1, 2] {
+        let r = w.call(Method::POST, path, &admin, None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        // This world serves no SM-DP+: only the generation moves.
+        assert_eq!(r.json(), json!({ "generation": want, "thisNode": "none" }));
+    }
+    let keys = simforge_store::cluster::KEYS_GENERATION;
+    assert_eq!(w.api.store.cluster_counter(keys).await.expect("counter"), 2);
+    let r = w.call(Method::POST, path, &operator_admin, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.api.store.cluster_counter(keys).await.expect("counter"), 2);
+    let audit = w
+        .call(Method::GET, "/api/v1/audit", &admin, None)
+        .await
+        .json();
+    let reloads = audit
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == format!("api.POST {path}"))
+        .count();
+    assert!(reloads >= 2, "{audit}");
+    let services = audit
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "keys.reload")
+        .count();
+    assert_eq!(services, 2, "{audit}");
+}
+
 on_every_backend!(
+    platform_key_reload,
     every_documented_route_exists,
     role_by_route_matrix,
     sessions_tokens_and_throttling,

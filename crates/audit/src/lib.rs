@@ -87,6 +87,9 @@ pub mod action {
     pub const INVENTORY_IMPORT: &str = "inventory.import";
     /// A profile was taken out of Error by the operator.
     pub const PROFILE_RESET: &str = "profile.reset";
+    /// The SM-DP+'s keys were reloaded on every node (the cluster's key generation moved;
+    /// target `keys:<generation>`).
+    pub const KEYS_RELOAD: &str = "keys.reload";
 }
 
 /// Who acts, as the front door knows them: `cli:<os user>`, `user:<id>`, `token:<id>`,

@@ -557,3 +557,91 @@ fn outbox_delivers_every_event_once_in_order_with_one_node_killed() {
         );
     }
 }
+
+/// Issue 13: key rotation on a running cluster. A new PKI (new CI, DPauth, DPpb, DPtls) is
+/// put in the shared PKI directory; `simforge pki reload` moves the cluster's key generation;
+/// both nodes take the new keys into use without a restart or a signal: new TLS handshakes
+/// on each present the new DPtls, and an eUICC of the new CI downloads a profile whose calls
+/// hop across both nodes.
+#[test]
+fn pki_reload_takes_new_keys_into_use_on_every_node() {
+    let Some(pg) = Postgres::start("pki_reload_on_every_node") else {
+        return;
+    };
+    let url = pg.url();
+    let lab = Lab::new();
+    let ports = [free_port(), free_port()];
+    let poll = ["--key-poll-secs", "1"];
+    let mut first_args = vec!["--demo", "--demo-profiles", "3"];
+    first_args.extend(poll);
+    let (n0, first) = node(&lab, &url, ports[0], ports[0], &first_args);
+    let (n1, _) = node(&lab, &url, ports[1], ports[0], &poll);
+    let pki = lab.path().join("data/pki");
+    let old_leaf = std::fs::read(pki.join("nist/smdp/dptls.der")).unwrap();
+    for p in ports {
+        assert_eq!(common::served_leaf(p), old_leaf);
+    }
+
+    let fresh = lab.path().join("fresh-pki");
+    lab.ok(&[
+        "pki",
+        "init",
+        "--dir",
+        fresh.to_str().unwrap(),
+        "--fqdn",
+        "localhost",
+    ]);
+    std::fs::rename(&pki, lab.path().join("old-pki")).unwrap();
+    std::fs::rename(&fresh, &pki).unwrap();
+    let new_leaf = std::fs::read(pki.join("nist/smdp/dptls.der")).unwrap();
+    let out = lab
+        .cmd()
+        .env("SIMFORGE_DATABASE_URL", &url)
+        .args(["--json", "pki", "reload"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["generation"], 1, "{v}");
+    for p in ports {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while common::served_leaf(p) != new_leaf {
+            assert!(Instant::now() < deadline, "node on {p} never reloaded");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    // An eUICC of the new PKI (it trusts only the new CI) downloads through both nodes.
+    let key_file = lab.path().join("api-key");
+    std::fs::write(&key_file, first["demo"]["apiKey"].as_str().unwrap()).unwrap();
+    let smdp = format!("localhost:{}", ports[0]);
+    let both: Vec<String> = ports.iter().map(|p| format!("localhost:{p}")).collect();
+    let mut listening = first["listening"].clone();
+    listening["pki"] = serde_json::Value::String(pki.to_str().unwrap().to_owned());
+    listening["ca"] =
+        serde_json::Value::String(pki.join("nist/ci/ci.pem").to_str().unwrap().to_owned());
+    let orders = [
+        "--api-key-file",
+        key_file.to_str().unwrap(),
+        "--operator",
+        "demo",
+        "--profile-type",
+        "demo",
+        "--downloads",
+        "2",
+    ];
+    let args = load_args(&smdp, &both, &listening, &orders);
+    let out = lab.cmd().args(&args).output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(
+        r["succeeded"],
+        2,
+        "{r} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop((n0, n1));
+}

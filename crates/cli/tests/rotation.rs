@@ -10,27 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{DemoServer, Lab};
-
-/// The DER of the certificate the server presents in a new TLS handshake.
-fn served_leaf(port: u16) -> Vec<u8> {
-    let client = reqwest::blocking::Client::builder()
-        .use_rustls_tls()
-        .danger_accept_invalid_certs(true)
-        .tls_info(true)
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let r = client
-        .get(format!(
-            "https://127.0.0.1:{port}/gsma/rsp2/es9plus/handleNotification"
-        ))
-        .send()
-        .unwrap();
-    let info = r.extensions().get::<reqwest::tls::TlsInfo>().unwrap();
-    info.peer_certificate().unwrap().to_vec()
-}
+use common::{DemoServer, Lab, served_leaf};
 
 #[cfg(unix)]
 #[test]

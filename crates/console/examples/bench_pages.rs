@@ -87,6 +87,7 @@ async fn main() -> Res<()> {
         store.clone(),
         vault,
         ApiConfig {
+            keys: None,
             data_dir: dir.path().to_owned(),
             threads: 1,
             smdp_address: Some("smdp.example.com".into()),

@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod pki;
 pub mod platform;
 pub mod policy;
+pub mod reload;
 pub mod smds;
 pub mod users;
 

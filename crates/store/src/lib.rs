@@ -14,6 +14,7 @@ pub mod access;
 pub mod audit;
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod cluster;
 pub mod credentials;
 mod inventory;
 mod memory;

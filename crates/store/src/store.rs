@@ -382,6 +382,10 @@ forward! {
     pub async fn set_quotas(&self, operator_id: i64, q: &Quotas) -> Result<(), StoreError>;
     /// Cards in `operator_id`'s batches created after `since`, and the oldest's creation time.
     pub async fn cards_since(&self, operator_id: i64, since: i64) -> Result<(u64, Option<i64>), StoreError>;
+    /// The cluster counter `name` (0 if never bumped).
+    pub async fn cluster_counter(&self, name: &str) -> Result<i64, StoreError>;
+    /// Adds one to the cluster counter `name`; its new value.
+    pub async fn bump_cluster_counter(&self, name: &str) -> Result<i64, StoreError>;
 }
 
 /// A transaction of the SM-DP+ on either database.

@@ -141,6 +141,7 @@ macro_rules! sql_contract {
                 platform::concurrent_reservations_from_several_nodes_never_overlap,
                 platform::a_schema_newer_than_the_binary_is_refused,
                 platform::an_operator_survives_reopening_the_database,
+                platform::cluster_counters_are_shared_by_every_node,
             ],
 
         });

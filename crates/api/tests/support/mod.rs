@@ -120,6 +120,7 @@ impl World {
             store.clone(),
             vault,
             ApiConfig {
+                keys: None,
                 data_dir: dir.path().to_owned(),
                 threads: 1,
                 smdp_address: Some("smdp.example.com".into()),

@@ -50,6 +50,11 @@ pub enum PkiCmd {
         /// The SGP.26 directory (with CertificateIssuer/, DPauth/, DPpb/, DPtls/).
         dir: PathBuf,
     },
+    /// Have every `simforge serve` on this database take its keys again from its PKI directory
+    /// (and HSM labels), without a restart, within its --key-poll-secs: sessions in flight
+    /// finish with the keys they started with; a node whose PKI does not load keeps its keys.
+    /// (SIGHUP does the same on one node.)
+    Reload,
 }
 
 pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
@@ -96,6 +101,13 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
                     format!("{c:?} lab PKI in {} (CI PKID {pkid}){e}", d.display())
                 });
             }
+        }
+        PkiCmd::Reload => {
+            let store = ctx.store().await?;
+            let generation = simforge_esim::reload::request_reload(&store, &ctx.actor).await?;
+            ctx.print(&json!({ "generation": generation }), || {
+                format!("key generation {generation}: every node reloads its keys when it next looks (serve --key-poll-secs)")
+            });
         }
         PkiCmd::Sgp26 { dir } => {
             let now = std::time::SystemTime::now();

@@ -93,6 +93,15 @@ pub struct ServeArgs {
     /// another sends them after this. At least three times the timeout. Default 300.
     #[arg(long, env = "SIMFORGE_CALLBACK_LEASE_SECS", value_name = "SECS")]
     callback_lease_secs: Option<u64>,
+    /// Seconds between two looks at the cluster's key generation (`simforge pki reload`
+    /// moves it: every node then reloads its keys); 0: never look. Default 10.
+    #[arg(
+        long,
+        env = "SIMFORGE_KEY_POLL_SECS",
+        value_name = "SECS",
+        default_value_t = 10
+    )]
+    key_poll_secs: u64,
     /// The operator API's address (`/api/v1`, plain HTTP: keep it private). Default
     /// 127.0.0.1:8444.
     #[arg(long, env = "SIMFORGE_ADMIN_LISTEN")]
@@ -426,55 +435,45 @@ pub async fn serve(
     let admin_at = admin.as_ref().and_then(|l| l.local_addr().ok());
     let server = platform::Server::new(store.clone(), vault.clone(), smdp, &tls, opts)?;
     // Key rotation without a restart: SIGHUP reloads the PKI directory (and the HSM keys
-    // named by the --hsm-*-label options); sessions in flight finish with their keys.
+    // named by the --hsm-*-label options) on this node; a move of the cluster's key
+    // generation (`simforge pki reload`, the operator API) on every node. Sessions in flight
+    // finish with their keys.
+    let (fqdn, sgp26, tls_sgp26) = reload_from;
+    let reloader = Arc::new(
+        simforge_esim::reload::KeyReloader::new(
+            server.rotation(),
+            simforge_esim::reload::KeySource {
+                pki_root: pki_root.clone(),
+                fqdn,
+                sgp26,
+                tls_sgp26,
+                hsm: hsm.clone(),
+                hsm_dpauth: a.hsm_dpauth_label.clone(),
+                hsm_dppb: a.hsm_dppb_label.clone(),
+                hsm_dptls: a.hsm_dptls_label.clone(),
+            },
+        )
+        .also(es2.clone()),
+    );
+    if a.key_poll_secs > 0 {
+        let every = Duration::from_secs(a.key_poll_secs);
+        Arc::clone(&reloader).watch(store.clone(), every);
+    }
     #[cfg(unix)]
     {
-        let rotation = server.rotation();
-        let (es2, hsm, root) = (es2.clone(), hsm.clone(), pki_root.clone());
-        let labels = (
-            a.hsm_dpauth_label.clone(),
-            a.hsm_dppb_label.clone(),
-            a.hsm_dptls_label.clone(),
-        );
-        let (fqdn, sgp26, tls_sgp26) = reload_from;
+        let reloader = Arc::clone(&reloader);
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .context("SIGHUP handler")?;
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                let reloaded = (|| -> anyhow::Result<()> {
-                    let p = pki::prepare(
-                        &root,
-                        false,
-                        fqdn.clone(),
-                        sgp26.clone(),
-                        tls_sgp26,
-                        SystemTime::now(),
-                    )?;
-                    let mut keys = p.pkis.keys()?;
-                    let key = match &hsm {
-                        Some(token) => {
-                            simforge_esim::hsm::take_dp_keys(
-                                &mut keys, token, &labels.0, &labels.1,
-                            )?;
-                            match &labels.2 {
-                                Some(l) => simforge_esim::hsm::tls_key(token, l, &p.tls)?,
-                                None => simforge_server::TlsKey::Pkcs8(p.tls.key_pkcs8.to_vec()),
-                            }
-                        }
-                        None => simforge_server::TlsKey::Pkcs8(p.tls.key_pkcs8.to_vec()),
-                    };
-                    let now = unix_now();
-                    rotation.apply(keys.clone(), p.tls.chain.clone(), key, now)?;
-                    es2.rotate_keys(keys, now);
-                    Ok(())
-                })();
-                match reloaded {
+                match reloader.reload().await {
                     Ok(()) => eprintln!(
                         "note: keys reloaded from {} (SIGHUP): new sessions use them",
-                        root.display()
+                        reloader.pki_root().display()
                     ),
                     Err(e) => eprintln!(
-                        "warning: keys not reloaded (SIGHUP): {e:#}; the ones in use stay"
+                        "warning: keys not reloaded (SIGHUP): {:#}; the ones in use stay",
+                        anyhow::Error::from(e)
                     ),
                 }
             }
@@ -495,6 +494,7 @@ pub async fn serve(
             smdp_address: Some(server.address()),
             secure_cookies: true,
             smdp: Some(es2.clone()),
+            keys: Some(reloader),
             trusted_proxies: simforge_server::TrustedProxies(api_proxies),
         };
         let v: Arc<dyn simforge_vault::Vault> = vault.clone();

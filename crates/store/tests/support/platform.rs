@@ -488,3 +488,35 @@ pub async fn a_schema_newer_than_the_binary_is_refused<B: Located>(backend: B) {
         );
     }
 }
+
+/// Cluster counters (`cluster_state`): bumped by several nodes at once, each bump counted
+/// once, every node reading the same value.
+pub async fn cluster_counters_are_shared_by_every_node<B>(backend: B)
+where
+    B: Backend<Store = Store>,
+{
+    use simforge_store::cluster::KEYS_GENERATION;
+    let nodes = [backend.open().await, backend.open().await];
+    assert_eq!(nodes[0].cluster_counter(KEYS_GENERATION).await.unwrap(), 0);
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let node = nodes[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            node.bump_cluster_counter(KEYS_GENERATION).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=10).collect::<Vec<i64>>(),
+        "each bump counted once"
+    );
+    for node in &nodes {
+        assert_eq!(node.cluster_counter(KEYS_GENERATION).await.unwrap(), 10);
+        assert_eq!(node.cluster_counter("other").await.unwrap(), 0);
+    }
+}
