@@ -8,7 +8,11 @@
 #
 # usage: scripts/bench-multinode.sh [N] [C]
 # env:   SIMFORGE_BIN (default target/release/simforge), SIMFORGE_PG_BIN (PostgreSQL's bin
-#        directory; default: the newest /usr/lib/postgresql/*/bin, else initdb's on PATH)
+#        directory; default: the newest /usr/lib/postgresql/*/bin, else initdb's on PATH),
+#        NODE_CPU (e.g. 0.25: each node capped at that share of one core by a cgroup of its
+#        own — cgroup v2 cpu.max or v1 cpu.cfs_quota_us, as root — so that on a small machine
+#        the nodes, not PostgreSQL or the load client, are the limit: what scaling out buys
+#        when each node has a machine of its own)
 set -euo pipefail
 N=${1:-1000}
 C=${2:-16}
@@ -26,12 +30,27 @@ AS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    for g in "${CGROUPS[@]}"; do rmdir "$g" 2>/dev/null || true; done
     "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$DIR"
 }
 trap cleanup EXIT
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+CGROUPS=()
+cap() { # cap PID NAME: NODE_CPU of one core for PID (all its threads), in a cgroup of its own
+    [ -n "${NODE_CPU:-}" ] || return 0
+    local quota; quota=$(python3 -c "print(int(float('$NODE_CPU') * 100000))")
+    if [ -w /sys/fs/cgroup/cgroup.subtree_control ] && [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+        local g=/sys/fs/cgroup/simforge-bench-$2
+        mkdir -p "$g"; echo "$quota 100000" >"$g/cpu.max"
+    else
+        local g=/sys/fs/cgroup/cpu/simforge-bench-$2
+        mkdir -p "$g"; echo 100000 >"$g/cpu.cfs_period_us"; echo "$quota" >"$g/cpu.cfs_quota_us"
+    fi
+    echo "$1" >"$g/cgroup.procs"
+    CGROUPS+=("$g")
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 PGPORT=$(free_port)
@@ -59,6 +78,7 @@ run() { # run NAME DATABASE NODES
             --public-port "${ports[0]}" --no-admin "${extra[@]}" \
             >"$DIR/$name-$i.json" 2>"$DIR/$name-$i.err" &
         PIDS+=($!)
+        cap "$!" "$name-$i"
         for _ in $(seq 1 240); do
             grep -q '"listening"' "$DIR/$name-$i.json" 2>/dev/null && break
             sleep 0.25
@@ -88,9 +108,11 @@ PY
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait "${PIDS[@]}" 2>/dev/null || true
     PIDS=()
+    for g in "${CGROUPS[@]}"; do rmdir "$g" 2>/dev/null || true; done
+    CGROUPS=()
 }
 
-echo "N=$N downloads, concurrency $C, $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "N=$N downloads, concurrency $C, $(nproc) cores, each node capped at ${NODE_CPU:-no limit} of a core; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 run sqlite-1 "$DIR/sqlite-1.db" 1
 for k in 1 2 3; do
     "$(command -v psql || echo "$PGBIN/psql")" -h 127.0.0.1 -p "$PGPORT" -U simforge -d postgres -q -c "CREATE DATABASE n$k" >/dev/null

@@ -3,18 +3,18 @@
 use std::sync::Arc;
 
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use sha2::{Digest, Sha256};
 use simforge_crypto::{Curve, Signature, Signer};
 
 use crate::error::{HsmError, Result};
-use crate::token::{Token, curve_of_params};
+use crate::token::{KeyRef, Token, curve_of_params};
 
 /// An ECDSA key (P-256 or brainpoolP256r1) that never leaves the token: the SHA-256 digest is
 /// computed here and signed with `CKM_ECDSA` in the token.
 pub struct HsmSigner {
     token: Arc<Token>,
-    key: ObjectHandle,
+    key: KeyRef,
     label: String,
     curve: Curve,
     public_key: Vec<u8>,
@@ -43,7 +43,8 @@ impl HsmSigner {
             label: label.to_owned(),
             reason,
         };
-        let key = token.find_one(ObjectClass::PRIVATE_KEY, "private key", label)?;
+        let key_ref = token.key(ObjectClass::PRIVATE_KEY, "private key", label)?;
+        let key = key_ref.handle();
         let attrs = token.with_session(
             |s| {
                 s.get_attributes(
@@ -99,7 +100,7 @@ impl HsmSigner {
         simforge_crypto::soft::validate_public_key(curve, &public_key)?;
         Ok(Self {
             token,
-            key,
+            key: key_ref,
             label: label.to_owned(),
             curve,
             public_key,
@@ -139,7 +140,11 @@ impl Signer for HsmSigner {
         let digest = Sha256::digest(msg);
         let raw = self
             .token
-            .with_session(|s| s.sign(&Mechanism::Ecdsa, self.key, &digest), "C_Sign")
+            .with_key(
+                &self.key,
+                |s, key| s.sign(&Mechanism::Ecdsa, key, &digest),
+                "C_Sign",
+            )
             .map_err(|e| simforge_crypto::Error::Backend(e.to_string()))?;
         // CKM_ECDSA returns r ‖ s, each as long as the order; a module that answers in DER is
         // accepted too.

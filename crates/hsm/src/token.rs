@@ -102,13 +102,20 @@ impl Pin {
 /// from the pool (or opens one), uses it alone, and gives it back. One more session is held for
 /// the life of the token so that the login (which PKCS#11 keeps per application and token)
 /// lasts.
+///
+/// When the token loses the login (its sessions closed under us — `C_CloseAllSessions`, a
+/// token or HSM reset, a network HSM's reconnection — answered `CKR_SESSION_HANDLE_INVALID`,
+/// `CKR_SESSION_CLOSED` or `CKR_USER_NOT_LOGGED_IN`), the operation opens a new login session
+/// with the PIN (kept zeroizing, never printed) and runs once more: a server keeps signing
+/// without a restart.
 pub struct Token {
     ctx: Pkcs11,
     slot: Slot,
     label: String,
     serial: String,
     pool: Mutex<Vec<Session>>,
-    _login: Mutex<Session>,
+    login: Mutex<Session>,
+    pin: Pin,
 }
 
 impl std::fmt::Debug for Token {
@@ -117,6 +124,38 @@ impl std::fmt::Debug for Token {
             .field("label", &self.label)
             .field("slot", &self.slot.id())
             .finish_non_exhaustive()
+    }
+}
+
+/// Whether the token forgot this application's login, the session an operation ran on, or
+/// (after a logout, which invalidates the handles of private objects) the key's handle.
+fn logged_out(e: &CkError) -> bool {
+    matches!(
+        e,
+        CkError::Pkcs11(
+            RvError::SessionHandleInvalid
+                | RvError::SessionClosed
+                | RvError::UserNotLoggedIn
+                | RvError::ObjectHandleInvalid
+                | RvError::KeyHandleInvalid,
+            _
+        )
+    )
+}
+
+/// A key in the token by its label, with the handle found for it (found again after a new
+/// login: handles of private objects do not outlive a logout).
+pub(crate) struct KeyRef {
+    class: ObjectClass,
+    class_name: &'static str,
+    label: String,
+    handle: Mutex<ObjectHandle>,
+}
+
+impl KeyRef {
+    /// The handle as last found.
+    pub(crate) fn handle(&self) -> ObjectHandle {
+        *self.handle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -157,7 +196,8 @@ impl Token {
             label: label.to_owned(),
             serial,
             pool: Mutex::new(Vec::new()),
-            _login: Mutex::new(login),
+            login: Mutex::new(login),
+            pin: Pin(pin.0.clone()),
         }))
     }
 
@@ -173,12 +213,62 @@ impl Token {
         &self.serial
     }
 
-    /// Runs `f` on a session of its own (from the pool, or a new one).
+    /// Runs `f` on a session of its own (from the pool, or a new one); once more after a
+    /// new login when the token lost the login (see [`Token`]).
     pub(crate) fn with_session<T>(
         &self,
-        f: impl FnOnce(&Session) -> std::result::Result<T, CkError>,
+        f: impl Fn(&Session) -> std::result::Result<T, CkError>,
         op: &'static str,
     ) -> Result<T> {
+        match self.once(&f) {
+            Err(e) if logged_out(&e) => {
+                self.relogin()?;
+                self.once(&f).map_err(p11(op))
+            }
+            r => r.map_err(p11(op)),
+        }
+    }
+
+    /// The one object of `class` labelled `label`, to use through [`Token::with_key`].
+    pub(crate) fn key(
+        &self,
+        class: ObjectClass,
+        class_name: &'static str,
+        label: &str,
+    ) -> Result<KeyRef> {
+        Ok(KeyRef {
+            class,
+            class_name,
+            label: label.to_owned(),
+            handle: Mutex::new(self.find_one(class, class_name, label)?),
+        })
+    }
+
+    /// Runs `f` with `key`'s handle on a session of its own; after a new login (the token
+    /// lost it), with the key found again by its label, once more.
+    pub(crate) fn with_key<T>(
+        &self,
+        key: &KeyRef,
+        f: impl Fn(&Session, ObjectHandle) -> std::result::Result<T, CkError>,
+        op: &'static str,
+    ) -> Result<T> {
+        let handle = key.handle();
+        match self.once(&|s: &Session| f(s, handle)) {
+            Err(e) if logged_out(&e) => {
+                self.relogin()?;
+                let handle = self.find_one(key.class, key.class_name, &key.label)?;
+                *key.handle.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+                self.once(&|s: &Session| f(s, handle)).map_err(p11(op))
+            }
+            r => r.map_err(p11(op)),
+        }
+    }
+
+    /// Runs `f` on a pooled or new session; a session the token no longer knows is dropped.
+    fn once<T>(
+        &self,
+        f: &impl Fn(&Session) -> std::result::Result<T, CkError>,
+    ) -> std::result::Result<T, CkError> {
         let pooled = self
             .pool
             .lock()
@@ -186,10 +276,7 @@ impl Token {
             .pop();
         let session = match pooled {
             Some(s) => s,
-            None => self
-                .ctx
-                .open_rw_session(self.slot)
-                .map_err(p11("C_OpenSession"))?,
+            None => self.ctx.open_rw_session(self.slot)?,
         };
         let result = f(&session);
         let broken = matches!(
@@ -208,7 +295,37 @@ impl Token {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(session);
         }
-        result.map_err(p11(op))
+        result
+    }
+
+    /// Logs this application out of the token (`C_Logout`): what a token reset does to a
+    /// running server's login. The next operation logs in again.
+    ///
+    /// # Errors
+    /// The module's refusal.
+    pub fn logout(&self) -> Result<()> {
+        let login = self.login.lock().unwrap_or_else(PoisonError::into_inner);
+        login.logout().map_err(p11("C_Logout"))
+    }
+
+    /// Drops every pooled session and logs in again on a new login session.
+    fn relogin(&self) -> Result<()> {
+        let mut login = self.login.lock().unwrap_or_else(PoisonError::into_inner);
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        let fresh = self
+            .ctx
+            .open_rw_session(self.slot)
+            .map_err(p11("C_OpenSession"))?;
+        match fresh.login(UserType::User, Some(&self.pin.0)) {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => return Err(p11("C_Login")(e)),
+        }
+        tracing::warn!(token = %self.label, "PKCS#11 token lost its login: logged in again");
+        *login = fresh;
+        Ok(())
     }
 
     /// The one object of `class` labelled `label`.

@@ -5,17 +5,17 @@
 use std::sync::Arc;
 
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use simforge_sim::{BatchCipher, CipherError};
 use zeroize::Zeroizing;
 
 use crate::error::{HsmError, Result};
-use crate::token::Token;
+use crate::token::{KeyRef, Token};
 
 /// A transport key (AES-128, -192 or -256) held by the token.
 pub struct HsmTransportKey {
     token: Arc<Token>,
-    key: ObjectHandle,
+    key: KeyRef,
     label: String,
     bits: usize,
     check_value: [u8; 3],
@@ -43,7 +43,8 @@ impl HsmTransportKey {
             label: label.to_owned(),
             reason,
         };
-        let key = token.find_one(ObjectClass::SECRET_KEY, "secret key", label)?;
+        let key_ref = token.key(ObjectClass::SECRET_KEY, "secret key", label)?;
+        let key = key_ref.handle();
         let attrs = token.with_session(
             |s| {
                 s.get_attributes(
@@ -85,7 +86,7 @@ impl HsmTransportKey {
         let mut block = [[0x01u8; 16]];
         let mut this = Self {
             token,
-            key,
+            key: key_ref,
             label: label.to_owned(),
             bits: usize::try_from(len * 8).unwrap_or(0),
             check_value: [0; 3],
@@ -111,10 +112,11 @@ impl HsmTransportKey {
             return Ok(());
         }
         let clear = Zeroizing::new(blocks.concat());
-        let out = Zeroizing::new(self.token.with_session(
-            |s| match encrypt {
-                true => s.encrypt(&Mechanism::AesEcb, self.key, &clear),
-                false => s.decrypt(&Mechanism::AesEcb, self.key, &clear),
+        let out = Zeroizing::new(self.token.with_key(
+            &self.key,
+            |s, key| match encrypt {
+                true => s.encrypt(&Mechanism::AesEcb, key, &clear),
+                false => s.decrypt(&Mechanism::AesEcb, key, &clear),
             },
             if encrypt { "C_Encrypt" } else { "C_Decrypt" },
         )?);

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use simforge_vault::{Vault, VaultError};
 use zeroize::Zeroizing;
 
 use crate::error::{HsmError, Result};
-use crate::token::Token;
+use crate::token::{KeyRef, Token};
 
 /// The first byte of a value sealed by [`HsmVault`]: AES-256-GCM in the token, 12-byte IV,
 /// 16-byte tag. `simforge_vault::MasterKey` writes 0x01, so neither ever takes the other's
@@ -23,7 +23,7 @@ const TAG_LEN: usize = 16;
 /// key never leaves it. Layout: `0x48 ‖ IV (12) ‖ ciphertext ‖ tag (16)`.
 pub struct HsmVault {
     token: Arc<Token>,
-    key: ObjectHandle,
+    key: KeyRef,
     label: String,
     fingerprint: String,
 }
@@ -50,7 +50,8 @@ impl HsmVault {
             label: label.to_owned(),
             reason,
         };
-        let key = token.find_one(ObjectClass::SECRET_KEY, "secret key", label)?;
+        let key_ref = token.key(ObjectClass::SECRET_KEY, "secret key", label)?;
+        let key = key_ref.handle();
         let attrs = token.with_session(
             |s| {
                 s.get_attributes(
@@ -93,7 +94,7 @@ impl HsmVault {
         }
         let mut vault = Self {
             token,
-            key,
+            key: key_ref,
             label: label.to_owned(),
             fingerprint: String::new(),
         };
@@ -110,14 +111,18 @@ impl HsmVault {
     }
 
     fn gcm(&self, encrypt: bool, iv: &mut [u8], aad: &[u8], data: &[u8]) -> Result<Vec<u8>> {
-        self.token.with_session(
-            |s| {
-                let params = GcmParams::new(iv, aad, 128.into())?;
+        self.token.with_key(
+            &self.key,
+            |s, key| {
+                // The token reads the IV (it is ours, never generated there); a copy per
+                // attempt, since an attempt may run twice (a new login in between).
+                let mut iv = iv.to_vec();
+                let params = GcmParams::new(&mut iv, aad, 128.into())?;
                 let mech = Mechanism::AesGcm(params);
                 if encrypt {
-                    s.encrypt(&mech, self.key, data)
+                    s.encrypt(&mech, key, data)
                 } else {
-                    s.decrypt(&mech, self.key, data)
+                    s.decrypt(&mech, key, data)
                 }
             },
             if encrypt { "C_Encrypt" } else { "C_Decrypt" },

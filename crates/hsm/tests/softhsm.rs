@@ -554,3 +554,27 @@ fn a_tls_handshake_signed_by_the_dptls_key_in_the_hsm() {
     let bp = Arc::new(HsmSigner::open(Arc::clone(&token), "bp").unwrap());
     assert!(simforge_hsm::HsmTlsKey::new(bp).is_err());
 }
+
+/// A running server whose token loses its login (every session closed under it, as a token
+/// reset or a network HSM's reconnection does) keeps signing and unsealing: the next
+/// operation logs in again with the PIN and runs once more.
+#[test]
+fn the_token_losing_its_login_logs_in_again() {
+    let Some(t) = TestToken::new("the_token_losing_its_login") else {
+        return;
+    };
+    let token = open(&t);
+    token.generate(KeyKind::EcP256, "dpauth").unwrap();
+    token.generate(KeyKind::Aes256, "master").unwrap();
+    let signer = HsmSigner::open(Arc::clone(&token), "dpauth").unwrap();
+    let vault = HsmVault::open(Arc::clone(&token), "master").unwrap();
+    let sealed = vault.seal("ctx", b"secret").unwrap();
+    for round in 0..3 {
+        token.logout().unwrap();
+        let msg = format!("after reset {round}");
+        let sig = signer.sign(msg.as_bytes()).unwrap();
+        verify(Curve::NistP256, &signer.public_key(), msg.as_bytes(), &sig).unwrap();
+        token.logout().unwrap();
+        assert_eq!(&vault.unseal("ctx", &sealed).unwrap()[..], b"secret");
+    }
+}
