@@ -19,8 +19,8 @@ pub use crate::inventory::{
 };
 pub use crate::platform_keys::{KeysReloaded, reload_keys_in};
 pub use crate::session::{
-    Me, SessionInfo, change_password_of, end as end_session, end_everywhere, me_of,
-    start as start_session,
+    Me, SessionInfo, change_password_of, cleared_cookie as cleared_session_cookie,
+    end as end_session, end_everywhere, me_of, start as start_session,
 };
 pub use crate::tenants::{
     AuditEntryOut, AuditQuery, CallbackIn, CallbackOut, ClientCertIn, ClientCertOut,

@@ -136,6 +136,12 @@ pub async fn start(
     Ok((info, v))
 }
 
+/// The `Set-Cookie` value that clears the session cookie in the browser.
+#[must_use]
+pub fn cleared_cookie() -> HeaderValue {
+    HeaderValue::from_static("simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
 /// Ends the caller's session (if it is one) and the cookie that clears it.
 ///
 /// # Errors
@@ -144,9 +150,7 @@ pub async fn end(api: &Api, caller: &Caller) -> Result<HeaderValue, Problem> {
     if let Some(s) = &caller.session {
         api.access.logout(s).await?;
     }
-    Ok(HeaderValue::from_static(
-        "simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-    ))
+    Ok(cleared_cookie())
 }
 
 /// Logs this session out.
@@ -244,9 +248,7 @@ pub async fn change_password_of(
         )
         .await
         .map_err(|e| Problem::access(e, api.now()))?;
-    Ok(HeaderValue::from_static(
-        "simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-    ))
+    Ok(cleared_cookie())
 }
 
 /// Who is calling.
