@@ -241,6 +241,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(inventory::reset))
         .routes(routes!(inventory::activation_code))
         .routes(routes!(inventory::activation_codes))
+        .routes(routes!(inventory::release_profiles))
         .routes(routes!(inventory::download_order))
         .routes(routes!(inventory::confirm_order))
         .routes(routes!(inventory::release_profile))

@@ -212,6 +212,11 @@ pub const ROUTES: &[Route] = &[
     ),
     r(
         "POST",
+        "/api/v1/tenants/{tenant}/releases",
+        Tenant(A::InventoryAction),
+    ),
+    r(
+        "POST",
         "/api/v1/tenants/{tenant}/profiles/{iccid}/download-order",
         Tenant(A::InventoryAction),
     ),

@@ -33,6 +33,7 @@ use simforge_api::{Api, Problem};
 pub mod assets;
 mod audit;
 mod batches;
+mod bulk;
 mod html;
 mod inventory;
 mod session;
@@ -209,6 +210,27 @@ pub const ROUTES: &[Route] = &[
         "/console/t/{tenant}/profiles/{iccid}/reset",
         api!("POST", "/profiles/{iccid}/reset"),
     ),
+    c("GET", "/console/t/{tenant}/bulk", api!("POST", "/releases")),
+    c(
+        "GET",
+        "/console/t/{tenant}/bulk/release",
+        api!("POST", "/releases"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/bulk/release",
+        api!("POST", "/releases"),
+    ),
+    c(
+        "GET",
+        "/console/t/{tenant}/bulk/codes.csv",
+        api!("GET", "/activation-codes"),
+    ),
+    c(
+        "GET",
+        "/console/t/{tenant}/bulk/codes.zip",
+        api!("GET", "/activation-codes"),
+    ),
     c("GET", "/console/t/{tenant}/audit", api!("GET", "/audit")),
     c(
         "GET",
@@ -333,6 +355,13 @@ pub fn router(api: Api) -> Router {
             "/console/t/{tenant}/profiles/{iccid}/{action}",
             get(inventory::confirm).post(inventory::act),
         )
+        .route("/console/t/{tenant}/bulk", get(bulk::page))
+        .route(
+            "/console/t/{tenant}/bulk/release",
+            get(bulk::confirm).post(bulk::release),
+        )
+        .route("/console/t/{tenant}/bulk/codes.csv", get(bulk::codes_csv))
+        .route("/console/t/{tenant}/bulk/codes.zip", get(bulk::codes_zip))
         .route("/console/t/{tenant}/audit", get(audit::tenant))
         .route(
             "/console/t/{tenant}/batches",

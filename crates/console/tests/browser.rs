@@ -126,6 +126,30 @@ async fn console_journey_in_chromium() {
     assert!(width > 0, "the QR image loaded");
     d.screenshot(&shot("06-released-with-qr")).await;
 
+    // Bulk: two profiles of a type released after the confirmation step; their codes as a
+    // ZIP (the CSV and a PNG QR code each) fetched by the page's link.
+    d.click("nav a[href='/console/t/a/bulk']").await;
+    d.wait_title("Bulk release").await;
+    d.type_into("#type", "standard").await;
+    d.type_into("#count", "2").await;
+    d.click("#bulk-next").await;
+    d.wait_title("Bulk release — confirm").await;
+    assert!(d.source().await.contains("id=\"bulk-available\""));
+    d.screenshot(&shot("06a-bulk-confirm")).await;
+    d.click("#confirm").await;
+    d.wait_title("Bulk release — done").await;
+    assert_eq!(d.find_all("#released tbody tr").await.len(), 2);
+    let zip = d
+        .script(
+            "return fetch(document.querySelector('#codes-zip').href)\
+             .then(r => r.arrayBuffer()).then(b => { const u = new Uint8Array(b); \
+             return u[0] + ',' + u[1] + ',' + u.length; });",
+        )
+        .await;
+    let zip = zip.as_str().unwrap_or("").to_owned();
+    assert!(zip.starts_with("80,75,"), "a ZIP (PK…): {zip}");
+    d.screenshot(&shot("06b-bulk-released")).await;
+
     // A SIM batch: the order file uploaded, previewed, generated with its progress followed
     // by the embedded script, its files, its cards imported into the inventory.
     w.clock.fetch_add(60, std::sync::atomic::Ordering::SeqCst);
@@ -164,6 +188,7 @@ async fn console_journey_in_chromium() {
     assert!(src.contains("console.POST /console/t/{tenant}/profiles/{iccid}/release"));
     assert!(src.contains("user:olga"));
     assert!(src.contains("console.POST /console/t/{tenant}/batches"));
+    assert!(src.contains("console.POST /console/t/{tenant}/bulk/release"));
     d.screenshot(&shot("07d-audit")).await;
 
     // At phone width the dashboard still works (no horizontal page scroll).

@@ -1080,3 +1080,197 @@ async fn tenants_by_the_platform() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// The entries of a ZIP archive: name and bytes.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read as _;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    (0..z.len())
+        .map(|n| {
+            let mut f = z.by_index(n).expect("entry");
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).expect("read");
+            (f.name().expect("a name").to_string(), b)
+        })
+        .collect()
+}
+
+/// Bulk: N profiles of a type released after a confirmation step (the API's call), their
+/// codes as CSV and as a ZIP of the CSV and one PNG QR code each; the viewer and another
+/// tenant refused; a release that runs out stops and says so; the API's ZIP the same.
+#[tokio::test]
+async fn bulk_release_and_activation_codes() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let vera = Person::login(&w, "vera").await;
+    let bob = Person::login(&w, "bob").await;
+    // The viewer has no bulk page, link or download; another tenant's operator: not found.
+    assert!(
+        !vera
+            .get("/console/t/a")
+            .await
+            .text()
+            .contains("/console/t/a/bulk")
+    );
+    assert!(
+        olga.get("/console/t/a")
+            .await
+            .text()
+            .contains("/console/t/a/bulk")
+    );
+    for uri in [
+        "/console/t/a/bulk",
+        "/console/t/a/bulk/release?type=standard&count=2",
+        "/console/t/a/bulk/codes.csv?type=standard",
+    ] {
+        assert_eq!(vera.get(uri).await.status, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(bob.get(uri).await.status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let token = vera.csrf().await;
+    let r = vera
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=2"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The form, its errors next to the field, the confirmation step.
+    let r = olga.get("/console/t/a/bulk").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("action=\"/console/t/a/bulk/release\""));
+    let r = olga
+        .get("/console/t/a/bulk/release?type=standard&count=0")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"count-error\""), "{}", r.text());
+    let r = olga
+        .get("/console/t/a/bulk/release?type=standard&count=3")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("16 of the type are available"), "{t}");
+    let token = field(&t, "_csrf").expect("CSRF field");
+    // Nothing is released without the CSRF field.
+    let r = olga
+        .post("/console/t/a/bulk/release", "type=standard&count=3")
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = olga
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=3"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    let released: Vec<String> = w.iccids[4..7].to_vec();
+    for i in &released {
+        assert!(t.contains(&format!("/console/t/a/profiles/{i}")), "{t}");
+    }
+    let list = released.join(",");
+    let csv_uri = format!("/console/t/a/bulk/codes.csv?iccids={list}");
+    let zip_uri = format!("/console/t/a/bulk/codes.zip?iccids={list}");
+    assert!(t.contains(&csv_uri) && t.contains(&zip_uri), "{t}");
+    for i in &released {
+        let p = olga.get(&format!("/console/t/a/profiles/{i}")).await.text();
+        assert!(p.contains("<strong>released</strong>"), "{p}");
+    }
+
+    // The CSV: a header line and one code per profile.
+    let r = olga.get(&csv_uri).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        r.headers["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .contains("a-activation-codes.csv")
+    );
+    let csv = r.text();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "iccid,eid,matching_id,activation_code");
+    assert_eq!(lines.len(), 4, "{csv}");
+    for (line, i) in lines[1..].iter().zip(&released) {
+        assert!(line.starts_with(&format!("{i},,")), "{line}");
+        assert!(line.contains(",LPA:1$smdp.example.com$"), "{line}");
+    }
+    // The ZIP: the same CSV and a PNG per profile.
+    let r = olga.get(&zip_uri).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/zip");
+    let entries = unzip(&r.body);
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[0].0, "activation-codes.csv");
+    assert_eq!(String::from_utf8_lossy(&entries[0].1), csv);
+    for ((name, png), i) in entries[1..].iter().zip(&released) {
+        assert_eq!(name, &format!("{i}.png"));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+    // By type: the released profiles of the type.
+    let by_type = olga.get("/console/t/a/bulk/codes.csv?type=standard").await;
+    assert_eq!(by_type.text(), csv);
+    // Codes of a profile without an order: refused; of another tenant's: not found.
+    let r = olga
+        .get(&format!(
+            "/console/t/a/bulk/codes.csv?iccids={}",
+            w.iccids[19]
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = bob
+        .get(&format!(
+            "/console/t/b/bulk/codes.csv?iccids={}",
+            w.iccids[4]
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // More than are left: the 13 available are released, then it stops and says why.
+    let r = olga
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=20"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("Released <strong>13</strong>"), "{t}");
+    assert!(t.contains("Stopped after 13 of 20"), "{t}");
+    // None left: nothing released, said on the form.
+    let r = olga
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=1"),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.text().contains("Nothing was released"));
+
+    // The API: the same release call and the same codes, as CSV or ZIP.
+    let r = w
+        .api_call(
+            Method::POST,
+            "/api/v1/tenants/a/releases",
+            Some(serde_json::json!({ "profile_type": "standard", "count": 0 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = w
+        .api_call(
+            Method::GET,
+            "/api/v1/tenants/a/activation-codes?profile_type=standard&format=zip",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/zip");
+    let entries = unzip(&r.body);
+    assert_eq!(entries.len(), 1 + 16);
+    // The audit: the console's bulk release, as the API records it.
+    let t = olga.get("/console/t/a/audit").await.text();
+    assert!(
+        t.contains("console.POST /console/t/{tenant}/bulk/release"),
+        "{t}"
+    );
+}
