@@ -197,6 +197,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(session::me))
         .routes(routes!(session::logout_everywhere))
         .routes(routes!(session::change_password))
+        .routes(routes!(session::begin_totp, session::enroll_totp))
         .routes(routes!(tenants::list_tenants, tenants::create_tenant))
         .routes(routes!(tenants::get_tenant))
         .routes(routes!(

@@ -20,8 +20,8 @@ pub use crate::inventory::{
     search_in, summary_of,
 };
 pub use crate::session::{
-    Me, SessionInfo, change_password_of, end as end_session, end_everywhere, me_of,
-    start as start_session,
+    Me, SessionInfo, TotpBegun, TotpEnrollIn, change_password_of, end as end_session,
+    end_everywhere, me_of, start as start_session, totp_begin, totp_enroll,
 };
 pub use crate::tenants::{
     AuditEntryOut, AuditQuery, CallbackIn, CallbackOut, ClientCertIn, ClientCertOut,

@@ -123,6 +123,12 @@ pub const ROUTES: &[Route] = &[
         "/console/account/password",
         ("POST", "/api/v1/me/password"),
     ),
+    c("POST", "/console/account/totp", ("POST", "/api/v1/me/totp")),
+    c(
+        "POST",
+        "/console/account/totp/confirm",
+        ("PUT", "/api/v1/me/totp"),
+    ),
     c(
         "POST",
         "/console/t/{tenant}/batches/{id}/import",
@@ -425,6 +431,8 @@ pub fn router(api: Api) -> Router {
             post(session::logout_everywhere),
         )
         .route("/console/account/password", post(session::change_password))
+        .route("/console/account/totp", post(session::begin_totp))
+        .route("/console/account/totp/confirm", post(session::confirm_totp))
         .route(
             "/console/t/{tenant}/es2/callback",
             post(settings::set_callback),

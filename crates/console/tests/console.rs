@@ -1274,3 +1274,131 @@ async fn bulk_release_and_activation_codes() {
         "{t}"
     );
 }
+
+/// TOTP enrollment on the account page: the new secret shown once to its owner (QR code, URI
+/// and key), confirmed with the password and a current code; then every login needs a code.
+/// A wrong password or code, an expired enrollment, another user's: refused. An administrator
+/// without TOTP is sent there after signing in.
+#[tokio::test]
+async fn totp_enrollment_on_the_account_page() {
+    use simforge_access::AccessStore as _;
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let r = olga.get("/console/account").await;
+    let t = r.text();
+    assert!(t.contains("id=\"totp-state\">Off"), "{t}");
+    assert!(!t.contains("otpauth://") && !t.contains("totp-needed"));
+    let token = olga.csrf().await;
+    // Only with the session's CSRF token.
+    let r = olga.post("/console/account/totp", "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let begin = async || {
+        olga.post("/console/account/totp", &format!("_csrf={token}"))
+            .await
+    };
+    let r = begin().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("<svg role=\"img\""), "an inline QR code");
+    assert!(!t.contains("style="), "no inline style (CSP)");
+    let marker = "id=\"totp-uri\">";
+    let at = t.find(marker).expect("the URI") + marker.len();
+    let uri = t[at..at + t[at..].find('<').expect("end")].replace("&amp;", "&");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let key = uri
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("secret="))
+        .expect("key");
+    assert!(t.contains(&format!("id=\"totp-key\">{key}<")));
+    let enrollment = field(&t, "enrollment").expect("the enrollment field");
+    assert!(!enrollment.contains(key), "the enrollment is sealed");
+    let confirm = async |password: &str, code: &str, enrollment: &str| {
+        olga.post(
+            "/console/account/totp/confirm",
+            &format!(
+                "_csrf={token}&enrollment={}&password={}&code={code}",
+                enc(enrollment),
+                enc(password)
+            ),
+        )
+        .await
+    };
+    // A wrong code, a wrong password: the step again, the error next to the field.
+    let r = confirm(PASSWORD, "000000", &enrollment).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"totp-code-error\""), "{}", r.text());
+    assert!(!r.text().contains("otpauth://"), "the secret is shown once");
+    let code = totp_code(&uri, w.now());
+    let r = confirm("wrong password", &code, &enrollment).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Another user's enrollment is not olga's.
+    let vera = Person::login(&w, "vera").await;
+    let vtoken = vera.csrf().await;
+    let theirs = field(
+        &vera
+            .post("/console/account/totp", &format!("_csrf={vtoken}"))
+            .await
+            .text(),
+        "enrollment",
+    )
+    .expect("enrollment");
+    let r = confirm(PASSWORD, &code, &theirs).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The right password and code: on.
+    let r = confirm(PASSWORD, &code, &enrollment).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.location(), "/console/account?totp=on");
+    let t = olga.get(&r.location()).await.text();
+    assert!(t.contains("id=\"totp-on\"") && t.contains("id=\"totp-state\">On"));
+    assert!(!t.contains("otpauth://"));
+    // From now on olga signs in with a code (not the one just used).
+    let r = sign_in(&w, "olga", PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"totp-error\""));
+    let r = sign_in(&w, "olga", PASSWORD, &code).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a used code is refused");
+    w.clock.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
+    let r = sign_in(&w, "olga", PASSWORD, &totp_code(&uri, w.now())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // An enrollment confirmed too late: begin again.
+    let t = begin().await.text();
+    let late = field(&t, "enrollment").expect("enrollment");
+    w.clock
+        .fetch_add(16 * 60, std::sync::atomic::Ordering::SeqCst);
+    let r = confirm(PASSWORD, "123456", &late).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("expired"), "{}", r.text());
+    // The audit: the enrollment (never the secret).
+    let t = w
+        .api_call(Method::GET, "/api/v1/tenants/a/audit?limit=1000", None)
+        .await
+        .text();
+    assert!(t.contains("\"user.totp\""), "{t}");
+    assert!(!t.contains(key));
+
+    // An administrator without TOTP (a database of an older release): sent to enroll.
+    let phc = simforge_access::hash_password(
+        &simforge_access::Secret::new(PASSWORD),
+        &mut rand_core::OsRng,
+    )
+    .expect("hash");
+    w.api
+        .store
+        .create_user(&simforge_access::NewUser {
+            tenant: Some(w.a.id),
+            username: "adele".into(),
+            role: simforge_access::Role::OperatorAdmin,
+            password_phc: phc,
+            totp_sealed: None,
+            created_at: w.now(),
+        })
+        .await
+        .expect("store")
+        .expect("created");
+    let r = sign_in(&w, "adele", PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.location(), "/console/account?enroll=1");
+    // The API: an API token has no TOTP of its own.
+    let r = w.api_call(Method::POST, "/api/v1/me/totp", None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+}
