@@ -375,10 +375,15 @@ pub async fn account(
     Extension(caller): Extension<Caller>,
     Query(q): Query<AccountQuery>,
 ) -> Response {
-    let ctx = Ctx::new(&caller, None);
     let Some(p) = &caller.principal else {
         return to_login(Some("/console/account"));
     };
+    // The tenant's navigation for a tenant's user.
+    let op = match p.tenant {
+        Some(id) => api.store.operator_by_id(id).await.ok(),
+        None => None,
+    };
+    let ctx = Ctx::new(&caller, op.as_ref());
     let me = match ops::me_of(&api, p).await {
         Ok(m) => m,
         Err(e) => return error_page(&e, Some(&ctx)),

@@ -1402,3 +1402,41 @@ async fn totp_enrollment_on_the_account_page() {
     let r = w.api_call(Method::POST, "/api/v1/me/totp", None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
 }
+
+/// After the release, the lab PKI's virtual eUICC downloads the profile through the real LPA
+/// from the SM-DP+ the console reads; the profile page then shows it Installed on that EID,
+/// with its history: the state changes and the ES9+ download points with their outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_profile_downloaded_shows_installed_with_its_history() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let i = &w.iccids[0];
+    let page = format!("/console/t/a/profiles/{i}");
+    let token = olga.csrf().await;
+    let r = olga
+        .post(&format!("{page}/release"), &format!("_csrf={token}"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let t = olga.get(&page).await.text();
+    let marker = "id=\"activation-code\">";
+    let at = t.find(marker).expect("the activation code") + marker.len();
+    let code = t[at..at + t[at..].find('<').expect("end")].replace("&amp;", "&");
+    w.clock.fetch_add(60, std::sync::atomic::Ordering::SeqCst);
+    let done = w.download(&code).await.expect("the download");
+    assert_eq!(&done.iccid, i);
+    assert!(done.notification_sent);
+    let t = olga.get(&page).await.text();
+    assert!(t.contains("id=\"state\"><strong>installed</strong>"), "{t}");
+    assert!(t.contains(&w.eid()), "the EID: {t}");
+    let timeline = &t[t.find("class=\"timeline\"").expect("the history")..];
+    for step in [
+        "<strong>released</strong> → <strong>downloaded</strong>",
+        "<strong>downloaded</strong> → <strong>installed</strong>",
+        "ES9+ eligibility check",
+        "ES9+ bound profile package delivered",
+        "ES9+ installation",
+    ] {
+        assert!(timeline.contains(step), "{step}: {timeline}");
+    }
+    assert!(!timeline.contains("failed, SGP.22"), "{timeline}");
+}
