@@ -1440,3 +1440,50 @@ async fn a_released_profile_downloaded_shows_installed_with_its_history() {
     }
     assert!(!timeline.contains("failed, SGP.22"), "{timeline}");
 }
+
+/// The audit page's time range: since and until (whole UTC days), checked next to the field;
+/// the API's `until` the same.
+#[tokio::test]
+async fn audit_by_time_range() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    // The World's entries are of 2026-11-30 (UTC), on its clock (a few, of the batch's
+    // generation, on the wall clock).
+    let t = olga
+        .get("/console/t/a/audit?since=2026-11-30&until=2026-11-30")
+        .await
+        .text();
+    assert!(t.contains("id=\"entries\""), "{t}");
+    let t = olga.get("/console/t/a/audit?until=2026-11-29").await.text();
+    assert!(!t.contains("id=\"entries\"") && t.contains("No entry matches"));
+    let t = olga.get("/console/t/a/audit?since=9999-12-01").await.text();
+    assert!(!t.contains("id=\"entries\""));
+    let r = olga
+        .get("/console/t/a/audit?since=2026-12-01&until=2026-11-30")
+        .await;
+    assert!(r.text().contains("after the first day"));
+    let r = olga.get("/console/t/a/audit?until=30.11.2026").await;
+    assert!(r.text().contains("a date: YYYY-MM-DD"));
+    // The API: entries before `until`.
+    let all = w
+        .api_call(Method::GET, "/api/v1/tenants/a/audit?limit=1000", None)
+        .await
+        .json();
+    let all = all.as_array().expect("entries");
+    assert!(!all.is_empty());
+    let cut = all[all.len() / 2]["at"].as_i64().expect("at");
+    let some = w
+        .api_call(
+            Method::GET,
+            &format!("/api/v1/tenants/a/audit?limit=1000&until={cut}"),
+            None,
+        )
+        .await
+        .json();
+    let some = some.as_array().expect("entries");
+    assert!(some.iter().all(|e| e["at"].as_i64() < Some(cut)));
+    assert_eq!(
+        some.len(),
+        all.iter().filter(|e| e["at"].as_i64() < Some(cut)).count()
+    );
+}
