@@ -24,7 +24,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::webdriver::{self, Driver};
+use simforge_testkit::webdriver::{self, Driver};
 use support::{PASSWORD, World};
 
 fn shots() -> PathBuf {

@@ -21,8 +21,6 @@ use simforge_store::{Operator, Store};
 use simforge_vault::{MasterKey, Vault};
 use tower::ServiceExt as _;
 
-pub mod webdriver;
-
 pub const T0: i64 = 1_796_000_000;
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const TRANSPORT_KEY: &str = "000102030405060708090A0B0C0D0E0F";
