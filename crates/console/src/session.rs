@@ -130,7 +130,7 @@ fn login_form(
                     aria-invalid=[totp_err.as_ref().map(|_| "true")]
                     aria-describedby=(if totp_err.is_some() { "totp-error" } else { "totp-hint" });
                 @if let Some(e) = &totp_err { span.error #totp-error { (e) } }
-                @else { span.hint #totp-hint { "Administrators: the 6 digits of your authenticator app." } }
+                @else { span.hint #totp-hint { "Administrators, and whoever enrolled an authenticator: its 6 digits." } }
             }
             button type="submit" { "Sign in" }
         }

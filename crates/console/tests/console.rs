@@ -511,6 +511,11 @@ async fn scripted_pages_never_hold_a_secret() {
             format!("/console/t/a/batches/{b}"),
         ];
         uris.push("/console/t/a/keys".into());
+        uris.extend([
+            "/console/t/a/bulk".into(),
+            "/console/t/a/bulk/release?type=standard&count=2".into(),
+            "/console/account".into(),
+        ]);
         if who == "root" || who == "fred" {
             uris.extend(["/console/tenants".into(), "/console/audit".into()]);
         }
