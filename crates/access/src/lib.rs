@@ -25,7 +25,9 @@ pub mod totp;
 
 pub use policy::{Action, Role, allowed};
 pub use secret::{Secret, hash_password, token_hash, verify_password};
-pub use service::{Access, CreateUser, Created, Login, Principal};
+pub use service::{
+    Access, CreateUser, Created, Login, Principal, TOTP_ENROLLMENT_SECS, TotpEnrollment,
+};
 pub use store::{AccessStore, NewToken, NewUser, SessionRecord, TokenRecord, User};
 pub use throttle::{SessionPolicy, Throttle, ThrottlePolicy};
 pub use totp::TotpSecret;

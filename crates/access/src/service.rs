@@ -71,6 +71,26 @@ impl std::fmt::Debug for RedactedUri {
     }
 }
 
+/// A TOTP enrollment begun ([`Access::totp_enrollment`]): the new secret's `otpauth://`
+/// URI, to show once to its owner, and the secret sealed for the confirmation
+/// ([`Access::enroll_totp`]), which the owner sends back with a code of it. Nothing is stored
+/// until then.
+pub struct TotpEnrollment {
+    /// The `otpauth://` URI (holds the secret).
+    pub uri: RedactedUri,
+    /// The secret and the time of the enrollment, sealed by the vault for this user only.
+    pub pending: Vec<u8>,
+}
+
+impl std::fmt::Debug for TotpEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrollment(<redacted>)")
+    }
+}
+
+/// How long a begun TOTP enrollment can be confirmed (seconds).
+pub const TOTP_ENROLLMENT_SECS: i64 = 15 * 60;
+
 /// A successful login.
 #[derive(Debug)]
 pub struct Login {
@@ -104,6 +124,10 @@ fn store_err(e: impl std::error::Error) -> Error {
 
 fn totp_context(username: &str) -> String {
     format!("totp:user/{username}")
+}
+
+fn totp_pending_context(username: &str) -> String {
+    format!("totp-enrollment:user/{username}")
 }
 
 impl<S: AccessStore, L: AuditLog> Access<S, L> {
@@ -304,7 +328,9 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
             fail("password").await?;
             return Err(Error::BadCredentials);
         }
-        if let (true, Some(sealed)) = (user.role.is_admin(), &user.totp_sealed) {
+        // Administrators are enrolled when they are created; anyone may enroll
+        // (`enroll_totp`): whoever is enrolled gives a code.
+        if let Some(sealed) = &user.totp_sealed {
             let Some(code) = totp else {
                 self.login_failed(username, user.tenant, source, now, "totp-missing")
                     .await?;
@@ -462,6 +488,105 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
         );
         d.tenant = user.tenant;
         self.audit(d.detail("sessions_ended", ended)).await
+    }
+
+    /// Begins a TOTP enrollment of `username`: a new secret, its URI to show once, and the
+    /// secret sealed for [`Access::enroll_totp`] (valid for [`TOTP_ENROLLMENT_SECS`]). Nothing
+    /// is stored.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Random`], [`Error::Vault`].
+    pub async fn totp_enrollment<R: TryCryptoRng + ?Sized>(
+        &self,
+        username: &str,
+        now: i64,
+        rng: &mut R,
+    ) -> Result<TotpEnrollment, Error> {
+        self.user(username).await?;
+        let secret = TotpSecret::generate(rng)?;
+        let mut plain = Zeroizing::new(now.to_be_bytes().to_vec());
+        plain.extend_from_slice(secret.bytes());
+        let pending = self
+            .vault
+            .seal(&totp_pending_context(username), &plain)
+            .map_err(|e| Error::Vault(e.to_string()))?;
+        Ok(TotpEnrollment {
+            uri: RedactedUri(secret.uri(&self.issuer, username)),
+            pending,
+        })
+    }
+
+    /// Confirms a TOTP enrollment of `username` begun by [`Access::totp_enrollment`]
+    /// (`pending`, within [`TOTP_ENROLLMENT_SECS`]) with the account's password and a current
+    /// code of the new secret: the secret replaces any earlier one (sealed; the code's step is
+    /// used up), and from then on every login of the user needs a code. Audited (never the
+    /// secret); a wrong password counts against the account as a failed login does.
+    ///
+    /// # Errors
+    /// [`Error::BadCredentials`] for a wrong password or code, [`Error::Invalid`] for an
+    /// enrollment that is not this user's or has expired, [`Error::Locked`], the store's.
+    pub async fn enroll_totp(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password: &Secret,
+        pending: &[u8],
+        code: &str,
+        now: i64,
+    ) -> Result<(), Error> {
+        let user = self.user(username).await?;
+        if let Err(until) = user.throttle.check(now) {
+            return Err(Error::Locked(until));
+        }
+        let draft = |outcome: Option<&str>| {
+            let mut d = Draft::new(
+                now,
+                actor.as_str(),
+                action::TOTP_ENROLL,
+                format!("user:{username}"),
+            );
+            d.tenant = user.tenant;
+            if let Some(why) = outcome {
+                d.outcome = Outcome::Denied;
+                d = d.detail("reason", why);
+            }
+            d
+        };
+        if !verify_password(password, &user.password_phc) {
+            let throttle = user.throttle.fail(now, self.account_policy);
+            self.store
+                .set_throttle(user.id, throttle)
+                .await
+                .map_err(store_err)?;
+            self.audit(draft(Some("bad-password"))).await?;
+            return Err(Error::BadCredentials);
+        }
+        let plain = self
+            .vault
+            .unseal(&totp_pending_context(username), pending)
+            .map_err(|_| Error::Invalid("this enrollment is not valid: begin again".into()))?;
+        let (at, secret) = plain.split_at(8.min(plain.len()));
+        let at = <[u8; 8]>::try_from(at).map(i64::from_be_bytes).unwrap_or(0);
+        if secret.is_empty() || now - at > TOTP_ENROLLMENT_SECS || at > now + 60 {
+            return Err(Error::Invalid(
+                "this enrollment has expired: begin again".into(),
+            ));
+        }
+        let secret = TotpSecret::from_bytes(secret);
+        let Some(step) = secret.verify(code, now, None) else {
+            self.audit(draft(Some("bad-code"))).await?;
+            return Err(Error::BadCredentials);
+        };
+        let sealed = self
+            .vault
+            .seal(&totp_context(username), secret.bytes())
+            .map_err(|e| Error::Vault(e.to_string()))?;
+        self.store
+            .set_totp(user.id, &sealed, step)
+            .await
+            .map_err(store_err)?;
+        self.audit(draft(None).detail("replaced", user.totp_sealed.is_some()))
+            .await
     }
 
     pub async fn logout_everywhere(

@@ -150,6 +150,15 @@ pub trait AccessStore: Send + Sync {
         step: i64,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
+    /// Replaces a user's sealed TOTP secret (a new enrollment) and the step its confirming
+    /// code was accepted for.
+    fn set_totp(
+        &self,
+        user_id: i64,
+        totp_sealed: &[u8],
+        last_step: i64,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
     /// Stores a new session.
     fn create_session(
         &self,

@@ -672,8 +672,8 @@ pub async fn history(
     Ok(Json(h.iter().map(history_out).collect()))
 }
 
-/// Activation codes of many profiles, as CSV.
-#[derive(Debug, Deserialize, IntoParams)]
+/// Activation codes of many profiles, as CSV or as a ZIP.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CodesQuery {
     /// Profiles in this state (default `released`).
@@ -684,13 +684,178 @@ pub struct CodesQuery {
     pub after: Option<String>,
     /// At most this many (default 1000, at most 1000).
     pub limit: Option<u32>,
+    /// `csv` (default) or `zip` (the CSV as `activation-codes.csv` and each profile's QR code
+    /// as `<iccid>.png`).
+    pub format: Option<String>,
+}
+
+/// The activation code of one profile's order.
+#[derive(Debug, Clone)]
+pub struct CodeRow {
+    /// The profile's ICCID.
+    pub iccid: String,
+    /// The EID its order names (empty: none).
+    pub eid: String,
+    /// The order's matchingId.
+    pub matching_id: String,
+    /// Its activation code.
+    pub code: ActivationCode,
+}
+
+/// A page of activation codes.
+#[derive(Debug)]
+pub struct CodesPage {
+    /// The codes, in ICCID order.
+    pub rows: Vec<CodeRow>,
+    /// The last ICCID of a full page (the next page starts after it).
+    pub next: Option<String>,
+}
+
+/// The activation code of an order (`matching_id`), on the platform's SM-DP+ address.
+fn code_row(
+    address: &str,
+    iccid: &Iccid,
+    eid: Option<&Eid>,
+    mid: &MatchingId,
+) -> Result<CodeRow, Problem> {
+    let code = ActivationCode::new(address, Some(mid.clone()), None, false)
+        .map_err(|e| Problem::invalid(e.to_string()))?;
+    Ok(CodeRow {
+        iccid: iccid.to_string(),
+        eid: eid.map(ToString::to_string).unwrap_or_default(),
+        matching_id: mid.to_string(),
+        code,
+    })
+}
+
+fn smdp_address(api: &Api) -> Result<&str, Problem> {
+    api.config
+        .smdp_address
+        .as_deref()
+        .ok_or_else(|| Problem::conflict("this platform has no SM-DP+ address configured"))
+}
+
+/// A page of the activation codes of tenant `op`'s profiles with an order, by state
+/// (default `released`) and type.
+///
+/// # Errors
+/// 409 without an SM-DP+ address, 422 for a bad state or ICCID.
+pub async fn codes_in(api: &Api, op: &Operator, q: &CodesQuery) -> Result<CodesPage, Problem> {
+    let address = smdp_address(api)?;
+    let mut f = ProfileFilter::new(op.id);
+    let state = q.state.as_deref().unwrap_or("released");
+    f.state = Some(ProfileState::parse(state).ok_or_else(|| bad("state", state))?);
+    f.profile_type = q.profile_type.clone().filter(|t| !t.is_empty());
+    if let Some(a) = q.after.as_deref().filter(|a| !a.is_empty()) {
+        f.after = Some(Iccid::parse(a).map_err(|_| bad("after", a))?);
+    }
+    f.limit = q.limit.unwrap_or(1000).clamp(1, 1000);
+    let found = api.store.search(&f).await?;
+    let mut rows = Vec::with_capacity(found.len());
+    for p in &found {
+        if let Some(mid) = &p.matching_id {
+            rows.push(code_row(address, &p.iccid, p.eid.as_ref(), mid)?);
+        }
+    }
+    let full = found.len() == f.limit() as usize;
+    let next = found
+        .last()
+        .filter(|_| full)
+        .map(|last| last.iccid.to_string());
+    Ok(CodesPage { rows, next })
+}
+
+/// The activation codes of tenant `op`'s profiles `iccids` (at most [`RELEASE_MAX`]), each
+/// the tenant's (404 otherwise) with an order (409 otherwise).
+///
+/// # Errors
+/// 404, 409, 422.
+pub async fn codes_of(
+    api: &Api,
+    op: &Operator,
+    iccids: &[String],
+) -> Result<Vec<CodeRow>, Problem> {
+    let address = smdp_address(api)?;
+    if iccids.len() > RELEASE_MAX as usize {
+        return Err(Problem::invalid(format!(
+            "at most {RELEASE_MAX} profiles at once"
+        )));
+    }
+    let mut rows = Vec::with_capacity(iccids.len());
+    for i in iccids {
+        let p = record(api, op, &iccid(i)?).await?;
+        let Some(mid) = &p.matching_id else {
+            return Err(Problem::conflict(format!(
+                "profile {i} has no order with a matchingId"
+            )));
+        };
+        rows.push(code_row(address, &p.iccid, p.eid.as_ref(), mid)?);
+    }
+    Ok(rows)
+}
+
+/// Activation codes as CSV: `iccid,eid,matching_id,activation_code`, a header line first.
+#[must_use]
+pub fn codes_csv(rows: &[CodeRow]) -> String {
+    let mut csv = String::from("iccid,eid,matching_id,activation_code\r\n");
+    for r in rows {
+        csv.push_str(&format!(
+            "{},{},{},{}\r\n",
+            r.iccid,
+            r.eid,
+            r.matching_id,
+            r.code.to_qr_text()
+        ));
+    }
+    csv
+}
+
+/// Activation codes as a ZIP: the CSV ([`codes_csv`]) as `activation-codes.csv`, and each
+/// profile's QR code as `<iccid>.png`.
+///
+/// # Errors
+/// 500 if a QR code or the archive cannot be made.
+pub fn codes_zip(rows: &[CodeRow]) -> Result<Vec<u8>, Problem> {
+    use std::io::Write as _;
+    use zip::write::SimpleFileOptions;
+    let internal = |e: &(dyn std::error::Error + 'static)| Problem::internal(e);
+    let csv_opts = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    // A PNG is compressed already.
+    let png_opts = csv_opts.compression_method(zip::CompressionMethod::Stored);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file("activation-codes.csv", csv_opts)
+        .map_err(|e| internal(&e))?;
+    z.write_all(codes_csv(rows).as_bytes())
+        .map_err(|e| internal(&e))?;
+    for r in rows {
+        let png = r.code.to_png(8).map_err(|e| internal(&e))?;
+        z.start_file(format!("{}.png", r.iccid), png_opts)
+            .map_err(|e| internal(&e))?;
+        z.write_all(&png).map_err(|e| internal(&e))?;
+    }
+    Ok(z.finish().map_err(|e| internal(&e))?.into_inner())
+}
+
+/// `rows` as `format` (`csv` or `zip`): the body and its content type.
+///
+/// # Errors
+/// 422 for another format, 500 if the ZIP cannot be made.
+pub fn codes_as(rows: &[CodeRow], format: &str) -> Result<(Vec<u8>, &'static str), Problem> {
+    match format {
+        "csv" => Ok((codes_csv(rows).into_bytes(), "text/csv; charset=utf-8")),
+        "zip" => Ok((codes_zip(rows)?, "application/zip")),
+        f => Err(Problem::invalid(format!("format {f:?}: csv or zip"))),
+    }
 }
 
 /// The activation codes of the tenant's profiles with an order (`iccid,eid,matching_id,
-/// activation_code`), a page at a time (the `Link: <…>; rel="next"` header names the next).
+/// activation_code`), a page at a time (the `Link: <…>; rel="next"` header names the next);
+/// with `format=zip`, that CSV and each profile's QR code as a PNG in one ZIP.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/activation-codes", tag = "inventory",
     params(("tenant" = String, Path), CodesQuery),
-    responses((status = 200, description = "CSV with a header line", content_type = "text/csv"),
+    responses((status = 200, description = "CSV with a header line (`text/csv`), or a ZIP of it and one PNG QR code per profile (`application/zip`)", content_type = "text/csv"),
         (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
     security(("session" = []), ("token" = [])))]
 pub async fn activation_codes(
@@ -698,50 +863,139 @@ pub async fn activation_codes(
     Extension(Tenant(op)): Extension<Tenant>,
     Query(q): Query<CodesQuery>,
 ) -> Result<Response, Problem> {
-    let Some(address) = &api.config.smdp_address else {
-        return Err(Problem::conflict(
-            "this platform has no SM-DP+ address configured",
-        ));
-    };
-    let mut f = ProfileFilter::new(op.id);
-    let state = q.state.as_deref().unwrap_or("released");
-    f.state = Some(ProfileState::parse(state).ok_or_else(|| bad("state", state))?);
-    f.profile_type = q.profile_type.clone();
-    if let Some(a) = &q.after {
-        f.after = Some(Iccid::parse(a).map_err(|_| bad("after", a))?);
-    }
-    f.limit = q.limit.unwrap_or(1000).clamp(1, 1000);
-    let found = api.store.search(&f).await?;
-    let mut csv = String::from("iccid,eid,matching_id,activation_code\r\n");
-    for p in &found {
-        let Some(mid) = &p.matching_id else { continue };
-        let code = ActivationCode::new(address, Some(mid.clone()), None, false)
-            .map_err(|e| Problem::invalid(e.to_string()))?;
-        let eid = p.eid.as_ref().map(ToString::to_string).unwrap_or_default();
-        csv.push_str(&format!(
-            "{},{eid},{mid},{}\r\n",
-            p.iccid,
-            code.to_qr_text()
-        ));
-    }
-    let mut r = csv.into_response();
+    let page = codes_in(&api, &op, &q).await?;
+    let format = q.format.as_deref().unwrap_or("csv");
+    let (body, ctype) = codes_as(&page.rows, format)?;
+    let mut r = body.into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let full = found.len() == f.limit() as usize;
-    let next = found.last().filter(|_| full).map(|last| {
-        format!(
-            "</api/v1/tenants/{}/activation-codes?state={state}&after={}>; rel=\"next\"",
-            op.name, last.iccid
-        )
+    let state = q.state.as_deref().unwrap_or("released");
+    let next = page.next.map(|after| {
+        let mut link = format!(
+            "</api/v1/tenants/{}/activation-codes?state={state}&after={after}",
+            op.name
+        );
+        if let Some(t) = q.profile_type.as_deref().filter(|t| !t.is_empty()) {
+            link.push_str(&format!("&profile_type={}", pct(t)));
+        }
+        if format != "csv" {
+            link.push_str(&format!("&format={format}"));
+        }
+        link.push_str(">; rel=\"next\"");
+        link
     });
     if let Some(v) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
         h.insert(header::LINK, v);
     }
     Ok(r)
+}
+
+/// Percent-encodes a query value.
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The most profiles one bulk release takes.
+pub const RELEASE_MAX: u32 = 1000;
+
+/// A bulk release: `count` profiles of `profile_type`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReleaseManyIn {
+    /// The profile type (ES2+ DownloadOrder by type).
+    pub profile_type: String,
+    /// How many (1 to 1000).
+    pub count: u32,
+}
+
+/// What a bulk release did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleasedOut {
+    /// The ICCIDs released, in the order they were.
+    pub released: Vec<String>,
+    /// Why the release stopped before `count` (the SM-DP+'s refusal: no profile of the type
+    /// available, …); `None`: all were released.
+    pub stopped: Option<String>,
+}
+
+/// Releases `count` available profiles of a type: for each, ES2+ DownloadOrder by profile
+/// type, then ConfirmOrder with release (a matchingId of the SM-DP+'s making). Stops at the
+/// first refusal, answering what was released until then; their activation codes are at
+/// `activation-codes`.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/releases", tag = "inventory",
+    params(("tenant" = String, Path)), request_body = ReleaseManyIn,
+    responses((status = 200, body = ReleasedOut),
+        (status = 409, description = "Refused by the SM-DP+ before any was released (the SGP.22 status in the detail)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn release_profiles(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Json(b): Json<ReleaseManyIn>,
+) -> Result<Json<ReleasedOut>, Problem> {
+    Ok(Json(release_many(&api, &op, &b).await?))
+}
+
+/// Releases `b.count` available profiles of type `b.profile_type` of tenant `op` (ES2+
+/// DownloadOrder by type, ConfirmOrder with release, one after the other).
+///
+/// # Errors
+/// 422 for a bad type or count; the SM-DP+'s refusal (409, …) when not even the first could
+/// be released (a later refusal stops the release and is answered in
+/// [`ReleasedOut::stopped`]).
+pub async fn release_many(
+    api: &Api,
+    op: &Operator,
+    b: &ReleaseManyIn,
+) -> Result<ReleasedOut, Problem> {
+    if b.profile_type.is_empty() || b.profile_type.len() > 64 {
+        return Err(Problem::invalid("profile_type has 1 to 64 characters"));
+    }
+    if b.count == 0 || b.count > RELEASE_MAX {
+        return Err(Problem::invalid(format!("count is 1 to {RELEASE_MAX}")));
+    }
+    let smdp = smdp(api)?;
+    let mut released = Vec::new();
+    for n in 0..b.count {
+        let now = api.now();
+        let one = async {
+            let req = es2_request(serde_json::json!({
+                "header": es2_header(op, &format!("bulk-order-{n}"), now),
+                "profileType": b.profile_type,
+            }))?;
+            let (order, _) = smdp.download_order(op.id, &req, now).await?;
+            let Some(i) = order.iccid else {
+                return Err(Problem::conflict("DownloadOrder answered no ICCID"));
+            };
+            let req = es2_request(serde_json::json!({
+                "header": es2_header(op, &format!("bulk-confirm-{n}"), now),
+                "iccid": i.to_string(), "releaseFlag": true,
+            }))?;
+            smdp.confirm_order(op.id, &req, now).await?;
+            Ok::<_, Problem>(i.to_string())
+        };
+        match one.await {
+            Ok(i) => released.push(i),
+            Err(p) if released.is_empty() => return Err(p),
+            Err(p) => {
+                return Ok(ReleasedOut {
+                    released,
+                    stopped: Some(p.detail),
+                });
+            }
+        }
+    }
+    Ok(ReleasedOut {
+        released,
+        stopped: None,
+    })
 }
 
 fn smdp(api: &Api) -> Result<&simforge_esim::platform::PlatformSmdp, Problem> {

@@ -201,6 +201,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(session::me))
         .routes(routes!(session::logout_everywhere))
         .routes(routes!(session::change_password))
+        .routes(routes!(session::begin_totp, session::enroll_totp))
         .routes(routes!(tenants::list_tenants, tenants::create_tenant))
         .routes(routes!(tenants::get_tenant))
         .routes(routes!(
@@ -246,6 +247,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(inventory::reset))
         .routes(routes!(inventory::activation_code))
         .routes(routes!(inventory::activation_codes))
+        .routes(routes!(inventory::release_profiles))
         .routes(routes!(inventory::download_order))
         .routes(routes!(inventory::confirm_order))
         .routes(routes!(inventory::release_profile))

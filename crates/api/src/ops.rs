@@ -13,14 +13,17 @@ pub use crate::batches::{
     start,
 };
 pub use crate::inventory::{
-    ActivityQuery, ConfirmOrderIn, DownloadOrderIn, HistoryOut, ImportIn, Imported, ProfileDetail,
-    ProfileOut, SearchOut, SearchQuery, SummaryOut, activity_of, cancel, code, confirm, detail,
-    import_batch_in, order, release, reset_to, search_in, summary_of,
+    ActivityQuery, CodeRow, CodesPage, CodesQuery, ConfirmOrderIn, DownloadOrderIn, HistoryOut,
+    ImportIn, Imported, ProfileDetail, ProfileOut, RELEASE_MAX, ReleaseManyIn, ReleasedOut,
+    SearchOut, SearchQuery, SummaryOut, activity_of, cancel, code, codes_as, codes_csv, codes_in,
+    codes_of, codes_zip, confirm, detail, import_batch_in, order, release, release_many, reset_to,
+    search_in, summary_of,
 };
 pub use crate::platform_keys::{KeysReloaded, reload_keys_in};
 pub use crate::session::{
-    Me, SessionInfo, change_password_of, cleared_cookie as cleared_session_cookie,
-    end as end_session, end_everywhere, me_of, start as start_session,
+    Me, SessionInfo, TotpBegun, TotpEnrollIn, change_password_of,
+    cleared_cookie as cleared_session_cookie, end as end_session, end_everywhere, me_of,
+    start as start_session, totp_begin, totp_enroll,
 };
 pub use crate::tenants::{
     AuditEntryOut, AuditQuery, CallbackIn, CallbackOut, ClientCertIn, ClientCertOut,

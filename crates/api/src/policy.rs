@@ -46,6 +46,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/me", Authenticated),
     r("POST", "/api/v1/me/logout-everywhere", Authenticated),
     r("POST", "/api/v1/me/password", Authenticated),
+    r("POST", "/api/v1/me/totp", Authenticated),
+    r("PUT", "/api/v1/me/totp", Authenticated),
     r("GET", "/api/v1/tenants", Platform(A::Read)),
     r("POST", "/api/v1/tenants", Platform(A::ManageTenants)),
     r("GET", "/api/v1/audit", Platform(A::Read)),
@@ -213,6 +215,11 @@ pub const ROUTES: &[Route] = &[
     r(
         "GET",
         "/api/v1/tenants/{tenant}/activation-codes",
+        Tenant(A::InventoryAction),
+    ),
+    r(
+        "POST",
+        "/api/v1/tenants/{tenant}/releases",
         Tenant(A::InventoryAction),
     ),
     r(

@@ -40,6 +40,8 @@ pub struct Me {
     pub role: String,
     /// The tenant (operator name); none for the platform's roles.
     pub tenant: Option<String>,
+    /// Whether the user signs in with a TOTP code (none for an API token).
+    pub totp: Option<bool>,
 }
 
 /// A new session: its cookie is set; send `csrf_token` as `X-CSRF-Token` with every
@@ -63,10 +65,19 @@ pub async fn me_of(api: &Api, p: &simforge_access::Principal) -> Result<Me, Prob
         Some(id) => Some(api.store.operator_by_id(id).await?.name),
         None => None,
     };
+    let totp = match p.actor.strip_prefix("user:") {
+        Some(name) => {
+            use simforge_access::AccessStore as _;
+            let user = api.store.user_by_name(name).await?;
+            user.map(|u| u.totp_sealed.is_some())
+        }
+        None => None,
+    };
     Ok(Me {
         actor: p.actor.clone(),
         role: p.role.as_str().to_owned(),
         tenant,
+        totp,
     })
 }
 
@@ -260,4 +271,118 @@ pub async fn me(
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<Me>, Problem> {
     Ok(Json(me_of(&api, caller.principal()?).await?))
+}
+
+/// A TOTP enrollment begun: the new secret, shown once, and the enrollment to send back.
+#[derive(Serialize, ToSchema)]
+pub struct TotpBegun {
+    /// The `otpauth://totp/…` URI of the new secret (for an authenticator app; a QR code of
+    /// it). Shown once.
+    pub otpauth_uri: String,
+    /// The enrollment (the secret sealed for this user; base64), to send back with a code.
+    pub enrollment: String,
+    /// Until when it can be confirmed (Unix seconds).
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for TotpBegun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpBegun(<redacted>)")
+    }
+}
+
+/// A TOTP enrollment confirmed (never logged: no `Debug`).
+#[derive(Deserialize, ToSchema)]
+pub struct TotpEnrollIn {
+    /// The account's password.
+    pub password: String,
+    /// The `enrollment` of `POST /me/totp`.
+    pub enrollment: String,
+    /// A current code of the new secret.
+    pub code: String,
+}
+
+/// The calling user's name (an API token has no account of its own).
+fn own_user<'c>(caller: &'c Caller, what: &str) -> Result<&'c str, Problem> {
+    caller
+        .principal()?
+        .actor
+        .strip_prefix("user:")
+        .ok_or_else(|| Problem::invalid(format!("an API token has no {what}")))
+}
+
+/// Begins a TOTP enrollment of the calling user: a new secret (nothing stored until it is
+/// confirmed with `PUT /me/totp`).
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "session",
+    responses((status = 200, description = "The new secret, shown once", body = TotpBegun),
+        (status = 422, description = "The caller is an API token", body = crate::problem::ProblemBody)),
+    security(("session" = [])))]
+pub async fn begin_totp(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<TotpBegun>, Problem> {
+    Ok(Json(totp_begin(&api, &caller).await?))
+}
+
+/// Begins a TOTP enrollment of the calling user.
+///
+/// # Errors
+/// 422 for an API token; the vault's.
+pub async fn totp_begin(api: &Api, caller: &Caller) -> Result<TotpBegun, Problem> {
+    use base64::Engine as _;
+    let user = own_user(caller, "TOTP")?;
+    let now = api.now();
+    let e = api
+        .access
+        .totp_enrollment(user, now, &mut rand_core::OsRng)
+        .await
+        .map_err(|e| Problem::access(e, now))?;
+    Ok(TotpBegun {
+        otpauth_uri: e.uri.0.to_string(),
+        enrollment: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&e.pending),
+        expires_at: now + simforge_access::TOTP_ENROLLMENT_SECS,
+    })
+}
+
+/// Confirms the calling user's TOTP enrollment with the account's password and a current
+/// code of the new secret, which replaces any earlier one: from then on every login needs a
+/// code.
+#[utoipa::path(put, path = "/api/v1/me/totp", tag = "session",
+    request_body = TotpEnrollIn,
+    responses((status = 204, description = "Enrolled"),
+        (status = 401, description = "The password or the code is wrong", body = crate::problem::ProblemBody),
+        (status = 422, description = "The enrollment is not valid or has expired, or the caller is an API token", body = crate::problem::ProblemBody)),
+    security(("session" = [])))]
+pub async fn enroll_totp(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Json(body): Json<TotpEnrollIn>,
+) -> Result<StatusCode, Problem> {
+    totp_enroll(&api, &caller, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirms the calling user's TOTP enrollment.
+///
+/// # Errors
+/// 401 for a wrong password or code, 423 while locked, 422 for an enrollment that is not
+/// valid (another user's, expired) or an API token.
+pub async fn totp_enroll(api: &Api, caller: &Caller, body: TotpEnrollIn) -> Result<(), Problem> {
+    use base64::Engine as _;
+    let user = own_user(caller, "TOTP")?;
+    let pending = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body.enrollment.trim())
+        .map_err(|_| Problem::invalid("this enrollment is not valid: begin again"))?;
+    let now = api.now();
+    api.access
+        .enroll_totp(
+            &caller.actor(),
+            user,
+            &Secret::new(body.password),
+            &pending,
+            &body.code,
+            now,
+        )
+        .await
+        .map_err(|e| Problem::access(e, now))
 }

@@ -720,6 +720,9 @@ pub struct AuditQuery {
     pub after: u64,
     /// Entries at or after this time (Unix seconds).
     pub since: Option<i64>,
+    /// Entries before this time (Unix seconds). Entries are numbered as they are appended,
+    /// in time order: a page cut short by `until` is the last.
+    pub until: Option<i64>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
 }
@@ -774,6 +777,7 @@ pub async fn audit_entries(
         .await?;
     Ok(entries
         .into_iter()
+        .filter(|e| q.until.is_none_or(|u| e.at < u))
         .map(|e| AuditEntryOut {
             seq: e.seq,
             at: e.at,

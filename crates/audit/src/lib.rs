@@ -79,6 +79,8 @@ pub mod action {
     pub const USER_UNLOCK: &str = "user.unlock";
     /// A user changed their password (their other sessions ended).
     pub const PASSWORD_CHANGE: &str = "user.password";
+    /// A user enrolled a new TOTP authenticator (confirmed by a code; never the secret).
+    pub const TOTP_ENROLL: &str = "user.totp";
     /// An API token was created (its name, tenant and role, never the secret).
     pub const TOKEN_CREATE: &str = "token.create";
     /// An API token was revoked.

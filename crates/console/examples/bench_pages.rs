@@ -153,6 +153,26 @@ async fn main() -> Res<()> {
             Box::new(move |r| Ok(format!("/console/t/a/profiles/{}", iccid(r)?))),
         ),
         ("audit", Box::new(|_| Ok("/console/t/a/audit".into()))),
+        (
+            "audit, time range",
+            Box::new(|_| Ok("/console/t/a/audit?since=2026-01-01&until=2026-12-31".into())),
+        ),
+        ("bulk", Box::new(|_| Ok("/console/t/a/bulk".into()))),
+        (
+            "bulk release, confirm",
+            Box::new(|r| {
+                let t = bench::TYPES[usize::try_from(r.below(4))?];
+                Ok(format!("/console/t/a/bulk/release?type={t}&count=1000"))
+            }),
+        ),
+        (
+            "bulk codes CSV (1,000)",
+            Box::new(|r| {
+                let t = bench::TYPES[usize::try_from(r.below(4))?];
+                Ok(format!("/console/t/a/bulk/codes.csv?type={t}"))
+            }),
+        ),
+        ("account", Box::new(|_| Ok("/console/account".into()))),
     ];
     println!(
         "{profiles} profiles of tenant a, {calls} renders per page, through the router in process"

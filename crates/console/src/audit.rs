@@ -67,6 +67,9 @@ pub struct Filter {
     /// `YYYY-MM-DD`: entries from that day (UTC) on.
     #[serde(default)]
     since: String,
+    /// `YYYY-MM-DD`: entries until that day (UTC) included.
+    #[serde(default)]
+    until: String,
     #[serde(default)]
     after: Option<u64>,
 }
@@ -103,10 +106,17 @@ async fn view(
     let since = parse_date(f.since.trim());
     let since_error =
         (!f.since.trim().is_empty() && since.is_none()).then_some("a date: YYYY-MM-DD");
+    let until = parse_date(f.until.trim()).map(|d| d + 86_400);
+    let until_error = match (f.until.trim().is_empty(), until) {
+        (false, None) => Some("a date: YYYY-MM-DD"),
+        (false, Some(u)) if since.is_some_and(|s| s >= u) => Some("after the first day"),
+        _ => None,
+    };
     // The page of the audit log the API would answer, then the filter on its entries.
     let q = AuditQuery {
         after: f.after.unwrap_or(0),
         since,
+        until,
         limit: Some(500),
     };
     let (entries, chain) = match (
@@ -148,6 +158,12 @@ async fn view(
                     aria-invalid=[since_error.map(|_| "true")];
                 @if let Some(e) = since_error { span.error { (e) } }
             }
+            div.field {
+                label for="until" { "Until (UTC, that day included)" }
+                input #until name="until" type="date" value=(f.until)
+                    aria-invalid=[until_error.map(|_| "true")];
+                @if let Some(e) = until_error { span.error { (e) } }
+            }
             button type="submit" { "Filter" }
         }
         @if shown.is_empty() { p { "No entry matches on this page." } }
@@ -171,8 +187,8 @@ async fn view(
         }
         @if let (true, Some(l)) = (full, last) {
             nav.pager aria-label="Pages" {
-                a rel="next" href=(format!("{base}?actor={}&action={}&target={}&since={}&after={l}",
-                    enc(&f.actor), enc(&f.action), enc(&f.target), enc(&f.since))) { "Next page" }
+                a rel="next" href=(format!("{base}?actor={}&action={}&target={}&since={}&until={}&after={l}",
+                    enc(&f.actor), enc(&f.action), enc(&f.target), enc(&f.since), enc(&f.until))) { "Next page" }
             }
         }
     };

@@ -61,6 +61,9 @@ pub(crate) fn page(ctx: Option<&Ctx<'_>>, title: &str, body: Markup) -> Markup {
                                 @if let Some(t) = c.tenant {
                                     li { a href=(c.t("")) { "Dashboard" } }
                                     li { a href=(c.t("/profiles")) { "Inventory" } }
+                                    @if c.may("POST", "/api/v1/tenants/{tenant}/releases") {
+                                        li { a href=(c.t("/bulk")) { "Bulk" } }
+                                    }
                                     li { a href=(c.t("/batches")) { "Batches" } }
                                     li { a href=(c.t("/audit")) { "Audit" } }
                                     li { a href=(c.t("/keys")) { "Keys" } }

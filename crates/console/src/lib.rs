@@ -33,6 +33,7 @@ use simforge_api::{Api, Problem};
 pub mod assets;
 mod audit;
 mod batches;
+mod bulk;
 mod html;
 mod inventory;
 mod session;
@@ -122,6 +123,12 @@ pub const ROUTES: &[Route] = &[
         "/console/account/password",
         ("POST", "/api/v1/me/password"),
     ),
+    c("POST", "/console/account/totp", ("POST", "/api/v1/me/totp")),
+    c(
+        "POST",
+        "/console/account/totp/confirm",
+        ("PUT", "/api/v1/me/totp"),
+    ),
     c(
         "POST",
         "/console/t/{tenant}/batches/{id}/import",
@@ -208,6 +215,27 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/console/t/{tenant}/profiles/{iccid}/reset",
         api!("POST", "/profiles/{iccid}/reset"),
+    ),
+    c("GET", "/console/t/{tenant}/bulk", api!("POST", "/releases")),
+    c(
+        "GET",
+        "/console/t/{tenant}/bulk/release",
+        api!("POST", "/releases"),
+    ),
+    c(
+        "POST",
+        "/console/t/{tenant}/bulk/release",
+        api!("POST", "/releases"),
+    ),
+    c(
+        "GET",
+        "/console/t/{tenant}/bulk/codes.csv",
+        api!("GET", "/activation-codes"),
+    ),
+    c(
+        "GET",
+        "/console/t/{tenant}/bulk/codes.zip",
+        api!("GET", "/activation-codes"),
     ),
     c("GET", "/console/t/{tenant}/audit", api!("GET", "/audit")),
     c(
@@ -333,6 +361,13 @@ pub fn router(api: Api) -> Router {
             "/console/t/{tenant}/profiles/{iccid}/{action}",
             get(inventory::confirm).post(inventory::act),
         )
+        .route("/console/t/{tenant}/bulk", get(bulk::page))
+        .route(
+            "/console/t/{tenant}/bulk/release",
+            get(bulk::confirm).post(bulk::release),
+        )
+        .route("/console/t/{tenant}/bulk/codes.csv", get(bulk::codes_csv))
+        .route("/console/t/{tenant}/bulk/codes.zip", get(bulk::codes_zip))
         .route("/console/t/{tenant}/audit", get(audit::tenant))
         .route(
             "/console/t/{tenant}/batches",
@@ -396,6 +431,8 @@ pub fn router(api: Api) -> Router {
             post(session::logout_everywhere),
         )
         .route("/console/account/password", post(session::change_password))
+        .route("/console/account/totp", post(session::begin_totp))
+        .route("/console/account/totp/confirm", post(session::confirm_totp))
         .route(
             "/console/t/{tenant}/es2/callback",
             post(settings::set_callback),

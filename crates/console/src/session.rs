@@ -130,7 +130,7 @@ fn login_form(
                     aria-invalid=[totp_err.as_ref().map(|_| "true")]
                     aria-describedby=(if totp_err.is_some() { "totp-error" } else { "totp-hint" });
                 @if let Some(e) = &totp_err { span.error #totp-error { (e) } }
-                @else { span.hint #totp-hint { "Administrators: the 6 digits of your authenticator app." } }
+                @else { span.hint #totp-hint { "Administrators, and whoever enrolled an authenticator: its 6 digits." } }
             }
             button type="submit" { "Sign in" }
         }
@@ -205,7 +205,14 @@ pub async fn login(
     let totp = Some(f.totp.trim()).filter(|t| !t.is_empty());
     match ops::start_session(&api, &f.username, &password, totp, caller.source.as_deref()).await {
         Ok((info, cookie)) => {
+            // An administrator who signs in without a one-time code is sent to enroll first.
+            let admin = info
+                .me
+                .role
+                .parse::<simforge_access::Role>()
+                .is_ok_and(|r| r.is_admin());
             let to = match (local(next), info.me.tenant) {
+                _ if admin && info.me.totp == Some(false) => "/console/account?enroll=1".into(),
                 (Some(n), _) => n.to_owned(),
                 (None, Some(t)) => format!("/console/t/{t}"),
                 (None, None) => "/console/tenants".into(),
@@ -356,17 +363,38 @@ pub async fn create_tenant(
     }
 }
 
-/// `GET /console/account`: who is signed in; sign out everywhere.
-pub async fn account(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
-    let ctx = Ctx::new(&caller, None);
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountQuery {
+    #[serde(default)]
+    totp: Option<String>,
+}
+
+/// `GET /console/account`: who is signed in; sign out everywhere; the password; TOTP.
+pub async fn account(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<AccountQuery>,
+) -> Response {
     let Some(p) = &caller.principal else {
         return to_login(Some("/console/account"));
     };
+    // The tenant's navigation for a tenant's user.
+    let op = match p.tenant {
+        Some(id) => api.store.operator_by_id(id).await.ok(),
+        None => None,
+    };
+    let ctx = Ctx::new(&caller, op.as_ref());
     let me = match ops::me_of(&api, p).await {
         Ok(m) => m,
         Err(e) => return error_page(&e, Some(&ctx)),
     };
     let body = html! {
+        @if totp_missing(&me) {
+            p.error role="alert" #totp-needed {
+                "Administrators sign in with a one-time code: "
+                a href="#totp" { "enroll your authenticator app" } " now."
+            }
+        }
         dl.facts {
             dt { "Signed in as" } dd { (me.actor) }
             dt { "Role" } dd { (me.role) }
@@ -378,9 +406,13 @@ pub async fn account(State(api): State<Api>, Extension(caller): Extension<Caller
             (ctx.csrf())
             button.danger type="submit" { "Sign out everywhere" }
         }
+        @if q.totp.as_deref() == Some("on") {
+            p.notice.ok role="status" #totp-on { "Your authenticator is enrolled: from now on you sign in with its one-time code." }
+        }
         @if me.actor.starts_with("user:") {
             h2 { "Password" }
             (password_form(&ctx, None))
+            (totp_section(&ctx, &me))
         }
         p.hint { "API tokens are issued by your administrator (People)." }
     };
@@ -474,14 +506,175 @@ pub async fn logout_everywhere(
     match ops::end_everywhere(&api, &caller).await {
         Ok(_) => {
             let mut r = Redirect::to("/console/login").into_response();
-            r.headers_mut().insert(
-                header::SET_COOKIE,
-                HeaderValue::from_static(
-                    "simforge_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-                ),
-            );
+            r.headers_mut()
+                .insert(header::SET_COOKIE, ops::cleared_session_cookie());
             r
         }
         Err(p) => error_page(&p, Some(&Ctx::new(&caller, None))),
+    }
+}
+
+/// Whether `me` is an administrator not enrolled in TOTP.
+fn totp_missing(me: &ops::Me) -> bool {
+    let admin = me
+        .role
+        .parse::<simforge_access::Role>()
+        .is_ok_and(|r| r.is_admin());
+    admin && me.totp == Some(false)
+}
+
+/// The account page's TOTP section: on or off, and the button that begins an enrollment.
+fn totp_section(ctx: &Ctx<'_>, me: &ops::Me) -> Markup {
+    let on = me.totp == Some(true);
+    html! {
+        h2 #totp { "One-time codes (TOTP)" }
+        @if on {
+            p #totp-state { "On: you sign in with your password and a code of your authenticator app." }
+        } @else {
+            p #totp-state { "Off: you sign in with your password alone." }
+        }
+        form method="post" action="/console/account/totp" {
+            (ctx.csrf())
+            @if on {
+                p.hint { "A new secret replaces the one your authenticator has now (for example the one shown to whoever created your account): only you will have seen it." }
+                button type="submit" #totp-begin { "Enroll a new authenticator…" }
+            } @else {
+                button type="submit" #totp-begin { "Enable one-time codes…" }
+            }
+        }
+    }
+}
+
+/// An `otpauth://` URI as an inline SVG QR code (no `<?xml …?>` prologue; only path and
+/// presentation attributes: allowed by the CSP, which refuses inline style).
+fn qr_svg(text: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    let at = svg.find("<svg")?;
+    Some(svg[at..].replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"QR code of the enrollment URI\" ",
+        1,
+    ))
+}
+
+/// The enrollment step: the new secret (shown once, to its owner: a QR code, the URI and the
+/// key), and the form that confirms it with the password and a current code.
+fn enrollment_page(
+    ctx: &Ctx<'_>,
+    begun: Option<&ops::TotpBegun>,
+    enrollment: &str,
+    error: Option<(&str, &str)>,
+    status: StatusCode,
+) -> Response {
+    let err = |field: &str| {
+        error
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.to_owned())
+    };
+    let (password_err, code_err, form_err) = (err("password"), err("code"), err("form"));
+    let key = begun.and_then(|b| {
+        b.otpauth_uri
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("secret="))
+            .map(str::to_owned)
+    });
+    let body = html! {
+        @if let Some(e) = &form_err { p.error role="alert" { (e) } }
+        @if let Some(b) = begun {
+            p { "Scan this QR code with your authenticator app (or enter the key). It is shown only now." }
+            figure.totp-qr {
+                @if let Some(svg) = qr_svg(&b.otpauth_uri) { (maud::PreEscaped(svg)) }
+                figcaption {
+                    "Key: " code #totp-key { (key.as_deref().unwrap_or("")) }
+                }
+            }
+            details {
+                summary { "The enrollment URI" }
+                p { code #totp-uri { (b.otpauth_uri) } }
+            }
+        } @else {
+            p { "Enter a current code of the authenticator you enrolled a moment ago." }
+        }
+        form.stack method="post" action="/console/account/totp/confirm" {
+            (ctx.csrf())
+            input type="hidden" name="enrollment" value=(enrollment);
+            div.field {
+                label for="totp-password" { "Your password" }
+                input #totp-password type="password" name="password" autocomplete="current-password" required
+                    aria-invalid=[password_err.as_ref().map(|_| "true")]
+                    aria-describedby=[password_err.as_ref().map(|_| "totp-password-error")];
+                @if let Some(m) = &password_err { span.error #totp-password-error { (m) } }
+            }
+            div.field {
+                label for="totp-code" { "The code your app shows now" }
+                input #totp-code name="code" inputmode="numeric" autocomplete="one-time-code" required
+                    pattern="[0-9]{6}" maxlength="6"
+                    aria-invalid=[code_err.as_ref().map(|_| "true")]
+                    aria-describedby=[code_err.as_ref().map(|_| "totp-code-error")];
+                @if let Some(m) = &code_err { span.error #totp-code-error { (m) } }
+            }
+            div.actions {
+                button type="submit" #totp-confirm { "Turn on" }
+                a.button.secondary href="/console/account" { "Cancel" }
+            }
+        }
+    };
+    respond(status, page(Some(ctx), "Enroll an authenticator", body))
+}
+
+/// `POST /console/account/totp`: the API's call that begins an enrollment; its step.
+pub async fn begin_totp(State(api): State<Api>, Extension(caller): Extension<Caller>) -> Response {
+    let ctx = Ctx::new(&caller, None);
+    match ops::totp_begin(&api, &caller).await {
+        Ok(b) => enrollment_page(&ctx, Some(&b), &b.enrollment, None, StatusCode::OK),
+        Err(p) => error_page(&p, Some(&ctx)),
+    }
+}
+
+/// The enrollment's confirmation (never logged: no `Debug`).
+#[derive(Deserialize)]
+pub struct TotpForm {
+    #[serde(default)]
+    enrollment: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /console/account/totp/confirm`: the API's call; to the account page, or the step
+/// again with the error next to its field.
+pub async fn confirm_totp(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Form(f): Form<TotpForm>,
+) -> Response {
+    let ctx = Ctx::new(&caller, None);
+    let enrollment = f.enrollment.clone();
+    let body = ops::TotpEnrollIn {
+        password: f.password,
+        enrollment: f.enrollment,
+        code: f.code.trim().to_owned(),
+    };
+    match ops::totp_enroll(&api, &caller, body).await {
+        Ok(()) => Redirect::to("/console/account?totp=on").into_response(),
+        Err(p) if p.status == StatusCode::UNAUTHORIZED => {
+            let e = ("code", "The password or the code is wrong.");
+            enrollment_page(&ctx, None, &enrollment, Some(e), p.status)
+        }
+        Err(p) if p.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let body = html! {
+                p.error role="alert" { (p.detail) }
+                p { a href="/console/account#totp" { "Back to your account" } }
+            };
+            respond(p.status, page(Some(&ctx), "Enroll an authenticator", body))
+        }
+        Err(p) => error_page(&p, Some(&ctx)),
     }
 }

@@ -511,6 +511,11 @@ async fn scripted_pages_never_hold_a_secret() {
             format!("/console/t/a/batches/{b}"),
         ];
         uris.push("/console/t/a/keys".into());
+        uris.extend([
+            "/console/t/a/bulk".into(),
+            "/console/t/a/bulk/release?type=standard&count=2".into(),
+            "/console/account".into(),
+        ]);
         if who == "root" || who == "fred" {
             uris.extend(["/console/tenants".into(), "/console/audit".into()]);
         }
@@ -1079,4 +1084,411 @@ async fn tenants_by_the_platform() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// The entries of a ZIP archive: name and bytes.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read as _;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP");
+    (0..z.len())
+        .map(|n| {
+            let mut f = z.by_index(n).expect("entry");
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).expect("read");
+            (f.name().expect("a name").to_string(), b)
+        })
+        .collect()
+}
+
+/// Bulk: N profiles of a type released after a confirmation step (the API's call), their
+/// codes as CSV and as a ZIP of the CSV and one PNG QR code each; the viewer and another
+/// tenant refused; a release that runs out stops and says so; the API's ZIP the same.
+#[tokio::test]
+async fn bulk_release_and_activation_codes() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let vera = Person::login(&w, "vera").await;
+    let bob = Person::login(&w, "bob").await;
+    // The viewer has no bulk page, link or download; another tenant's operator: not found.
+    assert!(
+        !vera
+            .get("/console/t/a")
+            .await
+            .text()
+            .contains("/console/t/a/bulk")
+    );
+    assert!(
+        olga.get("/console/t/a")
+            .await
+            .text()
+            .contains("/console/t/a/bulk")
+    );
+    for uri in [
+        "/console/t/a/bulk",
+        "/console/t/a/bulk/release?type=standard&count=2",
+        "/console/t/a/bulk/codes.csv?type=standard",
+    ] {
+        assert_eq!(vera.get(uri).await.status, StatusCode::FORBIDDEN, "{uri}");
+        assert_eq!(bob.get(uri).await.status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let token = vera.csrf().await;
+    let r = vera
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=2"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The form, its errors next to the field, the confirmation step.
+    let r = olga.get("/console/t/a/bulk").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("action=\"/console/t/a/bulk/release\""));
+    let r = olga
+        .get("/console/t/a/bulk/release?type=standard&count=0")
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("id=\"count-error\""), "{}", r.text());
+    let r = olga
+        .get("/console/t/a/bulk/release?type=standard&count=3")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("16 of the type are available"), "{t}");
+    let token = field(&t, "_csrf").expect("CSRF field");
+    // Nothing is released without the CSRF field.
+    let r = olga
+        .post("/console/t/a/bulk/release", "type=standard&count=3")
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = olga
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=3"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    let released: Vec<String> = w.iccids[4..7].to_vec();
+    for i in &released {
+        assert!(t.contains(&format!("/console/t/a/profiles/{i}")), "{t}");
+    }
+    let list = released.join(",");
+    let csv_uri = format!("/console/t/a/bulk/codes.csv?iccids={list}");
+    let zip_uri = format!("/console/t/a/bulk/codes.zip?iccids={list}");
+    assert!(t.contains(&csv_uri) && t.contains(&zip_uri), "{t}");
+    for i in &released {
+        let p = olga.get(&format!("/console/t/a/profiles/{i}")).await.text();
+        assert!(p.contains("<strong>released</strong>"), "{p}");
+    }
+
+    // The CSV: a header line and one code per profile.
+    let r = olga.get(&csv_uri).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        r.headers["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .contains("a-activation-codes.csv")
+    );
+    let csv = r.text();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "iccid,eid,matching_id,activation_code");
+    assert_eq!(lines.len(), 4, "{csv}");
+    for (line, i) in lines[1..].iter().zip(&released) {
+        assert!(line.starts_with(&format!("{i},,")), "{line}");
+        assert!(line.contains(",LPA:1$smdp.example.com$"), "{line}");
+    }
+    // The ZIP: the same CSV and a PNG per profile.
+    let r = olga.get(&zip_uri).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/zip");
+    let entries = unzip(&r.body);
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[0].0, "activation-codes.csv");
+    assert_eq!(String::from_utf8_lossy(&entries[0].1), csv);
+    for ((name, png), i) in entries[1..].iter().zip(&released) {
+        assert_eq!(name, &format!("{i}.png"));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+    // By type: the released profiles of the type.
+    let by_type = olga.get("/console/t/a/bulk/codes.csv?type=standard").await;
+    assert_eq!(by_type.text(), csv);
+    // Codes of a profile without an order: refused; of another tenant's: not found.
+    let r = olga
+        .get(&format!(
+            "/console/t/a/bulk/codes.csv?iccids={}",
+            w.iccids[19]
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = bob
+        .get(&format!(
+            "/console/t/b/bulk/codes.csv?iccids={}",
+            w.iccids[4]
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // More than are left: the 13 available are released, then it stops and says why.
+    let r = olga
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=20"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("Released <strong>13</strong>"), "{t}");
+    assert!(t.contains("Stopped after 13 of 20"), "{t}");
+    // None left: nothing released, said on the form.
+    let r = olga
+        .post(
+            "/console/t/a/bulk/release",
+            &format!("_csrf={token}&type=standard&count=1"),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert!(r.text().contains("Nothing was released"));
+
+    // The API: the same release call and the same codes, as CSV or ZIP.
+    let r = w
+        .api_call(
+            Method::POST,
+            "/api/v1/tenants/a/releases",
+            Some(serde_json::json!({ "profile_type": "standard", "count": 0 })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = w
+        .api_call(
+            Method::GET,
+            "/api/v1/tenants/a/activation-codes?profile_type=standard&format=zip",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-type"], "application/zip");
+    let entries = unzip(&r.body);
+    assert_eq!(entries.len(), 1 + 16);
+    // The audit: the console's bulk release, as the API records it.
+    let t = olga.get("/console/t/a/audit").await.text();
+    assert!(
+        t.contains("console.POST /console/t/{tenant}/bulk/release"),
+        "{t}"
+    );
+}
+
+/// TOTP enrollment on the account page: the new secret shown once to its owner (QR code, URI
+/// and key), confirmed with the password and a current code; then every login needs a code.
+/// A wrong password or code, an expired enrollment, another user's: refused. An administrator
+/// without TOTP is sent there after signing in.
+#[tokio::test]
+async fn totp_enrollment_on_the_account_page() {
+    use simforge_access::AccessStore as _;
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let r = olga.get("/console/account").await;
+    let t = r.text();
+    assert!(t.contains("id=\"totp-state\">Off"), "{t}");
+    assert!(!t.contains("otpauth://") && !t.contains("totp-needed"));
+    let token = olga.csrf().await;
+    // Only with the session's CSRF token.
+    let r = olga.post("/console/account/totp", "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let begin = async || {
+        olga.post("/console/account/totp", &format!("_csrf={token}"))
+            .await
+    };
+    let r = begin().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("<svg role=\"img\""), "an inline QR code");
+    assert!(!t.contains("style="), "no inline style (CSP)");
+    let marker = "id=\"totp-uri\">";
+    let at = t.find(marker).expect("the URI") + marker.len();
+    let uri = t[at..at + t[at..].find('<').expect("end")].replace("&amp;", "&");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let key = uri
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("secret="))
+        .expect("key");
+    assert!(t.contains(&format!("id=\"totp-key\">{key}<")));
+    let enrollment = field(&t, "enrollment").expect("the enrollment field");
+    assert!(!enrollment.contains(key), "the enrollment is sealed");
+    let confirm = async |password: &str, code: &str, enrollment: &str| {
+        olga.post(
+            "/console/account/totp/confirm",
+            &format!(
+                "_csrf={token}&enrollment={}&password={}&code={code}",
+                enc(enrollment),
+                enc(password)
+            ),
+        )
+        .await
+    };
+    // A wrong code, a wrong password: the step again, the error next to the field.
+    let r = confirm(PASSWORD, "000000", &enrollment).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"totp-code-error\""), "{}", r.text());
+    assert!(!r.text().contains("otpauth://"), "the secret is shown once");
+    let code = totp_code(&uri, w.now());
+    let r = confirm("wrong password", &code, &enrollment).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Another user's enrollment is not olga's.
+    let vera = Person::login(&w, "vera").await;
+    let vtoken = vera.csrf().await;
+    let theirs = field(
+        &vera
+            .post("/console/account/totp", &format!("_csrf={vtoken}"))
+            .await
+            .text(),
+        "enrollment",
+    )
+    .expect("enrollment");
+    let r = confirm(PASSWORD, &code, &theirs).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The right password and code: on.
+    let r = confirm(PASSWORD, &code, &enrollment).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.location(), "/console/account?totp=on");
+    let t = olga.get(&r.location()).await.text();
+    assert!(t.contains("id=\"totp-on\"") && t.contains("id=\"totp-state\">On"));
+    assert!(!t.contains("otpauth://"));
+    // From now on olga signs in with a code (not the one just used).
+    let r = sign_in(&w, "olga", PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("id=\"totp-error\""));
+    let r = sign_in(&w, "olga", PASSWORD, &code).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a used code is refused");
+    w.clock.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
+    let r = sign_in(&w, "olga", PASSWORD, &totp_code(&uri, w.now())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // An enrollment confirmed too late: begin again.
+    let t = begin().await.text();
+    let late = field(&t, "enrollment").expect("enrollment");
+    w.clock
+        .fetch_add(16 * 60, std::sync::atomic::Ordering::SeqCst);
+    let r = confirm(PASSWORD, "123456", &late).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("expired"), "{}", r.text());
+    // The audit: the enrollment (never the secret).
+    let t = w
+        .api_call(Method::GET, "/api/v1/tenants/a/audit?limit=1000", None)
+        .await
+        .text();
+    assert!(t.contains("\"user.totp\""), "{t}");
+    assert!(!t.contains(key));
+
+    // An administrator without TOTP (a database of an older release): sent to enroll.
+    let phc = simforge_access::hash_password(
+        &simforge_access::Secret::new(PASSWORD),
+        &mut rand_core::OsRng,
+    )
+    .expect("hash");
+    w.api
+        .store
+        .create_user(&simforge_access::NewUser {
+            tenant: Some(w.a.id),
+            username: "adele".into(),
+            role: simforge_access::Role::OperatorAdmin,
+            password_phc: phc,
+            totp_sealed: None,
+            created_at: w.now(),
+        })
+        .await
+        .expect("store")
+        .expect("created");
+    let r = sign_in(&w, "adele", PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.location(), "/console/account?enroll=1");
+    // The API: an API token has no TOTP of its own.
+    let r = w.api_call(Method::POST, "/api/v1/me/totp", None).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+}
+
+/// After the release, the lab PKI's virtual eUICC downloads the profile through the real LPA
+/// from the SM-DP+ the console reads; the profile page then shows it Installed on that EID,
+/// with its history: the state changes and the ES9+ download points with their outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_profile_downloaded_shows_installed_with_its_history() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    let i = &w.iccids[0];
+    let page = format!("/console/t/a/profiles/{i}");
+    let token = olga.csrf().await;
+    let r = olga
+        .post(&format!("{page}/release"), &format!("_csrf={token}"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let t = olga.get(&page).await.text();
+    let marker = "id=\"activation-code\">";
+    let at = t.find(marker).expect("the activation code") + marker.len();
+    let code = t[at..at + t[at..].find('<').expect("end")].replace("&amp;", "&");
+    w.clock.fetch_add(60, std::sync::atomic::Ordering::SeqCst);
+    let done = w.download(&code).await.expect("the download");
+    assert_eq!(&done.iccid, i);
+    assert!(done.notification_sent);
+    let t = olga.get(&page).await.text();
+    assert!(t.contains("id=\"state\"><strong>installed</strong>"), "{t}");
+    assert!(t.contains(&w.eid()), "the EID: {t}");
+    let timeline = &t[t.find("class=\"timeline\"").expect("the history")..];
+    for step in [
+        "<strong>released</strong> → <strong>downloaded</strong>",
+        "<strong>downloaded</strong> → <strong>installed</strong>",
+        "ES9+ eligibility check",
+        "ES9+ bound profile package delivered",
+        "ES9+ installation",
+    ] {
+        assert!(timeline.contains(step), "{step}: {timeline}");
+    }
+    assert!(!timeline.contains("failed, SGP.22"), "{timeline}");
+}
+
+/// The audit page's time range: since and until (whole UTC days), checked next to the field;
+/// the API's `until` the same.
+#[tokio::test]
+async fn audit_by_time_range() {
+    let w = World::new().await;
+    let olga = Person::login(&w, "olga").await;
+    // The World's entries are of 2026-11-30 (UTC), on its clock (a few, of the batch's
+    // generation, on the wall clock).
+    let t = olga
+        .get("/console/t/a/audit?since=2026-11-30&until=2026-11-30")
+        .await
+        .text();
+    assert!(t.contains("id=\"entries\""), "{t}");
+    let t = olga.get("/console/t/a/audit?until=2026-11-29").await.text();
+    assert!(!t.contains("id=\"entries\"") && t.contains("No entry matches"));
+    let t = olga.get("/console/t/a/audit?since=9999-12-01").await.text();
+    assert!(!t.contains("id=\"entries\""));
+    let r = olga
+        .get("/console/t/a/audit?since=2026-12-01&until=2026-11-30")
+        .await;
+    assert!(r.text().contains("after the first day"));
+    let r = olga.get("/console/t/a/audit?until=30.11.2026").await;
+    assert!(r.text().contains("a date: YYYY-MM-DD"));
+    // The API: entries before `until`.
+    let all = w
+        .api_call(Method::GET, "/api/v1/tenants/a/audit?limit=1000", None)
+        .await
+        .json();
+    let all = all.as_array().expect("entries");
+    assert!(!all.is_empty());
+    let cut = all[all.len() / 2]["at"].as_i64().expect("at");
+    let some = w
+        .api_call(
+            Method::GET,
+            &format!("/api/v1/tenants/a/audit?limit=1000&until={cut}"),
+            None,
+        )
+        .await
+        .json();
+    let some = some.as_array().expect("entries");
+    assert!(some.iter().all(|e| e["at"].as_i64() < Some(cut)));
+    assert_eq!(
+        some.len(),
+        all.iter().filter(|e| e["at"].as_i64() < Some(cut)).count()
+    );
 }

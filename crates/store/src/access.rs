@@ -158,6 +158,12 @@ macro_rules! access_store {
                 Ok(())
             }
 
+            async fn set_totp(&self, user_id: i64, totp_sealed: &[u8], last_step: i64) -> Result<(), StoreError> {
+                let sql = $sql("UPDATE users SET totp_sealed = ?, totp_last_step = ? WHERE id = ?");
+                sqlx::query(&sql).bind(totp_sealed).bind(last_step).bind(user_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
                 let sql = $sql(
                     "INSERT INTO user_sessions (hash, user_id, created_at, last_seen, expires_at)

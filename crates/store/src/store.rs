@@ -509,6 +509,7 @@ forward_trait! {
     fn set_throttle(&self, user_id: i64, t: Throttle) -> Result<(), StoreError>;
     fn set_password(&self, user_id: i64, password_phc: &str) -> Result<(), StoreError>;
     fn set_totp_last_step(&self, user_id: i64, step: i64) -> Result<(), StoreError>;
+    fn set_totp(&self, user_id: i64, totp_sealed: &[u8], last_step: i64) -> Result<(), StoreError>;
     fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError>;
     fn session(&self, hash: &str) -> Result<Option<SessionRecord>, StoreError>;
     fn touch_session(&self, hash: &str, now: i64) -> Result<(), StoreError>;

@@ -15,6 +15,8 @@
 //!   axum router in memory;
 //! - [`softhsm`]: a SoftHSM2 token of its own per test (`softhsm2-util`), for the PKCS#11
 //!   tests;
+//! - [`webdriver`]: a small W3C WebDriver client (chromedriver and headless Chromium) for the
+//!   console's browser tests and the command line's;
 //! - [`clock`] and [`pair`]: one clock for a whole world, and the [`Pair`] of SM-DP+, real
 //!   eUICCs and real LPA on it (`drive_download`, `advance`, `interleave`).
 //!
@@ -37,6 +39,7 @@ pub mod service;
 pub mod sgp22;
 pub mod softhsm;
 pub mod stand_in;
+pub mod webdriver;
 
 pub use clock::TestClock;
 pub use pair::{Order, Pair};

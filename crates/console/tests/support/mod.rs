@@ -1,6 +1,8 @@
 //! The console and the API in memory (a SQLite store in a temporary directory, a fixed master
 //! key, an injected clock), tenants `a` and `b`, people of each role, and a batch of 20 cards
-//! in tenant a's inventory with profiles ordered and confirmed (ready to release).
+//! in tenant a's inventory with profiles ordered and confirmed (ready to release); a virtual
+//! eUICC of the lab PKI that downloads a released profile through the real LPA into the same
+//! SM-DP+ the console reads ([`World::download`]).
 
 #![allow(dead_code)]
 
@@ -19,8 +21,6 @@ use simforge_store::{Operator, Store};
 use simforge_vault::{MasterKey, Vault};
 use tower::ServiceExt as _;
 
-pub mod webdriver;
-
 pub const T0: i64 = 1_796_000_000;
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const TRANSPORT_KEY: &str = "000102030405060708090A0B0C0D0E0F";
@@ -28,6 +28,8 @@ pub const OP: &str = "CDC202D5123E20F62B6D676AC72CB318";
 
 pub struct World {
     pub api: Api,
+    /// The lab PKI the SM-DP+ serves with (its eUICC downloads).
+    pub pki: simforge_pki::LabPki,
     /// The console and the API, as `serve` mounts them.
     pub app: Router,
     pub clock: Arc<AtomicI64>,
@@ -146,6 +148,7 @@ impl World {
         let mut w = Self {
             app: simforge_console::with_api(api.clone()),
             api,
+            pki,
             clock,
             a,
             b,
@@ -377,4 +380,68 @@ pub fn totp_code(uri: &str, now: i64) -> String {
         .expect("secret in the URI");
     let s = simforge_access::TotpSecret::from_bytes(&base32_decode(secret));
     format!("{:06}", s.code_at(now, 6))
+}
+
+/// ES9+ straight into the World's SM-DP+ (the `Smdp` of the API the console reads), at the
+/// World's time, JSON in and out as on the wire; called from a blocking thread.
+struct WorldEs9 {
+    smdp: Arc<simforge_esim::platform::PlatformSmdp>,
+    rt: tokio::runtime::Handle,
+    clock: Arc<AtomicI64>,
+}
+
+impl simforge_lpa::Es9Transport for WorldEs9 {
+    fn post(
+        &mut self,
+        address: &str,
+        function: simforge_lpa::Es9Function,
+        body: &[u8],
+    ) -> Result<(u16, Vec<u8>), simforge_lpa::Error> {
+        if !self.smdp.config().accepts_address(address) {
+            return Err(simforge_lpa::Error::Transport(format!(
+                "no SM-DP+ at {address}"
+            )));
+        }
+        let now = self.clock.load(Ordering::SeqCst);
+        Ok(self.rt.block_on(simforge_testkit::es9::call(
+            &self.smdp,
+            function.name(),
+            body,
+            now,
+        )))
+    }
+}
+
+impl World {
+    /// The lab PKI's virtual eUICC downloads the profile of `activation_code` through the real
+    /// LPA (with its install notification) from the World's SM-DP+, at the World's time.
+    pub async fn download(
+        &self,
+        activation_code: &str,
+    ) -> Result<simforge_lpa::DownloadOutcome, simforge_lpa::Error> {
+        let smdp = self.api.config.smdp.clone().expect("an SM-DP+");
+        let (pki, now, clock) = (self.pki.clone(), self.now(), self.clock.clone());
+        let rt = tokio::runtime::Handle::current();
+        let code = activation_code.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut euicc = simforge_testkit::card::euicc_at(
+                &pki,
+                0,
+                simforge_euicc::EuiccState::default(),
+                Box::new(simforge_crypto::FixedClock(now)),
+            );
+            let es10 = simforge_lpa::Es10::open(simforge_testkit::card::InProc::new(&mut euicc))?;
+            let mut es9 = WorldEs9 { smdp, rt, clock };
+            simforge_lpa::Lpa::new(es10, &mut es9).download(&code, None)
+        })
+        .await
+        .expect("the download's thread")
+    }
+
+    /// The EID of the lab PKI's virtual eUICC.
+    pub fn eid(&self) -> String {
+        simforge_euicc::EuiccIdentity::from_lab_pki(&self.pki, 0)
+            .expect("identity")
+            .eid
+    }
 }

@@ -85,6 +85,15 @@ pub async fn users_sessions_and_tokens<S: AccessStore>(store: S) {
     store.set_totp_last_step(a1.id, 42).await.unwrap();
     let a = store.user_by_id(a1.id).await.unwrap().unwrap();
     assert_eq!((a.throttle, a.totp_last_step), (locked, Some(42)));
+    // A new TOTP enrollment replaces the sealed secret and the step; another user's stays.
+    store.set_totp(a1.id, &[7, 8, 9], 43).await.unwrap();
+    let a = store.user_by_id(a1.id).await.unwrap().unwrap();
+    assert_eq!(
+        (a.totp_sealed.as_deref(), a.totp_last_step),
+        (Some(&[7u8, 8, 9][..]), Some(43))
+    );
+    let b = store.user_by_id(b1.id).await.unwrap().unwrap();
+    assert_eq!(b.totp_sealed, b1.totp_sealed);
 
     // Sessions; logout everywhere deletes every session of one user only.
     for (i, u) in [a1.id, a1.id, b1.id].into_iter().enumerate() {
