@@ -12,7 +12,9 @@
 #        NODE_CPU (e.g. 0.25: each node capped at that share of one core by a cgroup of its
 #        own — cgroup v2 cpu.max or v1 cpu.cfs_quota_us, as root — so that on a small machine
 #        the nodes, not PostgreSQL or the load client, are the limit: what scaling out buys
-#        when each node has a machine of its own)
+#        when each node has a machine of its own), SPREAD (call, the default: each call of a
+#        download to the next node; download: each download's calls to one node, as a layer-4
+#        balancer keeping a device's connection does)
 set -euo pipefail
 N=${1:-1000}
 C=${2:-16}
@@ -93,7 +95,7 @@ run() { # run NAME DATABASE NODES
     local out
     out=$(SIMFORGE_DATABASE_URL=$db "$BIN" --json load --smdp "localhost:${ports[0]}" "${node_args[@]}" \
         --pki "$data/pki" --api-key-file "$DIR/api-key" --operator demo --profile-type demo \
-        -n "$N" -c "$C" --strict)
+        --spread "${SPREAD:-call}" -n "$N" -c "$C" --strict)
     for p in "${PIDS[@]}"; do after=$((after + $(ticks "$p"))); done
     pga=$(pg_ticks)
     local hz; hz=$(getconf CLK_TCK)
@@ -112,7 +114,7 @@ PY
     CGROUPS=()
 }
 
-echo "N=$N downloads, concurrency $C, $(nproc) cores, each node capped at ${NODE_CPU:-no limit} of a core; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "N=$N downloads, concurrency $C, $(nproc) cores, each node capped at ${NODE_CPU:-no limit} of a core, calls spread per ${SPREAD:-call}; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 run sqlite-1 "$DIR/sqlite-1.db" 1
 for k in 1 2 3; do
     "$(command -v psql || echo "$PGBIN/psql")" -h 127.0.0.1 -p "$PGPORT" -U simforge -d postgres -q -c "CREATE DATABASE n$k" >/dev/null

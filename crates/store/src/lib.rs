@@ -503,7 +503,7 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         let applied = sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
@@ -519,6 +519,16 @@ impl SqliteStore {
             )?;
         }
         SQLITE_MIGRATOR.run(&pool).await?;
+        // A connection opened before a migration changed a table can prepare a statement on
+        // the schema it read then; SQLite prepares it again when it runs, with the new
+        // columns, but sqlx keeps the old column list (a `SELECT *` then indexes past its
+        // end: a panic in sqlx's worker and an empty answer). Fresh connections after the
+        // migrations read the new schema.
+        pool.close().await;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         let rsp = rsp::open_connection(path)?;
         Ok(Self {
             pool,
@@ -579,6 +589,60 @@ pub(crate) fn check_schema(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database of an older schema (before 0016 added a column to `operators`), opened by
+    /// this simforge: migrated, then read right (sqlx once kept the old column list of a
+    /// statement prepared on a connection opened before the migration: a panic in its worker
+    /// and an empty list of operators).
+    #[tokio::test]
+    async fn an_older_database_reads_right_right_after_its_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("migrations-0015");
+        std::fs::create_dir(&old).unwrap();
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for e in std::fs::read_dir(&here).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().into_string().unwrap();
+            if name.as_str() < "0016" {
+                std::fs::copy(e.path(), old.join(&name)).unwrap();
+            }
+        }
+        let path = dir.path().join("old.sqlite");
+        prepare_db_files(&path).unwrap();
+        {
+            let opts = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .unwrap();
+            sqlx::migrate::Migrator::new(old.as_path())
+                .await
+                .unwrap()
+                .run(&pool)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO operators (name, mcc, mnc, iccid_prefix, iccid_len, spn, created_at)
+                 VALUES ('old', '001', '01', '894944', 19, 'Old', '2026-01-01T00:00:00Z')",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        for _ in 0..2 {
+            let s = Store::open_sqlite(&path).await.unwrap();
+            let ops = s.operators().await.unwrap();
+            assert_eq!(ops.len(), 1, "{ops:?}");
+            assert_eq!(ops[0].name, "old");
+            assert_eq!(s.operator("old").await.unwrap().name, "old");
+            s.close().await;
+        }
+    }
 
     async fn store() -> (tempfile::TempDir, Store, Operator) {
         let dir = tempfile::tempdir().unwrap();

@@ -18,6 +18,15 @@ pub enum CurveArg {
     Brainpool,
 }
 
+/// How `load --node` spreads ES9+ calls over the nodes.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Spread {
+    /// Every call of a download to the next node.
+    Call,
+    /// All of a download's calls to one node, downloads in turn.
+    Download,
+}
+
 #[derive(Args)]
 pub struct LoadArgs {
     /// The SM-DP+ address (host:port, as in activation codes); ES2+ goes to https://<this>.
@@ -28,6 +37,11 @@ pub struct LoadArgs {
     /// balancer); the SM-DP+ address stays --smdp's. Default: --smdp.
     #[arg(long = "node")]
     nodes: Vec<String>,
+    /// With --node: send every call of a download to the next node (`call`: no stickiness at
+    /// all, each download hops), or each download's calls all to one node, downloads taking
+    /// the nodes in turn (`download`: a layer-4 balancer keeping a device's connection).
+    #[arg(long, value_enum, default_value = "call", requires = "nodes")]
+    spread: Spread,
     /// PEM file of certificates to trust for TLS (default: the DPtls chain of the PKI).
     #[arg(long)]
     ca: Option<PathBuf>,
@@ -148,6 +162,7 @@ fn run(ctx: &Ctx, a: LoadArgs) -> anyhow::Result<Report> {
         server_pid: a.server_pid,
         event_log: a.event_log,
         nodes: a.nodes,
+        hop_per_call: matches!(a.spread, Spread::Call),
         discover: a.discover,
         smds_pid: a.smds_pid,
     })?;

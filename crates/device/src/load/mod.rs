@@ -85,6 +85,11 @@ pub struct LoadConfig {
     /// call of a download goes to the next node, so that one download hops across nodes.
     /// Empty: the address.
     pub nodes: Vec<String>,
+    /// With [`Self::nodes`]: every call of a download to the next node (`true`, the worst
+    /// case: no stickiness at all), or each download's calls all to one node, the downloads
+    /// taking the nodes in turn (`false`: what a layer-4 balancer does with a device's
+    /// keep-alive connection).
+    pub hop_per_call: bool,
     /// Discovery through this SM-DS (host:port): each order is made for its eUICC's EID with
     /// this smdsAddress (ES2+ ordering only), and each eUICC discovers its event there (ES11)
     /// before it downloads it (matchingId = the EventID); the SM-DP+ registers the events
@@ -412,9 +417,10 @@ struct Timed<'a> {
     https: &'a Https,
     skip_notification: bool,
     samples: &'a mut Samples,
-    /// See [`LoadConfig::nodes`]; `hop` counts this download's calls.
+    /// See [`LoadConfig::nodes`]; `hop` counts this download's calls (when `per_call`).
     nodes: &'a [String],
     hop: usize,
+    per_call: bool,
     /// The SM-DS of a discovery: its calls are never sent to the SM-DP+'s nodes.
     smds: Option<&'a str>,
 }
@@ -436,7 +442,9 @@ impl Es9Transport for Timed<'_> {
             0 => server_address,
             n => &self.nodes[self.hop % n],
         };
-        self.hop += 1;
+        if self.per_call {
+            self.hop += 1;
+        }
         let started = Instant::now();
         let r = self.https.post_es9(to, function.name(), body);
         if let Some(i) = Es9Function::ALL.iter().position(|f| *f == function) {
@@ -667,6 +675,7 @@ type Job = Result<ActivationCode, Failure>;
 struct Worker<'a> {
     identities: &'a Identities,
     nodes: &'a [String],
+    hop_per_call: bool,
     skip_notification: bool,
     events: Events<'a>,
     /// The SM-DS to discover the events at.
@@ -739,6 +748,7 @@ impl Worker<'_> {
             nodes: self.nodes,
             // Downloads start on different nodes.
             hop: index,
+            per_call: self.hop_per_call,
             smds: self.smds,
         };
         let mut lpa = Lpa::new(es10, &mut transport);
@@ -867,6 +877,7 @@ impl LoadTest {
         let worker = Worker {
             identities: &self.identities,
             nodes: &a.nodes,
+            hop_per_call: a.hop_per_call,
             skip_notification: a.skip_notification,
             events,
             smds: a.discover.as_deref(),
