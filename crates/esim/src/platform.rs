@@ -168,6 +168,9 @@ pub struct ServerOptions {
     /// The DPtls key behind a signer (an HSM's, [`crate::hsm::tls_key`]) instead of the PKI
     /// directory's key file.
     pub tls_key: Option<simforge_server::TlsKey>,
+    /// forwardingIndicator of the SM-DP+'s ES12 registrations: `true` asks the SM-DSs the
+    /// orders name (alternative SM-DSs) to register the events at the root SM-DS too (ES15).
+    pub smds_forwarding: bool,
 }
 
 /// Key rotation on a running server (SIGHUP in `serve`): new DPauth/DPpb keys and CIs
@@ -282,11 +285,9 @@ impl Server {
             tracing::warn!(error = %simforge_server::ErrorChain(&e), "ES12 client without the DPtls identity");
             simforge_server::Es12Client::from_client(reqwest::Client::new())
         });
-        let smds = simforge_server::SmdsWorker::new(
-            Arc::new(store.clone()),
-            es12,
-            simforge_server::SmdsWorkerConfig::new(&address),
-        );
+        let mut smds_config = simforge_server::SmdsWorkerConfig::new(&address);
+        smds_config.forwarding_indicator = opts.smds_forwarding;
+        let smds = simforge_server::SmdsWorker::new(Arc::new(store.clone()), es12, smds_config);
         let key = match opts.tls_key {
             Some(k) => k,
             None => simforge_server::TlsKey::Pkcs8(tls.key_pkcs8.to_vec()),

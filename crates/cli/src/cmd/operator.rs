@@ -305,7 +305,7 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                     json!({
                         "id": r.entry.id, "op": o.kind.as_str(), "state": r.state.as_str(),
                         "smdsAddress": o.smds_address, "eid": o.eid.to_string(),
-                        "eventId": o.event_id.as_str(), "iccid": o.iccid.as_str(),
+                        "eventId": o.event_id.as_str(), "iccid": o.iccid.as_ref().map(|i| i.as_str()),
                         "due": o.due, "attempts": r.entry.attempts, "lastError": r.last_error,
                     })
                 })
@@ -323,7 +323,7 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                             o.smds_address,
                             o.eid,
                             o.event_id.as_str(),
-                            o.iccid.as_str()
+                            o.iccid.as_ref().map_or("-", |i| i.as_str())
                         )
                     })
                     .collect::<Vec<_>>()

@@ -139,6 +139,10 @@ pub struct ServeArgs {
     /// refused, naming the element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
     template: Option<PathBuf>,
+    /// Register the orders' events with forwardingIndicator true (ES12): the SM-DSs they
+    /// name are alternative SM-DSs, asked to register each event at the root SM-DS too (ES15).
+    #[arg(long)]
+    smds_forwarding: bool,
 }
 
 /// The demo's factory batch of `count` cards (out, elec, hlr): its id and directory.
@@ -385,6 +389,7 @@ pub async fn serve(
         log_errors,
         public_metrics: a.public_metrics || a.no_admin,
         tls_key,
+        smds_forwarding: a.smds_forwarding,
     };
     // The operator API: a taken default address is a warning (another simforge runs), an
     // address asked for must be had.

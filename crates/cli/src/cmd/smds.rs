@@ -42,6 +42,12 @@ pub struct SmdsArgs {
     /// Default 90.
     #[arg(long, default_value_t = 90)]
     event_ttl_days: u32,
+    /// Run as an alternative SM-DS of this root SM-DS (host[:port]): events registered with
+    /// forwardingIndicator are registered there too (ES15, with this SM-DS's DStls
+    /// certificate as client certificate: the root must know it as a registrant), and
+    /// deleted there with them.
+    #[arg(long, value_name = "ADDRESS")]
+    root: Option<String>,
 }
 
 pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
@@ -61,6 +67,7 @@ pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
         port: a.public_port.unwrap_or(listen.port()),
         event_ttl_secs: (a.event_ttl_days > 0).then(|| i64::from(a.event_ttl_days) * 86_400),
         registrants,
+        root: a.root,
         db: if a.memory {
             None
         } else {
@@ -79,9 +86,14 @@ pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
         .with_context(|| format!("binding {listen}"))
         .map_err(|e| fail(Code::Failure, e))?;
     let address = server.address();
-    let j = serde_json::json!({"listening": listen.to_string(), "smdsAddress": address});
-    ctx.print(&j, || {
-        format!("SM-DS {address} listening on https://{listen} (ES11, ES12)")
+    let root = server.root();
+    let j =
+        serde_json::json!({"listening": listen.to_string(), "smdsAddress": address, "root": root});
+    ctx.print(&j, || match &root {
+        Some(r) => format!(
+            "SM-DS {address} listening on https://{listen} (ES11, ES12, ES15), forwarding to the root SM-DS {r}"
+        ),
+        None => format!("SM-DS {address} listening on https://{listen} (ES11, ES12, ES15)"),
     });
     server.run(listener, shutdown_signal()).await?;
     Ok(())

@@ -28,7 +28,8 @@ pub(crate) const INSERT_SQL: &str = "INSERT INTO rsp_smds_ops
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The due operations no earlier pending operation of the same event holds back.
-const DUE_SQL: &str = "SELECT o.id, o.operator_id, o.iccid, o.kind, o.smds_address, o.eid,
+pub(crate) const DUE_SQL: &str =
+    "SELECT o.id, o.operator_id, o.iccid, o.kind, o.smds_address, o.eid,
         o.event_id, o.due_at, o.created_at, o.attempts, o.state, o.last_error
     FROM rsp_smds_ops o
     WHERE o.state = 'pending' AND o.next_try_ms <= ?
@@ -37,26 +38,26 @@ const DUE_SQL: &str = "SELECT o.id, o.operator_id, o.iccid, o.kind, o.smds_addre
             AND p.smds_address = o.smds_address AND p.id < o.id)
     ORDER BY o.id LIMIT ?";
 
-const LEASE_SQL: &str =
+pub(crate) const LEASE_SQL: &str =
     "UPDATE rsp_smds_ops SET next_try_ms = ? WHERE id = ? AND state = 'pending'";
 
-const DONE_SQL: &str = "UPDATE rsp_smds_ops
+pub(crate) const DONE_SQL: &str = "UPDATE rsp_smds_ops
     SET state = 'done', attempts = attempts + 1, last_error = NULL, done_at = ?
     WHERE id = ? AND state = 'pending'";
 
-const RETRY_SQL: &str = "UPDATE rsp_smds_ops
+pub(crate) const RETRY_SQL: &str = "UPDATE rsp_smds_ops
     SET attempts = attempts + 1, last_error = ?, next_try_ms = ?
     WHERE id = ? AND state = 'pending'";
 
-const GIVE_UP_SQL: &str = "UPDATE rsp_smds_ops
+pub(crate) const GIVE_UP_SQL: &str = "UPDATE rsp_smds_ops
     SET state = 'failed', attempts = attempts + 1, last_error = ?, done_at = ?
     WHERE id = ? AND state = 'pending'";
 
 /// The oldest finished operations queued before `?` (at most `?`).
-const PURGE_SQL: &str = "DELETE FROM rsp_smds_ops WHERE id IN
+pub(crate) const PURGE_SQL: &str = "DELETE FROM rsp_smds_ops WHERE id IN
     (SELECT id FROM rsp_smds_ops WHERE state <> 'pending' AND created_at < ? ORDER BY id LIMIT ?)";
 
-const OF_OPERATOR_SQL: &str = "SELECT id, operator_id, iccid, kind, smds_address, eid,
+pub(crate) const OF_OPERATOR_SQL: &str = "SELECT id, operator_id, iccid, kind, smds_address, eid,
         event_id, due_at, created_at, attempts, state, last_error
     FROM rsp_smds_ops WHERE operator_id = ? ORDER BY id DESC LIMIT ?";
 
@@ -89,7 +90,11 @@ where
             id: r.try_get("id").map_err(db)?,
             op: SmdsOp {
                 operator_id: r.try_get("operator_id").map_err(db)?,
-                iccid: Iccid::parse(&text("iccid")?).map_err(|e| corrupt("iccid", e))?,
+                iccid: r
+                    .try_get::<Option<String>, _>("iccid")
+                    .map_err(db)?
+                    .map(|i| Iccid::parse(&i).map_err(|e| corrupt("iccid", e)))
+                    .transpose()?,
                 kind: SmdsOpKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
                 smds_address: text("smds_address")?,
                 eid: Eid::parse(&text("eid")?).map_err(|e| corrupt("eid", e))?,

@@ -123,7 +123,7 @@ where
         ),
         (Register, DS, e.eid, A)
     );
-    assert_eq!(reg.op.iccid.as_str(), ICCID);
+    assert_eq!(reg.op.iccid.as_ref().map(|i| i.as_str()), Some(ICCID));
     // Leased: not claimed again.
     assert!(
         store
@@ -252,7 +252,7 @@ where
     let ops: Vec<SmdsOp> = (0..40)
         .map(|i| SmdsOp {
             operator_id: if i % 2 == 0 { A } else { B },
-            iccid: ICCID.parse().unwrap(),
+            iccid: Some(ICCID.parse().unwrap()),
             kind: SmdsOpKind::Register,
             smds_address: DS.into(),
             eid,
