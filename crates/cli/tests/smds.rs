@@ -343,3 +343,102 @@ fn confirm_order_with_smds_address_registers_the_event_and_the_install_deletes_i
         .collect();
     assert_eq!(first, want, "{ops}");
 }
+
+/// `serve --with-smds`: the SM-DS in the SM-DP+'s process (a lab's two roles in one), with
+/// the SM-DP+'s DPtls as its registrant; an order with an EID and no smdsAddress (nor an
+/// operator default) registers its event there, where the eUICC discovers and downloads it.
+#[test]
+fn serve_with_smds_cohosts_the_smds_and_registers_there_by_default() {
+    let lab = Lab::new();
+    lab.ok(&[
+        "pki",
+        "init",
+        "--curve",
+        "nist",
+        "--fqdn",
+        "localhost",
+        "--smds-fqdn",
+        "localhost",
+    ]);
+    use std::os::unix::fs::PermissionsExt as _;
+    let data = lab.path().join("data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let ds_port = free_port();
+    let dp = DemoServer::start_with(&lab, 2, &["--with-smds", &format!("127.0.0.1:{ds_port}")]);
+    let ds_address = format!("localhost:{ds_port}");
+    assert_eq!(
+        dp.listening["smdsAddress"],
+        ds_address.as_str(),
+        "{}",
+        dp.listening
+    );
+    wait_accepting(ds_port);
+    let pki = dp.demo["euiccPki"].as_str().unwrap().to_owned();
+    let smdp_address = dp.listening["smdpAddress"].as_str().unwrap().to_owned();
+    let api_key = dp.demo["apiKey"].as_str().unwrap().to_owned();
+
+    let euicc = lab.path().join("euicc.json");
+    let euicc_s = euicc.to_str().unwrap();
+    lab.ok(&[
+        "euicc",
+        "init",
+        "--pki",
+        &pki,
+        "--root-ds",
+        &ds_address,
+        "--file",
+        euicc_s,
+    ]);
+    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
+        .unwrap()["identity"]["eid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lpa = |args: &[&str]| {
+        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
+        a.extend_from_slice(args);
+        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
+    };
+    let es2 = common::https(&dp.ca());
+    let base = dp.base();
+    let call = |function: &str, body: serde_json::Value| {
+        let mut body = body;
+        body["header"] = serde_json::json!({"functionRequesterIdentifier": "demo", "functionCallIdentifier": function});
+        let (status, v) = common::es2_post(&es2, &base, &api_key, function, &body);
+        assert_eq!(status, 200, "{function}: {v}");
+        assert_eq!(
+            v["header"]["functionExecutionStatus"]["status"], "Executed-Success",
+            "{function}: {v}"
+        );
+        v
+    };
+    let iccid = call("downloadOrder", serde_json::json!({"profileType": "demo"}))["iccid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // No smdsAddress, no operator default: the co-hosted SM-DS.
+    let confirmed = call(
+        "confirmOrder",
+        serde_json::json!({"iccid": iccid, "eid": eid, "releaseFlag": true}),
+    );
+    let matching_id = confirmed["matchingId"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listed = loop {
+        let v = lpa(&["discover", "--list"]);
+        if v.as_array().is_some_and(|a| !a.is_empty()) {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not registered: {}",
+            std::fs::read_to_string(&dp.stderr).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        listed,
+        serde_json::json!([{"eventId": matching_id, "rspServerAddress": smdp_address}])
+    );
+    let done = lpa(&["discover"]);
+    assert_eq!(done[0]["installed"]["iccid"], iccid.as_str(), "{done}");
+}

@@ -171,6 +171,9 @@ pub struct ServerOptions {
     /// forwardingIndicator of the SM-DP+'s ES12 registrations: `true` asks the SM-DSs the
     /// orders name (alternative SM-DSs) to register the events at the root SM-DS too (ES15).
     pub smds_forwarding: bool,
+    /// An SM-DS co-hosted in this process (`serve --with-smds`): its FQDN and the socket it
+    /// listens on, where the ES12 client reaches that name.
+    pub local_smds: Option<(String, std::net::SocketAddr)>,
 }
 
 /// Key rotation on a running server (SIGHUP in `serve`): new DPauth/DPpb keys and CIs
@@ -276,10 +279,11 @@ impl Server {
         // An identity rustls cannot present (a curve it lacks) leaves `serve` running for
         // everything else: the SM-DSs then refuse the calls (no client certificate), and
         // the operations are given up with that error.
-        let es12 = simforge_server::Es12Client::new(
+        let es12 = simforge_server::Es12Client::resolving(
             &tls.server_identity_pem,
             ca.as_deref(),
             Duration::from_secs(10),
+            opts.local_smds.as_ref().map(|(h, at)| (h.as_str(), *at)),
         )
         .unwrap_or_else(|e| {
             tracing::warn!(error = %simforge_server::ErrorChain(&e), "ES12 client without the DPtls identity");

@@ -45,6 +45,9 @@ pub struct SmdsOptions {
     pub event_ttl_secs: Option<i64>,
     /// ES12 callers: a registrant name and the file of its client certificate (PEM or DER).
     pub registrants: Vec<(String, PathBuf)>,
+    /// ES12 callers given by their certificate (DER): a registrant name and the certificate
+    /// (`serve --with-smds`: the co-hosted SM-DP+'s DPtls).
+    pub registrant_certs: Vec<(String, Vec<u8>)>,
     /// The SQLite file of the event records (created 0600); `None`: in memory, lost with the
     /// process.
     pub db: Option<PathBuf>,
@@ -206,7 +209,16 @@ impl SmdsServer {
             forwarder,
             state: Arc::new(SmdsState {
                 smds,
-                registrants: registrants(&options.registrants)?,
+                registrants: {
+                    let mut r = registrants(&options.registrants)?;
+                    for (name, der) in &options.registrant_certs {
+                        let who = Registrant::parse(name).map_err(|e| {
+                            Error::invalid_because(format!("registrant name '{name}'"), e)
+                        })?;
+                        r.0.insert(simforge_server::cert_sha256(der), who);
+                    }
+                    r
+                },
                 metrics: Metrics::default(),
                 limits: simforge_server::SourceLimits::default(),
             }),
@@ -218,6 +230,12 @@ impl SmdsServer {
     #[must_use]
     pub fn address(&self) -> String {
         self.state.smds.config().address()
+    }
+
+    /// The SM-DS FQDN (its DStls name).
+    #[must_use]
+    pub fn fqdn(&self) -> String {
+        self.state.smds.config().fqdn.clone()
     }
 
     /// The root SM-DS this alternative SM-DS forwards to.

@@ -46,9 +46,26 @@ impl Es12Client {
         ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, Error> {
+        Self::resolving(identity_pem, ca_pem, timeout, None)
+    }
+
+    /// As [`Es12Client::new`], with the SM-DS named `host` reached at `at` whatever DNS says
+    /// (an SM-DS co-hosted in this process: `serve --with-smds`; its TLS name still checked).
+    ///
+    /// # Errors
+    /// As [`Es12Client::new`].
+    pub fn resolving(
+        identity_pem: &[u8],
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+        resolve: Option<(&str, std::net::SocketAddr)>,
+    ) -> Result<Self, Error> {
         let mut b = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none());
+        if let Some((host, at)) = resolve {
+            b = b.resolve(host, at);
+        }
         if let Some(pem) = ca_pem {
             for c in reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::tls("ES12 CA bundle", e.without_url()))?

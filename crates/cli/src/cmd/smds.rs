@@ -67,6 +67,7 @@ pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
         port: a.public_port.unwrap_or(listen.port()),
         event_ttl_secs: (a.event_ttl_days > 0).then(|| i64::from(a.event_ttl_days) * 86_400),
         registrants,
+        registrant_certs: Vec::new(),
         root: a.root,
         db: if a.memory {
             None
