@@ -441,4 +441,25 @@ fn serve_with_smds_cohosts_the_smds_and_registers_there_by_default() {
     );
     let done = lpa(&["discover"]);
     assert_eq!(done[0]["installed"]["iccid"], iccid.as_str(), "{done}");
+
+    // `operator smds-events --requeue`: only a given-up operation goes back (the register
+    // here was done; an unknown id is not found, exit 5).
+    let ops: serde_json::Value = serde_json::from_str(
+        lab.ok(&["--json", "operator", "smds-events", "demo"])
+            .trim(),
+    )
+    .unwrap();
+    let register = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["op"] == "register" && o["eventId"] == matching_id.as_str())
+        .unwrap();
+    assert_eq!(register["state"], "done", "{ops}");
+    for id in [register["id"].to_string(), "424242".to_owned()] {
+        let o = lab.run(&["operator", "smds-events", "demo", "--requeue", &id]);
+        assert_eq!(o.status.code(), Some(5), "{o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("no given-up SM-DS operation"), "{err}");
+    }
 }

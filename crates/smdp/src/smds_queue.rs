@@ -251,6 +251,16 @@ pub trait SmdsQueue: Send + Sync {
         operator: OperatorId,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<SmdsOpRow>>> + Send;
+    /// Puts `operator`'s given-up operation `id` back in the queue, due at `now_ms` (its
+    /// retry horizon counted from then, its attempts and last error kept); `false` when `id`
+    /// is not a given-up operation of `operator`, or when a later operation of the same event
+    /// was done or given up (sending this one again would undo or reorder it).
+    fn requeue_smds_op(
+        &self,
+        operator: OperatorId,
+        id: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// The same key: one event at one SM-DS.
@@ -383,6 +393,27 @@ impl MemorySmdsQueue {
         n
     }
 
+    /// As [`SmdsQueue::requeue_smds_op`].
+    pub fn requeue(&mut self, operator: OperatorId, id: i64, now_ms: i64) -> bool {
+        let Some(i) = self.rows.iter().position(|r| {
+            r.entry.id == id && r.entry.op.operator_id == operator && r.state == SmdsOpState::Failed
+        }) else {
+            return false;
+        };
+        let later_settled = self.rows[i + 1..].iter().any(|r| {
+            matches!(r.state, SmdsOpState::Done | SmdsOpState::Failed)
+                && same_event(&r.entry.op, &self.rows[i].entry.op)
+        });
+        if later_settled {
+            return false;
+        }
+        let row = &mut self.rows[i];
+        row.state = SmdsOpState::Pending;
+        row.entry.op.due = now_ms.div_euclid(1000);
+        self.next_try_ms[i] = now_ms;
+        true
+    }
+
     /// `operator`'s operations, newest first (at most `limit`).
     #[must_use]
     pub fn of(&self, operator: OperatorId, limit: u32) -> Vec<SmdsOpRow> {
@@ -426,6 +457,10 @@ impl SmdsQueue for crate::MemoryStore {
 
     async fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>> {
         Ok(self.data.lock().await.smds.of(operator, limit))
+    }
+
+    async fn requeue_smds_op(&self, operator: OperatorId, id: i64, now_ms: i64) -> Result<bool> {
+        Ok(self.data.lock().await.smds.requeue(operator, id, now_ms))
     }
 }
 

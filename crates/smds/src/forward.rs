@@ -68,4 +68,13 @@ impl<S: SmdsStore + ?Sized> SmdsQueue for ForwardQueue<S> {
     ) -> simforge_smdp::Result<Vec<SmdsOpRow>> {
         self.0.ops(limit).map_err(smdp_error)
     }
+
+    async fn requeue_smds_op(
+        &self,
+        _operator: simforge_smdp::OperatorId,
+        id: i64,
+        now_ms: i64,
+    ) -> simforge_smdp::Result<bool> {
+        self.0.requeue_op(id, now_ms).map_err(smdp_error)
+    }
 }

@@ -96,6 +96,12 @@ pub trait SmdsStore: Send + Sync {
     /// # Errors
     /// [`crate::Error::Storage`].
     fn ops(&self, limit: u32) -> Result<Vec<SmdsOpRow>>;
+
+    /// As [`simforge_smdp::SmdsQueue::requeue_smds_op`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn requeue_op(&self, id: i64, now_ms: i64) -> Result<bool>;
 }
 
 macro_rules! delegate {
@@ -152,6 +158,9 @@ macro_rules! delegate {
             }
             fn ops(&self, limit: u32) -> Result<Vec<SmdsOpRow>> {
                 (**self).ops(limit)
+            }
+            fn requeue_op(&self, id: i64, now_ms: i64) -> Result<bool> {
+                (**self).requeue_op(id, now_ms)
             }
         }
     };
@@ -305,6 +314,10 @@ impl SmdsStore for MemoryStore {
 
     fn ops(&self, limit: u32) -> Result<Vec<SmdsOpRow>> {
         Ok(self.lock().forwards.of(0, limit))
+    }
+
+    fn requeue_op(&self, id: i64, now_ms: i64) -> Result<bool> {
+        Ok(self.lock().forwards.requeue(0, id, now_ms))
     }
 }
 

@@ -395,6 +395,15 @@ impl SmdsStore for SqliteSmdsStore {
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 
+    fn requeue_op(&self, id: i64, now_ms: i64) -> Result<bool, Error> {
+        let n = self
+            .conn()
+            .prepare_cached(q::REQUEUE_SQL)
+            .and_then(|mut s| s.execute(params![now_ms, secs(now_ms), id, 0_i64]))
+            .map_err(storage)?;
+        Ok(n == 1)
+    }
+
     fn ops(&self, limit: u32) -> Result<Vec<SmdsOpRow>, Error> {
         let rows: Vec<OpRow> = self
             .conn()

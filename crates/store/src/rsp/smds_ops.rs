@@ -61,6 +61,16 @@ pub(crate) const OF_OPERATOR_SQL: &str = "SELECT id, operator_id, iccid, kind, s
         event_id, due_at, created_at, attempts, state, last_error
     FROM rsp_smds_ops WHERE operator_id = ? ORDER BY id DESC LIMIT ?";
 
+/// Puts a given-up operation (`id`, `operator_id`) back, due now (`next_try_ms`, `due_at`),
+/// unless a later operation of its event was done or given up.
+pub(crate) const REQUEUE_SQL: &str = "UPDATE rsp_smds_ops
+    SET state = 'pending', next_try_ms = ?, due_at = ?, done_at = NULL
+    WHERE id = ? AND operator_id = ? AND state = 'failed'
+      AND NOT EXISTS (SELECT 1 FROM rsp_smds_ops l
+          WHERE l.id > rsp_smds_ops.id AND l.state IN ('done', 'failed')
+            AND l.eid = rsp_smds_ops.eid AND l.event_id = rsp_smds_ops.event_id
+            AND l.smds_address = rsp_smds_ops.smds_address)";
+
 /// The advisory lock (`pg_advisory_xact_lock`) that serializes SM-DS queue claims across
 /// instances ("SMDSQUEU").
 const SMDS_CLAIM_LOCK: i64 = 0x534d_4453_5155_4555;
@@ -230,6 +240,24 @@ macro_rules! smds_queue {
                     .await
                     .map_err(db)?;
                 rows.iter().map(row).collect()
+            }
+
+            async fn requeue_smds_op(
+                &self,
+                operator: OperatorId,
+                id: i64,
+                now_ms: i64,
+            ) -> Result<bool, Error> {
+                let d: Dialect = $dialect;
+                let r = sqlx::query(&d.sql(REQUEUE_SQL))
+                    .bind(now_ms)
+                    .bind(secs(now_ms))
+                    .bind(id)
+                    .bind(operator)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(r.rows_affected() == 1)
             }
         }
     };
