@@ -625,4 +625,26 @@ fn an_event_registered_at_an_alternative_smds_cascades_to_the_root_and_is_follow
     until("deleted at the root", &root, &|v| {
         v.as_array().is_some_and(Vec::is_empty)
     });
+    // The alternative's forwards, both done; a done one is not requeued (exit 5).
+    let alt_db = lab.path().join("alt.sqlite");
+    let alt_db = alt_db.to_str().unwrap();
+    let fwd: serde_json::Value = serde_json::from_str(
+        lab.ok(&["--json", "smds", "--db", alt_db, "--forwards"])
+            .trim(),
+    )
+    .unwrap();
+    let got: Vec<(&str, &str)> = fwd
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["root"], root.as_str(), "{fwd}");
+            assert_eq!(f["eventId"], matching_id.as_str(), "{fwd}");
+            (f["op"].as_str().unwrap(), f["state"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(got, [("delete", "done"), ("register", "done")]);
+    let id = fwd[1]["id"].to_string();
+    let o = lab.run(&["smds", "--db", alt_db, "--requeue-forward", &id]);
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
 }

@@ -290,6 +290,38 @@ impl SmdsServer {
     }
 }
 
+/// An alternative SM-DS's ES15 forwards in its database `db` (newest first, at most `limit`):
+/// pending, done, superseded, or given up with the last error.
+///
+/// # Errors
+/// [`Error::Store`] (the file), [`Error::Invalid`] (a storage failure reading it).
+pub fn forwards(db: &Path, limit: u32) -> Result<Vec<simforge_smdp::SmdsOpRow>> {
+    let store = simforge_store::smds::SqliteSmdsStore::open(db)?;
+    store
+        .ops(limit)
+        .map_err(|e| Error::invalid_because(format!("SM-DS database {}", db.display()), e))
+}
+
+/// Puts the given-up ES15 forward `id` of the SM-DS database `db` back in its queue, due at
+/// `now_ms` (a running alternative SM-DS sends it again); refused when it is not a given-up
+/// forward, or a later forward of the same event was done or given up.
+///
+/// # Errors
+/// [`Error::NotFound`], [`Error::Store`], [`Error::Invalid`] (a storage failure).
+pub fn requeue_forward(db: &Path, id: i64, now_ms: i64) -> Result<()> {
+    let store = simforge_store::smds::SqliteSmdsStore::open(db)?;
+    let done = store
+        .requeue_op(id, now_ms)
+        .map_err(|e| Error::invalid_because(format!("SM-DS database {}", db.display()), e))?;
+    if !done {
+        return Err(Error::NotFound(format!(
+            "no given-up ES15 forward {id} in {} that can be sent again (unknown, not given up, or a later forward of its event was done or given up)",
+            db.display()
+        )));
+    }
+    Ok(())
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

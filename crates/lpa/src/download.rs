@@ -319,8 +319,17 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
     /// # Errors
     /// As [`Lpa::download`]; [`Error::Protocol`] when the alternative SM-DS holds no record
     /// of the EventID or names another SM-DS.
-    pub fn download_event(&mut self, event: &EventEntry) -> Result<DownloadOutcome, Error> {
-        let entries = match self.reach(&event.rsp_server_address, &event.event_id, None)? {
+    pub fn download_event(
+        &mut self,
+        event: &EventEntry,
+        confirmation_code: Option<&str>,
+    ) -> Result<DownloadOutcome, Error> {
+        let reached = self.reach(
+            &event.rsp_server_address,
+            &event.event_id,
+            confirmation_code,
+        )?;
+        let entries = match reached {
             Reached::Installed(o) => return Ok(o),
             Reached::Events(entries) => entries,
         };
@@ -333,7 +342,7 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
                     event.rsp_server_address, event.event_id
                 ))
             })?;
-        match self.reach(&next.rsp_server_address, &next.event_id, None)? {
+        match self.reach(&next.rsp_server_address, &next.event_id, confirmation_code)? {
             Reached::Installed(o) => Ok(o),
             Reached::Events(_) => Err(Error::Protocol(format!(
                 "the alternative SM-DS {} points to another SM-DS, {} (one level of cascade only)",

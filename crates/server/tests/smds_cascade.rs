@@ -376,7 +376,7 @@ fn an_event_cascades_to_the_root_the_lpa_follows_it_and_its_deletion_cascades_to
         ),
         (mid.as_str(), alt.as_str())
     );
-    let (installed, asked) = w.with_lpa(|lpa| lpa.download_event(&events[0]).unwrap());
+    let (installed, asked) = w.with_lpa(|lpa| lpa.download_event(&events[0], None).unwrap());
     assert_eq!(installed.iccid, iccid);
     // Root (ES11: 2 calls), then the alternative (ES11 with the EventID: 2), then the SM-DP+.
     assert_eq!(asked[..2], [alt.clone(), alt.clone()]);

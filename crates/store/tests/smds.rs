@@ -190,6 +190,17 @@ fn sqlite_alternative_smds_queues_its_forwards_with_the_records() {
     let rows = st.ops(10).unwrap();
     assert_eq!(rows[0].state, SmdsOpState::Failed);
     assert_eq!(rows[0].entry.attempts, 1);
+    // Requeued (the done register is no later operation): due again, then done.
+    let given_up = rows[0].entry.id;
+    assert!(
+        !st.requeue_op(given_up - 1, now_ms).unwrap(),
+        "done, not given up"
+    );
+    assert!(st.requeue_op(given_up, now_ms + 5_000).unwrap());
+    assert!(st.claim_ops(now_ms, 60_000, 10).unwrap().is_empty());
+    let c = st.claim_ops(now_ms + 5_000, 60_000, 10).unwrap();
+    assert_eq!((c.len(), c[0].id), (1, given_up));
+    st.op_done(given_up, now_ms + 5_000).unwrap();
     assert_eq!(st.purge_ops(NOW + 2, 10).unwrap(), 2);
     assert!(st.ops(10).unwrap().is_empty());
 }
