@@ -294,12 +294,10 @@ impl SmdsServer {
 /// pending, done, superseded, or given up with the last error.
 ///
 /// # Errors
-/// [`Error::Store`] (the file), [`Error::Invalid`] (a storage failure reading it).
+/// [`Error::Store`] (the file), [`Error::Smds`] (reading it).
 pub fn forwards(db: &Path, limit: u32) -> Result<Vec<simforge_smdp::SmdsOpRow>> {
     let store = simforge_store::smds::SqliteSmdsStore::open(db)?;
-    store
-        .ops(limit)
-        .map_err(|e| Error::invalid_because(format!("SM-DS database {}", db.display()), e))
+    Ok(store.ops(limit)?)
 }
 
 /// Puts the given-up ES15 forward `id` of the SM-DS database `db` back in its queue, due at
@@ -307,13 +305,10 @@ pub fn forwards(db: &Path, limit: u32) -> Result<Vec<simforge_smdp::SmdsOpRow>> 
 /// forward, or a later forward of the same event was done or given up.
 ///
 /// # Errors
-/// [`Error::NotFound`], [`Error::Store`], [`Error::Invalid`] (a storage failure).
+/// [`Error::NotFound`], [`Error::Store`] (the file), [`Error::Smds`] (updating it).
 pub fn requeue_forward(db: &Path, id: i64, now_ms: i64) -> Result<()> {
     let store = simforge_store::smds::SqliteSmdsStore::open(db)?;
-    let done = store
-        .requeue_op(id, now_ms)
-        .map_err(|e| Error::invalid_because(format!("SM-DS database {}", db.display()), e))?;
-    if !done {
+    if !store.requeue_op(id, now_ms)? {
         return Err(Error::NotFound(format!(
             "no given-up ES15 forward {id} in {} that can be sent again (unknown, not given up, or a later forward of its event was done or given up)",
             db.display()
