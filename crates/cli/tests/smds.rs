@@ -520,6 +520,26 @@ fn an_event_registered_at_an_alternative_smds_cascades_to_the_root_and_is_follow
         wait_accepting(port);
         server
     };
+    // An SM-DS whose root is itself, or no address, is refused before it listens (exit 3).
+    for bad in [root.as_str(), "not an address"] {
+        let o = lab.run(&[
+            "smds",
+            "--pki",
+            &pki,
+            "--fqdn",
+            "localhost",
+            "--listen",
+            &format!("127.0.0.1:{root_port}"),
+            "--memory",
+            "--root",
+            bad,
+        ]);
+        assert_eq!(o.status.code(), Some(3), "{bad}: {o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("root SM-DS"),
+            "{o:?}"
+        );
+    }
     let _root = smds(
         root_port,
         "root.sqlite",
