@@ -125,6 +125,11 @@ pub const ROUTES: &[Route] = &[
     ),
     r("GET", "/api/v1/tenants/{tenant}/callback", Tenant(A::Read)),
     r(
+        "GET",
+        "/api/v1/tenants/{tenant}/smds-events",
+        Tenant(A::Read),
+    ),
+    r(
         "PUT",
         "/api/v1/tenants/{tenant}/callback",
         Tenant(A::ManageCallbacks),

@@ -1050,6 +1050,73 @@ pub struct CallbackIn {
     pub retry_hours: Option<u32>,
 }
 
+/// Which SM-DS operations.
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SmdsEventsQuery {
+    /// At most this many, newest first (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// One SM-DS operation of the tenant's orders: an event registered (ES2+ ConfirmOrder with
+/// smdsAddress, or the tenant's default SM-DS) or deleted (the order ended) at an SM-DS.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmdsEventOut {
+    /// Queue id (what `simforge operator smds-events --requeue` takes).
+    pub id: i64,
+    /// `register` or `delete`.
+    pub op: String,
+    /// `pending`, `done`, `superseded` or `failed` (given up, with `last_error`).
+    pub state: String,
+    /// The SM-DS (`host[:port]`).
+    pub smds_address: String,
+    /// The eUICC.
+    pub eid: String,
+    /// The EventID (the order's matchingId).
+    pub event_id: String,
+    /// The profile.
+    pub iccid: Option<String>,
+    /// When it is (or was) due (RFC 3339).
+    pub due: String,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+}
+
+/// The SM-DS operations of the tenant's orders, newest first (read-only).
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/smds-events", tag = "es2",
+    params(("tenant" = String, Path), SmdsEventsQuery),
+    responses((status = 200, body = Vec<SmdsEventOut>)),
+    security(("session" = []), ("token" = [])))]
+pub async fn smds_events(
+    State(api): State<Api>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Query(q): Query<SmdsEventsQuery>,
+) -> Res<Vec<SmdsEventOut>> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 1000);
+    let rows = simforge_esim::policy::smds_operations(&api.store, op.id, limit).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| {
+                let o = r.entry.op;
+                SmdsEventOut {
+                    id: r.entry.id,
+                    op: o.kind.as_str().to_owned(),
+                    state: r.state.as_str().to_owned(),
+                    smds_address: o.smds_address,
+                    eid: o.eid.to_string(),
+                    event_id: o.event_id.as_str().to_owned(),
+                    iccid: o.iccid.map(|i| i.as_str().to_owned()),
+                    due: simforge_factory::clock::rfc3339(o.due),
+                    attempts: r.entry.attempts,
+                    last_error: r.last_error,
+                }
+            })
+            .collect(),
+    ))
+}
+
 /// Sets the callback endpoint.
 #[utoipa::path(put, path = "/api/v1/tenants/{tenant}/callback", tag = "es2",
     params(("tenant" = String, Path)), request_body = CallbackIn,

@@ -849,6 +849,79 @@ async fn profile_history_only_for_its_tenant(db: Db) {
     assert_eq!((r.status, r.json()), (StatusCode::OK, json!([])));
 }
 
+/// `GET /api/v1/tenants/{tenant}/smds-events`: the tenant's SM-DS operations, newest first,
+/// never another tenant's.
+async fn smds_events_only_for_their_tenant(db: Db) {
+    use simforge_smdp::{SmdpStore as _, SmdpTx as _, SmdsOp, SmdsOpKind};
+    let w = World::on(db).await;
+    let eid: simforge_asn1::Eid = "89049032123451234512345678901235".parse().expect("eid");
+    let op = |tenant: i64, kind, event: &str| SmdsOp {
+        operator_id: tenant,
+        iccid: Some("8949449999999990023".parse().expect("iccid")),
+        kind,
+        smds_address: "smds.example.com".into(),
+        eid,
+        event_id: simforge_asn1::MatchingId::parse(event).expect("event id"),
+        due: 1_700_000_000,
+        at: 1_700_000_000,
+    };
+    let mut tx = w.api.store.begin().await.expect("begin");
+    tx.push_smds_ops(&[
+        op(w.a.id, SmdsOpKind::Register, "EV-A"),
+        op(w.b.id, SmdsOpKind::Register, "EV-B"),
+        op(w.a.id, SmdsOpKind::Delete, "EV-A"),
+    ])
+    .await
+    .expect("push");
+    tx.commit().await.expect("commit");
+    let a = w.token(Role::Viewer, Some(&w.a)).await;
+    let b = w.token(Role::Viewer, Some(&w.b)).await;
+    let r = w
+        .call(Method::GET, "/api/v1/tenants/a/smds-events", &a, None)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let rows = r.json();
+    let got: Vec<(Value, Value, Value)> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|e| (e["op"].clone(), e["state"].clone(), e["event_id"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!("delete"), json!("pending"), json!("EV-A")),
+            (json!("register"), json!("pending"), json!("EV-A"))
+        ]
+    );
+    assert_eq!(rows[0]["smds_address"], "smds.example.com");
+    assert_eq!(rows[0]["eid"], eid.to_string());
+    assert_eq!(rows[0]["due"], "2023-11-14T22:13:20Z");
+    let r = w
+        .call(
+            Method::GET,
+            "/api/v1/tenants/a/smds-events?limit=1",
+            &a,
+            None,
+        )
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+    let r = w
+        .call(Method::GET, "/api/v1/tenants/a/smds-events", &b, None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!String::from_utf8_lossy(&r.body).contains("EV-A"));
+    let r = w
+        .call(Method::GET, "/api/v1/tenants/b/smds-events", &b, None)
+        .await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+}
+
 fn luhn(body: &str) -> u32 {
     let mut sum = 0;
     for (i, c) in body.bytes().rev().enumerate() {
@@ -1935,6 +2008,7 @@ on_every_backend!(
     sessions_tokens_and_throttling,
     tenant_isolation_by_identifier_guessing,
     profile_history_only_for_its_tenant,
+    smds_events_only_for_their_tenant,
     scripted_tour_leaks_no_secret,
     tenant_quotas,
     credentials_callback_and_uploaded_packages,

@@ -113,6 +113,16 @@ functions!(
     DeleteEvent = "deleteEvent",
 );
 
+impl Es12Function {
+    /// The ES15 path of the same function (alternative SM-DS → root SM-DS, the same request
+    /// members): `/gsma/rsp2/es15/<name>`, by the bindings' `/gsma/rsp2/<interface>/<name>`
+    /// pattern (no public ES15 client was found to confirm it).
+    #[must_use]
+    pub fn es15_path(self) -> String {
+        format!("/gsma/rsp2/es15/{}", self.name())
+    }
+}
+
 use std::fmt;
 use std::marker::PhantomData;
 

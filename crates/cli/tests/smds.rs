@@ -343,3 +343,328 @@ fn confirm_order_with_smds_address_registers_the_event_and_the_install_deletes_i
         .collect();
     assert_eq!(first, want, "{ops}");
 }
+
+/// `serve --with-smds`: the SM-DS in the SM-DP+'s process (a lab's two roles in one), with
+/// the SM-DP+'s DPtls as its registrant; an order with an EID and no smdsAddress (nor an
+/// operator default) registers its event there, where the eUICC discovers and downloads it.
+#[test]
+fn serve_with_smds_cohosts_the_smds_and_registers_there_by_default() {
+    let lab = Lab::new();
+    lab.ok(&[
+        "pki",
+        "init",
+        "--curve",
+        "nist",
+        "--fqdn",
+        "localhost",
+        "--smds-fqdn",
+        "localhost",
+    ]);
+    use std::os::unix::fs::PermissionsExt as _;
+    let data = lab.path().join("data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let ds_port = free_port();
+    let dp = DemoServer::start_with(&lab, 2, &["--with-smds", &format!("127.0.0.1:{ds_port}")]);
+    let ds_address = format!("localhost:{ds_port}");
+    assert_eq!(
+        dp.listening["smdsAddress"],
+        ds_address.as_str(),
+        "{}",
+        dp.listening
+    );
+    wait_accepting(ds_port);
+    let pki = dp.demo["euiccPki"].as_str().unwrap().to_owned();
+    let smdp_address = dp.listening["smdpAddress"].as_str().unwrap().to_owned();
+    let api_key = dp.demo["apiKey"].as_str().unwrap().to_owned();
+
+    let euicc = lab.path().join("euicc.json");
+    let euicc_s = euicc.to_str().unwrap();
+    lab.ok(&[
+        "euicc",
+        "init",
+        "--pki",
+        &pki,
+        "--root-ds",
+        &ds_address,
+        "--file",
+        euicc_s,
+    ]);
+    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
+        .unwrap()["identity"]["eid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lpa = |args: &[&str]| {
+        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
+        a.extend_from_slice(args);
+        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
+    };
+    let es2 = common::https(&dp.ca());
+    let base = dp.base();
+    let call = |function: &str, body: serde_json::Value| {
+        let mut body = body;
+        body["header"] = serde_json::json!({"functionRequesterIdentifier": "demo", "functionCallIdentifier": function});
+        let (status, v) = common::es2_post(&es2, &base, &api_key, function, &body);
+        assert_eq!(status, 200, "{function}: {v}");
+        assert_eq!(
+            v["header"]["functionExecutionStatus"]["status"], "Executed-Success",
+            "{function}: {v}"
+        );
+        v
+    };
+    let iccid = call("downloadOrder", serde_json::json!({"profileType": "demo"}))["iccid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // No smdsAddress, no operator default: the co-hosted SM-DS.
+    let confirmed = call(
+        "confirmOrder",
+        serde_json::json!({"iccid": iccid, "eid": eid, "releaseFlag": true}),
+    );
+    let matching_id = confirmed["matchingId"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listed = loop {
+        let v = lpa(&["discover", "--list"]);
+        if v.as_array().is_some_and(|a| !a.is_empty()) {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not registered: {}",
+            std::fs::read_to_string(&dp.stderr).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        listed,
+        serde_json::json!([{"eventId": matching_id, "rspServerAddress": smdp_address}])
+    );
+    let done = lpa(&["discover"]);
+    assert_eq!(done[0]["installed"]["iccid"], iccid.as_str(), "{done}");
+
+    // `operator smds-events --requeue`: only a given-up operation goes back (the register
+    // here was done; an unknown id is not found, exit 5).
+    let ops: serde_json::Value = serde_json::from_str(
+        lab.ok(&["--json", "operator", "smds-events", "demo"])
+            .trim(),
+    )
+    .unwrap();
+    let register = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["op"] == "register" && o["eventId"] == matching_id.as_str())
+        .unwrap();
+    assert_eq!(register["state"], "done", "{ops}");
+    for id in [register["id"].to_string(), "424242".to_owned()] {
+        let o = lab.run(&["operator", "smds-events", "demo", "--requeue", &id]);
+        assert_eq!(o.status.code(), Some(5), "{o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("no given-up SM-DS operation"), "{err}");
+    }
+}
+
+/// ES15 with the real binaries: a root SM-DS (`simforge smds`, knowing the alternative's DStls
+/// certificate as a registrant) and an alternative SM-DS (`simforge smds --root`), the SM-DP+
+/// (`serve --smds-forwarding`) registering an order's event at the alternative; the event
+/// reaches the root pointing at the alternative, `lpa discover` at the root follows it there
+/// and downloads it; the installation deletes it at the alternative, which deletes it at the
+/// root.
+#[test]
+fn an_event_registered_at_an_alternative_smds_cascades_to_the_root_and_is_followed() {
+    let lab = Lab::new();
+    lab.ok(&[
+        "pki",
+        "init",
+        "--curve",
+        "nist",
+        "--fqdn",
+        "localhost",
+        "--smds-fqdn",
+        "localhost",
+    ]);
+    use std::os::unix::fs::PermissionsExt as _;
+    let data = lab.path().join("data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let dp = DemoServer::start_with(&lab, 2, &["--smds-forwarding"]);
+    let pki = dp.demo["euiccPki"].as_str().unwrap().to_owned();
+    let api_key = dp.demo["apiKey"].as_str().unwrap().to_owned();
+    let smdp_address = dp.listening["smdpAddress"].as_str().unwrap().to_owned();
+    let (root_port, alt_port) = (free_port(), free_port());
+    let (root, alt) = (
+        format!("localhost:{root_port}"),
+        format!("localhost:{alt_port}"),
+    );
+    let dstls = Path::new(&pki).join("smds/dstls.pem");
+    let dptls = Path::new(&pki).join("smdp/dptls.pem");
+    let smds = |port: u16, db: &str, extra: &[String]| {
+        let mut args: Vec<String> = [
+            "smds",
+            "--pki",
+            &pki,
+            "--fqdn",
+            "localhost",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            lab.path().join(db).to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend_from_slice(extra);
+        let server = Server::spawn(
+            lab.cmd().args(&args),
+            &lab.path().join(format!("{db}.stderr")),
+        );
+        wait_accepting(port);
+        server
+    };
+    // An SM-DS whose root is itself, or no address, is refused before it listens (exit 3).
+    for bad in [root.as_str(), "not an address"] {
+        let o = lab.run(&[
+            "smds",
+            "--pki",
+            &pki,
+            "--fqdn",
+            "localhost",
+            "--listen",
+            &format!("127.0.0.1:{root_port}"),
+            "--memory",
+            "--root",
+            bad,
+        ]);
+        assert_eq!(o.status.code(), Some(3), "{bad}: {o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("root SM-DS"),
+            "{o:?}"
+        );
+    }
+    let _root = smds(
+        root_port,
+        "root.sqlite",
+        &[
+            "--registrant".into(),
+            format!("alt-smds={}", dstls.display()),
+        ],
+    );
+    let _alt = smds(
+        alt_port,
+        "alt.sqlite",
+        &[
+            "--registrant".into(),
+            format!("smdp1={}", dptls.display()),
+            "--root".into(),
+            root.clone(),
+        ],
+    );
+
+    // A virtual eUICC whose root SM-DS is the root.
+    let euicc = lab.path().join("euicc.json");
+    let euicc_s = euicc.to_str().unwrap();
+    lab.ok(&[
+        "euicc",
+        "init",
+        "--pki",
+        &pki,
+        "--root-ds",
+        &root,
+        "--file",
+        euicc_s,
+    ]);
+    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
+        .unwrap()["identity"]["eid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lpa = |args: &[&str]| {
+        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
+        a.extend_from_slice(args);
+        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
+    };
+    let es2 = common::https(&dp.ca());
+    let base = dp.base();
+    let call = |function: &str, body: serde_json::Value| {
+        let mut body = body;
+        body["header"] = serde_json::json!({"functionRequesterIdentifier": "demo", "functionCallIdentifier": function});
+        let (status, v) = common::es2_post(&es2, &base, &api_key, function, &body);
+        assert_eq!(status, 200, "{function}: {v}");
+        v
+    };
+    let iccid = call("downloadOrder", serde_json::json!({"profileType": "demo"}))["iccid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let confirmed = call(
+        "confirmOrder",
+        serde_json::json!({"iccid": iccid, "eid": eid, "smdsAddress": alt, "releaseFlag": true}),
+    );
+    let matching_id = confirmed["matchingId"].as_str().unwrap().to_owned();
+
+    let until = |what: &str, smds: &str, want: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let v = lpa(&["discover", "--list", "--smds", smds]);
+            if want(&v) {
+                return v;
+            }
+            let logs: Vec<String> = ["alt.sqlite.stderr", "root.sqlite.stderr"]
+                .iter()
+                .map(|f| std::fs::read_to_string(lab.path().join(f)).unwrap_or_default())
+                .collect();
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {v}\n{}",
+                logs.join("\n")
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    // At the root: the same EventID, pointing at the alternative SM-DS.
+    let at_root = until("forwarded to the root", &root, &|v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    });
+    assert_eq!(
+        at_root,
+        serde_json::json!([{"eventId": matching_id, "rspServerAddress": alt}])
+    );
+    // At the alternative: the SM-DP+.
+    let at_alt = lpa(&["discover", "--list", "--smds", &alt]);
+    assert_eq!(
+        at_alt,
+        serde_json::json!([{"eventId": matching_id, "rspServerAddress": smdp_address}])
+    );
+    // Discovery at the root follows the event to the alternative, then downloads.
+    let done = lpa(&["discover"]);
+    assert_eq!(done[0]["installed"]["iccid"], iccid.as_str(), "{done}");
+    assert_eq!(done[0]["rspServerAddress"], alt.as_str(), "{done}");
+    // Installed: deleted at the alternative, then at the root.
+    until("deleted at the alternative", &alt, &|v| {
+        v.as_array().is_some_and(Vec::is_empty)
+    });
+    until("deleted at the root", &root, &|v| {
+        v.as_array().is_some_and(Vec::is_empty)
+    });
+    // The alternative's forwards, both done; a done one is not requeued (exit 5).
+    let alt_db = lab.path().join("alt.sqlite");
+    let alt_db = alt_db.to_str().unwrap();
+    let fwd: serde_json::Value = serde_json::from_str(
+        lab.ok(&["--json", "smds", "--db", alt_db, "--forwards"])
+            .trim(),
+    )
+    .unwrap();
+    let got: Vec<(&str, &str)> = fwd
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["root"], root.as_str(), "{fwd}");
+            assert_eq!(f["eventId"], matching_id.as_str(), "{fwd}");
+            (f["op"].as_str().unwrap(), f["state"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(got, [("delete", "done"), ("register", "done")]);
+    let id = fwd[1]["id"].to_string();
+    let o = lab.run(&["smds", "--db", alt_db, "--requeue-forward", &id]);
+    assert_eq!(o.status.code(), Some(5), "{o:?}");
+}

@@ -148,6 +148,9 @@ pub enum Error {
     /// The platform database failed or refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The SM-DS's store failed (its event records and forwards).
+    #[error(transparent)]
+    Smds(#[from] simforge_smds::Error),
     /// The vault failed (sealing, unsealing).
     #[error(transparent)]
     Vault(#[from] simforge_vault::VaultError),
@@ -226,6 +229,7 @@ impl Error {
             | Self::Rename { .. }
             | Self::ApiKeyFile { .. }
             | Self::Smdp(_)
+            | Self::Smds(_)
             | Self::Vault(_)
             | Self::ActivationCode(_)
             | Self::Unexpected(_)

@@ -237,6 +237,12 @@ pub struct ServerOptions {
     pub tls_key: Option<simforge_server::TlsKey>,
     /// The ES2+ callbacks' POST timeout and claim lease.
     pub callbacks: CallbackTiming,
+    /// forwardingIndicator of the SM-DP+'s ES12 registrations: `true` asks the SM-DSs the
+    /// orders name (alternative SM-DSs) to register the events at the root SM-DS too (ES15).
+    pub smds_forwarding: bool,
+    /// An SM-DS co-hosted in this process (`serve --with-smds`): its FQDN and the socket it
+    /// listens on, where the ES12 client reaches that name.
+    pub local_smds: Option<(String, std::net::SocketAddr)>,
 }
 
 /// Key rotation on a running server (SIGHUP in `serve`): new DPauth/DPpb keys and CIs
@@ -343,20 +349,19 @@ impl Server {
         // An identity rustls cannot present (a curve it lacks) leaves `serve` running for
         // everything else: the SM-DSs then refuse the calls (no client certificate), and
         // the operations are given up with that error.
-        let es12 = simforge_server::Es12Client::new(
+        let es12 = simforge_server::Es12Client::resolving(
             &tls.server_identity_pem,
             ca.as_deref(),
             Duration::from_secs(10),
+            opts.local_smds.as_ref().map(|(h, at)| (h.as_str(), *at)),
         )
         .unwrap_or_else(|e| {
             tracing::warn!(error = %simforge_server::ErrorChain(&e), "ES12 client without the DPtls identity");
             simforge_server::Es12Client::from_client(reqwest::Client::new())
         });
-        let smds = simforge_server::SmdsWorker::new(
-            Arc::new(store.clone()),
-            es12,
-            simforge_server::SmdsWorkerConfig::new(&address),
-        );
+        let mut smds_config = simforge_server::SmdsWorkerConfig::new(&address);
+        smds_config.forwarding_indicator = opts.smds_forwarding;
+        let smds = simforge_server::SmdsWorker::new(Arc::new(store.clone()), es12, smds_config);
         let key = match opts.tls_key {
             Some(k) => k,
             None => simforge_server::TlsKey::Pkcs8(tls.key_pkcs8.to_vec()),

@@ -95,6 +95,45 @@ pub async fn smds_operations<S: simforge_smdp::SmdsQueue>(
     Ok(store.smds_ops_of(operator_id, limit).await?)
 }
 
+/// Puts `operator_id`'s given-up SM-DS operation `id` back in the queue, due at `now_ms`:
+/// the SM-DS worker sends it again (with a new retry horizon). Refused when the operation is
+/// not one of the operator's given-up ones, or when a later operation of the same event was
+/// done or given up (sending it again would undo or reorder that one).
+///
+/// # Errors
+/// [`Error::NotFound`] (unknown, another operator's, not given up, or overtaken),
+/// [`Error::Smdp`] (storage), [`Error::Store`] (the audit log).
+///
+/// Recorded in the audit log as done by `actor`.
+pub async fn requeue_smds_operation<S>(
+    store: &S,
+    actor: &Actor,
+    (operator_id, now_ms): (i64, i64),
+    id: i64,
+) -> Result<()>
+where
+    S: simforge_smdp::SmdsQueue + AuditLog<Error = StoreError>,
+{
+    let d = Draft::new(
+        now_ms.div_euclid(1000),
+        actor.as_str(),
+        action::OPERATOR_UPDATE,
+        "smds-operation",
+    )
+    .tenant(operator_id)
+    .detail("requeue", id);
+    let result = async {
+        if !store.requeue_smds_op(operator_id, id, now_ms).await? {
+            return Err(Error::NotFound(format!(
+                "no given-up SM-DS operation {id} of this operator that can be sent again (unknown, not given up, or a later operation of its event was done or given up)"
+            )));
+        }
+        Ok(())
+    }
+    .await;
+    record(store, d, result).await
+}
+
 /// `none` (no default) or `host[:port]`: a DNS name of letters, digits, `-` and `.`.
 fn parse_smds_address(text: &str) -> Result<Option<String>> {
     let t = text.trim();

@@ -3,6 +3,10 @@
 //! file of their own (`simforge_store::smds`) or in memory,
 //! ES12 open to the SM-DP+ client certificates registered on the command line, served over
 //! HTTPS by `simforge_server::smds_router` with the expired records purged every minute.
+//! As an alternative SM-DS ([`SmdsOptions::root`]) it forwards the events registered with
+//! forwardingIndicator to the root SM-DS (ES15): queued in its store with the record,
+//! delivered by the SM-DP+'s SM-DS worker (`simforge_server::SmdsWorker` over
+//! `simforge_smds::ForwardQueue`) with its DStls identity as client certificate.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -12,8 +16,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use simforge_crypto::SystemRandom;
 use simforge_pki::LabPki;
-use simforge_server::{ClientAuth, Metrics, Registrants, SmdsState};
-use simforge_smds::{MemoryStore, Registrant, Smds, SmdsConfig, SmdsKeys, SmdsStore};
+use simforge_server::{
+    ClientAuth, Es12Client, Metrics, Registrants, SmdsState, SmdsWorker, SmdsWorkerConfig,
+};
+use simforge_smds::{
+    ForwardQueue, MemoryStore, Registrant, Smds, SmdsConfig, SmdsKeys, SmdsStore,
+    valid_rsp_server_address,
+};
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
@@ -36,18 +45,26 @@ pub struct SmdsOptions {
     pub event_ttl_secs: Option<i64>,
     /// ES12 callers: a registrant name and the file of its client certificate (PEM or DER).
     pub registrants: Vec<(String, PathBuf)>,
+    /// ES12 callers given by their certificate (DER): a registrant name and the certificate
+    /// (`serve --with-smds`: the co-hosted SM-DP+'s DPtls).
+    pub registrant_certs: Vec<(String, Vec<u8>)>,
     /// The SQLite file of the event records (created 0600); `None`: in memory, lost with the
     /// process.
     pub db: Option<PathBuf>,
+    /// The root SM-DS (`host[:port]`) to forward events registered with forwardingIndicator
+    /// to (ES15): this SM-DS is then an alternative SM-DS. `None`: a root SM-DS.
+    pub root: Option<String>,
 }
 
 /// Where the SM-DS keeps its records.
-pub type AnySmdsStore = Box<dyn SmdsStore>;
+pub type AnySmdsStore = Arc<dyn SmdsStore>;
 
 /// An assembled SM-DS, ready to serve.
 pub struct SmdsServer {
     state: Arc<SmdsState<AnySmdsStore>>,
     tls: rustls::ServerConfig,
+    /// The ES15 forwards' worker (an alternative SM-DS's).
+    forwarder: Option<SmdsWorker<ForwardQueue<dyn SmdsStore>>>,
 }
 
 impl std::fmt::Debug for SmdsServer {
@@ -129,6 +146,19 @@ impl SmdsServer {
         let mut config = SmdsConfig::new(&fqdn);
         config.port = options.port;
         config.event_ttl_secs = options.event_ttl_secs;
+        if let Some(root) = &options.root {
+            if !valid_rsp_server_address(root) {
+                return Err(Error::invalid(format!(
+                    "root SM-DS '{root}': an address (host[:port]) expected"
+                )));
+            }
+            if config.accepts_address(root) {
+                return Err(Error::invalid(format!(
+                    "root SM-DS '{root}' is this SM-DS's own address"
+                )));
+            }
+            config.root = Some(root.clone());
+        }
         let key_pkcs8 = Zeroizing::new(
             certs
                 .tls
@@ -143,14 +173,52 @@ impl SmdsServer {
         )
         .map_err(Error::Server)?;
         let store: AnySmdsStore = match &options.db {
-            Some(path) => Box::new(simforge_store::smds::SqliteSmdsStore::open(path)?),
-            None => Box::new(MemoryStore::new()),
+            Some(path) => Arc::new(simforge_store::smds::SqliteSmdsStore::open(path)?),
+            None => Arc::new(MemoryStore::new()),
+        };
+        let forwarder = match config.root.is_some() {
+            true => {
+                // ES15 client: the DStls identity, the root trusted by the system roots and
+                // the PKIs' CIs (a lab root SM-DS).
+                let mut identity = certs.tls.cert.to_pem().into_bytes();
+                identity.extend_from_slice(
+                    certs
+                        .tls
+                        .key
+                        .to_pkcs8_pem()
+                        .map_err(|e| pki_err("DStls key".into(), e))?
+                        .as_bytes(),
+                );
+                let cas: String = pkis.iter().map(|p| p.ci.to_pem()).collect();
+                let client =
+                    Es12Client::new(&identity, Some(cas.as_bytes()), Duration::from_secs(10))
+                        .map_err(Error::Server)?
+                        .es15();
+                let mut wc = SmdsWorkerConfig::new(&config.address());
+                wc.call_id_prefix = "simforge-es15".to_owned();
+                Some(SmdsWorker::new(
+                    Arc::new(ForwardQueue(Arc::clone(&store))),
+                    client,
+                    wc,
+                ))
+            }
+            false => None,
         };
         let smds = Smds::new(config, keys, store, Arc::new(SystemRandom::new()));
         Ok(Self {
+            forwarder,
             state: Arc::new(SmdsState {
                 smds,
-                registrants: registrants(&options.registrants)?,
+                registrants: {
+                    let mut r = registrants(&options.registrants)?;
+                    for (name, der) in &options.registrant_certs {
+                        let who = Registrant::parse(name).map_err(|e| {
+                            Error::invalid_because(format!("registrant name '{name}'"), e)
+                        })?;
+                        r.0.insert(simforge_server::cert_sha256(der), who);
+                    }
+                    r
+                },
                 metrics: Metrics::default(),
                 limits: simforge_server::SourceLimits::default(),
             }),
@@ -164,8 +232,21 @@ impl SmdsServer {
         self.state.smds.config().address()
     }
 
+    /// The SM-DS FQDN (its DStls name).
+    #[must_use]
+    pub fn fqdn(&self) -> String {
+        self.state.smds.config().fqdn.clone()
+    }
+
+    /// The root SM-DS this alternative SM-DS forwards to.
+    #[must_use]
+    pub fn root(&self) -> Option<String> {
+        self.state.smds.config().root.clone()
+    }
+
     /// Serves on `listener` until `shutdown` resolves (or the server fails), purging expired
-    /// records every [`PURGE_INTERVAL`].
+    /// records every [`PURGE_INTERVAL`] (and, at an alternative SM-DS, forwarding to the
+    /// root SM-DS).
     ///
     /// # Errors
     /// [`Error::Server`], [`Error::ServerTask`].
@@ -181,12 +262,18 @@ impl SmdsServer {
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     every.tick().await;
-                    if let Err(e) = state.smds.purge_expired(unix_now()) {
+                    let now = unix_now();
+                    if let Err(e) = state.smds.purge_expired(now) {
                         tracing::warn!(error = %e, "SM-DS purge failed");
+                    }
+                    // Finished ES15 forwards are kept 90 days (as the SM-DP+'s operations).
+                    if let Err(e) = state.smds.store().purge_ops(now - 90 * 86_400, 1000) {
+                        tracing::warn!(error = %e, "SM-DS forwards purge failed");
                     }
                 }
             })
         };
+        let forwarder = self.forwarder.map(SmdsWorker::spawn);
         let r = simforge_server::serve_tls_until(
             listener,
             self.tls,
@@ -196,8 +283,38 @@ impl SmdsServer {
         )
         .await;
         purge.abort();
+        if let Some(f) = forwarder {
+            f.abort();
+        }
         r.map_err(Error::Server)
     }
+}
+
+/// An alternative SM-DS's ES15 forwards in its database `db` (newest first, at most `limit`):
+/// pending, done, superseded, or given up with the last error.
+///
+/// # Errors
+/// [`Error::Store`] (the file), [`Error::Smds`] (reading it).
+pub fn forwards(db: &Path, limit: u32) -> Result<Vec<simforge_smdp::SmdsOpRow>> {
+    let store = simforge_store::smds::SqliteSmdsStore::open(db)?;
+    Ok(store.ops(limit)?)
+}
+
+/// Puts the given-up ES15 forward `id` of the SM-DS database `db` back in its queue, due at
+/// `now_ms` (a running alternative SM-DS sends it again); refused when it is not a given-up
+/// forward, or a later forward of the same event was done or given up.
+///
+/// # Errors
+/// [`Error::NotFound`], [`Error::Store`] (the file), [`Error::Smds`] (updating it).
+pub fn requeue_forward(db: &Path, id: i64, now_ms: i64) -> Result<()> {
+    let store = simforge_store::smds::SqliteSmdsStore::open(db)?;
+    if !store.requeue_op(id, now_ms)? {
+        return Err(Error::NotFound(format!(
+            "no given-up ES15 forward {id} in {} that can be sent again (unknown, not given up, or a later forward of its event was done or given up)",
+            db.display()
+        )));
+    }
+    Ok(())
 }
 
 fn unix_now() -> i64 {

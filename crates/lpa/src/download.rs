@@ -1,10 +1,10 @@
 //! The profile download (SGP.22 §3.1.3): ES9+ and ES10b step by step.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use simforge_asn1::json::{
-    self, Asn1B64, AuthenticateClientResponse, B64Bytes, GetBoundProfilePackageResponse,
-    HeaderOnlyResponse, InitiateAuthenticationResponse,
+    self, Asn1B64, AuthenticateClientResponse, B64Bytes, EventEntry,
+    GetBoundProfilePackageResponse, HeaderOnlyResponse, InitiateAuthenticationResponse,
 };
 use simforge_asn1::rsp::{
     AuthenticateServerResponse, CancelSessionReason, CancelSessionResponse, CtxParams1,
@@ -37,6 +37,26 @@ pub struct DownloadOutcome {
     pub transaction_id: String,
     /// Whether the install notification reached the SM-DP+ (and was removed).
     pub notification_sent: bool,
+}
+
+/// An AuthenticateClient answer of either server at an event's address: an SM-DP+'s (ES9+,
+/// the profile's metadata) or, when the address is an alternative SM-DS's, an SM-DS's (ES11,
+/// `eventEntries`). Deployed LPAs post both to the same ES9+ path.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthenticateClientAnswer {
+    #[serde(flatten)]
+    dp: AuthenticateClientResponse,
+    #[serde(default)]
+    event_entries: Option<Vec<EventEntry>>,
+}
+
+/// Where an address led.
+enum Reached {
+    /// An SM-DP+: the profile installed.
+    Installed(DownloadOutcome),
+    /// An SM-DS: its event records for this eUICC (only the one of the EventID sent).
+    Events(Vec<EventEntry>),
 }
 
 pub(crate) fn default_device_info() -> DeviceInfo {
@@ -280,6 +300,65 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
         matching_id: &str,
         confirmation_code: Option<&str>,
     ) -> Result<DownloadOutcome, Error> {
+        match self.reach(address, matching_id, confirmation_code)? {
+            Reached::Installed(o) => Ok(o),
+            Reached::Events(_) => Err(Error::Protocol(format!(
+                "{address} answered as an SM-DS (event entries), not as an SM-DP+"
+            ))),
+        }
+    }
+
+    /// Downloads and installs the profile an SM-DS event record points to: at its RSP server
+    /// address with its EventID as matchingId. When that address is an alternative SM-DS's
+    /// (an event the root SM-DS holds for a cascade, SGP.22 §3.6), the LPA asks that SM-DS
+    /// next (ES11, the EventID as matchingId: the alternative answers only that event's
+    /// record) and downloads from the SM-DP+ its record names. Cascades are one level (the
+    /// alternative SM-DS registers at the root only): a record of the alternative SM-DS
+    /// that names an SM-DS again is refused.
+    ///
+    /// # Errors
+    /// As [`Lpa::download`]; [`Error::Protocol`] when the alternative SM-DS holds no record
+    /// of the EventID or names another SM-DS.
+    pub fn download_event(
+        &mut self,
+        event: &EventEntry,
+        confirmation_code: Option<&str>,
+    ) -> Result<DownloadOutcome, Error> {
+        let reached = self.reach(
+            &event.rsp_server_address,
+            &event.event_id,
+            confirmation_code,
+        )?;
+        let entries = match reached {
+            Reached::Installed(o) => return Ok(o),
+            Reached::Events(entries) => entries,
+        };
+        let next = entries
+            .into_iter()
+            .find(|e| e.event_id == event.event_id)
+            .ok_or_else(|| {
+                Error::Protocol(format!(
+                    "the SM-DS {} holds no event {}",
+                    event.rsp_server_address, event.event_id
+                ))
+            })?;
+        match self.reach(&next.rsp_server_address, &next.event_id, confirmation_code)? {
+            Reached::Installed(o) => Ok(o),
+            Reached::Events(_) => Err(Error::Protocol(format!(
+                "the alternative SM-DS {} points to another SM-DS, {} (one level of cascade only)",
+                event.rsp_server_address, next.rsp_server_address
+            ))),
+        }
+    }
+
+    /// The common mutual authentication with the server at `address`, then, if it is an
+    /// SM-DP+, the download; if it is an SM-DS, its event records.
+    fn reach(
+        &mut self,
+        address: &str,
+        matching_id: &str,
+        confirmation_code: Option<&str>,
+    ) -> Result<Reached, Error> {
         let address = address.to_owned();
         let (tid, asr_raw) = self.authenticate(&address, Some(matching_id.to_owned()))?;
 
@@ -289,12 +368,12 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
             authenticate_server_response: b64asn1(&asr_raw)?,
         })
         .map_err(|e| Error::Asn1(e.to_string()))?;
-        let ac_resp: AuthenticateClientResponse = match post_json(
+        let answer: AuthenticateClientAnswer = match post_json(
             &mut self.es9,
             &address,
             Es9Function::AuthenticateClient,
             &body,
-            |r: &AuthenticateClientResponse| &r.header,
+            |r: &AuthenticateClientAnswer| &r.dp.header,
         ) {
             Ok(r) => r,
             Err(e) => {
@@ -302,6 +381,11 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
                 return Err(e);
             }
         };
+        if let Some(entries) = answer.event_entries {
+            // An SM-DS (ES11 has no CancelSession).
+            return Ok(Reached::Events(entries));
+        }
+        let ac_resp = answer.dp;
         let meta = ac_resp
             .profile_metadata
             .as_ref()
@@ -411,14 +495,14 @@ impl<C: Card, T: Es9Transport> Lpa<C, T> {
             self.es10.remove_notification(seq)?;
         }
         match pir.profile_installation_result_data.final_result {
-            FinalResult::SuccessResult(ok) => Ok(DownloadOutcome {
+            FinalResult::SuccessResult(ok) => Ok(Reached::Installed(DownloadOutcome {
                 iccid: simforge_asn1::Iccid::bcd_digits(&meta.iccid.0),
                 isdp_aid: hex::encode_upper(ok.aid.0.as_ref()),
                 service_provider_name: meta.service_provider_name,
                 profile_name: meta.profile_name,
                 transaction_id: tid.to_string(),
                 notification_sent,
-            }),
+            })),
             FinalResult::ErrorResult(e) => Err(Error::Install {
                 bpp_command_id: e.bpp_command_id.0,
                 error_reason: e.error_reason.0,

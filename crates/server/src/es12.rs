@@ -2,7 +2,8 @@
 //! (the SM-DP+'s DPtls certificate as client identity), with answers classified for an
 //! at-least-once sender: a registration answered "already registered" (8.9.5 / 3.3) and a
 //! deletion answered "unknown" (8.9.5 / 3.9) are what a retry of a call that did arrive gets,
-//! so both count as done.
+//! so both count as done. The same client, [`Es12Client::es15`], is an alternative SM-DS's
+//! ES15 client (its DStls identity; the ES15 paths, the same members).
 
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub enum Es12Outcome {
 #[derive(Clone, Debug)]
 pub struct Es12Client {
     http: reqwest::Client,
+    es15: bool,
 }
 
 impl Es12Client {
@@ -44,9 +46,26 @@ impl Es12Client {
         ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<Self, Error> {
+        Self::resolving(identity_pem, ca_pem, timeout, None)
+    }
+
+    /// As [`Es12Client::new`], with the SM-DS named `host` reached at `at` whatever DNS says
+    /// (an SM-DS co-hosted in this process: `serve --with-smds`; its TLS name still checked).
+    ///
+    /// # Errors
+    /// As [`Es12Client::new`].
+    pub fn resolving(
+        identity_pem: &[u8],
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+        resolve: Option<(&str, std::net::SocketAddr)>,
+    ) -> Result<Self, Error> {
         let mut b = reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none());
+        if let Some((host, at)) = resolve {
+            b = b.resolve(host, at);
+        }
         if let Some(pem) = ca_pem {
             for c in reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::tls("ES12 CA bundle", e.without_url()))?
@@ -60,13 +79,21 @@ impl Es12Client {
             .identity(id)
             .build()
             .map_err(|e| Error::tls("ES12 HTTP client", e.without_url()))?;
-        Ok(Self { http })
+        Ok(Self { http, es15: false })
+    }
+
+    /// This client posting to the ES15 paths (`/gsma/rsp2/es15/…`): an alternative SM-DS
+    /// forwarding to the root SM-DS.
+    #[must_use]
+    pub fn es15(mut self) -> Self {
+        self.es15 = true;
+        self
     }
 
     /// A client over an HTTP client built elsewhere (it must present the client identity).
     #[must_use]
     pub fn from_client(http: reqwest::Client) -> Self {
-        Self { http }
+        Self { http, es15: false }
     }
 
     /// ES12.RegisterEvent at the SM-DS `smds_address` (`host[:port]`).
@@ -108,7 +135,11 @@ impl Es12Client {
             Ok(b) => b,
             Err(e) => return Es12Outcome::Retry(format!("request body: {e}")),
         };
-        let url = format!("https://{smds_address}{}", function.path());
+        let path = match self.es15 {
+            true => function.es15_path(),
+            false => function.path(),
+        };
+        let url = format!("https://{smds_address}{path}");
         let resp = match self
             .http
             .post(url)

@@ -3,7 +3,9 @@
 //! G+D IPA — and `/gsma/rsp2/es11/…` — the Eastcompeace SDK; the address member read as
 //! `smdpAddress` or `smdsAddress`), and ES12 (`/gsma/rsp2/es12/{registerEvent,deleteEvent}`)
 //! for SM-DP+s identified by their TLS client certificate, registered by the SHA-256 of its
-//! DER ([`Registrants`]). The registrant is what the SM-DS keeps with each event record: only
+//! DER ([`Registrants`]); ES15 (`/gsma/rsp2/es15/…`, the same functions and members) for
+//! alternative SM-DSs forwarding to this one as their root, registered the same way (by
+//! their DStls certificate). The registrant is what the SM-DS keeps with each event record: only
 //! it may delete the record.
 
 use std::collections::HashMap;
@@ -64,6 +66,7 @@ pub fn smds_router<S: SmdsStore + 'static>(state: Arc<SmdsState<S>>) -> Router {
         .route("/gsma/rsp2/es9plus/{function}", post(es11::<S>))
         .route("/gsma/rsp2/es11/{function}", post(es11::<S>))
         .route("/gsma/rsp2/es12/{function}", post(es12::<S>))
+        .route("/gsma/rsp2/es15/{function}", post(es12::<S>))
         .with_state(state)
 }
 

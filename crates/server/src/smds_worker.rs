@@ -1,9 +1,12 @@
 //! The SM-DP+'s SM-DS worker: delivers the queued SM-DS operations ([`SmdsQueue`], queued by
 //! the SM-DP+ in the transactions of ES2+.ConfirmOrder and of whatever ends an order) with
-//! the ES12 client ([`Es12Client`]), at least once, with backoff.
+//! the ES12 client ([`Es12Client`]), at least once, with backoff. The same worker delivers
+//! an alternative SM-DS's ES15 forwards to the root SM-DS (`simforge_smds::ForwardQueue`,
+//! with [`Es12Client::es15`] and the SM-DS's address).
 //!
 //! A register is ES12.RegisterEvent (EventID = the order's matchingId, rspServerAddress = this
-//! SM-DP+, forwardingIndicator false), a delete ES12.DeleteEvent. "Already registered" and
+//! SM-DP+, forwardingIndicator [`SmdsWorkerConfig::forwarding_indicator`]), a delete
+//! ES12.DeleteEvent. "Already registered" and
 //! "unknown event" count as done (a retry of a call that did arrive), so delivering twice is
 //! harmless. An SM-DS that does not answer (or answers 1.2 / 4.2, or not as SGP.22) is tried
 //! again after `backoff_base`, doubled per failure up to `backoff_max`, until `give_up_after`
@@ -26,8 +29,11 @@ use crate::es12::{Es12Client, Es12Outcome};
 #[derive(Clone, Debug)]
 pub struct SmdsWorkerConfig {
     /// functionRequesterIdentifier of the requests, and the events' rspServerAddress: this
-    /// SM-DP+'s address.
+    /// SM-DP+'s address (an alternative SM-DS's own, for its ES15 forwards).
     pub smdp_address: String,
+    /// forwardingIndicator of the registrations: `true` asks an alternative SM-DS to register
+    /// the event at the root SM-DS too (ES15); always `false` for an SM-DS's forwards.
+    pub forwarding_indicator: bool,
     /// Prefix of functionCallIdentifier (`<prefix>-<queue id>`, the same on every retry).
     pub call_id_prefix: String,
     /// Pause between polls of an empty (or not yet due) queue.
@@ -51,6 +57,7 @@ impl SmdsWorkerConfig {
     pub fn new(smdp_address: &str) -> Self {
         Self {
             smdp_address: smdp_address.to_owned(),
+            forwarding_indicator: false,
             call_id_prefix: "simforge-es12".to_owned(),
             poll_interval: Duration::from_secs(1),
             backoff_base: Duration::from_secs(2),
@@ -226,7 +233,7 @@ async fn send<S: SmdsQueue>(
                 eid: op.eid,
                 rsp_server_address: config.smdp_address.clone(),
                 event_id: op.event_id.as_str().to_owned(),
-                forwarding_indicator: Some(false),
+                forwarding_indicator: Some(config.forwarding_indicator),
             };
             client.register_event(&op.smds_address, &req).await
         }
@@ -244,7 +251,7 @@ async fn send<S: SmdsQueue>(
         Es12Outcome::Done => {
             tracing::info!(
                 operator = op.operator_id,
-                iccid = op.iccid.as_str(),
+                iccid = op.iccid.as_ref().map(|i| i.as_str()),
                 smds = op.smds_address,
                 op = op.kind.as_str(),
                 attempts = failures,
@@ -254,7 +261,7 @@ async fn send<S: SmdsQueue>(
         }
         Es12Outcome::Refused(code) => {
             let why = format!("refused by the SM-DS: {code}");
-            tracing::warn!(operator = op.operator_id, iccid = op.iccid.as_str(), smds = op.smds_address, op = op.kind.as_str(), error = %why, "SM-DS event operation given up");
+            tracing::warn!(operator = op.operator_id, iccid = op.iccid.as_ref().map(|i| i.as_str()), smds = op.smds_address, op = op.kind.as_str(), error = %why, "SM-DS event operation given up");
             (
                 Sent::GivenUp,
                 store.smds_op_failed(entry.id, &why, None, now_ms).await,
@@ -267,7 +274,7 @@ async fn send<S: SmdsQueue>(
                 .saturating_mul(1000)
                 .saturating_add(ms(config.give_up_after));
             if next <= horizon {
-                tracing::info!(operator = op.operator_id, iccid = op.iccid.as_str(), smds = op.smds_address, op = op.kind.as_str(), attempts = failures, error = %why, "SM-DS event operation failed, will retry");
+                tracing::info!(operator = op.operator_id, iccid = op.iccid.as_ref().map(|i| i.as_str()), smds = op.smds_address, op = op.kind.as_str(), attempts = failures, error = %why, "SM-DS event operation failed, will retry");
                 (
                     Sent::Retry,
                     store
@@ -275,7 +282,7 @@ async fn send<S: SmdsQueue>(
                         .await,
                 )
             } else {
-                tracing::warn!(operator = op.operator_id, iccid = op.iccid.as_str(), smds = op.smds_address, op = op.kind.as_str(), attempts = failures, error = %why, "SM-DS event operation given up");
+                tracing::warn!(operator = op.operator_id, iccid = op.iccid.as_ref().map(|i| i.as_str()), smds = op.smds_address, op = op.kind.as_str(), attempts = failures, error = %why, "SM-DS event operation given up");
                 (
                     Sent::GivenUp,
                     store.smds_op_failed(entry.id, &why, None, now_ms).await,

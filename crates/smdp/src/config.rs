@@ -38,6 +38,11 @@ pub struct SmdpConfig {
     /// transaction). On by default; off only to measure what the audit costs (BENCHMARKS.md).
     #[serde(default = "default_audit_unseals")]
     pub audit_unseals: bool,
+    /// The SM-DS (`host[:port]`) ConfirmOrder registers an event at when it gives an EID,
+    /// names no `smdsAddress` and the operator has no default SM-DS either (`serve
+    /// --with-smds`: the SM-DS co-hosted in the same process). `None`: no event then.
+    #[serde(default)]
+    pub default_smds_address: Option<String>,
 }
 
 fn default_audit_unseals() -> bool {
@@ -67,6 +72,7 @@ impl SmdpConfig {
             order_ttl_secs: Some(30 * 24 * 3600),
             min_matching_id_bits: DEFAULT_MIN_MATCHING_ID_BITS,
             audit_unseals: true,
+            default_smds_address: None,
         }
     }
 

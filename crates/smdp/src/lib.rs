@@ -59,7 +59,7 @@ pub use outbox::{OutboxEntry, OutboxStore};
 pub use profile::NewProfile;
 pub use service::{Reply, Smdp, add_profiles};
 pub use smds_queue::{
-    Registration, SmdsOp, SmdsOpEntry, SmdsOpKind, SmdsOpRow, SmdsOpState, SmdsQueue, registration,
-    smds_ops,
+    MemorySmdsQueue, Registration, SmdsOp, SmdsOpEntry, SmdsOpKind, SmdsOpRow, SmdsOpState,
+    SmdsQueue, registration, smds_ops,
 };
 pub use store::{Delivery, MemData, MemoryStore, MemoryTx, SmdpStore, SmdpTx};

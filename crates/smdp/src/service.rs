@@ -663,11 +663,16 @@ impl<S: SmdpStore> Smdp<S> {
             },
             None => es2::MatchingIdUse::Free,
         };
-        // The operator's default SM-DS, for an order with an EID that names none.
+        // The operator's default SM-DS (else the platform's), for an order with an EID that
+        // names none.
         let with_default;
         let has_eid = req.eid.is_some() || profile.as_ref().is_some_and(|p| p.eid.is_some());
         let req = match &req.smds_address {
-            None if has_eid => match tx.default_smds_address(operator).await? {
+            None if has_eid => match tx
+                .default_smds_address(operator)
+                .await?
+                .or_else(|| self.config().default_smds_address.clone())
+            {
                 Some(a) => {
                     with_default = ConfirmOrderRequest {
                         smds_address: Some(a),

@@ -66,20 +66,24 @@ impl fmt::Display for SmdsOpKind {
     }
 }
 
-/// One operation for an SM-DS, queued by the profile's operator.
+/// One operation for an SM-DS, queued by the profile's operator (or, in an alternative
+/// SM-DS's own queue, an ES15 forward of an event to the root SM-DS).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmdsOp {
-    /// The profile's operator (the tenant whose order asked for it).
+    /// The profile's operator (the tenant whose order asked for it); 0 in an SM-DS's queue
+    /// (an SM-DS has no operators).
     pub operator_id: OperatorId,
-    /// The profile.
-    pub iccid: Iccid,
+    /// The profile; `None` in an SM-DS's queue (an ES15 forward is of an event, not of a
+    /// profile).
+    pub iccid: Option<Iccid>,
     /// Register or delete.
     pub kind: SmdsOpKind,
-    /// The SM-DS (`host[:port]`), from ConfirmOrder's `smdsAddress`.
+    /// The SM-DS (`host[:port]`), from ConfirmOrder's `smdsAddress` (the root SM-DS for an
+    /// ES15 forward).
     pub smds_address: String,
     /// The eUICC.
     pub eid: Eid,
-    /// The EventID: the order's matchingId.
+    /// The EventID: the order's matchingId (the forwarded event's EventID).
     pub event_id: MatchingId,
     /// When it is due (seconds): now, or the order's expiry for its scheduled delete.
     pub due: UnixTime,
@@ -130,7 +134,7 @@ pub fn smds_ops(
     }
     let op = |r: &Registration, kind, due| SmdsOp {
         operator_id: after.operator_id,
-        iccid: after.iccid.clone(),
+        iccid: Some(after.iccid.clone()),
         kind,
         smds_address: r.smds_address.clone(),
         eid: r.eid,
@@ -247,6 +251,16 @@ pub trait SmdsQueue: Send + Sync {
         operator: OperatorId,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<SmdsOpRow>>> + Send;
+    /// Puts `operator`'s given-up operation `id` back in the queue, due at `now_ms` (its
+    /// retry horizon counted from then, its attempts and last error kept); `false` when `id`
+    /// is not a given-up operation of `operator`, or when a later operation of the same event
+    /// was done or given up (sending this one again would undo or reorder it).
+    fn requeue_smds_op(
+        &self,
+        operator: OperatorId,
+        id: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// The same key: one event at one SM-DS.
@@ -258,39 +272,77 @@ fn not_pending(id: i64) -> crate::Error {
     crate::Error::Storage(format!("SM-DS operation {id} is not pending").into())
 }
 
-impl SmdsQueue for crate::MemoryStore {
-    async fn claim_smds_ops(
-        &self,
-        now_ms: i64,
-        lease_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<SmdsOpEntry>> {
-        let mut d = self.data.lock().await;
+/// An SM-DS operations queue in memory, with the rules of the SQL one (`rsp_smds_ops`):
+/// the SM-DP+'s [`crate::MemoryStore`] keeps one, and so does the SM-DS's memory store (its
+/// ES15 forwards). Times in milliseconds, as [`SmdsQueue`]'s.
+#[derive(Clone, Debug, Default)]
+pub struct MemorySmdsQueue {
+    rows: Vec<SmdsOpRow>,
+    /// Next try (or lease end) of each row, same index.
+    next_try_ms: Vec<i64>,
+    last_id: i64,
+}
+
+impl MemorySmdsQueue {
+    /// Queues `ops`, each superseding the pending operations of its event (same operator,
+    /// SM-DS, EID and EventID) never attempted and not yet due at its time.
+    pub fn push(&mut self, ops: &[SmdsOp]) {
+        for op in ops {
+            for row in &mut self.rows {
+                let o = &row.entry.op;
+                if row.state == SmdsOpState::Pending
+                    && row.entry.attempts == 0
+                    && o.due > op.at
+                    && o.operator_id == op.operator_id
+                    && same_event(o, op)
+                {
+                    row.state = SmdsOpState::Superseded;
+                }
+            }
+            self.last_id = self.last_id.saturating_add(1);
+            self.rows.push(SmdsOpRow {
+                entry: SmdsOpEntry {
+                    id: self.last_id,
+                    op: op.clone(),
+                    attempts: 0,
+                },
+                state: SmdsOpState::Pending,
+                last_error: None,
+            });
+            self.next_try_ms.push(op.due.saturating_mul(1000));
+        }
+    }
+
+    /// As [`SmdsQueue::claim_smds_ops`].
+    pub fn claim(&mut self, now_ms: i64, lease_ms: i64, limit: u32) -> Vec<SmdsOpEntry> {
         let mut out = Vec::new();
-        for i in 0..d.smds_ops.len() {
+        for i in 0..self.rows.len() {
             if out.len() >= limit as usize {
                 break;
             }
-            let row = &d.smds_ops[i];
-            if row.state != SmdsOpState::Pending || d.smds_next_try_ms[i] > now_ms {
+            let row = &self.rows[i];
+            if row.state != SmdsOpState::Pending || self.next_try_ms[i] > now_ms {
                 continue;
             }
-            let held = d.smds_ops[..i]
+            let held = self.rows[..i]
                 .iter()
                 .any(|r| r.state == SmdsOpState::Pending && same_event(&r.entry.op, &row.entry.op));
             if held {
                 continue;
             }
             out.push(row.entry.clone());
-            d.smds_next_try_ms[i] = now_ms.saturating_add(lease_ms);
+            self.next_try_ms[i] = now_ms.saturating_add(lease_ms);
         }
-        Ok(out)
+        out
     }
 
-    async fn smds_op_done(&self, id: i64, _now_ms: i64) -> Result<()> {
-        let mut d = self.data.lock().await;
-        let row = d
-            .smds_ops
+    /// As [`SmdsQueue::smds_op_done`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`] when `id` is not pending.
+    pub fn done(&mut self, id: i64) -> Result<()> {
+        let row = self
+            .rows
             .iter_mut()
             .find(|r| r.entry.id == id && r.state == SmdsOpState::Pending)
             .ok_or_else(|| not_pending(id))?;
@@ -300,34 +352,31 @@ impl SmdsQueue for crate::MemoryStore {
         Ok(())
     }
 
-    async fn smds_op_failed(
-        &self,
-        id: i64,
-        error: &str,
-        next_try_ms: Option<i64>,
-        _now_ms: i64,
-    ) -> Result<()> {
-        let mut d = self.data.lock().await;
-        let i = d
-            .smds_ops
+    /// As [`SmdsQueue::smds_op_failed`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`] when `id` is not pending.
+    pub fn failed(&mut self, id: i64, error: &str, next_try_ms: Option<i64>) -> Result<()> {
+        let i = self
+            .rows
             .iter()
             .position(|r| r.entry.id == id && r.state == SmdsOpState::Pending)
             .ok_or_else(|| not_pending(id))?;
-        let row = &mut d.smds_ops[i];
+        let row = &mut self.rows[i];
         row.entry.attempts += 1;
         row.last_error = Some(error.to_owned());
         match next_try_ms {
-            Some(t) => d.smds_next_try_ms[i] = t,
+            Some(t) => self.next_try_ms[i] = t,
             None => row.state = SmdsOpState::Failed,
         }
         Ok(())
     }
 
-    async fn purge_smds_ops(&self, before: UnixTime, limit: u32) -> Result<u64> {
-        let mut d = self.data.lock().await;
+    /// As [`SmdsQueue::purge_smds_ops`].
+    pub fn purge(&mut self, before: UnixTime, limit: u32) -> u64 {
         let mut n = 0u64;
-        let doomed: Vec<bool> = d
-            .smds_ops
+        let doomed: Vec<bool> = self
+            .rows
             .iter()
             .map(|r| {
                 let gone = n < u64::from(limit)
@@ -338,21 +387,80 @@ impl SmdsQueue for crate::MemoryStore {
             })
             .collect();
         let mut keep = doomed.iter().map(|x| !x);
-        d.smds_ops.retain(|_| keep.next().unwrap_or(true));
+        self.rows.retain(|_| keep.next().unwrap_or(true));
         let mut keep = doomed.iter().map(|x| !x);
-        d.smds_next_try_ms.retain(|_| keep.next().unwrap_or(true));
-        Ok(n)
+        self.next_try_ms.retain(|_| keep.next().unwrap_or(true));
+        n
     }
 
-    async fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>> {
-        let d = self.data.lock().await;
-        Ok(d.smds_ops
+    /// As [`SmdsQueue::requeue_smds_op`].
+    pub fn requeue(&mut self, operator: OperatorId, id: i64, now_ms: i64) -> bool {
+        let Some(i) = self.rows.iter().position(|r| {
+            r.entry.id == id && r.entry.op.operator_id == operator && r.state == SmdsOpState::Failed
+        }) else {
+            return false;
+        };
+        let later_settled = self.rows[i + 1..].iter().any(|r| {
+            matches!(r.state, SmdsOpState::Done | SmdsOpState::Failed)
+                && same_event(&r.entry.op, &self.rows[i].entry.op)
+        });
+        if later_settled {
+            return false;
+        }
+        let row = &mut self.rows[i];
+        row.state = SmdsOpState::Pending;
+        row.entry.op.due = now_ms.div_euclid(1000);
+        self.next_try_ms[i] = now_ms;
+        true
+    }
+
+    /// `operator`'s operations, newest first (at most `limit`).
+    #[must_use]
+    pub fn of(&self, operator: OperatorId, limit: u32) -> Vec<SmdsOpRow> {
+        self.rows
             .iter()
             .rev()
             .filter(|r| r.entry.op.operator_id == operator)
             .take(limit as usize)
             .cloned()
-            .collect())
+            .collect()
+    }
+}
+
+impl SmdsQueue for crate::MemoryStore {
+    async fn claim_smds_ops(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<SmdsOpEntry>> {
+        Ok(self.data.lock().await.smds.claim(now_ms, lease_ms, limit))
+    }
+
+    async fn smds_op_done(&self, id: i64, _now_ms: i64) -> Result<()> {
+        self.data.lock().await.smds.done(id)
+    }
+
+    async fn smds_op_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_try_ms: Option<i64>,
+        _now_ms: i64,
+    ) -> Result<()> {
+        self.data.lock().await.smds.failed(id, error, next_try_ms)
+    }
+
+    async fn purge_smds_ops(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        Ok(self.data.lock().await.smds.purge(before, limit))
+    }
+
+    async fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>> {
+        Ok(self.data.lock().await.smds.of(operator, limit))
+    }
+
+    async fn requeue_smds_op(&self, operator: OperatorId, id: i64, now_ms: i64) -> Result<bool> {
+        Ok(self.data.lock().await.smds.requeue(operator, id, now_ms))
     }
 }
 

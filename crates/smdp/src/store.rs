@@ -19,7 +19,7 @@ use crate::cancel::CancelSessionPolicy;
 use crate::error::{Error, Result};
 pub use crate::memory_outbox::Delivery;
 use crate::model::{Event, OperatorId, ProfileRecord, ProfileState, Session, UnixTime, Unseal};
-use crate::smds_queue::{SmdsOp, SmdsOpEntry, SmdsOpRow, SmdsOpState};
+use crate::smds_queue::{MemorySmdsQueue, SmdsOp};
 
 /// One transaction. Dropping it without [`SmdpTx::commit`] rolls back.
 pub trait SmdpTx: Send {
@@ -161,11 +161,8 @@ pub struct MemData {
     pub cancel_policies: BTreeMap<OperatorId, CancelSessionPolicy>,
     /// The profile packages unsealed, in order (what the SQL stores append to the audit log).
     pub unseals: Vec<Unseal>,
-    /// The SM-DS operations queued, in order, with their delivery state (`next_try_ms` of
-    /// each in `smds_next_try_ms`, same index).
-    pub smds_ops: Vec<SmdsOpRow>,
-    /// Next try (or lease end) of each of `smds_ops`, milliseconds.
-    pub smds_next_try_ms: Vec<i64>,
+    /// The SM-DS operations queued, in order, with their delivery state.
+    pub smds: MemorySmdsQueue,
     /// Operators' default SM-DS addresses.
     pub default_smds_addresses: BTreeMap<OperatorId, String>,
 }
@@ -374,32 +371,7 @@ impl SmdpTx for MemoryTx {
         Ok(())
     }
     async fn push_smds_ops(&mut self, ops: &[SmdsOp]) -> Result<()> {
-        for op in ops {
-            for row in &mut self.work.smds_ops {
-                let o = &row.entry.op;
-                if row.state == SmdsOpState::Pending
-                    && row.entry.attempts == 0
-                    && o.due > op.at
-                    && o.operator_id == op.operator_id
-                    && o.smds_address == op.smds_address
-                    && o.eid == op.eid
-                    && o.event_id == op.event_id
-                {
-                    row.state = SmdsOpState::Superseded;
-                }
-            }
-            let id = i64::try_from(self.work.smds_ops.len()).unwrap_or(i64::MAX - 1) + 1;
-            self.work.smds_ops.push(SmdsOpRow {
-                entry: SmdsOpEntry {
-                    id,
-                    op: op.clone(),
-                    attempts: 0,
-                },
-                state: SmdsOpState::Pending,
-                last_error: None,
-            });
-            self.work.smds_next_try_ms.push(op.due.saturating_mul(1000));
-        }
+        self.work.smds.push(ops);
         Ok(())
     }
     async fn count_by_state(&mut self, operator: OperatorId) -> Result<Vec<(ProfileState, u64)>> {

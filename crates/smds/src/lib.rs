@@ -21,14 +21,20 @@
 //! - [`es11_asn1`]: the ASN.1 binding of an ES11 answer (`AuthenticateClientResponseEs11`,
 //!   `BF40`).
 //!
-//! Not here: ES15 (alternative SM-DS → root SM-DS cascading; `forwardingIndicator` is
-//! stored, not acted upon).
+//! - ES15 (alternative SM-DS → root SM-DS, [`forward`]): with [`SmdsConfig::root`], a
+//!   registration carrying `forwardingIndicator` true is registered at the root too (same
+//!   EID and EventID, rspServerAddress = this SM-DS), and its deletion (by its registrant or
+//!   by expiry) deleted there; both queued in the store in the step that changes the
+//!   record ([`SmdsStore::insert_event`], [`SmdsStore::remove_event`]) and delivered by the
+//!   SM-DP+'s SM-DS worker through [`ForwardQueue`].
 
 mod error;
+pub mod forward;
 mod service;
 mod store;
 
 pub use error::{Error, Result};
+pub use forward::ForwardQueue;
 pub use service::{
     EventRecord, Registrant, Smds, SmdsConfig, SmdsKeys, es11_asn1, valid_rsp_server_address,
 };

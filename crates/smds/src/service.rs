@@ -11,12 +11,12 @@ use simforge_asn1::json::{
 };
 use simforge_asn1::rsp::{AuthenticateClientOkEs11, AuthenticateClientResponseEs11, EventEntries};
 use simforge_asn1::status::ResponseHeader;
-use simforge_asn1::{Eid, Extensions};
+use simforge_asn1::{Eid, Extensions, MatchingId};
 use simforge_crypto::Random;
 use simforge_pki::{CiStore, LabPki};
 use simforge_smdp::error::Cause;
 use simforge_smdp::es9::{AuthServer, open_session, verify_client_with};
-use simforge_smdp::{DpKey, UnixTime, address_designates};
+use simforge_smdp::{DpKey, SmdsOp, SmdsOpKind, UnixTime, address_designates};
 
 use crate::error::{Error, Result};
 use crate::store::SmdsStore;
@@ -35,6 +35,11 @@ pub struct SmdsConfig {
     pub event_ttl_secs: Option<i64>,
     /// Event records kept per EID at most (a registrant cannot fill an eUICC's list).
     pub max_events_per_eid: usize,
+    /// The root SM-DS (`host[:port]`) this SM-DS, as an alternative SM-DS, forwards events
+    /// to (ES15) when their registration carries `forwardingIndicator` true; `None`: this is
+    /// a root SM-DS (the indicator is kept, nothing is forwarded).
+    #[serde(default)]
+    pub root: Option<String>,
 }
 
 impl SmdsConfig {
@@ -47,6 +52,7 @@ impl SmdsConfig {
             session_ttl_secs: 600,
             event_ttl_secs: Some(90 * 24 * 3600),
             max_events_per_eid: 32,
+            root: None,
         }
     }
 
@@ -161,7 +167,9 @@ pub struct EventRecord {
     pub registered_at: UnixTime,
     /// When it stops being served (`None`: never).
     pub expires_at: Option<UnixTime>,
-    /// forwardingIndicator as registered (ES15 cascading: not acted upon).
+    /// forwardingIndicator as registered: at an alternative SM-DS (one with
+    /// [`SmdsConfig::root`]), the record was forwarded to the root SM-DS (ES15), and its
+    /// deletion is forwarded too.
     pub forwarding_indicator: bool,
 }
 
@@ -261,13 +269,21 @@ impl<S: SmdsStore> Smds<S> {
         if !valid_rsp_server_address(&req.rsp_server_address) {
             return Err(Error::Invalid("rspServerAddress"));
         }
+        let forwarding = req.forwarding_indicator.unwrap_or(false);
+        if forwarding && self.root().is_some() && MatchingId::parse(&req.event_id).is_err() {
+            // The root's record sends the LPA here with this EventID as its matchingId.
+            return Err(Error::Invalid(
+                "eventId: an EventID to forward to the root SM-DS must be a matchingId (A-Z, 0-9, '-')",
+            ));
+        }
         let existing = self.store.events_for(&req.eid)?;
         if let Some(old) = existing.iter().find(|r| r.event_id == req.event_id) {
             if !old.is_expired(now) {
                 return Err(Error::EventIdConflict);
             }
-            // An expired record not yet purged gives way.
-            self.store.remove_event(&req.eid, &req.event_id)?;
+            // An expired record not yet purged gives way (and its copy at the root goes).
+            let ops = self.forward(old, SmdsOpKind::Delete, now);
+            self.store.remove_event(&req.eid, &req.event_id, &ops)?;
         }
         let live = existing.iter().filter(|r| !r.is_expired(now)).count();
         if live >= self.config.max_events_per_eid {
@@ -282,13 +298,46 @@ impl<S: SmdsStore> Smds<S> {
             registrant: registrant.clone(),
             registered_at: now,
             expires_at: self.config.event_ttl_secs.map(|t| now.saturating_add(t)),
-            forwarding_indicator: req.forwarding_indicator.unwrap_or(false),
+            forwarding_indicator: forwarding,
         };
-        if !self.store.insert_event(record)? {
+        let ops = self.forward(&record, SmdsOpKind::Register, now);
+        if !self.store.insert_event(record, &ops)? {
             return Err(Error::EventIdConflict);
         }
-        tracing::info!(%registrant, "event registered");
+        tracing::info!(%registrant, forwarded = !ops.is_empty(), "event registered");
         Ok(())
+    }
+
+    /// The root SM-DS this SM-DS forwards to (never itself).
+    fn root(&self) -> Option<&str> {
+        self.config
+            .root
+            .as_deref()
+            .filter(|r| !self.config.accepts_address(r))
+    }
+
+    /// The ES15 operation `r`'s registration or deletion asks of the root SM-DS: none at a
+    /// root SM-DS or for a record registered without forwardingIndicator. The root's record
+    /// keeps the EID and the EventID and points at this SM-DS (rspServerAddress = this
+    /// address, forwardingIndicator false: the root forwards nothing), registered by this
+    /// SM-DS's identity, so only this SM-DS deletes it.
+    fn forward(&self, r: &EventRecord, kind: SmdsOpKind, now: UnixTime) -> Vec<SmdsOp> {
+        let Some(root) = self.root().filter(|_| r.forwarding_indicator) else {
+            return Vec::new();
+        };
+        let Ok(event_id) = MatchingId::parse(&r.event_id) else {
+            return Vec::new();
+        };
+        vec![SmdsOp {
+            operator_id: 0,
+            iccid: None,
+            kind,
+            smds_address: root.to_owned(),
+            eid: r.eid,
+            event_id,
+            due: now,
+            at: now,
+        }]
     }
 
     /// ES12.DeleteEvent: removes the record of `registrant`. An unknown record, an expired
@@ -302,23 +351,40 @@ impl<S: SmdsStore> Smds<S> {
         req: &DeleteEventRequest,
         now: UnixTime,
     ) -> Result<()> {
-        let mine = self.store.events_for(&req.eid)?.into_iter().any(|r| {
+        let mine = self.store.events_for(&req.eid)?.into_iter().find(|r| {
             r.event_id == req.event_id && &r.registrant == registrant && !r.is_expired(now)
         });
-        if !mine || self.store.remove_event(&req.eid, &req.event_id)?.is_none() {
+        let Some(mine) = mine else {
+            return Err(Error::EventUnknown);
+        };
+        let ops = self.forward(&mine, SmdsOpKind::Delete, now);
+        if self
+            .store
+            .remove_event(&req.eid, &req.event_id, &ops)?
+            .is_none()
+        {
             return Err(Error::EventUnknown);
         }
-        tracing::info!(%registrant, "event deleted");
+        tracing::info!(%registrant, forwarded = !ops.is_empty(), "event deleted");
         Ok(())
     }
 
     /// Drops expired sessions and event records; each record purged is logged (a record
-    /// dropped silently is a profile its device never finds). Returns the records purged.
+    /// dropped silently is a profile its device never finds), and the deletion of a
+    /// forwarded one is queued for the root SM-DS (after the purge: a crash in between
+    /// leaves the root's copy to the root's own expiry). Returns the records purged.
     ///
     /// # Errors
     /// Storage.
     pub fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>> {
         let purged = self.store.purge_expired(now)?;
+        let ops: Vec<SmdsOp> = purged
+            .iter()
+            .flat_map(|r| self.forward(r, SmdsOpKind::Delete, now))
+            .collect();
+        if !ops.is_empty() {
+            self.store.queue_ops(&ops)?;
+        }
         for r in &purged {
             tracing::info!(
                 registrant = %r.registrant,

@@ -1,12 +1,13 @@
 //! What the SM-DS keeps: ES11 sessions (between InitiateAuthentication and
-//! AuthenticateClient) and ES12 event records; the [`SmdsStore`] trait and its in-memory
-//! implementation.
+//! AuthenticateClient), ES12 event records and, at an alternative SM-DS, the queue of its
+//! ES15 forwards to the root SM-DS (the SM-DP+'s SM-DS operations queue, the same
+//! [`SmdsOp`]s and rules); the [`SmdsStore`] trait and its in-memory implementation.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use simforge_asn1::{Eid, TransactionId};
-use simforge_smdp::{Session, UnixTime};
+use simforge_smdp::{MemorySmdsQueue, Session, SmdsOp, SmdsOpEntry, SmdsOpRow, UnixTime};
 
 use crate::error::Result;
 use crate::service::EventRecord;
@@ -26,12 +27,13 @@ pub trait SmdsStore: Send + Sync {
     /// [`crate::Error::Storage`].
     fn take_session(&self, tid: &TransactionId) -> Result<Option<Session>>;
 
-    /// Adds a record after the EID's others; `false` (nothing changed) when the EID already
-    /// has a record with this EventID.
+    /// Adds a record after the EID's others and queues `forward` (its ES15 forward) in the
+    /// same step; `false` (nothing changed, nothing queued) when the EID already has a
+    /// record with this EventID.
     ///
     /// # Errors
     /// [`crate::Error::Storage`].
-    fn insert_event(&self, record: EventRecord) -> Result<bool>;
+    fn insert_event(&self, record: EventRecord, forward: &[SmdsOp]) -> Result<bool>;
 
     /// The EID's records, in arrival order (expired ones included).
     ///
@@ -39,11 +41,17 @@ pub trait SmdsStore: Send + Sync {
     /// [`crate::Error::Storage`].
     fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>>;
 
-    /// Removes and returns the EID's record with this EventID.
+    /// Removes and returns the EID's record with this EventID, queueing `forward` in the
+    /// same step when there was one.
     ///
     /// # Errors
     /// [`crate::Error::Storage`].
-    fn remove_event(&self, eid: &Eid, event_id: &str) -> Result<Option<EventRecord>>;
+    fn remove_event(
+        &self,
+        eid: &Eid,
+        event_id: &str,
+        forward: &[SmdsOp],
+    ) -> Result<Option<EventRecord>>;
 
     /// Removes the sessions expired at `now` and returns the records expired at `now`,
     /// removed.
@@ -51,28 +59,115 @@ pub trait SmdsStore: Send + Sync {
     /// # Errors
     /// [`crate::Error::Storage`].
     fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>>;
+
+    /// Queues ES15 operations (the SM-DP+'s queue rules: a not yet due, never attempted
+    /// operation of the same event is superseded).
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn queue_ops(&self, ops: &[SmdsOp]) -> Result<()>;
+
+    /// As [`simforge_smdp::SmdsQueue::claim_smds_ops`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn claim_ops(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<SmdsOpEntry>>;
+
+    /// As [`simforge_smdp::SmdsQueue::smds_op_done`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`] (also when `id` is not pending).
+    fn op_done(&self, id: i64, now_ms: i64) -> Result<()>;
+
+    /// As [`simforge_smdp::SmdsQueue::smds_op_failed`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`] (also when `id` is not pending).
+    fn op_failed(&self, id: i64, error: &str, next_try_ms: Option<i64>, now_ms: i64) -> Result<()>;
+
+    /// As [`simforge_smdp::SmdsQueue::purge_smds_ops`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn purge_ops(&self, before: UnixTime, limit: u32) -> Result<u64>;
+
+    /// The queued operations, newest first (at most `limit`).
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn ops(&self, limit: u32) -> Result<Vec<SmdsOpRow>>;
+
+    /// As [`simforge_smdp::SmdsQueue::requeue_smds_op`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    fn requeue_op(&self, id: i64, now_ms: i64) -> Result<bool>;
 }
 
-impl<T: SmdsStore + ?Sized> SmdsStore for Box<T> {
-    fn put_session(&self, session: Session) -> Result<()> {
-        (**self).put_session(session)
-    }
-    fn take_session(&self, tid: &TransactionId) -> Result<Option<Session>> {
-        (**self).take_session(tid)
-    }
-    fn insert_event(&self, record: EventRecord) -> Result<bool> {
-        (**self).insert_event(record)
-    }
-    fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>> {
-        (**self).events_for(eid)
-    }
-    fn remove_event(&self, eid: &Eid, event_id: &str) -> Result<Option<EventRecord>> {
-        (**self).remove_event(eid, event_id)
-    }
-    fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>> {
-        (**self).purge_expired(now)
-    }
+macro_rules! delegate {
+    ($t:ty) => {
+        impl<T: SmdsStore + ?Sized> SmdsStore for $t {
+            fn put_session(&self, session: Session) -> Result<()> {
+                (**self).put_session(session)
+            }
+            fn take_session(&self, tid: &TransactionId) -> Result<Option<Session>> {
+                (**self).take_session(tid)
+            }
+            fn insert_event(&self, record: EventRecord, forward: &[SmdsOp]) -> Result<bool> {
+                (**self).insert_event(record, forward)
+            }
+            fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>> {
+                (**self).events_for(eid)
+            }
+            fn remove_event(
+                &self,
+                eid: &Eid,
+                event_id: &str,
+                forward: &[SmdsOp],
+            ) -> Result<Option<EventRecord>> {
+                (**self).remove_event(eid, event_id, forward)
+            }
+            fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>> {
+                (**self).purge_expired(now)
+            }
+            fn queue_ops(&self, ops: &[SmdsOp]) -> Result<()> {
+                (**self).queue_ops(ops)
+            }
+            fn claim_ops(
+                &self,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<SmdsOpEntry>> {
+                (**self).claim_ops(now_ms, lease_ms, limit)
+            }
+            fn op_done(&self, id: i64, now_ms: i64) -> Result<()> {
+                (**self).op_done(id, now_ms)
+            }
+            fn op_failed(
+                &self,
+                id: i64,
+                error: &str,
+                next_try_ms: Option<i64>,
+                now_ms: i64,
+            ) -> Result<()> {
+                (**self).op_failed(id, error, next_try_ms, now_ms)
+            }
+            fn purge_ops(&self, before: UnixTime, limit: u32) -> Result<u64> {
+                (**self).purge_ops(before, limit)
+            }
+            fn ops(&self, limit: u32) -> Result<Vec<SmdsOpRow>> {
+                (**self).ops(limit)
+            }
+            fn requeue_op(&self, id: i64, now_ms: i64) -> Result<bool> {
+                (**self).requeue_op(id, now_ms)
+            }
+        }
+    };
 }
+
+delegate!(Box<T>);
+delegate!(Arc<T>);
 
 /// Sessions kept at most by a [`MemoryStore`]; beyond, the oldest is dropped (its
 /// AuthenticateClient then answers "transactionId unknown").
@@ -84,6 +179,7 @@ struct Inner {
     /// Session insertion order, for eviction (may name sessions already taken).
     order: VecDeque<TransactionId>,
     events: HashMap<Eid, Vec<EventRecord>>,
+    forwards: MemorySmdsQueue,
 }
 
 /// The SM-DS's state in memory (tests, labs): lost with the process.
@@ -135,13 +231,14 @@ impl SmdsStore for MemoryStore {
         Ok(self.lock().sessions.remove(tid))
     }
 
-    fn insert_event(&self, record: EventRecord) -> Result<bool> {
+    fn insert_event(&self, record: EventRecord, forward: &[SmdsOp]) -> Result<bool> {
         let mut g = self.lock();
         let list = g.events.entry(record.eid).or_default();
         if list.iter().any(|r| r.event_id == record.event_id) {
             return Ok(false);
         }
         list.push(record);
+        g.forwards.push(forward);
         Ok(true)
     }
 
@@ -149,7 +246,12 @@ impl SmdsStore for MemoryStore {
         Ok(self.lock().events.get(eid).cloned().unwrap_or_default())
     }
 
-    fn remove_event(&self, eid: &Eid, event_id: &str) -> Result<Option<EventRecord>> {
+    fn remove_event(
+        &self,
+        eid: &Eid,
+        event_id: &str,
+        forward: &[SmdsOp],
+    ) -> Result<Option<EventRecord>> {
         let mut g = self.lock();
         let Some(list) = g.events.get_mut(eid) else {
             return Ok(None);
@@ -160,6 +262,9 @@ impl SmdsStore for MemoryStore {
             .map(|i| list.remove(i));
         if list.is_empty() {
             g.events.remove(eid);
+        }
+        if removed.is_some() {
+            g.forwards.push(forward);
         }
         Ok(removed)
     }
@@ -176,4 +281,46 @@ impl SmdsStore for MemoryStore {
         });
         Ok(purged)
     }
+
+    fn queue_ops(&self, ops: &[SmdsOp]) -> Result<()> {
+        self.lock().forwards.push(ops);
+        Ok(())
+    }
+
+    fn claim_ops(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<SmdsOpEntry>> {
+        Ok(self.lock().forwards.claim(now_ms, lease_ms, limit))
+    }
+
+    fn op_done(&self, id: i64, _now_ms: i64) -> Result<()> {
+        self.lock().forwards.done(id).map_err(queue_error)
+    }
+
+    fn op_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_try_ms: Option<i64>,
+        _now_ms: i64,
+    ) -> Result<()> {
+        self.lock()
+            .forwards
+            .failed(id, error, next_try_ms)
+            .map_err(queue_error)
+    }
+
+    fn purge_ops(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        Ok(self.lock().forwards.purge(before, limit))
+    }
+
+    fn ops(&self, limit: u32) -> Result<Vec<SmdsOpRow>> {
+        Ok(self.lock().forwards.of(0, limit))
+    }
+
+    fn requeue_op(&self, id: i64, now_ms: i64) -> Result<bool> {
+        Ok(self.lock().forwards.requeue(0, id, now_ms))
+    }
+}
+
+fn queue_error(e: simforge_smdp::Error) -> crate::Error {
+    crate::Error::Storage(simforge_smdp::error::Cause::transparent(e))
 }

@@ -12,6 +12,7 @@ use simforge_asn1::status::ResponseHeader;
 use simforge_asn1::{Eid, StatusCode, TransactionId, rsp, to_der};
 use simforge_crypto::SystemRandom;
 use simforge_pki::{Curve, LabPki};
+use simforge_smdp::{SmdsOpKind, SmdsOpState};
 use simforge_smds::{
     Error, MemoryStore, Registrant, Smds, SmdsConfig, SmdsKeys, SmdsStore, es11_asn1,
 };
@@ -489,6 +490,194 @@ fn an_eid_holds_a_bounded_number_of_records() {
         .register_event(&dp("dp1"), &register(&eid, "C", DP), NOW)
         .unwrap_err();
     assert!(matches!(err, Error::Invalid(_)), "{err}");
+}
+
+// ------------------------------------------------------------------------------- ES15
+
+/// The root SM-DS an alternative SM-DS of these tests forwards to.
+const ROOT: &str = "root.smds.test";
+
+fn forwarded(eid: &Eid, event_id: &str) -> RegisterEventRequest {
+    RegisterEventRequest {
+        forwarding_indicator: Some(true),
+        ..register(eid, event_id, DP)
+    }
+}
+
+/// The alternative SM-DS's forwards, oldest first: (kind, EventID, due, state).
+fn forwards(ds: &Smds<MemoryStore>) -> Vec<(SmdsOpKind, String, i64, SmdsOpState)> {
+    let mut rows = ds.store().ops(100).unwrap();
+    rows.reverse();
+    rows.into_iter()
+        .map(|r| {
+            let o = r.entry.op;
+            assert_eq!((o.smds_address.as_str(), o.operator_id), (ROOT, 0));
+            assert_eq!(o.iccid, None);
+            (o.kind, o.event_id.as_str().to_owned(), o.due, r.state)
+        })
+        .collect()
+}
+
+#[test]
+fn an_alternative_smds_forwards_a_forwarded_registration_and_its_deletion() {
+    use SmdsOpKind::{Delete, Register};
+    use SmdsOpState::{Done, Pending};
+    let pki = lab(Curve::P256, 1);
+    let ds = smds_on(&pki, |c| c.root = Some(ROOT.into()));
+    let mut e = TestEuicc::from_lab(&pki, 0);
+    ds.register_event(&dp("dp1"), &forwarded(&e.eid, "EV-1"), NOW)
+        .unwrap();
+    // Without the indicator: kept here only.
+    ds.register_event(&dp("dp1"), &register(&e.eid, "EV-2", DP), NOW)
+        .unwrap();
+    assert_eq!(forwards(&ds), [(Register, "EV-1".into(), NOW, Pending)]);
+    let op = &ds.store().ops(1).unwrap()[0].entry.op;
+    assert_eq!(op.eid, e.eid);
+    // The alternative SM-DS itself still answers the SM-DP+'s address.
+    assert_eq!(
+        ids(&discover(&ds, &mut e, Some("EV-1"), NOW).unwrap()),
+        [("EV-1", DP)]
+    );
+
+    // Another registrant's delete changes nothing; the registrant's is forwarded.
+    assert_eq!(
+        ds.delete_event(&dp("dp2"), &delete(&e.eid, "EV-1"), NOW + 5)
+            .unwrap_err(),
+        Error::EventUnknown
+    );
+    ds.delete_event(&dp("dp1"), &delete(&e.eid, "EV-1"), NOW + 5)
+        .unwrap();
+    ds.delete_event(&dp("dp1"), &delete(&e.eid, "EV-2"), NOW + 5)
+        .unwrap();
+    assert_eq!(
+        forwards(&ds),
+        [
+            (Register, "EV-1".into(), NOW, Pending),
+            (Delete, "EV-1".into(), NOW + 5, Pending)
+        ]
+    );
+
+    // The delete waits for its register, as in the SM-DP+'s queue.
+    let st = ds.store();
+    let now_ms = (NOW + 5) * 1000;
+    let c = st.claim_ops(now_ms, 60_000, 10).unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].op.kind, Register);
+    st.op_done(c[0].id, now_ms).unwrap();
+    let c = st.claim_ops(now_ms, 60_000, 10).unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].op.kind, Delete);
+    st.op_done(c[0].id, now_ms).unwrap();
+    assert_eq!(
+        forwards(&ds).into_iter().map(|f| f.3).collect::<Vec<_>>(),
+        [Done, Done]
+    );
+}
+
+#[test]
+fn a_root_smds_keeps_the_indicator_and_forwards_nothing() {
+    let pki = lab(Curve::P256, 1);
+    let eid = TestEuicc::from_lab(&pki, 0).eid;
+    // A root (no root of its own), and an SM-DS whose "root" is its own address.
+    for root in [None, Some(DS_ADDRESS.to_owned())] {
+        let ds = smds_on(&pki, |c| c.root = root);
+        ds.register_event(&dp("dp1"), &forwarded(&eid, "EV-1"), NOW)
+            .unwrap();
+        let rec = ds.store().events_for(&eid).unwrap();
+        assert!(rec[0].forwarding_indicator);
+        ds.delete_event(&dp("dp1"), &delete(&eid, "EV-1"), NOW)
+            .unwrap();
+        assert!(ds.store().ops(10).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn an_eventid_to_forward_must_be_a_matching_id() {
+    let pki = lab(Curve::P256, 1);
+    let ds = smds_on(&pki, |c| c.root = Some(ROOT.into()));
+    let eid = TestEuicc::from_lab(&pki, 0).eid;
+    // The root's record sends the LPA back here with the EventID as matchingId.
+    let err = ds
+        .register_event(&dp("dp1"), &forwarded(&eid, "ev 1"), NOW)
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    assert_eq!(code(&err), sc("1.3.1", "2.2"));
+    assert!(ds.store().events_for(&eid).unwrap().is_empty());
+    assert!(ds.store().ops(10).unwrap().is_empty());
+    // Not forwarded, any EventID of SGP.22's UTF8String is kept.
+    ds.register_event(&dp("dp1"), &register(&eid, "ev 1", DP), NOW)
+        .unwrap();
+}
+
+#[test]
+fn an_expired_forwarded_record_is_deleted_at_the_root_too() {
+    use SmdsOpKind::{Delete, Register};
+    use SmdsOpState::Pending;
+    let pki = lab(Curve::P256, 1);
+    let ds = smds_on(&pki, |c| {
+        c.root = Some(ROOT.into());
+        c.event_ttl_secs = Some(3600);
+    });
+    let eid = TestEuicc::from_lab(&pki, 0).eid;
+    ds.register_event(&dp("dp1"), &forwarded(&eid, "EV-1"), NOW)
+        .unwrap();
+    ds.register_event(&dp("dp1"), &forwarded(&eid, "EV-2"), NOW)
+        .unwrap();
+    // EV-1 registered again once expired (not purged yet): the old one's copy goes first.
+    ds.register_event(&dp("dp1"), &forwarded(&eid, "EV-1"), NOW + 3600)
+        .unwrap();
+    // EV-2 purged.
+    let purged = ds.purge_expired(NOW + 3601).unwrap();
+    assert_eq!(purged.len(), 1);
+    assert_eq!(
+        forwards(&ds),
+        [
+            (Register, "EV-1".into(), NOW, Pending),
+            (Register, "EV-2".into(), NOW, Pending),
+            (Delete, "EV-1".into(), NOW + 3600, Pending),
+            (Register, "EV-1".into(), NOW + 3600, Pending),
+            (Delete, "EV-2".into(), NOW + 3601, Pending),
+        ]
+    );
+}
+
+#[test]
+fn es15_requests_have_es12s_members_on_the_es15_paths() {
+    use simforge_asn1::json::Es12Function;
+    assert_eq!(
+        Es12Function::RegisterEvent.es15_path(),
+        sgp22::ES15_REGISTER_EVENT.path
+    );
+    assert_eq!(
+        Es12Function::DeleteEvent.es15_path(),
+        sgp22::ES15_DELETE_EVENT.path
+    );
+    // What an alternative SM-DS sends the root: its own address, no further forwarding.
+    let fwd = RegisterEventRequest {
+        header: RequestHeader {
+            function_requester_identifier: DS_ADDRESS.into(),
+            function_call_identifier: "simforge-es15-1".into(),
+        },
+        eid: "89049032123451234512345678901235".parse().unwrap(),
+        rsp_server_address: DS_ADDRESS.into(),
+        event_id: "EV-1".into(),
+        forwarding_indicator: Some(false),
+    };
+    sgp22::check(
+        "ES15 registerEvent request",
+        sgp22::ES15_REGISTER_EVENT.request,
+        &json::to_json(&fwd).unwrap(),
+    );
+    let del = DeleteEventRequest {
+        header: fwd.header.clone(),
+        eid: fwd.eid,
+        event_id: fwd.event_id.clone(),
+    };
+    sgp22::check(
+        "ES15 deleteEvent request",
+        sgp22::ES15_DELETE_EVENT.request,
+        &json::to_json(&del).unwrap(),
+    );
 }
 
 // ------------------------------------------------------------- fixtures from the spec

@@ -481,7 +481,7 @@ impl SmdpTx for PgTx {
                 .map_err(db)?;
             sqlx::query(&crate::sql::pg_sql(crate::rsp::smds_ops::INSERT_SQL))
                 .bind(o.operator_id)
-                .bind(o.iccid.as_str())
+                .bind(o.iccid.as_ref().map(|i| i.as_str()))
                 .bind(o.kind.as_str())
                 .bind(&o.smds_address)
                 .bind(&eid)

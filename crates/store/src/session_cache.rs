@@ -434,6 +434,15 @@ impl<S: simforge_smdp::SmdsQueue> simforge_smdp::SmdsQueue for SessionCache<S> {
     ) -> Result<Vec<simforge_smdp::SmdsOpRow>, Error> {
         self.inner.smds_ops_of(operator, limit).await
     }
+
+    async fn requeue_smds_op(
+        &self,
+        operator: OperatorId,
+        id: i64,
+        now_ms: i64,
+    ) -> Result<bool, Error> {
+        self.inner.requeue_smds_op(operator, id, now_ms).await
+    }
 }
 
 impl<S: OutboxAdmin> OutboxAdmin for SessionCache<S> {

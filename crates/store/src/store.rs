@@ -465,6 +465,7 @@ forward_trait! {
     fn smds_op_failed(&self, id: i64, error: &str, next_try_ms: Option<i64>, now_ms: i64) -> Result<(), Error>;
     fn purge_smds_ops(&self, before: i64, limit: u32) -> Result<u64, Error>;
     fn smds_ops_of(&self, operator: OperatorId, limit: u32) -> Result<Vec<SmdsOpRow>, Error>;
+    fn requeue_smds_op(&self, operator: OperatorId, id: i64, now_ms: i64) -> Result<bool, Error>;
 }
 
 forward_trait! {

@@ -111,6 +111,7 @@ macro_rules! outbox_contract {
                 outbox::claim_deliver_retry_in_order_per_tenant,
                 smds::orders_register_and_delete_their_events_in_order,
                 smds::a_cancel_session_that_ends_the_order_deletes_its_event,
+                smds::a_given_up_operation_is_requeued_unless_overtaken,
             ],
             backend: [
                 outbox::claims_survive_a_restart_until_the_lease_ends,

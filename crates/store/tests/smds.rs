@@ -116,3 +116,91 @@ fn sqlite_records_follow_the_smds_rules_and_survive_a_restart() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+/// An alternative SM-DS on SQLite: the forward is queued with the record (both survive a
+/// restart), claimed under the SM-DP+'s queue rules (a delete waits for its register), and
+/// a deletion queues its forward too.
+#[test]
+fn sqlite_alternative_smds_queues_its_forwards_with_the_records() {
+    use simforge_smdp::{SmdsOpKind, SmdsOpState};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("smds.sqlite");
+    let pki = lab(Curve::P256, 1);
+    let e = TestEuicc::from_lab(&pki, 0);
+    let dp = Registrant::parse("dp1").unwrap();
+    let alt = |path: &std::path::Path| {
+        let mut cfg = SmdsConfig::new(DS);
+        cfg.root = Some("root.smds.test".into());
+        Smds::new(
+            cfg,
+            SmdsKeys::from_pkis(&[&pki]).unwrap(),
+            SqliteSmdsStore::open(path).unwrap(),
+            Arc::new(SystemRandom::new()),
+        )
+    };
+    {
+        let ds = alt(&path);
+        ds.register_event(&dp, &reg(&e, "EV-1"), NOW).unwrap();
+        let mut plain = reg(&e, "EV-2");
+        plain.forwarding_indicator = None;
+        ds.register_event(&dp, &plain, NOW).unwrap();
+        ds.delete_event(&dp, &del(&e, "EV-1"), NOW + 1).unwrap();
+        ds.delete_event(&dp, &del(&e, "EV-2"), NOW + 1).unwrap();
+    }
+    let ds = alt(&path);
+    let st = ds.store();
+    let kinds: Vec<_> = st
+        .ops(10)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|r| {
+            let o = r.entry.op;
+            assert_eq!(
+                (o.smds_address.as_str(), o.eid, o.operator_id),
+                ("root.smds.test", e.eid, 0)
+            );
+            assert_eq!((o.event_id.as_str(), o.iccid), ("EV-1", None));
+            (o.kind, r.state)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (SmdsOpKind::Register, SmdsOpState::Pending),
+            (SmdsOpKind::Delete, SmdsOpState::Pending)
+        ]
+    );
+    // The delete waits for its register.
+    let now_ms = (NOW + 1) * 1000;
+    let c = st.claim_ops(now_ms, 60_000, 10).unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].op.kind, SmdsOpKind::Register);
+    assert!(
+        st.claim_ops(now_ms, 60_000, 10).unwrap().is_empty(),
+        "leased"
+    );
+    st.op_done(c[0].id, now_ms).unwrap();
+    assert!(st.op_done(c[0].id, now_ms).is_err(), "no longer pending");
+    let c = st.claim_ops(now_ms, 60_000, 10).unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].op.kind, SmdsOpKind::Delete);
+    st.op_failed(c[0].id, "refused by the SM-DS: 8.9.5/3.9", None, now_ms)
+        .unwrap();
+    let rows = st.ops(10).unwrap();
+    assert_eq!(rows[0].state, SmdsOpState::Failed);
+    assert_eq!(rows[0].entry.attempts, 1);
+    // Requeued (the done register is no later operation): due again, then done.
+    let given_up = rows[0].entry.id;
+    assert!(
+        !st.requeue_op(given_up - 1, now_ms).unwrap(),
+        "done, not given up"
+    );
+    assert!(st.requeue_op(given_up, now_ms + 5_000).unwrap());
+    assert!(st.claim_ops(now_ms, 60_000, 10).unwrap().is_empty());
+    let c = st.claim_ops(now_ms + 5_000, 60_000, 10).unwrap();
+    assert_eq!((c.len(), c[0].id), (1, given_up));
+    st.op_done(given_up, now_ms + 5_000).unwrap();
+    assert_eq!(st.purge_ops(NOW + 2, 10).unwrap(), 2);
+    assert!(st.ops(10).unwrap().is_empty());
+}

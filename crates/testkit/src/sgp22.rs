@@ -1,4 +1,4 @@
-//! The JSON members of every ES9+, ES11 and ES2+ function, written from SGP.22's own
+//! The JSON members of every ES9+, ES11, ES12, ES15 and ES2+ function, written from SGP.22's own
 //! function definitions (§6.5.2.1–6.5.2.11, headers §6.5.1.3/§6.5.1.4), as independent
 //! implementations spell them (the member names, mandatory/optional, and value encodings of
 //! `shared/json-bindings.md`) — literal strings, not our serde types. One boundary, one
@@ -228,6 +228,27 @@ pub const ES12_DELETE_EVENT: Function = Function {
     response: Some(&[HEADER]),
 };
 
+// ------------------------------------------------------------------------------ ES15
+
+/// ES15.RegisterEvent (alternative SM-DS → root SM-DS, SGP.22 §3.6 cascading): the members of
+/// ES12.RegisterEvent (EID, EventID, the RSP server address — here the alternative SM-DS's
+/// own — and the forwarding indicator); the path by the bindings' `/gsma/rsp2/<interface>/`
+/// pattern (no public ES15 client was found to confirm it).
+pub const ES15_REGISTER_EVENT: Function = Function {
+    section: "ES15.RegisterEvent",
+    path: "/gsma/rsp2/es15/registerEvent",
+    request: ES12_REGISTER_EVENT.request,
+    response: Some(&[HEADER]),
+};
+
+/// ES15.DeleteEvent (alternative SM-DS → root SM-DS): ES12.DeleteEvent's members.
+pub const ES15_DELETE_EVENT: Function = Function {
+    section: "ES15.DeleteEvent",
+    path: "/gsma/rsp2/es15/deleteEvent",
+    request: ES12_DELETE_EVENT.request,
+    response: Some(&[HEADER]),
+};
+
 // ------------------------------------------------------------------------------ ES2+
 
 /// §6.5.2.1 ES2+.DownloadOrder (`iccid` is mandatory in a success response).
@@ -323,6 +344,8 @@ pub const ALL: &[Function] = &[
     ES11_INITIATE_AUTHENTICATION,
     ES12_REGISTER_EVENT,
     ES12_DELETE_EVENT,
+    ES15_REGISTER_EVENT,
+    ES15_DELETE_EVENT,
     DOWNLOAD_ORDER,
     CONFIRM_ORDER,
     CANCEL_ORDER,

@@ -222,7 +222,8 @@ fn command<C: Card>(ctx: &Ctx, lpa: &mut Lpa<C, Https>, cmd: LpaCmd) -> anyhow::
             let mut done = Vec::new();
             let mut failed = 0usize;
             for e in &events {
-                let r = lpa.download_at(&e.rsp_server_address, &e.event_id, None);
+                // An event at the root SM-DS may point to an alternative SM-DS: followed.
+                let r = lpa.download_event(e, None);
                 let mut j = serde_json::Map::new();
                 j.insert("eventId".into(), e.event_id.clone().into());
                 j.insert(

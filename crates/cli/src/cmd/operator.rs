@@ -66,13 +66,17 @@ pub enum OperatorCmd {
     ResetProfile(ResetProfileArgs),
     /// The SM-DS operations of the operator's orders (events registered at ConfirmOrder with
     /// smdsAddress, deleted when the order ends), newest first: pending, done, superseded,
-    /// or failed (given up, with the last error).
+    /// or failed (given up, with the last error); `--requeue ID` sends a given-up one again.
     SmdsEvents {
         /// Operator name.
         name: String,
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Put the given-up operation ID back in the queue (the SM-DS worker of `serve`
+        /// sends it again); refused when a later operation of its event was done or given up.
+        #[arg(long, value_name = "ID")]
+        requeue: Option<i64>,
     },
 }
 
@@ -295,7 +299,19 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
             Ok(())
         }
         OperatorCmd::Callback(a) => callback(&ctx, store, a).await,
-        OperatorCmd::SmdsEvents { name, limit } => {
+        OperatorCmd::SmdsEvents {
+            name,
+            limit: _,
+            requeue: Some(id),
+        } => {
+            let op = store.operator(&name).await?;
+            policy::requeue_smds_operation(store, &ctx.actor, (op.id, now_ms()), id).await?;
+            ctx.print(&json!({"operator": op.name, "requeued": id}), || {
+                format!("SM-DS operation {id} of {} queued again", op.name)
+            });
+            Ok(())
+        }
+        OperatorCmd::SmdsEvents { name, limit, .. } => {
             let op = store.operator(&name).await?;
             let rows = policy::smds_operations(store, op.id, limit).await?;
             let j: Vec<serde_json::Value> = rows
@@ -305,7 +321,7 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                     json!({
                         "id": r.entry.id, "op": o.kind.as_str(), "state": r.state.as_str(),
                         "smdsAddress": o.smds_address, "eid": o.eid.to_string(),
-                        "eventId": o.event_id.as_str(), "iccid": o.iccid.as_str(),
+                        "eventId": o.event_id.as_str(), "iccid": o.iccid.as_ref().map(|i| i.as_str()),
                         "due": o.due, "attempts": r.entry.attempts, "lastError": r.last_error,
                     })
                 })
@@ -323,7 +339,7 @@ pub async fn operator(ctx: Ctx, cmd: OperatorCmd) -> CliResult {
                             o.smds_address,
                             o.eid,
                             o.event_id.as_str(),
-                            o.iccid.as_str()
+                            o.iccid.as_ref().map_or("-", |i| i.as_str())
                         )
                     })
                     .collect::<Vec<_>>()

@@ -156,6 +156,22 @@ pub struct ServeArgs {
     /// refused, naming the element, if it holds a code or key the card data cannot replace.
     #[arg(long)]
     template: Option<PathBuf>,
+    /// Register the orders' events with forwardingIndicator true (ES12): the SM-DSs they
+    /// name are alternative SM-DSs, asked to register each event at the root SM-DS too (ES15).
+    #[arg(long)]
+    smds_forwarding: bool,
+    /// Also run an SM-DS in this process (a lab's two roles in one), listening on LISTEN
+    /// (default 127.0.0.1:8445): the `simforge smds` of the same PKI (its `smds/`
+    /// certificates; records in <data-dir>/smds.sqlite), with this SM-DP+'s DPtls
+    /// certificate as its ES12 registrant. ConfirmOrder with an EID then registers the event
+    /// there when neither the order nor the operator names an SM-DS.
+    #[arg(
+        long,
+        value_name = "LISTEN",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8445"
+    )]
+    with_smds: Option<SocketAddr>,
 }
 
 /// The demo's factory batch of `count` cards (out, elec, hlr): its id and directory.
@@ -333,6 +349,36 @@ pub async fn serve(
     let local = listener.local_addr()?;
     let port = a.public_port.or(file.public_port).unwrap_or(local.port());
     let mut config = file.smdp_config(&fqdn, port, a.oid.clone().or(file.oid.clone()));
+    // The co-hosted SM-DS (`--with-smds`): bound and assembled now, its address the SM-DP+'s
+    // default SM-DS.
+    let local_smds = match a.with_smds {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (--with-smds)"))?;
+            let bound = l.local_addr()?;
+            simforge_factory::private_dir(&ctx.data_dir)?;
+            let leaf = tls.chain.first().cloned().unwrap_or_default();
+            let ds =
+                simforge_esim::smds::SmdsServer::assemble(&simforge_esim::smds::SmdsOptions {
+                    pki: pki_root.clone(),
+                    fqdn: None,
+                    port: bound.port(),
+                    event_ttl_secs: Some(90 * 86_400),
+                    registrants: Vec::new(),
+                    registrant_certs: vec![("smdp".to_owned(), leaf)],
+                    db: Some(ctx.data_dir.join("smds.sqlite")),
+                    root: None,
+                })?;
+            config.default_smds_address = Some(ds.address());
+            let reach = match bound.ip().is_unspecified() {
+                true => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port()),
+                false => bound,
+            };
+            Some((ds, l, bound, reach))
+        }
+        None => None,
+    };
     if a.no_audit_unseals {
         config.audit_unseals = false;
     }
@@ -412,6 +458,10 @@ pub async fn serve(
         log_errors,
         public_metrics: a.public_metrics || a.no_admin,
         tls_key,
+        smds_forwarding: a.smds_forwarding,
+        local_smds: local_smds
+            .as_ref()
+            .map(|(ds, _, _, reach)| (ds.fqdn(), *reach)),
     };
     // The operator API: a taken default address is a warning (another simforge runs), an
     // address asked for must be had.
@@ -517,18 +567,33 @@ pub async fn serve(
             }
         }
     });
+    let smds = local_smds.map(|(ds, l, bound, _)| {
+        let address = ds.address();
+        let mut stopping = stop.subscribe();
+        let task = tokio::spawn(ds.run(l, async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        }));
+        (address, bound, task)
+    });
+    let smds_line = smds
+        .as_ref()
+        .map(|(address, bound, _)| (address.clone(), *bound));
     let (address, ca_pem) = (server.address(), &tls.ca_pem);
-    let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root, "api": admin_at});
+    let j = serde_json::json!({"listening": local, "smdpAddress": address, "ca": ca_pem, "pki": pki_root, "api": admin_at, "smdsAddress": smds_line.as_ref().map(|s| &s.0)});
     ctx.print(&j, || {
         let scheme = if a.admin_tls { "https" } else { "http" };
         let api = admin_at.map(|at| {
             let login = if a.demo { " (sign in as the demo user above)" } else { "" };
             format!("\noperator console on {scheme}://{at}/console{login}\noperator API on {scheme}://{at}/api/v1 (OpenAPI: /api/v1/openapi.json), metrics on {scheme}://{at}/metrics")
         });
+        let ds = smds_line.as_ref().map(|(ds, at)| {
+            format!("\nSM-DS {ds} listening on https://{at} (ES11, ES12, ES15): the default SM-DS of orders with an EID")
+        });
         format!(
-            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…); TLS chain {}{}",
+            "SM-DP+ {address} listening on https://{local} (ES9+ /gsma/rsp2/es9plus/…, ES2+ /gsma/rsp2/es2plus/…); TLS chain {}{}{}",
             ca_pem.display(),
-            api.unwrap_or_default()
+            api.unwrap_or_default(),
+            ds.unwrap_or_default()
         )
     });
     server
@@ -539,6 +604,13 @@ pub async fn serve(
         .await?;
     if let Some(admin) = admin {
         let _ = admin.await;
+    }
+    if let Some((_, _, task)) = smds {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: the co-hosted SM-DS failed: {e}"),
+            Err(e) => eprintln!("warning: the co-hosted SM-DS task failed: {e}"),
+        }
     }
     Ok(())
 }

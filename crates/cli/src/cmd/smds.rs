@@ -42,9 +42,71 @@ pub struct SmdsArgs {
     /// Default 90.
     #[arg(long, default_value_t = 90)]
     event_ttl_days: u32,
+    /// Run as an alternative SM-DS of this root SM-DS (host[:port]): events registered with
+    /// forwardingIndicator are registered there too (ES15, with this SM-DS's DStls
+    /// certificate as client certificate: the root must know it as a registrant), and
+    /// deleted there with them.
+    #[arg(long, value_name = "ADDRESS")]
+    root: Option<String>,
+    /// List this SM-DS's ES15 forwards to its root (newest first; given-up ones with their
+    /// last error) from its database, and exit.
+    #[arg(long, conflicts_with = "memory")]
+    forwards: bool,
+    /// Put the given-up ES15 forward ID back in the queue of this SM-DS's database (a
+    /// running alternative SM-DS sends it again), and exit.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["memory", "forwards"])]
+    requeue_forward: Option<i64>,
 }
 
 pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
+    if a.forwards || a.requeue_forward.is_some() {
+        let db =
+            a.db.clone()
+                .unwrap_or_else(|| ctx.data_dir.join("smds.sqlite"));
+        return match a.requeue_forward {
+            Some(id) => {
+                simforge_esim::smds::requeue_forward(&db, id, crate::ctx::now_ms())?;
+                ctx.print(&serde_json::json!({"requeued": id}), || {
+                    format!("ES15 forward {id} queued again")
+                });
+                Ok(())
+            }
+            None => {
+                let rows = simforge_esim::smds::forwards(&db, 100)?;
+                let j: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let o = &r.entry.op;
+                        serde_json::json!({
+                            "id": r.entry.id, "op": o.kind.as_str(), "state": r.state.as_str(),
+                            "root": o.smds_address, "eid": o.eid.to_string(),
+                            "eventId": o.event_id.as_str(), "due": o.due,
+                            "attempts": r.entry.attempts, "lastError": r.last_error,
+                        })
+                    })
+                    .collect();
+                ctx.print(&serde_json::Value::Array(j), || {
+                    rows.iter()
+                        .map(|r| {
+                            let o = &r.entry.op;
+                            format!(
+                                "{:>6} {:<8} {:<10} {} {} {} {}",
+                                r.entry.id,
+                                o.kind.as_str(),
+                                r.state.as_str(),
+                                o.smds_address,
+                                o.eid,
+                                o.event_id.as_str(),
+                                r.last_error.as_deref().unwrap_or("")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                Ok(())
+            }
+        };
+    }
     let listen = a.listen.unwrap_or(DEFAULT_LISTEN);
     let registrants = a
         .registrants
@@ -61,6 +123,8 @@ pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
         port: a.public_port.unwrap_or(listen.port()),
         event_ttl_secs: (a.event_ttl_days > 0).then(|| i64::from(a.event_ttl_days) * 86_400),
         registrants,
+        registrant_certs: Vec::new(),
+        root: a.root,
         db: if a.memory {
             None
         } else {
@@ -79,9 +143,14 @@ pub async fn smds(ctx: Ctx, a: SmdsArgs) -> CliResult {
         .with_context(|| format!("binding {listen}"))
         .map_err(|e| fail(Code::Failure, e))?;
     let address = server.address();
-    let j = serde_json::json!({"listening": listen.to_string(), "smdsAddress": address});
-    ctx.print(&j, || {
-        format!("SM-DS {address} listening on https://{listen} (ES11, ES12)")
+    let root = server.root();
+    let j =
+        serde_json::json!({"listening": listen.to_string(), "smdsAddress": address, "root": root});
+    ctx.print(&j, || match &root {
+        Some(r) => format!(
+            "SM-DS {address} listening on https://{listen} (ES11, ES12, ES15), forwarding to the root SM-DS {r}"
+        ),
+        None => format!("SM-DS {address} listening on https://{listen} (ES11, ES12, ES15)"),
     });
     server.run(listener, shutdown_signal()).await?;
     Ok(())

@@ -260,6 +260,11 @@ pub struct DemoServer {
 
 impl DemoServer {
     pub fn start(lab: &Lab, profiles: u32) -> Self {
+        Self::start_with(lab, profiles, &[])
+    }
+
+    /// As [`DemoServer::start`], with more `serve` arguments.
+    pub fn start_with(lab: &Lab, profiles: u32, extra: &[&str]) -> Self {
         let port = free_port();
         let stderr = lab.path().join("serve.stderr");
         let mut server = Server::spawn(
@@ -275,6 +280,7 @@ impl DemoServer {
                     "--listen",
                     &format!("127.0.0.1:{port}"),
                 ])
+                .args(extra)
                 .env("SIMFORGE_LOG", "info"),
             &stderr,
         );

@@ -655,7 +655,8 @@ fn discover_and_download<C: simforge_lpa::Card, T: Es9Transport>(
     loop {
         let events = lpa.discover(smds)?;
         if let Some(e) = events.iter().find(|e| e.event_id == matching_id) {
-            return lpa.download_at(&e.rsp_server_address, &e.event_id, cc);
+            // An event at a root SM-DS may point to an alternative SM-DS: followed.
+            return lpa.download_event(e, cc);
         }
         if Instant::now() >= deadline {
             return Err(simforge_lpa::Error::Transport(format!(

@@ -28,7 +28,8 @@ pub(crate) const INSERT_SQL: &str = "INSERT INTO rsp_smds_ops
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The due operations no earlier pending operation of the same event holds back.
-const DUE_SQL: &str = "SELECT o.id, o.operator_id, o.iccid, o.kind, o.smds_address, o.eid,
+pub(crate) const DUE_SQL: &str =
+    "SELECT o.id, o.operator_id, o.iccid, o.kind, o.smds_address, o.eid,
         o.event_id, o.due_at, o.created_at, o.attempts, o.state, o.last_error
     FROM rsp_smds_ops o
     WHERE o.state = 'pending' AND o.next_try_ms <= ?
@@ -37,28 +38,38 @@ const DUE_SQL: &str = "SELECT o.id, o.operator_id, o.iccid, o.kind, o.smds_addre
             AND p.smds_address = o.smds_address AND p.id < o.id)
     ORDER BY o.id LIMIT ?";
 
-const LEASE_SQL: &str =
+pub(crate) const LEASE_SQL: &str =
     "UPDATE rsp_smds_ops SET next_try_ms = ? WHERE id = ? AND state = 'pending'";
 
-const DONE_SQL: &str = "UPDATE rsp_smds_ops
+pub(crate) const DONE_SQL: &str = "UPDATE rsp_smds_ops
     SET state = 'done', attempts = attempts + 1, last_error = NULL, done_at = ?
     WHERE id = ? AND state = 'pending'";
 
-const RETRY_SQL: &str = "UPDATE rsp_smds_ops
+pub(crate) const RETRY_SQL: &str = "UPDATE rsp_smds_ops
     SET attempts = attempts + 1, last_error = ?, next_try_ms = ?
     WHERE id = ? AND state = 'pending'";
 
-const GIVE_UP_SQL: &str = "UPDATE rsp_smds_ops
+pub(crate) const GIVE_UP_SQL: &str = "UPDATE rsp_smds_ops
     SET state = 'failed', attempts = attempts + 1, last_error = ?, done_at = ?
     WHERE id = ? AND state = 'pending'";
 
 /// The oldest finished operations queued before `?` (at most `?`).
-const PURGE_SQL: &str = "DELETE FROM rsp_smds_ops WHERE id IN
+pub(crate) const PURGE_SQL: &str = "DELETE FROM rsp_smds_ops WHERE id IN
     (SELECT id FROM rsp_smds_ops WHERE state <> 'pending' AND created_at < ? ORDER BY id LIMIT ?)";
 
-const OF_OPERATOR_SQL: &str = "SELECT id, operator_id, iccid, kind, smds_address, eid,
+pub(crate) const OF_OPERATOR_SQL: &str = "SELECT id, operator_id, iccid, kind, smds_address, eid,
         event_id, due_at, created_at, attempts, state, last_error
     FROM rsp_smds_ops WHERE operator_id = ? ORDER BY id DESC LIMIT ?";
+
+/// Puts a given-up operation (`id`, `operator_id`) back, due now (`next_try_ms`, `due_at`),
+/// unless a later operation of its event was done or given up.
+pub(crate) const REQUEUE_SQL: &str = "UPDATE rsp_smds_ops
+    SET state = 'pending', next_try_ms = ?, due_at = ?, done_at = NULL
+    WHERE id = ? AND operator_id = ? AND state = 'failed'
+      AND NOT EXISTS (SELECT 1 FROM rsp_smds_ops l
+          WHERE l.id > rsp_smds_ops.id AND l.state IN ('done', 'failed')
+            AND l.eid = rsp_smds_ops.eid AND l.event_id = rsp_smds_ops.event_id
+            AND l.smds_address = rsp_smds_ops.smds_address)";
 
 /// The advisory lock (`pg_advisory_xact_lock`) that serializes SM-DS queue claims across
 /// instances ("SMDSQUEU").
@@ -89,7 +100,11 @@ where
             id: r.try_get("id").map_err(db)?,
             op: SmdsOp {
                 operator_id: r.try_get("operator_id").map_err(db)?,
-                iccid: Iccid::parse(&text("iccid")?).map_err(|e| corrupt("iccid", e))?,
+                iccid: r
+                    .try_get::<Option<String>, _>("iccid")
+                    .map_err(db)?
+                    .map(|i| Iccid::parse(&i).map_err(|e| corrupt("iccid", e)))
+                    .transpose()?,
                 kind: SmdsOpKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
                 smds_address: text("smds_address")?,
                 eid: Eid::parse(&text("eid")?).map_err(|e| corrupt("eid", e))?,
@@ -225,6 +240,24 @@ macro_rules! smds_queue {
                     .await
                     .map_err(db)?;
                 rows.iter().map(row).collect()
+            }
+
+            async fn requeue_smds_op(
+                &self,
+                operator: OperatorId,
+                id: i64,
+                now_ms: i64,
+            ) -> Result<bool, Error> {
+                let d: Dialect = $dialect;
+                let r = sqlx::query(&d.sql(REQUEUE_SQL))
+                    .bind(now_ms)
+                    .bind(secs(now_ms))
+                    .bind(id)
+                    .bind(operator)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db)?;
+                Ok(r.rows_affected() == 1)
             }
         }
     };

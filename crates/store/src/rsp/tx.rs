@@ -521,7 +521,7 @@ impl SmdpTx for SqliteTx {
                 super::smds_ops::INSERT_SQL,
                 rusqlite::params![
                     o.operator_id,
-                    o.iccid.as_str(),
+                    o.iccid.as_ref().map(|i| i.as_str()),
                     o.kind.as_str(),
                     o.smds_address,
                     eid,

@@ -123,7 +123,7 @@ where
         ),
         (Register, DS, e.eid, A)
     );
-    assert_eq!(reg.op.iccid.as_str(), ICCID);
+    assert_eq!(reg.op.iccid.as_ref().map(|i| i.as_str()), Some(ICCID));
     // Leased: not claimed again.
     assert!(
         store
@@ -252,7 +252,7 @@ where
     let ops: Vec<SmdsOp> = (0..40)
         .map(|i| SmdsOp {
             operator_id: if i % 2 == 0 { A } else { B },
-            iccid: ICCID.parse().unwrap(),
+            iccid: Some(ICCID.parse().unwrap()),
             kind: SmdsOpKind::Register,
             smds_address: DS.into(),
             eid,
@@ -393,4 +393,89 @@ where
             (SmdsOpKind::Delete, SmdsOpState::Pending),
         ]
     );
+}
+
+/// A given-up operation goes back in the queue (due now, its attempts kept) for its own
+/// operator only; not once a later operation of its event was done.
+pub async fn a_given_up_operation_is_requeued_unless_overtaken<S>(store: S)
+where
+    S: SmdpStore + SmdsQueue + Clone,
+{
+    use SmdsOpKind::{Delete, Register};
+    use SmdsOpState::{Done, Failed, Pending, Superseded};
+    let pki = lab(Curve::P256, 1);
+    let smdp = smdp_with(store.clone(), &pki, |c| c.order_ttl_secs = Some(TTL));
+    let e = TestEuicc::from_lab(&pki, 0);
+    let ms = |s: i64| s * 1000;
+    let mid = order(&smdp, A, ICCID, e.eid, None).await.unwrap();
+    let c = store.claim_smds_ops(ms(NOW), 60_000, 10).await.unwrap();
+    let reg = c[0].id;
+    store
+        .smds_op_failed(reg, "refused by the SM-DS: 8.9.5/3.3", None, ms(NOW))
+        .await
+        .unwrap();
+    assert_eq!(queue(&store, A).await[0].1, Failed);
+    // Not another operator's, not an unknown one, not a pending one.
+    assert!(!store.requeue_smds_op(B, reg, ms(NOW + 10)).await.unwrap());
+    assert!(
+        !store
+            .requeue_smds_op(A, reg + 100, ms(NOW + 10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .requeue_smds_op(A, reg + 1, ms(NOW + 10))
+            .await
+            .unwrap()
+    );
+    assert!(store.requeue_smds_op(A, reg, ms(NOW + 10)).await.unwrap());
+    assert!(
+        !store.requeue_smds_op(A, reg, ms(NOW + 10)).await.unwrap(),
+        "pending now"
+    );
+    assert_eq!(
+        queue(&store, A).await,
+        [
+            (Register, Pending, NOW + 10, mid.clone()),
+            (Delete, Pending, NOW + TTL, mid.clone())
+        ]
+    );
+    // Not before it is due; then sent again, its attempts kept.
+    assert!(
+        store
+            .claim_smds_ops(ms(NOW + 9), 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let c = store
+        .claim_smds_ops(ms(NOW + 10), 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!((c.len(), c[0].id, c[0].attempts), (1, reg, 1));
+    store
+        .smds_op_failed(reg, "refused again", None, ms(NOW + 10))
+        .await
+        .unwrap();
+    // CancelOrder: the delete queued (superseding the scheduled one) and done; the register
+    // may no longer be sent again.
+    smdp.cancel_order(A, &cancel(ICCID), NOW + 20)
+        .await
+        .unwrap();
+    let c = store
+        .claim_smds_ops(ms(NOW + 20), 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(c.len(), 1);
+    store.smds_op_done(c[0].id, ms(NOW + 20)).await.unwrap();
+    assert_eq!(
+        queue(&store, A)
+            .await
+            .into_iter()
+            .map(|q| (q.0, q.1))
+            .collect::<Vec<_>>(),
+        [(Register, Failed), (Delete, Superseded), (Delete, Done)]
+    );
+    assert!(!store.requeue_smds_op(A, reg, ms(NOW + 30)).await.unwrap());
 }
