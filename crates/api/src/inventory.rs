@@ -190,7 +190,7 @@ async fn exists(api: &Api, op: &Operator, i: &Iccid) -> Result<(), Problem> {
         limit: 1,
         ..ProfileFilter::new(op.id)
     };
-    match api.store.search(&f).await?.first() {
+    match api.store.search(&f).await?.rows.first() {
         Some(p) if p.iccid == *i => Ok(()),
         _ => Err(Problem::not_found(format!("profile {i}"))),
     }
@@ -494,6 +494,14 @@ pub struct SearchQuery {
     pub after: Option<String>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
+    /// Only profiles changed at or after this time: RFC 3339 (`2026-12-01T08:00:00Z`) or a
+    /// date (`2026-12-01`: its midnight UTC). A search by date examines at most 20,000
+    /// profiles per page: a page may hold fewer than `limit` profiles, or none, and still
+    /// have a `next` (see `scanned`).
+    pub updated_from: Option<String>,
+    /// Only profiles changed before this time (exclusive): RFC 3339 or a date (its midnight
+    /// UTC, so `updated_until=2026-12-02` ends with the day 2026-12-01).
+    pub updated_until: Option<String>,
 }
 
 /// A page of profiles.
@@ -501,8 +509,108 @@ pub struct SearchQuery {
 pub struct SearchOut {
     /// The profiles, ascending by ICCID.
     pub profiles: Vec<ProfileOut>,
-    /// Pass as `after` for the next page; absent on the last page.
+    /// Pass as `after` for the next page (with the same filters); absent on the last page.
     pub next: Option<String>,
+    /// A search by date that stopped at its bound before it found `limit` profiles: how many
+    /// profiles it examined (up to the ICCID in `next`, where the next page goes on).
+    pub scanned: Option<u32>,
+}
+
+/// A time of a query: RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`) or a date
+/// (`YYYY-MM-DD`, its midnight UTC), as Unix seconds (a fraction rounded up: `updated_at`
+/// is whole seconds, so `>=` and `<` mean the same after it).
+#[must_use]
+pub fn parse_time(s: &str) -> Option<i64> {
+    fn num(s: &str) -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    }
+    let b = s.as_bytes();
+    if !s.is_ascii() || b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (num(&s[..4])?, num(&s[5..7])?, num(&s[8..10])?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let month = usize::try_from(m).ok().filter(|m| (1..=12).contains(m))?;
+    if !(1970..=9999).contains(&y) || d < 1 || d > days_in[month - 1] {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let midnight = (era * 146_097 + doe - 719_468) * 86_400;
+    if b.len() == 10 {
+        return Some(midnight);
+    }
+    let rest = &s[10..];
+    let rest = rest.strip_prefix(['T', 't'])?;
+    if rest.len() < 9 || rest.as_bytes()[2] != b':' || rest.as_bytes()[5] != b':' {
+        return None;
+    }
+    let (hh, mm, ss) = (num(&rest[..2])?, num(&rest[3..5])?, num(&rest[6..8])?);
+    if hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let mut rest = &rest[8..];
+    let mut frac = false;
+    if let Some(f) = rest.strip_prefix('.') {
+        let digits = f.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        frac = f.bytes().take(digits).any(|b| b != b'0');
+        rest = &f[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            let (oh, om) = (num(&rest[1..3])?, num(&rest[4..6])?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    Some(midnight + hh * 3600 + mm * 60 + ss - offset + i64::from(frac))
+}
+
+/// A time parameter of a query: `None` when absent or empty, 422 naming it when malformed.
+fn time_param(name: &str, v: Option<&str>) -> Result<Option<i64>, Problem> {
+    let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    parse_time(v).map(Some).ok_or_else(|| {
+        Problem::invalid(format!(
+            "{name} {v:?} is not valid: an RFC 3339 time (2026-12-01T08:00:00Z) or a date \
+             (2026-12-01, midnight UTC)"
+        ))
+    })
 }
 
 fn summary_out(p: ProfileSummary) -> ProfileOut {
@@ -521,8 +629,9 @@ fn bad(what: &str, v: &str) -> Problem {
     Problem::invalid(format!("{what} {v:?} is not valid"))
 }
 
-/// Searches the tenant's inventory by state, profile type, EID, matchingId or ICCID prefix,
-/// with keyset pagination.
+/// Searches the tenant's inventory by state, profile type, EID, matchingId, ICCID prefix or
+/// time of last change (`updated_from`, `updated_until`: a bounded scan, see `scanned`), with
+/// keyset pagination.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/profiles", tag = "inventory",
     params(("tenant" = String, Path), SearchQuery),
     responses((status = 200, body = SearchOut),
@@ -558,14 +667,15 @@ pub async fn search_in(api: &Api, op: &Operator, q: &SearchQuery) -> Result<Sear
     if let Some(a) = &q.after {
         f.after = Some(Iccid::parse(a).map_err(|_| bad("after", a))?);
     }
+    f.updated_from = time_param("updated_from", q.updated_from.as_deref())?;
+    f.updated_until = time_param("updated_until", q.updated_until.as_deref())?;
     f.limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let found = api.store.search(&f).await?;
-    let full = found.len() == f.limit() as usize;
-    let profiles: Vec<ProfileOut> = found.into_iter().map(summary_out).collect();
-    let next = full
-        .then(|| profiles.last().map(|p| p.iccid.clone()))
-        .flatten();
-    Ok(SearchOut { profiles, next })
+    let page = api.store.search(&f).await?;
+    Ok(SearchOut {
+        profiles: page.rows.into_iter().map(summary_out).collect(),
+        next: page.next_after.map(|i| i.to_string()),
+        scanned: page.scanned,
+    })
 }
 
 /// One event of a profile's history.
@@ -751,17 +861,13 @@ pub async fn codes_in(api: &Api, op: &Operator, q: &CodesQuery) -> Result<CodesP
     }
     f.limit = q.limit.unwrap_or(1000).clamp(1, 1000);
     let found = api.store.search(&f).await?;
-    let mut rows = Vec::with_capacity(found.len());
-    for p in &found {
+    let mut rows = Vec::with_capacity(found.rows.len());
+    for p in &found.rows {
         if let Some(mid) = &p.matching_id {
             rows.push(code_row(address, &p.iccid, p.eid.as_ref(), mid)?);
         }
     }
-    let full = found.len() == f.limit() as usize;
-    let next = found
-        .last()
-        .filter(|_| full)
-        .map(|last| last.iccid.to_string());
+    let next = found.next_after.map(|last| last.to_string());
     Ok(CodesPage { rows, next })
 }
 

@@ -196,6 +196,12 @@ pub struct SearchForm {
     profile_type: String,
     #[serde(default)]
     after: String,
+    /// Changed on or after this UTC day (`YYYY-MM-DD`; an RFC 3339 time also does).
+    #[serde(default)]
+    from: String,
+    /// Changed before this UTC day (its midnight, exclusive).
+    #[serde(default)]
+    before: String,
 }
 
 impl SearchForm {
@@ -218,6 +224,8 @@ impl SearchForm {
         s.state = Some(self.state.clone()).filter(|s| !s.is_empty());
         s.profile_type = Some(self.profile_type.trim().to_owned()).filter(|s| !s.is_empty());
         s.after = Some(self.after.clone()).filter(|s| !s.is_empty());
+        s.updated_from = Some(self.from.trim().to_owned()).filter(|s| !s.is_empty());
+        s.updated_until = Some(self.before.trim().to_owned()).filter(|s| !s.is_empty());
         s
     }
 
@@ -228,6 +236,11 @@ impl SearchForm {
             enc(&self.state),
             enc(self.profile_type.trim())
         );
+        for (name, v) in [("from", &self.from), ("before", &self.before)] {
+            if !v.trim().is_empty() {
+                q.push_str(&format!("&{name}={}", enc(v.trim())));
+            }
+        }
         if let Some(a) = after {
             q.push_str(&format!("&after={}", enc(a)));
         }
@@ -247,7 +260,9 @@ pub(crate) fn enc(s: &str) -> String {
         .collect()
 }
 
-/// `GET /console/t/{tenant}/profiles`: search with keyset pages, a CSV export of the result.
+/// `GET /console/t/{tenant}/profiles`: search with keyset pages (by date, a page that stopped
+/// at the search's bound says how far it looked and continues from there), a CSV export of
+/// the result.
 pub async fn search(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
@@ -262,7 +277,11 @@ pub async fn search(
         Err(p) => return error_page(&p, Some(&ctx)),
     };
     let state_error = error.as_ref().filter(|e| e.starts_with("state"));
-    let q_error = error.as_ref().filter(|e| !e.starts_with("state"));
+    let from_error = error.as_ref().filter(|e| e.starts_with("updated_from"));
+    let before_error = error.as_ref().filter(|e| e.starts_with("updated_until"));
+    let q_error = error.as_ref().filter(|e| {
+        !e.starts_with("state") && !e.starts_with("updated_from") && !e.starts_with("updated_until")
+    });
     let body = html! {
         form.inline method="get" action=(ctx.t("/profiles")) role="search" {
             div.field {
@@ -286,13 +305,35 @@ pub async fn search(
                 label for="type" { "Profile type" }
                 input #type name="type" value=(f.profile_type) size="12" autocomplete="off";
             }
+            div.field {
+                label for="from" { "Changed from (UTC day)" }
+                input #from name="from" type="date" value=(f.from)
+                    aria-invalid=[from_error.map(|_| "true")]
+                    aria-describedby=[from_error.map(|_| "from-error")];
+                @if let Some(e) = from_error { span.error #from-error { (e) } }
+            }
+            div.field {
+                label for="before" { "Changed before (UTC day)" }
+                input #before name="before" type="date" value=(f.before)
+                    aria-invalid=[before_error.map(|_| "true")]
+                    aria-describedby=[before_error.map(|_| "before-error")];
+                @if let Some(e) = before_error { span.error #before-error { (e) } }
+            }
             button type="submit" { "Search" }
         }
         @if let Some(page) = &page {
             p {
                 a href=(format!("{}?{}", ctx.t("/profiles.csv"), f.link(None))) download { "Export as CSV" }
             }
-            @if page.profiles.is_empty() { p #results { "No profile matches." } }
+            @if let (Some(n), Some(next)) = (page.scanned, &page.next) {
+                p.notice #partial role="status" {
+                    "Searched " (n) " profiles (up to ICCID " code { (next) } "): "
+                    (page.profiles.len()) " of them changed in these days. "
+                    a href=(format!("{}?{}", ctx.t("/profiles"), f.link(Some(next)))) { "Continue with the next profiles" }
+                }
+            }
+            @if page.profiles.is_empty() && page.scanned.is_some() { p #results { "No profile matches among these." } }
+            @else if page.profiles.is_empty() { p #results { "No profile matches." } }
             @else {
                 div.scroll { table.stack #results {
                     thead { tr { th { "ICCID" } th { "State" } th { "Type" } th { "EID" } th { "matchingId" } th { "Changed" } } }

@@ -30,6 +30,13 @@ pub const MAX_LIMIT: u32 = 1000;
 /// The rows a [`ProfileFilter::new`] asks for.
 pub const DEFAULT_LIMIT: u32 = 100;
 
+/// The most profiles one search by date ([`ProfileFilter::updated_from`],
+/// [`ProfileFilter::updated_until`]) examines: no index holds `updated_at` (the download path
+/// writes no more index entries for it), so a dated search walks the same index range as
+/// without dates, at most this many rows of it, and says where it stopped
+/// ([`SearchPage::next_after`]). A larger [`ProfileFilter::scan_max`] is clamped to it.
+pub const SCAN_MAX: u32 = 20_000;
+
 /// The leading digits of ICCIDs (1 to 20 decimal digits), for a search by prefix. Built only
 /// by parsing.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,8 +100,13 @@ impl fmt::Debug for IccidPrefix {
 }
 
 /// A search of one operator's profiles: every filter given must hold (AND); results in
-/// ascending ICCID order, after [`ProfileFilter::after`] (keyset pagination: pass the last
-/// ICCID of a page to get the next one).
+/// ascending ICCID order, after [`ProfileFilter::after`] (keyset pagination: pass a page's
+/// [`SearchPage::next_after`] to get the next one).
+///
+/// By date (`updated_from`, `updated_until`) a search is bounded: it examines the first
+/// [`ProfileFilter::scan_max`] profiles (in ICCID order, after `after`) that pass every other
+/// filter, returns those of them changed in the window (at most `limit`), and a page may so
+/// hold fewer than `limit` rows, or none, with a [`SearchPage::next_after`] to continue from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileFilter {
     /// The tenant: only its profiles.
@@ -113,6 +125,13 @@ pub struct ProfileFilter {
     pub after: Option<Iccid>,
     /// At most this many rows; clamped to `1..=`[`MAX_LIMIT`] ([`ProfileFilter::limit`]).
     pub limit: u32,
+    /// Only profiles whose last change (`updated_at`, Unix seconds) is at or after this.
+    pub updated_from: Option<UnixTime>,
+    /// Only profiles whose last change is before this (exclusive).
+    pub updated_until: Option<UnixTime>,
+    /// A search by date examines at most this many profiles; clamped to `1..=`[`SCAN_MAX`]
+    /// ([`ProfileFilter::scan_max`]). Ignored without a date.
+    pub scan_max: u32,
 }
 
 impl ProfileFilter {
@@ -128,7 +147,30 @@ impl ProfileFilter {
             iccid_prefix: None,
             after: None,
             limit: DEFAULT_LIMIT,
+            updated_from: None,
+            updated_until: None,
+            scan_max: SCAN_MAX,
         }
+    }
+
+    /// Whether the search is by date (and so bounded: [`ProfileFilter::scan_max`]).
+    #[must_use]
+    pub fn dated(&self) -> bool {
+        self.updated_from.is_some() || self.updated_until.is_some()
+    }
+
+    /// The most profiles a search by date examines: [`ProfileFilter::scan_max`] within
+    /// `1..=`[`SCAN_MAX`].
+    #[must_use]
+    pub fn scan_max(&self) -> u32 {
+        self.scan_max.clamp(1, SCAN_MAX)
+    }
+
+    /// Whether a last change at `updated_at` is in the date window.
+    #[must_use]
+    pub fn in_window(&self, updated_at: UnixTime) -> bool {
+        self.updated_from.is_none_or(|t| updated_at >= t)
+            && self.updated_until.is_none_or(|t| updated_at < t)
     }
 
     /// The number of rows to return: [`ProfileFilter::limit`] within `1..=`[`MAX_LIMIT`].
@@ -140,6 +182,13 @@ impl ProfileFilter {
     /// Whether `p` passes every filter (the keyset position included).
     #[must_use]
     pub fn matches(&self, p: &ProfileRecord) -> bool {
+        self.in_range(p) && self.in_window(p.updated_at)
+    }
+
+    /// Whether `p` passes every filter but the dates (the keyset position included): the
+    /// range a search walks.
+    #[must_use]
+    pub fn in_range(&self, p: &ProfileRecord) -> bool {
         p.operator_id == self.operator
             && self.state.is_none_or(|s| p.state == s)
             && self
@@ -156,6 +205,57 @@ impl ProfileFilter {
                 .as_ref()
                 .is_none_or(|x| x.matches(&p.iccid))
             && self.after.as_ref().is_none_or(|a| &p.iccid > a)
+    }
+}
+
+/// A page of a search: its rows and where the next page starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchPage {
+    /// The profiles found, ascending by ICCID.
+    pub rows: Vec<ProfileSummary>,
+    /// Pass as [`ProfileFilter::after`] for the next page: the last row's ICCID when the page
+    /// is full, the last ICCID examined when a search by date stopped at its
+    /// [`ProfileFilter::scan_max`]; `None` when the range is exhausted.
+    pub next_after: Option<Iccid>,
+    /// A search by date that stopped at its scan bound before it found `limit` rows: how many
+    /// profiles it examined (this page may then hold fewer rows, or none, and more may follow).
+    pub scanned: Option<u32>,
+}
+
+impl SearchPage {
+    /// The page of `f` from the rows its range yields in ICCID order (every filter but the
+    /// dates), each with whether it is in the date window: what every store's search returns
+    /// (the memory store's is this). A search by date that examines `scan_max` rows stops
+    /// there, even when the range ends with them (the next page is then empty and last).
+    pub fn from_range(
+        f: &ProfileFilter,
+        range: impl Iterator<Item = (ProfileSummary, bool)>,
+    ) -> Self {
+        let limit = usize::try_from(f.limit()).unwrap_or(usize::MAX);
+        let scan_max = if f.dated() {
+            usize::try_from(f.scan_max()).unwrap_or(usize::MAX)
+        } else {
+            usize::MAX
+        };
+        let mut page = Self::default();
+        let mut scanned = 0usize;
+        for (p, in_window) in range {
+            scanned += 1;
+            let iccid = p.iccid.clone();
+            if in_window {
+                page.rows.push(p);
+                if page.rows.len() == limit {
+                    page.next_after = Some(iccid);
+                    return page;
+                }
+            }
+            if scanned == scan_max {
+                page.next_after = Some(iccid);
+                page.scanned = u32::try_from(scanned).ok();
+                return page;
+            }
+        }
+        page
     }
 }
 
@@ -345,9 +445,10 @@ impl Activity {
 
 /// Searching an operator's inventory and reading a profile's history.
 pub trait Inventory: Send + Sync {
-    /// The profiles `f` selects, ascending by ICCID, at most `f.limit()`.
-    fn search(&self, f: &ProfileFilter)
-    -> impl Future<Output = Result<Vec<ProfileSummary>>> + Send;
+    /// The profiles `f` selects, ascending by ICCID, at most `f.limit()`, and where the next
+    /// page starts (see [`ProfileFilter`] for a search by date and [`SearchPage::from_range`]
+    /// for what every store returns).
+    fn search(&self, f: &ProfileFilter) -> impl Future<Output = Result<SearchPage>> + Send;
     /// The events of `operator`'s profile `iccid` with an id above `after`, oldest first, at
     /// most `limit` (clamped to `1..=`[`MAX_LIMIT`]). Empty for another operator's profile.
     fn history(
@@ -385,16 +486,15 @@ impl Inventory for MemoryStore {
         Ok(Activity::from_rows(since, until, rows))
     }
 
-    async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>> {
+    async fn search(&self, f: &ProfileFilter) -> Result<SearchPage> {
         let d = self.data.lock().await;
-        let limit = usize::try_from(f.limit()).unwrap_or(usize::MAX);
         // `profiles` is a BTreeMap by ICCID: ascending order already.
-        Ok(d.profiles
+        let range = d
+            .profiles
             .values()
-            .filter(|p| f.matches(p))
-            .take(limit)
-            .map(ProfileSummary::from)
-            .collect())
+            .filter(|p| f.in_range(p))
+            .map(|p| (ProfileSummary::from(p), f.in_window(p.updated_at)));
+        Ok(SearchPage::from_range(f, range))
     }
 
     async fn history(

@@ -48,7 +48,7 @@ pub use config::{Ctx, DpKey, SmdpConfig, SmdpKeys, address_designates};
 pub use error::{Error, Result};
 pub use inventory::{
     Activity, HistoryEntry, HourActivity, IccidPrefix, InstallationError, Inventory, ProfileFilter,
-    ProfileSummary,
+    ProfileSummary, SCAN_MAX, SearchPage,
 };
 pub use model::{
     BppBinding, Event, KeyCurve, OperatorId, Outcome, ProfileMetadata, ProfileRecord,

@@ -242,7 +242,7 @@ impl Query {
     /// The store's.
     pub async fn run(&self, store: &Store) -> Res<usize> {
         Ok(match self {
-            Self::Search(f) => store.search(f).await?.len(),
+            Self::Search(f) => store.search(f).await?.rows.len(),
             Self::History(op, i) => store.history(*op, i, None, 100).await?.len(),
         })
     }

@@ -14,6 +14,10 @@
 //! EID or matchingId, SQLite is told not to use the operator's indexes (`+operator_id`): an
 //! EID has a handful of profiles, an operator a million.
 //!
+//! By date (`updated_from`, `updated_until`; no index holds `updated_at`), the same index
+//! range is read at most [`ProfileFilter::scan_max`] rows, filtered by `updated_at`, and the
+//! page says where the scan stopped (`search_sql`): a bounded read whatever the window.
+//!
 //! History: the outbox rows of the profile (`rsp_events`, index `(operator_id, iccid, id)`),
 //! oldest first.
 
@@ -21,7 +25,7 @@ use simforge_asn1::{Eid, Iccid, MatchingId};
 use simforge_smdp::inventory::{ActivityRow, clamp_limit};
 use simforge_smdp::{
     Activity, Error, Event, HistoryEntry, Inventory, OperatorId, ProfileFilter, ProfileState,
-    ProfileSummary, UnixTime,
+    ProfileSummary, SearchPage, UnixTime,
 };
 use sqlx::Row;
 
@@ -37,16 +41,34 @@ pub(crate) enum Param {
 }
 
 /// The search statement for `f` and its parameters, in order.
+///
+/// By date, the same index range (the same conditions, `ORDER BY iccid`) is read at most
+/// [`ProfileFilter::scan_max`] rows (`scan`, materialized: one read of the index range and of
+/// those rows' `updated_at`), of which those in the window are the page (`hit`, at most
+/// `limit`); every row also carries how many rows were examined and the last of them
+/// (`scan_n`, `scan_last`, from `edge`), and a page without a hit is one row of those alone
+/// (the profile's columns NULL).
 pub(crate) fn search_sql(f: &ProfileFilter, dialect: Dialect) -> (String, Vec<Param>) {
+    let dated = f.dated();
+    let p = if dated { "p." } else { "" };
     let attempts = match dialect {
-        Dialect::Sqlite => "json_extract(record, '$.download_attempts')",
-        Dialect::Postgres => "(record::json ->> 'download_attempts')::bigint",
+        Dialect::Sqlite => format!("json_extract({p}record, '$.download_attempts')"),
+        Dialect::Postgres => format!("({p}record::json ->> 'download_attempts')::bigint"),
     };
-    let mut params = Vec::new();
-    let mut sql = format!(
-        "SELECT iccid, profile_type, state, eid, matching_id, {attempts} AS download_attempts, \
-         updated_at FROM rsp_profiles WHERE "
+    let columns = format!(
+        "{p}iccid, {p}profile_type, {p}state, {p}eid, {p}matching_id, {attempts} AS download_attempts, \
+         {p}updated_at"
     );
+    let mut params = Vec::new();
+    let mut sql = if dated {
+        "WITH scan AS MATERIALIZED (SELECT iccid, updated_at FROM rsp_profiles WHERE ".to_owned()
+    } else {
+        format!("SELECT {columns} FROM rsp_profiles WHERE ")
+    };
+    let placeholder = |n: usize| match dialect {
+        Dialect::Sqlite => "?".to_owned(),
+        Dialect::Postgres => format!("${n}"),
+    };
     let mut cond = |sql: &mut String, column: &str, op: &str, p: Param| {
         params.push(p);
         let n = params.len();
@@ -56,10 +78,8 @@ pub(crate) fn search_sql(f: &ProfileFilter, dialect: Dialect) -> (String, Vec<Pa
         sql.push_str(column);
         sql.push(' ');
         sql.push_str(op);
-        match dialect {
-            Dialect::Sqlite => sql.push_str(" ?"),
-            Dialect::Postgres => sql.push_str(&format!(" ${n}")),
-        }
+        sql.push(' ');
+        sql.push_str(&placeholder(n));
     };
     // By EID or matchingId, their own index (a few rows), not the operator's.
     let by_key = f.eid.is_some() || f.matching_id.is_some();
@@ -95,10 +115,27 @@ pub(crate) fn search_sql(f: &ProfileFilter, dialect: Dialect) -> (String, Vec<Pa
     if let Some(a) = &f.after {
         cond(&mut sql, "iccid", ">", Param::Text(a.as_str().to_owned()));
     }
-    params.push(Param::Int(i64::from(f.limit())));
-    match dialect {
-        Dialect::Sqlite => sql.push_str(" ORDER BY iccid LIMIT ?"),
-        Dialect::Postgres => sql.push_str(&format!(" ORDER BY iccid LIMIT ${}", params.len())),
+    let mut next = |p: Param| {
+        params.push(p);
+        placeholder(params.len())
+    };
+    if dated {
+        let scan_max = next(Param::Int(i64::from(f.scan_max())));
+        let from = next(Param::Int(f.updated_from.unwrap_or(i64::MIN)));
+        let until = next(Param::Int(f.updated_until.unwrap_or(i64::MAX)));
+        let limit = next(Param::Int(i64::from(f.limit())));
+        sql.push_str(&format!(
+            " ORDER BY iccid LIMIT {scan_max}), \
+             edge AS (SELECT COUNT(*) AS scan_n, MAX(iccid) AS scan_last FROM scan), \
+             hit AS (SELECT iccid FROM scan WHERE updated_at >= {from} AND updated_at < {until} \
+             ORDER BY iccid LIMIT {limit}) \
+             SELECT edge.scan_n, edge.scan_last, {columns} FROM edge \
+             LEFT JOIN hit ON 1 = 1 LEFT JOIN rsp_profiles p ON p.iccid = hit.iccid \
+             ORDER BY hit.iccid"
+        ));
+    } else {
+        let limit = next(Param::Int(i64::from(f.limit())));
+        sql.push_str(&format!(" ORDER BY iccid LIMIT {limit}"));
     }
     (sql, params)
 }
@@ -184,6 +221,47 @@ macro_rules! raw_from_row {
             updated_at: r.try_get("updated_at").map_err(db)?,
         })
     }};
+}
+
+/// A search's page from its rows (see [`search_sql`]).
+macro_rules! page_from_rows {
+    ($f:expr, $rows:expr) => {{
+        let f: &ProfileFilter = $f;
+        let mut page = SearchPage::default();
+        let mut edge: Option<(i64, Option<String>)> = None;
+        for r in &$rows {
+            if f.dated() {
+                edge = Some((
+                    r.try_get("scan_n").map_err(db)?,
+                    r.try_get("scan_last").map_err(db)?,
+                ));
+                let iccid: Option<String> = r.try_get("iccid").map_err(db)?;
+                if iccid.is_none() {
+                    continue;
+                }
+            }
+            page.rows.push(raw_from_row!(r).and_then(Raw::summary)?);
+        }
+        finish_page(f, page, edge)
+    }};
+}
+
+/// `page`'s cursor: its last row when full; by date, the last row examined when the scan
+/// stopped at its bound (`edge`: how many rows were examined, the last of them).
+fn finish_page(
+    f: &ProfileFilter,
+    mut page: SearchPage,
+    edge: Option<(i64, Option<String>)>,
+) -> Result<SearchPage, Error> {
+    if page.rows.len() == f.limit() as usize {
+        page.next_after = page.rows.last().map(|p| p.iccid.clone());
+    } else if let Some((n, Some(last))) = edge
+        && n >= i64::from(f.scan_max())
+    {
+        page.next_after = Some(Iccid::parse(&last).map_err(|e| corrupt("ICCID", e))?);
+        page.scanned = Some(f.scan_max());
+    }
+    Ok(page)
 }
 
 impl Raw {
@@ -280,15 +358,13 @@ impl Inventory for SqliteStore {
         Ok(Activity::from_rows(since, until, rows))
     }
 
-    async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
+    async fn search(&self, f: &ProfileFilter) -> Result<SearchPage, Error> {
         let (sql, params) = search_sql(f, Dialect::Sqlite);
         let rows = bound!(&sql, params)
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        rows.iter()
-            .map(|r| raw_from_row!(r).and_then(Raw::summary))
-            .collect()
+        page_from_rows!(f, rows)
     }
 
     async fn history(
@@ -339,15 +415,13 @@ impl Inventory for PgStore {
         Ok(Activity::from_rows(since, until, rows))
     }
 
-    async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
+    async fn search(&self, f: &ProfileFilter) -> Result<SearchPage, Error> {
         let (sql, params) = search_sql(f, Dialect::Postgres);
         let rows = bound!(&sql, params)
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        rows.iter()
-            .map(|r| raw_from_row!(r).and_then(Raw::summary))
-            .collect()
+        page_from_rows!(f, rows)
     }
 
     async fn history(
@@ -387,7 +461,7 @@ impl<S: Inventory> Inventory for SessionCache<S> {
         self.inner().activity(operator, since, until).await
     }
 
-    async fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error> {
+    async fn search(&self, f: &ProfileFilter) -> Result<SearchPage, Error> {
         self.inner().search(f).await
     }
 

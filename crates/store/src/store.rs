@@ -13,7 +13,7 @@ use simforge_asn1::{Eid, Iccid, TransactionId};
 use simforge_audit::{AuditLog, Draft, Entry, Query};
 use simforge_smdp::{
     Activity, CancelSessionPolicy, Error, Event, HistoryEntry, Inventory, OperatorId, OutboxEntry,
-    OutboxStore, ProfileFilter, ProfileRecord, ProfileState, ProfileSummary, Session, SmdpStore,
+    OutboxStore, ProfileFilter, ProfileRecord, ProfileState, SearchPage, Session, SmdpStore,
     SmdpTx, SmdsOp, SmdsOpEntry, SmdsOpRow, SmdsQueue, UnixTime, Unseal,
 };
 
@@ -490,7 +490,7 @@ forward_trait! {
 
 forward_trait! {
     Store: Inventory {}
-    fn search(&self, f: &ProfileFilter) -> Result<Vec<ProfileSummary>, Error>;
+    fn search(&self, f: &ProfileFilter) -> Result<SearchPage, Error>;
     fn history(&self, operator: OperatorId, iccid: &Iccid, after: Option<i64>, limit: u32) -> Result<Vec<HistoryEntry>, Error>;
     fn activity(&self, operator: OperatorId, since: UnixTime, until: UnixTime) -> Result<Activity, Error>;
 }

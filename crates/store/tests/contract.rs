@@ -70,6 +70,7 @@ macro_rules! smdp_contract {
                 smdp::expired_sessions_are_purged,
                 smdp::keys_rotate_without_a_restart,
                 inventory::search_and_history,
+                inventory::search_by_date,
                 inventory::history_of_a_download,
             ],
             backend: [smdp::binding_and_last_notification_survive_restarts],

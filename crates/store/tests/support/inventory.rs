@@ -7,7 +7,7 @@ use simforge_asn1::{Eid, Iccid, MatchingId};
 use simforge_smdp::inventory::MAX_LIMIT;
 use simforge_smdp::{
     Event, IccidPrefix, Inventory, ProfileFilter, ProfileRecord, ProfileState, ProfileSummary,
-    SmdpStore, SmdpTx,
+    SCAN_MAX, SearchPage, SmdpStore, SmdpTx,
 };
 
 use super::backends::{A, B};
@@ -73,14 +73,170 @@ async fn all_pages<S: Inventory>(store: &S, f: &ProfileFilter) -> Vec<ProfileSum
     let mut out: Vec<ProfileSummary> = Vec::new();
     for _ in 0..100 {
         let page = store.search(&f).await.unwrap();
-        assert!(page.len() <= f.limit() as usize, "{f:?}: {}", page.len());
-        let Some(last) = page.last() else {
+        assert!(
+            page.rows.len() <= f.limit() as usize,
+            "{f:?}: {}",
+            page.rows.len()
+        );
+        // Without dates, a page goes on only when it is full, from its last row.
+        if !f.dated() {
+            let full = page.rows.len() == f.limit() as usize;
+            let last = page.rows.last().map(|p| p.iccid.clone());
+            assert_eq!(page.next_after, last.filter(|_| full), "{f:?}");
+            assert_eq!(page.scanned, None, "{f:?}");
+        }
+        out.extend(page.rows);
+        let Some(next) = page.next_after else {
             return out;
         };
-        f.after = Some(last.iccid.clone());
-        out.extend(page);
+        assert!(f.after.as_ref().is_none_or(|a| &next > a), "{f:?}: {next}");
+        f.after = Some(next);
     }
     panic!("{f:?}: more than 100 pages");
+}
+
+/// The pages of `f` as [`SearchPage::from_range`] defines them over `all` (what every store
+/// must answer, page by page).
+fn reference_pages(all: &[ProfileRecord], f: &ProfileFilter) -> Vec<SearchPage> {
+    let mut sorted: Vec<&ProfileRecord> = all.iter().collect();
+    sorted.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+    let mut f = f.clone();
+    let mut pages = Vec::new();
+    loop {
+        let range = sorted
+            .iter()
+            .filter(|p| f.in_range(p))
+            .map(|p| (ProfileSummary::from(*p), f.in_window(p.updated_at)));
+        let page = SearchPage::from_range(&f, range);
+        let next = page.next_after.clone();
+        pages.push(page);
+        match next {
+            Some(n) => f.after = Some(n),
+            None => return pages,
+        }
+    }
+}
+
+/// A search by date: a bounded scan of the same index range (a small `scan_max` here, the
+/// profiles spread over many times it), pages that may be short or empty yet go on from
+/// where the scan stopped; across the pages every profile changed in the window exactly
+/// once, in ICCID order, none outside it, another tenant's never; page by page what
+/// [`SearchPage::from_range`] defines.
+pub async fn search_by_date<S: SmdpStore + Inventory>(store: S) {
+    let mut all = Vec::new();
+    for i in 0..300u32 {
+        let op = if i % 7 == 3 { B } else { A };
+        let mut p = profile(op, &format!("8949441000000000{i:03}"));
+        p.state = [ProfileState::Available, ProfileState::Released][(i % 3 % 2) as usize];
+        p.profile_type = if i % 5 == 0 { "u" } else { "t" }.into();
+        // Times spread over 0..1000 out of ICCID order; a cluster at the end.
+        p.updated_at = if i >= 280 {
+            5_000
+        } else {
+            i64::from(i * 389 % 1000)
+        };
+        all.push(p);
+    }
+    insert(&store, &all).await;
+    let f = |from: Option<i64>, until: Option<i64>| ProfileFilter {
+        updated_from: from,
+        updated_until: until,
+        scan_max: 16,
+        limit: 5,
+        ..ProfileFilter::new(A)
+    };
+    let filters = vec![
+        f(Some(100), Some(200)),
+        f(Some(100), None),
+        f(None, Some(50)),
+        f(Some(5_000), Some(5_001)),
+        f(Some(2_000), Some(3_000)),
+        f(Some(i64::MIN), Some(i64::MAX)),
+        ProfileFilter {
+            limit: 1,
+            ..f(Some(0), Some(300))
+        },
+        ProfileFilter {
+            limit: 1000,
+            ..f(Some(0), Some(300))
+        },
+        ProfileFilter {
+            scan_max: 1,
+            ..f(Some(500), Some(700))
+        },
+        ProfileFilter {
+            scan_max: u32::MAX,
+            ..f(Some(500), Some(700))
+        },
+        ProfileFilter {
+            state: Some(ProfileState::Released),
+            ..f(Some(0), Some(500))
+        },
+        ProfileFilter {
+            profile_type: Some("u".into()),
+            state: Some(ProfileState::Available),
+            ..f(Some(0), Some(900))
+        },
+        ProfileFilter {
+            iccid_prefix: Some(IccidPrefix::parse("89494410000000001").unwrap()),
+            ..f(Some(0), Some(500))
+        },
+        ProfileFilter {
+            after: Some("8949441000000000150".parse().unwrap()),
+            ..f(Some(300), Some(600))
+        },
+        ProfileFilter {
+            updated_from: Some(0),
+            ..f(None, Some(1_000))
+        },
+        ProfileFilter {
+            scan_max: 16,
+            ..f(Some(0), Some(1_000))
+        },
+        ProfileFilter {
+            operator: B,
+            ..f(Some(0), Some(400))
+        },
+    ];
+    let mut short_pages = 0;
+    let mut empty_pages = 0;
+    for filter in &filters {
+        let want = expected(&all, filter);
+        let reference = reference_pages(&all, filter);
+        // Page by page as the reference, and all pages together as the oracle.
+        let mut g = filter.clone();
+        let mut got: Vec<ProfileSummary> = Vec::new();
+        for (n, r) in reference.iter().enumerate() {
+            let page = store.search(&g).await.unwrap();
+            assert_eq!(&page, r, "{filter:?}: page {n}");
+            assert!(page.rows.len() <= g.limit() as usize);
+            assert!(
+                page.rows.iter().all(
+                    |p| filter.in_window(p.updated_at) && got.iter().all(|q| q.iccid < p.iccid)
+                ),
+                "{filter:?}: page {n}"
+            );
+            if page.scanned.is_some() {
+                assert_eq!(page.scanned, Some(g.scan_max()), "{filter:?}");
+                assert!(page.rows.len() < g.limit() as usize, "{filter:?}");
+                short_pages += 1;
+                empty_pages += usize::from(page.rows.is_empty());
+            }
+            got.extend(page.rows);
+            g.after = page.next_after;
+        }
+        assert_eq!(got, want, "{filter:?}");
+    }
+    // Not vacuous: windows with many matches, pages cut short by the scan, empty ones too;
+    // a scan_max above the constant is the constant.
+    assert!(expected(&all, &filters[0]).len() > 16);
+    assert!(
+        short_pages > 10 && empty_pages > 3,
+        "{short_pages} {empty_pages}"
+    );
+    assert_eq!(filters[9].scan_max(), SCAN_MAX);
+    assert!(expected(&all, &filters[3]).len() == 17);
+    assert!(expected(&all, &filters[4]).is_empty());
 }
 
 /// Filters, keyset pages that cover everything exactly once, another tenant's profiles never
@@ -200,8 +356,8 @@ pub async fn search_and_history<S: SmdpStore + Inventory>(store: S) {
         })
         .await
         .unwrap();
-    assert_eq!(one.len(), 1);
-    assert_eq!(one[0].iccid.as_str(), "8947000000000000000");
+    assert_eq!(one.rows.len(), 1);
+    assert_eq!(one.rows[0].iccid.as_str(), "8947000000000000000");
     let max = store
         .search(&ProfileFilter {
             limit: u32::MAX,
@@ -209,7 +365,7 @@ pub async fn search_and_history<S: SmdpStore + Inventory>(store: S) {
         })
         .await
         .unwrap();
-    assert_eq!(max.len(), MAX_LIMIT as usize);
+    assert_eq!(max.rows.len(), MAX_LIMIT as usize);
 
     // History: the events of one profile of its operator, oldest first.
     let x: Iccid = "8949440000000000001".parse().unwrap();
@@ -410,9 +566,9 @@ pub async fn history_of_a_download<S: SmdpStore + Inventory>(store: S) {
         })
         .await
         .unwrap();
-    assert_eq!(found.len(), 1);
+    assert_eq!(found.rows.len(), 1);
     assert_eq!(
-        (found[0].state, found[0].download_attempts),
+        (found.rows[0].state, found.rows[0].download_attempts),
         (ProfileState::Installed, 2)
     );
 }
