@@ -577,6 +577,39 @@ mod tests {
             // And it runs.
             store.search(&f).await.unwrap();
         }
+        // By date: the same index range, bounded (`scan`), then the profiles of its hits by
+        // their ICCID; never the whole table.
+        for (what, f, index) in [
+            (
+                "dated",
+                ProfileFilter {
+                    updated_from: Some(1),
+                    updated_until: Some(2),
+                    after: Some(iccid.clone()),
+                    ..base.clone()
+                },
+                "rsp_profiles_operator_iccid",
+            ),
+            (
+                "dated by state",
+                ProfileFilter {
+                    updated_from: Some(1),
+                    state: Some(ProfileState::Released),
+                    ..base.clone()
+                },
+                "rsp_profiles_operator_state",
+            ),
+        ] {
+            let plan = store.explain_search(&f).await.unwrap().join(" | ");
+            assert!(
+                plan.contains(&format!("USING INDEX {index} "))
+                    && plan.contains("SEARCH p USING INDEX sqlite_autoindex_rsp_profiles_1 (iccid=?)")
+                    && !plan.contains("SCAN rsp_profiles")
+                    && !plan.contains("SCAN p"),
+                "{what}: {plan}"
+            );
+            store.search(&f).await.unwrap();
+        }
         // The history of a profile: its index range.
         let plan: Vec<String> = sqlx::query(
             "EXPLAIN QUERY PLAN SELECT id, record FROM rsp_events WHERE operator_id = ? AND iccid = ? AND id > ?

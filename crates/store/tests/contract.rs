@@ -299,6 +299,30 @@ mod postgres_only {
             }
             eprintln!("{what}: {plan}");
         }
+        // By date: an index of the same range, bounded, then the hits by primary key; the
+        // table is never read whole. (PostgreSQL may read the range by bitmap and sort it,
+        // unlike the undated shapes: the bound of 20,000 rows makes that look cheaper.)
+        let dated = [
+            ProfileFilter {
+                updated_from: Some(10),
+                updated_until: Some(20_000),
+                after: Some(iccid.clone()),
+                ..base.clone()
+            },
+            ProfileFilter {
+                updated_from: Some(10),
+                state: Some(ProfileState::Error),
+                ..base.clone()
+            },
+        ];
+        for f in dated {
+            let plan = store.explain_search(&f).await.unwrap().join(" | ");
+            assert!(
+                plan.contains("Index") && !plan.contains("Seq Scan on rsp_profiles"),
+                "dated: {plan}"
+            );
+            eprintln!("dated: {plan}");
+        }
     }
 
     /// Events recorded before migration 0006 get their ICCID from their record.
