@@ -1339,3 +1339,42 @@ pub async fn import_packages(
         last_iccid: added.last().map(ToString::to_string),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times_are_rfc3339_or_days_in_utc() {
+        assert_eq!(parse_time("1970-01-01"), Some(0));
+        assert_eq!(parse_time("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_time("2026-11-30T00:53:20Z"), Some(1_796_000_000));
+        assert_eq!(parse_time("2026-11-30t00:53:20z"), Some(1_796_000_000));
+        assert_eq!(parse_time("2026-11-30T02:53:20+02:00"), Some(1_796_000_000));
+        assert_eq!(parse_time("2026-11-29T23:53:20-01:00"), Some(1_796_000_000));
+        // A fraction rounds up (whole seconds: `>=` and `<` keep their meaning).
+        assert_eq!(parse_time("2026-11-30T00:53:19.25Z"), Some(1_796_000_000));
+        assert_eq!(parse_time("2026-11-30T00:53:20.000Z"), Some(1_796_000_000));
+        for bad in [
+            "",
+            "x",
+            "2026-13-01",
+            "2026-02-29",
+            "2026-11-31",
+            "1969-12-31",
+            "2026-1-01",
+            "2026-11-30T",
+            "2026-11-30T00:53:20",
+            "2026-11-30T24:00:00Z",
+            "2026-11-30T00:60:00Z",
+            "2026-11-30T00:53:20.Z",
+            "2026-11-30T00:53:20+0200",
+            "2026-11-30 00:53:20Z",
+            "2026-11-30T00:53:20Zx",
+            "２０２６-11-30",
+            "2026-11-3é",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -54,6 +54,19 @@ fn every_route_has_a_policy_and_is_documented() {
     );
     let doc = serde_json::to_value(simforge_api::openapi()).expect("json");
     assert_eq!(doc["openapi"], "3.1.0");
+    // The search by date is documented.
+    let search = &doc["paths"]["/api/v1/tenants/{tenant}/profiles"]["get"];
+    let params: Vec<&str> = search["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in ["updated_from", "updated_until"] {
+        assert!(params.contains(&name), "{params:?}");
+    }
+    let out = &doc["components"]["schemas"]["SearchOut"]["properties"];
+    assert!(out.get("scanned").is_some(), "{out}");
 }
 
 /// Every documented route is routed (not the fallback, not 405).
@@ -1070,6 +1083,92 @@ async fn scripted_tour_leaks_no_secret(db: Db) {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             "{bad}"
         );
+    }
+    // By date of last change: RFC 3339 or a day (midnight UTC), a bad one is a 422 naming it.
+    let page = w
+        .call(Method::GET, "/api/v1/tenants/a/profiles", &op, None)
+        .await
+        .json();
+    let times: Vec<i64> = page["profiles"]
+        .as_array()
+        .expect("profiles")
+        .iter()
+        .map(|p| p["updated_at"].as_i64().expect("updated_at"))
+        .collect();
+    let (lo, hi) = (times.iter().min().copied(), times.iter().max().copied());
+    let (lo, hi) = (lo.expect("a profile"), hi.expect("a profile"));
+    let rfc = simforge_factory::clock::rfc3339;
+    let dated = |q: String| {
+        let w = &w;
+        let op = &op;
+        async move {
+            w.call(
+                Method::GET,
+                &format!("/api/v1/tenants/a/profiles?state=available&limit=7&{q}"),
+                op,
+                None,
+            )
+            .await
+        }
+    };
+    let mut found = Vec::new();
+    let mut q = format!(
+        "updated_from={}&updated_until={}",
+        rfc(lo),
+        rfc(hi + 1).replace('Z', "%2B00:00")
+    );
+    loop {
+        let r = dated(q.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{q}");
+        let page = r.json();
+        for p in page["profiles"].as_array().expect("profiles") {
+            found.push(p["iccid"].as_str().expect("iccid").to_owned());
+        }
+        assert_eq!(page["scanned"], json!(null));
+        match page["next"].as_str() {
+            Some(n) => {
+                q = format!(
+                    "updated_from={}&updated_until={}&after={n}",
+                    rfc(lo),
+                    rfc(hi + 1)
+                );
+            }
+            None => break,
+        }
+    }
+    assert_eq!(found, all);
+    for q in [
+        format!("updated_from={}", rfc(hi + 1)),
+        "updated_until=1970-01-02".to_owned(),
+        format!("updated_from={}&updated_until={}", rfc(lo), rfc(lo)),
+    ] {
+        let page = dated(q.clone()).await.json();
+        assert_eq!(
+            (&page["profiles"], &page["next"]),
+            (&json!([]), &json!(null)),
+            "{q}"
+        );
+    }
+    let day = lo - lo.rem_euclid(86_400);
+    let r = dated(format!("updated_from={}", &rfc(day)[..10]))
+        .await
+        .json();
+    assert_eq!(r["profiles"].as_array().map(Vec::len), Some(7));
+    for (bad, name) in [
+        ("updated_from=2026-13-01", "updated_from"),
+        ("updated_until=yesterday", "updated_until"),
+        ("updated_from=2026-12-01T25:00:00Z", "updated_from"),
+        ("updated_until=2026-02-30", "updated_until"),
+        ("updated_from=2026-12-01T08:00:00", "updated_from"),
+    ] {
+        let r = dated(bad.to_owned()).await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            "{bad}"
+        );
+        let detail = r.json()["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(detail.starts_with(name), "{bad}: {detail}");
     }
     let r = w
         .call(

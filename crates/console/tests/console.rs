@@ -261,6 +261,62 @@ async fn pages_by_role_and_tenant() {
     let csv = olga.get("/console/t/a/profiles.csv?state=confirmed").await;
     assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
     assert_eq!(csv.text().lines().count(), 1 + 4, "{}", csv.text());
+    // By the day of the last change (UTC days): the two date fields, the window kept in the
+    // export's link, a bad day named next to its field, the export within the window.
+    let r = olga.get("/console/t/a/profiles").await;
+    for field in [
+        "<label for=\"from\">Changed from (UTC day)</label>",
+        "<label for=\"before\">Changed before (UTC day)</label>",
+        "<input id=\"from\" name=\"from\" type=\"date\"",
+        "<input id=\"before\" name=\"before\" type=\"date\"",
+    ] {
+        assert!(r.text().contains(field), "{field}: {}", r.text());
+    }
+    let window = "from=1970-01-02&before=9999-12-31";
+    let r = olga
+        .get(&format!(
+            "/console/t/a/profiles?type=standard&state=confirmed&{window}"
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.text().matches("<tr><td data-label=\"ICCID\"").count(),
+        4,
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.text()
+            .contains(&format!("&amp;{}", window.replace('&', "&amp;")))
+    );
+    assert!(!r.text().contains("id=\"partial\""));
+    let r = olga
+        .get("/console/t/a/profiles?state=confirmed&before=1970-01-02")
+        .await;
+    assert!(r.text().contains("No profile matches."), "{}", r.text());
+    for (bad, id) in [
+        ("from=2026-02-30", "from-error"),
+        ("before=soon", "before-error"),
+    ] {
+        let r = olga.get(&format!("/console/t/a/profiles?{bad}")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            r.text().contains(&format!("id=\"{id}\"")),
+            "{bad}: {}",
+            r.text()
+        );
+        assert!(!r.text().contains("id=\"q-error\""), "{bad}");
+    }
+    let csv = olga
+        .get(&format!(
+            "/console/t/a/profiles.csv?state=confirmed&{window}"
+        ))
+        .await;
+    assert_eq!(csv.text().lines().count(), 1 + 4, "{}", csv.text());
+    let csv = olga
+        .get("/console/t/a/profiles.csv?state=confirmed&from=9999-01-01")
+        .await;
+    assert_eq!(csv.text().lines().count(), 1, "{}", csv.text());
     // Every HTML page: the CSP, no inline script or style.
     for p in &pages[..3] {
         let r = olga.get(p).await;

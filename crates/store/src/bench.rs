@@ -339,6 +339,31 @@ pub fn shapes(big: OperatorId, small: OperatorId, n: u64) -> Vec<Shape> {
             Box::new(move |_| Ok(Query::Search(page(small)))),
         ),
         (
+            // `updated_at` grows with the ICCID in the fill: a day of changes far from the
+            // cursor, so every call reads its whole bound (SCAN_MAX rows) and finds none.
+            "by date (1 day), keyset",
+            Box::new(move |r| {
+                let day = 1_800_000_000 + i64::try_from(r.below(n))?;
+                Ok(Query::Search(ProfileFilter {
+                    updated_from: Some(day),
+                    updated_until: Some(day + 86_400),
+                    after: Some(iccid(big, r.below(n))?),
+                    ..page(big)
+                }))
+            }),
+        ),
+        (
+            "by date + state=released",
+            Box::new(move |r| {
+                Ok(Query::Search(ProfileFilter {
+                    state: Some(ProfileState::Released),
+                    updated_from: Some(1_800_000_000 + i64::try_from(r.below(n))?),
+                    after: Some(iccid(big, r.below(n))?),
+                    ..page(big)
+                }))
+            }),
+        ),
+        (
             "profile history",
             Box::new(move |r| Ok(Query::History(big, iccid(big, r.below(n / 10) * 10)?))),
         ),

@@ -603,7 +603,8 @@ mod tests {
             let plan = store.explain_search(&f).await.unwrap().join(" | ");
             assert!(
                 plan.contains(&format!("USING INDEX {index} "))
-                    && plan.contains("SEARCH p USING INDEX sqlite_autoindex_rsp_profiles_1 (iccid=?)")
+                    && plan
+                        .contains("SEARCH p USING INDEX sqlite_autoindex_rsp_profiles_1 (iccid=?)")
                     && !plan.contains("SCAN rsp_profiles")
                     && !plan.contains("SCAN p"),
                 "{what}: {plan}"
