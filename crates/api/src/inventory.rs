@@ -495,7 +495,7 @@ pub struct SearchQuery {
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
     /// Only profiles changed at or after this time: RFC 3339 (`2026-12-01T08:00:00Z`) or a
-    /// date (`2026-12-01`: its midnight UTC). A search by date examines at most 20,000
+    /// date (`2026-12-01`: its midnight UTC). A search by date examines at most 5,000
     /// profiles per page: a page may hold fewer than `limit` profiles, or none, and still
     /// have a `next` (see `scanned`).
     pub updated_from: Option<String>,

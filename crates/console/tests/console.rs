@@ -331,6 +331,55 @@ async fn pages_by_role_and_tenant() {
     }
 }
 
+/// A search by date over more profiles than one page examines (`SCAN_MAX`): a page that
+/// stopped at the bound says how far it looked and continues from there with the same days.
+#[tokio::test]
+async fn a_search_by_date_goes_on_past_its_bound() {
+    let w = World::new().await;
+    let n = u64::from(simforge_smdp::SCAN_MAX) + 100;
+    // Tenant b's profiles, changed at 1_800_000_000 + k (2027-01-15, from 08:00 UTC).
+    simforge_store::bench::fill(&w.api.store, w.b.id, w.b.id, n, 0)
+        .await
+        .expect("fill");
+    let bob = Person::login(&w, "bob").await;
+    // A window before every change: the first page examines SCAN_MAX profiles, finds none,
+    // and continues after the last of them.
+    let r = bob.get("/console/t/b/profiles?before=2027-01-14").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(t.contains("id=\"partial\""), "{t}");
+    assert!(
+        t.contains(&format!("Searched {} profiles", simforge_smdp::SCAN_MAX)),
+        "{t}"
+    );
+    assert!(t.contains("No profile matches among these."), "{t}");
+    let marker = "before=2027-01-14&amp;after=";
+    let at = t.find(marker).expect("continue link") + marker.len();
+    let after = &t[at..at + t[at..].find('"').expect("end")];
+    let r = bob
+        .get(&format!(
+            "/console/t/b/profiles?before=2027-01-14&after={after}"
+        ))
+        .await;
+    assert!(!r.text().contains("id=\"partial\""), "{}", r.text());
+    assert!(r.text().contains("No profile matches."), "{}", r.text());
+    // A window holding them: a full page, no note.
+    let r = bob.get("/console/t/b/profiles?from=2027-01-15").await;
+    assert!(!r.text().contains("id=\"partial\""), "{}", r.text());
+    assert_eq!(
+        r.text().matches("<tr><td data-label=\"ICCID\"").count(),
+        50,
+        "{}",
+        r.text()
+    );
+    // The export goes through every page, the short ones too.
+    let csv = bob
+        .get("/console/t/b/profiles.csv?from=2027-01-15T09:00:00Z")
+        .await;
+    let want = n.saturating_sub(3600);
+    assert_eq!(csv.text().lines().count() as u64, 1 + want);
+}
+
 /// An operator releases a profile (a confirmation step, then a POST with the CSRF field); a
 /// viewer has no button, and their forged POST is refused by the policy; a POST without the
 /// CSRF field is refused; everything is in the audit log, whose chain verifies.

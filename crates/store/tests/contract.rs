@@ -301,7 +301,7 @@ mod postgres_only {
         }
         // By date: an index of the same range, bounded, then the hits by primary key; the
         // table is never read whole. (PostgreSQL may read the range by bitmap and sort it,
-        // unlike the undated shapes: the bound of 20,000 rows makes that look cheaper.)
+        // unlike the undated shapes: a bound of thousands of rows makes that look cheaper.)
         let dated = [
             ProfileFilter {
                 updated_from: Some(10),
