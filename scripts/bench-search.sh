@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # eSIM inventory search benchmark (BENCHMARKS.md, "eSIM inventory search"): fills a SQLite
 # store with 1,000,000 profiles of one operator and 10,000 of another (through the store's own
-# insert_profile/push_events, in transactions of 20,000), then times 2,000 searches of ten
+# insert_profile/push_events, in transactions of 20,000), then times 2,000 searches of twelve
 # shapes through simforge_smdp::Inventory and prints p50/p99 per shape. Not run by CI.
 #
 # usage: scripts/bench-search.sh [--quick] [--profiles N] [--other N] [--searches N] [--db PATH]

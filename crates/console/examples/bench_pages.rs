@@ -149,6 +149,26 @@ async fn main() -> Res<()> {
             Box::new(|_| Ok("/console/t/a/profiles?state=installed".into())),
         ),
         (
+            // The fill's changes are 1_800_000_000 + k (k: the profile's number, so in ICCID
+            // order): a day seldom near a random cursor, each page reads its whole bound.
+            "inventory, by date (a day, from a random ICCID)",
+            Box::new(move |r| {
+                Ok(format!(
+                    "/console/t/a/profiles?from=2027-01-20&before=2027-01-21&after={}",
+                    iccid(r)?
+                ))
+            }),
+        ),
+        (
+            "inventory, by date and state",
+            Box::new(move |r| {
+                Ok(format!(
+                    "/console/t/a/profiles?state=released&from=2027-01-15&after={}",
+                    iccid(r)?
+                ))
+            }),
+        ),
+        (
             "profile page",
             Box::new(move |r| Ok(format!("/console/t/a/profiles/{}", iccid(r)?))),
         ),
