@@ -148,6 +148,12 @@ impl Client {
                 if let Some(a) = &f.after {
                     params.push(("after", a.to_string()));
                 }
+                if let Some(t) = f.updated_from {
+                    params.push(("updated_from", simforge_factory::clock::rfc3339(t)));
+                }
+                if let Some(t) = f.updated_until {
+                    params.push(("updated_until", simforge_factory::clock::rfc3339(t)));
+                }
                 params.push(("limit", f.limit().to_string()));
                 format!("{}/api/v1/tenants/{}/profiles", self.base, door.name)
             }
