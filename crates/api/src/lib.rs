@@ -227,6 +227,7 @@ fn open_router() -> OpenApiRouter<Api> {
         .routes(routes!(tenants::register_client_cert))
         .routes(routes!(tenants::callback_status, tenants::set_callback))
         .routes(routes!(tenants::smds_events))
+        .routes(routes!(tenants::requeue_smds_event))
         .routes(routes!(tenants::tenant_audit))
         .routes(routes!(tenants::get_quotas, tenants::set_quotas))
         .routes(routes!(tenants::platform_audit))

@@ -31,6 +31,6 @@ pub use crate::tenants::{
     TenantOut, TokenCreated, TokenOut, UserCreated, UserOut, audit_entries, audit_verify,
     audit_verify_after, callback_of, create_api_key, create_tenant_in, create_token_in,
     create_user_in, credentials_of, import_key_in, keys_of, quotas_of, register_client_cert_in,
-    revoke_credential_in, revoke_token_in, set_callback_in, set_quotas_in, tokens_of, unlock_in,
-    users_of,
+    requeue_smds_event_in, revoke_credential_in, revoke_token_in, set_callback_in, set_quotas_in,
+    tokens_of, unlock_in, users_of,
 };

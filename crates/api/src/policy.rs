@@ -130,6 +130,11 @@ pub const ROUTES: &[Route] = &[
         Tenant(A::Read),
     ),
     r(
+        "POST",
+        "/api/v1/tenants/{tenant}/smds-events/{id}/requeue",
+        Tenant(A::ManageOrders),
+    ),
+    r(
         "PUT",
         "/api/v1/tenants/{tenant}/callback",
         Tenant(A::ManageCallbacks),

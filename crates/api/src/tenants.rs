@@ -1233,3 +1233,37 @@ pub async fn revoke_platform_token(
 ) -> Result<StatusCode, Problem> {
     revoke_token_in(&api, &caller, None, id).await
 }
+
+/// Puts a given-up SM-DS operation of the tenant back in the queue: the SM-DP+ sends it again
+/// (a new retry horizon). 404 when it is not one of the tenant's given-up operations, or a
+/// later operation of its event was already done or given up.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/smds-events/{id}/requeue", tag = "es2",
+    params(("tenant" = String, Path), ("id" = i64, Path, description = "Queue id")),
+    responses((status = 204, description = "Queued again"),
+        (status = 404, body = crate::problem::ProblemBody, content_type = "application/problem+json")),
+    security(("session" = []), ("token" = [])))]
+pub async fn requeue_smds_event(
+    State(api): State<Api>,
+    Extension(caller): Extension<Caller>,
+    Extension(Tenant(op)): Extension<Tenant>,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<StatusCode, Problem> {
+    requeue_smds_event_in(&api, &caller, &op, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Puts tenant `op`'s given-up SM-DS operation `id` back in the queue.
+///
+/// # Errors
+/// 404 (unknown, another tenant's, not given up, or overtaken), the store's.
+pub async fn requeue_smds_event_in(
+    api: &Api,
+    caller: &Caller,
+    op: &Operator,
+    id: i64,
+) -> Result<(), Problem> {
+    let now_ms = api.now().saturating_mul(1000);
+    simforge_esim::policy::requeue_smds_operation(&api.store, &caller.actor(), (op.id, now_ms), id)
+        .await?;
+    Ok(())
+}

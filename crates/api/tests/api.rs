@@ -933,6 +933,55 @@ async fn smds_events_only_for_their_tenant(db: Db) {
         .call(Method::GET, "/api/v1/tenants/b/smds-events", &b, None)
         .await;
     assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+
+    // The SM-DS refused tenant A's registration: given up; its operator queues it again.
+    use simforge_smdp::SmdsQueue as _;
+    let now_ms = w.api.now().saturating_mul(1000);
+    let claimed = w
+        .api
+        .store
+        .claim_smds_ops(now_ms, 60_000, 10)
+        .await
+        .expect("claim");
+    let register = claimed
+        .iter()
+        .find(|e| e.op.operator_id == w.a.id && e.op.kind == SmdsOpKind::Register)
+        .expect("A's registration")
+        .id;
+    w.api
+        .store
+        .smds_op_failed(register, "8.9.5/3.3 refused", None, now_ms)
+        .await
+        .expect("given up");
+    let path = format!("/api/v1/tenants/a/smds-events/{register}/requeue");
+    let a_op = w.token(Role::Operator, Some(&w.a)).await;
+    let b_op = w.token(Role::Operator, Some(&w.b)).await;
+    let other = format!("/api/v1/tenants/b/smds-events/{register}/requeue");
+    let r = w.call(Method::POST, &other, &b_op, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "another tenant's operation");
+    let r = w.call(Method::POST, &path, &a, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a viewer may not");
+    let r = w.call(Method::POST, &path, &a_op, None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let rows = w
+        .call(Method::GET, "/api/v1/tenants/a/smds-events", &a, None)
+        .await
+        .json();
+    let again = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|e| e["id"] == register)
+        .expect("the operation");
+    assert_eq!(again["state"], "pending", "{again}");
+    assert_eq!(again["last_error"], "8.9.5/3.3 refused");
+    let r = w.call(Method::POST, &path, &a_op, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "no longer given up");
 }
 
 fn luhn(body: &str) -> u32 {
