@@ -958,7 +958,11 @@ async fn smds_events_only_for_their_tenant(db: Db) {
     let b_op = w.token(Role::Operator, Some(&w.b)).await;
     let other = format!("/api/v1/tenants/b/smds-events/{register}/requeue");
     let r = w.call(Method::POST, &other, &b_op, None).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND, "another tenant's operation");
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "another tenant's operation"
+    );
     let r = w.call(Method::POST, &path, &a, None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "a viewer may not");
     let r = w.call(Method::POST, &path, &a_op, None).await;

@@ -607,6 +607,26 @@ fn pki_reload_takes_new_keys_into_use_on_every_node() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["generation"], 1, "{v}");
+    // A PKI directory that does not load moves nothing.
+    let broken = lab.path().join("broken-pki");
+    std::fs::create_dir_all(broken.join("nist/smdp")).unwrap();
+    let out = lab
+        .cmd()
+        .env("SIMFORGE_DATABASE_URL", &url)
+        .args(["--json", "pki", "reload", "--dir", broken.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        pg.query("SELECT value FROM cluster_state WHERE name = 'keys'")
+            .trim(),
+        "1"
+    );
     for p in ports {
         let deadline = Instant::now() + Duration::from_secs(30);
         while common::served_leaf(p) != new_leaf {

@@ -164,30 +164,44 @@ impl KeyReloader {
         Ok(generation)
     }
 
+    /// The cluster's key generation this node's keys already reflect: read before the keys
+    /// were loaded at start ([`Store::cluster_counter`]), so that a reload asked for between
+    /// that read and the first poll is not missed.
+    #[must_use]
+    pub fn loaded_at_generation(self, generation: i64) -> Self {
+        self.applied.store(generation, Ordering::SeqCst);
+        self
+    }
+
     /// Polls the cluster's key generation every `every` and reloads when it moved past the
-    /// one this node acted on (the first poll only takes note of it).
+    /// one this node's keys reflect; a reload that fails (the new PKI not yet complete on this
+    /// node, say) is tried again at the next poll, the keys in use staying meanwhile.
     pub fn watch(self: Arc<Self>, store: Store, every: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut first = true;
+            let mut failed_at = None;
             loop {
                 match store.cluster_counter(KEYS_GENERATION).await {
-                    Ok(g) if first => {
-                        self.applied.fetch_max(g, Ordering::SeqCst);
-                        first = false;
-                    }
                     Ok(g) if g > self.applied.load(Ordering::SeqCst) => {
-                        self.applied.fetch_max(g, Ordering::SeqCst);
                         match self.reload().await {
-                            Ok(()) => tracing::info!(
-                                generation = g,
-                                pki = %self.source.pki_root.display(),
-                                "keys reloaded (cluster key generation moved): new sessions use them"
-                            ),
-                            Err(e) => tracing::warn!(
-                                generation = g,
-                                error = %simforge_server::ErrorChain(&e),
-                                "keys not reloaded; the ones in use stay"
-                            ),
+                            Ok(()) => {
+                                self.applied.fetch_max(g, Ordering::SeqCst);
+                                failed_at = None;
+                                tracing::info!(
+                                    generation = g,
+                                    pki = %self.source.pki_root.display(),
+                                    "keys reloaded (cluster key generation moved): new sessions use them"
+                                );
+                            }
+                            // Said once per generation; tried again at every poll.
+                            Err(e) if failed_at != Some(g) => {
+                                failed_at = Some(g);
+                                tracing::warn!(
+                                    generation = g,
+                                    error = %simforge_server::ErrorChain(&e),
+                                    "keys not reloaded (tried again at every poll); the ones in use stay"
+                                );
+                            }
+                            Err(_) => {}
                         }
                     }
                     Ok(_) => {}
@@ -199,6 +213,17 @@ impl KeyReloader {
             }
         })
     }
+}
+
+/// Checks that the PKI directory `root` loads (certificates, keys, chains at `now`) as a node
+/// would load it: what `simforge pki reload` does before it moves the generation.
+///
+/// # Errors
+/// The PKI's, naming the file.
+pub fn check_pki(root: &std::path::Path, now: SystemTime) -> Result<()> {
+    let p = crate::pki::prepare(root, false, None, None, false, now)?;
+    p.pkis.keys()?;
+    Ok(())
 }
 
 /// Moves the cluster's key generation: every node watching it reloads its keys. The new

@@ -53,8 +53,13 @@ pub enum PkiCmd {
     /// Have every `simforge serve` on this database take its keys again from its PKI directory
     /// (and HSM labels), without a restart, within its --key-poll-secs: sessions in flight
     /// finish with the keys they started with; a node whose PKI does not load keeps its keys.
-    /// (SIGHUP does the same on one node.)
-    Reload,
+    /// (SIGHUP does the same on one node.) The PKI directory is checked first: one that does
+    /// not load moves nothing.
+    Reload {
+        /// The PKI directory the nodes load (default: <data-dir>/pki).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
@@ -102,7 +107,10 @@ pub async fn pki(ctx: Ctx, cmd: PkiCmd) -> CliResult {
                 });
             }
         }
-        PkiCmd::Reload => {
+        PkiCmd::Reload { dir } => {
+            let dir = dir.unwrap_or_else(|| ctx.data_dir.join("pki"));
+            simforge_esim::reload::check_pki(&dir, std::time::SystemTime::now())
+                .map_err(|e| fail(Code::Input, e))?;
             let store = ctx.store().await?;
             let generation = simforge_esim::reload::request_reload(&store, &ctx.actor).await?;
             ctx.print(&json!({ "generation": generation }), || {

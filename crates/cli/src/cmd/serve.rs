@@ -312,6 +312,10 @@ pub async fn serve(
         eprintln!("note: the vault's master key is HSM key {label:?} (fingerprint {fp})");
     }
     ctx.migrate_api_key_file(&store).await?;
+    // The cluster's key generation the keys loaded now reflect (read before they are).
+    let keys_generation = store
+        .cluster_counter(simforge_store::cluster::KEYS_GENERATION)
+        .await?;
 
     let (create, now) = (configured_pki.is_none(), SystemTime::now());
     let reload_from = (fqdn_arg.clone(), sgp26.clone(), tls_sgp26);
@@ -503,7 +507,8 @@ pub async fn serve(
                 hsm_dptls: a.hsm_dptls_label.clone(),
             },
         )
-        .also(es2.clone()),
+        .also(es2.clone())
+        .loaded_at_generation(keys_generation),
     );
     if a.key_poll_secs > 0 {
         let every = Duration::from_secs(a.key_poll_secs);
