@@ -21,6 +21,12 @@ pub enum HsmError {
         /// The module's answer.
         source: cryptoki::error::Error,
     },
+    /// The token refused the PIN when logging in again after it lost the login: no further
+    /// login is tried (each would count against the PIN's retry limit) until a restart.
+    #[error(
+        "PKCS#11 token {0:?} refused the PIN when logging in again; no further login is tried (fix the PIN file and restart)"
+    )]
+    LoginRefused(String),
     /// No initialised token carries this label.
     #[error("no PKCS#11 token labelled {0:?} (simforge hsm list shows the slots and tokens)")]
     NoToken(String),

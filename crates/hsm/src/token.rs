@@ -4,6 +4,7 @@
 //! generation behind `simforge hsm`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -116,6 +117,11 @@ pub struct Token {
     pool: Mutex<Vec<Session>>,
     login: Mutex<Session>,
     pin: Pin,
+    /// Logins done again so far: an operation that failed for want of a login logs in again
+    /// only if no other thread did since it started.
+    logins: AtomicU64,
+    /// The token refused the PIN on a new login: never tried again (PIN retry limits).
+    pin_refused: AtomicBool,
 }
 
 impl std::fmt::Debug for Token {
@@ -198,6 +204,8 @@ impl Token {
             pool: Mutex::new(Vec::new()),
             login: Mutex::new(login),
             pin: Pin(pin.0.clone()),
+            logins: AtomicU64::new(0),
+            pin_refused: AtomicBool::new(false),
         }))
     }
 
@@ -220,9 +228,10 @@ impl Token {
         f: impl Fn(&Session) -> std::result::Result<T, CkError>,
         op: &'static str,
     ) -> Result<T> {
+        let seen = self.logins.load(Ordering::SeqCst);
         match self.once(&f) {
             Err(e) if logged_out(&e) => {
-                self.relogin()?;
+                self.relogin(seen)?;
                 self.once(&f).map_err(p11(op))
             }
             r => r.map_err(p11(op)),
@@ -253,9 +262,10 @@ impl Token {
         op: &'static str,
     ) -> Result<T> {
         let handle = key.handle();
+        let seen = self.logins.load(Ordering::SeqCst);
         match self.once(&|s: &Session| f(s, handle)) {
             Err(e) if logged_out(&e) => {
-                self.relogin()?;
+                self.relogin(seen)?;
                 let handle = self.find_one(key.class, key.class_name, &key.label)?;
                 *key.handle.lock().unwrap_or_else(PoisonError::into_inner) = handle;
                 self.once(&|s: &Session| f(s, handle)).map_err(p11(op))
@@ -308,9 +318,17 @@ impl Token {
         login.logout().map_err(p11("C_Logout"))
     }
 
-    /// Drops every pooled session and logs in again on a new login session.
-    fn relogin(&self) -> Result<()> {
+    /// Drops every pooled session and logs in again on a new login session, unless another
+    /// thread did since `seen` (logins counted then). A PIN the token refuses is never tried
+    /// again.
+    fn relogin(&self, seen: u64) -> Result<()> {
         let mut login = self.login.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.pin_refused.load(Ordering::SeqCst) {
+            return Err(HsmError::LoginRefused(self.label.clone()));
+        }
+        if self.logins.load(Ordering::SeqCst) != seen {
+            return Ok(());
+        }
         self.pool
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -321,9 +339,21 @@ impl Token {
             .map_err(p11("C_OpenSession"))?;
         match fresh.login(UserType::User, Some(&self.pin.0)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(CkError::Pkcs11(
+                RvError::PinIncorrect
+                | RvError::PinLocked
+                | RvError::PinExpired
+                | RvError::PinInvalid,
+                _,
+            )) => {
+                self.pin_refused.store(true, Ordering::SeqCst);
+                tracing::error!(token = %self.label, "PKCS#11 token refused the PIN when logging in again; no further login is tried");
+                return Err(HsmError::LoginRefused(self.label.clone()));
+            }
             Err(e) => return Err(p11("C_Login")(e)),
         }
         tracing::warn!(token = %self.label, "PKCS#11 token lost its login: logged in again");
+        self.logins.fetch_add(1, Ordering::SeqCst);
         *login = fresh;
         Ok(())
     }
