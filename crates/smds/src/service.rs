@@ -283,7 +283,7 @@ impl<S: SmdsStore> Smds<S> {
             }
             // An expired record not yet purged gives way (and its copy at the root goes).
             let ops = self.forward(old, SmdsOpKind::Delete, now);
-            self.store.remove_event(&req.eid, &req.event_id, &ops)?;
+            self.store.remove_event(old, &ops)?;
         }
         let live = existing.iter().filter(|r| !r.is_expired(now)).count();
         if live >= self.config.max_events_per_eid {
@@ -358,11 +358,7 @@ impl<S: SmdsStore> Smds<S> {
             return Err(Error::EventUnknown);
         };
         let ops = self.forward(&mine, SmdsOpKind::Delete, now);
-        if self
-            .store
-            .remove_event(&req.eid, &req.event_id, &ops)?
-            .is_none()
-        {
+        if self.store.remove_event(&mine, &ops)?.is_none() {
             return Err(Error::EventUnknown);
         }
         tracing::info!(%registrant, forwarded = !ops.is_empty(), "event deleted");

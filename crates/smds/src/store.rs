@@ -41,17 +41,14 @@ pub trait SmdsStore: Send + Sync {
     /// [`crate::Error::Storage`].
     fn events_for(&self, eid: &Eid) -> Result<Vec<EventRecord>>;
 
-    /// Removes and returns the EID's record with this EventID, queueing `forward` in the
-    /// same step when there was one.
+    /// Removes and returns `record` — the EID's record with its EventID, registrant and
+    /// registration time, not another registered since it was read —, queueing `forward` in
+    /// the same step when it was there.
     ///
     /// # Errors
     /// [`crate::Error::Storage`].
-    fn remove_event(
-        &self,
-        eid: &Eid,
-        event_id: &str,
-        forward: &[SmdsOp],
-    ) -> Result<Option<EventRecord>>;
+    fn remove_event(&self, record: &EventRecord, forward: &[SmdsOp])
+    -> Result<Option<EventRecord>>;
 
     /// Removes the sessions expired at `now` and returns the records expired at `now`,
     /// removed.
@@ -121,11 +118,10 @@ macro_rules! delegate {
             }
             fn remove_event(
                 &self,
-                eid: &Eid,
-                event_id: &str,
+                record: &EventRecord,
                 forward: &[SmdsOp],
             ) -> Result<Option<EventRecord>> {
-                (**self).remove_event(eid, event_id, forward)
+                (**self).remove_event(record, forward)
             }
             fn purge_expired(&self, now: UnixTime) -> Result<Vec<EventRecord>> {
                 (**self).purge_expired(now)
@@ -248,20 +244,23 @@ impl SmdsStore for MemoryStore {
 
     fn remove_event(
         &self,
-        eid: &Eid,
-        event_id: &str,
+        record: &EventRecord,
         forward: &[SmdsOp],
     ) -> Result<Option<EventRecord>> {
         let mut g = self.lock();
-        let Some(list) = g.events.get_mut(eid) else {
+        let Some(list) = g.events.get_mut(&record.eid) else {
             return Ok(None);
         };
         let removed = list
             .iter()
-            .position(|r| r.event_id == event_id)
+            .position(|r| {
+                r.event_id == record.event_id
+                    && r.registrant == record.registrant
+                    && r.registered_at == record.registered_at
+            })
             .map(|i| list.remove(i));
         if list.is_empty() {
-            g.events.remove(eid);
+            g.events.remove(&record.eid);
         }
         if removed.is_some() {
             g.forwards.push(forward);

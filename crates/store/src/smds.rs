@@ -281,19 +281,28 @@ impl SmdsStore for SqliteSmdsStore {
 
     fn remove_event(
         &self,
-        eid: &Eid,
-        event_id: &str,
+        r: &EventRecord,
         forward: &[SmdsOp],
     ) -> Result<Option<EventRecord>, Error> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(storage)?;
         let row: Option<Row> = tx
             .prepare_cached(&format!(
-                "DELETE FROM smds_events WHERE eid = ? AND event_id = ? RETURNING {COLUMNS}"
+                "DELETE FROM smds_events
+                 WHERE eid = ? AND event_id = ? AND registrant = ? AND registered_at = ?
+                 RETURNING {COLUMNS}"
             ))
             .and_then(|mut s| {
-                s.query_row(params![eid.to_string(), event_id], read_row)
-                    .optional()
+                s.query_row(
+                    params![
+                        r.eid.to_string(),
+                        r.event_id,
+                        r.registrant.as_str(),
+                        r.registered_at
+                    ],
+                    read_row,
+                )
+                .optional()
             })
             .map_err(storage)?;
         if row.is_some() {

@@ -204,3 +204,28 @@ fn sqlite_alternative_smds_queues_its_forwards_with_the_records() {
     assert_eq!(st.purge_ops(NOW + 2, 10).unwrap(), 2);
     assert!(st.ops(10).unwrap().is_empty());
 }
+
+/// A deletion removes the record it read, never one registered since (by another registrant,
+/// once the first expired): the store deletes by EID, EventID, registrant and registration
+/// time.
+#[test]
+fn sqlite_removes_only_the_record_that_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = lab(Curve::P256, 1);
+    let a = TestEuicc::from_lab(&pki, 0);
+    let ds = smds(&pki, &dir.path().join("smds.db"));
+    let dp1 = Registrant::parse("smdp1").unwrap();
+    ds.register_event(&dp1, &reg(&a, "EV-1"), NOW).unwrap();
+    let store = SqliteSmdsStore::open(&dir.path().join("smds.db")).unwrap();
+    let read = store.events_for(&a.eid).unwrap().remove(0);
+    // What another registrant's re-registration after expiry would look like.
+    let mut stale = read.clone();
+    stale.registrant = Registrant::parse("smdp2").unwrap();
+    assert!(store.remove_event(&stale, &[]).unwrap().is_none());
+    stale = read.clone();
+    stale.registered_at -= 1;
+    assert!(store.remove_event(&stale, &[]).unwrap().is_none());
+    assert_eq!(store.events_for(&a.eid).unwrap().len(), 1, "still there");
+    assert_eq!(store.remove_event(&read, &[]).unwrap(), Some(read));
+    assert!(store.events_for(&a.eid).unwrap().is_empty());
+}
