@@ -1084,7 +1084,18 @@ pub async fn release_many(
                 "header": es2_header(op, &format!("bulk-confirm-{n}"), now),
                 "iccid": i.to_string(), "releaseFlag": true,
             }))?;
-            smdp.confirm_order(op.id, &req, now).await?;
+            if let Err(e) = smdp.confirm_order(op.id, &req, now).await {
+                // The order stands with its profile allocated: cancelled, the profile is
+                // available again (or the answer names it).
+                let mut p = Problem::from(e);
+                if let Err(c) = cancel(api, op, &i.to_string(), "Available").await {
+                    p.detail = format!(
+                        "{}; profile {i} stays allocated: cancelling its order failed: {}",
+                        p.detail, c.detail
+                    );
+                }
+                return Err(p);
+            }
             Ok::<_, Problem>(i.to_string())
         };
         match one.await {

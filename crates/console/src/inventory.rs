@@ -375,6 +375,11 @@ pub async fn search(
 /// The most rows one CSV export holds.
 const EXPORT_MAX: usize = 100_000;
 
+/// The most search pages one CSV export reads: a search by date reads at most
+/// `smdp::SCAN_MAX` profiles a page, so that 1,000,000 profiles are covered and a request
+/// stays bounded (a few seconds); an export cut short is named `…-partial.csv`.
+const EXPORT_PAGES: usize = 250;
+
 /// `GET /console/t/{tenant}/profiles.csv`: every profile the search matches (up to
 /// 100,000), page by page through the same search call.
 pub async fn export(
@@ -385,8 +390,9 @@ pub async fn export(
 ) -> Response {
     let mut csv = String::from("iccid,state,profile_type,eid,matching_id,updated_at\r\n");
     let mut rows = 0;
+    let mut partial = false;
     f.after.clear();
-    loop {
+    for pages in 1.. {
         let page = match ops::search_in(&api, &op, &f.query(1000)).await {
             Ok(p) => p,
             Err(p) => return error_page(&p, Some(&Ctx::new(&caller, Some(&op)))),
@@ -404,8 +410,12 @@ pub async fn export(
         }
         rows += page.profiles.len();
         match page.next {
-            Some(n) if rows < EXPORT_MAX => f.after = n,
-            _ => break,
+            Some(n) if rows < EXPORT_MAX && pages < EXPORT_PAGES => f.after = n,
+            Some(_) => {
+                partial = true;
+                break;
+            }
+            None => break,
         }
     }
     let mut r = csv.into_response();
@@ -415,8 +425,9 @@ pub async fn export(
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}-profiles.csv\"",
-        op.name
+        "attachment; filename=\"{}-profiles{}.csv\"",
+        op.name,
+        if partial { "-partial" } else { "" }
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

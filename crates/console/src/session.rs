@@ -212,7 +212,7 @@ pub async fn login(
                 .parse::<simforge_access::Role>()
                 .is_ok_and(|r| r.is_admin());
             let to = match (local(next), info.me.tenant) {
-                _ if admin && info.me.totp == Some(false) => "/console/account?enroll=1".into(),
+                _ if admin && info.me.totp == Some(false) => "/console/account".into(),
                 (Some(n), _) => n.to_owned(),
                 (None, Some(t)) => format!("/console/t/{t}"),
                 (None, None) => "/console/tenants".into(),

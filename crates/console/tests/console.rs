@@ -1507,7 +1507,7 @@ async fn totp_enrollment_on_the_account_page() {
         .expect("created");
     let r = sign_in(&w, "adele", PASSWORD, "").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    assert_eq!(r.location(), "/console/account?enroll=1");
+    assert_eq!(r.location(), "/console/account");
     // The API: an API token has no TOTP of its own.
     let r = w.api_call(Method::POST, "/api/v1/me/totp", None).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
