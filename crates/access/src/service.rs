@@ -518,13 +518,17 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
 
     /// Confirms a TOTP enrollment of `username` begun by [`Access::totp_enrollment`]
     /// (`pending`, within [`TOTP_ENROLLMENT_SECS`]) with the account's password and a current
-    /// code of the new secret: the secret replaces any earlier one (sealed; the code's step is
-    /// used up), and from then on every login of the user needs a code. Audited (never the
-    /// secret); a wrong password counts against the account as a failed login does.
+    /// code of the new secret — and, when the user has an authenticator already,
+    /// `current_code`, a code of that one (a stolen session and password alone cannot swap a
+    /// second factor): the secret replaces any earlier one (sealed; the code's step is used
+    /// up), and from then on every login of the user needs a code. Audited (never the
+    /// secret); a wrong password or current code counts against the account as a failed login
+    /// does.
     ///
     /// # Errors
     /// [`Error::BadCredentials`] for a wrong password or code, [`Error::Invalid`] for an
     /// enrollment that is not this user's or has expired, [`Error::Locked`], the store's.
+    #[allow(clippy::too_many_arguments)]
     pub async fn enroll_totp(
         &self,
         actor: &Actor,
@@ -532,6 +536,7 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
         password: &Secret,
         pending: &[u8],
         code: &str,
+        current_code: Option<&str>,
         now: i64,
     ) -> Result<(), Error> {
         let user = self.user(username).await?;
@@ -571,6 +576,23 @@ impl<S: AccessStore, L: AuditLog> Access<S, L> {
             return Err(Error::Invalid(
                 "this enrollment has expired: begin again".into(),
             ));
+        }
+        if let Some(sealed) = &user.totp_sealed {
+            let present = self
+                .vault
+                .unseal(&totp_context(username), sealed)
+                .map_err(|e| Error::Vault(e.to_string()))?;
+            let proven = current_code
+                .and_then(|c| TotpSecret::from_bytes(&present).verify(c, now, user.totp_last_step));
+            if proven.is_none() {
+                let throttle = user.throttle.fail(now, self.account_policy);
+                self.store
+                    .set_throttle(user.id, throttle)
+                    .await
+                    .map_err(store_err)?;
+                self.audit(draft(Some("bad-current-code"))).await?;
+                return Err(Error::BadCredentials);
+            }
         }
         let secret = TotpSecret::from_bytes(secret);
         let Some(step) = secret.verify(code, now, None) else {

@@ -300,6 +300,9 @@ pub struct TotpEnrollIn {
     pub enrollment: String,
     /// A current code of the new secret.
     pub code: String,
+    /// A current code of the authenticator enrolled now, if there is one (then required).
+    #[serde(default)]
+    pub current_code: Option<String>,
 }
 
 /// The calling user's name (an API token has no account of its own).
@@ -381,6 +384,7 @@ pub async fn totp_enroll(api: &Api, caller: &Caller, body: TotpEnrollIn) -> Resu
             &Secret::new(body.password),
             &pending,
             &body.code,
+            body.current_code.as_deref().map(str::trim),
             now,
         )
         .await

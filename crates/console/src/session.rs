@@ -619,6 +619,11 @@ fn enrollment_page(
                     aria-describedby=[code_err.as_ref().map(|_| "totp-code-error")];
                 @if let Some(m) = &code_err { span.error #totp-code-error { (m) } }
             }
+            div.field {
+                label for="totp-current" { "The code of your present authenticator, if you have one" }
+                input #totp-current name="current_code" inputmode="numeric" autocomplete="one-time-code"
+                    pattern="[0-9]{6}" maxlength="6";
+            }
             div.actions {
                 button type="submit" #totp-confirm { "Turn on" }
                 a.button.secondary href="/console/account" { "Cancel" }
@@ -646,6 +651,8 @@ pub struct TotpForm {
     password: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    current_code: String,
 }
 
 /// `POST /console/account/totp/confirm`: the API's call; to the account page, or the step
@@ -661,6 +668,7 @@ pub async fn confirm_totp(
         password: f.password,
         enrollment: f.enrollment,
         code: f.code.trim().to_owned(),
+        current_code: Some(f.current_code.trim().to_owned()).filter(|c| !c.is_empty()),
     };
     match ops::totp_enroll(&api, &caller, body).await {
         Ok(()) => Redirect::to("/console/account?totp=on").into_response(),

@@ -1470,6 +1470,43 @@ async fn totp_enrollment_on_the_account_page() {
     w.clock.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
     let r = sign_in(&w, "olga", PASSWORD, &totp_code(&uri, w.now())).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // Replacing the authenticator takes a code of the present one too.
+    let t = begin().await.text();
+    let again = field(&t, "enrollment").expect("enrollment");
+    let at = t.find(marker).expect("the URI") + marker.len();
+    let uri2 = t[at..at + t[at..].find('<').expect("end")].replace("&amp;", "&");
+    let code2 = totp_code(&uri2, w.now());
+    let r = confirm(PASSWORD, &code2, &again).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "without the present code"
+    );
+    let r = olga
+        .post(
+            "/console/account/totp/confirm",
+            &format!(
+                "_csrf={token}&enrollment={}&password={}&code={code2}&current_code=000000",
+                enc(&again),
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "a wrong present code");
+    w.clock.fetch_add(30, std::sync::atomic::Ordering::SeqCst);
+    let code2 = totp_code(&uri2, w.now());
+    let r = olga
+        .post(
+            "/console/account/totp/confirm",
+            &format!(
+                "_csrf={token}&enrollment={}&password={}&code={code2}&current_code={}",
+                enc(&again),
+                enc(PASSWORD),
+                totp_code(&uri, w.now())
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     // An enrollment confirmed too late: begin again.
     let t = begin().await.text();
     let late = field(&t, "enrollment").expect("enrollment");
