@@ -12,6 +12,47 @@ use std::path::Path;
 
 use common::{DemoServer, Lab, Server, free_port, wait_accepting};
 
+/// A virtual eUICC (`simforge euicc init`) of the lab PKI `pki` whose root SM-DS is `root`,
+/// in `<lab>/euicc.json`, and its LPA.
+struct Device<'a> {
+    lab: &'a Lab,
+    file: std::path::PathBuf,
+    eid: String,
+}
+
+impl<'a> Device<'a> {
+    fn new(lab: &'a Lab, pki: &str, root: &str) -> Self {
+        let file = lab.path().join("euicc.json");
+        let path = file.to_str().unwrap();
+        lab.ok(&[
+            "euicc",
+            "init",
+            "--pki",
+            pki,
+            "--root-ds",
+            root,
+            "--file",
+            path,
+        ]);
+        let identity: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let eid = identity["identity"]["eid"].as_str().unwrap().to_owned();
+        Self { lab, file, eid }
+    }
+
+    /// The eUICC file's path.
+    fn file(&self) -> &str {
+        self.file.to_str().unwrap()
+    }
+
+    /// `simforge --json lpa --euicc <file> --insecure ARGS`, its JSON answer.
+    fn lpa(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--json", "lpa", "--euicc", self.file(), "--insecure"];
+        a.extend_from_slice(args);
+        serde_json::from_str(self.lab.ok(&a).trim()).unwrap()
+    }
+}
+
 fn es12(
     client: &reqwest::blocking::Client,
     base: &str,
@@ -76,28 +117,9 @@ fn an_event_registered_at_the_smds_is_discovered_and_downloaded_by_the_lpa() {
     let base = format!("https://127.0.0.1:{ds_port}");
 
     // A virtual eUICC whose root SM-DS is ours.
-    let euicc = lab.path().join("euicc.json");
-    let euicc_s = euicc.to_str().unwrap();
-    lab.ok(&[
-        "euicc",
-        "init",
-        "--pki",
-        &pki,
-        "--root-ds",
-        &ds_address,
-        "--file",
-        euicc_s,
-    ]);
-    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
-        .unwrap()["identity"]["eid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let lpa = |args: &[&str]| {
-        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
-        a.extend_from_slice(args);
-        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
-    };
+    let device = Device::new(&lab, &pki, &ds_address);
+    let eid = device.eid.clone();
+    let lpa = |args: &[&str]| device.lpa(args);
     assert_eq!(lpa(&["discover", "--list"]), serde_json::json!([]));
 
     // ES12 without a registered client certificate: refused.
@@ -186,28 +208,9 @@ fn confirm_order_with_smds_address_registers_the_event_and_the_install_deletes_i
     );
     wait_accepting(ds_port);
 
-    let euicc = lab.path().join("euicc.json");
-    let euicc_s = euicc.to_str().unwrap();
-    lab.ok(&[
-        "euicc",
-        "init",
-        "--pki",
-        &pki,
-        "--root-ds",
-        &ds_address,
-        "--file",
-        euicc_s,
-    ]);
-    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
-        .unwrap()["identity"]["eid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let lpa = |args: &[&str]| {
-        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
-        a.extend_from_slice(args);
-        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
-    };
+    let device = Device::new(&lab, &pki, &ds_address);
+    let eid = device.eid.clone();
+    let lpa = |args: &[&str]| device.lpa(args);
 
     // The operator orders for this EID with the SM-DS's address.
     let es2 = reqwest::blocking::Client::builder()
@@ -377,28 +380,9 @@ fn serve_with_smds_cohosts_the_smds_and_registers_there_by_default() {
     let smdp_address = dp.listening["smdpAddress"].as_str().unwrap().to_owned();
     let api_key = dp.demo["apiKey"].as_str().unwrap().to_owned();
 
-    let euicc = lab.path().join("euicc.json");
-    let euicc_s = euicc.to_str().unwrap();
-    lab.ok(&[
-        "euicc",
-        "init",
-        "--pki",
-        &pki,
-        "--root-ds",
-        &ds_address,
-        "--file",
-        euicc_s,
-    ]);
-    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
-        .unwrap()["identity"]["eid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let lpa = |args: &[&str]| {
-        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
-        a.extend_from_slice(args);
-        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
-    };
+    let device = Device::new(&lab, &pki, &ds_address);
+    let eid = device.eid.clone();
+    let lpa = |args: &[&str]| device.lpa(args);
     let es2 = common::https(&dp.ca());
     let base = dp.base();
     let call = |function: &str, body: serde_json::Value| {
@@ -560,28 +544,9 @@ fn an_event_registered_at_an_alternative_smds_cascades_to_the_root_and_is_follow
     );
 
     // A virtual eUICC whose root SM-DS is the root.
-    let euicc = lab.path().join("euicc.json");
-    let euicc_s = euicc.to_str().unwrap();
-    lab.ok(&[
-        "euicc",
-        "init",
-        "--pki",
-        &pki,
-        "--root-ds",
-        &root,
-        "--file",
-        euicc_s,
-    ]);
-    let eid = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&euicc).unwrap())
-        .unwrap()["identity"]["eid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let lpa = |args: &[&str]| {
-        let mut a = vec!["--json", "lpa", "--euicc", euicc_s, "--insecure"];
-        a.extend_from_slice(args);
-        serde_json::from_str::<serde_json::Value>(lab.ok(&a).trim()).unwrap()
-    };
+    let device = Device::new(&lab, &pki, &root);
+    let eid = device.eid.clone();
+    let lpa = |args: &[&str]| device.lpa(args);
     let es2 = common::https(&dp.ca());
     let base = dp.base();
     let call = |function: &str, body: serde_json::Value| {

@@ -13,9 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use simforge_asn1::json::{
-    self, ConfirmOrderRequest, DownloadOrderRequest, Es9Function, HeaderOnlyResponse, RequestHeader,
-};
+use simforge_asn1::json::{self, Es9Function, HeaderOnlyResponse};
 use simforge_asn1::status::ResponseHeader;
 use simforge_crypto::SystemRandom;
 use simforge_lpa::{Es9Transport, Es10, Lpa};
@@ -28,7 +26,6 @@ use simforge_smds::{ForwardQueue, Registrant, Smds, SmdsConfig, SmdsKeys, SmdsSt
 use simforge_testkit::card::InProc;
 use simforge_testkit::es9::DirectEs9;
 use simforge_testkit::lab::ADDRESS;
-use simforge_testkit::pair::OPERATOR;
 use simforge_testkit::{Pair, TestClock};
 
 type DsStore = Arc<simforge_smds::MemoryStore>;
@@ -243,37 +240,10 @@ impl World {
     fn order(&self, iccid: &str) -> String {
         let p = &self.pair;
         p.add_profiles(&[iccid], false);
-        let header = RequestHeader {
-            function_requester_identifier: "op1".into(),
-            function_call_identifier: "1".into(),
-        };
-        p.block_on(p.smdp.download_order(
-            OPERATOR,
-            &DownloadOrderRequest {
-                header: header.clone(),
-                eid: None,
-                iccid: Some(iccid.into()),
-                profile_type: None,
-            },
-            p.now(),
-        ))
-        .unwrap();
-        let (r, _) = p
-            .block_on(p.smdp.confirm_order(
-                OPERATOR,
-                &ConfirmOrderRequest {
-                    header,
-                    iccid: iccid.into(),
-                    eid: Some(p.eid(0)),
-                    matching_id: None,
-                    confirmation_code: None,
-                    smds_address: Some(self.address(&self.alt)),
-                    release_flag: true,
-                },
-                p.now(),
-            ))
+        let order = p
+            .order_at_smds(iccid, p.eid(0), &self.address(&self.alt))
             .unwrap();
-        r.matching_id.unwrap().as_str().to_owned()
+        order.matching_id.as_str().to_owned()
     }
 
     /// Runs `f` with eUICC 0's LPA over the routed transport; the addresses it asked.

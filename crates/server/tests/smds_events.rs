@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use simforge_asn1::json::{
-    self, CancelOrderRequest, ConfirmOrderRequest, DownloadOrderRequest, Es9Function,
-    FinalProfileStatus, HeaderOnlyResponse, RequestHeader,
+    self, CancelOrderRequest, Es9Function, FinalProfileStatus, HeaderOnlyResponse, RequestHeader,
 };
 use simforge_asn1::status::ResponseHeader;
 use simforge_crypto::SystemRandom;
@@ -204,37 +203,10 @@ impl World {
     fn order(&self, iccid: &str) -> String {
         let p = &self.pair;
         p.add_profiles(&[iccid], false);
-        let header = RequestHeader {
-            function_requester_identifier: "op1".into(),
-            function_call_identifier: "1".into(),
-        };
-        p.block_on(p.smdp.download_order(
-            OPERATOR,
-            &DownloadOrderRequest {
-                header: header.clone(),
-                eid: None,
-                iccid: Some(iccid.into()),
-                profile_type: None,
-            },
-            p.now(),
-        ))
-        .unwrap();
-        let (r, _) = p
-            .block_on(p.smdp.confirm_order(
-                OPERATOR,
-                &ConfirmOrderRequest {
-                    header,
-                    iccid: iccid.into(),
-                    eid: Some(p.eid(0)),
-                    matching_id: None,
-                    confirmation_code: None,
-                    smds_address: Some(self.smds_address()),
-                    release_flag: true,
-                },
-                p.now(),
-            ))
+        let order = p
+            .order_at_smds(iccid, p.eid(0), &self.smds_address())
             .unwrap();
-        r.matching_id.unwrap().as_str().to_owned()
+        order.matching_id.as_str().to_owned()
     }
 
     /// The events eUICC 0 discovers at the SM-DS: (eventId, rspServerAddress).

@@ -179,12 +179,33 @@ impl Pair {
         eid: Option<Eid>,
         cc: Option<&str>,
     ) -> Result<Order, Error> {
+        self.order_with(iccid, (eid, None), cc, None)
+    }
+
+    /// ES2+ DownloadOrder of `iccid`, then ConfirmOrder with release for `eid` naming the
+    /// SM-DS `smds_address` (the SM-DP+ then registers the event there).
+    ///
+    /// # Errors
+    /// The SM-DP+'s refusal of either call.
+    pub fn order_at_smds(&self, iccid: &str, eid: Eid, smds_address: &str) -> Result<Order, Error> {
+        self.order_with(Some(iccid), (None, Some(eid)), None, Some(smds_address))
+    }
+
+    /// DownloadOrder (with its EID) and ConfirmOrder (with its EID, confirmation code and
+    /// smdsAddress).
+    fn order_with(
+        &self,
+        iccid: Option<&str>,
+        (download_eid, confirm_eid): (Option<Eid>, Option<Eid>),
+        cc: Option<&str>,
+        smds_address: Option<&str>,
+    ) -> Result<Order, Error> {
         let now = self.now();
         let (r, _) = self.block_on(self.smdp.download_order(
             OPERATOR,
             &DownloadOrderRequest {
                 header: header(),
-                eid,
+                eid: download_eid,
                 iccid: iccid.map(str::to_owned),
                 profile_type: iccid.is_none().then(|| "simforge".to_owned()),
             },
@@ -196,10 +217,10 @@ impl Pair {
             &ConfirmOrderRequest {
                 header: header(),
                 iccid: iccid.clone(),
-                eid: None,
+                eid: confirm_eid,
                 matching_id: None,
                 confirmation_code: cc.map(str::to_owned),
-                smds_address: None,
+                smds_address: smds_address.map(str::to_owned),
                 release_flag: true,
             },
             now,
