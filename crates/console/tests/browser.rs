@@ -421,7 +421,8 @@ async fn tenant_admin_totp_and_factory_in_chromium() {
     d.wait_title("Enroll an authenticator").await;
     d.find("figure.totp-qr svg").await;
     let key = text_of(&d, "#totp-key").await;
-    let secret = simforge_access::TotpSecret::from_bytes(&support::base32_decode(&key));
+    let secret =
+        simforge_access::TotpSecret::from_bytes(&simforge_testkit::totp::base32_decode(&key));
     assert_ne!(
         format!("otpauth://totp/simforge:cora?secret={key}"),
         given,

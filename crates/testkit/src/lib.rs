@@ -39,6 +39,7 @@ pub mod service;
 pub mod sgp22;
 pub mod softhsm;
 pub mod stand_in;
+pub mod totp;
 pub mod webdriver;
 
 pub use clock::TestClock;

@@ -221,33 +221,4 @@ impl World {
     }
 }
 
-/// RFC 4648 base32 (no padding), for the TOTP secret of an `otpauth://` URI.
-pub fn base32_decode(s: &str) -> Vec<u8> {
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|c| *c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {c}"),
-        };
-        bits = (bits << 5) | u64::from(v);
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    out
-}
-
-/// The TOTP code at `now` of an `otpauth://…?secret=…` URI.
-pub fn totp_code(uri: &str, now: i64) -> String {
-    let secret = uri
-        .split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("secret="))
-        .expect("secret in the URI");
-    let s = simforge_access::TotpSecret::from_bytes(&base32_decode(secret));
-    format!("{:06}", s.code_at(now, 6))
-}
+pub use simforge_testkit::totp::totp_code;
