@@ -277,13 +277,15 @@ fn two_nodes_a_thousand_downloads_of_500_profiles_issue_each_once() {
     drop((n0, n1));
 }
 
-/// An operator's ES2+ endpoint for HandleDownloadProgressInfo: records the outbox id of
-/// every request (from its functionCallIdentifier `simforge-hdpi-<id>`) in arrival order and
-/// answers Executed-Success, except the `hold`-th distinct event, which it receives and never
-/// answers (the node that sent it is then killed mid-POST).
+/// An operator's ES2+ endpoint for HandleDownloadProgressInfo (axum, on a runtime of its
+/// own): records the outbox id of every request (from its functionCallIdentifier
+/// `simforge-hdpi-<id>`) in arrival order and answers Executed-Success, except the `hold`-th
+/// distinct event, which it receives and never answers (the node that sent it is then killed
+/// mid-POST).
 struct Endpoint {
     port: u16,
     state: std::sync::Arc<std::sync::Mutex<Received>>,
+    _rt: tokio::runtime::Runtime,
 }
 
 #[derive(Default)]
@@ -296,18 +298,26 @@ struct Received {
 
 impl Endpoint {
     fn start() -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = std::sync::Arc::<std::sync::Mutex<Received>>::default();
-        let shared = state.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let state = shared.clone();
-                std::thread::spawn(move || serve_connection(conn, &state));
-            }
-        });
-        Self { port, state }
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        rt.spawn(async move { axum::serve(listener, app).await });
+        Self {
+            port,
+            state,
+            _rt: rt,
+        }
     }
 
     fn snapshot(&self) -> (Vec<i64>, Option<(i64, u16)>) {
@@ -316,73 +326,41 @@ impl Endpoint {
     }
 }
 
-/// One keep-alive HTTP/1.1 connection: requests with a Content-Length body.
-fn serve_connection(mut conn: std::net::TcpStream, state: &std::sync::Mutex<Received>) {
-    use std::io::{Read, Write};
-    let peer = conn.peer_addr().map(|a| a.port()).unwrap_or(0);
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        // The head…
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            match conn.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        // …and the body.
-        while buf.len() < head_end + length {
-            match conn.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body: serde_json::Value =
-            serde_json::from_slice(&buf[head_end..head_end + length]).unwrap_or_default();
-        buf.drain(..head_end + length);
-        let id: i64 = body["header"]["functionCallIdentifier"]
-            .as_str()
-            .and_then(|c| c.strip_prefix("simforge-hdpi-"))
-            .and_then(|n| n.parse().ok())
-            .expect("a functionCallIdentifier simforge-hdpi-<outbox id>");
-        let hold = {
-            let mut s = state.lock().unwrap();
-            let new = !s.arrivals.contains(&id);
-            s.arrivals.push(id);
-            let distinct = s
-                .arrivals
-                .iter()
-                .collect::<std::collections::BTreeSet<_>>()
-                .len();
-            let hold = new && s.held.is_none() && s.hold == Some(distinct);
-            if hold {
-                s.held = Some((id, peer));
-            }
-            hold
-        };
+/// One HandleDownloadProgressInfo: recorded; held forever if it is the one to hold.
+async fn receive(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<std::sync::Mutex<Received>>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: axum::body::Bytes,
+) -> ([(&'static str, &'static str); 1], &'static str) {
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let id: i64 = body["header"]["functionCallIdentifier"]
+        .as_str()
+        .and_then(|c| c.strip_prefix("simforge-hdpi-"))
+        .and_then(|n| n.parse().ok())
+        .expect("a functionCallIdentifier simforge-hdpi-<outbox id>");
+    let hold = {
+        let mut s = state.lock().unwrap();
+        let new = !s.arrivals.contains(&id);
+        s.arrivals.push(id);
+        let distinct = s
+            .arrivals
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let hold = new && s.held.is_none() && s.hold == Some(distinct);
         if hold {
-            // Received, never answered: wait until the sender is gone.
-            while matches!(conn.read(&mut chunk), Ok(n) if n > 0) {}
-            return;
+            s.held = Some((id, peer.port()));
         }
-        let answer = br#"{"header":{"functionExecutionStatus":{"status":"Executed-Success"}}}"#;
-        let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json;charset=UTF-8\r\ncontent-length: {}\r\n\r\n",
-            answer.len()
-        );
-        if conn.write_all(head.as_bytes()).is_err() || conn.write_all(answer).is_err() {
-            return;
-        }
+        hold
+    };
+    if hold {
+        // Received, never answered (dropped when the sender is gone).
+        std::future::pending::<()>().await;
     }
+    (
+        [("content-type", "application/json;charset=UTF-8")],
+        r#"{"header":{"functionExecutionStatus":{"status":"Executed-Success"}}}"#,
+    )
 }
 
 /// The process among `pids` holding the TCP connection from 127.0.0.1:`local` to port
