@@ -490,10 +490,15 @@ impl Server {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// `t` in seconds since the Unix epoch (0 before it).
+pub(crate) fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Seconds since the Unix epoch: the wall clock at this crate's edge.
+pub(crate) fn unix_now() -> i64 {
+    unix(SystemTime::now())
 }
 
 /// One purge at `now`: expired ES9+ sessions (downloads abandoned, install notifications

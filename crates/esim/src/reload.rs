@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use simforge_audit::{Actor, Draft, action};
 use simforge_hsm::Token;
@@ -21,7 +21,7 @@ use simforge_store::Store;
 use simforge_store::cluster::KEYS_GENERATION;
 
 use crate::error::{Error, Result};
-use crate::platform::{PlatformSmdp, Rotation};
+use crate::platform::{PlatformSmdp, Rotation, unix, unix_now};
 
 /// Where a server's keys come from, to read them again.
 #[derive(Clone)]
@@ -70,11 +70,6 @@ impl std::fmt::Debug for KeyReloader {
             .field("applied", &self.applied.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
-}
-
-fn unix(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl KeyReloader {
@@ -156,7 +151,7 @@ impl KeyReloader {
     /// The reload's, or the store's.
     pub async fn reload_cluster(self: &Arc<Self>, store: &Store, actor: &Actor) -> Result<i64> {
         if let Err(e) = self.reload().await {
-            let d = Draft::new(now(), actor.as_str(), action::KEYS_RELOAD, "keys");
+            let d = Draft::new(unix_now(), actor.as_str(), action::KEYS_RELOAD, "keys");
             return crate::credentials::record(store, d, Err(e)).await;
         }
         let generation = request_reload(store, actor).await?;
@@ -234,14 +229,10 @@ pub fn check_pki(root: &std::path::Path, now: SystemTime) -> Result<()> {
 pub async fn request_reload(store: &Store, actor: &Actor) -> Result<i64> {
     let generation = store.bump_cluster_counter(KEYS_GENERATION).await?;
     let d = Draft::new(
-        now(),
+        unix_now(),
         actor.as_str(),
         action::KEYS_RELOAD,
         format!("keys:{generation}"),
     );
     crate::credentials::record(store, d, Ok(generation)).await
-}
-
-fn now() -> i64 {
-    unix(SystemTime::now())
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use simforge_crypto::SystemRandom;
 use simforge_pki::LabPki;
@@ -317,8 +317,4 @@ pub fn requeue_forward(db: &Path, id: i64, now_ms: i64) -> Result<()> {
     Ok(())
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+use crate::platform::unix_now;
